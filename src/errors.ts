@@ -1,0 +1,24 @@
+/**
+ * Errors a user can cause (a bad file, a wrong option, a missing package) are typed
+ * `LayercutError`s whose message says what to change. The command line prints them
+ * without a stack trace and exits with code 2; anything else is a bug (exit code 1).
+ */
+export class LayercutError extends Error {
+  override name = 'LayercutError';
+  constructor(
+    message: string,
+    /** What the user can do about it; printed on its own line. */
+    readonly hint?: string,
+  ) {
+    super(hint ? `${message}\n  hint: ${hint}` : message);
+  }
+}
+
+/** Exit codes the command line uses; scripts can rely on them. */
+export const ExitCode = {
+  ok: 0,
+  /** A check failed (e.g. parity beyond tolerance, a run failed). */
+  failed: 1,
+  /** The user's input was wrong (bad option, missing file, invalid checkpoint). */
+  usage: 2,
+} as const;
