@@ -1,0 +1,94 @@
+/**
+ * The forward loop every family shares: embed, run the kept layers in order, apply the final
+ * norm, score with the LM head. Families implement `embed`, `maskBias`, `block` and `headInput`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LayercutError } from '../errors.js';
+import type { FamilyConfig, ForwardOptions, ForwardOutput, LanguageModel, ModelFamily, ModelInfo } from './types.js';
+
+export abstract class DecoderModel<C extends FamilyConfig> implements LanguageModel {
+  readonly info: ModelInfo;
+
+  constructor(
+    familyName: string,
+    family: ModelFamily<C>,
+    protected readonly config: C,
+    protected readonly keptLayers: number[],
+    readonly params: Map<string, tf.Variable>,
+    /** The [V, Dhead] matrix that scores the vocabulary (tied embeddings or a separate head). */
+    private readonly headWeightName: string,
+  ) {
+    const allLayers = Array.from({ length: config.numLayers }, (_, i) => i);
+    this.info = {
+      family: familyName,
+      config,
+      keptLayers: [...keptLayers],
+      layersBefore: config.numLayers,
+      layersAfter: keptLayers.length,
+      paramsBefore: countParams(family.expectedTensors(config, allLayers)),
+      paramsAfter: countParams(family.expectedTensors(config, keptLayers)),
+    };
+  }
+
+  /** A parameter by canonical name. */
+  protected p<R extends tf.Rank>(name: string): tf.Tensor<R> {
+    const value = this.params.get(name);
+    if (!value) throw new LayercutError(`internal: parameter '${name}' was not loaded`);
+    return value as unknown as tf.Tensor<R>;
+  }
+
+  protected abstract embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D;
+  protected abstract maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D;
+  /** Layer `layer` (its original index): [B, T, D] → [B, T, D]. */
+  protected abstract block(layer: number, hidden: tf.Tensor3D, bias: tf.Tensor4D): tf.Tensor3D;
+  abstract headInput(hidden: tf.Tensor): tf.Tensor;
+
+  forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: ForwardOptions = {}): ForwardOutput {
+    const [batch, seq] = inputIds.shape;
+    if (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== seq) {
+      throw new LayercutError(`attention mask shape [${attentionMask.shape}] differs from input ids [${inputIds.shape}]`);
+    }
+    if (seq > this.config.maxPositions) {
+      throw new LayercutError(
+        `input of ${seq} tokens is longer than the model's ${this.config.maxPositions} positions`,
+        'truncate the input (maxLength) or use a model with more positions',
+      );
+    }
+    return tf.tidy(() => {
+      const bias = this.maskBias(attentionMask);
+      let hidden = this.embed(inputIds, attentionMask);
+      const states: tf.Tensor3D[] = [hidden];
+      for (const layer of this.keptLayers) {
+        hidden = this.block(layer, hidden, bias);
+        if (options.hiddenStates) states.push(hidden);
+      }
+      const lastHidden = this.headInput(hidden) as tf.Tensor3D;
+      return options.hiddenStates ? { lastHidden, hiddenStates: states } : { lastHidden };
+    });
+  }
+
+  lmHead(hidden: tf.Tensor, tokenIds?: tf.Tensor1D): tf.Tensor {
+    return tf.tidy(() => {
+      const weight = this.p<tf.Rank.R2>(this.headWeightName); // [V, Dhead]
+      const rows = tokenIds ? tf.gather(weight, tokenIds) : weight; // [C or V, Dhead]
+      const width = hidden.shape[hidden.shape.length - 1]!;
+      const flat = hidden.reshape([-1, width]) as tf.Tensor2D;
+      return tf.matMul(flat, rows, false, true).reshape([...hidden.shape.slice(0, -1), rows.shape[0]]);
+    });
+  }
+
+  logits(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => this.lmHead(this.forward(inputIds, attentionMask).lastHidden) as tf.Tensor3D);
+  }
+
+  dispose(): void {
+    for (const variable of this.params.values()) variable.dispose();
+    this.params.clear();
+  }
+}
+
+export function countParams(shapes: Map<string, number[]>): number {
+  let total = 0;
+  for (const shape of shapes.values()) total += shape.reduce((a, b) => a * b, 1);
+  return total;
+}

@@ -1,0 +1,127 @@
+/**
+ * GPT-2 (every size, GPT2-XL included), as Hugging Face's `GPT2LMHeadModel`.
+ *
+ * Checkpoint keys (hub checkpoints have no prefix; `save_pretrained` adds "transformer."):
+ *   wte.weight [V, D]  wpe.weight [P, D]  ln_f.{weight,bias} [D]  lm_head.weight [V, D] (only if untied)
+ *   h.{i}.ln_1.{weight,bias} [D]          h.{i}.ln_2.{weight,bias} [D]
+ *   h.{i}.attn.c_attn.{weight [D, 3D], bias [3D]}    h.{i}.attn.c_proj.{weight [D, D], bias [D]}
+ *   h.{i}.mlp.c_fc.{weight [D, F], bias [F]}         h.{i}.mlp.c_proj.{weight [F, D], bias [D]}
+ * GPT-2's Conv1D stores weights as [in, out]. Blocks are pre-LayerNorm:
+ *   h = h + attn(ln_1(h));  h = h + mlp(ln_2(h));  then ln_f, then logits = h · wteᵀ.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConfigReader } from './config.js';
+import {
+  activation,
+  attention,
+  causalMaskBias,
+  layerNorm,
+  linearInOut,
+  mergeHeads,
+  positionsFromMask,
+  splitHeads,
+} from './layers.js';
+import { DecoderModel } from './decoder.js';
+import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
+
+export interface Gpt2Config extends FamilyConfig {
+  heads: number;
+  innerSize: number;
+  layerNormEps: number;
+  activation: string;
+  scaleAttnWeights: boolean;
+  scaleAttnByInverseLayerIdx: boolean;
+  tieWordEmbeddings: boolean;
+}
+
+export const gpt2: ModelFamily<Gpt2Config> = {
+  modelTypes: ['gpt2'],
+  keyPrefixes: ['', 'transformer.'],
+  probeTensor: 'wte.weight',
+
+  parseConfig(json) {
+    const read = new ConfigReader(json, 'gpt2');
+    const hiddenSize = read.integer('n_embd');
+    return {
+      modelType: 'gpt2',
+      numLayers: read.integer('n_layer'),
+      hiddenSize,
+      vocabSize: read.integer('vocab_size'),
+      maxPositions: read.integer('n_positions'),
+      heads: read.integer('n_head'),
+      innerSize: read.integer('n_inner', 4 * hiddenSize),
+      layerNormEps: read.number('layer_norm_epsilon', 1e-5),
+      activation: read.string('activation_function', 'gelu_new'),
+      scaleAttnWeights: read.boolean('scale_attn_weights', true),
+      scaleAttnByInverseLayerIdx: read.boolean('scale_attn_by_inverse_layer_idx', false),
+      tieWordEmbeddings: read.boolean('tie_word_embeddings', true),
+    };
+  },
+
+  expectedTensors(c, keptLayers) {
+    const d = c.hiddenSize;
+    const shapes = new Map<string, number[]>([
+      ['wte.weight', [c.vocabSize, d]],
+      ['wpe.weight', [c.maxPositions, d]],
+    ]);
+    for (const i of keptLayers) {
+      const p = `h.${i}.`;
+      shapes.set(`${p}ln_1.weight`, [d]).set(`${p}ln_1.bias`, [d]);
+      shapes.set(`${p}attn.c_attn.weight`, [d, 3 * d]).set(`${p}attn.c_attn.bias`, [3 * d]);
+      shapes.set(`${p}attn.c_proj.weight`, [d, d]).set(`${p}attn.c_proj.bias`, [d]);
+      shapes.set(`${p}ln_2.weight`, [d]).set(`${p}ln_2.bias`, [d]);
+      shapes.set(`${p}mlp.c_fc.weight`, [d, c.innerSize]).set(`${p}mlp.c_fc.bias`, [c.innerSize]);
+      shapes.set(`${p}mlp.c_proj.weight`, [c.innerSize, d]).set(`${p}mlp.c_proj.bias`, [d]);
+    }
+    shapes.set('ln_f.weight', [d]).set('ln_f.bias', [d]);
+    if (!c.tieWordEmbeddings) shapes.set('lm_head.weight', [c.vocabSize, d]);
+    return shapes;
+  },
+
+  build(config, keptLayers, params): LanguageModel {
+    return new Gpt2Model(config, keptLayers, params);
+  },
+};
+
+class Gpt2Model extends DecoderModel<Gpt2Config> {
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(config: Gpt2Config, keptLayers: number[], params: Map<string, tf.Variable>) {
+    super('gpt2', gpt2, config, keptLayers, params, config.tieWordEmbeddings ? 'wte.weight' : 'lm_head.weight');
+    this.act = activation(config.activation);
+  }
+
+  /** Token + position embeddings: [B, T] → [B, T, D]. */
+  protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
+    const positions = positionsFromMask(attentionMask);
+    return tf.add(tf.gather(this.p('wte.weight'), inputIds), tf.gather(this.p('wpe.weight'), positions));
+  }
+
+  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
+    return causalMaskBias(attentionMask);
+  }
+
+  /** One pre-LN block: [B, T, D] → [B, T, D]. */
+  protected block(layer: number, h: tf.Tensor3D, bias: tf.Tensor4D): tf.Tensor3D {
+    const c = this.config;
+    const p = (name: string) => this.p(`h.${layer}.${name}`);
+    const eps = c.layerNormEps;
+
+    const x = layerNorm(h, p('ln_1.weight'), p('ln_1.bias'), eps);
+    const qkv = linearInOut(x, p('attn.c_attn.weight'), p('attn.c_attn.bias')); // [B, T, 3D]
+    const [q, k, v] = tf.split(qkv, 3, 2);
+    const headDim = c.hiddenSize / c.heads;
+    let scale = c.scaleAttnWeights ? 1 / Math.sqrt(headDim) : 1;
+    if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1; // the original index, also after a cut
+    const attended = attention(splitHeads(q!, c.heads), splitHeads(k!, c.heads), splitHeads(v!, c.heads), bias, scale);
+    h = tf.add(h, linearInOut(mergeHeads(attended), p('attn.c_proj.weight'), p('attn.c_proj.bias')));
+
+    const y = layerNorm(h, p('ln_2.weight'), p('ln_2.bias'), eps);
+    const inner = this.act(linearInOut(y, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'))); // [B, T, F]
+    return tf.add(h, linearInOut(inner, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')));
+  }
+
+  headInput(hidden: tf.Tensor): tf.Tensor {
+    return layerNorm(hidden, this.p('ln_f.weight'), this.p('ln_f.bias'), this.config.layerNormEps);
+  }
+}

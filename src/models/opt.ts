@@ -1,0 +1,170 @@
+/**
+ * OPT, as Hugging Face's `OPTForCausalLM`: the pre-LayerNorm layout of OPT-125m and OPT-1.3B and
+ * larger, and the post-LayerNorm layout with project_in/project_out of OPT-350m.
+ *
+ * Checkpoint keys (prefix "model.decoder." from `OPTForCausalLM`, "decoder." from `OPTModel`):
+ *   embed_tokens.weight [V, E]      embed_positions.weight [P + 2, D] (learned, offset 2)
+ *   project_in.weight [D, E], project_out.weight [E, D]   (only when E = word_embed_proj_dim ≠ D)
+ *   final_layer_norm.{weight,bias} [D]                    (only pre-LN without _remove_final_layer_norm)
+ *   layers.{i}.self_attn.{q,k,v,out}_proj.{weight [D, D], bias [D]}
+ *   layers.{i}.self_attn_layer_norm.{weight,bias} [D]     layers.{i}.final_layer_norm.{weight,bias} [D]
+ *   layers.{i}.fc1.{weight [F, D], bias [F]}              layers.{i}.fc2.{weight [D, F], bias [D]}
+ *   lm_head.weight [V, E] at the root, only if untied.
+ * Weights are nn.Linear's [out, in]. Pre-LN: h += attn(ln(h)); h += ffn(ln(h)).
+ * Post-LN: h = ln(h + attn(h)); h = ln(h + ffn(h)).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConfigReader } from './config.js';
+import {
+  activation,
+  attention,
+  causalMaskBias,
+  layerNorm,
+  linearOutIn,
+  mergeHeads,
+  positionsFromMask,
+  splitHeads,
+} from './layers.js';
+import { DecoderModel } from './decoder.js';
+import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
+
+export interface OptConfig extends FamilyConfig {
+  heads: number;
+  ffnSize: number;
+  /** Width of token embeddings and the LM head (E); D when there is no projection. */
+  wordEmbedProjDim: number;
+  preLayerNorm: boolean;
+  finalLayerNorm: boolean;
+  layerNormAffine: boolean;
+  bias: boolean;
+  activation: string;
+  tieWordEmbeddings: boolean;
+}
+
+/** OPT's learned positions start at index 2 (a fairseq legacy). */
+const POSITION_OFFSET = 2;
+/** nn.LayerNorm's default epsilon, which OPT uses. */
+const LAYER_NORM_EPS = 1e-5;
+
+export const opt: ModelFamily<OptConfig> = {
+  modelTypes: ['opt'],
+  keyPrefixes: ['model.decoder.', 'decoder.', ''],
+  probeTensor: 'embed_tokens.weight',
+
+  parseConfig(json) {
+    const read = new ConfigReader(json, 'opt');
+    const hiddenSize = read.integer('hidden_size');
+    const preLayerNorm = read.boolean('do_layer_norm_before', true);
+    return {
+      modelType: 'opt',
+      numLayers: read.integer('num_hidden_layers'),
+      hiddenSize,
+      vocabSize: read.integer('vocab_size'),
+      maxPositions: read.integer('max_position_embeddings'),
+      heads: read.integer('num_attention_heads'),
+      ffnSize: read.integer('ffn_dim'),
+      wordEmbedProjDim: read.integer('word_embed_proj_dim', hiddenSize),
+      preLayerNorm,
+      finalLayerNorm: preLayerNorm && !read.boolean('_remove_final_layer_norm', false),
+      layerNormAffine: read.boolean('layer_norm_elementwise_affine', true),
+      bias: read.boolean('enable_bias', true),
+      activation: read.string('activation_function', 'relu'),
+      tieWordEmbeddings: read.boolean('tie_word_embeddings', true),
+    };
+  },
+
+  expectedTensors(c, keptLayers) {
+    const d = c.hiddenSize;
+    const e = c.wordEmbedProjDim;
+    const shapes = new Map<string, number[]>([
+      ['embed_tokens.weight', [c.vocabSize, e]],
+      ['embed_positions.weight', [c.maxPositions + POSITION_OFFSET, d]],
+    ]);
+    if (e !== d) shapes.set('project_in.weight', [d, e]).set('project_out.weight', [e, d]);
+    const norm = (name: string) => {
+      if (c.layerNormAffine) shapes.set(`${name}.weight`, [d]).set(`${name}.bias`, [d]);
+    };
+    const linear = (name: string, outF: number, inF: number) => {
+      shapes.set(`${name}.weight`, [outF, inF]);
+      if (c.bias) shapes.set(`${name}.bias`, [outF]);
+    };
+    for (const i of keptLayers) {
+      const p = `layers.${i}.`;
+      for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) linear(`${p}self_attn.${proj}`, d, d);
+      norm(`${p}self_attn_layer_norm`);
+      linear(`${p}fc1`, c.ffnSize, d);
+      linear(`${p}fc2`, d, c.ffnSize);
+      norm(`${p}final_layer_norm`);
+    }
+    if (c.finalLayerNorm) norm('final_layer_norm');
+    if (!c.tieWordEmbeddings) shapes.set('lm_head.weight', [c.vocabSize, e]);
+    return shapes;
+  },
+
+  build(config, keptLayers, params): LanguageModel {
+    return new OptModel(config, keptLayers, params);
+  },
+};
+
+class OptModel extends DecoderModel<OptConfig> {
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(config: OptConfig, keptLayers: number[], params: Map<string, tf.Variable>) {
+    super('opt', opt, config, keptLayers, params, config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight');
+    this.act = activation(config.activation);
+  }
+
+  private optional<R extends tf.Rank>(name: string): tf.Tensor<R> | undefined {
+    return this.params.has(name) ? this.p<R>(name) : undefined;
+  }
+
+  /** [B, T] → [B, T, D]: token embeddings (projected in when E ≠ D) + learned positions. */
+  protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
+    let tokens: tf.Tensor = tf.gather(this.p('embed_tokens.weight'), inputIds); // [B, T, E]
+    const projectIn = this.optional<tf.Rank.R2>('project_in.weight');
+    if (projectIn) tokens = linearOutIn(tokens, projectIn); // [B, T, D]
+    const positions = positionsFromMask(attentionMask, POSITION_OFFSET);
+    return tf.add(tokens, tf.gather(this.p('embed_positions.weight'), positions));
+  }
+
+  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
+    return causalMaskBias(attentionMask);
+  }
+
+  private norm(name: string, h: tf.Tensor): tf.Tensor {
+    return layerNorm(h, this.optional(`${name}.weight`), this.optional(`${name}.bias`), LAYER_NORM_EPS);
+  }
+
+  private linear(name: string, x: tf.Tensor): tf.Tensor {
+    return linearOutIn(x, this.p(`${name}.weight`), this.optional(`${name}.bias`));
+  }
+
+  /** One layer, pre- or post-LN: [B, T, D] → [B, T, D]. */
+  protected block(layer: number, h: tf.Tensor3D, bias: tf.Tensor4D): tf.Tensor3D {
+    const c = this.config;
+    const p = `layers.${layer}.`;
+    const headDim = c.hiddenSize / c.heads;
+
+    let x: tf.Tensor = c.preLayerNorm ? this.norm(`${p}self_attn_layer_norm`, h) : h;
+    // OPT scales the queries before the product; the same maths as scaling the scores.
+    const q = tf.mul(this.linear(`${p}self_attn.q_proj`, x), 1 / Math.sqrt(headDim));
+    const k = this.linear(`${p}self_attn.k_proj`, x);
+    const v = this.linear(`${p}self_attn.v_proj`, x);
+    const attended = attention(splitHeads(q, c.heads), splitHeads(k, c.heads), splitHeads(v, c.heads), bias, 1);
+    let out: tf.Tensor = tf.add(h, this.linear(`${p}self_attn.out_proj`, mergeHeads(attended)));
+    if (!c.preLayerNorm) out = this.norm(`${p}self_attn_layer_norm`, out);
+
+    x = c.preLayerNorm ? this.norm(`${p}final_layer_norm`, out) : out;
+    const inner = this.act(this.linear(`${p}fc1`, x)); // [B, T, F]
+    out = tf.add(out, this.linear(`${p}fc2`, inner));
+    if (!c.preLayerNorm) out = this.norm(`${p}final_layer_norm`, out);
+    return out as tf.Tensor3D;
+  }
+
+  headInput(hidden: tf.Tensor): tf.Tensor {
+    let h = this.config.finalLayerNorm ? this.norm('final_layer_norm', hidden) : hidden;
+    const projectOut = this.optional<tf.Rank.R2>('project_out.weight');
+    if (projectOut) h = linearOutIn(h, projectOut); // [.., E]
+    return h;
+  }
+}
