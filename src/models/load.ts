@@ -87,7 +87,9 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
           );
         }
         const { data } = await checkpoint.readFloat32(key);
-        params.set(name, tf.variable(tf.tensor(data, shape, 'float32'), true));
+        const initial = tf.tensor(data, shape, 'float32');
+        params.set(name, tf.variable(initial, true)); // the variable shares the data; drop the handle
+        initial.dispose();
         options.onProgress?.({ tensor: key, loaded: ++loaded, total: expected.size });
       }
     } catch (error) {
