@@ -1,0 +1,305 @@
+/**
+ * The `webgpu` backend: `@tensorflow/tfjs-backend-webgpu` running on Dawn (the `webgpu` npm
+ * package), which reaches the GPU through Vulkan on Linux, Metal on macOS, D3D12 on Windows.
+ *
+ * Steps: load Dawn → `create(flags)` → request an adapter (power preference, optionally a
+ * specific one) → put `navigator.gpu` in place (tfjs checks it) → import the tfjs backend →
+ * create the device ourselves and register a `webgpu` backend built on it, so the adapter we
+ * report is the adapter tfjs uses.
+ *
+ * Choosing among several GPUs: Dawn's `create()` accepts `adapter=NAME` (the first adapter
+ * whose name contains NAME) — no index. `adapterIndex` therefore maps an index from Dawn's
+ * adapter list to that adapter's name; identical GPUs (two "NVIDIA H200") cannot be told
+ * apart that way, and then the process must be limited to one GPU from outside (see
+ * `identicalAdaptersHint`). `listWebGpuAdapters` shows Dawn's list.
+ *
+ * While a Dawn instance is alive Node does not exit on its own: call `stopWebGpuBackend()`
+ * (or `releaseBackend()` from backend.ts) when done.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import { LayercutError } from '../errors.js';
+import { BackendUnavailableError, firstLineOf } from './backend-error.js';
+import { probeVulkanLoader, vulkanLoaderName, type VulkanLoaderProbe } from './vulkan.js';
+
+export interface WebGpuOptions {
+  /** Index into Dawn's adapter list (see `listWebGpuAdapters`). */
+  adapterIndex?: number;
+  /** Default 'high-performance' (what tfjs asks for). */
+  powerPreference?: 'high-performance' | 'low-power';
+  /** Dawn toggles to enable, e.g. 'allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'. */
+  dawnToggles?: string[];
+  /** Raw Dawn `create()` flags, e.g. 'enable-dawn-features=…', 'backend=vulkan', 'adapter=H200'. */
+  createFlags?: string[];
+}
+
+/** One adapter as Dawn lists it. */
+export interface WebGpuAdapterEntry {
+  /** Dawn backend: 'vulkan', 'metal', 'd3d12', … */
+  backend: string;
+  /** Device name, e.g. 'NVIDIA H200'. */
+  name: string;
+}
+
+type Dawn = typeof import('webgpu');
+
+/**
+ * tfjs submits queued GPU work every this many ops. tfjs's default is 15; a very large value
+ * starves the GPU; measured on the H200, 15–50 is right (see DESIGN.md).
+ */
+export const deferredSubmitBatchSize = 32;
+const tfjsDefaultSubmitBatchSize = 15;
+
+/** Device features requested when the adapter offers them (the subgroup ones need 'allow_unsafe_apis'). */
+const optionalDeviceFeatures = new Set([
+  'timestamp-query',
+  'shader-f16',
+  'subgroups',
+  'chromium-experimental-subgroup-matrix',
+]);
+
+/** What must be undone to let the process exit. */
+interface ActiveWebGpu {
+  device: GPUDevice;
+  removeNavigatorGpu: () => void;
+}
+let active: ActiveWebGpu | undefined;
+
+// Checked on a 2×H200 host: CUDA_VISIBLE_DEVICES, NVIDIA_VISIBLE_DEVICES (inside the
+// container) and VK_LOADER_DEVICE_SELECT all leave both GPUs visible to Dawn through Vulkan.
+const identicalAdaptersHint =
+  'Dawn picks adapters by name only, so of identical GPUs it always takes the first; ' +
+  'CUDA_VISIBLE_DEVICES does not affect Vulkan. To use another one, give each process its own GPU ' +
+  'from outside, e.g. one container per GPU (the NVIDIA container runtime applies NVIDIA_VISIBLE_DEVICES ' +
+  'when the container starts), or use the tensorflow backend, which honours CUDA_VISIBLE_DEVICES.';
+
+function dawnFlags(options: WebGpuOptions): string[] {
+  const flags = [...(options.createFlags ?? [])];
+  if (options.dawnToggles && options.dawnToggles.length > 0) {
+    flags.push(`enable-dawn-features=${options.dawnToggles.join(',')}`);
+  }
+  return flags;
+}
+
+/** True when the flags (or DAWNNODE_BACKEND) make Dawn use something other than its platform default. */
+function choosesDawnBackend(flags: string[]): boolean {
+  return flags.some((flag) => flag.startsWith('backend=')) || (process.env.DAWNNODE_BACKEND ?? '') !== '';
+}
+
+async function loadDawn(): Promise<Dawn> {
+  try {
+    return await import('webgpu');
+  } catch (error) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      `the webgpu package (Dawn) could not be loaded on ${process.platform}-${process.arch}: ${firstLineOf(error)}`,
+      'reinstall layercut’s dependencies (npm install), or use --backend wasm',
+    );
+  }
+}
+
+/** The error for "Dawn found no adapter", saying what is most likely missing on this machine. */
+export function noAdapterError(probe: VulkanLoaderProbe): BackendUnavailableError {
+  if (probe.found === false) {
+    return new BackendUnavailableError(
+      'webgpu',
+      `no GPU adapter: the Vulkan loader ${vulkanLoaderName} is not installed, so Dawn cannot reach a GPU`,
+      'install libvulkan1 and an NVIDIA/AMD/Intel Vulkan driver (Debian/Ubuntu: apt-get install libvulkan1; ' +
+        'NVIDIA’s driver ships its Vulkan ICD, AMD/Intel use mesa-vulkan-drivers), or use --backend wasm',
+    );
+  }
+  if (probe.found === true) {
+    return new BackendUnavailableError(
+      'webgpu',
+      `no GPU adapter: the Vulkan loader is installed (${probe.path}) but no Vulkan driver reports a GPU`,
+      'install an NVIDIA/AMD/Intel Vulkan driver; `vulkaninfo --summary` shows what Vulkan sees, and ' +
+        'VK_DRIVER_FILES can point the loader at a driver’s ICD file (e.g. nvidia_icd.json). Or use --backend wasm',
+    );
+  }
+  return new BackendUnavailableError(
+    'webgpu',
+    'no GPU adapter: Dawn found none',
+    'WebGPU needs a GPU with Metal (macOS) or D3D12 (Windows) drivers; or use --backend wasm',
+  );
+}
+
+/**
+ * Lists the adapters Dawn sees. Dawn has no listing call; asked for an adapter name that does
+ * not exist it rejects with the list ("Available adapters: * backend: 'vulkan', name: '…'"),
+ * which we parse. With no adapter at all it resolves to null: an empty list.
+ */
+export async function listWebGpuAdapters(options: WebGpuOptions = {}): Promise<WebGpuAdapterEntry[]> {
+  const dawn = await loadDawn();
+  const flags = dawnFlags(options).filter((flag) => !flag.startsWith('adapter='));
+  const gpu = dawn.create([...flags, 'adapter=layercut: no adapter has this name']);
+  try {
+    const adapter = await gpu.requestAdapter({
+      powerPreference: options.powerPreference ?? 'high-performance',
+    });
+    if (adapter === null) return [];
+    throw new Error('Dawn returned an adapter for a name no adapter has');
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const entries: WebGpuAdapterEntry[] = [];
+    for (const line of message.split('\n')) {
+      const match = /^\s*\* backend: '([^']*)', name: '(.*)'\s*$/.exec(line);
+      if (match) entries.push({ backend: match[1] ?? '', name: match[2] ?? '' });
+    }
+    if (entries.length === 0) {
+      throw new BackendUnavailableError('webgpu', `Dawn could not list its adapters: ${firstLineOf(error)}`);
+    }
+    return entries;
+  }
+}
+
+/** The `adapter=NAME` flag that makes Dawn pick adapter number `index` of its list. */
+async function adapterFlagFor(index: number, options: WebGpuOptions): Promise<string> {
+  const adapters = await listWebGpuAdapters(options);
+  if (adapters.length === 0) throw noAdapterError(probeVulkanLoader());
+  const listing = adapters.map((a, i) => `${i}: ${a.name} (${a.backend})`).join(', ');
+  const wanted = adapters[index];
+  if (!Number.isInteger(index) || wanted === undefined) {
+    throw new LayercutError(
+      `webgpu adapterIndex ${index} does not exist; Dawn sees ${adapters.length} adapter(s): ${listing}`,
+      `use an index from 0 to ${adapters.length - 1}`,
+    );
+  }
+  const pickedByName = adapters.findIndex((adapter) => adapter.name.includes(wanted.name));
+  if (pickedByName !== index) {
+    throw new LayercutError(
+      `webgpu adapterIndex ${index} cannot be selected: adapters ${pickedByName} and ${index} are both '${wanted.name}' (${listing})`,
+      identicalAdaptersHint,
+    );
+  }
+  return `adapter=${wanted.name}`;
+}
+
+/** Sets `navigator.gpu` (Node 21+ has a `navigator` object; Node 20 has none). Returns the undo. */
+function installNavigatorGpu(gpu: GPU): () => void {
+  const holder = globalThis as { navigator?: object };
+  const existing = holder.navigator;
+  if (typeof existing === 'object' && existing !== null) {
+    const previous = Object.getOwnPropertyDescriptor(existing, 'gpu');
+    if (Reflect.defineProperty(existing, 'gpu', { value: gpu, configurable: true, writable: true })) {
+      return () => {
+        if (previous) Reflect.defineProperty(existing, 'gpu', previous);
+        else Reflect.deleteProperty(existing, 'gpu');
+      };
+    }
+  }
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  return () => {
+    Reflect.deleteProperty(globalThis, 'navigator');
+    if (existing !== undefined) holder.navigator = existing;
+  };
+}
+
+/** The device tfjs needs: the adapter's largest limits (as tfjs asks), plus useful features. */
+function deviceDescriptorFor(adapter: GPUAdapter): GPUDeviceDescriptor {
+  const limits = adapter.limits;
+  const features = [...adapter.features].filter((feature) => optionalDeviceFeatures.has(feature));
+  return {
+    requiredFeatures: features as GPUFeatureName[],
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    },
+  };
+}
+
+/** E.g. "nvidia-h200 (vendor nvidia, driver NVIDIA: 580.159.04); features: subgroups timestamp-query". */
+function describeAdapter(info: GPUAdapterInfo | undefined, device: GPUDevice): string {
+  const labelled = [
+    ['vendor', info?.vendor],
+    ['architecture', info?.architecture],
+    ['driver', info?.description],
+  ].filter((pair): pair is [string, string] => typeof pair[1] === 'string' && pair[1] !== '');
+  const about = labelled.map(([label, value]) => `${label} ${value}`).join(', ');
+  const name = info?.device || 'unnamed adapter';
+  const features = [...device.features].filter((f) => optionalDeviceFeatures.has(f)).sort();
+  return `${name}${about ? ` (${about})` : ''}; features: ${features.join(' ') || 'none'}`;
+}
+
+/** Frees the GPU device and Dawn's hold on the process. Safe to call when nothing is active. */
+export function stopWebGpuBackend(): void {
+  if (!active) return;
+  const { device, removeNavigatorGpu } = active;
+  active = undefined;
+  if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
+  device.destroy();
+  removeNavigatorGpu();
+}
+
+/** Makes `webgpu` the active tfjs backend; returns the report's detail line. */
+export async function startWebGpuBackend(
+  options: WebGpuOptions,
+  log?: (line: string) => void,
+): Promise<string> {
+  stopWebGpuBackend();
+  const dawn = await loadDawn();
+  Object.assign(globalThis, dawn.globals); // GPUBufferUsage, GPUMapMode, … as in a browser
+  const flags = dawnFlags(options);
+  if (options.adapterIndex !== undefined) flags.push(await adapterFlagFor(options.adapterIndex, options));
+
+  const gpu = dawn.create(flags);
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  } catch (error) {
+    // Dawn rejects (rather than answering null) when flags name a missing adapter or backend.
+    throw new BackendUnavailableError(
+      'webgpu',
+      `Dawn refused the adapter request: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (adapter === null) {
+    throw choosesDawnBackend(flags)
+      ? new BackendUnavailableError('webgpu', `no GPU adapter for Dawn flags ${flags.join(' ')}`)
+      : noAdapterError(probeVulkanLoader());
+  }
+
+  // tfjs-backend-webgpu looks for navigator.gpu when it is imported: set it first.
+  const removeNavigatorGpu = installNavigatorGpu(gpu);
+  let device: GPUDevice | undefined;
+  try {
+    const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+    device = await adapter.requestDevice(deviceDescriptorFor(adapter));
+    void device.lost.then((lost) => {
+      if (lost.reason !== 'destroyed') log?.(`webgpu device lost: ${lost.message}`);
+    });
+    const backend = new WebGPUBackend(device, adapter.info);
+    if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
+    tf.registerBackend('webgpu', () => backend, 3 /* tfjs's own priority for webgpu */);
+    if (!(await tf.setBackend('webgpu')))
+      throw new Error('tf.setBackend("webgpu") failed (see the warning above)');
+  } catch (error) {
+    device?.destroy();
+    removeNavigatorGpu();
+    throw new BackendUnavailableError('webgpu', `the GPU device could not be set up: ${firstLineOf(error)}`);
+  }
+  active = { device, removeNavigatorGpu };
+
+  const batchFlag = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
+  if (tf.env().get(batchFlag) === tfjsDefaultSubmitBatchSize)
+    tf.env().set(batchFlag, deferredSubmitBatchSize);
+  const toggles = options.dawnToggles?.length ? `, Dawn toggles ${options.dawnToggles.join(',')}` : '';
+  return (
+    `${describeAdapter(adapter.info, device)}; tfjs ${tf.version.tfjs}, ` +
+    `submit batch ${String(tf.env().get(batchFlag))}${toggles}`
+  );
+}
+
+/**
+ * Called by `auto` before trying webgpu: on Linux without a Vulkan loader Dawn cannot find an
+ * adapter, so skip it without loading Dawn (which would print "Couldn't load Vulkan").
+ * Returns the error to skip with, or undefined to go ahead.
+ */
+export function webGpuPrecheck(options: WebGpuOptions): BackendUnavailableError | undefined {
+  if (choosesDawnBackend(dawnFlags(options))) return undefined;
+  const probe = probeVulkanLoader();
+  return probe.found === false ? noAdapterError(probe) : undefined;
+}
