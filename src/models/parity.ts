@@ -47,12 +47,15 @@ export async function checkParity(dir: string, tolerance = DEFAULT_TOLERANCE): P
         const expected = await reference.readFloat32(name);
         const { model } = await loadModel(dir, { layers });
         try {
-          const maxAbsDiff = tf.tidy(() => {
+          const worst = tf.tidy(() => {
             const logits = model.logits(inputIds, attentionMask); // [B, T, V]
             const diff = tf.abs(tf.sub(logits, tf.tensor(expected.data, expected.shape)));
             const real = tf.cast(attentionMask, 'float32').expandDims(2); // [B, T, 1]
-            return tf.max(tf.mul(diff, real)).dataSync()[0]!;
+            return tf.max(tf.mul(diff, real));
           });
+          // async read: WebGPU in Node cannot read synchronously
+          const maxAbsDiff = (await worst.data())[0]!;
+          worst.dispose();
           rows.push({ reference: name, layers, maxAbsDiff, ok: maxAbsDiff <= tolerance });
         } finally {
           model.dispose();
