@@ -1,0 +1,138 @@
+/**
+ * A run plan: one fully specified run, as the experiment compiler produces it and the training
+ * engine consumes it. Plain JSON: every default is filled in, so the plan alone says what ran.
+ * Its content hash is the run's id (see id.ts): the same plan in two files is the same run.
+ */
+import type { BackendName } from '../runtime/backend.js';
+import type { LayerSelection } from '../models/selection.js';
+
+/** Where the model comes from. */
+export type ModelSource =
+  | { kind: 'hub'; repo: string; revision?: string }
+  | { kind: 'local'; path: string }
+  /** Shipped with layercut (test/fixtures or models/): resolved by name. */
+  | { kind: 'builtin'; name: string };
+
+/** How an example becomes a prompt and how its answer is scored. */
+export interface PromptSpec {
+  /** Template text in layercut's template language, e.g. "Review: {text}\nSentiment:{label}". */
+  template: string;
+  /** Label → label words (leading space included), in the task's class order. */
+  labelWords: Record<string, string[]>;
+  /** How multi-token label words are scored: first token only, or summed / mean log-probability. */
+  scoring: 'first' | 'sum' | 'mean';
+}
+
+export type MethodName = 'lm' | 'prompt-cls' | 'cls' | 'icl' | 'linear-probe';
+
+export interface MethodSpec {
+  kind: MethodName;
+  /** Keep the token and position embeddings fixed. */
+  freezeEmbeddings: boolean;
+  /** Original indices of layers kept fixed. */
+  freezeLayers: number[];
+}
+
+/** The few-shot data protocol (defaults: the paper's). */
+export interface DataSpec {
+  /** Examples carved from the shuffled training split for validation. */
+  validation: number;
+  /** Demonstrations per class, prepended to every input in class order. */
+  demosPerClass: number;
+  /** Training examples per class (fewer when a class has fewer), or 'all'. */
+  trainPerClass: number | 'all';
+  /** Test examples: a seeded sample of min(test, size of the test split). */
+  test: number;
+  /** Longest input in tokens; longer inputs are shortened in their field text. */
+  maxLength: number;
+  /** Which end of the field text is cut when an input is too long. */
+  truncate: 'left' | 'right';
+}
+
+export type OptimizerSpec =
+  | { kind: 'adamw'; lr: number; betas: [number, number]; eps: number; weightDecay: number }
+  | { kind: 'sgd'; lr: number; momentum: number; weightDecay: number };
+
+export type ScheduleSpec =
+  | { kind: 'constant'; warmupSteps: number }
+  | { kind: 'linear'; warmupSteps: number }
+  | { kind: 'cosine'; warmupSteps: number };
+
+export interface TrainSpec {
+  optimizer: OptimizerSpec;
+  /** Learning-rate schedule over the run's total optimizer steps. */
+  schedule: ScheduleSpec;
+  batchSize: number;
+  /** Micro-batches whose gradients are summed before one optimizer step. */
+  gradientAccumulation: number;
+  /** Passes over the training set at most (or `steps`, when set, wins). */
+  epochs: number;
+  steps?: number;
+  /** Global gradient-norm clipping; 0 turns it off. */
+  maxGradNorm: number;
+  /** Evaluate on the validation set every epoch, or every N optimizer steps. */
+  evalEvery: 'epoch' | number;
+  /** Stop after this many evaluations without a better validation accuracy; 0 never stops early. */
+  earlyStopPatience: number;
+}
+
+export interface RunPlan {
+  model: ModelSource;
+  layers: LayerSelection;
+  /** Task registry name (src/data/tasks.ts). */
+  task: string;
+  prompt: PromptSpec;
+  method: MethodSpec;
+  data: DataSpec;
+  train: TrainSpec;
+  seed: number;
+  /** Compute backend; not part of the run's id (the same run on another device is the same run). */
+  backend?: BackendName;
+}
+
+/** The paper's settings, used wherever an experiment says nothing. */
+export const PAPER_DEFAULTS = {
+  data: { validation: 1000, demosPerClass: 1, trainPerClass: 200, test: 1000, maxLength: 1024, truncate: 'left' },
+  train: {
+    optimizer: { kind: 'adamw', lr: 5e-5, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+    schedule: { kind: 'constant', warmupSteps: 0 },
+    batchSize: 1,
+    gradientAccumulation: 1,
+    epochs: 50,
+    maxGradNorm: 0,
+    evalEvery: 'epoch',
+    earlyStopPatience: 15,
+  },
+  method: { kind: 'lm', freezeEmbeddings: false, freezeLayers: [] },
+} as const satisfies { data: DataSpec; train: TrainSpec; method: MethodSpec };
+
+/** Metrics of one evaluation. */
+export interface EvalMetrics {
+  accuracy: number;
+  macroF1: number;
+  /** Per class, in class order. */
+  perClass: { label: string; precision: number; recall: number; f1: number; support: number }[];
+  /** confusion[true][predicted] counts. */
+  confusion: number[][];
+}
+
+export interface RunResult {
+  id: string;
+  plan: RunPlan;
+  /** Test metrics of the best-validation weights. */
+  test: EvalMetrics;
+  /** Best validation accuracy and when it was reached. */
+  validation: { accuracy: number; step: number; epoch: number };
+  curves: {
+    /** One point per optimizer step. */
+    train: { step: number; epoch: number; loss: number; lr: number }[];
+    /** One point per evaluation. */
+    eval: { step: number; epoch: number; accuracy: number; loss: number }[];
+  };
+  timings: { wallSeconds: number; trainSeconds: number; evalSeconds: number; trainTokensPerSecond: number };
+  size: { layersBefore: number; layersAfter: number; paramsBefore: number; paramsAfter: number };
+  /** Largest number of bytes held by tensors during the run. */
+  peakTensorBytes: number;
+  backend: string;
+  versions: Record<string, string>;
+}
