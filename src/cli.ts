@@ -14,6 +14,8 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   parity: async () => (await import('./cli/parity.js')).parityCommand,
   backends: async () => (await import('./cli/backends.js')).backendsCommand,
+  tokenize: async () => (await import('./cli/tokenize.js')).tokenizeCommand,
+  verbalizer: async () => (await import('./cli/verbalizer.js')).verbalizerCommand,
 };
 
 function help(): string {

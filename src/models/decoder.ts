@@ -30,6 +30,10 @@ export abstract class DecoderModel<C extends FamilyConfig> implements LanguageMo
     };
   }
 
+  get headWidth(): number {
+    return this.p(this.headWeightName).shape[1]!;
+  }
+
   /** A parameter by canonical name. */
   protected p<R extends tf.Rank>(name: string): tf.Tensor<R> {
     const value = this.params.get(name);

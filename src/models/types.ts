@@ -58,6 +58,8 @@ export interface LanguageModel {
   readonly info: ModelInfo;
   /** Trainable parameters by canonical name (see the file comment). */
   readonly params: Map<string, tf.Variable>;
+  /** Width of `forward`'s lastHidden (Dhead): D, or OPT's word_embed_proj_dim after project_out. */
+  readonly headWidth: number;
   /** inputIds, attentionMask: [B, T] int32 (mask 1 for real tokens). */
   forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options?: ForwardOptions): ForwardOutput;
   /** The final norm and projections that turn any residual-stream state [.., D] into LM-head input (logit lens). */

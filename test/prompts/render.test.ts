@@ -1,0 +1,199 @@
+/**
+ * Rendering prompts with the real GPT-2 tokenizer for every task, masked-LM prompts with
+ * the RoBERTa and BERT fixtures, and truncation of the field text.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encode as r50k } from 'gpt-tokenizer/encoding/r50k_base';
+import { getTask, taskNames } from '../../src/data/tasks.js';
+import { LayercutError } from '../../src/errors.js';
+import { renderPrompt, type Demonstration } from '../../src/prompts/render.js';
+import { parseTemplate } from '../../src/prompts/template.js';
+import { buildVerbalizer } from '../../src/prompts/verbalizer.js';
+import { fixtureTokenizer } from '../tokenizers/fixture-tokenizers.js';
+
+const queryText = "it's a charming and often affecting journey";
+const demoTexts = ['a gorgeous , witty , seductive movie', 'the plot is nothing but boilerplate clichés'];
+
+/** Label words of each task's first word for the classes, as GPT-2 ids (gpt-tokenizer, not our tokenizer). */
+const expectedFirstIds: Record<string, number[]> = {
+  sst2: [36183, 33733], // " Negative", " Positive"
+  agnews: r50kFirstIds([' World', ' Sports', ' Business', ' Technology']),
+  trec: r50kFirstIds([' Abbreviation', ' Entity', ' Description', ' Person', ' Location', ' Number']),
+  emoc: r50kFirstIds([' Others', ' Happy', ' Sad', ' Angry']),
+  spam: r50kFirstIds([' ham', ' spam']),
+  'sotu-party': r50kFirstIds([' Democratic', ' Republican']),
+};
+
+function r50kFirstIds(words: string[]): number[] {
+  return words.map((word) => r50k(word)[0]!);
+}
+
+test('the paper tasks and the offline ones are all registered', () => {
+  for (const name of ['sst2', 'agnews', 'trec', 'emoc', 'spam', 'sotu-party'])
+    assert.ok(taskNames.includes(name));
+});
+
+for (const name of Object.keys(expectedFirstIds)) {
+  test(`${name}: prompt with demonstrations on GPT-2, answer position and label-word ids`, async () => {
+    const gpt2 = await fixtureTokenizer('gpt2');
+    const task = getTask(name);
+    const template = parseTemplate(task.template, { fields: task.fields, slotKind: 'label' });
+    const demonstrations: Demonstration[] = demoTexts.map((text, i) => {
+      const label = task.labels[i % task.labels.length]!;
+      return { fields: { [task.textField]: text }, answer: task.labelWords[label]![0]! };
+    });
+    const prompt = renderPrompt(template, gpt2, { fields: { [task.textField]: queryText }, demonstrations });
+
+    const [before, after] = task.template.split('{text}') as [string, string];
+    const fill = (text: string, answer: string) => before + text + after.replace('{label}', answer);
+    const expectedText = [
+      fill(demoTexts[0]!, demonstrations[0]!.answer),
+      fill(demoTexts[1]!, demonstrations[1]!.answer),
+      fill(queryText, ''),
+    ].join('\n');
+    assert.equal(prompt.text, expectedText);
+    assert.ok(prompt.text.endsWith(':'));
+    // The pieces equal tokenizing the whole string, here checked with gpt-tokenizer.
+    assert.deepEqual(prompt.ids, r50k(expectedText));
+    assert.equal(prompt.answerPosition, prompt.ids.length - 1);
+    assert.equal(prompt.ids[prompt.answerPosition], r50k(':')[0]);
+    assert.equal(prompt.slot, 'label');
+    assert.equal(prompt.truncatedChars, 0);
+
+    const verbalizer = buildVerbalizer({
+      tokenizer: gpt2,
+      template,
+      labels: task.labels,
+      labelWords: task.labelWords,
+    });
+    assert.deepEqual(
+      verbalizer.scoredIds.map((words) => words[0]![0]),
+      expectedFirstIds[name],
+    );
+    // Appending a label word to the prompt adds exactly the word's tokens.
+    const positiveLabel = task.labels[1]!;
+    const word = task.labelWords[positiveLabel]![0]!;
+    assert.deepEqual(r50k(prompt.text + word), [...prompt.ids, ...verbalizer.words[1]![0]!.ids]);
+  });
+}
+
+test('sst2 label words on GPT-2 are the single tokens ĠNegative = 36183 and ĠPositive = 33733', async () => {
+  const gpt2 = await fixtureTokenizer('gpt2');
+  const task = getTask('sst2');
+  const verbalizer = buildVerbalizer({
+    tokenizer: gpt2,
+    template: parseTemplate(task.template),
+    labels: task.labels,
+    labelWords: task.labelWords,
+    singleToken: true,
+  });
+  assert.deepEqual(
+    verbalizer.words.map((words) => [words[0]!.tokens, words[0]!.ids]),
+    [
+      [['ĠNegative'], [36183]],
+      [['ĠPositive'], [33733]],
+    ],
+  );
+});
+
+test('truncation shortens only the field text, from the right by default, to the longest cut that fits', async () => {
+  const gpt2 = await fixtureTokenizer('gpt2');
+  const template = parseTemplate('Review: {text}\nSentiment:{label}');
+  const longText = 'The film opens slowly but builds into something quite moving and memorable. '.repeat(20);
+  const demonstrations = [{ fields: { text: 'great fun' }, answer: ' Positive' }];
+  const full = renderPrompt(template, gpt2, { fields: { text: longText }, demonstrations });
+  assert.ok(full.ids.length > 200);
+
+  const cut = renderPrompt(template, gpt2, { fields: { text: longText }, demonstrations, maxLength: 40 });
+  assert.ok(cut.ids.length <= 40);
+  assert.ok(cut.truncatedChars > 0);
+  const kept = longText.slice(0, longText.length - cut.truncatedChars);
+  assert.equal(cut.text, `Review: great fun\nSentiment: Positive\nReview: ${kept}\nSentiment:`);
+  assert.deepEqual(cut.ids, gpt2.encode(cut.text).ids);
+  assert.equal(cut.answerPosition, cut.ids.length - 1);
+  // One more character of the field would not fit.
+  const longer = longText.slice(0, kept.length + 1);
+  assert.ok(renderPrompt(template, gpt2, { fields: { text: longer }, demonstrations }).ids.length > 40);
+
+  const left = renderPrompt(template, gpt2, {
+    fields: { text: longText },
+    maxLength: 30,
+    truncation: 'left',
+  });
+  const keptEnd = longText.slice(left.truncatedChars);
+  assert.equal(left.text, `Review: ${keptEnd}\nSentiment:`);
+  assert.ok(left.ids.length <= 30);
+
+  assert.throws(
+    () => renderPrompt(template, gpt2, { fields: { text: longText }, demonstrations, maxLength: 10 }),
+    /the template and demonstrations alone take more than maxLength 10 tokens/,
+  );
+});
+
+test('a prompt that fits is not truncated; the truncated field can be chosen', async () => {
+  const gpt2 = await fixtureTokenizer('gpt2');
+  const template = parseTemplate('Premise: {premise}\nHypothesis: {hypothesis}\nAnswer:{label}');
+  const fields = {
+    premise: 'A man plays a guitar on a stage in front of a crowd.',
+    hypothesis: 'A man performs music.',
+  };
+  const whole = renderPrompt(template, gpt2, { fields, maxLength: 100 });
+  assert.equal(whole.truncatedChars, 0);
+  const cut = renderPrompt(template, gpt2, {
+    fields,
+    maxLength: whole.ids.length - 2,
+    truncateField: 'hypothesis',
+  });
+  assert.ok(cut.text.startsWith(`Premise: ${fields.premise}\nHypothesis: A man`));
+  assert.ok(!cut.text.includes('music'));
+});
+
+test('masked-LM templates: the slot is the mask token, with the special tokens around the prompt', async () => {
+  const template = parseTemplate('Review: {text}\nSentiment:{mask}.', { slotKind: 'mask' });
+  const roberta = await fixtureTokenizer('roberta-bpe');
+  const prompt = renderPrompt(template, roberta, { fields: { text: 'a witty movie' } });
+  assert.equal(prompt.text, 'Review: a witty movie\nSentiment:<mask>.');
+  assert.equal(prompt.slot, 'mask');
+  assert.equal(prompt.ids[prompt.answerPosition], 4); // <mask>
+  assert.deepEqual(prompt.ids, roberta.encode(prompt.text).ids);
+  assert.deepEqual([prompt.ids[0], prompt.ids[prompt.ids.length - 1]], [0, 2]); // <s> … </s>
+  assert.equal(prompt.answerPosition, prompt.ids.length - 3); // <mask> . </s>
+
+  const bert = await fixtureTokenizer('bert-wordpiece');
+  const bertPrompt = renderPrompt(template, bert, {
+    fields: { text: 'a witty movie' },
+    demonstrations: [{ fields: { text: 'dull' }, answer: ' negative' }],
+  });
+  assert.equal(
+    bertPrompt.text,
+    'Review: dull\nSentiment: negative.\nReview: a witty movie\nSentiment:[MASK].',
+  );
+  assert.deepEqual(bertPrompt.ids, bert.encode(bertPrompt.text).ids);
+  assert.equal(bertPrompt.ids[bertPrompt.answerPosition], 4); // [MASK]
+  assert.equal(bertPrompt.ids.filter((id) => id === 4).length, 1);
+});
+
+test("decoder prompts keep the tokenizer's BOS; a mask slot needs a mask token", async () => {
+  const llama = await fixtureTokenizer('llama-bpe');
+  const template = parseTemplate('Review: {text}\nSentiment:{label}');
+  const prompt = renderPrompt(template, llama, { fields: { text: 'a witty movie' } });
+  assert.equal(prompt.ids[0], 1); // <s>
+  assert.deepEqual(prompt.ids, llama.encode(prompt.text).ids);
+  assert.equal(prompt.answerPosition, prompt.ids.length - 1);
+  const noSpecial = renderPrompt(template, llama, {
+    fields: { text: 'a witty movie' },
+    addSpecialTokens: false,
+  });
+  assert.deepEqual(noSpecial.ids, prompt.ids.slice(1));
+
+  const gpt2 = await fixtureTokenizer('gpt2');
+  assert.throws(
+    () => renderPrompt(parseTemplate('It was {mask}.'), gpt2, { fields: {} }),
+    (error: unknown) => error instanceof LayercutError && /has no mask token/.test(error.message),
+  );
+  assert.throws(
+    () => renderPrompt(parseTemplate('{label}'), gpt2, { fields: {} }),
+    /nothing comes before \{label\}/,
+  );
+});
