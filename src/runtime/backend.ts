@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { BackendUnavailableError, type ConcreteBackendName } from './backend-error.js';
 import { startTensorflowBackend } from './tensorflow.js';
+import { registerHostKernels } from './kernels.js';
 import { startWasmBackend } from './wasm.js';
 import { startWebGpuBackend, stopWebGpuBackend, webGpuPrecheck, type WebGpuOptions } from './webgpu.js';
 
@@ -99,8 +100,10 @@ async function startBackend(
     case 'webgpu':
       return startWebGpuBackend(options.webgpu ?? {}, log);
     case 'wasm':
+      registerHostKernels('wasm');
       return startWasmBackend(options.wasmThreads);
     case 'cpu':
+      registerHostKernels('cpu');
       return startCpuBackend();
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * `layercut plot`: draws the runs of a results store — accuracy vs kept layers, accuracy vs
+ * parameters, training curves, or a comparison of methods — as SVG, PNG or a Vega-Lite spec.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import type { Command } from '../cli.js';
+import { ExitCode, LayercutError } from '../errors.js';
+import { plotKinds, plotSpec, renderSvg, svgToPng, type PlotKind } from '../plots/index.js';
+import { filterRows, parseFilters, runRows, settingKeys, type SettingKey } from '../results/rows.js';
+import { DEFAULT_DB_FILE, openStore } from '../results/store.js';
+
+const usage = `usage: layercut plot [options]
+
+Draws the finished runs of a results store.
+
+options:
+  --db FILE              results store (default: ${DEFAULT_DB_FILE})
+  --kind KIND            layers (default): accuracy vs kept layers, a line per task
+                         params: accuracy vs parameter count (log scale)
+                         curves: training loss vs step, a line per run (see --color-by)
+                         methods: grouped bars, one per method, per task
+  --out FILE             .svg, .png or .json (the Vega-Lite spec); default: SVG to standard output
+  --filter KEY=VALUE     keep runs whose KEY is VALUE (repeatable; see layercut results --help)
+  --metric METRIC        accuracy (default) | macroF1
+  --color-by SETTING     curves: one line per value of SETTING (mean over its runs), e.g. layers
+  --title TEXT           plot title
+  --width N, --height N  size of one panel in pixels (default 320 × 220)
+  --scale N              PNG pixels per SVG pixel (default 2)
+
+examples:
+  layercut plot --kind layers --filter model=openai-community/gpt2-xl --out layers.png
+  layercut plot --kind curves --filter task=sst2 --color-by layers --out curves.svg`;
+
+function positiveNumber(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!(number > 0) || !Number.isFinite(number))
+    throw new LayercutError(`--${option} must be a positive number, got '${value}'`);
+  return number;
+}
+
+export const plotCommand: Command = {
+  summary: 'plot stored runs (accuracy vs layers or size, training curves, methods) as SVG/PNG',
+  usage,
+  async run(args: string[]): Promise<number> {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          db: { type: 'string', default: DEFAULT_DB_FILE },
+          kind: { type: 'string', default: 'layers' },
+          out: { type: 'string' },
+          filter: { type: 'string', multiple: true, default: [] },
+          metric: { type: 'string', default: 'accuracy' },
+          'color-by': { type: 'string' },
+          title: { type: 'string' },
+          width: { type: 'string' },
+          height: { type: 'string' },
+          scale: { type: 'string' },
+        },
+        allowPositionals: false,
+      }));
+    } catch (error) {
+      throw new LayercutError((error as Error).message, 'see layercut plot --help');
+    }
+    if (!(plotKinds as readonly string[]).includes(values.kind)) {
+      throw new LayercutError(`--kind must be one of ${plotKinds.join(', ')}; got '${values.kind}'`);
+    }
+    const kind = values.kind as PlotKind;
+    if (values.metric !== 'accuracy' && values.metric !== 'macroF1') {
+      throw new LayercutError(`--metric must be accuracy or macroF1; got '${values.metric}'`);
+    }
+    const colorBy = values['color-by'];
+    if (colorBy !== undefined && colorBy !== 'run' && !(settingKeys as readonly string[]).includes(colorBy)) {
+      throw new LayercutError(
+        `--color-by must be run or a setting (${settingKeys.join(', ')}); got '${colorBy}'`,
+      );
+    }
+    const extension = values.out === undefined ? '.svg' : path.extname(values.out).toLowerCase();
+    if (!['.svg', '.png', '.json'].includes(extension)) {
+      throw new LayercutError(
+        `cannot write a plot to '${values.out}'`,
+        'name the --out file .svg, .png or .json',
+      );
+    }
+    const filter = parseFilters(values.filter);
+
+    const store = openStore(values.db, { mustExist: true });
+    let runs;
+    try {
+      runs = store.list({ status: 'done' });
+    } finally {
+      store.close();
+    }
+    const kept = new Set(filterRows(runRows(runs), filter).map((row) => row.id));
+    const spec = plotSpec(
+      kind,
+      runs.filter((run) => kept.has(run.id)),
+      {
+        metric: values.metric,
+        title: values.title,
+        width: positiveNumber('width', values.width),
+        height: positiveNumber('height', values.height),
+        colorBy: colorBy as SettingKey | 'run' | undefined,
+      },
+    );
+    if (extension === '.json') {
+      writeFileSync(values.out!, `${JSON.stringify(spec, null, 2)}\n`);
+      return ExitCode.ok;
+    }
+    const svg = await renderSvg(spec);
+    if (values.out === undefined) process.stdout.write(svg);
+    else if (extension === '.svg') writeFileSync(values.out, svg);
+    else writeFileSync(values.out, await svgToPng(svg, { scale: positiveNumber('scale', values.scale) }));
+    if (values.out !== undefined) console.error(`layercut plot: wrote ${values.out}`);
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,111 @@
+/**
+ * `layercut results`: prints the runs in a results store as a table — every run, the
+ * paper-style mean ± std table, or a paired comparison of two conditions — in Markdown,
+ * CSV, LaTeX or JSON.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+import type { Command } from '../cli.js';
+import { ExitCode, LayercutError } from '../errors.js';
+import { exportResults, formatNames, viewNames, type FormatName, type ViewName } from '../results/export.js';
+import { metricNames, type MetricName } from '../results/paper-view.js';
+import { filterRows, parseFilters, runRows, settingKeys, type SettingKey } from '../results/rows.js';
+import { DEFAULT_DB_FILE, openStore } from '../results/store.js';
+
+const usage = `usage: layercut results [options]
+
+Shows the runs of a results store.
+
+options:
+  --db FILE              results store (default: ${DEFAULT_DB_FILE})
+  --view VIEW            runs (default): one row per run
+                         paper: rows = kept layers, columns = tasks, mean ± std over seeds
+                         compare: paired comparison of two conditions (see --compare)
+  --format FORMAT        md (default) | csv | tex | json
+  --by SETTING           paper view: the setting spread over the columns (default: task)
+  --metric METRIC        accuracy (default) | macroF1
+  --filter KEY=VALUE     keep runs whose KEY is VALUE; repeat it (same key: any value,
+                         different keys: all), e.g. --filter model=gpt2-xl --filter method=lm
+  --compare SETTING      compare view: the setting that differs, with --a VALUE --b VALUE,
+                         e.g. --compare method --a lm --b prompt-cls
+                              --compare layers --a "first 2" --b all
+  --out FILE             write to FILE instead of standard output
+
+examples:
+  layercut results --view paper --filter model=openai-community/gpt2-xl
+  layercut results --format json > runs.json
+  layercut results --view compare --compare method --a lm --b prompt-cls --format tex`;
+
+function oneOf<T extends string>(
+  option: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new LayercutError(`--${option} must be one of ${allowed.join(', ')}; got '${value}'`);
+}
+
+export const resultsCommand: Command = {
+  summary: 'show stored runs: per run, paper-style mean ± std, or paired comparisons (md/csv/tex/json)',
+  usage,
+  async run(args: string[]): Promise<number> {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          db: { type: 'string', default: DEFAULT_DB_FILE },
+          view: { type: 'string' },
+          format: { type: 'string' },
+          by: { type: 'string' },
+          metric: { type: 'string' },
+          filter: { type: 'string', multiple: true, default: [] },
+          compare: { type: 'string' },
+          a: { type: 'string' },
+          b: { type: 'string' },
+          out: { type: 'string' },
+        },
+        allowPositionals: false,
+      }));
+    } catch (error) {
+      throw new LayercutError((error as Error).message, 'see layercut results --help');
+    }
+    const view = oneOf<ViewName>('view', values.view, viewNames, 'runs');
+    const format = oneOf<FormatName>('format', values.format, formatNames, 'md');
+    const metric = oneOf<MetricName>('metric', values.metric, metricNames, 'accuracy');
+    const by = values.by === undefined ? undefined : oneOf<SettingKey>('by', values.by, settingKeys, 'task');
+    const filter = parseFilters(values.filter);
+
+    let compare;
+    if (view === 'compare' || values.compare !== undefined) {
+      if (values.compare === undefined || values.a === undefined || values.b === undefined) {
+        throw new LayercutError(
+          'the compare view needs --compare SETTING --a VALUE --b VALUE',
+          'e.g. --compare method --a lm --b prompt-cls',
+        );
+      }
+      compare = {
+        setting: oneOf<SettingKey>('compare', values.compare, settingKeys, 'method'),
+        a: values.a,
+        b: values.b,
+      };
+    }
+
+    const store = openStore(values.db, { mustExist: true });
+    let rows;
+    try {
+      rows = filterRows(runRows(store.list()), filter);
+    } finally {
+      store.close();
+    }
+    if (rows.length === 0)
+      console.error(`layercut results: no runs in ${values.db}${filter.size ? ' match the filters' : ''}`);
+    const text = exportResults(rows, { view: compare ? 'compare' : view, format, metric, by, compare });
+    if (values.out) writeFileSync(values.out, text);
+    else process.stdout.write(text);
+    return ExitCode.ok;
+  },
+};

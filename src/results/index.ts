@@ -1,0 +1,13 @@
+/**
+ * The results side of layercut: the SQLite run store, run rows, the runs / paper / compare
+ * views and their Markdown, CSV, LaTeX and JSON forms, and the statistics behind them.
+ */
+export * from './compare-view.js';
+export * from './export.js';
+export * from './format.js';
+export * from './paper-view.js';
+export * from './rows.js';
+export * from './runs-view.js';
+export * from './stats.js';
+export * from './store.js';
+export { SCHEMA_VERSION } from './schema.js';

@@ -1,0 +1,108 @@
+/**
+ * The raw runs view: one row per run with its id, status, the settings that matter (the core
+ * ones and any that vary between the runs shown) and its accuracy, macro-F1 and size.
+ */
+import * as aq from 'arquero';
+
+import { humanCount, oneLine, percent, type DisplayTable } from './format.js';
+import { coreSettingKeys, settingKeys, varyingSettings, type RunRow, type SettingKey } from './rows.js';
+
+export interface RunsView {
+  /** Settings shown: the core ones plus those that vary, in display order. */
+  settings: SettingKey[];
+  rows: RunRow[];
+}
+
+/** One run in the JSON export. */
+export interface RunJson {
+  id: string;
+  status: RunRow['status'];
+  error: string | null;
+  attempts: number;
+  /** The shown settings, by name. */
+  [setting: string]: unknown;
+  metrics: { accuracy: number | null; macroF1: number | null; validationAccuracy: number | null };
+  params: number | null;
+  paramsFull: number | null;
+  wallSeconds: number | null;
+}
+
+export function runsView(rows: readonly RunRow[]): RunsView {
+  const varying = new Set<SettingKey>(varyingSettings(rows));
+  const settings = settingKeys.filter((key) => coreSettingKeys.includes(key) || varying.has(key));
+  return { settings, rows: [...rows] };
+}
+
+/** The runs as an arquero table (all columns), for notebooks and further queries. */
+export function runsTable(rows: readonly RunRow[]): aq.ColumnTable {
+  return aq.from(rows.map((row) => ({ ...row })));
+}
+
+/** What Markdown and LaTeX show: accuracy in percent, parameter counts shortened. */
+export function runsDisplay(view: RunsView): DisplayTable {
+  const hasErrors = view.rows.some((row) => row.error !== null);
+  const headers = ['id', 'status', ...view.settings, 'accuracy (%)', 'macro-F1 (%)', 'params'];
+  if (hasErrors) headers.push('error');
+  const fraction = (value: number | null): string => (value === null ? '' : percent(value));
+  const rows = view.rows.map((row) => {
+    const cells = [
+      row.id,
+      row.status,
+      ...view.settings.map((key) => displayValue(row[key])),
+      fraction(row.accuracy),
+      fraction(row.macroF1),
+      row.params === null ? '' : humanCount(row.params),
+    ];
+    if (hasErrors) cells.push(row.error ?? '');
+    return cells.map((text) => ({ text }));
+  });
+  const numeric = headers.map((h) =>
+    ['keptLayers', 'seed', 'lr', 'accuracy (%)', 'macro-F1 (%)', 'params'].includes(h),
+  );
+  return { headers, rows, numeric };
+}
+
+/** What CSV holds: raw values (accuracy as a fraction, full parameter counts). */
+export function runsCsvTable(view: RunsView): DisplayTable {
+  const headers = [
+    'id',
+    'status',
+    ...view.settings,
+    'accuracy',
+    'macroF1',
+    'validationAccuracy',
+    'params',
+    'paramsFull',
+    'wallSeconds',
+    'attempts',
+    'error',
+  ];
+  const rows = view.rows.map((row) =>
+    headers.map((key) => ({ text: rawValue((row as unknown as Record<string, unknown>)[key]) })),
+  );
+  return { headers, rows };
+}
+
+export function runsJson(view: RunsView): RunJson[] {
+  return view.rows.map((row) => ({
+    id: row.id,
+    status: row.status,
+    ...Object.fromEntries(view.settings.map((key) => [key, row[key]])),
+    metrics: { accuracy: row.accuracy, macroF1: row.macroF1, validationAccuracy: row.validationAccuracy },
+    params: row.params,
+    paramsFull: row.paramsFull,
+    wallSeconds: row.wallSeconds,
+    attempts: row.attempts,
+    error: row.error,
+  }));
+}
+
+function displayValue(value: string | number | boolean | null): string {
+  if (value === null) return '';
+  if (typeof value === 'string') return oneLine(value);
+  return String(value);
+}
+
+function rawValue(value: unknown): string {
+  return value === null || value === undefined ? '' : String(value);
+}

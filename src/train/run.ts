@@ -1,0 +1,204 @@
+/**
+ * `runExperiment(plan)`: one fully specified run from model files to test metrics.
+ *
+ *   model files (hub, local, built-in) → backend → task data → few-shot sample → tokenizer,
+ *   template, verbalizer → encoded examples → cut model → method's scorer → train (unless icl)
+ *   → test metrics of the best-validation weights → RunResult
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { loadDataset } from '../data/load.js';
+import { sampleFewShot, type FewShotSample } from '../data/sampling.js';
+import { getTask, type TaskSpec } from '../data/tasks.js';
+import type { Dataset, Example } from '../data/types.js';
+import { LayercutError } from '../errors.js';
+import { downloadRepoFiles } from '../hub/download.js';
+import { loadModel } from '../models/load.js';
+import { runId } from '../plan/id.js';
+import type { ModelSource, RunPlan, RunResult } from '../plan/types.js';
+import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
+import { renderPrompt } from '../prompts/render.js';
+import { buildVerbalizer } from '../prompts/verbalizer.js';
+import { initBackend } from '../runtime/backend.js';
+import { loadTokenizer } from '../tokenizers/load.js';
+import type { Tokenizer } from '../tokenizers/types.js';
+import type { EncodedExample } from './batching.js';
+import { makeScorer, promptMethods } from './scorers.js';
+import { evaluate, train, type TrainEvent } from './trainer.js';
+
+export type RunProgress =
+  | { phase: 'prepare'; message: string }
+  | { phase: 'download'; file: string; loaded: number; total: number }
+  | { phase: 'load'; loaded: number; total: number }
+  | ({ phase: 'train' } & TrainEvent)
+  | { phase: 'test'; examples: number };
+
+export interface RunOptions {
+  onProgress?: (event: RunProgress) => void;
+  signal?: AbortSignal;
+  /** Use this task definition instead of the registry's (custom tasks in notebooks, tests). */
+  task?: TaskSpec;
+  /** Use these examples instead of loading the task's dataset. */
+  dataset?: Dataset;
+}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Folders searched for built-in models, in order. */
+export const builtinModelDirs = [path.join(packageRoot, 'models'), path.join(packageRoot, 'test', 'fixtures', 'models')];
+
+/** The local directory of a model, downloading hub models into the hub cache first. */
+export async function resolveModelDir(source: ModelSource, onProgress?: RunOptions['onProgress']): Promise<string> {
+  switch (source.kind) {
+    case 'local':
+      return path.resolve(source.path);
+    case 'builtin': {
+      const dir = builtinModelDirs.map((d) => path.join(d, source.name)).find((d) => existsSync(path.join(d, 'config.json')));
+      if (!dir) throw new LayercutError(`no built-in model '${source.name}'`, `built-in models live in ${builtinModelDirs.join(' or ')}`);
+      return dir;
+    }
+    case 'hub': {
+      const result = await downloadRepoFiles({
+        repo: source.repo,
+        revision: source.revision,
+        patterns: ['config.json', '*.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'],
+        onProgress: (event) => onProgress?.({ phase: 'download', file: event.path, loaded: event.loaded, total: event.total }),
+      });
+      return result.snapshotDir;
+    }
+  }
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Encodes examples for a prompt method: template with demonstrations, answer slot scored. */
+function encodePrompts(
+  examples: readonly Example[],
+  sample: FewShotSample,
+  template: PromptTemplate,
+  tokenizer: Tokenizer,
+  plan: RunPlan,
+): EncodedExample[] {
+  const labels = sample.task.labels;
+  const demonstrations = sample.demos.map((demo) => ({
+    fields: demo.fields,
+    answer: plan.prompt.labelWords[labels[demo.label]!]![0]!,
+  }));
+  return examples.map((example) => {
+    const rendered = renderPrompt(template, tokenizer, {
+      fields: example.fields,
+      demonstrations,
+      maxLength: plan.data.maxLength,
+      truncation: plan.data.truncate,
+    });
+    return { ids: rendered.ids, scorePosition: rendered.answerPosition, label: example.label };
+  });
+}
+
+/** Encodes raw texts for `cls` / `linear-probe`: the last real token is scored. */
+function encodeTexts(examples: readonly Example[], tokenizer: Tokenizer, plan: RunPlan): EncodedExample[] {
+  return examples.map((example) => {
+    let ids = tokenizer.encode(example.text).ids;
+    if (ids.length > plan.data.maxLength) {
+      ids = plan.data.truncate === 'left' ? ids.slice(ids.length - plan.data.maxLength) : ids.slice(0, plan.data.maxLength);
+    }
+    if (ids.length === 0) ids = [tokenizer.specialTokens.eos?.id ?? 0];
+    return { ids, scorePosition: ids.length - 1, label: example.label };
+  });
+}
+
+export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Promise<RunResult> {
+  const progress = options.onProgress;
+  const wallStart = performance.now();
+  const id = runId(plan);
+  const backend = await initBackend({ backend: plan.backend });
+
+  progress?.({ phase: 'prepare', message: `model ${JSON.stringify(plan.model)}` });
+  const modelDir = await resolveModelDir(plan.model, progress);
+  const task = options.task ?? getTask(plan.task);
+  const dataset = options.dataset ?? (await loadDataset(task));
+  const sample = sampleFewShot(dataset, {
+    seed: plan.seed,
+    validation: plan.data.validation,
+    demosPerClass: promptMethods.has(plan.method.kind) ? plan.data.demosPerClass : 0,
+    train: plan.method.kind === 'icl' ? { perClass: 0 } : plan.data.trainPerClass === 'all' ? 'all' : { perClass: plan.data.trainPerClass },
+    test: plan.data.test,
+  });
+
+  const tokenizer = await loadTokenizer(modelDir);
+  const usesPrompt = promptMethods.has(plan.method.kind);
+  const template = parseTemplate(plan.prompt.template, { fields: task.fields, requireSlot: usesPrompt });
+  const verbalizer = buildVerbalizer({
+    tokenizer,
+    template,
+    labels: task.labels,
+    labelWords: plan.prompt.labelWords,
+    scoring: plan.prompt.scoring,
+  });
+  const encode = (examples: readonly Example[]) =>
+    usesPrompt ? encodePrompts(examples, sample, template, tokenizer, plan) : encodeTexts(examples, tokenizer, plan);
+  const trainSet = encode(sample.train);
+  const validation = encode(sample.validation);
+  const testSet = encode(sample.test);
+
+  const { model } = await loadModel(modelDir, {
+    layers: plan.layers,
+    onProgress: (e) => progress?.({ phase: 'load', loaded: e.loaded, total: e.total }),
+  });
+  const scorer = makeScorer(model, plan.method, verbalizer, plan.seed);
+  const padId = tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0;
+  try {
+    const trained =
+      plan.method.kind === 'icl'
+        ? undefined
+        : await train(scorer, trainSet, validation, {
+            spec: plan.train,
+            seed: plan.seed,
+            padId,
+            labels: task.labels,
+            signal: options.signal,
+            onEvent: (event) => progress?.({ phase: 'train', ...event }),
+          });
+    progress?.({ phase: 'test', examples: testSet.length });
+    const evalStart = performance.now();
+    const evalOptions = { batchSize: Math.max(plan.train.batchSize, 8), padId, labels: task.labels };
+    const test = await evaluate(scorer, testSet, evalOptions);
+    const validationAccuracy =
+      trained?.best.accuracy ?? (validation.length ? (await evaluate(scorer, validation, evalOptions)).metrics.accuracy : 0);
+    const evalSeconds = (trained?.evalSeconds ?? 0) + (performance.now() - evalStart) / 1000;
+    const trainSeconds = trained?.trainSeconds ?? 0;
+    return {
+      id,
+      plan,
+      test: test.metrics,
+      validation: { accuracy: validationAccuracy, step: trained?.best.step ?? 0, epoch: trained?.best.epoch ?? 0 },
+      curves: trained?.curves ?? { train: [], eval: [] },
+      timings: {
+        wallSeconds: (performance.now() - wallStart) / 1000,
+        trainSeconds,
+        evalSeconds,
+        trainTokensPerSecond: trainSeconds > 0 ? (trained?.trainTokens ?? 0) / trainSeconds : 0,
+      },
+      size: {
+        layersBefore: model.info.layersBefore,
+        layersAfter: model.info.layersAfter,
+        paramsBefore: model.info.paramsBefore,
+        paramsAfter: model.info.paramsAfter + [...scorer.head.values()].reduce((n, v) => n + v.size, 0),
+      },
+      peakTensorBytes: Math.max(trained?.peakTensorBytes ?? 0, tf.memory().numBytes),
+      backend: backend.name,
+      versions: { layercut: packageVersion(), tfjs: tf.version.tfjs, node: process.version },
+    };
+  } finally {
+    scorer.dispose();
+    model.dispose();
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The training loop: optimizer steps over shuffled batches, gradient accumulation and clipping,
+ * a learning-rate schedule, evaluation on the validation set every epoch (or N steps), early
+ * stopping on validation accuracy, and the best-validation weights restored at the end.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LayercutError } from '../errors.js';
+import type { EvalMetrics, TrainSpec } from '../plan/types.js';
+import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from './batching.js';
+import { clipByGlobalNorm } from './clip.js';
+import { classificationMetrics } from './metrics.js';
+import { crossEntropy } from './objectives.js';
+import { AdamW, Sgd, type Optimizer } from './optimizers.js';
+import type { ClassScorer } from './scorers.js';
+import { lrFactor, type LrSchedule } from './schedule.js';
+
+export type TrainEvent =
+  | { kind: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number }
+  | { kind: 'eval'; step: number; epoch: number; accuracy: number; loss: number; best: boolean };
+
+export interface TrainOptions {
+  spec: TrainSpec;
+  seed: number;
+  padId: number;
+  labels: string[];
+  onEvent?: (event: TrainEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainOutcome {
+  curves: { train: { step: number; epoch: number; loss: number; lr: number }[]; eval: { step: number; epoch: number; accuracy: number; loss: number }[] };
+  best: { accuracy: number; step: number; epoch: number };
+  trainSeconds: number;
+  evalSeconds: number;
+  trainTokens: number;
+  peakTensorBytes: number;
+}
+
+/** Class predictions and mean loss of `scorer` over `examples`, batch by batch. */
+export async function evaluate(
+  scorer: ClassScorer,
+  examples: readonly EncodedExample[],
+  options: { batchSize: number; padId: number; labels: string[] },
+): Promise<{ metrics: EvalMetrics; loss: number; predictions: number[] }> {
+  const predictions: number[] = [];
+  let lossSum = 0;
+  for (const indices of batchOrder(examples, options.batchSize, { bucket: true })) {
+    const batch = makeBatch(indices.map((i) => examples[i]!), options.padId);
+    const [predicted, loss] = tf.tidy(() => {
+      const scores = scorer.scores(batch);
+      return [tf.argMax(scores, 1), tf.mul(crossEntropy(scores, batch.labels), batch.size)];
+    });
+    const predictedIds = await predicted.data();
+    lossSum += (await loss.data())[0]!;
+    indices.forEach((exampleIndex, row) => (predictions[exampleIndex] = predictedIds[row]!));
+    tf.dispose([predicted, loss]);
+    disposeBatch(batch);
+  }
+  const truth = examples.map((e) => e.label);
+  return {
+    metrics: classificationMetrics(predictions, truth, options.labels),
+    loss: examples.length ? lossSum / examples.length : 0,
+    predictions,
+  };
+}
+
+function makeOptimizer(spec: TrainSpec, params: Map<string, tf.Variable>): Optimizer {
+  const o = spec.optimizer;
+  return o.kind === 'adamw'
+    ? new AdamW(params, { betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
+    : new Sgd(params, { momentum: o.momentum, weightDecay: o.weightDecay });
+}
+
+/** Trains `scorer` on `train`, selecting weights by accuracy on `validation`. */
+export async function train(
+  scorer: ClassScorer,
+  trainSet: readonly EncodedExample[],
+  validation: readonly EncodedExample[],
+  options: TrainOptions,
+): Promise<TrainOutcome> {
+  const { spec, seed, padId, labels } = options;
+  if (trainSet.length === 0) throw new LayercutError('the training set is empty', 'check the data settings (trainPerClass)');
+  if (scorer.trainable.size === 0) throw new LayercutError('nothing to train: every parameter is frozen');
+  const microBatches = Math.ceil(trainSet.length / spec.batchSize);
+  const stepsPerEpoch = Math.ceil(microBatches / spec.gradientAccumulation);
+  const totalSteps = spec.steps ?? spec.epochs * stepsPerEpoch;
+  const schedule: LrSchedule =
+    spec.schedule.kind === 'constant' ? spec.schedule : { ...spec.schedule, totalSteps: Math.max(totalSteps, spec.schedule.warmupSteps + 1) };
+  const optimizer = makeOptimizer(spec, scorer.trainable);
+  const variables = [...scorer.trainable.values()];
+  const nameOf = new Map([...scorer.trainable].map(([name, v]) => [v.name, name]));
+  const evalOptions = { batchSize: Math.max(spec.batchSize, 8), padId, labels };
+
+  const outcome: TrainOutcome = {
+    curves: { train: [], eval: [] },
+    best: { accuracy: -1, step: 0, epoch: 0 },
+    trainSeconds: 0,
+    evalSeconds: 0,
+    trainTokens: 0,
+    peakTensorBytes: tf.memory().numBytes,
+  };
+  let bestWeights: Map<string, tf.Tensor> | undefined;
+  let evaluationsWithoutGain = 0;
+  let step = 0;
+
+  const runEvaluation = async (epoch: number): Promise<boolean> => {
+    if (validation.length === 0) return false;
+    const start = performance.now();
+    const { metrics, loss } = await evaluate(scorer, validation, evalOptions);
+    outcome.evalSeconds += (performance.now() - start) / 1000;
+    const better = metrics.accuracy > outcome.best.accuracy;
+    outcome.curves.eval.push({ step, epoch, accuracy: metrics.accuracy, loss });
+    options.onEvent?.({ kind: 'eval', step, epoch, accuracy: metrics.accuracy, loss, best: better });
+    if (better) {
+      outcome.best = { accuracy: metrics.accuracy, step, epoch };
+      evaluationsWithoutGain = 0;
+      if (bestWeights) for (const t of bestWeights.values()) t.dispose();
+      bestWeights = new Map([...scorer.trainable].map(([name, v]) => [name, tf.clone(v)]));
+    } else {
+      evaluationsWithoutGain += 1;
+    }
+    return spec.earlyStopPatience > 0 && evaluationsWithoutGain >= spec.earlyStopPatience;
+  };
+
+  try {
+    let stop = false;
+    for (let epoch = 0; !stop && step < totalSteps; epoch++) {
+      const batches = batchOrder(trainSet, spec.batchSize, { shuffleSeed: seed, epoch, bucket: spec.batchSize > 1 });
+      for (let first = 0; !stop && first < batches.length && step < totalSteps; first += spec.gradientAccumulation) {
+        if (options.signal?.aborted) throw new LayercutError('training was interrupted');
+        const start = performance.now();
+        const group = batches.slice(first, first + spec.gradientAccumulation);
+        const groupSize = group.reduce((n, b) => n + b.length, 0);
+        let summed: tf.NamedTensorMap | undefined;
+        let lossSum: tf.Scalar = tf.scalar(0);
+        for (const indices of group) {
+          const batch = makeBatch(indices.map((i) => trainSet[i]!), padId);
+          outcome.trainTokens += batch.tokens;
+          // each micro-batch's mean loss weighted by its share of the group: the group's mean
+          const { value, grads } = tf.variableGrads(
+            () => tf.mul(crossEntropy(scorer.scores(batch), batch.labels), batch.size / groupSize) as tf.Scalar,
+            variables,
+          );
+          const named: tf.NamedTensorMap = {};
+          for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+          if (summed) {
+            const previous: tf.NamedTensorMap = summed;
+            summed = tf.tidy(() => Object.fromEntries(Object.entries(named).map(([n, g]) => [n, tf.add(previous[n]!, g)])));
+            tf.dispose([previous, named]);
+          } else {
+            summed = named;
+          }
+          const newLoss = tf.add(lossSum, value) as tf.Scalar;
+          tf.dispose([lossSum, value]);
+          lossSum = newLoss;
+          disposeBatch(batch);
+        }
+        let grads = summed!;
+        if (spec.maxGradNorm > 0) {
+          const clipped = clipByGlobalNorm(grads, spec.maxGradNorm);
+          tf.dispose([grads, clipped.norm]);
+          grads = clipped.grads;
+        }
+        const lr = spec.optimizer.lr * lrFactor(schedule, step);
+        optimizer.step(grads, lr);
+        tf.dispose(grads);
+        outcome.peakTensorBytes = Math.max(outcome.peakTensorBytes, tf.memory().numBytes);
+        const loss = (await lossSum.data())[0]!;
+        lossSum.dispose();
+        outcome.trainSeconds += (performance.now() - start) / 1000;
+        step += 1;
+        outcome.curves.train.push({ step, epoch, loss, lr });
+        options.onEvent?.({ kind: 'step', step, totalSteps, epoch, loss, lr });
+        if (typeof spec.evalEvery === 'number' && step % spec.evalEvery === 0) stop = await runEvaluation(epoch);
+      }
+      if (!stop && spec.evalEvery === 'epoch') stop = await runEvaluation(epoch);
+    }
+    if (bestWeights) {
+      for (const [name, value] of bestWeights) scorer.trainable.get(name)!.assign(value);
+    }
+    return outcome;
+  } finally {
+    if (bestWeights) for (const t of bestWeights.values()) t.dispose();
+    optimizer.dispose();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * A tiny random GPT-2 with the real GPT-2 vocabulary and tokenizer, written with layercut's own
+ * safetensors writer into a temporary folder, and a synthetic task that needs the input.
+ */
+import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TaskSpec } from '../../src/data/tasks.js';
+import type { Dataset, Example } from '../../src/data/types.js';
+import { mulberry32 } from '../../src/data/random.js';
+import { gpt2 } from '../../src/models/gpt2.js';
+import { writeSafetensors, type WritableTensor } from '../../src/weights/safetensors.js';
+import { fixturesDir } from './fixtures.js';
+
+export async function writeTinyGpt2(options: { layers?: number; width?: number; seed?: number } = {}): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'layercut-tiny-gpt2-'));
+  const config = {
+    model_type: 'gpt2',
+    n_embd: options.width ?? 32,
+    n_layer: options.layers ?? 2,
+    n_head: 2,
+    n_positions: 128,
+    vocab_size: 50257,
+    layer_norm_epsilon: 1e-5,
+    activation_function: 'gelu_new',
+  };
+  const parsed = gpt2.parseConfig(config);
+  const random = mulberry32(options.seed ?? 7);
+  const tensors: Record<string, WritableTensor> = {};
+  const layers = Array.from({ length: parsed.numLayers }, (_, i) => i);
+  for (const [name, shape] of gpt2.expectedTensors(parsed, layers)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const isGain = /ln_\d\.weight$|ln_f\.weight$/.test(name);
+    const isBias = name.endsWith('.bias');
+    for (let i = 0; i < data.length; i++) data[i] = isGain ? 1 : isBias ? 0 : (random.next() - 0.5) * 0.04;
+    tensors[name] = { dtype: 'F32', shape, data };
+  }
+  await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
+  for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
+    await copyFile(path.join(fixturesDir, 'tokenizers', 'gpt2', file), path.join(dir, file));
+  }
+  return dir;
+}
+
+/** "Does the text mention a fruit?" — random filler words, the class decided by one keyword. */
+export const fruitTask: TaskSpec = {
+  name: 'fruit',
+  fields: ['text'],
+  textField: 'text',
+  labels: ['no', 'yes'],
+  template: 'Text: {text}\nFruit:{label}',
+  labelWords: { no: [' no'], yes: [' yes'] },
+  source: { kind: 'files', train: 'synthetic', test: 'synthetic' },
+  description: 'synthetic: is there a fruit word in the text?',
+};
+
+const FILLER = ['the', 'car', 'blue', 'runs', 'house', 'quickly', 'table', 'green', 'river', 'stone', 'old', 'road'];
+const FRUIT = ['apple', 'banana', 'cherry', 'grape'];
+
+function fruitExamples(count: number, seed: number): Example[] {
+  const random = mulberry32(seed);
+  const pick = <T>(items: readonly T[]) => items[random.int(items.length)]!;
+  return Array.from({ length: count }, (_, i) => {
+    const label = i % 2;
+    const words = Array.from({ length: 5 }, () => pick(FILLER));
+    if (label === 1) words[random.int(words.length)] = pick(FRUIT);
+    const text = words.join(' ');
+    return { text, label, fields: { text } };
+  });
+}
+
+export function fruitDataset(trainSize = 200, testSize = 100): Dataset {
+  return { task: fruitTask, train: fruitExamples(trainSize, 1), test: fruitExamples(testSize, 2) };
+}

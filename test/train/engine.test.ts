@@ -1,0 +1,86 @@
+// The training engine end to end on a tiny random GPT-2 with the real GPT-2 tokenizer.
+import assert from 'node:assert/strict';
+import { before, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { keepAll, keepFirst } from '../../src/models/selection.js';
+import { PAPER_DEFAULTS, type MethodName, type RunPlan } from '../../src/plan/types.js';
+import { initBackend } from '../../src/runtime/backend.js';
+import { runExperiment } from '../../src/train/run.js';
+import { fruitDataset, fruitTask, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
+
+let modelDir = '';
+before(async () => {
+  modelDir = await writeTinyGpt2();
+  await initBackend({ backend: 'wasm' });
+});
+
+function plan(method: MethodName, overrides: Partial<RunPlan> = {}): RunPlan {
+  return {
+    model: { kind: 'local', path: modelDir },
+    layers: keepAll,
+    task: 'fruit',
+    prompt: { template: fruitTask.template, labelWords: fruitTask.labelWords, scoring: 'first' },
+    // frozen embeddings keep AdamW off the 50,257 × 32 table: fast on a CPU, and tests the option
+    method: { ...PAPER_DEFAULTS.method, kind: method, freezeEmbeddings: true },
+    data: { validation: 40, demosPerClass: 0, trainPerClass: 80, test: 100, maxLength: 64, truncate: 'left' },
+    train: {
+      ...PAPER_DEFAULTS.train,
+      optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      batchSize: 16,
+      epochs: 15,
+      earlyStopPatience: 6,
+    },
+    seed: 0,
+    backend: 'wasm',
+    ...overrides,
+  };
+}
+
+const options = () => ({ task: fruitTask, dataset: fruitDataset() });
+
+it('prompt-based fine-tuning (lm) learns a task that needs the input', async () => {
+  const result = await runExperiment(plan('lm'), options());
+  assert.ok(result.test.accuracy >= 0.95, `test accuracy ${result.test.accuracy}`);
+  assert.equal(result.test.confusion.flat().reduce((a, b) => a + b, 0), 100);
+  assert.ok(result.curves.train.length > 0 && result.curves.eval.length > 0);
+  assert.ok(result.curves.train.at(-1)!.loss < result.curves.train[0]!.loss);
+  assert.equal(result.size.layersAfter, 2);
+  assert.equal(result.backend, 'wasm');
+});
+
+it('prompt-cls and cls learn it with a new head; a cut model reports fewer parameters', async () => {
+  for (const method of ['prompt-cls', 'cls'] as const) {
+    const result = await runExperiment(plan(method, { layers: keepFirst(1) }), options());
+    assert.ok(result.test.accuracy >= 0.9, `${method}: test accuracy ${result.test.accuracy}`);
+    assert.equal(result.size.layersAfter, 1);
+    assert.ok(result.size.paramsAfter < result.size.paramsBefore);
+  }
+});
+
+it('icl trains nothing and still scores every test example', async () => {
+  const result = await runExperiment(plan('icl', { data: { ...plan('icl').data, demosPerClass: 1 } }), options());
+  assert.equal(result.curves.train.length, 0);
+  assert.equal(result.test.perClass.reduce((n, c) => n + c.support, 0), 100);
+});
+
+it('the same seed gives the same metrics twice on the cpu backend', async () => {
+  const short = plan('lm', { backend: 'cpu', train: { ...plan('lm').train, epochs: 1 } });
+  const a = await runExperiment(short, options());
+  const b = await runExperiment(short, options());
+  assert.deepEqual(a.test, b.test);
+  assert.deepEqual(a.curves.train.map((p) => p.loss), b.curves.train.map((p) => p.loss));
+});
+
+it('tensor count is the same after step 10 as after step 2', async () => {
+  const counts = new Map<number, number>();
+  // one epoch of 40 steps, evaluated at its end: nothing but the steps themselves between 2 and 10
+  const longer = plan('lm', { train: { ...plan('lm').train, batchSize: 4, epochs: 1 } });
+  await runExperiment(longer, {
+    ...options(),
+    onProgress: (event) => {
+      if (event.phase === 'train' && event.kind === 'step') counts.set(event.step, tf.memory().numTensors);
+    },
+  });
+  assert.ok(counts.has(2) && counts.has(10));
+  assert.equal(counts.get(10), counts.get(2));
+});
