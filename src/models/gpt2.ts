@@ -38,6 +38,9 @@ export const gpt2: ModelFamily<Gpt2Config> = {
   modelTypes: ['gpt2'],
   keyPrefixes: ['', 'transformer.'],
   probeTensor: 'wte.weight',
+  savePrefix: 'transformer.',
+  layerPrefix: (index) => `h.${index}.`,
+  numLayersKey: 'n_layer',
 
   parseConfig(json) {
     const read = new ConfigReader(json, 'gpt2');

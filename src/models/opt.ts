@@ -50,6 +50,9 @@ export const opt: ModelFamily<OptConfig> = {
   modelTypes: ['opt'],
   keyPrefixes: ['model.decoder.', 'decoder.', ''],
   probeTensor: 'embed_tokens.weight',
+  savePrefix: 'model.decoder.',
+  layerPrefix: (index) => `layers.${index}.`,
+  numLayersKey: 'num_hidden_layers',
 
   parseConfig(json) {
     const read = new ConfigReader(json, 'opt');

@@ -24,6 +24,12 @@ export interface ModelFamily<C extends FamilyConfig = FamilyConfig> {
   keyPrefixes: string[];
   /** A tensor every checkpoint of the family has, used to find the prefix. */
   probeTensor: string;
+  /** The prefix `save_pretrained` of the family's causal-LM class writes (how layercut saves). */
+  savePrefix: string;
+  /** The key prefix of layer `index`'s parameters ("h.3." for GPT-2). */
+  layerPrefix(index: number): string;
+  /** config.json's key for the number of layers. */
+  numLayersKey: string;
   parseConfig(json: Record<string, unknown>): C;
   /** Every parameter the model with these kept layers needs, with its shape (from config alone). */
   expectedTensors(config: C, keptLayers: number[]): Map<string, number[]>;

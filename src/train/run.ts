@@ -16,6 +16,7 @@ import type { Dataset, Example } from '../data/types.js';
 import { LayercutError } from '../errors.js';
 import { downloadRepoFiles } from '../hub/download.js';
 import { loadModel } from '../models/load.js';
+import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
 import type { ModelSource, RunPlan, RunResult } from '../plan/types.js';
 import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
@@ -42,6 +43,8 @@ export interface RunOptions {
   task?: TaskSpec;
   /** Use these examples instead of loading the task's dataset. */
   dataset?: Dataset;
+  /** Save the fine-tuned cut model (and its head) here as a Hugging Face directory. */
+  saveDir?: string;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -167,6 +170,13 @@ export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Pr
             signal: options.signal,
             onEvent: (event) => progress?.({ phase: 'train', ...event }),
           });
+    if (options.saveDir) {
+      await saveModel(model, options.saveDir, {
+        sourceDir: modelDir,
+        extraTensors: scorer.head,
+        metadata: { run_id: id, method: plan.method.kind, task: task.name, labels: task.labels },
+      });
+    }
     progress?.({ phase: 'test', examples: testSet.length });
     const evalStart = performance.now();
     const evalOptions = { batchSize: Math.max(plan.train.batchSize, 8), padId, labels: task.labels };

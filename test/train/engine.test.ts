@@ -48,6 +48,20 @@ it('prompt-based fine-tuning (lm) learns a task that needs the input', async () 
   assert.equal(result.backend, 'wasm');
 });
 
+it('a fine-tuned cut model saved by the run reloads and scores the same', async () => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { loadModel } = await import('../../src/models/load.js');
+  const saveDir = await mkdtemp(path.join(os.tmpdir(), 'layercut-run-save-'));
+  const short = plan('prompt-cls', { layers: keepFirst(1), train: { ...plan('lm').train, epochs: 2 } });
+  const result = await runExperiment(short, { ...options(), saveDir });
+  const { model } = await loadModel(saveDir);
+  assert.equal(model.info.layersAfter, 1);
+  assert.equal(model.info.paramsAfter + 2 * 32, result.size.paramsAfter); // + the head [2, 32]
+  model.dispose();
+});
+
 it('prompt-cls and cls learn it with a new head; a cut model reports fewer parameters', async () => {
   for (const method of ['prompt-cls', 'cls'] as const) {
     const result = await runExperiment(plan(method, { layers: keepFirst(1) }), options());
