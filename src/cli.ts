@@ -16,6 +16,8 @@ const commands: Record<string, () => Promise<Command>> = {
   backends: async () => (await import('./cli/backends.js')).backendsCommand,
   tokenize: async () => (await import('./cli/tokenize.js')).tokenizeCommand,
   verbalizer: async () => (await import('./cli/verbalizer.js')).verbalizerCommand,
+  check: async () => (await import('./cli/check.js')).checkCommand,
+  plan: async () => (await import('./cli/plan.js')).planCommand,
   results: async () => (await import('./cli/results.js')).resultsCommand,
   plot: async () => (await import('./cli/plot.js')).plotCommand,
 };

@@ -1,0 +1,60 @@
+/**
+ * layercut's experiment DSL (`import { … } from 'layercut/dsl'`): typed, declarative builders
+ * of plain data — models, layer selections, tasks, templates and verbalizers, methods,
+ * optimizers and schedules, experiments and sweeps. `layercut plan` / `layercut check` and the
+ * compiler in src/compile/ turn the exported values of an experiment file into run plans.
+ * No tensors and no I/O here.
+ */
+export { builtin, hf, local, modelLabel } from './models.js';
+export type { BuiltinModel, BuiltinModelName, HubModel, LocalModel, Model } from './models.js';
+export { depth, drop, keep, keepAll, keepFirst, resolveDepthList } from './layers.js';
+export type { DepthList, DepthStep, DropLayers, LayerSelection, LayerText, Layers } from './layers.js';
+export { paperSeeds, paperTasks, task, tasks } from './tasks.js';
+export type { AnyTask, FieldOf, LabelOf, Task, TaskName } from './tasks.js';
+export { template, verbalizer } from './prompts.js';
+export type { LabelWords, Template, TemplateTag, Verbalizer, VerbalizerOptions } from './prompts.js';
+export { cls, icl, linearProbe, lm, promptCls } from './methods.js';
+export type {
+  ClsMethod,
+  IclMethod,
+  LinearProbeMethod,
+  LmMethod,
+  Method,
+  MethodOptions,
+  PromptClsMethod,
+  SlotMethod,
+} from './methods.js';
+export { adamw, constant, cosine, linear, sgd } from './training.js';
+export type {
+  AdamW,
+  Backend,
+  DataOptions,
+  Optimizer,
+  Schedule,
+  ScheduleOptions,
+  Sgd,
+  TrainOptions,
+} from './training.js';
+export { experiment, override } from './experiment.js';
+export type {
+  AnswerSlotCheck,
+  Experiment,
+  ExperimentOptions,
+  ExperimentSettings,
+  NeedsAnswerSlot,
+  Override,
+} from './experiment.js';
+export { concat, grid, sweep, zip } from './sweep.js';
+export type {
+  AxesPart,
+  AxisName,
+  AxisValues,
+  Concat,
+  CurrentRun,
+  Grid,
+  ModelFacts,
+  RunSet,
+  Sweep,
+  SweepAxes,
+  Zip,
+} from './sweep.js';

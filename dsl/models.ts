@@ -1,0 +1,59 @@
+/**
+ * Where an experiment's model comes from: a hub repository, a local checkpoint folder, or a
+ * model shipped with layercut. Plain data: exactly the `ModelSource` of a run plan (written
+ * out here so that type-checking an experiment file does not pull in the engine's types; a
+ * test keeps the two equal).
+ */
+
+export interface HubModel {
+  kind: 'hub';
+  /** Repository id, e.g. `openai-community/gpt2-xl`. */
+  repo: string;
+  /** Branch, tag or commit (default: main). */
+  revision?: string;
+}
+
+export interface LocalModel {
+  kind: 'local';
+  /** A folder with config.json and safetensors, relative to the working directory. */
+  path: string;
+}
+
+export interface BuiltinModel {
+  kind: 'builtin';
+  name: string;
+}
+
+export type Model = HubModel | LocalModel | BuiltinModel;
+
+/** A hub model by repository id, e.g. `hf('openai-community/gpt2-xl')`; `revision` pins a branch, tag or commit. */
+export function hf(repo: string, options: { revision?: string } = {}): HubModel {
+  return options.revision === undefined
+    ? { kind: 'hub', repo }
+    : { kind: 'hub', repo, revision: options.revision };
+}
+
+/** A Hugging Face checkpoint folder (config.json + safetensors), relative to the working directory. */
+export function local(path: string): LocalModel {
+  return { kind: 'local', path };
+}
+
+/** Names of the models shipped with layercut (tiny random checkpoints for trying things offline). */
+export type BuiltinModelName = 'gpt2-tiny' | 'opt-tiny' | 'opt-tiny-postln' | 'gpt2-tiny-bf16';
+
+/** A model shipped with layercut, e.g. `builtin('gpt2-tiny')` (random weights, 4 layers). */
+export function builtin(name: BuiltinModelName): BuiltinModel {
+  return { kind: 'builtin', name };
+}
+
+/** How a model reads in listings: the repo id, the path, or the builtin name. */
+export function modelLabel(model: Model): string {
+  switch (model.kind) {
+    case 'hub':
+      return model.revision ? `${model.repo}@${model.revision}` : model.repo;
+    case 'local':
+      return model.path;
+    case 'builtin':
+      return `builtin:${model.name}`;
+  }
+}

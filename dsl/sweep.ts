@@ -1,0 +1,116 @@
+/**
+ * Sweeps: many runs from one base experiment.
+ *
+ *   sweep(base, { layers: [1, 2].map(keepFirst), seed: [0, 42] })   // grid: 2 × 2 runs, first axis outermost
+ *   sweep(base, zip({ task: [tasks.sst2, tasks.agnews], prompt: [p1, p2] }))   // pairs: 2 runs
+ *   sweep(base, grid({ seed: [0, 1] }, zip({ … })))                 // a grid of parts
+ *   concat(table2, ablation)                                        // one list after the other
+ *
+ * Axis values can depend on other choices: a function of the run chosen so far
+ * (`lr: ({ method }) => method.kind === 'cls' ? [1e-4, 3e-4] : [5e-5]` sees the axes before
+ * it), or `depth(model).map(keepFirst)`, known once the model's config.json is read.
+ */
+import type { ExperimentSettings, Experiment, Override } from './experiment.js';
+import type { DepthList, Layers } from './layers.js';
+import type { Method } from './methods.js';
+import type { Model } from './models.js';
+import type { Template, Verbalizer } from './prompts.js';
+import type { AnyTask } from './tasks.js';
+import type { Backend, DataOptions, Optimizer, Schedule, TrainOptions } from './training.js';
+
+/** The run as chosen so far, with the defaults of the options a function axis most often reads. */
+export interface CurrentRun extends ExperimentSettings {
+  model: Model;
+  task: AnyTask;
+  method: Method;
+  seed: number;
+}
+
+/** What a function axis learns about the current run's model. */
+export interface ModelFacts {
+  /** Number of layers of the current run's model (read from config.json; an error when unknown). */
+  readonly depth: number;
+}
+
+/** An axis's values: a list, a function of the run chosen so far, or a list known once a model's depth is. */
+export type AxisValues<V> =
+  readonly V[] | ((current: CurrentRun, model: ModelFacts) => readonly V[]) | DepthList<V>;
+
+/**
+ * The options a sweep can vary: every experiment option, plus shortcuts into `train`
+ * (`lr`, `optimizer`, `schedule`, `epochs`, `batchSize`) and `data` (`trainPerClass`).
+ */
+export interface SweepAxes {
+  model?: AxisValues<Model>;
+  layers?: AxisValues<Layers>;
+  task?: AxisValues<AnyTask>;
+  method?: AxisValues<Method>;
+  prompt?: AxisValues<Template>;
+  words?: AxisValues<Verbalizer>;
+  /** Merged option by option into the experiment's data options. */
+  data?: AxisValues<DataOptions>;
+  /** Merged option by option into the experiment's training options. */
+  train?: AxisValues<TrainOptions>;
+  seed?: AxisValues<number>;
+  backend?: AxisValues<Backend>;
+  /** The optimizer's learning rate (whichever optimizer the run has). */
+  lr?: AxisValues<number>;
+  optimizer?: AxisValues<Optimizer>;
+  schedule?: AxisValues<Schedule>;
+  epochs?: AxisValues<number>;
+  batchSize?: AxisValues<number>;
+  trainPerClass?: AxisValues<number | 'all'>;
+}
+
+export type AxisName = keyof SweepAxes;
+
+/** Every combination of the parts' choices (the first part outermost). */
+export interface Grid {
+  readonly kind: 'grid';
+  readonly parts: readonly AxesPart[];
+}
+
+/** The parts' choices side by side: the i-th run takes the i-th value of every axis (equal lengths). */
+export interface Zip {
+  readonly kind: 'zip';
+  readonly parts: readonly AxesPart[];
+}
+
+/** A plain object of axes is a grid of them (a zip of them inside `zip`). */
+export type AxesPart = SweepAxes | Grid | Zip;
+
+/** `base` once for each choice of the axes. */
+export interface Sweep {
+  readonly kind: 'sweep';
+  readonly base: RunSet;
+  readonly axes: AxesPart;
+}
+
+/** Several run sets, one after the other. */
+export interface Concat {
+  readonly kind: 'concat';
+  readonly items: readonly RunSet[];
+}
+
+/** Anything that stands for runs: one experiment, an override, a sweep, a concatenation. */
+export type RunSet = Experiment | Override | Sweep | Concat;
+
+/** `base` (an experiment or another sweep) once for every choice of `axes`. */
+export function sweep(base: RunSet, axes: AxesPart): Sweep {
+  return { kind: 'sweep', base, axes };
+}
+
+/** Every combination of the parts (the first outermost). */
+export function grid(...parts: AxesPart[]): Grid {
+  return { kind: 'grid', parts };
+}
+
+/** The parts side by side: `zip({ task: [a, b], prompt: [p, q] })` is (a, p), (b, q). */
+export function zip(...parts: AxesPart[]): Zip {
+  return { kind: 'zip', parts };
+}
+
+/** The runs of each item, one list after the other. */
+export function concat(...items: RunSet[]): Concat {
+  return { kind: 'concat', items };
+}

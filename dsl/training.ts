@@ -1,0 +1,93 @@
+/**
+ * Optimizers, learning-rate schedules, and the training and data options of an experiment.
+ * Anything left out takes the paper's value (PAPER_DEFAULTS in src/plan/types.ts), filled in
+ * by the compiler so every value is visible in the run plan.
+ */
+export interface AdamW {
+  readonly kind: 'adamw';
+  readonly lr?: number;
+  readonly betas?: readonly [number, number];
+  readonly eps?: number;
+  readonly weightDecay?: number;
+}
+
+export interface Sgd {
+  readonly kind: 'sgd';
+  readonly lr: number;
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+}
+
+export type Optimizer = AdamW | Sgd;
+
+/** AdamW (the paper's: lr 5e-5, betas [0.9, 0.999], eps 1e-8, no weight decay). */
+export function adamw(options: Omit<AdamW, 'kind'> = {}): AdamW {
+  return { kind: 'adamw', ...options };
+}
+
+/** SGD with optional momentum (default 0) and weight decay (default 0). */
+export function sgd(options: Omit<Sgd, 'kind'>): Sgd {
+  return { kind: 'sgd', ...options };
+}
+
+export interface ScheduleOptions {
+  /** Optimizer steps of linear warm-up from 0 (default 0). */
+  warmupSteps?: number;
+}
+
+export interface Schedule extends ScheduleOptions {
+  readonly kind: 'constant' | 'linear' | 'cosine';
+}
+
+/** A constant learning rate after warm-up (the paper's). */
+export function constant(options: ScheduleOptions = {}): Schedule {
+  return { kind: 'constant', ...options };
+}
+
+/** Linear decay to 0 over the run after warm-up. */
+export function linear(options: ScheduleOptions = {}): Schedule {
+  return { kind: 'linear', ...options };
+}
+
+/** Cosine decay to 0 over the run after warm-up. */
+export function cosine(options: ScheduleOptions = {}): Schedule {
+  return { kind: 'cosine', ...options };
+}
+
+/** Training options; each one left out takes the paper's value. */
+export interface TrainOptions {
+  optimizer?: Optimizer;
+  schedule?: Schedule;
+  batchSize?: number;
+  /** Micro-batches whose gradients are summed before one optimizer step. */
+  gradientAccumulation?: number;
+  /** Passes over the training set at most (default 50). */
+  epochs?: number;
+  /** Optimizer steps; when set it wins over `epochs`. */
+  steps?: number;
+  /** Global gradient-norm clipping; 0 turns it off (default). */
+  maxGradNorm?: number;
+  /** Evaluate on the validation set every epoch (default) or every N optimizer steps. */
+  evalEvery?: 'epoch' | number;
+  /** Stop after this many evaluations without a better validation accuracy; 0 never stops (default 15). */
+  earlyStopPatience?: number;
+}
+
+/** The few-shot data protocol; each option left out takes the paper's value. */
+export interface DataOptions {
+  /** Examples carved from the shuffled training split for validation (default 1000). */
+  validation?: number;
+  /** Demonstrations per class, prepended to every input in class order (default 1). */
+  demosPerClass?: number;
+  /** Training examples per class, or 'all' (default 200). */
+  trainPerClass?: number | 'all';
+  /** Test examples: a seeded sample of this many (default 1000). */
+  test?: number;
+  /** Longest input in tokens; longer inputs are shortened in their field text (default 1024). */
+  maxLength?: number;
+  /** Which end of the field text is cut when an input is too long (default 'left'). */
+  truncate?: 'left' | 'right';
+}
+
+/** Where runs compute (default: decided when the run starts); not part of a run's id. */
+export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';

@@ -1,0 +1,30 @@
+/**
+ * The syntax tree the layer-selection grammar (`layers.peggy`) produces. A selection says
+ * which transformer layers a cut model keeps, by their original 0-based indices:
+ *
+ *   all            every layer
+ *   first 2        the bottom 2 layers (0 and 1)
+ *   0..1           layers 0 to 1, both included
+ *   0, 2, 5..7     a list of layers and ranges
+ *   12..           layer 12 up to the last one
+ *   drop 24..47    every layer except these
+ *
+ * Open ranges (`12..`) and `drop` need the model's depth; `src/compile/layers.ts` resolves
+ * them once config.json is known.
+ */
+import type { SourceSpan } from './template-ast.js';
+
+export type { SourcePoint, SourceSpan } from './template-ast.js';
+
+/** `from..to` (both included), `from..` (to the last layer: `to` is null) or one layer (`from` = `to`). */
+export interface LayerRangeNode {
+  from: number;
+  to: number | null;
+  location: SourceSpan;
+}
+
+export type LayerSelectionNode =
+  | { type: 'all'; location: SourceSpan }
+  | { type: 'first'; count: number; location: SourceSpan }
+  | { type: 'keep'; ranges: LayerRangeNode[]; location: SourceSpan }
+  | { type: 'drop'; ranges: LayerRangeNode[]; location: SourceSpan };

@@ -1,0 +1,54 @@
+/**
+ * `layercut check <file.ts>…`: type-checks experiment files and runs the compiler's checks
+ * (unknown tasks, template fields, verbalizer labels, layers against the model's depth, …),
+ * printing each problem as `file:line:col message`. Exit code 1 when there is any error.
+ * Reads config.json files (local, cached or from the table of known models); no weights, no network.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from '../cli.js';
+import { checkFile, experimentProject, formatDiagnostic } from '../compile/check.js';
+import { ExitCode, LayercutError } from '../errors.js';
+
+const usage = `usage: layercut check <file.ts>... [--only <export>]...
+
+Prints TypeScript's and layercut's diagnostics of experiment files as file:line:col message:
+type errors (a template placeholder the task lacks, a verbalizer that misses a label, a
+misspelt option), then what only the compiler sees (a layer beyond the model's depth, a
+template or verbalizer built at run time that does not fit the task, …).
+
+  --only <export>   check only this exported experiment or sweep (repeatable)
+
+Exit code 1 when there are errors, 0 when there are none (warnings are printed too).`;
+
+export const checkCommand: Command = {
+  summary: 'type-check an experiment file and validate its runs (file:line:col messages)',
+  usage,
+  async run(args) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { only: { type: 'string', multiple: true } },
+      });
+    } catch (error) {
+      throw new LayercutError((error as Error).message, 'see layercut check --help');
+    }
+    const files = parsed.positionals;
+    if (files.length === 0)
+      throw new LayercutError('no experiment file given', 'layercut check examples/paper-gpt2xl.ts');
+    let errors = 0;
+    for (const file of files) {
+      const diagnostics = await checkFile(file, {
+        project: experimentProject(path.dirname(path.resolve(file))),
+        ...(parsed.values.only ? { only: parsed.values.only } : {}),
+      });
+      for (const diagnostic of diagnostics) console.log(formatDiagnostic(diagnostic));
+      const count = diagnostics.filter((d) => d.severity === 'error').length;
+      errors += count;
+      if (count === 0) console.error(`${path.relative(process.cwd(), file) || file}: no errors`);
+    }
+    return errors > 0 ? ExitCode.failed : ExitCode.ok;
+  },
+};

@@ -1,0 +1,548 @@
+/**
+ * One draft → one checked run plan with every default filled in (PAPER_DEFAULTS, the task's
+ * template and label words). Checks what a type checker cannot see in values built at run
+ * time: unknown task, template fields and answer slot, verbalizer labels, layer indices
+ * against the model's depth (when config.json is known), option names and ranges.
+ * Each problem becomes an issue at the path of the option that caused it.
+ */
+import { getTask, type TaskSpec } from '../data/tasks.js';
+import { LayercutError } from '../errors.js';
+import type { LayerSelection } from '../models/selection.js';
+import type {
+  DataSpec,
+  MethodName,
+  MethodSpec,
+  ModelSource,
+  OptimizerSpec,
+  PromptSpec,
+  RunPlan,
+  ScheduleSpec,
+  TrainSpec,
+} from '../plan/types.js';
+import { PAPER_DEFAULTS } from '../plan/types.js';
+import { parseTemplate, TemplateError } from '../prompts/template.js';
+import { scoringModes, type ScoringMode } from '../prompts/verbalizer.js';
+import type { BackendName } from '../runtime/backend.js';
+import { originOf, type Draft } from './expand.js';
+import { oneLine, type CompileIssue, type InnerPosition } from './issues.js';
+import { LayerIssue, readLayers, resolveLayerRequest } from './layers.js';
+import type { ModelCatalog, ModelDescription } from './model-info.js';
+import { isRecord, show } from './shape.js';
+
+const methodNames: readonly MethodName[] = ['lm', 'prompt-cls', 'cls', 'icl', 'linear-probe'];
+/** Methods that score the template's answer slot. */
+export const slotMethods: readonly MethodName[] = ['lm', 'prompt-cls', 'icl'];
+/** Methods that train nothing of the model (no freeze options). */
+const frozenMethods: readonly MethodName[] = ['icl', 'linear-probe'];
+const backendNames: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export interface BuiltRun {
+  plan: RunPlan;
+  /** What the compiler knows of the model (absent when the model option is broken). */
+  model?: ModelDescription;
+  /** Kept layers' original indices, when the depth is known. */
+  keptLayers?: number[];
+}
+
+export interface BuildContext {
+  catalog: ModelCatalog;
+  issues: CompileIssue[];
+  exportName?: string;
+}
+
+/** Collects the issues of one draft, each at the origin of its option. */
+class Checker {
+  failed = false;
+  constructor(
+    private readonly draft: Draft,
+    private readonly ctx: BuildContext,
+  ) {}
+
+  error(key: string, message: string, inner?: InnerPosition): undefined {
+    this.failed = true;
+    this.push('error', key, message, inner);
+    return undefined;
+  }
+
+  warn(key: string, message: string): void {
+    this.push('warning', key, message);
+  }
+
+  private push(severity: 'error' | 'warning', key: string, message: string, inner?: InnerPosition): void {
+    this.ctx.issues.push({
+      severity,
+      message,
+      exportName: this.ctx.exportName,
+      path: originOf(this.draft, key) ?? [],
+      ...(inner ? { inner } : {}),
+    });
+  }
+
+  /** Unknown keys of an options object are errors: the options are an exact set. */
+  exactKeys(key: string, value: Record<string, unknown>, allowed: readonly string[], what: string): void {
+    for (const name of Object.keys(value)) {
+      if (value[name] !== undefined && !allowed.includes(name)) {
+        this.error(
+          `${key}.${name}`,
+          `unknown ${what} option '${name}': the options are ${allowed.join(', ')}`,
+        );
+      }
+    }
+  }
+
+  integer(key: string, value: unknown, min: number, what: string): number | undefined {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min) return value;
+    return this.error(key, `${what} must be a whole number ≥ ${min}, got ${show(value)}`);
+  }
+
+  positive(key: string, value: unknown, what: string, allowZero = false): number | undefined {
+    if (typeof value === 'number' && Number.isFinite(value) && (value > 0 || (allowZero && value === 0)))
+      return value;
+    return this.error(
+      key,
+      `${what} must be a ${allowZero ? 'number ≥ 0' : 'positive number'}, got ${show(value)}`,
+    );
+  }
+}
+
+function readModel(value: unknown, check: Checker): ModelSource | undefined {
+  if (value === undefined)
+    return check.error(
+      'model',
+      "the experiment has no model: add model: hf('…'), local('./dir') or builtin('…')",
+    );
+  const bad = (): undefined =>
+    check.error(
+      'model',
+      `${show(value)} is not a model: use hf('org/name'), local('./dir') or builtin('name')`,
+    );
+  if (!isRecord(value)) return bad();
+  const text = (key: string): string | undefined => {
+    const v = value[key];
+    return typeof v === 'string' && v.length > 0 ? v : undefined;
+  };
+  switch (value['kind']) {
+    case 'hub': {
+      const repo = text('repo');
+      if (!repo) return bad();
+      check.exactKeys('model', value, ['kind', 'repo', 'revision'], 'hub model');
+      const revision = text('revision');
+      return revision ? { kind: 'hub', repo, revision } : { kind: 'hub', repo };
+    }
+    case 'local': {
+      const path = text('path');
+      if (!path) return bad();
+      check.exactKeys('model', value, ['kind', 'path'], 'local model');
+      return { kind: 'local', path };
+    }
+    case 'builtin': {
+      const name = text('name');
+      if (!name) return bad();
+      check.exactKeys('model', value, ['kind', 'name'], 'builtin model');
+      return { kind: 'builtin', name };
+    }
+    default:
+      return bad();
+  }
+}
+
+function readTask(value: unknown, check: Checker): TaskSpec | undefined {
+  if (value === undefined)
+    return check.error('task', 'the experiment has no task: add task: tasks.sst2 (or another task)');
+  const name =
+    isRecord(value) && value['kind'] === 'task'
+      ? value['name']
+      : typeof value === 'string'
+        ? value
+        : undefined;
+  if (typeof name !== 'string')
+    return check.error(
+      'task',
+      `${show(value)} is not a task: use tasks.sst2, tasks.agnews, … or task('name')`,
+    );
+  let spec: TaskSpec;
+  try {
+    spec = getTask(name);
+  } catch (error) {
+    return check.error('task', oneLine(error as Error));
+  }
+  if (isRecord(value)) {
+    const same = (a: unknown, b: readonly string[]): boolean =>
+      Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
+    if (!same(value['fields'], spec.fields) || !same(value['labels'], spec.labels)) {
+      return check.error(
+        'task',
+        `task '${name}' does not match the registry: it has fields ${spec.fields.join(', ')} and labels ${spec.labels.join(', ')}`,
+      );
+    }
+  }
+  return spec;
+}
+
+function readMethod(value: unknown, check: Checker): MethodSpec | undefined {
+  const method = value ?? { kind: 'lm' };
+  if (!isRecord(method) || !methodNames.includes(method['kind'] as MethodName)) {
+    return check.error(
+      'method',
+      `${show(value)} is not a method: use lm(), promptCls(), cls(), icl() or linearProbe()`,
+    );
+  }
+  const kind = method['kind'] as MethodName;
+  const allowed = frozenMethods.includes(kind) ? ['kind'] : ['kind', 'freezeEmbeddings', 'freezeLayers'];
+  check.exactKeys('method', method, allowed, `${kind} method`);
+  const freezeEmbeddings = method['freezeEmbeddings'] ?? false;
+  if (typeof freezeEmbeddings !== 'boolean')
+    return check.error('method', `freezeEmbeddings must be true or false, got ${show(freezeEmbeddings)}`);
+  const layers = method['freezeLayers'] ?? [];
+  if (!Array.isArray(layers) || !layers.every((i) => Number.isInteger(i) && (i as number) >= 0)) {
+    return check.error('method', `freezeLayers must list layer indices (0, 1, …), got ${show(layers)}`);
+  }
+  const freezeLayers = [...new Set(layers as number[])].sort((a, b) => a - b);
+  return { kind, freezeEmbeddings, freezeLayers };
+}
+
+/** The 0-based offset of a 1-based line and column in `text`. */
+function offsetOf(text: string, line: number, column: number): number {
+  const lines = text.split('\n');
+  let offset = 0;
+  for (let i = 0; i < line - 1 && i < lines.length; i++) offset += lines[i]!.length + 1;
+  return offset + column - 1;
+}
+
+function readTemplate(
+  value: unknown,
+  task: TaskSpec,
+  method: MethodSpec | undefined,
+  check: Checker,
+): string | undefined {
+  const requireSlot = method ? slotMethods.includes(method.kind) : false;
+  let source: string;
+  if (value === undefined) {
+    source = task.template;
+  } else {
+    const templateTask = isRecord(value) ? value['task'] : undefined;
+    const text =
+      isRecord(value) && value['kind'] === 'template'
+        ? value['source']
+        : typeof value === 'string'
+          ? value
+          : undefined;
+    if (typeof text !== 'string')
+      return check.error('prompt', `${show(value)} is not a template: use template(task)\`…\``);
+    if (typeof templateTask === 'string' && templateTask !== task.name) {
+      return check.error(
+        'prompt',
+        `this template was written for task '${templateTask}', but the run's task is '${task.name}'`,
+      );
+    }
+    source = text;
+  }
+  try {
+    parseTemplate(source, { fields: task.fields, slotKind: 'label', requireSlot });
+  } catch (error) {
+    if (error instanceof TemplateError) {
+      const needsSlot = !source.includes('{label}') && requireSlot;
+      const reason = needsSlot
+        ? `method ${method!.kind} scores the answer slot: ${error.reason}`
+        : error.reason;
+      const hint = error.hint ? `: ${error.hint}` : '';
+      return check.error('prompt', `template ${JSON.stringify(source)}: ${reason}${hint}`, {
+        line: error.line,
+        column: error.column,
+        offset: offsetOf(source, error.line, error.column),
+      });
+    }
+    throw error;
+  }
+  return source;
+}
+
+function readWords(
+  value: unknown,
+  task: TaskSpec,
+  check: Checker,
+): { labelWords: Record<string, string[]>; scoring: ScoringMode } | undefined {
+  if (value === undefined) {
+    return {
+      labelWords: Object.fromEntries(task.labels.map((l) => [l, [...task.labelWords[l]!]])),
+      scoring: 'first',
+    };
+  }
+  if (!isRecord(value) || value['kind'] !== 'verbalizer' || !isRecord(value['labelWords'])) {
+    return check.error(
+      'words',
+      `${show(value)} is not a verbalizer: use verbalizer(task, { label: ' word', … })`,
+    );
+  }
+  if (typeof value['task'] === 'string' && value['task'] !== task.name) {
+    return check.error(
+      'words',
+      `these label words were written for task '${value['task']}', but the run's task is '${task.name}'`,
+    );
+  }
+  const table = value['labelWords'];
+  const missing = task.labels.filter((label) => table[label] === undefined);
+  const extra = Object.keys(table).filter((label) => !task.labels.includes(label));
+  if (missing.length > 0 || extra.length > 0) {
+    const parts = [
+      missing.length
+        ? `missing label${missing.length > 1 ? 's' : ''} ${missing.map((l) => `'${l}'`).join(', ')}`
+        : '',
+      extra.length
+        ? `no label${extra.length > 1 ? 's' : ''} ${extra.map((l) => `'${l}'`).join(', ')} in task '${task.name}'`
+        : '',
+    ].filter(Boolean);
+    return check.error(
+      'words',
+      `verbalizer: ${parts.join('; ')}; it must name exactly ${task.labels.map((l) => `'${l}'`).join(', ')}`,
+    );
+  }
+  const labelWords: Record<string, string[]> = {};
+  for (const label of task.labels) {
+    const entry = table[label];
+    const words = typeof entry === 'string' ? [entry] : entry;
+    if (
+      !Array.isArray(words) ||
+      words.length === 0 ||
+      !words.every((w) => typeof w === 'string' && w.length > 0)
+    ) {
+      return check.error('words', `label '${label}' needs one or more non-empty words, got ${show(entry)}`);
+    }
+    labelWords[label] = [...(words as string[])];
+  }
+  const scoring = value['scoring'] ?? 'first';
+  if (!scoringModes.includes(scoring as ScoringMode)) {
+    return check.error('words', `scoring must be one of ${scoringModes.join(', ')}, got ${show(scoring)}`);
+  }
+  return { labelWords, scoring: scoring as ScoringMode };
+}
+
+const dataKeys = Object.keys(PAPER_DEFAULTS.data) as (keyof DataSpec)[];
+
+function readData(value: unknown, check: Checker): DataSpec | undefined {
+  const given = value ?? {};
+  if (!isRecord(given)) return check.error('data', `data options must be an object, got ${show(value)}`);
+  check.exactKeys('data', given, dataKeys, 'data');
+  const merged = { ...PAPER_DEFAULTS.data, ...given } as Record<string, unknown>;
+  const trainPerClass =
+    merged['trainPerClass'] === 'all'
+      ? 'all'
+      : check.integer('data.trainPerClass', merged['trainPerClass'], 1, "data.trainPerClass (or 'all')");
+  const truncate = merged['truncate'];
+  if (truncate !== 'left' && truncate !== 'right')
+    check.error('data.truncate', `data.truncate must be 'left' or 'right', got ${show(truncate)}`);
+  const data: DataSpec = {
+    validation: check.integer('data.validation', merged['validation'], 0, 'data.validation') ?? 0,
+    demosPerClass: check.integer('data.demosPerClass', merged['demosPerClass'], 0, 'data.demosPerClass') ?? 0,
+    trainPerClass: trainPerClass ?? 1,
+    test: check.integer('data.test', merged['test'], 1, 'data.test') ?? 1,
+    maxLength: check.integer('data.maxLength', merged['maxLength'], 1, 'data.maxLength') ?? 1,
+    truncate: truncate === 'right' ? 'right' : 'left',
+  };
+  return data;
+}
+
+type AdamWSpec = Extract<OptimizerSpec, { kind: 'adamw' }>;
+
+/** The paper's optimizer: AdamW (lr 5e-5, betas [0.9, 0.999], eps 1e-8, no weight decay). */
+function paperOptimizer(): AdamWSpec {
+  const d = PAPER_DEFAULTS.train.optimizer as AdamWSpec;
+  return { kind: 'adamw', lr: d.lr, betas: [d.betas[0], d.betas[1]], eps: d.eps, weightDecay: d.weightDecay };
+}
+
+function readOptimizer(value: unknown, check: Checker): OptimizerSpec | undefined {
+  const given = value ?? { kind: 'adamw' };
+  const defaults = paperOptimizer();
+  if (!isRecord(given) || (given['kind'] !== 'adamw' && given['kind'] !== 'sgd')) {
+    return check.error(
+      'train.optimizer',
+      `${show(value)} is not an optimizer: use adamw({ lr }) or sgd({ lr })`,
+    );
+  }
+  if (given['kind'] === 'adamw') {
+    check.exactKeys('train.optimizer', given, ['kind', 'lr', 'betas', 'eps', 'weightDecay'], 'adamw');
+    const betas = given['betas'] ?? defaults.betas;
+    const validBetas =
+      Array.isArray(betas) &&
+      betas.length === 2 &&
+      betas.every((b) => typeof b === 'number' && b >= 0 && b < 1);
+    if (!validBetas)
+      check.error('train.optimizer.betas', `adamw betas must be two numbers in [0, 1), got ${show(betas)}`);
+    return {
+      kind: 'adamw',
+      lr:
+        check.positive('train.optimizer.lr', given['lr'] ?? defaults.lr, 'the learning rate') ?? defaults.lr,
+      betas: validBetas
+        ? [(betas as number[])[0]!, (betas as number[])[1]!]
+        : [defaults.betas[0], defaults.betas[1]],
+      eps: check.positive('train.optimizer.eps', given['eps'] ?? defaults.eps, 'adamw eps') ?? defaults.eps,
+      weightDecay:
+        check.positive('train.optimizer.weightDecay', given['weightDecay'] ?? 0, 'weight decay', true) ?? 0,
+    };
+  }
+  check.exactKeys('train.optimizer', given, ['kind', 'lr', 'momentum', 'weightDecay'], 'sgd');
+  if (given['lr'] === undefined)
+    return check.error('train.optimizer', 'sgd needs a learning rate: sgd({ lr: 1e-3 })');
+  return {
+    kind: 'sgd',
+    lr: check.positive('train.optimizer.lr', given['lr'], 'the learning rate') ?? 1,
+    momentum: check.positive('train.optimizer.momentum', given['momentum'] ?? 0, 'sgd momentum', true) ?? 0,
+    weightDecay:
+      check.positive('train.optimizer.weightDecay', given['weightDecay'] ?? 0, 'weight decay', true) ?? 0,
+  };
+}
+
+function readSchedule(value: unknown, check: Checker): ScheduleSpec {
+  const given = value ?? { kind: 'constant' };
+  const kinds = ['constant', 'linear', 'cosine'];
+  if (!isRecord(given) || !kinds.includes(given['kind'] as string)) {
+    check.error(
+      'train.schedule',
+      `${show(value)} is not a schedule: use constant(), linear({ warmupSteps }) or cosine({ warmupSteps })`,
+    );
+    return { ...PAPER_DEFAULTS.train.schedule };
+  }
+  check.exactKeys('train.schedule', given, ['kind', 'warmupSteps'], 'schedule');
+  const warmupSteps =
+    check.integer('train.schedule.warmupSteps', given['warmupSteps'] ?? 0, 0, 'warmupSteps') ?? 0;
+  return { kind: given['kind'] as ScheduleSpec['kind'], warmupSteps };
+}
+
+const trainKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.train), 'steps'];
+
+function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
+  const given = value ?? {};
+  if (!isRecord(given)) return check.error('train', `train options must be an object, got ${show(value)}`);
+  check.exactKeys('train', given, trainKeys, 'train');
+  const d = PAPER_DEFAULTS.train;
+  const optimizer = readOptimizer(given['optimizer'], check);
+  const evalEvery = given['evalEvery'] ?? d.evalEvery;
+  if (evalEvery !== 'epoch')
+    check.integer('train.evalEvery', evalEvery, 1, "train.evalEvery ('epoch' or a step count)");
+  const train: TrainSpec = {
+    optimizer: optimizer ?? paperOptimizer(),
+    schedule: readSchedule(given['schedule'], check),
+    batchSize: check.integer('train.batchSize', given['batchSize'] ?? d.batchSize, 1, 'train.batchSize') ?? 1,
+    gradientAccumulation:
+      check.integer(
+        'train.gradientAccumulation',
+        given['gradientAccumulation'] ?? d.gradientAccumulation,
+        1,
+        'train.gradientAccumulation',
+      ) ?? 1,
+    epochs: check.integer('train.epochs', given['epochs'] ?? d.epochs, 0, 'train.epochs') ?? 1,
+    maxGradNorm:
+      check.positive('train.maxGradNorm', given['maxGradNorm'] ?? d.maxGradNorm, 'train.maxGradNorm', true) ??
+      0,
+    evalEvery: evalEvery === 'epoch' || typeof evalEvery !== 'number' ? 'epoch' : evalEvery,
+    earlyStopPatience:
+      check.integer(
+        'train.earlyStopPatience',
+        given['earlyStopPatience'] ?? d.earlyStopPatience,
+        0,
+        'train.earlyStopPatience',
+      ) ?? 0,
+  };
+  if (given['steps'] !== undefined)
+    train.steps = check.integer('train.steps', given['steps'], 1, 'train.steps') ?? 1;
+  return train;
+}
+
+/** How a model reads in messages. */
+function modelName(model: ModelSource): string {
+  return model.kind === 'hub'
+    ? model.repo
+    : model.kind === 'local'
+      ? model.path
+      : `builtin model ${model.name}`;
+}
+
+/** The run plan of `draft`, or undefined when it has errors (pushed to ctx.issues). */
+export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltRun | undefined> {
+  const check = new Checker(draft, ctx);
+  const s = draft.settings;
+  const model = readModel(s['model'], check);
+  let description: ModelDescription | undefined;
+  if (model) {
+    try {
+      description = await ctx.catalog.describe(model);
+    } catch (error) {
+      if (!(error instanceof LayercutError)) throw error;
+      check.error('model', oneLine(error));
+    }
+    if (description && !description.known) {
+      check.warn('model', `${description.reason}: layer checks wait until the run reads it`);
+    }
+  }
+  const depth = description?.known ? description.depth : undefined;
+  const task = readTask(s['task'], check);
+  const method = readMethod(s['method'], check);
+
+  let layers: LayerSelection | undefined;
+  let keptLayers: number[] | undefined;
+  try {
+    const resolved = resolveLayerRequest(
+      readLayers(s['layers'] ?? { kind: 'all' }),
+      depth,
+      model ? modelName(model) : 'the model',
+    );
+    layers = resolved.selection;
+    keptLayers = resolved.kept;
+  } catch (error) {
+    if (!(error instanceof LayerIssue)) throw error;
+    check.error('layers', error.message, error.inner);
+  }
+  if (method && layers && method.freezeLayers.length > 0) {
+    const kept =
+      keptLayers ??
+      (layers.kind === 'first'
+        ? Array.from({ length: layers.count }, (_, i) => i)
+        : layers.kind === 'indices'
+          ? layers.indices
+          : undefined);
+    const stray = kept ? method.freezeLayers.find((i) => !kept.includes(i)) : undefined;
+    if (stray !== undefined)
+      check.error(
+        'method',
+        `freezeLayers names layer ${stray}, which the cut model does not keep (it keeps ${kept!.join(', ') || 'none'})`,
+      );
+  }
+
+  let prompt: PromptSpec | undefined;
+  if (task) {
+    const template = readTemplate(s['prompt'], task, method, check);
+    const words = readWords(s['words'], task, check);
+    if (template !== undefined && words)
+      prompt = { template, labelWords: words.labelWords, scoring: words.scoring };
+  }
+  const data = readData(s['data'], check);
+  if (data && description?.known && data.maxLength > description.config.maxPositions) {
+    // at the data option when one is written, else at the model that has too few positions for the default
+    check.error(
+      originOf(draft, 'data.maxLength') ? 'data.maxLength' : 'model',
+      `data.maxLength ${data.maxLength} is more than ${model ? modelName(model) : 'the model'} has positions ` +
+        `(${description.config.maxPositions}): set data: { maxLength: ${description.config.maxPositions} } or less`,
+    );
+  }
+  const train = readTrain(s['train'], check);
+  const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
+  const backend = s['backend'];
+  if (backend !== undefined && !backendNames.includes(backend as BackendName)) {
+    check.error('backend', `backend must be one of ${backendNames.join(', ')}, got ${show(backend)}`);
+  }
+  if (
+    check.failed ||
+    !model ||
+    !layers ||
+    !task ||
+    !prompt ||
+    !method ||
+    !data ||
+    !train ||
+    seed === undefined
+  )
+    return undefined;
+  const plan: RunPlan = { model, layers, task: task.name, prompt, method, data, train, seed };
+  if (backend !== undefined) plan.backend = backend as BackendName;
+  return { plan, ...(description ? { model: description } : {}), ...(keptLayers ? { keptLayers } : {}) };
+}

@@ -1,0 +1,394 @@
+/**
+ * Sweep expansion: a run set (experiment, override, sweep, concatenation) → drafts, one per
+ * run, in order. A draft holds the run's options as written (defaults not yet filled in) and,
+ * for each option, the path in the exported value it came from — so that a problem found
+ * later points at the property that caused it.
+ *
+ * Order: a sweep's axes vary with the first axis outermost; `grid(a, b)` crosses a (outer)
+ * with b; `zip` pairs its parts' values index by index; `concat` lists its items in turn.
+ * Function axes see the run as chosen so far (the base and the axes before them).
+ */
+import { resolveDepthList } from '../../dsl/layers.js';
+import type { ModelFacts } from '../../dsl/sweep.js';
+import type { CompileIssue, ValuePath } from './issues.js';
+import type { ModelCatalog } from './model-info.js';
+import { isRecord, isRunSet, show } from './shape.js';
+
+/** One run's options as written, and where each came from. */
+export interface Draft {
+  /** Experiment options: model, layers, task, method, prompt, words, data, train, seed, backend. */
+  settings: Record<string, unknown>;
+  /** Option key ('layers', 'train.optimizer.lr', …) → path of the value that set it. */
+  origins: Record<string, ValuePath>;
+}
+
+/** Top-level options of an experiment. */
+export const optionKeys = [
+  'model',
+  'layers',
+  'task',
+  'method',
+  'prompt',
+  'words',
+  'data',
+  'train',
+  'seed',
+  'backend',
+] as const;
+
+/** Axis names that set something inside `train` or `data`: axis → where. */
+const shortcutAxes: Readonly<Record<string, readonly string[]>> = {
+  lr: ['train', 'optimizer', 'lr'],
+  optimizer: ['train', 'optimizer'],
+  schedule: ['train', 'schedule'],
+  epochs: ['train', 'epochs'],
+  batchSize: ['train', 'batchSize'],
+  trainPerClass: ['data', 'trainPerClass'],
+};
+
+export const axisNames: readonly string[] = [...optionKeys, ...Object.keys(shortcutAxes)];
+
+export interface ExpandContext {
+  catalog: ModelCatalog;
+  /** Issues found while expanding are pushed here. */
+  issues: CompileIssue[];
+  exportName?: string;
+}
+
+/** Records the origin of `value` set at option key `key` and of its sub-options (records only). */
+function recordOrigins(
+  origins: Record<string, ValuePath>,
+  key: string,
+  value: unknown,
+  path: ValuePath,
+  depthLeft = 2,
+): void {
+  origins[key] = path;
+  for (const other of Object.keys(origins)) {
+    if (other.startsWith(`${key}.`)) delete origins[other];
+  }
+  if (depthLeft > 0 && isRecord(value)) {
+    for (const [sub, subValue] of Object.entries(value))
+      recordOrigins(origins, `${key}.${sub}`, subValue, [...path, sub], depthLeft - 1);
+  }
+}
+
+function cloneDraft(draft: Draft): Draft {
+  return { settings: { ...draft.settings }, origins: { ...draft.origins } };
+}
+
+/** Sets `value` at the option path `where` (merging into train/data), remembering its origin. */
+function setAt(draft: Draft, where: readonly string[], value: unknown, path: ValuePath): void {
+  const [top, ...rest] = where as [string, ...string[]];
+  if (rest.length === 0) {
+    if ((top === 'train' || top === 'data') && isRecord(value) && isRecord(draft.settings[top])) {
+      // train and data merge option by option
+      draft.settings[top] = { ...(draft.settings[top] as Record<string, unknown>), ...value };
+      for (const [sub, subValue] of Object.entries(value))
+        recordOrigins(draft.origins, `${top}.${sub}`, subValue, [...path, sub], 1);
+    } else {
+      draft.settings[top] = value;
+      recordOrigins(draft.origins, top, value, path);
+    }
+    return;
+  }
+  const parent = isRecord(draft.settings[top]) ? { ...(draft.settings[top] as Record<string, unknown>) } : {};
+  if (rest.length === 1) {
+    parent[rest[0]!] = value;
+  } else {
+    // lr: inside the optimizer (AdamW with the paper's settings when none is set yet)
+    const [middle, leaf] = rest as [string, string];
+    const inner: Record<string, unknown> = isRecord(parent[middle])
+      ? { ...(parent[middle] as Record<string, unknown>) }
+      : { kind: 'adamw' };
+    inner[leaf] = value;
+    parent[middle] = inner;
+  }
+  draft.settings[top] = parent;
+  recordOrigins(draft.origins, where.join('.'), value, path, 1);
+}
+
+/** Applies experiment options (an experiment's or an override's) to a draft. */
+function applyOptions(
+  draft: Draft,
+  options: unknown,
+  path: ValuePath,
+  ctx: ExpandContext,
+): Draft | undefined {
+  if (!isRecord(options)) {
+    ctx.issues.push({
+      severity: 'error',
+      message: `experiment options must be an object, got ${show(options)}`,
+      exportName: ctx.exportName,
+      path,
+    });
+    return undefined;
+  }
+  const next = cloneDraft(draft);
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (!(optionKeys as readonly string[]).includes(key)) {
+      ctx.issues.push({
+        severity: 'error',
+        message: `unknown experiment option '${key}': the options are ${optionKeys.join(', ')}`,
+        exportName: ctx.exportName,
+        path: [...path, key],
+      });
+      continue;
+    }
+    setAt(next, [key], value, [...path, key]);
+  }
+  return next;
+}
+
+/** One axis assignment of a choice. */
+interface Assignment {
+  axis: string;
+  value: unknown;
+  path: ValuePath;
+}
+
+function apply(draft: Draft, choice: readonly Assignment[]): Draft {
+  const next = cloneDraft(draft);
+  for (const { axis, value, path } of choice) setAt(next, shortcutAxes[axis] ?? [axis], value, path);
+  return next;
+}
+
+/** The run so far as function axes see it: method and seed defaulted. */
+function currentRun(draft: Draft): Record<string, unknown> {
+  return {
+    ...draft.settings,
+    method: draft.settings['method'] ?? { kind: 'lm' },
+    seed: draft.settings['seed'] ?? 0,
+  };
+}
+
+async function depthOf(model: unknown, ctx: ExpandContext): Promise<{ depth?: number; why?: string }> {
+  if (!isRecord(model) || typeof model['kind'] !== 'string') return { why: 'the run has no model' };
+  try {
+    const description = await ctx.catalog.describe(model as Parameters<ModelCatalog['describe']>[0]);
+    return description.known ? { depth: description.depth } : { why: description.reason };
+  } catch (error) {
+    return { why: (error as Error).message };
+  }
+}
+
+/** The values of one axis for `draft`, or undefined after pushing an issue. */
+async function axisValues(
+  axis: string,
+  spec: unknown,
+  path: ValuePath,
+  draft: Draft,
+  ctx: ExpandContext,
+): Promise<unknown[] | undefined> {
+  const fail = (message: string): undefined => {
+    ctx.issues.push({ severity: 'error', message, exportName: ctx.exportName, path });
+    return undefined;
+  };
+  if (!axisNames.includes(axis)) {
+    return fail(`unknown sweep axis '${axis}': the axes are ${axisNames.join(', ')}`);
+  }
+  if (Array.isArray(spec)) {
+    if (spec.length === 0)
+      return fail(`sweep axis '${axis}' has no values: a sweep over nothing has no runs`);
+    return spec;
+  }
+  if (typeof spec === 'function') {
+    const { depth, why } = await depthOf(draft.settings['model'], ctx);
+    const facts: ModelFacts = {
+      get depth(): number {
+        if (depth === undefined) throw new Error(`the depth of the run's model is unknown: ${why}`);
+        return depth;
+      },
+    };
+    let values: unknown;
+    try {
+      values = (spec as (current: unknown, model: ModelFacts) => unknown)(currentRun(draft), facts);
+    } catch (error) {
+      return fail(`sweep axis '${axis}' failed: ${(error as Error).message}`);
+    }
+    if (!Array.isArray(values))
+      return fail(`sweep axis '${axis}' must return a list of values, got ${show(values)}`);
+    if (values.length === 0)
+      return fail(`sweep axis '${axis}' gave no values for this run: a sweep over nothing has no runs`);
+    return values;
+  }
+  if (isRecord(spec) && spec['kind'] === 'depth-list' && Array.isArray(spec['steps'])) {
+    const model = spec['model'] ?? draft.settings['model'];
+    const { depth, why } = await depthOf(model, ctx);
+    if (depth === undefined) return fail(`depth() needs the model's depth, which is not known here: ${why}`);
+    try {
+      return resolveDepthList(spec as { steps: Parameters<typeof resolveDepthList>[0]['steps'] }, depth);
+    } catch (error) {
+      return fail(`sweep axis '${axis}' failed: ${(error as Error).message}`);
+    }
+  }
+  return fail(
+    `sweep axis '${axis}' must be a list of values, a function of the run, or depth(…), got ${show(spec)}`,
+  );
+}
+
+/** The choices an axes part makes for `draft`: each a list of assignments. Zip mode pairs plain-object keys. */
+async function choices(
+  part: unknown,
+  path: ValuePath,
+  draft: Draft,
+  ctx: ExpandContext,
+  zipKeys = false,
+): Promise<Assignment[][] | undefined> {
+  if (!isRecord(part)) {
+    ctx.issues.push({
+      severity: 'error',
+      message: `sweep axes must be an object, grid(…) or zip(…), got ${show(part)}`,
+      exportName: ctx.exportName,
+      path,
+    });
+    return undefined;
+  }
+  const kind = part['kind'];
+  if (kind === 'grid' || kind === 'zip') {
+    const parts = Array.isArray(part['parts']) ? (part['parts'] as unknown[]) : [];
+    if (kind === 'grid') {
+      let out: Assignment[][] = [[]];
+      for (const [i, sub] of parts.entries()) {
+        const next: Assignment[][] = [];
+        for (const choice of out) {
+          const more = await choices(sub, [...path, 'parts', i], apply(draft, choice), ctx);
+          if (!more) return undefined;
+          for (const extra of more) next.push([...choice, ...extra]);
+        }
+        out = next;
+      }
+      return out;
+    }
+    const lists: Assignment[][][] = [];
+    for (const [i, sub] of parts.entries()) {
+      const list = await choices(sub, [...path, 'parts', i], draft, ctx, true);
+      if (!list) return undefined;
+      lists.push(list);
+    }
+    return zipLists(
+      lists,
+      parts.map((_, i) => `part ${i + 1}`),
+      path,
+      ctx,
+    );
+  }
+  if (kind !== undefined) {
+    ctx.issues.push({
+      severity: 'error',
+      message: `sweep axes of kind ${show(kind)} are not known: use an object, grid(…) or zip(…)`,
+      exportName: ctx.exportName,
+      path,
+    });
+    return undefined;
+  }
+  const axes = Object.entries(part).filter(([, spec]) => spec !== undefined);
+  if (zipKeys) {
+    const lists: Assignment[][][] = [];
+    for (const [axis, spec] of axes) {
+      const values = await axisValues(axis, spec, [...path, axis], draft, ctx);
+      if (!values) return undefined;
+      lists.push(values.map((value, i) => [{ axis, value, path: valuePath(spec, [...path, axis], i) }]));
+    }
+    return zipLists(
+      lists,
+      axes.map(([axis]) => `'${axis}'`),
+      path,
+      ctx,
+    );
+  }
+  let out: Assignment[][] = [[]];
+  for (const [axis, spec] of axes) {
+    const next: Assignment[][] = [];
+    for (const choice of out) {
+      const values = await axisValues(axis, spec, [...path, axis], apply(draft, choice), ctx);
+      if (!values) return undefined;
+      values.forEach((value, i) =>
+        next.push([...choice, { axis, value, path: valuePath(spec, [...path, axis], i) }]),
+      );
+    }
+    out = next;
+  }
+  return out;
+}
+
+/** Where the i-th value of an axis was written: the list element, or the axis itself when computed. */
+function valuePath(spec: unknown, axisPath: ValuePath, index: number): ValuePath {
+  return Array.isArray(spec) ? [...axisPath, index] : axisPath;
+}
+
+function zipLists(
+  lists: Assignment[][][],
+  names: string[],
+  path: ValuePath,
+  ctx: ExpandContext,
+): Assignment[][] | undefined {
+  if (lists.length === 0) return [[]];
+  const length = lists[0]!.length;
+  const mismatch = lists.findIndex((list) => list.length !== length);
+  if (mismatch >= 0) {
+    ctx.issues.push({
+      severity: 'error',
+      message: `zip needs lists of one length: ${names[0]} has ${length} values, ${names[mismatch]} has ${lists[mismatch]!.length}`,
+      exportName: ctx.exportName,
+      path,
+    });
+    return undefined;
+  }
+  return Array.from({ length }, (_, i) => lists.flatMap((list) => list[i]!));
+}
+
+/** Every run of `set`, in order, starting from `draft` (an empty one for an exported value). */
+export async function expandRunSet(
+  set: unknown,
+  path: ValuePath,
+  ctx: ExpandContext,
+  draft: Draft = { settings: {}, origins: {} },
+): Promise<Draft[]> {
+  if (!isRunSet(set)) {
+    ctx.issues.push({
+      severity: 'error',
+      message: `expected an experiment, override, sweep or concat, got ${show(set)}`,
+      exportName: ctx.exportName,
+      path,
+    });
+    return [];
+  }
+  switch (set.kind) {
+    case 'experiment': {
+      const applied = applyOptions(draft, set.options, [...path, 'options'], ctx);
+      return applied ? [applied] : [];
+    }
+    case 'override': {
+      const bases = await expandRunSet(set.base, [...path, 'base'], ctx, draft);
+      return bases.flatMap((base) => applyOptions(base, set.changes, [...path, 'changes'], ctx) ?? []);
+    }
+    case 'sweep': {
+      const bases = await expandRunSet(set.base, [...path, 'base'], ctx, draft);
+      const out: Draft[] = [];
+      for (const base of bases) {
+        const made = await choices(set.axes, [...path, 'axes'], base, ctx);
+        if (!made) return out;
+        for (const choice of made) out.push(apply(base, choice));
+      }
+      return out;
+    }
+    case 'concat': {
+      const items = Array.isArray(set.items) ? set.items : [];
+      const out: Draft[] = [];
+      for (const [i, item] of items.entries())
+        out.push(...(await expandRunSet(item, [...path, 'items', i], ctx, draft)));
+      return out;
+    }
+  }
+}
+
+/** The path of the value that set option `key` (the nearest recorded parent when the key itself was not set). */
+export function originOf(draft: Draft, key: string): ValuePath | undefined {
+  for (let probe = key; probe; probe = probe.includes('.') ? probe.slice(0, probe.lastIndexOf('.')) : '') {
+    const found = draft.origins[probe];
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,199 @@
+/**
+ * Layer selections as experiments write them (builders, or the text of grammar/layers.peggy)
+ * → the `LayerSelection` of a run plan, checked against the model's depth when it is known.
+ *
+ * Equal selections get equal plans (and so equal run ids): indices are sorted, and a list
+ * that is exactly the bottom k layers becomes `first k` (`'0..1'`, `keep([1, 0])` and
+ * `keepFirst(2)` are one run). `drop` and open ranges (`'12..'`) need the depth.
+ */
+import { parse, SyntaxError as PeggySyntaxError } from '../../grammar/layers.generated.js';
+import type { LayerRangeNode } from '../../grammar/layers-ast.js';
+import { LayerSelectionError, resolveLayers, type LayerSelection } from '../models/selection.js';
+import { oneLine, type InnerPosition } from './issues.js';
+
+/** A selection before the depth is applied. `to: null` is "up to the last layer". */
+export type LayerRequest =
+  | { kind: 'all' }
+  | { kind: 'first'; count: number }
+  | { kind: 'keep'; ranges: { from: number; to: number | null }[] }
+  | { kind: 'drop'; ranges: { from: number; to: number | null }[] };
+
+/** A layer selection that cannot be read or does not fit the model; `inner` points into layer text. */
+export class LayerIssue extends Error {
+  constructor(
+    message: string,
+    readonly inner?: InnerPosition,
+  ) {
+    super(message);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isIndex = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+function rangesOf(nodes: LayerRangeNode[]): { from: number; to: number | null }[] {
+  return nodes.map(({ from, to }) => ({ from, to }));
+}
+
+/** Parses layer text (grammar/layers.peggy); syntax errors become a LayerIssue pointing into the text. */
+export function parseLayerText(text: string): LayerRequest {
+  try {
+    const node = parse(text);
+    switch (node.type) {
+      case 'all':
+        return { kind: 'all' };
+      case 'first':
+        return { kind: 'first', count: node.count };
+      case 'keep':
+        return { kind: 'keep', ranges: rangesOf(node.ranges) };
+      case 'drop':
+        return { kind: 'drop', ranges: rangesOf(node.ranges) };
+    }
+  } catch (error) {
+    if (error instanceof PeggySyntaxError) {
+      const { line, column, offset } = error.location.start;
+      throw new LayerIssue(
+        `cannot read layer selection '${text}': ${error.message.replace(/\.$/, '')}` +
+          ` (write e.g. 'first 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
+        { line, column, offset },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Reads any layer value an experiment may hold: text, or a builder's object. */
+export function readLayers(value: unknown): LayerRequest {
+  if (typeof value === 'string') return parseLayerText(value);
+  if (isRecord(value)) {
+    switch (value['kind']) {
+      case 'all':
+        return { kind: 'all' };
+      case 'first':
+        if (isIndex(value['count'])) return { kind: 'first', count: value['count'] };
+        throw new LayerIssue(
+          `keepFirst needs a whole number of layers (0 or more), got ${JSON.stringify(value['count'])}`,
+        );
+      case 'indices': {
+        const indices = value['indices'];
+        if (Array.isArray(indices) && indices.every(isIndex)) {
+          return { kind: 'keep', ranges: indices.map((i) => ({ from: i, to: i })) };
+        }
+        throw new LayerIssue(
+          `keep needs a list of layer indices (0, 1, 2, …), got ${JSON.stringify(indices)}`,
+        );
+      }
+      case 'drop': {
+        const { from, to } = value;
+        if (isIndex(from) && (to === null || to === undefined || isIndex(to))) {
+          return { kind: 'drop', ranges: [{ from, to: to ?? null }] };
+        }
+        throw new LayerIssue(
+          `drop needs layer indices, got drop(${JSON.stringify(from)}, ${JSON.stringify(to)})`,
+        );
+      }
+    }
+  }
+  throw new LayerIssue(
+    `${JSON.stringify(value)} is not a layer selection: use keepFirst(k), keep([…]), drop(from, to) or text such as 'first 2'`,
+  );
+}
+
+/** True when the selection can only be resolved with the model's depth. */
+export function needsDepth(request: LayerRequest): boolean {
+  return request.kind === 'drop' || (request.kind === 'keep' && request.ranges.some((r) => r.to === null));
+}
+
+function expandRanges(ranges: { from: number; to: number | null }[], depth: number | undefined): number[] {
+  const out: number[] = [];
+  for (const { from, to } of ranges) {
+    const last = to ?? (depth === undefined ? from : depth - 1);
+    if (last < from) throw new LayerIssue(`layer range ${from}..${to} runs backwards: write ${to}..${from}`);
+    for (let i = from; i <= last; i++) out.push(i);
+  }
+  return out;
+}
+
+/** `first k` when `indices` (sorted) are exactly 0..k-1, else the indices. */
+function normalise(indices: number[]): LayerSelection {
+  const sorted = [...indices].sort((a, b) => a - b);
+  return sorted.every((index, i) => index === i) && sorted.length > 0
+    ? { kind: 'first', count: sorted.length }
+    : { kind: 'indices', indices: sorted };
+}
+
+export interface ResolvedLayers {
+  selection: LayerSelection;
+  /** The kept layers' original indices, when the depth is known. */
+  kept?: number[];
+}
+
+/**
+ * The run plan's selection for `request`, checked against `depth` when known (else only what
+ * needs no depth is checked: the rest waits for the model's config.json at run time).
+ */
+export function resolveLayerRequest(
+  request: LayerRequest,
+  depth: number | undefined,
+  modelName: string,
+): ResolvedLayers {
+  let selection: LayerSelection;
+  switch (request.kind) {
+    case 'all':
+      selection = { kind: 'all' };
+      break;
+    case 'first':
+      selection = { kind: 'first', count: request.count };
+      break;
+    case 'keep':
+    case 'drop': {
+      if (depth === undefined && needsDepth(request)) {
+        const what = request.kind === 'drop' ? 'drop' : 'an open range (n..)';
+        throw new LayerIssue(
+          `${what} needs the depth of ${modelName}, which is not known offline: ` +
+            'use keepFirst(k) or explicit indices, or put its config.json in the Hugging Face cache',
+        );
+      }
+      const listed = expandRanges(request.ranges, depth);
+      const seen = new Set<number>();
+      for (const index of listed) {
+        if (seen.has(index)) throw new LayerIssue(`layer ${index} is named twice in the selection`);
+        seen.add(index);
+      }
+      if (request.kind === 'keep') {
+        selection = normalise(listed);
+      } else {
+        const last = depth! - 1;
+        const outside = listed.find((i) => i > last);
+        if (outside !== undefined) {
+          throw new LayerIssue(`cannot drop layer ${outside}: ${modelName} has ${depth} layers (0..${last})`);
+        }
+        selection = normalise(Array.from({ length: depth! }, (_, i) => i).filter((i) => !seen.has(i)));
+      }
+      break;
+    }
+  }
+  if (depth === undefined) return { selection };
+  try {
+    return { selection, kept: resolveLayers(selection, depth, modelName) };
+  } catch (error) {
+    if (error instanceof LayerSelectionError) throw new LayerIssue(oneLine(error));
+    throw error;
+  }
+}
+
+/** How a selection reads in listings: `first 2`, `all`, `0,5,7`. */
+export function layerLabel(selection: LayerSelection): string {
+  switch (selection.kind) {
+    case 'all':
+      return 'all';
+    case 'first':
+      return `first ${selection.count}`;
+    case 'indices':
+      return selection.indices.join(',');
+  }
+}

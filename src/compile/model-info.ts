@@ -1,0 +1,178 @@
+/**
+ * What the compiler knows about a model before loading any weights: its family and parsed
+ * config.json, hence its depth and the size of any cut. Where config.json comes from:
+ *
+ *   builtin  the shipped folder (models/<name>, else test/fixtures/models/<name>)
+ *   local    <path>/config.json (relative to the working directory)
+ *   hub      the Hugging Face cache if it holds the revision's config.json, else the table of
+ *            known configs (src/compile/known-configs.ts); else unknown: layer checks then
+ *            wait until the run downloads it.
+ *
+ * Nothing here touches the network. The model families are imported lazily (they bring tfjs).
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LayercutError } from '../errors.js';
+import { RepoCache } from '../hub/cache.js';
+import { hubCacheFromEnv } from '../hub/settings.js';
+import type { FamilyConfig, ModelFamily } from '../models/types.js';
+import type { ModelSource } from '../plan/types.js';
+import { knownConfig } from './known-configs.js';
+
+/** The repository root (this file is src/compile/model-info.ts). */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Folders searched for builtin models, in order. */
+export const builtinModelDirs: readonly string[] = [
+  path.join(repoRoot, 'models'),
+  path.join(repoRoot, 'test', 'fixtures', 'models'),
+];
+
+/** The folder of builtin model `name`, or a LayercutError listing where it looked. */
+export function builtinModelDir(name: string, dirs: readonly string[] = builtinModelDirs): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new LayercutError(`'${name}' is not a builtin model name`);
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    if (existsSync(path.join(candidate, 'config.json'))) return candidate;
+  }
+  throw new LayercutError(`no builtin model '${name}'`, `builtin models live in ${dirs.join(' or ')}`);
+}
+
+export interface KnownModel {
+  known: true;
+  family: ModelFamily;
+  config: FamilyConfig;
+  /** Number of transformer layers. */
+  depth: number;
+  /** Where config.json was read. */
+  configFrom: 'folder' | 'hub cache' | 'known configs';
+  /** The model folder, for builtin and local models. */
+  dir?: string;
+}
+
+export interface UnknownModel {
+  known: false;
+  /** Why the config is not available (a sentence). */
+  reason: string;
+}
+
+export type ModelDescription = KnownModel | UnknownModel;
+
+export interface ModelCatalogOptions {
+  /** Local model paths resolve against this folder (default: the working directory). */
+  cwd?: string;
+  /** The Hugging Face cache (default: from HF_HUB_CACHE / HF_HOME, as the hub client). */
+  hubCacheDir?: string;
+  /** Where builtin models are looked up (default: builtinModelDirs). */
+  builtinDirs?: readonly string[];
+  /** Use the table of known hub configs (default true). */
+  useKnownConfigs?: boolean;
+}
+
+/** The model families, imported on first use (they import tfjs). */
+async function modelFamilies(): Promise<ModelFamily[]> {
+  return (await import('../models/load.js')).families;
+}
+
+/** Parses config.json contents into family + config, or a LayercutError naming the file. */
+async function parseConfigJson(
+  json: Record<string, unknown>,
+  where: string,
+): Promise<{ family: ModelFamily; config: FamilyConfig }> {
+  const families = await modelFamilies();
+  const modelType = json['model_type'];
+  const family = families.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));
+  if (!family) {
+    const known = families.flatMap((f) => f.modelTypes).join(', ');
+    throw new LayercutError(
+      `${where}: model_type ${JSON.stringify(modelType)} is not supported`,
+      `layercut reads ${known}`,
+    );
+  }
+  return { family, config: family.parseConfig(json) };
+}
+
+async function readJson(file: string): Promise<Record<string, unknown>> {
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new LayercutError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Describes models (memoised: each is read once per catalog). */
+export class ModelCatalog {
+  private readonly cache = new Map<string, Promise<ModelDescription>>();
+  readonly cwd: string;
+  readonly hubCacheDir: string;
+  readonly builtinDirs: readonly string[];
+  readonly useKnownConfigs: boolean;
+
+  constructor(options: ModelCatalogOptions = {}) {
+    this.cwd = options.cwd ?? process.cwd();
+    this.hubCacheDir = options.hubCacheDir ?? hubCacheFromEnv(process.env);
+    this.builtinDirs = options.builtinDirs ?? builtinModelDirs;
+    this.useKnownConfigs = options.useKnownConfigs ?? true;
+  }
+
+  /** Family, config and depth of `model`, or why they are unknown. Throws LayercutError for a broken config. */
+  describe(model: ModelSource): Promise<ModelDescription> {
+    const key = JSON.stringify(model);
+    let found = this.cache.get(key);
+    if (!found) {
+      found = this.lookUp(model);
+      this.cache.set(key, found);
+    }
+    return found;
+  }
+
+  private async fromFolder(dir: string): Promise<ModelDescription> {
+    const file = path.join(dir, 'config.json');
+    if (!existsSync(file)) return { known: false, reason: `there is no config.json in ${dir}` };
+    const { family, config } = await parseConfigJson(await readJson(file), file);
+    return { known: true, family, config, depth: config.numLayers, configFrom: 'folder', dir };
+  }
+
+  private async lookUp(model: ModelSource): Promise<ModelDescription> {
+    switch (model.kind) {
+      case 'builtin':
+        return this.fromFolder(builtinModelDir(model.name, this.builtinDirs));
+      case 'local':
+        return this.fromFolder(path.resolve(this.cwd, model.path));
+      case 'hub': {
+        const revision = model.revision ?? 'main';
+        const cache = new RepoCache(this.hubCacheDir, { repo: model.repo, repoType: 'model' });
+        const commit = await cache.readRef(revision);
+        if (commit) {
+          const file = cache.filePath(commit, 'config.json');
+          if (existsSync(file)) {
+            const { family, config } = await parseConfigJson(await readJson(file), file);
+            return { known: true, family, config, depth: config.numLayers, configFrom: 'hub cache' };
+          }
+        }
+        const table = this.useKnownConfigs ? knownConfig(model.repo) : undefined;
+        if (table) {
+          const { family, config } = await parseConfigJson(table, `known config of ${model.repo}`);
+          return { known: true, family, config, depth: config.numLayers, configFrom: 'known configs' };
+        }
+        return {
+          known: false,
+          reason: `config.json of ${model.repo} is not in the Hugging Face cache nor in layercut's table of known models`,
+        };
+      }
+    }
+  }
+}
+
+/** Parameters of `model` cut to `keptLayers` (embeddings, kept layers, final norm, untied head), from config alone. */
+export function parameterCount(model: KnownModel, keptLayers: readonly number[]): number {
+  let total = 0;
+  for (const shape of model.family.expectedTensors(model.config, [...keptLayers]).values()) {
+    total += shape.reduce((a, b) => a * b, 1);
+  }
+  return total;
+}

@@ -1,0 +1,160 @@
+/**
+ * `layercut check` and `layercut plan`: diagnostics as file:line:col, the paper files' runs
+ * from config alone (no weights, no network), and how long plan takes (measured, not asserted).
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { checkCommand } from '../../src/cli/check.js';
+import { makePlanCommand, planCommand } from '../../src/cli/plan.js';
+import { checkFile, experimentProject, formatDiagnostic } from '../../src/compile/check.js';
+import type { PlanListing } from '../../src/compile/listing.js';
+import { dslFixture, repoRoot } from './helpers.js';
+
+// hub models are known only from layercut's table: the machine's Hugging Face cache is not consulted
+process.env['HF_HUB_CACHE'] = dslFixture('no-hub-cache');
+
+/** Runs `fn` with console.log and console.error captured. */
+async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...args: unknown[]) => void out.push(args.join(' '));
+  console.error = (...args: unknown[]) => void err.push(args.join(' '));
+  try {
+    const code = await fn();
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+const relative = (file: string): string => path.relative(repoRoot, file);
+
+test('check: a misspelt placeholder, a missing label and an out-of-range layer, each at its line and column', async () => {
+  const previous = process.cwd();
+  process.chdir(repoRoot);
+  try {
+    const { code, out } = await captured(() => checkCommand.run([relative(dslFixture('check-mistakes.ts'))]));
+    assert.equal(code, 1);
+    assert.deepEqual(out.split('\n'), [
+      `test/fixtures/dsl/check-mistakes.ts:5:47 Argument of type '"txt"' is not assignable to parameter of type '"text" | "label"'. (TS2345)`,
+      `test/fixtures/dsl/check-mistakes.ts:6:38 Argument of type '{ negative: string; }' is not assignable to parameter of type '{ readonly negative: LabelWords; readonly positive: LabelWords; }'. (TS2345)`,
+      `    Property 'positive' is missing in type '{ negative: string; }' but required in type '{ readonly negative: LabelWords; readonly positive: LabelWords; }'.`,
+      'test/fixtures/dsl/check-mistakes.ts:11:41 cannot keep the first 13 layers: openai-community/gpt2 has 12 layers; choose a count from 0 to 12',
+    ]);
+  } finally {
+    process.chdir(previous);
+  }
+});
+
+test('check: mistakes in values built at run time, at the property (or inside the string) that holds them', async () => {
+  const project = experimentProject(dslFixture(''));
+  const lines = (await checkFile(dslFixture('runtime-mistakes.ts'), { project })).map((d) =>
+    formatDiagnostic(d, repoRoot),
+  );
+  assert.deepEqual(lines, [
+    'test/fixtures/dsl/runtime-mistakes.ts:11:12 template "Review: {txt}\\nSentiment:{label}": unknown field {txt}: the fields are: {text}',
+    "test/fixtures/dsl/runtime-mistakes.ts:12:11 verbalizer: missing label 'positive'; it must name exactly 'negative', 'positive'",
+    `test/fixtures/dsl/runtime-mistakes.ts:13:12 cannot read layer selection 'frist 2': Expected "all", "drop", "first", or a layer index (0, 1, 2, …) but "f" found (write e.g. 'first 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
+    `test/fixtures/dsl/runtime-mistakes.ts:13:51 cannot read layer selection '0..3, x': Expected a layer index (0, 1, 2, …) but "x" found (write e.g. 'first 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
+    'test/fixtures/dsl/runtime-mistakes.ts:13:55 cannot drop layer 12: openai-community/gpt2 has 12 layers (0..11)',
+  ]);
+  const thrown = (await checkFile(dslFixture('throws-on-import.ts'), { project })).map((d) =>
+    formatDiagnostic(d, repoRoot),
+  );
+  assert.deepEqual(thrown, [
+    "test/fixtures/dsl/throws-on-import.ts:4:75 importing the experiment file failed: unknown task 'sst3'; known tasks: sst2, agnews, trec, emoc, spam, sotu-party",
+  ]);
+  assert.deepEqual(await checkFile(dslFixture('ids-a.ts'), { project }), []);
+});
+
+async function planJson(args: string[], command = planCommand): Promise<PlanListing> {
+  const { code, out, err } = await captured(() => command.run([...args, '--json']));
+  assert.equal(code, 0, err);
+  return JSON.parse(out) as PlanListing;
+}
+
+test('plan --json: the paper files define 600 fine-tuning runs and 40 ICL runs, sized from config alone', async (t) => {
+  const started = performance.now();
+  const listing = await planJson([path.join(repoRoot, 'examples/paper.ts')]);
+  t.diagnostic(
+    `plan --json examples/paper.ts: ${listing.runs.length} runs in ${((performance.now() - started) / 1000).toFixed(2)} s`,
+  );
+  assert.equal(listing.runs.length, 640);
+  assert.equal(listing.runs.filter((r) => r.plan.method.kind !== 'icl').length, 600);
+  assert.deepEqual(listing.exports, ['gpt2xlGrid', 'gpt2xlIcl', 'opt13bGrid', 'opt13bIcl']);
+  assert.deepEqual(listing.columns, ['export', 'model', 'layers', 'task', 'method', 'seed']);
+  const count = (name: string): number => listing.runs.filter((r) => r.exports.includes(name)).length;
+  assert.deepEqual(
+    [count('gpt2xlGrid'), count('gpt2xlIcl'), count('opt13bGrid'), count('opt13bIcl')],
+    [300, 20, 300, 20],
+  );
+  // parameters of each cut, from the known configs (the numbers transformers reports)
+  const params = (model: string, layers: string): unknown =>
+    listing.runs.find((r) => r.varies['model'] === model && r.varies['layers'] === layers)?.estimate.params;
+  assert.deepEqual(params('openai-community/gpt2-xl', 'first 2'), {
+    before: 1557611200,
+    after: 143534400,
+    layersBefore: 48,
+    layersAfter: 2,
+  });
+  assert.deepEqual(params('facebook/opt-1.3b', 'first 24'), {
+    before: 1315758080,
+    after: 1315758080,
+    layersBefore: 24,
+    layersAfter: 24,
+  });
+  // SST-2 with lm: (1 + 2 demos) × (13 + 5 + 1) = 57 tokens a prompt; 400 examples × 50 epochs; 50 validations of 1000 + 1000 test
+  const sst2 = listing.runs.find(
+    (r) =>
+      r.varies['model'] === 'openai-community/gpt2-xl' &&
+      r.varies['layers'] === 'first 2' &&
+      r.varies['task'] === 'sst2' &&
+      r.varies['method'] === 'lm',
+  )!;
+  assert.deepEqual(sst2.estimate.tokens, { prompt: 57, train: 400 * 50 * 57, eval: (1000 * 50 + 1000) * 57 });
+  assert.equal(sst2.estimate.flops!.train, 6 * 143534400 * 400 * 50 * 57);
+  assert.equal(listing.finished, 0);
+  assert.equal(listing.unestimated, 0);
+});
+
+test('plan: finished runs come from the results store hook; --only picks exports; the text table', async () => {
+  const file = path.join(repoRoot, 'examples/quickstart.ts');
+  const first = await planJson([file]);
+  assert.equal(first.runs.length, 3);
+  const done = new Set([first.runs[1]!.id]);
+  const withStore = makePlanCommand({
+    finishedIds: async (ids) => new Set(ids.filter((id) => done.has(id))),
+  });
+  const second = await planJson([file], withStore);
+  assert.deepEqual(
+    second.runs.map((r) => r.finished),
+    [false, true, false],
+  );
+  assert.equal(second.finished, 1);
+  // builtin gpt2-tiny: 4 layers of width 32, from its config.json
+  assert.deepEqual(
+    second.runs.map((r) => r.estimate.params?.after),
+    [16960, 29664, 55072],
+  );
+  const only = await planJson([path.join(repoRoot, 'examples/ablations.ts'), '--only', 'lrByMethod']);
+  assert.deepEqual(only.exports, ['lrByMethod']);
+  assert.equal(only.runs.length, 7);
+  const { code, out } = await captured(() => planCommand.run([file]));
+  assert.equal(code, 0);
+  const lines = out.split('\n');
+  assert.match(lines[0]!, /quickstart\.ts: 3 runs \(quickstart 3\), 0 finished$/);
+  assert.match(lines[2]!, /^id\s+layers\s+params\s+tokens\s+FLOPs\s+done$/);
+  assert.match(lines[3]!, /^[0-9a-f]{16} {2}first 1 {2}17\.0k \(1\/4 layers\)/);
+});
+
+test('plan: a file with errors prints them at their place and fails', async () => {
+  const { code, err } = await captured(() => planCommand.run([dslFixture('runtime-mistakes.ts')]));
+  assert.equal(code, 1);
+  assert.match(
+    err.split('\n')[0]!,
+    /runtime-mistakes\.ts:11:12 template "Review: \{txt\}\\nSentiment:\{label\}": unknown field \{txt\}/,
+  );
+});

@@ -1,0 +1,115 @@
+/** Layer selections: the text grammar, its errors with columns, and resolution against a model's depth. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import peggy from 'peggy';
+import {
+  LayerIssue,
+  layerLabel,
+  parseLayerText,
+  readLayers,
+  resolveLayerRequest,
+} from '../../src/compile/layers.js';
+import { fixturesDir } from '../helpers/fixtures.js';
+
+const repoRoot = path.resolve(fixturesDir, '..', '..');
+
+/** The LayerIssue `fn` throws. */
+function issue(fn: () => unknown): LayerIssue {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof LayerIssue, `expected a LayerIssue, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a LayerIssue');
+}
+
+test('the text forms', () => {
+  assert.deepEqual(parseLayerText('all'), { kind: 'all' });
+  assert.deepEqual(parseLayerText('first 2'), { kind: 'first', count: 2 });
+  assert.deepEqual(parseLayerText('0..1'), { kind: 'keep', ranges: [{ from: 0, to: 1 }] });
+  assert.deepEqual(parseLayerText(' 0, 2 , 5..7 '), {
+    kind: 'keep',
+    ranges: [
+      { from: 0, to: 0 },
+      { from: 2, to: 2 },
+      { from: 5, to: 7 },
+    ],
+  });
+  assert.deepEqual(parseLayerText('12..'), { kind: 'keep', ranges: [{ from: 12, to: null }] });
+  assert.deepEqual(parseLayerText('drop 24..47'), { kind: 'drop', ranges: [{ from: 24, to: 47 }] });
+  assert.deepEqual(parseLayerText('drop 2..'), { kind: 'drop', ranges: [{ from: 2, to: null }] });
+});
+
+test('syntax errors say where, in the text', () => {
+  const misspelt = issue(() => parseLayerText('frist 2'));
+  assert.deepEqual(misspelt.inner, { line: 1, column: 1, offset: 0 });
+  assert.match(
+    misspelt.message,
+    /cannot read layer selection 'frist 2': Expected "all", "drop", "first", or a layer index/,
+  );
+  const dangling = issue(() => parseLayerText('0..3, x'));
+  assert.deepEqual(dangling.inner, { line: 1, column: 7, offset: 6 });
+  const lone = issue(() => parseLayerText('2'));
+  assert.match(
+    lone.message,
+    /'2' is ambiguous: write 'first 2' for the bottom 2 layers, or '2..2' for layer 2 alone/,
+  );
+});
+
+test('equal selections resolve to one plan form: sorted indices, bottom-k lists become first k', () => {
+  const resolve = (value: unknown, depth?: number) => resolveLayerRequest(readLayers(value), depth, 'gpt2');
+  assert.deepEqual(resolve('0..1').selection, { kind: 'first', count: 2 });
+  assert.deepEqual(resolve({ kind: 'indices', indices: [1, 0] }).selection, { kind: 'first', count: 2 });
+  assert.deepEqual(resolve('5, 0..1').selection, { kind: 'indices', indices: [0, 1, 5] });
+  assert.deepEqual(resolve('drop 2..', 12), { selection: { kind: 'first', count: 2 }, kept: [0, 1] });
+  assert.deepEqual(resolve({ kind: 'drop', from: 1, to: 10 }, 12), {
+    selection: { kind: 'indices', indices: [0, 11] },
+    kept: [0, 11],
+  });
+  assert.deepEqual(resolve('10..', 12).selection, { kind: 'indices', indices: [10, 11] });
+  assert.deepEqual(resolve('all', 3), { selection: { kind: 'all' }, kept: [0, 1, 2] });
+  assert.equal(layerLabel(resolve('5, 0..1').selection), '0,1,5');
+});
+
+test('checks against the depth, and what waits for it', () => {
+  const resolve = (value: unknown, depth?: number) => resolveLayerRequest(readLayers(value), depth, 'gpt2');
+  assert.equal(
+    issue(() => resolve('first 13', 12)).message,
+    'cannot keep the first 13 layers: gpt2 has 12 layers; choose a count from 0 to 12',
+  );
+  assert.equal(
+    issue(() => resolve('0, 12', 12)).message,
+    'layer 12 does not exist: gpt2 has 12 layers (0..11); pick layer indices in 0..11',
+  );
+  assert.equal(
+    issue(() => resolve('drop 10..12', 12)).message,
+    'cannot drop layer 12: gpt2 has 12 layers (0..11)',
+  );
+  assert.equal(issue(() => resolve('3..1')).message, 'layer range 3..1 runs backwards: write 1..3');
+  assert.equal(issue(() => resolve('0..2, 1')).message, 'layer 1 is named twice in the selection');
+  // without the depth: first k and explicit indices pass (checked at run time), drop cannot be resolved
+  assert.deepEqual(resolve('first 99'), { selection: { kind: 'first', count: 99 } });
+  assert.match(
+    issue(() => resolve('drop 24..47')).message,
+    /^drop needs the depth of gpt2, which is not known offline/,
+  );
+  assert.match(
+    issue(() => readLayers({ kind: 'first', count: 1.5 })).message,
+    /keepFirst needs a whole number of layers/,
+  );
+});
+
+test('grammar/layers.generated.js is up to date with layers.peggy', () => {
+  const source = readFileSync(path.join(repoRoot, 'grammar/layers.peggy'), 'utf8');
+  const generated = peggy.generate(source, { output: 'source', format: 'es' });
+  const committed = readFileSync(path.join(repoRoot, 'grammar/layers.generated.js'), 'utf8');
+  assert.ok(
+    generated === committed,
+    'grammar/layers.generated.js is stale: regenerate it with the command in grammar/layers.peggy',
+  );
+  const types = readFileSync(path.join(repoRoot, 'grammar/layers.generated.d.ts'), 'utf8');
+  assert.match(types, /\): import\("\.\/layers-ast\.js"\)\.LayerSelectionNode;/);
+});

@@ -1,0 +1,252 @@
+/**
+ * Defaults and run-time validation: every default appears in the plan; values built at run
+ * time (as a notebook may) are checked for what the type checker cannot see, each problem at
+ * the path of the option that caused it.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import {
+  builtin,
+  cls,
+  experiment,
+  hf,
+  keepFirst,
+  lm,
+  sweep,
+  task,
+  tasks,
+  template,
+  verbalizer,
+  type Template,
+} from '../../dsl/index.js';
+import { compile, compileValues, type CompileResult } from '../../src/compile/compile.js';
+import { CompileError } from '../../src/compile/issues.js';
+import { ModelCatalog } from '../../src/compile/model-info.js';
+import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
+import { offlineCatalog } from './helpers.js';
+
+const gpt2 = hf('openai-community/gpt2');
+
+async function check(value: unknown): Promise<CompileResult> {
+  return compileValues([{ name: 'run', value }], { catalog: offlineCatalog() });
+}
+
+/** `path → message` of each issue. */
+const problems = (result: CompileResult): string[] =>
+  result.issues.map((i) => `${i.severity} ${i.path.join('.')}: ${i.message}`);
+
+test('every default is in the plan: the paper’s settings, the task’s template and label words', async () => {
+  const [plan] = await compile(experiment({ model: gpt2, task: tasks.agnews }), {
+    catalog: offlineCatalog(),
+  });
+  const expected: RunPlan = {
+    model: { kind: 'hub', repo: 'openai-community/gpt2' },
+    layers: { kind: 'all' },
+    task: 'agnews',
+    prompt: {
+      template: 'Article: {text}\nAnswer:{label}',
+      labelWords: {
+        world: [' World'],
+        sports: [' Sports'],
+        business: [' Business'],
+        technology: [' Technology'],
+      },
+      scoring: 'first',
+    },
+    method: { kind: 'lm', freezeEmbeddings: false, freezeLayers: [] },
+    data: { ...PAPER_DEFAULTS.data },
+    train: {
+      optimizer: { kind: 'adamw', lr: 5e-5, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      schedule: { kind: 'constant', warmupSteps: 0 },
+      batchSize: 1,
+      gradientAccumulation: 1,
+      epochs: 50,
+      maxGradNorm: 0,
+      evalEvery: 'epoch',
+      earlyStopPatience: 15,
+    },
+    seed: 0,
+  };
+  assert.deepEqual(plan, expected);
+});
+
+test('an unknown task (built by hand) is an error at the task option', async () => {
+  const result = await check({
+    kind: 'experiment',
+    options: { model: gpt2, task: { kind: 'task', name: 'sst3', fields: [], labels: [] } },
+  });
+  assert.deepEqual(problems(result), [
+    "error options.task: unknown task 'sst3'; known tasks: sst2, agnews, trec, emoc, spam, sotu-party",
+  ]);
+});
+
+test('a template built at run time is parsed against the task’s fields, with the place in its text', async () => {
+  const text: string = ['Review: {txt}', 'Sentiment:{label}'].join('\n');
+  const result = await check(
+    experiment({ model: gpt2, task: tasks.sst2, prompt: template(tasks.sst2, text) }),
+  );
+  assert.equal(result.runs.length, 0);
+  assert.deepEqual(result.issues, [
+    {
+      severity: 'error',
+      message: 'template "Review: {txt}\\nSentiment:{label}": unknown field {txt}: the fields are: {text}',
+      exportName: 'run',
+      path: ['options', 'prompt'],
+      inner: { line: 1, column: 9, offset: 8 },
+    },
+  ]);
+  const noSlot: string = 'Review: {text}';
+  const refused = await check(
+    experiment({
+      model: gpt2,
+      task: tasks.sst2,
+      method: lm(),
+      prompt: template(tasks.sst2, noSlot) as Template<'sst2', true>,
+    }),
+  );
+  assert.match(
+    problems(refused)[0]!,
+    /^error options\.prompt: template "Review: \{text\}": method lm scores the answer slot: no answer slot/,
+  );
+  const taken = await check(
+    experiment({ model: gpt2, task: tasks.sst2, method: cls(), prompt: template(tasks.sst2, noSlot) }),
+  );
+  assert.deepEqual(taken.issues, []);
+});
+
+test('a verbalizer built at run time must name exactly the task’s labels', async () => {
+  const words: Record<string, string> = { negative: ' bad', neutral: ' meh' };
+  const result = await check(
+    experiment({ model: gpt2, task: task('sst2'), words: verbalizer(task('sst2'), words) }),
+  );
+  assert.deepEqual(problems(result), [
+    "error options.words: verbalizer: missing label 'positive'; no label 'neutral' in task 'sst2'; it must name exactly 'negative', 'positive'",
+  ]);
+});
+
+test('a prompt for another task, met in a sweep over tasks, is an error at the prompt', async () => {
+  const prompt = template(tasks.sst2)`Review: ${'text'}\nSentiment:${'label'}`;
+  const result = await check(
+    sweep(experiment({ model: gpt2, task: tasks.sst2, prompt }), { task: [tasks.sst2, tasks.trec] }),
+  );
+  assert.equal(result.runs.length, 1);
+  assert.deepEqual(problems(result), [
+    "error base.options.prompt: this template was written for task 'sst2', but the run's task is 'trec'",
+  ]);
+});
+
+test('layers are checked against the depth of local and builtin models and of known hub models', async () => {
+  const tiny = experiment({ model: builtin('gpt2-tiny'), task: tasks.spam, data: { maxLength: 32 } });
+  const result = await check(sweep(tiny, { layers: [keepFirst(4), keepFirst(5), '0, 4'] }));
+  assert.equal(result.runs.length, 1);
+  assert.deepEqual(problems(result), [
+    'error axes.layers.1: cannot keep the first 5 layers: builtin model gpt2-tiny has 4 layers; choose a count from 0 to 4',
+    'error axes.layers.2: layer 4 does not exist: builtin model gpt2-tiny has 4 layers (0..3); pick layer indices in 0..3',
+  ]);
+  const hub = await check(
+    experiment({ model: hf('facebook/opt-1.3b'), task: tasks.sst2, layers: keepFirst(25) }),
+  );
+  assert.deepEqual(problems(hub), [
+    'error options.layers: cannot keep the first 25 layers: facebook/opt-1.3b has 24 layers; choose a count from 0 to 24',
+  ]);
+});
+
+test('a hub model whose config.json is not available offline: depth checks wait until run time, and say so', async () => {
+  const result = await check(
+    experiment({ model: hf('someone/new-model'), task: tasks.sst2, layers: keepFirst(99) }),
+  );
+  assert.equal(result.runs.length, 1);
+  assert.deepEqual(result.runs[0]!.plan.layers, keepFirst(99));
+  assert.equal(result.runs[0]!.keptLayers, undefined);
+  assert.deepEqual(problems(result), [
+    "warning options.model: config.json of someone/new-model is not in the Hugging Face cache nor in layercut's table of known models: layer checks wait until the run reads it",
+  ]);
+});
+
+test('a config.json in the Hugging Face cache is used (and wins over the table of known models)', async () => {
+  const cache = mkdtempSync(path.join(tmpdir(), 'layercut-hub-'));
+  try {
+    const commit = 'a'.repeat(40);
+    const repoDir = path.join(cache, 'models--openai-community--gpt2');
+    mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    mkdirSync(path.join(repoDir, 'snapshots', commit), { recursive: true });
+    writeFileSync(path.join(repoDir, 'refs', 'main'), commit);
+    const config = { model_type: 'gpt2', n_layer: 3, n_embd: 8, n_head: 2, n_positions: 64, vocab_size: 10 };
+    writeFileSync(path.join(repoDir, 'snapshots', commit, 'config.json'), JSON.stringify(config));
+    const result = await compileValues(
+      [
+        {
+          name: 'run',
+          value: experiment({ model: gpt2, task: tasks.sst2, layers: keepFirst(4), data: { maxLength: 64 } }),
+        },
+      ],
+      {
+        catalog: new ModelCatalog({ hubCacheDir: cache }),
+      },
+    );
+    assert.deepEqual(problems(result), [
+      'error options.layers: cannot keep the first 4 layers: openai-community/gpt2 has 3 layers; choose a count from 0 to 3',
+    ]);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('options checked at run time: positions, frozen layers, option names, optimizer settings', async () => {
+  const tiny = builtin('gpt2-tiny');
+  const positions = await check(experiment({ model: tiny, task: tasks.spam }));
+  assert.deepEqual(problems(positions), [
+    'error options.model: data.maxLength 1024 is more than builtin model gpt2-tiny has positions (32): set data: { maxLength: 32 } or less',
+  ]);
+  const frozen = await check(
+    experiment({
+      model: tiny,
+      task: tasks.spam,
+      layers: keepFirst(2),
+      method: lm({ freezeLayers: [3] }),
+      data: { maxLength: 32 },
+    }),
+  );
+  assert.deepEqual(problems(frozen), [
+    'error options.method: freezeLayers names layer 3, which the cut model does not keep (it keeps 0, 1)',
+  ]);
+  const handWritten = await check({
+    kind: 'experiment',
+    options: {
+      model: gpt2,
+      task: tasks.sst2,
+      train: { lerningRate: 1e-4, optimizer: { kind: 'sgd' } },
+      seed: -1,
+      backend: 'tpu',
+    },
+  });
+  assert.deepEqual(problems(handWritten), [
+    "error options.train.lerningRate: unknown train option 'lerningRate': the options are optimizer, schedule, batchSize, gradientAccumulation, epochs, maxGradNorm, evalEvery, earlyStopPatience, steps",
+    'error options.train.optimizer: sgd needs a learning rate: sgd({ lr: 1e-3 })',
+    'error options.seed: seed must be a whole number ≥ 0, got -1',
+    'error options.backend: backend must be one of auto, tensorflow, webgpu, wasm, cpu, got "tpu"',
+  ]);
+});
+
+test('compile() is the notebook form: plans, or a CompileError listing every problem', async () => {
+  const plans = await compile(
+    [experiment({ model: gpt2, task: tasks.sst2 }), experiment({ model: gpt2, task: tasks.trec })],
+    { catalog: offlineCatalog() },
+  );
+  assert.deepEqual(
+    plans.map((p) => p.task),
+    ['sst2', 'trec'],
+  );
+  await assert.rejects(
+    compile(experiment({ model: gpt2, task: tasks.sst2, layers: keepFirst(13) }), {
+      catalog: offlineCatalog(),
+    }),
+    (error: unknown) =>
+      error instanceof CompileError &&
+      error.message ===
+        '1 error in the experiment:\n  (value).options.layers: cannot keep the first 13 layers: openai-community/gpt2 has 12 layers; choose a count from 0 to 12',
+  );
+});
