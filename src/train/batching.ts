@@ -26,6 +26,8 @@ export interface Batch {
   /** Real (unpadded) tokens in the batch. */
   tokens: number;
   size: number;
+  /** The examples, in row order (multi-token scoring builds its candidate rows from them). */
+  examples: readonly EncodedExample[];
 }
 
 export function disposeBatch(batch: Batch): void {
@@ -50,6 +52,7 @@ export function makeBatch(examples: readonly EncodedExample[], padId: number): B
     labels: tf.tensor1d(examples.map((e) => e.label), 'int32'),
     tokens,
     size: examples.length,
+    examples,
   };
 }
 

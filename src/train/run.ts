@@ -5,7 +5,7 @@
  *   template, verbalizer → encoded examples → cut model → method's scorer → train (unless icl)
  *   → test metrics of the best-validation weights → RunResult
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -13,8 +13,8 @@ import { loadDataset } from '../data/load.js';
 import { sampleFewShot, type FewShotSample } from '../data/sampling.js';
 import { getTask, type TaskSpec } from '../data/tasks.js';
 import type { Dataset, Example } from '../data/types.js';
-import { LayercutError } from '../errors.js';
 import { downloadRepoFiles } from '../hub/download.js';
+import { builtinModelFolder, shippedModelDirs } from '../models/builtin.js';
 import { loadModel } from '../models/load.js';
 import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
@@ -50,18 +50,16 @@ export interface RunOptions {
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Folders searched for built-in models, in order. */
-export const builtinModelDirs = [path.join(packageRoot, 'models'), path.join(packageRoot, 'test', 'fixtures', 'models')];
+export const builtinModelDirs: readonly string[] = shippedModelDirs;
 
 /** The local directory of a model, downloading hub models into the hub cache first. */
 export async function resolveModelDir(source: ModelSource, onProgress?: RunOptions['onProgress']): Promise<string> {
   switch (source.kind) {
     case 'local':
       return path.resolve(source.path);
-    case 'builtin': {
-      const dir = builtinModelDirs.map((d) => path.join(d, source.name)).find((d) => existsSync(path.join(d, 'config.json')));
-      if (!dir) throw new LayercutError(`no built-in model '${source.name}'`, `built-in models live in ${builtinModelDirs.join(' or ')}`);
-      return dir;
-    }
+    case 'builtin':
+      // A shipped folder (models/, test/fixtures/models/) first, else a generated model (tiny-gpt2) from the cache.
+      return builtinModelFolder(source.name, { shippedDirs: builtinModelDirs });
     case 'hub': {
       const result = await downloadRepoFiles({
         repo: source.repo,
