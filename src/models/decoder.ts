@@ -1,10 +1,18 @@
 /**
  * The forward loop every family shares: embed, run the kept layers in order, apply the final
  * norm, score with the LM head. Families implement `embed`, `maskBias`, `block` and `headInput`.
+ * Decoders (GPT-2, OPT, Llama) give a causal `maskBias`; encoders (BERT, RoBERTa) a padding-only
+ * one and override `lmHead` with their masked-LM head.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { FamilyConfig, ForwardOptions, ForwardOutput, LanguageModel, ModelFamily, ModelInfo } from './types.js';
+
+/** Tensors made once per forward pass that every layer reads besides the mask bias. */
+export interface LayerExtras {
+  /** Rotary position embedding tables (Llama): cos and sin of each angle, [B, 1, T, Dh/2]. */
+  rotary?: { cos: tf.Tensor4D; sin: tf.Tensor4D };
+}
 
 export abstract class DecoderModel<C extends FamilyConfig> implements LanguageModel {
   readonly info: ModelInfo;
@@ -43,8 +51,12 @@ export abstract class DecoderModel<C extends FamilyConfig> implements LanguageMo
 
   protected abstract embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D;
   protected abstract maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D;
+  /** Per-forward tensors the layers share (see `LayerExtras`); none unless a family overrides it. */
+  protected layerExtras(_attentionMask: tf.Tensor2D): LayerExtras {
+    return {};
+  }
   /** Layer `layer` (its original index): [B, T, D] → [B, T, D]. */
-  protected abstract block(layer: number, hidden: tf.Tensor3D, bias: tf.Tensor4D): tf.Tensor3D;
+  protected abstract block(layer: number, hidden: tf.Tensor3D, bias: tf.Tensor4D, extras: LayerExtras): tf.Tensor3D;
   abstract headInput(hidden: tf.Tensor): tf.Tensor;
 
   forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: ForwardOptions = {}): ForwardOutput {
@@ -60,10 +72,11 @@ export abstract class DecoderModel<C extends FamilyConfig> implements LanguageMo
     }
     return tf.tidy(() => {
       const bias = this.maskBias(attentionMask);
+      const extras = this.layerExtras(attentionMask);
       let hidden = this.embed(inputIds, attentionMask);
       const states: tf.Tensor3D[] = [hidden];
       for (const layer of this.keptLayers) {
-        hidden = this.block(layer, hidden, bias);
+        hidden = this.block(layer, hidden, bias, extras);
         if (options.hiddenStates) states.push(hidden);
       }
       const lastHidden = this.headInput(hidden) as tf.Tensor3D;

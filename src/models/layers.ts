@@ -173,10 +173,13 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: 
   return tf.matMul(probs, v) as tf.Tensor4D; // [B, H, Tq, Dh]
 }
 
-/** [B, Hkv, T, Dh] → [B, Hkv·n, T, Dh], each head repeated n times in place (as `repeat_kv`). */
+/**
+ * [B, Hkv, T, Dh] → [B, Hkv·n, T, Dh], each head repeated n times in place (as `repeat_kv`).
+ * Tiles a 4-D view: tfjs has no gradient for tiling 5-D tensors.
+ */
 function repeatHeads(x: tf.Tensor4D, n: number): tf.Tensor4D {
   const [batch, kvHeads, seq, headDim] = x.shape;
   return tf
-    .tile(x.reshape([batch, kvHeads, 1, seq, headDim]), [1, 1, n, 1, 1])
+    .tile(x.reshape([batch, kvHeads, 1, seq * headDim]), [1, 1, n, 1])
     .reshape([batch, kvHeads * n, seq, headDim]) as tf.Tensor4D;
 }

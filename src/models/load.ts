@@ -7,13 +7,16 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { openCheckpoint, type Checkpoint } from '../weights/safetensors.js';
+import { bert } from './bert.js';
 import { gpt2 } from './gpt2.js';
+import { llama } from './llama.js';
 import { opt } from './opt.js';
+import { roberta } from './roberta.js';
 import { keepAll, resolveLayers, type LayerSelection } from './selection.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
 /** The families layercut can load, one file each in src/models/. */
-export const families: ModelFamily[] = [gpt2, opt] as ModelFamily[];
+export const families: ModelFamily[] = [gpt2, opt, llama, bert, roberta] as ModelFamily[];
 
 export class ModelLoadError extends LayercutError {
   override name = 'ModelLoadError';

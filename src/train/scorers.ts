@@ -30,9 +30,9 @@ export interface ClassScorer {
 export const promptMethods: ReadonlySet<MethodSpec['kind']> = new Set(['lm', 'prompt-cls', 'icl']);
 
 /** Parameter names of the embeddings (token and position; tied LM heads go with them). */
-const EMBEDDING = /(^|\.)(wte|wpe|embed_tokens|embed_positions|project_in)\.weight$/;
-/** The original layer index in a parameter name ("h.3.…", "layers.3.…"). */
-const LAYER_INDEX = /(?:^|\.)(?:h|layers)\.(\d+)\./;
+const EMBEDDING = /(^|\.)(wte|wpe|embed_tokens|embed_positions|project_in|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/;
+/** The original layer index in a parameter name ("h.3.…", "layers.3.…", BERT's "layer.3.…"). */
+const LAYER_INDEX = /(?:^|\.)(?:h|layers|layer)\.(\d+)\./;
 
 function backboneTrainable(model: LanguageModel, method: MethodSpec): Map<string, tf.Variable> {
   const trainable = new Map<string, tf.Variable>();

@@ -1,0 +1,191 @@
+/**
+ * Built-in models: `builtin('<name>')` in an experiment. Two kinds, looked up in this order:
+ *
+ *   1. shipped folders: `models/<name>/`, then `test/fixtures/models/<name>/` (config.json +
+ *      safetensors + tokenizer files). A real pretrained small model shipped later under
+ *      `models/<name>/` therefore takes precedence over a generated one of the same name.
+ *   2. generated models (`tiny-gpt2`): a deterministic random checkpoint with the real GPT-2
+ *      tokenizer, written with layercut's safetensors writer into
+ *      `{LAYERCUT_CACHE}/models/<name>/` on first use and reused after.
+ *
+ * A generated folder is written under a temporary name and renamed into place, so a folder
+ * under the real name is always complete. Its `layercut-builtin.json` records the recipe
+ * version: a folder from another version is rebuilt.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mulberry32, type Random } from '../data/random.js';
+import { LayercutError } from '../errors.js';
+import { layercutCacheDir } from '../hub/settings.js';
+import { writeSafetensors, type WritableTensor } from '../weights/safetensors.js';
+import { gpt2 } from './gpt2.js';
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Folders searched for shipped built-in models, in order. */
+export const shippedModelDirs: readonly string[] = [
+  path.join(packageRoot, 'models'),
+  path.join(packageRoot, 'test', 'fixtures', 'models'),
+];
+
+/** Where the GPT-2 tokenizer files of generated GPT-2 models come from. */
+const gpt2TokenizerDir = path.join(packageRoot, 'test', 'fixtures', 'tokenizers', 'gpt2');
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+/** A model layercut writes itself, from a config and a seed. */
+interface GeneratedModel {
+  /** Bumped whenever the recipe (config, initialisation) changes: older folders are rebuilt. */
+  version: number;
+  description: string;
+  config: Record<string, unknown>;
+  seed: number;
+}
+
+const generatedModels: Record<string, GeneratedModel> = {
+  'tiny-gpt2': {
+    version: 1,
+    description: 'random GPT-2 (4 layers, width 64, 4 heads, 128 positions) with the real GPT-2 tokenizer',
+    config: {
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      n_layer: 4,
+      n_embd: 64,
+      n_head: 4,
+      n_positions: 128,
+      n_ctx: 128,
+      vocab_size: 50257,
+      bos_token_id: 50256,
+      eos_token_id: 50256,
+      layer_norm_epsilon: 1e-5,
+      activation_function: 'gelu_new',
+      initializer_range: 0.02,
+      torch_dtype: 'float32',
+    },
+    seed: 20240523,
+  },
+};
+
+/** Names of the models layercut generates on first use. */
+export const generatedModelNames: readonly string[] = Object.keys(generatedModels);
+
+export interface BuiltinModelOptions {
+  /** Shipped folders to search first (default: `shippedModelDirs`). */
+  shippedDirs?: readonly string[];
+  /** layercut's cache (default: `$LAYERCUT_CACHE`, else ~/.cache/layercut). */
+  cacheDir?: string;
+}
+
+/** The shipped folder of `name` (one with a config.json), if any. */
+export function shippedModelDir(name: string, dirs: readonly string[] = shippedModelDirs): string | undefined {
+  return dirs.map((dir) => path.join(dir, name)).find((dir) => existsSync(path.join(dir, 'config.json')));
+}
+
+/**
+ * The folder of built-in model `name`: the shipped one, else the generated one (written into
+ * the cache first when it is missing or stale). A LayercutError names the known models otherwise.
+ */
+export async function builtinModelFolder(name: string, options: BuiltinModelOptions = {}): Promise<string> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new LayercutError(`'${name}' is not a built-in model name`);
+  const dirs = options.shippedDirs ?? shippedModelDirs;
+  const shipped = shippedModelDir(name, dirs);
+  if (shipped) return shipped;
+  if (name in generatedModels) return materializeGeneratedModel(name, options.cacheDir ?? layercutCacheDir());
+  throw new LayercutError(
+    `no built-in model '${name}'`,
+    `built-in models: ${generatedModelNames.join(', ')}, or a folder in ${dirs.join(' or ')}`,
+  );
+}
+
+interface Marker {
+  name: string;
+  version: number;
+}
+
+async function readMarker(dir: string): Promise<Marker | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, MARKER_FILE), 'utf8')) as Marker;
+  } catch {
+    return undefined;
+  }
+}
+
+const MARKER_FILE = 'layercut-builtin.json';
+
+/** `{cacheDir}/models/<name>`, written when missing or from another recipe version. */
+export async function materializeGeneratedModel(name: string, cacheDir: string): Promise<string> {
+  const recipe = generatedModels[name];
+  if (!recipe) throw new LayercutError(`layercut does not generate a model called '${name}'`);
+  const target = path.join(cacheDir, 'models', name);
+  const marker = await readMarker(target);
+  if (marker?.name === name && marker.version === recipe.version) return target;
+
+  const parent = path.dirname(target);
+  try {
+    await mkdir(parent, { recursive: true });
+  } catch (error) {
+    throw new LayercutError(
+      `cannot create ${parent} for the built-in model '${name}': ${(error as Error).message}`,
+      'set LAYERCUT_CACHE to a folder you can write to',
+    );
+  }
+  const temporary = path.join(parent, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeGeneratedModel(temporary, name, recipe);
+    if (marker || existsSync(target)) await rm(target, { recursive: true, force: true });
+    try {
+      await rename(temporary, target);
+    } catch (error) {
+      // Another process put its (identical) copy in place first: use that one.
+      const code = (error as NodeJS.ErrnoException).code;
+      const theirs = await readMarker(target);
+      if (!((code === 'ENOTEMPTY' || code === 'EEXIST') && theirs?.version === recipe.version)) throw error;
+    }
+  } finally {
+    await rm(temporary, { recursive: true, force: true });
+  }
+  return target;
+}
+
+/** Normal samples (Box–Muller) from a seeded uniform generator. */
+function normals(random: Random, count: number, std: number): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
+    const u = 1 - random.next(); // (0, 1]: log stays finite
+    const v = random.next();
+    const radius = std * Math.sqrt(-2 * Math.log(u));
+    out[i] = radius * Math.cos(2 * Math.PI * v);
+    if (i + 1 < count) out[i + 1] = radius * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
+
+/**
+ * Writes config.json, model.safetensors, the tokenizer files and the marker into `dir`.
+ * Initialised as transformers initialises GPT-2: weights ~ N(0, 0.02), the residual output
+ * projections (`c_proj`) ~ N(0, 0.02 / √(2·layers)), biases 0, LayerNorm gains 1.
+ */
+async function writeGeneratedModel(dir: string, name: string, recipe: GeneratedModel): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const config = gpt2.parseConfig(recipe.config);
+  const random = mulberry32(recipe.seed);
+  const std = Number(recipe.config['initializer_range'] ?? 0.02);
+  const layers = Array.from({ length: config.numLayers }, (_, i) => i);
+  const tensors: Record<string, WritableTensor> = {};
+  for (const [tensorName, shape] of gpt2.expectedTensors(config, layers)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array;
+    if (/ln_(\d|f)\.weight$/.test(tensorName)) data = new Float32Array(size).fill(1);
+    else if (tensorName.endsWith('.bias')) data = new Float32Array(size);
+    else if (tensorName.endsWith('c_proj.weight')) data = normals(random, size, std / Math.sqrt(2 * config.numLayers));
+    else data = normals(random, size, std);
+    tensors[tensorName] = { dtype: 'F32', shape, data };
+  }
+  await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  await writeFile(path.join(dir, 'config.json'), `${JSON.stringify(recipe.config, null, 2)}\n`);
+  for (const file of TOKENIZER_FILES) await copyFile(path.join(gpt2TokenizerDir, file), path.join(dir, file));
+  const marker: Marker & { description: string } = { name, version: recipe.version, description: recipe.description };
+  await writeFile(path.join(dir, MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`);
+}
