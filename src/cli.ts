@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   plan: async () => (await import('./cli/plan.js')).planCommand,
   results: async () => (await import('./cli/results.js')).resultsCommand,
   plot: async () => (await import('./cli/plot.js')).plotCommand,
+  run: async () => (await import('./cli/run.js')).runCommand,
 };
 
 function help(): string {

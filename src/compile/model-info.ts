@@ -10,6 +10,7 @@
  *
  * Nothing here touches the network. The model families are imported lazily (they bring tfjs).
  */
+import { builtinModelFolder } from '../models/builtin.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -140,7 +141,7 @@ export class ModelCatalog {
   private async lookUp(model: ModelSource): Promise<ModelDescription> {
     switch (model.kind) {
       case 'builtin':
-        return this.fromFolder(builtinModelDir(model.name, this.builtinDirs));
+        return this.fromFolder(await builtinModelFolder(model.name, { shippedDirs: this.builtinDirs }));
       case 'local':
         return this.fromFolder(path.resolve(this.cwd, model.path));
       case 'hub': {

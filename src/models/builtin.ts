@@ -21,7 +21,6 @@ import { mulberry32, type Random } from '../data/random.js';
 import { LayercutError } from '../errors.js';
 import { layercutCacheDir } from '../hub/settings.js';
 import { writeSafetensors, type WritableTensor } from '../weights/safetensors.js';
-import { gpt2 } from './gpt2.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -79,7 +78,10 @@ export interface BuiltinModelOptions {
 }
 
 /** The shipped folder of `name` (one with a config.json), if any. */
-export function shippedModelDir(name: string, dirs: readonly string[] = shippedModelDirs): string | undefined {
+export function shippedModelDir(
+  name: string,
+  dirs: readonly string[] = shippedModelDirs,
+): string | undefined {
   return dirs.map((dir) => path.join(dir, name)).find((dir) => existsSync(path.join(dir, 'config.json')));
 }
 
@@ -88,7 +90,8 @@ export function shippedModelDir(name: string, dirs: readonly string[] = shippedM
  * the cache first when it is missing or stale). A LayercutError names the known models otherwise.
  */
 export async function builtinModelFolder(name: string, options: BuiltinModelOptions = {}): Promise<string> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new LayercutError(`'${name}' is not a built-in model name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new LayercutError(`'${name}' is not a built-in model name`);
   const dirs = options.shippedDirs ?? shippedModelDirs;
   const shipped = shippedModelDir(name, dirs);
   if (shipped) return shipped;
@@ -169,6 +172,8 @@ function normals(random: Random, count: number, std: number): Float32Array {
  */
 async function writeGeneratedModel(dir: string, name: string, recipe: GeneratedModel): Promise<void> {
   await mkdir(dir, { recursive: true });
+  // Imported here, not at the top: the GPT-2 family brings tfjs, which describing a model does not need.
+  const { gpt2 } = await import('./gpt2.js');
   const config = gpt2.parseConfig(recipe.config);
   const random = mulberry32(recipe.seed);
   const std = Number(recipe.config['initializer_range'] ?? 0.02);
@@ -179,13 +184,18 @@ async function writeGeneratedModel(dir: string, name: string, recipe: GeneratedM
     let data: Float32Array;
     if (/ln_(\d|f)\.weight$/.test(tensorName)) data = new Float32Array(size).fill(1);
     else if (tensorName.endsWith('.bias')) data = new Float32Array(size);
-    else if (tensorName.endsWith('c_proj.weight')) data = normals(random, size, std / Math.sqrt(2 * config.numLayers));
+    else if (tensorName.endsWith('c_proj.weight'))
+      data = normals(random, size, std / Math.sqrt(2 * config.numLayers));
     else data = normals(random, size, std);
     tensors[tensorName] = { dtype: 'F32', shape, data };
   }
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   await writeFile(path.join(dir, 'config.json'), `${JSON.stringify(recipe.config, null, 2)}\n`);
   for (const file of TOKENIZER_FILES) await copyFile(path.join(gpt2TokenizerDir, file), path.join(dir, file));
-  const marker: Marker & { description: string } = { name, version: recipe.version, description: recipe.description };
+  const marker: Marker & { description: string } = {
+    name,
+    version: recipe.version,
+    description: recipe.description,
+  };
   await writeFile(path.join(dir, MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`);
 }

@@ -121,7 +121,7 @@ test('plan --json: the paper files define 600 fine-tuning runs and 40 ICL runs, 
 });
 
 test('plan: finished runs come from the results store hook; --only picks exports; the text table', async () => {
-  const file = path.join(repoRoot, 'examples/quickstart.ts');
+  const file = dslFixture('gpt2-tiny-sweep.ts');
   const first = await planJson([file]);
   assert.equal(first.runs.length, 3);
   const done = new Set([first.runs[1]!.id]);
@@ -145,7 +145,7 @@ test('plan: finished runs come from the results store hook; --only picks exports
   const { code, out } = await captured(() => planCommand.run([file]));
   assert.equal(code, 0);
   const lines = out.split('\n');
-  assert.match(lines[0]!, /quickstart\.ts: 3 runs \(quickstart 3\), 0 finished$/);
+  assert.match(lines[0]!, /gpt2-tiny-sweep\.ts: 3 runs \(quickstart 3\), 0 finished$/);
   assert.match(lines[2]!, /^id\s+layers\s+params\s+tokens\s+FLOPs\s+done$/);
   assert.match(lines[3]!, /^[0-9a-f]{16} {2}first 1 {2}17\.0k \(1\/4 layers\)/);
 });
