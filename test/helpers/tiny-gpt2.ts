@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { TaskSpec } from '../../src/data/tasks.js';
 import type { Dataset, Example } from '../../src/data/types.js';
 import { mulberry32 } from '../../src/data/random.js';
+import { bert } from '../../src/models/bert.js';
 import { gpt2 } from '../../src/models/gpt2.js';
 import { writeSafetensors, type WritableTensor } from '../../src/weights/safetensors.js';
 import { fixturesDir } from './fixtures.js';
@@ -58,18 +59,58 @@ export const fruitTask: TaskSpec = {
 const FILLER = ['the', 'car', 'blue', 'runs', 'house', 'quickly', 'table', 'green', 'river', 'stone', 'old', 'road'];
 const FRUIT = ['apple', 'banana', 'cherry', 'grape'];
 
-function fruitExamples(count: number, seed: number): Example[] {
+/** Word lists: class 1 texts contain one `keywords` word among `filler` words. */
+export interface KeywordWords {
+  filler: readonly string[];
+  keywords: readonly string[];
+}
+
+function fruitExamples(count: number, seed: number, words: KeywordWords = { filler: FILLER, keywords: FRUIT }): Example[] {
   const random = mulberry32(seed);
   const pick = <T>(items: readonly T[]) => items[random.int(items.length)]!;
   return Array.from({ length: count }, (_, i) => {
     const label = i % 2;
-    const words = Array.from({ length: 5 }, () => pick(FILLER));
-    if (label === 1) words[random.int(words.length)] = pick(FRUIT);
-    const text = words.join(' ');
+    const picked = Array.from({ length: 5 }, () => pick(words.filler));
+    if (label === 1) picked[random.int(picked.length)] = pick(words.keywords);
+    const text = picked.join(' ');
     return { text, label, fields: { text } };
   });
 }
 
-export function fruitDataset(trainSize = 200, testSize = 100): Dataset {
-  return { task: fruitTask, train: fruitExamples(trainSize, 1), test: fruitExamples(testSize, 2) };
+export function fruitDataset(trainSize = 200, testSize = 100, words?: KeywordWords, task: TaskSpec = fruitTask): Dataset {
+  return { task, train: fruitExamples(trainSize, 1, words), test: fruitExamples(testSize, 2, words) };
+}
+
+/** A tiny random BERT with the small WordPiece tokenizer of the fixtures (420 ids). */
+export async function writeTinyBert(seed = 11): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'layercut-tiny-bert-'));
+  const config = {
+    model_type: 'bert',
+    vocab_size: 420,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 64,
+    max_position_embeddings: 64,
+    type_vocab_size: 2,
+    hidden_act: 'gelu',
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+  };
+  const parsed = bert.parseConfig(config);
+  const random = mulberry32(seed);
+  const tensors: Record<string, WritableTensor> = {};
+  for (const [name, shape] of bert.expectedTensors(parsed, [0, 1])) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const isGain = /LayerNorm\.weight$/.test(name);
+    const isBias = name.endsWith('bias');
+    for (let i = 0; i < data.length; i++) data[i] = isGain ? 1 : isBias ? 0 : (random.next() - 0.5) * 0.04;
+    tensors[name] = { dtype: 'F32', shape, data };
+  }
+  await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
+  for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
+    await copyFile(path.join(fixturesDir, 'tokenizers', 'bert-wordpiece', file), path.join(dir, file));
+  }
+  return dir;
 }

@@ -6,7 +6,7 @@ import { keepAll, keepFirst } from '../../src/models/selection.js';
 import { PAPER_DEFAULTS, type MethodName, type RunPlan } from '../../src/plan/types.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { runExperiment } from '../../src/train/run.js';
-import { fruitDataset, fruitTask, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
+import { fruitDataset, fruitTask, writeTinyBert, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
 
 let modelDir = '';
 before(async () => {
@@ -69,6 +69,22 @@ it('prompt-cls and cls learn it with a new head; a cut model reports fewer param
     assert.equal(result.size.layersAfter, 1);
     assert.ok(result.size.paramsAfter < result.size.paramsBefore);
   }
+});
+
+it('masked-LM prompt-based fine-tuning learns it with an encoder (BERT, {mask} slot)', async () => {
+  const bertDir = await writeTinyBert();
+  // words the small WordPiece vocabulary has whole: class 1 texts name money
+  const words = { filler: ['the', 'dog', 'year', 'live', 'world', 'little'], keywords: ['bank', 'oil', 'prices', 'cent'] };
+  const task = { ...fruitTask, name: 'money', template: 'Text: {text} Money? {mask}.', labelWords: { no: [' not'], yes: [' like'] } };
+  const result = await runExperiment(
+    plan('lm', {
+      model: { kind: 'local', path: bertDir },
+      task: 'money',
+      prompt: { template: task.template, labelWords: task.labelWords, scoring: 'first' },
+    }),
+    { task, dataset: fruitDataset(200, 100, words, task) },
+  );
+  assert.ok(result.test.accuracy >= 0.95, `test accuracy ${result.test.accuracy}`);
 });
 
 it('icl trains nothing and still scores every test example', async () => {
