@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { LayercutError } from '../errors.js';
 import { BackendUnavailableError, firstLineOf } from './backend-error.js';
+import { capBufferPool, poolCapBytes } from './buffer-pool.js';
 import { probeVulkanLoader, vulkanLoaderName, type VulkanLoaderProbe } from './vulkan.js';
 
 export interface WebGpuOptions {
@@ -272,6 +273,7 @@ export async function startWebGpuBackend(
       if (lost.reason !== 'destroyed') log?.(`webgpu device lost: ${lost.message}`);
     });
     const backend = new WebGPUBackend(device, adapter.info);
+    capBufferPool((backend as unknown as { bufferManager: Parameters<typeof capBufferPool>[0] }).bufferManager, poolCapBytes());
     if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => backend, 3 /* tfjs's own priority for webgpu */);
     if (!(await tf.setBackend('webgpu')))

@@ -1,0 +1,33 @@
+/**
+ * A cap on tfjs-webgpu's pool of free GPU buffers.
+ *
+ * tfjs keeps every released buffer for reuse by exact byte size and never gives memory back.
+ * A training step allocates buffers of many sizes, so the pool grows with every distinct size
+ * until device memory runs out (a 48-layer GPT2-XL AdamW step failed that way on a 141 GB
+ * H200). With the cap, a released buffer that would push the pool's free bytes past it is
+ * destroyed instead; Dawn frees its memory once the GPU work already submitted is done.
+ */
+
+/** The fields of tfjs-webgpu's BufferManager this uses. */
+interface BufferManagerLike {
+  numBytesAllocated: number;
+  numBytesUsed: number;
+  releaseBuffer(buffer: { size: number }, reuse?: boolean): void;
+}
+
+const DEFAULT_POOL_BYTES = 32 * 1024 ** 3;
+
+/** Pool cap from LAYERCUT_WEBGPU_POOL_MB, else 32 GiB. */
+export function poolCapBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const mb = Number(env['LAYERCUT_WEBGPU_POOL_MB']);
+  return Number.isFinite(mb) && mb >= 0 && env['LAYERCUT_WEBGPU_POOL_MB'] !== '' ? mb * 1024 ** 2 : DEFAULT_POOL_BYTES;
+}
+
+/** Wraps `manager.releaseBuffer` so that the free pool never holds more than `maxFreeBytes`. */
+export function capBufferPool(manager: BufferManagerLike, maxFreeBytes: number): void {
+  const release = manager.releaseBuffer.bind(manager);
+  manager.releaseBuffer = (buffer, reuse = true) => {
+    const freeBytes = manager.numBytesAllocated - manager.numBytesUsed; // pooled, not in use
+    release(buffer, reuse && freeBytes + buffer.size <= maxFreeBytes);
+  };
+}
