@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.device/', 'scratch/', '.cache/', 'grammar/*.generated.js', 'grammar/*.generated.d.ts', 'test/fixtures/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.device/',
+      'scratch/',
+      '.cache/',
+      'grammar/*.generated.js',
+      'grammar/*.generated.d.ts',
+      'test/fixtures/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -89,10 +89,17 @@ const dir = values.dir!;
 if (!existsSync(path.join(dir, 'model.safetensors'))) {
   const start = performance.now();
   await writeRandomCheckpoint(dir);
-  console.log(JSON.stringify({ label: 'write checkpoint', seconds: +((performance.now() - start) / 1000).toFixed(1) }));
+  console.log(
+    JSON.stringify({ label: 'write checkpoint', seconds: +((performance.now() - start) / 1000).toFixed(1) }),
+  );
 }
 await initBackend({ backend: values.backend as BackendName });
-console.log(JSON.stringify({ machine: `${os.cpus().length} × ${os.cpus()[0]?.model}`, memoryGb: Math.round(os.totalmem() / 1e9) }));
+console.log(
+  JSON.stringify({
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model}`,
+    memoryGb: Math.round(os.totalmem() / 1e9),
+  }),
+);
 for (let i = 0; i < Number(values.repeat); i++) {
   await measure(dir, 'cut to 2 layers', keepFirst(2));
   await measure(dir, 'full (48 layers)', keepAll);

@@ -29,7 +29,9 @@ const { values } = parseArgs({
     label: { type: 'string', default: 'gpt2-xl-shaped' },
   },
 });
-const [batchSize, seq, steps, warmup] = [values.batch, values.seq, values.steps, values.warmup].map(Number) as [number, number, number, number];
+const [batchSize, seq, steps, warmup] = [values.batch, values.seq, values.steps, values.warmup].map(
+  Number,
+) as [number, number, number, number];
 const report = await initBackend({ backend: values.backend as BackendName });
 console.error(`backend ${report.name}: ${report.detail}`);
 
@@ -45,9 +47,10 @@ for (const layers of values.layers!.split(',').map(Number)) {
   const kept = Array.from({ length: layers }, (_, i) => i);
   const params = new Map<string, tf.Variable>();
   for (const [name, shape] of gpt2.expectedTensors(config, kept)) {
-    const init = name.endsWith('ln_1.weight') || name.endsWith('ln_2.weight') || name === 'ln_f.weight'
-      ? tf.ones(shape)
-      : tf.randomNormal(shape, 0, 0.02, 'float32', 1);
+    const init =
+      name.endsWith('ln_1.weight') || name.endsWith('ln_2.weight') || name === 'ln_f.weight'
+        ? tf.ones(shape)
+        : tf.randomNormal(shape, 0, 0.02, 'float32', 1);
     params.set(name, tf.variable(init, true));
     init.dispose();
   }
@@ -59,7 +62,10 @@ for (const layers of values.layers!.split(',').map(Number)) {
     inputIds: tf.randomUniform([batchSize, seq], 0, config.vocabSize, 'int32') as tf.Tensor2D,
     attentionMask: tf.ones([batchSize, seq], 'int32') as tf.Tensor2D,
     answerPositions: tf.fill([batchSize], seq - 1, 'int32') as tf.Tensor1D,
-    labels: tf.tensor1d(Array.from({ length: batchSize }, (_, i) => i % 2), 'int32'),
+    labels: tf.tensor1d(
+      Array.from({ length: batchSize }, (_, i) => i % 2),
+      'int32',
+    ),
   };
   // ' Negative', ' Positive' in GPT-2's vocabulary (any two ids in smaller test vocabularies)
   const labelTokenIds = tf.tensor1d(config.vocabSize > 36183 ? [36183, 33733] : [1, 2], 'int32');

@@ -35,7 +35,9 @@ export const parityCommand: Command = {
       for (const row of await checkParity(dir, tolerance)) {
         failed ||= !row.ok;
         const verdict = row.ok ? 'ok' : `FAIL (> ${tolerance})`;
-        console.log(`${dir}  ${row.reference.padEnd(14)} max|Δ| = ${row.maxAbsDiff.toExponential(2)}  ${verdict}`);
+        console.log(
+          `${dir}  ${row.reference.padEnd(14)} max|Δ| = ${row.maxAbsDiff.toExponential(2)}  ${verdict}`,
+        );
       }
     }
     return failed ? ExitCode.failed : ExitCode.ok;

@@ -10,11 +10,11 @@
  *
  * Nothing here touches the network. The model families are imported lazily (they bring tfjs).
  */
+import { packageRoot as repoRoot } from '../package-root.js';
 import { builtinModelFolder } from '../models/builtin.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LayercutError } from '../errors.js';
 import { RepoCache } from '../hub/cache.js';
 import { hubCacheFromEnv } from '../hub/settings.js';
@@ -23,7 +23,6 @@ import type { ModelSource } from '../plan/types.js';
 import { knownConfig } from './known-configs.js';
 
 /** The repository root (this file is src/compile/model-info.ts). */
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Folders searched for builtin models, in order. */
 export const builtinModelDirs: readonly string[] = [

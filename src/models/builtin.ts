@@ -12,17 +12,15 @@
  * under the real name is always complete. Its `layercut-builtin.json` records the recipe
  * version: a folder from another version is rebuilt.
  */
+import { packageRoot } from '../package-root.js';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { mulberry32, type Random } from '../data/random.js';
 import { LayercutError } from '../errors.js';
 import { layercutCacheDir } from '../hub/settings.js';
 import { writeSafetensors, type WritableTensor } from '../weights/safetensors.js';
-
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Folders searched for shipped built-in models, in order. */
 export const shippedModelDirs: readonly string[] = [

@@ -18,10 +18,15 @@ export class ConfigReader {
     const value = this.json[key];
     if (value === undefined || value === null) {
       if (fallback !== undefined) return fallback;
-      throw new ConfigError(`${this.source}: config.json has no '${key}'`, 'is this a complete Hugging Face config.json?');
+      throw new ConfigError(
+        `${this.source}: config.json has no '${key}'`,
+        'is this a complete Hugging Face config.json?',
+      );
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new ConfigError(`${this.source}: config.json '${key}' should be a number, got ${JSON.stringify(value)}`);
+      throw new ConfigError(
+        `${this.source}: config.json '${key}' should be a number, got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   }
@@ -29,7 +34,9 @@ export class ConfigReader {
   integer(key: string, fallback?: number): number {
     const value = this.number(key, fallback);
     if (!Number.isInteger(value) || value < 0) {
-      throw new ConfigError(`${this.source}: config.json '${key}' should be a non-negative integer, got ${value}`);
+      throw new ConfigError(
+        `${this.source}: config.json '${key}' should be a non-negative integer, got ${value}`,
+      );
     }
     return value;
   }
@@ -38,7 +45,9 @@ export class ConfigReader {
     const value = this.json[key];
     if (value === undefined || value === null) return fallback;
     if (typeof value !== 'boolean') {
-      throw new ConfigError(`${this.source}: config.json '${key}' should be true or false, got ${JSON.stringify(value)}`);
+      throw new ConfigError(
+        `${this.source}: config.json '${key}' should be true or false, got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   }
@@ -47,7 +56,9 @@ export class ConfigReader {
     const value = this.json[key];
     if (value === undefined || value === null) return fallback;
     if (typeof value !== 'string') {
-      throw new ConfigError(`${this.source}: config.json '${key}' should be a string, got ${JSON.stringify(value)}`);
+      throw new ConfigError(
+        `${this.source}: config.json '${key}' should be a string, got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   }

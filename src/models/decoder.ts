@@ -6,7 +6,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
-import type { FamilyConfig, ForwardOptions, ForwardOutput, LanguageModel, ModelFamily, ModelInfo } from './types.js';
+import type {
+  FamilyConfig,
+  ForwardOptions,
+  ForwardOutput,
+  LanguageModel,
+  ModelFamily,
+  ModelInfo,
+} from './types.js';
 
 /** Tensors made once per forward pass that every layer reads besides the mask bias. */
 export interface LayerExtras {
@@ -56,13 +63,20 @@ export abstract class DecoderModel<C extends FamilyConfig> implements LanguageMo
     return {};
   }
   /** Layer `layer` (its original index): [B, T, D] → [B, T, D]. */
-  protected abstract block(layer: number, hidden: tf.Tensor3D, bias: tf.Tensor4D, extras: LayerExtras): tf.Tensor3D;
+  protected abstract block(
+    layer: number,
+    hidden: tf.Tensor3D,
+    bias: tf.Tensor4D,
+    extras: LayerExtras,
+  ): tf.Tensor3D;
   abstract headInput(hidden: tf.Tensor): tf.Tensor;
 
   forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: ForwardOptions = {}): ForwardOutput {
     const [batch, seq] = inputIds.shape;
     if (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== seq) {
-      throw new LayercutError(`attention mask shape [${attentionMask.shape}] differs from input ids [${inputIds.shape}]`);
+      throw new LayercutError(
+        `attention mask shape [${attentionMask.shape}] differs from input ids [${inputIds.shape}]`,
+      );
     }
     if (seq > this.config.maxPositions) {
       throw new LayercutError(

@@ -90,7 +90,14 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
   private readonly act: (x: tf.Tensor) => tf.Tensor;
 
   constructor(config: Gpt2Config, keptLayers: number[], params: Map<string, tf.Variable>) {
-    super('gpt2', gpt2, config, keptLayers, params, config.tieWordEmbeddings ? 'wte.weight' : 'lm_head.weight');
+    super(
+      'gpt2',
+      gpt2,
+      config,
+      keptLayers,
+      params,
+      config.tieWordEmbeddings ? 'wte.weight' : 'lm_head.weight',
+    );
     this.act = activation(config.activation);
   }
 
@@ -116,7 +123,13 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
     const headDim = c.hiddenSize / c.heads;
     let scale = c.scaleAttnWeights ? 1 / Math.sqrt(headDim) : 1;
     if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1; // the original index, also after a cut
-    const attended = attention(splitHeads(q!, c.heads), splitHeads(k!, c.heads), splitHeads(v!, c.heads), bias, scale);
+    const attended = attention(
+      splitHeads(q!, c.heads),
+      splitHeads(k!, c.heads),
+      splitHeads(v!, c.heads),
+      bias,
+      scale,
+    );
     h = tf.add(h, linearInOut(mergeHeads(attended), p('attn.c_proj.weight'), p('attn.c_proj.bias')));
 
     const y = layerNorm(h, p('ln_2.weight'), p('ln_2.bias'), eps);

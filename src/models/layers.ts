@@ -38,7 +38,12 @@ function project(x: tf.Tensor, weight: tf.Tensor, transposeWeight: boolean, bias
  * array of ones on the CPU at every step; this one keeps the whole backward pass on the device.
  * x: [..., D], gain and bias: [D].
  */
-export function layerNorm(x: tf.Tensor, gain: tf.Tensor | undefined, bias: tf.Tensor | undefined, eps: number): tf.Tensor {
+export function layerNorm(
+  x: tf.Tensor,
+  gain: tf.Tensor | undefined,
+  bias: tf.Tensor | undefined,
+  eps: number,
+): tf.Tensor {
   const normed = normalize(x, eps);
   let y = normed;
   if (gain) y = tf.mul(y, gain);
@@ -83,7 +88,10 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
     case 'gelu_pytorch_tanh':
       // 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
       return (x) =>
-        tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
+        tf.mul(
+          tf.mul(x, 0.5),
+          tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
+        );
     case 'gelu':
       // exact: 0.5 · x · (1 + erf(x / √2))
       return (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
@@ -160,7 +168,13 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
  * grouped-query attention repeats each key/value head H/Hkv times), bias broadcastable to
  * [B, H, Tq, Tk]. Returns [B, H, Tq, Dh].
  */
-export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, scale: number): tf.Tensor4D {
+export function attention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  bias: tf.Tensor4D,
+  scale: number,
+): tf.Tensor4D {
   const heads = q.shape[1];
   const kvHeads = k.shape[1];
   if (kvHeads !== heads) {

@@ -211,7 +211,6 @@ export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D):
   return tf.concat([rotatedFirst, rotatedSecond], 3) as tf.Tensor4D;
 }
 
-
 class LlamaModel extends DecoderModel<LlamaConfig> {
   private readonly act: (x: tf.Tensor) => tf.Tensor;
 

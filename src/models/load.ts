@@ -46,7 +46,10 @@ export async function readModelConfig(dir: string): Promise<ModelConfigInfo> {
   const family = families.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));
   if (!family) {
     const known = families.flatMap((f) => f.modelTypes).join(', ');
-    throw new ModelLoadError(`${file}: model_type ${JSON.stringify(modelType)} is not supported`, `layercut reads ${known}`);
+    throw new ModelLoadError(
+      `${file}: model_type ${JSON.stringify(modelType)} is not supported`,
+      `layercut reads ${known}`,
+    );
   }
   return { family, config: family.parseConfig(json) };
 }
@@ -69,7 +72,11 @@ export interface LoadedModel {
 /** Loads the model in `dir`, keeping only the selected layers. */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const { family, config } = await readModelConfig(dir);
-  const keptLayers = resolveLayers(options.layers ?? keepAll, config.numLayers, path.basename(path.resolve(dir)));
+  const keptLayers = resolveLayers(
+    options.layers ?? keepAll,
+    config.numLayers,
+    path.basename(path.resolve(dir)),
+  );
   const checkpoint = await openCheckpoint(dir);
   try {
     const keyPrefix = findPrefix(checkpoint, family, dir);
@@ -80,7 +87,9 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
       for (const [name, shape] of expected) {
         const key = name.startsWith('lm_head.') ? name : keyPrefix + name;
         if (!checkpoint.has(key)) {
-          throw new ModelLoadError(`${dir}: the checkpoint has no tensor '${key}', which config.json implies`);
+          throw new ModelLoadError(
+            `${dir}: the checkpoint has no tensor '${key}', which config.json implies`,
+          );
         }
         const info = checkpoint.info(key);
         if (!sameShape(info.shape, shape)) {
@@ -109,7 +118,10 @@ function findPrefix(checkpoint: Checkpoint, family: ModelFamily, dir: string): s
   const prefix = family.keyPrefixes.find((p) => checkpoint.has(p + family.probeTensor));
   if (prefix === undefined) {
     const tried = family.keyPrefixes.map((p) => `'${p}${family.probeTensor}'`).join(', ');
-    throw new ModelLoadError(`${dir}: none of ${tried} is in the checkpoint`, 'is config.json from the same model as the weights?');
+    throw new ModelLoadError(
+      `${dir}: none of ${tried} is in the checkpoint`,
+      'is config.json from the same model as the weights?',
+    );
   }
   return prefix;
 }

@@ -113,7 +113,14 @@ class OptModel extends DecoderModel<OptConfig> {
   private readonly act: (x: tf.Tensor) => tf.Tensor;
 
   constructor(config: OptConfig, keptLayers: number[], params: Map<string, tf.Variable>) {
-    super('opt', opt, config, keptLayers, params, config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight');
+    super(
+      'opt',
+      opt,
+      config,
+      keptLayers,
+      params,
+      config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight',
+    );
     this.act = activation(config.activation);
   }
 
@@ -153,7 +160,13 @@ class OptModel extends DecoderModel<OptConfig> {
     const q = tf.mul(this.linear(`${p}self_attn.q_proj`, x), 1 / Math.sqrt(headDim));
     const k = this.linear(`${p}self_attn.k_proj`, x);
     const v = this.linear(`${p}self_attn.v_proj`, x);
-    const attended = attention(splitHeads(q, c.heads), splitHeads(k, c.heads), splitHeads(v, c.heads), bias, 1);
+    const attended = attention(
+      splitHeads(q, c.heads),
+      splitHeads(k, c.heads),
+      splitHeads(v, c.heads),
+      bias,
+      1,
+    );
     let out: tf.Tensor = tf.add(h, this.linear(`${p}self_attn.out_proj`, mergeHeads(attended)));
     if (!c.preLayerNorm) out = this.norm(`${p}self_attn_layer_norm`, out);
 

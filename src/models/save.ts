@@ -13,7 +13,13 @@ import { writeSafetensors, type WritableTensor } from '../weights/safetensors.js
 import { families } from './load.js';
 import type { LanguageModel } from './types.js';
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt'];
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.json',
+  'merges.txt',
+];
 
 export interface SaveOptions {
   /** The directory the model was loaded from: its config.json and tokenizer files are carried over. */
@@ -28,7 +34,9 @@ export async function saveModel(model: LanguageModel, dir: string, options: Save
   const family = families.find((f) => f.modelTypes.includes(model.info.config.modelType));
   if (!family) throw new LayercutError(`cannot save a model of type '${model.info.config.modelType}'`);
   const kept = model.info.keptLayers;
-  const sourceConfig = JSON.parse(await readFile(path.join(options.sourceDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const sourceConfig = JSON.parse(
+    await readFile(path.join(options.sourceDir, 'config.json'), 'utf8'),
+  ) as Record<string, unknown>;
   const isPrefix = kept.every((layer, i) => layer === i);
   if (!isPrefix && sourceConfig['scale_attn_by_inverse_layer_idx'] === true) {
     throw new LayercutError(

@@ -5,9 +5,7 @@
 import { LayercutError } from '../errors.js';
 
 export type LayerSelection =
-  | { kind: 'first'; count: number }
-  | { kind: 'indices'; indices: number[] }
-  | { kind: 'all' };
+  { kind: 'first'; count: number } | { kind: 'indices'; indices: number[] } | { kind: 'all' };
 
 export class LayerSelectionError extends LayercutError {
   override name = 'LayerSelectionError';
@@ -58,5 +56,8 @@ export function parseLayerOption(text: string): LayerSelection {
   const first = /^(?:first:)?(\d+)$/.exec(trimmed);
   if (first) return keepFirst(Number(first[1]));
   if (/^\d+(\s*,\s*\d+)+$/.test(trimmed)) return keepIndices(trimmed.split(',').map((s) => Number(s.trim())));
-  throw new LayerSelectionError(`cannot read layer selection '${text}'`, "write 'all', a count such as 2, or indices such as 0,1,5");
+  throw new LayerSelectionError(
+    `cannot read layer selection '${text}'`,
+    "write 'all', a count such as 2, or indices such as 0,1,5",
+  );
 }

@@ -92,7 +92,14 @@ export interface RunPlan {
 
 /** The paper's settings, used wherever an experiment says nothing. */
 export const PAPER_DEFAULTS: Readonly<{ data: DataSpec; train: TrainSpec; method: MethodSpec }> = {
-  data: { validation: 1000, demosPerClass: 1, trainPerClass: 200, test: 1000, maxLength: 1024, truncate: 'left' },
+  data: {
+    validation: 1000,
+    demosPerClass: 1,
+    trainPerClass: 200,
+    test: 1000,
+    maxLength: 1024,
+    truncate: 'left',
+  },
   train: {
     optimizer: { kind: 'adamw', lr: 5e-5, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
     schedule: { kind: 'constant', warmupSteps: 0 },

@@ -20,7 +20,9 @@ const DEFAULT_POOL_BYTES = 32 * 1024 ** 3;
 /** Pool cap from LAYERCUT_WEBGPU_POOL_MB, else 32 GiB. */
 export function poolCapBytes(env: NodeJS.ProcessEnv = process.env): number {
   const mb = Number(env['LAYERCUT_WEBGPU_POOL_MB']);
-  return Number.isFinite(mb) && mb >= 0 && env['LAYERCUT_WEBGPU_POOL_MB'] !== '' ? mb * 1024 ** 2 : DEFAULT_POOL_BYTES;
+  return Number.isFinite(mb) && mb >= 0 && env['LAYERCUT_WEBGPU_POOL_MB'] !== ''
+    ? mb * 1024 ** 2
+    : DEFAULT_POOL_BYTES;
 }
 
 /** Wraps `manager.releaseBuffer` so that the free pool never holds more than `maxFreeBytes`. */

@@ -18,7 +18,12 @@ interface HostBackend {
 }
 
 /** out[segment[i], :] += x[i, :] for every row i of x (segments of −1 or ≥ numSegments are dropped). */
-export function segmentSumRows(x: Float32Array, rowWidth: number, segments: Int32Array, numSegments: number): Float32Array {
+export function segmentSumRows(
+  x: Float32Array,
+  rowWidth: number,
+  segments: Int32Array,
+  numSegments: number,
+): Float32Array {
   const out = new Float32Array(numSegments * rowWidth);
   for (let row = 0; row < segments.length; row++) {
     const segment = segments[row]!;

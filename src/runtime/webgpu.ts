@@ -273,7 +273,10 @@ export async function startWebGpuBackend(
       if (lost.reason !== 'destroyed') log?.(`webgpu device lost: ${lost.message}`);
     });
     const backend = new WebGPUBackend(device, adapter.info);
-    capBufferPool((backend as unknown as { bufferManager: Parameters<typeof capBufferPool>[0] }).bufferManager, poolCapBytes());
+    capBufferPool(
+      (backend as unknown as { bufferManager: Parameters<typeof capBufferPool>[0] }).bufferManager,
+      poolCapBytes(),
+    );
     if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => backend, 3 /* tfjs's own priority for webgpu */);
     if (!(await tf.setBackend('webgpu')))

@@ -48,8 +48,14 @@ export function makeBatch(examples: readonly EncodedExample[], padId: number): B
   return {
     inputIds: tf.tensor2d(ids, [examples.length, seq], 'int32'),
     attentionMask: tf.tensor2d(mask, [examples.length, seq], 'int32'),
-    scorePositions: tf.tensor1d(examples.map((e) => e.scorePosition), 'int32'),
-    labels: tf.tensor1d(examples.map((e) => e.label), 'int32'),
+    scorePositions: tf.tensor1d(
+      examples.map((e) => e.scorePosition),
+      'int32',
+    ),
+    labels: tf.tensor1d(
+      examples.map((e) => e.label),
+      'int32',
+    ),
     tokens,
     size: examples.length,
     examples,
@@ -81,7 +87,8 @@ export function batchOrder(
     order = sorted;
   }
   const batches: number[][] = [];
-  for (let start = 0; start < order.length; start += batchSize) batches.push(order.slice(start, start + batchSize));
+  for (let start = 0; start < order.length; start += batchSize)
+    batches.push(order.slice(start, start + batchSize));
   if (options.bucket && options.shuffleSeed !== undefined) {
     return shuffled(batches, randomStream(options.shuffleSeed, `buckets ${options.epoch ?? 0}`));
   }

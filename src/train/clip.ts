@@ -5,7 +5,10 @@ import * as tf from '@tensorflow/tfjs';
  * Scales every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖ the L2 norm of all gradients
  * together. Returns the clipped gradients (new tensors) and the norm before clipping.
  */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
+export function clipByGlobalNorm(
+  grads: tf.NamedTensorMap,
+  maxNorm: number,
+): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   return tf.tidy(() => {
     const norm = globalNorm(grads);
     const factor = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));

@@ -1,10 +1,14 @@
 /** Classification metrics from predicted and true class indices. */
 import type { EvalMetrics } from '../plan/types.js';
 
-export function classificationMetrics(predicted: readonly number[], truth: readonly number[], labels: readonly string[]): EvalMetrics {
+export function classificationMetrics(
+  predicted: readonly number[],
+  truth: readonly number[],
+  labels: readonly string[],
+): EvalMetrics {
   const classes = labels.length;
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  truth.forEach((t, i) => confusion[t]![predicted[i]!]! += 1);
+  truth.forEach((t, i) => (confusion[t]![predicted[i]!]! += 1));
   const perClass = labels.map((label, c) => {
     const tp = confusion[c]![c]!;
     const support = confusion[c]!.reduce((a, b) => a + b, 0);

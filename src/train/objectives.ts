@@ -30,7 +30,11 @@ export function atPositions(hidden: tf.Tensor3D, positions: tf.Tensor1D): tf.Ten
 }
 
 /** Label-word scores at the answer slot: [B, C] (first token of each label word). */
-export function labelWordLogits(model: LanguageModel, batch: PromptBatch, labelTokenIds: tf.Tensor1D): tf.Tensor2D {
+export function labelWordLogits(
+  model: LanguageModel,
+  batch: PromptBatch,
+  labelTokenIds: tf.Tensor1D,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
     return model.lmHead(atPositions(lastHidden, batch.answerPositions), labelTokenIds) as tf.Tensor2D;
@@ -47,6 +51,10 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
 }
 
 /** The `lm` objective: cross-entropy over the verbalizer's label words at the answer slot. */
-export function promptLmLoss(model: LanguageModel, batch: PromptBatch, labelTokenIds: tf.Tensor1D): tf.Scalar {
+export function promptLmLoss(
+  model: LanguageModel,
+  batch: PromptBatch,
+  labelTokenIds: tf.Tensor1D,
+): tf.Scalar {
   return tf.tidy(() => crossEntropy(labelWordLogits(model, batch, labelTokenIds), batch.labels));
 }

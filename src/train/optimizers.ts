@@ -42,7 +42,13 @@ export class AdamW implements Optimizer {
   private readonly stepSize = scalarSlot();
   private readonly sqrtBiasCorrection2 = scalarSlot();
   private readonly decayFactor = scalarSlot();
-  private readonly constants: { beta1: tf.Scalar; oneMinusBeta1: tf.Scalar; beta2: tf.Scalar; oneMinusBeta2: tf.Scalar; eps: tf.Scalar };
+  private readonly constants: {
+    beta1: tf.Scalar;
+    oneMinusBeta1: tf.Scalar;
+    beta2: tf.Scalar;
+    oneMinusBeta2: tf.Scalar;
+    eps: tf.Scalar;
+  };
   steps = 0;
 
   constructor(
@@ -90,7 +96,10 @@ export class AdamW implements Optimizer {
   private momentsOf(name: string, param: tf.Variable): { m: tf.Variable; v: tf.Variable } {
     let state = this.moments.get(name);
     if (!state) {
-      state = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(param), false), v: tf.variable(tf.zerosLike(param), false) }));
+      state = tf.tidy(() => ({
+        m: tf.variable(tf.zerosLike(param), false),
+        v: tf.variable(tf.zerosLike(param), false),
+      }));
       this.moments.set(name, state);
     }
     return state;

@@ -5,9 +5,9 @@
  *   template, verbalizer → encoded examples → cut model → method's scorer → train (unless icl)
  *   → test metrics of the best-validation weights → RunResult
  */
+import { packageRoot } from '../package-root.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset } from '../data/load.js';
 import { sampleFewShot, type FewShotSample } from '../data/sampling.js';
@@ -47,13 +47,14 @@ export interface RunOptions {
   saveDir?: string;
 }
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 /** Folders searched for built-in models, in order. */
 export const builtinModelDirs: readonly string[] = shippedModelDirs;
 
 /** The local directory of a model, downloading hub models into the hub cache first. */
-export async function resolveModelDir(source: ModelSource, onProgress?: RunOptions['onProgress']): Promise<string> {
+export async function resolveModelDir(
+  source: ModelSource,
+  onProgress?: RunOptions['onProgress'],
+): Promise<string> {
   switch (source.kind) {
     case 'local':
       return path.resolve(source.path);
@@ -64,8 +65,16 @@ export async function resolveModelDir(source: ModelSource, onProgress?: RunOptio
       const result = await downloadRepoFiles({
         repo: source.repo,
         revision: source.revision,
-        patterns: ['config.json', '*.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'],
-        onProgress: (event) => onProgress?.({ phase: 'download', file: event.path, loaded: event.loaded, total: event.total }),
+        patterns: [
+          'config.json',
+          '*.safetensors',
+          'model.safetensors.index.json',
+          'tokenizer.json',
+          'tokenizer_config.json',
+          'special_tokens_map.json',
+        ],
+        onProgress: (event) =>
+          onProgress?.({ phase: 'download', file: event.path, loaded: event.loaded, total: event.total }),
       });
       return result.snapshotDir;
     }
@@ -74,7 +83,8 @@ export async function resolveModelDir(source: ModelSource, onProgress?: RunOptio
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -109,7 +119,10 @@ function encodeTexts(examples: readonly Example[], tokenizer: Tokenizer, plan: R
   return examples.map((example) => {
     let ids = tokenizer.encode(example.text).ids;
     if (ids.length > plan.data.maxLength) {
-      ids = plan.data.truncate === 'left' ? ids.slice(ids.length - plan.data.maxLength) : ids.slice(0, plan.data.maxLength);
+      ids =
+        plan.data.truncate === 'left'
+          ? ids.slice(ids.length - plan.data.maxLength)
+          : ids.slice(0, plan.data.maxLength);
     }
     if (ids.length === 0) ids = [tokenizer.specialTokens.eos?.id ?? 0];
     return { ids, scorePosition: ids.length - 1, label: example.label };
@@ -130,7 +143,12 @@ export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Pr
     seed: plan.seed,
     validation: plan.data.validation,
     demosPerClass: promptMethods.has(plan.method.kind) ? plan.data.demosPerClass : 0,
-    train: plan.method.kind === 'icl' ? { perClass: 0 } : plan.data.trainPerClass === 'all' ? 'all' : { perClass: plan.data.trainPerClass },
+    train:
+      plan.method.kind === 'icl'
+        ? { perClass: 0 }
+        : plan.data.trainPerClass === 'all'
+          ? 'all'
+          : { perClass: plan.data.trainPerClass },
     test: plan.data.test,
   });
 
@@ -145,7 +163,9 @@ export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Pr
     scoring: plan.prompt.scoring,
   });
   const encode = (examples: readonly Example[]) =>
-    usesPrompt ? encodePrompts(examples, sample, template, tokenizer, plan) : encodeTexts(examples, tokenizer, plan);
+    usesPrompt
+      ? encodePrompts(examples, sample, template, tokenizer, plan)
+      : encodeTexts(examples, tokenizer, plan);
   const trainSet = encode(sample.train);
   const validation = encode(sample.validation);
   const testSet = encode(sample.test);
@@ -180,14 +200,19 @@ export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Pr
     const evalOptions = { batchSize: Math.max(plan.train.batchSize, 8), padId, labels: task.labels };
     const test = await evaluate(scorer, testSet, evalOptions);
     const validationAccuracy =
-      trained?.best.accuracy ?? (validation.length ? (await evaluate(scorer, validation, evalOptions)).metrics.accuracy : 0);
+      trained?.best.accuracy ??
+      (validation.length ? (await evaluate(scorer, validation, evalOptions)).metrics.accuracy : 0);
     const evalSeconds = (trained?.evalSeconds ?? 0) + (performance.now() - evalStart) / 1000;
     const trainSeconds = trained?.trainSeconds ?? 0;
     return {
       id,
       plan,
       test: test.metrics,
-      validation: { accuracy: validationAccuracy, step: trained?.best.step ?? 0, epoch: trained?.best.epoch ?? 0 },
+      validation: {
+        accuracy: validationAccuracy,
+        step: trained?.best.step ?? 0,
+        epoch: trained?.best.epoch ?? 0,
+      },
       curves: trained?.curves ?? { train: [], eval: [] },
       timings: {
         wallSeconds: (performance.now() - wallStart) / 1000,

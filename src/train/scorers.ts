@@ -30,7 +30,8 @@ export interface ClassScorer {
 export const promptMethods: ReadonlySet<MethodSpec['kind']> = new Set(['lm', 'prompt-cls', 'icl']);
 
 /** Parameter names of the embeddings (token and position; tied LM heads go with them). */
-const EMBEDDING = /(^|\.)(wte|wpe|embed_tokens|embed_positions|project_in|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/;
+const EMBEDDING =
+  /(^|\.)(wte|wpe|embed_tokens|embed_positions|project_in|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/;
 /** The original layer index in a parameter name ("h.3.…", "layers.3.…", BERT's "layer.3.…"). */
 const LAYER_INDEX = /(?:^|\.)(?:h|layers|layer)\.(\d+)\./;
 
@@ -50,7 +51,10 @@ function backboneTrainable(model: LanguageModel, method: MethodSpec): Map<string
 /** Per label, the log-sum-exp of its words' scores: [B, W] → [B, C] (words in label order). */
 function perLabel(wordScores: tf.Tensor2D, wordsPerLabel: number[]): tf.Tensor2D {
   if (wordsPerLabel.every((n) => n === 1)) return wordScores;
-  return tf.concat(tf.split(wordScores, wordsPerLabel, 1).map((s) => tf.logSumExp(s, 1, true)), 1) as tf.Tensor2D;
+  return tf.concat(
+    tf.split(wordScores, wordsPerLabel, 1).map((s) => tf.logSumExp(s, 1, true)),
+    1,
+  ) as tf.Tensor2D;
 }
 
 /**
@@ -58,7 +62,11 @@ function perLabel(wordScores: tf.Tensor2D, wordsPerLabel: number[]): tf.Tensor2D
  * word), and the word's tokens are scored by teacher forcing — log p(t_j | prompt, t_<j) read at
  * positions answer, answer+1, … — then summed ('sum') or averaged ('mean').
  */
-function multiTokenScorer(model: LanguageModel, verbalizer: Verbalizer, trainable: Map<string, tf.Variable>): ClassScorer {
+function multiTokenScorer(
+  model: LanguageModel,
+  verbalizer: Verbalizer,
+  trainable: Map<string, tf.Variable>,
+): ClassScorer {
   const words = verbalizer.scoredIds.flat(); // W words, label-major
   const wordsPerLabel = verbalizer.scoredIds.map((list) => list.length);
   const mean = verbalizer.scoring === 'mean';
@@ -74,7 +82,9 @@ function multiTokenScorer(model: LanguageModel, verbalizer: Verbalizer, trainabl
             const row = rows.length;
             rows.push([...example.ids.slice(0, example.scorePosition + 1), ...word.slice(0, -1)]);
             const weight = mean ? 1 / word.length : 1;
-            word.forEach((target, j) => scored.push({ row, position: example.scorePosition + j, target, weight }));
+            word.forEach((target, j) =>
+              scored.push({ row, position: example.scorePosition + j, target, weight }),
+            );
           }
         }
         const seq = Math.max(...rows.map((r) => r.length));
@@ -89,11 +99,17 @@ function multiTokenScorer(model: LanguageModel, verbalizer: Verbalizer, trainabl
           tf.tensor2d(mask, [rows.length, seq], 'int32'),
         ); // [R, T, D]
         const width = lastHidden.shape[2];
-        const flatIndex = tf.tensor1d(scored.map((t) => t.row * seq + t.position), 'int32');
+        const flatIndex = tf.tensor1d(
+          scored.map((t) => t.row * seq + t.position),
+          'int32',
+        );
         const atTokens = tf.gather(lastHidden.reshape([rows.length * seq, width]), flatIndex); // [P, D]
         const logProbs = tf.logSoftmax(model.lmHead(atTokens) as tf.Tensor2D); // [P, V]
         const vocab = logProbs.shape[1];
-        const targetIndex = tf.tensor1d(scored.map((t, p) => p * vocab + t.target), 'int32');
+        const targetIndex = tf.tensor1d(
+          scored.map((t, p) => p * vocab + t.target),
+          'int32',
+        );
         const picked = tf.gather(logProbs.reshape([-1]), targetIndex).reshape([-1, 1]); // [P, 1]
         // [R, P]: token p's weight in its row's score (1 for 'sum', 1/n for 'mean')
         const weights = new Float32Array(rows.length * scored.length);
@@ -106,7 +122,12 @@ function multiTokenScorer(model: LanguageModel, verbalizer: Verbalizer, trainabl
 }
 
 /** Build the scorer of `method` over `model`. `seed` initialises a new head. */
-export function makeScorer(model: LanguageModel, method: MethodSpec, verbalizer: Verbalizer, seed: number): ClassScorer {
+export function makeScorer(
+  model: LanguageModel,
+  method: MethodSpec,
+  verbalizer: Verbalizer,
+  seed: number,
+): ClassScorer {
   const trainable = backboneTrainable(model, method);
   const classes = verbalizer.labels.length;
   if ((method.kind === 'lm' || method.kind === 'icl') && verbalizer.scoring !== 'first') {
@@ -123,7 +144,10 @@ export function makeScorer(model: LanguageModel, method: MethodSpec, verbalizer:
       scores: (batch) =>
         tf.tidy(() => {
           const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
-          const wordScores = model.lmHead(atPositions(lastHidden, batch.scorePositions), tokenIds) as tf.Tensor2D; // [B, W]
+          const wordScores = model.lmHead(
+            atPositions(lastHidden, batch.scorePositions),
+            tokenIds,
+          ) as tf.Tensor2D; // [B, W]
           return perLabel(wordScores, wordsPerLabel); // [B, C]
         }),
       dispose: () => tokenIds.dispose(),
@@ -131,7 +155,9 @@ export function makeScorer(model: LanguageModel, method: MethodSpec, verbalizer:
   }
   // a new linear head on the hidden state at the scored position, as HF's `score` layer: [C, D]
   const width = model.headWidth;
-  const weight = tf.tidy(() => tf.variable(tf.randomNormal([classes, width], 0, 0.02, 'float32', seed), true));
+  const weight = tf.tidy(() =>
+    tf.variable(tf.randomNormal([classes, width], 0, 0.02, 'float32', seed), true),
+  );
   const head = new Map([['score.weight', weight]]);
   trainable.set('score.weight', weight);
   return {

@@ -28,7 +28,10 @@ export interface TrainOptions {
 }
 
 export interface TrainOutcome {
-  curves: { train: { step: number; epoch: number; loss: number; lr: number }[]; eval: { step: number; epoch: number; accuracy: number; loss: number }[] };
+  curves: {
+    train: { step: number; epoch: number; loss: number; lr: number }[];
+    eval: { step: number; epoch: number; accuracy: number; loss: number }[];
+  };
   best: { accuracy: number; step: number; epoch: number };
   trainSeconds: number;
   evalSeconds: number;
@@ -45,7 +48,10 @@ export async function evaluate(
   const predictions: number[] = [];
   let lossSum = 0;
   for (const indices of batchOrder(examples, options.batchSize, { bucket: true })) {
-    const batch = makeBatch(indices.map((i) => examples[i]!), options.padId);
+    const batch = makeBatch(
+      indices.map((i) => examples[i]!),
+      options.padId,
+    );
     const [predicted, loss] = tf.tidy(() => {
       const scores = scorer.scores(batch);
       return [tf.argMax(scores, 1), tf.mul(crossEntropy(scores, batch.labels), batch.size)];
@@ -79,13 +85,16 @@ export async function train(
   options: TrainOptions,
 ): Promise<TrainOutcome> {
   const { spec, seed, padId, labels } = options;
-  if (trainSet.length === 0) throw new LayercutError('the training set is empty', 'check the data settings (trainPerClass)');
+  if (trainSet.length === 0)
+    throw new LayercutError('the training set is empty', 'check the data settings (trainPerClass)');
   if (scorer.trainable.size === 0) throw new LayercutError('nothing to train: every parameter is frozen');
   const microBatches = Math.ceil(trainSet.length / spec.batchSize);
   const stepsPerEpoch = Math.ceil(microBatches / spec.gradientAccumulation);
   const totalSteps = spec.steps ?? spec.epochs * stepsPerEpoch;
   const schedule: LrSchedule =
-    spec.schedule.kind === 'constant' ? spec.schedule : { ...spec.schedule, totalSteps: Math.max(totalSteps, spec.schedule.warmupSteps + 1) };
+    spec.schedule.kind === 'constant'
+      ? spec.schedule
+      : { ...spec.schedule, totalSteps: Math.max(totalSteps, spec.schedule.warmupSteps + 1) };
   const optimizer = makeOptimizer(spec, scorer.trainable);
   const variables = [...scorer.trainable.values()];
   const nameOf = new Map([...scorer.trainable].map(([name, v]) => [v.name, name]));
@@ -125,8 +134,16 @@ export async function train(
   try {
     let stop = false;
     for (let epoch = 0; !stop && step < totalSteps; epoch++) {
-      const batches = batchOrder(trainSet, spec.batchSize, { shuffleSeed: seed, epoch, bucket: spec.batchSize > 1 });
-      for (let first = 0; !stop && first < batches.length && step < totalSteps; first += spec.gradientAccumulation) {
+      const batches = batchOrder(trainSet, spec.batchSize, {
+        shuffleSeed: seed,
+        epoch,
+        bucket: spec.batchSize > 1,
+      });
+      for (
+        let first = 0;
+        !stop && first < batches.length && step < totalSteps;
+        first += spec.gradientAccumulation
+      ) {
         if (options.signal?.aborted) throw new LayercutError('training was interrupted');
         const start = performance.now();
         const group = batches.slice(first, first + spec.gradientAccumulation);
@@ -134,18 +151,24 @@ export async function train(
         let summed: tf.NamedTensorMap | undefined;
         let lossSum: tf.Scalar = tf.scalar(0);
         for (const indices of group) {
-          const batch = makeBatch(indices.map((i) => trainSet[i]!), padId);
+          const batch = makeBatch(
+            indices.map((i) => trainSet[i]!),
+            padId,
+          );
           outcome.trainTokens += batch.tokens;
           // each micro-batch's mean loss weighted by its share of the group: the group's mean
           const { value, grads } = tf.variableGrads(
-            () => tf.mul(crossEntropy(scorer.scores(batch), batch.labels), batch.size / groupSize) as tf.Scalar,
+            () =>
+              tf.mul(crossEntropy(scorer.scores(batch), batch.labels), batch.size / groupSize) as tf.Scalar,
             variables,
           );
           const named: tf.NamedTensorMap = {};
           for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
           if (summed) {
             const previous: tf.NamedTensorMap = summed;
-            summed = tf.tidy(() => Object.fromEntries(Object.entries(named).map(([n, g]) => [n, tf.add(previous[n]!, g)])));
+            summed = tf.tidy(() =>
+              Object.fromEntries(Object.entries(named).map(([n, g]) => [n, tf.add(previous[n]!, g)])),
+            );
             tf.dispose([previous, named]);
           } else {
             summed = named;
@@ -171,7 +194,8 @@ export async function train(
         step += 1;
         outcome.curves.train.push({ step, epoch, loss, lr });
         options.onEvent?.({ kind: 'step', step, totalSteps, epoch, loss, lr });
-        if (typeof spec.evalEvery === 'number' && step % spec.evalEvery === 0) stop = await runEvaluation(epoch);
+        if (typeof spec.evalEvery === 'number' && step % spec.evalEvery === 0)
+          stop = await runEvaluation(epoch);
       }
       if (!stop && spec.evalEvery === 'epoch') stop = await runEvaluation(epoch);
     }

@@ -13,7 +13,9 @@ import { gpt2 } from '../../src/models/gpt2.js';
 import { writeSafetensors, type WritableTensor } from '../../src/weights/safetensors.js';
 import { fixturesDir } from './fixtures.js';
 
-export async function writeTinyGpt2(options: { layers?: number; width?: number; seed?: number } = {}): Promise<string> {
+export async function writeTinyGpt2(
+  options: { layers?: number; width?: number; seed?: number } = {},
+): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'layercut-tiny-gpt2-'));
   const config = {
     model_type: 'gpt2',
@@ -56,7 +58,20 @@ export const fruitTask: TaskSpec = {
   description: 'synthetic: is there a fruit word in the text?',
 };
 
-const FILLER = ['the', 'car', 'blue', 'runs', 'house', 'quickly', 'table', 'green', 'river', 'stone', 'old', 'road'];
+const FILLER = [
+  'the',
+  'car',
+  'blue',
+  'runs',
+  'house',
+  'quickly',
+  'table',
+  'green',
+  'river',
+  'stone',
+  'old',
+  'road',
+];
 const FRUIT = ['apple', 'banana', 'cherry', 'grape'];
 
 /** Word lists: class 1 texts contain one `keywords` word among `filler` words. */
@@ -65,7 +80,11 @@ export interface KeywordWords {
   keywords: readonly string[];
 }
 
-function fruitExamples(count: number, seed: number, words: KeywordWords = { filler: FILLER, keywords: FRUIT }): Example[] {
+function fruitExamples(
+  count: number,
+  seed: number,
+  words: KeywordWords = { filler: FILLER, keywords: FRUIT },
+): Example[] {
   const random = mulberry32(seed);
   const pick = <T>(items: readonly T[]) => items[random.int(items.length)]!;
   return Array.from({ length: count }, (_, i) => {
@@ -77,7 +96,12 @@ function fruitExamples(count: number, seed: number, words: KeywordWords = { fill
   });
 }
 
-export function fruitDataset(trainSize = 200, testSize = 100, words?: KeywordWords, task: TaskSpec = fruitTask): Dataset {
+export function fruitDataset(
+  trainSize = 200,
+  testSize = 100,
+  words?: KeywordWords,
+  task: TaskSpec = fruitTask,
+): Dataset {
   return { task, train: fruitExamples(trainSize, 1, words), test: fruitExamples(testSize, 2, words) };
 }
 

@@ -11,10 +11,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
       it(`${fixture}: full model and every first-k cut`, async () => {
         await initBackend({ backend });
         const rows = await checkParity(modelFixture(fixture));
-        assert.deepEqual(
-          rows.map((r) => r.reference).sort(),
-          ['logits_full', 'logits_keep1', 'logits_keep2', 'logits_keep3'],
-        );
+        assert.deepEqual(rows.map((r) => r.reference).sort(), [
+          'logits_full',
+          'logits_keep1',
+          'logits_keep2',
+          'logits_keep3',
+        ]);
         for (const row of rows) {
           assert.ok(row.maxAbsDiff <= DEFAULT_TOLERANCE, `${row.reference}: max|Δ| ${row.maxAbsDiff}`);
           assert.equal(row.ok, true);
@@ -32,8 +34,14 @@ it('parity reports a failure when the weights differ from the reference', async 
   const path = await import('node:path');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'layercut-parity-'));
   await copyFile(path.join(modelFixture('gpt2-tiny-bf16'), 'config.json'), path.join(dir, 'config.json'));
-  await copyFile(path.join(modelFixture('gpt2-tiny-bf16'), 'model.safetensors'), path.join(dir, 'model.safetensors'));
-  await copyFile(path.join(modelFixture('gpt2-tiny'), 'reference.safetensors'), path.join(dir, 'reference.safetensors'));
+  await copyFile(
+    path.join(modelFixture('gpt2-tiny-bf16'), 'model.safetensors'),
+    path.join(dir, 'model.safetensors'),
+  );
+  await copyFile(
+    path.join(modelFixture('gpt2-tiny'), 'reference.safetensors'),
+    path.join(dir, 'reference.safetensors'),
+  );
   const rows = await checkParity(dir);
   assert.ok(rows.every((r) => !r.ok && r.maxAbsDiff > 0.1));
 });

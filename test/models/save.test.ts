@@ -24,18 +24,28 @@ for (const [fixture, selection, prefix] of [
     const dir = await mkdtemp(path.join(os.tmpdir(), 'layercut-save-'));
     await saveModel(model, dir, { sourceDir: source, metadata: { method: 'lm' } });
 
-    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     assert.equal(config['n_layer'] ?? config['num_hidden_layers'], 2);
     assert.deepEqual((config['layercut'] as { kept_layers: number[] }).kept_layers, model.info.keptLayers);
     const checkpoint = await openCheckpoint(dir);
-    const layerIndices = new Set(checkpoint.names().filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length).split('.')[0]));
+    const layerIndices = new Set(
+      checkpoint
+        .names()
+        .filter((n) => n.startsWith(prefix))
+        .map((n) => n.slice(prefix.length).split('.')[0]),
+    );
     assert.deepEqual([...layerIndices].sort(), ['0', '1']);
     await checkpoint.close();
 
     const { model: reloaded } = await loadModel(dir);
     const ids = tf.tensor2d([[5, 9, 17, 3, 44]], [1, 5], 'int32');
     const mask = tf.ones([1, 5], 'int32') as tf.Tensor2D;
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(model.logits(ids, mask), reloaded.logits(ids, mask)))).dataSync()[0]!);
+    const diff = tf.tidy(
+      () => tf.max(tf.abs(tf.sub(model.logits(ids, mask), reloaded.logits(ids, mask)))).dataSync()[0]!,
+    );
     assert.equal(diff, 0);
     tf.dispose([ids, mask]);
     model.dispose();

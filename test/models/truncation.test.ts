@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, readModelConfig } from '../../src/models/load.js';
-import { keepAll, keepFirst, keepIndices, LayerSelectionError, parseLayerOption } from '../../src/models/selection.js';
+import {
+  keepAll,
+  keepFirst,
+  keepIndices,
+  LayerSelectionError,
+  parseLayerOption,
+} from '../../src/models/selection.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
 import { modelFixture } from '../helpers/fixtures.js';
 
@@ -44,7 +50,9 @@ it('reports layers and parameters before and after the cut', async () => {
   const dir = modelFixture('gpt2-tiny');
   const { model } = await loadModel(dir, { layers: keepFirst(1) });
   const checkpoint = await openCheckpoint(dir);
-  const totalParams = checkpoint.names().reduce((sum, n) => sum + checkpoint.info(n).shape.reduce((a, b) => a * b, 1), 0);
+  const totalParams = checkpoint
+    .names()
+    .reduce((sum, n) => sum + checkpoint.info(n).shape.reduce((a, b) => a * b, 1), 0);
   await checkpoint.close();
   const { layersBefore, layersAfter, paramsBefore, paramsAfter } = model.info;
   assert.equal(layersBefore, 4);
@@ -78,7 +86,10 @@ it('rejects a layer the model does not have, naming the range', async () => {
     assert.match(error.message, /layer 7 does not exist: opt-tiny has 4 layers \(0\.\.3\)/);
     return true;
   });
-  await assert.rejects(loadModel(dir, { layers: keepFirst(5) }), /cannot keep the first 5 layers: opt-tiny has 4 layers/);
+  await assert.rejects(
+    loadModel(dir, { layers: keepFirst(5) }),
+    /cannot keep the first 5 layers: opt-tiny has 4 layers/,
+  );
 });
 
 it('reads config.json alone without weights', async () => {

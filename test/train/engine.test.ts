@@ -41,7 +41,10 @@ const options = () => ({ task: fruitTask, dataset: fruitDataset() });
 it('prompt-based fine-tuning (lm) learns a task that needs the input', async () => {
   const result = await runExperiment(plan('lm'), options());
   assert.ok(result.test.accuracy >= 0.95, `test accuracy ${result.test.accuracy}`);
-  assert.equal(result.test.confusion.flat().reduce((a, b) => a + b, 0), 100);
+  assert.equal(
+    result.test.confusion.flat().reduce((a, b) => a + b, 0),
+    100,
+  );
   assert.ok(result.curves.train.length > 0 && result.curves.eval.length > 0);
   assert.ok(result.curves.train.at(-1)!.loss < result.curves.train[0]!.loss);
   assert.equal(result.size.layersAfter, 2);
@@ -74,8 +77,16 @@ it('prompt-cls and cls learn it with a new head; a cut model reports fewer param
 it('masked-LM prompt-based fine-tuning learns it with an encoder (BERT, {mask} slot)', async () => {
   const bertDir = await writeTinyBert();
   // words the small WordPiece vocabulary has whole: class 1 texts name money
-  const words = { filler: ['the', 'dog', 'year', 'live', 'world', 'little'], keywords: ['bank', 'oil', 'prices', 'cent'] };
-  const task = { ...fruitTask, name: 'money', template: 'Text: {text} Money? {mask}.', labelWords: { no: [' not'], yes: [' like'] } };
+  const words = {
+    filler: ['the', 'dog', 'year', 'live', 'world', 'little'],
+    keywords: ['bank', 'oil', 'prices', 'cent'],
+  };
+  const task = {
+    ...fruitTask,
+    name: 'money',
+    template: 'Text: {text} Money? {mask}.',
+    labelWords: { no: [' not'], yes: [' like'] },
+  };
   const result = await runExperiment(
     plan('lm', {
       model: { kind: 'local', path: bertDir },
@@ -88,9 +99,15 @@ it('masked-LM prompt-based fine-tuning learns it with an encoder (BERT, {mask} s
 });
 
 it('icl trains nothing and still scores every test example', async () => {
-  const result = await runExperiment(plan('icl', { data: { ...plan('icl').data, demosPerClass: 1 } }), options());
+  const result = await runExperiment(
+    plan('icl', { data: { ...plan('icl').data, demosPerClass: 1 } }),
+    options(),
+  );
   assert.equal(result.curves.train.length, 0);
-  assert.equal(result.test.perClass.reduce((n, c) => n + c.support, 0), 100);
+  assert.equal(
+    result.test.perClass.reduce((n, c) => n + c.support, 0),
+    100,
+  );
 });
 
 it('the same seed gives the same metrics twice on the cpu backend', async () => {
@@ -98,7 +115,10 @@ it('the same seed gives the same metrics twice on the cpu backend', async () => 
   const a = await runExperiment(short, options());
   const b = await runExperiment(short, options());
   assert.deepEqual(a.test, b.test);
-  assert.deepEqual(a.curves.train.map((p) => p.loss), b.curves.train.map((p) => p.loss));
+  assert.deepEqual(
+    a.curves.train.map((p) => p.loss),
+    b.curves.train.map((p) => p.loss),
+  );
 });
 
 it('tensor count is the same after step 10 as after step 2', async () => {

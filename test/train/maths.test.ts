@@ -42,8 +42,16 @@ it('three AdamW steps of prompt-based fine-tuning match torch.optim.AdamW to 1e-
   const labelTokenIds = tf.tensor1d(await int('label_token_ids'), 'int32');
 
   const { model } = await loadModel(modelFixture('gpt2-tiny'));
-  const optimizer = new AdamW(model.params, { betas: settings.betas, eps: settings.eps, weightDecay: settings.weight_decay });
-  const schedule: LrSchedule = { kind: 'linear', warmupSteps: settings.warmup_steps, totalSteps: settings.total_steps };
+  const optimizer = new AdamW(model.params, {
+    betas: settings.betas,
+    eps: settings.eps,
+    weightDecay: settings.weight_decay,
+  });
+  const schedule: LrSchedule = {
+    kind: 'linear',
+    warmupSteps: settings.warmup_steps,
+    totalSteps: settings.total_steps,
+  };
   const variables = [...model.params.values()];
   const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
 
@@ -56,8 +64,14 @@ it('three AdamW steps of prompt-based fine-tuning match torch.optim.AdamW to 1e-
     const clipped = clipByGlobalNorm(byName, settings.max_grad_norm);
     const expectedLoss = (await float(`loss_step${step}`))[0]!;
     const expectedNorm = (await float(`grad_norm_step${step}`))[0]!;
-    assert.ok(Math.abs(value.dataSync()[0]! - expectedLoss) < 1e-5, `loss at step ${step}: ${value.dataSync()[0]} vs ${expectedLoss}`);
-    assert.ok(Math.abs(clipped.norm.dataSync()[0]! - expectedNorm) < 1e-5 * Math.max(1, expectedNorm), `grad norm at step ${step}`);
+    assert.ok(
+      Math.abs(value.dataSync()[0]! - expectedLoss) < 1e-5,
+      `loss at step ${step}: ${value.dataSync()[0]} vs ${expectedLoss}`,
+    );
+    assert.ok(
+      Math.abs(clipped.norm.dataSync()[0]! - expectedNorm) < 1e-5 * Math.max(1, expectedNorm),
+      `grad norm at step ${step}`,
+    );
     optimizer.step(clipped.grads, lr);
     tf.dispose([value, grads, clipped.grads, clipped.norm]);
   }
@@ -110,16 +124,29 @@ it('the key bias gradient is zero up to rounding (why the test above sets it apa
   const queryPart = Array.from(g.slice(0, 32), Math.abs);
   assert.ok(Math.max(...keyPart) < 1e-6, `key-bias gradient ${Math.max(...keyPart)}`);
   assert.ok(Math.max(...queryPart) > 1e-4, 'the query bias does learn');
-  tf.dispose([grads, batch.inputIds, batch.attentionMask, batch.answerPositions, batch.labels, labelTokenIds]);
+  tf.dispose([
+    grads,
+    batch.inputIds,
+    batch.attentionMask,
+    batch.answerPositions,
+    batch.labels,
+    labelTokenIds,
+  ]);
   model.dispose();
   await reference.close();
 });
 
 it('schedules follow the Hugging Face formulas', () => {
   const linear: LrSchedule = { kind: 'linear', warmupSteps: 2, totalSteps: 10 };
-  assert.deepEqual([0, 1, 2, 6, 10, 12].map((s) => lrFactor(linear, s)), [0, 0.5, 1, 0.5, 0, 0]);
+  assert.deepEqual(
+    [0, 1, 2, 6, 10, 12].map((s) => lrFactor(linear, s)),
+    [0, 0.5, 1, 0.5, 0, 0],
+  );
   const cosine: LrSchedule = { kind: 'cosine', warmupSteps: 0, totalSteps: 4 };
-  assert.deepEqual([0, 2, 4].map((s) => +lrFactor(cosine, s).toFixed(12)), [1, 0.5, 0]);
+  assert.deepEqual(
+    [0, 2, 4].map((s) => +lrFactor(cosine, s).toFixed(12)),
+    [1, 0.5, 0],
+  );
   assert.equal(lrFactor({ kind: 'constant' }, 1000), 1);
   assert.equal(lrFactor({ kind: 'constant', warmupSteps: 4 }, 1), 0.25);
 });

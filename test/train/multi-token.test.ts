@@ -16,9 +16,16 @@ import { writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
 await tf.setBackend('cpu');
 
 /** log p(word tokens | prompt) from the full logits, position by position, in plain JS. */
-async function directLogProb(model: Awaited<ReturnType<typeof loadModel>>['model'], prompt: number[], word: number[]): Promise<number> {
+async function directLogProb(
+  model: Awaited<ReturnType<typeof loadModel>>['model'],
+  prompt: number[],
+  word: number[],
+): Promise<number> {
   const ids = [...prompt, ...word];
-  const logits = model.logits(tf.tensor2d([ids], [1, ids.length], 'int32'), tf.ones([1, ids.length], 'int32') as tf.Tensor2D);
+  const logits = model.logits(
+    tf.tensor2d([ids], [1, ids.length], 'int32'),
+    tf.ones([1, ids.length], 'int32') as tf.Tensor2D,
+  );
   const rows = (await logits.array())[0]!;
   logits.dispose();
   let total = 0;
@@ -38,7 +45,13 @@ for (const scoring of ['sum', 'mean'] as const) {
     const { model } = await loadModel(dir);
     const template = parseTemplate('Question: {text}\nAnswer Type:{label}', { fields: ['text'] });
     const labelWords = { abbreviation: [' Abbreviation'], person: [' Person', ' human being'] };
-    const verbalizer = buildVerbalizer({ tokenizer, template, labels: ['abbreviation', 'person'], labelWords, scoring });
+    const verbalizer = buildVerbalizer({
+      tokenizer,
+      template,
+      labels: ['abbreviation', 'person'],
+      labelWords,
+      scoring,
+    });
     assert.equal(verbalizer.scoredIds[0]![0]!.length, 3); // ĠAb bre viation
     const texts = ['What does NASA stand for?', 'Who wrote Moby-Dick?'];
     const examples = texts.map((text, label) => {
@@ -57,7 +70,10 @@ for (const scoring of ['sum', 'mean'] as const) {
         }
         const max = Math.max(...perWord);
         const expected = max + Math.log(perWord.reduce((s, v) => s + Math.exp(v - max), 0)); // log-sum-exp over words
-        assert.ok(Math.abs(scores[b]![c]! - expected) < 1e-4, `example ${b}, class ${c}: ${scores[b]![c]} vs ${expected}`);
+        assert.ok(
+          Math.abs(scores[b]![c]! - expected) < 1e-4,
+          `example ${b}, class ${c}: ${scores[b]![c]} vs ${expected}`,
+        );
       }
     }
     disposeBatch(batch);

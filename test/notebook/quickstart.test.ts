@@ -1,0 +1,162 @@
+/**
+ * notebooks/quickstart.ipynb executed headless by Jupyter's own client (nbclient) with the
+ * tslab kernel, twice against one results store: the first time trains 6 tiny runs (about a
+ * minute on two CPU cores), the second reuses them all. Checks what the cells put out: the
+ * live run output (one output, updated in place), the paper table as HTML, and the plot as
+ * Vega-Lite + SVG with one line per task.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { ensureBuilt, jupyterMissing, python, repoRoot } from './helpers.js';
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+}
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: Output[];
+}
+
+const missing = jupyterMissing();
+const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-quickstart-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Executes the quickstart notebook against the test's store; the code cells and the seconds it took. */
+function executeQuickstart(name: string): { cells: Cell[]; seconds: number } {
+  const out = path.join(dir, `${name}.ipynb`);
+  const started = performance.now();
+  const child = spawnSync(
+    python,
+    [
+      path.join(repoRoot, 'test', 'notebook', 'execute_notebook.py'),
+      path.join(repoRoot, 'notebooks', 'quickstart.ipynb'),
+      out,
+    ],
+    {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        LAYERCUT_DB: path.join(dir, 'quickstart.db'),
+        LAYERCUT_CACHE: path.join(dir, 'cache'),
+      },
+    },
+  );
+  assert.equal(child.status, 0, `${child.stdout}\n${child.stderr}`);
+  const notebook = JSON.parse(readFileSync(out, 'utf8')) as { cells: Cell[] };
+  return {
+    cells: notebook.cells.filter((cell) => cell.cell_type === 'code'),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+const sourceOf = (cell: Cell): string => (Array.isArray(cell.source) ? cell.source.join('') : cell.source);
+
+/** The code cell whose source contains `text`. */
+function cellWith(cells: Cell[], text: string): Cell {
+  const cell = cells.find((c) => sourceOf(c).includes(text));
+  assert.ok(cell, `no cell with ${text}`);
+  return cell;
+}
+
+/** Notebook files store multi-line text as a list of lines. */
+const joined = (value: unknown): unknown => (Array.isArray(value) ? value.join('') : value);
+
+/** The only output of a cell, a display_data: its bundle, text joined. */
+function onlyDisplay(cell: Cell): Record<string, unknown> {
+  assert.equal(cell.outputs?.length, 1, `${sourceOf(cell)}: ${JSON.stringify(cell.outputs)}`);
+  const [output] = cell.outputs!;
+  assert.equal(output!.output_type, 'display_data');
+  return Object.fromEntries(Object.entries(output!.data!).map(([mime, value]) => [mime, joined(value)]));
+}
+
+/** Paths drawn by Vega line marks: one <path> per line in each mark-line group (as in plots.test.ts). */
+function linePaths(svg: string): number {
+  return (svg.match(/<g class="mark-line role-mark[^"]*"[^>]*>(?:<path[^>]*\/>)+/g) ?? [])
+    .map((group) => group.match(/<path/g)!.length)
+    .reduce((a, b) => a + b, 0);
+}
+
+describe('notebooks/quickstart.ipynb in the tslab kernel', () => {
+  let first: { cells: Cell[]; seconds: number };
+  let second: { cells: Cell[]; seconds: number };
+  before(() => {
+    assert.equal(missing, undefined, missing); // the Debian packages are part of the test set-up, not optional
+    ensureBuilt();
+    first = executeQuickstart('first');
+    second = executeQuickstart('second');
+  });
+
+  test('every cell ran without errors or warnings', (t) => {
+    t.diagnostic(
+      `first execution ${first.seconds.toFixed(1)} s, second (all reused) ${second.seconds.toFixed(1)} s`,
+    );
+    for (const cell of [...first.cells, ...second.cells]) {
+      for (const output of cell.outputs ?? []) {
+        assert.notEqual(output.output_type, 'error', sourceOf(cell));
+        assert.ok(
+          output.output_type !== 'stream' || output.name !== 'stderr',
+          `${sourceOf(cell)}: ${joined(output.text)}`,
+        );
+      }
+    }
+  });
+
+  test('run() draws one live output: 6 runs trained, then all 6 reused', () => {
+    const live = onlyDisplay(cellWith(first.cells, 'await run('));
+    const text = live['text/plain'] as string;
+    assert.match(text, /^6 runs: 6 done now · 0 reused · 0 failed · \d+\.\d s\n/);
+    assert.equal(
+      text.match(/^✓ tiny-gpt2 · first [124] · (spam|sotu-party) · lm · seed 0 — accuracy/gm)?.length,
+      6,
+    );
+    const html = live['text/html'] as string;
+    assert.match(html, /^<div class="layercut-run"/);
+    assert.equal(html.match(/<path class="loss-line"/g)?.length, 6, 'a loss curve per trained run');
+
+    const again = onlyDisplay(cellWith(second.cells, 'await run('));
+    assert.match(again['text/plain'] as string, /^6 runs: 0 done now · 6 reused · 0 failed · \d+\.\d s\n$/);
+  });
+
+  test('the paper table: a row per kept-layer count, a column per task, accuracy in percent', () => {
+    const data = onlyDisplay(cellWith(first.cells, 'show(results.paperTable())'));
+    const html = data['text/html'] as string;
+    assert.match(html, /^<table class="layercut-table">/);
+    const headers = [...html.matchAll(/<th [^>]*>([^<]*)<\/th>/g)].map((m) => m[1]);
+    assert.deepEqual(headers, ['layers', 'sotu-party', 'spam', 'Average']);
+    const rows = [...html.matchAll(/<tr>(.*?)<\/tr>/g)]
+      .slice(1)
+      .map((m) => [...m[1]!.matchAll(/<td [^>]*>(?:<b>)?([^<]*)(?:<\/b>)?<\/td>/g)].map((c) => c[1]));
+    assert.deepEqual(
+      rows.map((row) => row[0]),
+      ['first 1', 'first 2', 'first 4'],
+    );
+    for (const row of rows) for (const cell of row.slice(1)) assert.match(cell!, /^\d{1,3}\.\d$/);
+    // The same numbers the second time: they come from the store.
+    assert.equal(onlyDisplay(cellWith(second.cells, 'show(results.paperTable())'))['text/html'], html);
+  });
+
+  test('the accuracy plot: Vega-Lite for live front ends and an SVG with one line per task', () => {
+    const data = onlyDisplay(cellWith(first.cells, 'plot(results.accuracyVsLayers())'));
+    const spec = data['application/vnd.vegalite.v6+json'] as { data: { values: { task: string }[] } };
+    assert.deepEqual(data['application/vnd.vegalite.v5+json'], spec);
+    assert.deepEqual([...new Set(spec.data.values.map((v) => v.task))].sort(), ['sotu-party', 'spam']);
+    const svg = data['image/svg+xml'] as string;
+    assert.match(svg, /^<svg /);
+    assert.equal(linePaths(svg), 2);
+    assert.match(data['text/plain'] as string, /^Vega-Lite plot: Test accuracy vs kept layers/);
+  });
+
+  test('the training curves: a line per kept-layer count in each task panel', () => {
+    const data = onlyDisplay(cellWith(first.cells, 'plot(results.trainingCurves('));
+    assert.equal(linePaths(data['image/svg+xml'] as string), 6);
+  });
+});
