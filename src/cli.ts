@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<Command>> = {
   results: async () => (await import('./cli/results.js')).resultsCommand,
   plot: async () => (await import('./cli/plot.js')).plotCommand,
   run: async () => (await import('./cli/run.js')).runCommand,
+  notebook: async () => (await import('./cli/notebook.js')).notebookCommand,
 };
 
 function help(): string {
