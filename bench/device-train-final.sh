@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-cd "$(dirname "$0")/..  # repository root; pack first: bash ../shared/device/pack.sh bench/train.ts
+cd "$(dirname "$0")/.."  # repository root; pack first: bash ../shared/device/pack.sh bench/train.ts
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee $OUT/machine.txt
 bash .device/run.sh train.mjs --layers 1,2,4,12 2>&1 | grep '^{' | tee $OUT/layercut.jsonl
 PYTHONUNBUFFERED=1 python3 bench/train_peer.py --layers 1,2,4,12,48 --precisions fp32,bf16 2>&1 | grep '^{' | tee $OUT/pytorch.jsonl
