@@ -113,11 +113,8 @@ export interface RunRow extends RunSettings {
   wallSeconds: number | null;
 }
 
-/** Columns a filter or a view may name. */
-export const rowKeys: readonly (keyof RunRow)[] = [
-  'id',
-  'status',
-  ...settingKeys,
+/** The result columns of a row, after its settings. */
+export const resultKeys: readonly (keyof RunRow)[] = [
   'accuracy',
   'macroF1',
   'validationAccuracy',
@@ -126,6 +123,9 @@ export const rowKeys: readonly (keyof RunRow)[] = [
   'wallSeconds',
   'attempts',
 ];
+
+/** Columns a filter or a view may name. */
+export const rowKeys: readonly (keyof RunRow)[] = ['id', 'status', ...settingKeys, ...resultKeys];
 
 export function modelName(source: ModelSource): string {
   switch (source.kind) {

@@ -5,7 +5,14 @@
 import * as aq from 'arquero';
 
 import { humanCount, oneLine, percent, type DisplayTable } from './format.js';
-import { coreSettingKeys, settingKeys, varyingSettings, type RunRow, type SettingKey } from './rows.js';
+import {
+  coreSettingKeys,
+  resultKeys,
+  settingKeys,
+  varyingSettings,
+  type RunRow,
+  type SettingKey,
+} from './rows.js';
 
 export interface RunsView {
   /** Settings shown: the core ones plus those that vary, in display order. */
@@ -64,19 +71,7 @@ export function runsDisplay(view: RunsView): DisplayTable {
 
 /** What CSV holds: raw values (accuracy as a fraction, full parameter counts). */
 export function runsCsvTable(view: RunsView): DisplayTable {
-  const headers = [
-    'id',
-    'status',
-    ...view.settings,
-    'accuracy',
-    'macroF1',
-    'validationAccuracy',
-    'params',
-    'paramsFull',
-    'wallSeconds',
-    'attempts',
-    'error',
-  ];
+  const headers = ['id', 'status', ...view.settings, ...resultKeys, 'error'];
   const rows = view.rows.map((row) =>
     headers.map((key) => ({ text: rawValue((row as unknown as Record<string, unknown>)[key]) })),
   );
