@@ -11,7 +11,7 @@ export { checkFile, experimentProject, formatDiagnostic, typeDiagnostics } from 
 export type { CheckOptions, FileDiagnostic } from './check.js';
 export { CompileError, describePath, formatIssue } from './issues.js';
 export type { CompileIssue, InnerPosition, LocatedIssue, SourceLocation, ValuePath } from './issues.js';
-export { builtinModelDir, ModelCatalog, parameterCount } from './model-info.js';
+export { ModelCatalog, parameterCount } from './model-info.js';
 export type { KnownModel, ModelCatalogOptions, ModelDescription, UnknownModel } from './model-info.js';
 export { knownConfig, knownConfigs } from './known-configs.js';
 export { estimateRun, promptTokens, tokenEstimate } from './estimate.js';

@@ -10,8 +10,7 @@
  *
  * Nothing here touches the network. The model families are imported lazily (they bring tfjs).
  */
-import { packageRoot as repoRoot } from '../package-root.js';
-import { builtinModelFolder } from '../models/builtin.js';
+import { builtinModelFolder, shippedModelDirs } from '../models/builtin.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,25 +20,6 @@ import { hubCacheFromEnv } from '../hub/settings.js';
 import type { FamilyConfig, ModelFamily } from '../models/types.js';
 import type { ModelSource } from '../plan/types.js';
 import { knownConfig } from './known-configs.js';
-
-/** The repository root (this file is src/compile/model-info.ts). */
-
-/** Folders searched for builtin models, in order. */
-export const builtinModelDirs: readonly string[] = [
-  path.join(repoRoot, 'models'),
-  path.join(repoRoot, 'test', 'fixtures', 'models'),
-];
-
-/** The folder of builtin model `name`, or a LayercutError listing where it looked. */
-export function builtinModelDir(name: string, dirs: readonly string[] = builtinModelDirs): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
-    throw new LayercutError(`'${name}' is not a builtin model name`);
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    if (existsSync(path.join(candidate, 'config.json'))) return candidate;
-  }
-  throw new LayercutError(`no builtin model '${name}'`, `builtin models live in ${dirs.join(' or ')}`);
-}
 
 export interface KnownModel {
   known: true;
@@ -66,7 +46,7 @@ export interface ModelCatalogOptions {
   cwd?: string;
   /** The Hugging Face cache (default: from HF_HUB_CACHE / HF_HOME, as the hub client). */
   hubCacheDir?: string;
-  /** Where builtin models are looked up (default: builtinModelDirs). */
+  /** Where builtin models are looked up (default: shippedModelDirs). */
   builtinDirs?: readonly string[];
   /** Use the table of known hub configs (default true). */
   useKnownConfigs?: boolean;
@@ -115,7 +95,7 @@ export class ModelCatalog {
   constructor(options: ModelCatalogOptions = {}) {
     this.cwd = options.cwd ?? process.cwd();
     this.hubCacheDir = options.hubCacheDir ?? hubCacheFromEnv(process.env);
-    this.builtinDirs = options.builtinDirs ?? builtinModelDirs;
+    this.builtinDirs = options.builtinDirs ?? shippedModelDirs;
     this.useKnownConfigs = options.useKnownConfigs ?? true;
   }
 

@@ -14,7 +14,7 @@ import { sampleFewShot, type FewShotSample } from '../data/sampling.js';
 import { getTask, type TaskSpec } from '../data/tasks.js';
 import type { Dataset, Example } from '../data/types.js';
 import { downloadRepoFiles } from '../hub/download.js';
-import { builtinModelFolder, shippedModelDirs } from '../models/builtin.js';
+import { builtinModelFolder } from '../models/builtin.js';
 import { loadModel } from '../models/load.js';
 import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
@@ -47,9 +47,6 @@ export interface RunOptions {
   saveDir?: string;
 }
 
-/** Folders searched for built-in models, in order. */
-export const builtinModelDirs: readonly string[] = shippedModelDirs;
-
 /** The local directory of a model, downloading hub models into the hub cache first. */
 export async function resolveModelDir(
   source: ModelSource,
@@ -60,7 +57,7 @@ export async function resolveModelDir(
       return path.resolve(source.path);
     case 'builtin':
       // A shipped folder (models/, test/fixtures/models/) first, else a generated model (tiny-gpt2) from the cache.
-      return builtinModelFolder(source.name, { shippedDirs: builtinModelDirs });
+      return builtinModelFolder(source.name);
     case 'hub': {
       const result = await downloadRepoFiles({
         repo: source.repo,
