@@ -10,25 +10,10 @@ import { makePlanCommand, planCommand } from '../../src/cli/plan.js';
 import { checkFile, experimentProject, formatDiagnostic } from '../../src/compile/check.js';
 import type { PlanListing } from '../../src/compile/listing.js';
 import { dslFixture, repoRoot } from './helpers.js';
+import { captured } from '../helpers/console.js';
 
 // hub models are known only from layercut's table: the machine's Hugging Face cache is not consulted
 process.env['HF_HUB_CACHE'] = dslFixture('no-hub-cache');
-
-/** Runs `fn` with console.log and console.error captured. */
-async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => void out.push(args.join(' '));
-  console.error = (...args: unknown[]) => void err.push(args.join(' '));
-  try {
-    const code = await fn();
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 const relative = (file: string): string => path.relative(repoRoot, file);
 

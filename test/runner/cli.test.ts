@@ -12,24 +12,10 @@ import { after, describe, test } from 'node:test';
 import { main } from '../../src/cli.js';
 import { openStore } from '../../src/results/store.js';
 import { layercutBin, repoRoot, testFolder, writeTinyExperiment } from './helpers.js';
+import { captured } from '../helpers/console.js';
 
 const { dir, cache } = testFolder('layercut-run-cli-');
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => void out.push(args.join(' '));
-  console.error = (...args: unknown[]) => void err.push(args.join(' '));
-  try {
-    const code = await fn();
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 interface Child {
   process: ChildProcess;
