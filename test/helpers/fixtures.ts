@@ -7,3 +7,6 @@ export const modelFixture = (name: string): string => path.join(fixturesDir, 'mo
 
 /** Decoder fixtures layercut's GPT-2 and OPT code must match. */
 export const decoderFixtures = ['gpt2-tiny', 'gpt2-tiny-bf16', 'opt-tiny', 'opt-tiny-postln'];
+
+/** Fixtures of the other families: Llama (grouped-query attention), BERT, RoBERTa. */
+export const familyFixtures = ['llama-tiny-gqa', 'bert-tiny', 'roberta-tiny'];

@@ -11,38 +11,15 @@ import { LayercutError } from '../../src/errors.js';
 import { ConfigError } from '../../src/models/config.js';
 import { llama, rmsNorm } from '../../src/models/llama.js';
 import { loadModel } from '../../src/models/load.js';
-import { checkParity, DEFAULT_TOLERANCE } from '../../src/models/parity.js';
 import { saveModel } from '../../src/models/save.js';
 import { keepFirst, keepIndices } from '../../src/models/selection.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { atPositions, promptLmLoss } from '../../src/train/objectives.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
-import { modelFixture } from '../helpers/fixtures.js';
+import { familyFixtures, modelFixture } from '../helpers/fixtures.js';
 
-const familyFixtures = ['llama-tiny-gqa', 'bert-tiny', 'roberta-tiny'];
 /** The original layer index in a checkpoint key of any of these families. */
 const LAYER_KEY = /(?:^|\.)layers?\.(\d+)\./;
-
-for (const backend of ['cpu', 'wasm'] as const) {
-  describe(`parity of llama, bert and roberta on the ${backend} backend`, () => {
-    for (const fixture of familyFixtures) {
-      it(`${fixture}: full model and every first-k cut`, async () => {
-        await initBackend({ backend });
-        const rows = await checkParity(modelFixture(fixture));
-        assert.deepEqual(rows.map((r) => r.reference).sort(), [
-          'logits_full',
-          'logits_keep1',
-          'logits_keep2',
-          'logits_keep3',
-        ]);
-        for (const row of rows) {
-          assert.ok(row.maxAbsDiff <= DEFAULT_TOLERANCE, `${row.reference}: max|Δ| ${row.maxAbsDiff}`);
-          assert.equal(row.ok, true);
-        }
-      });
-    }
-  });
-}
 
 /** The fixture's reference inputs and one float tensor from reference.safetensors. */
 async function readReference(fixture: string, name: string) {

@@ -1,13 +1,13 @@
-// Logits of GPT-2 and OPT, full and cut, equal Hugging Face transformers' on the committed fixtures.
+// Logits of every model family, full and cut, equal Hugging Face transformers' on the committed fixtures.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkParity, DEFAULT_TOLERANCE } from '../../src/models/parity.js';
 import { initBackend } from '../../src/runtime/backend.js';
-import { decoderFixtures, modelFixture } from '../helpers/fixtures.js';
+import { decoderFixtures, familyFixtures, modelFixture } from '../helpers/fixtures.js';
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`parity on the ${backend} backend`, () => {
-    for (const fixture of decoderFixtures) {
+    for (const fixture of [...decoderFixtures, ...familyFixtures]) {
       it(`${fixture}: full model and every first-k cut`, async () => {
         await initBackend({ backend });
         const rows = await checkParity(modelFixture(fixture));
