@@ -3,8 +3,8 @@
  * others were skipped, and checks it with a small matmul. Exit code 0 when it works, 2 when
  * the requested backend cannot run here, 1 when it runs but computes wrong numbers.
  */
-import { parseArgs } from 'node:util';
 
+import { parseOptions } from './options.js';
 import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import {
@@ -43,22 +43,17 @@ function parsePowerPreference(value: string | undefined): 'high-performance' | '
 }
 
 function optionsFrom(args: string[]): { options: BackendOptions; listAdapters: boolean } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        backend: { type: 'string' },
-        'adapter-index': { type: 'string' },
-        'power-preference': { type: 'string' },
-        'dawn-toggles': { type: 'string' },
-        'list-adapters': { type: 'boolean', default: false },
-      },
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new LayercutError((error as Error).message, 'see layercut backends --help');
-  }
+  const { values } = parseOptions('backends', {
+    args,
+    options: {
+      backend: { type: 'string' },
+      'adapter-index': { type: 'string' },
+      'power-preference': { type: 'string' },
+      'dawn-toggles': { type: 'string' },
+      'list-adapters': { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  });
   const toggles = values['dawn-toggles']
     ?.split(',')
     .map((t) => t.trim())

@@ -4,8 +4,8 @@
  * printing each problem as `file:line:col message`. Exit code 1 when there is any error.
  * Reads config.json files (local, cached or from the table of known models); no weights, no network.
  */
+import { parseOptions } from './options.js';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
 import { checkFile, experimentProject, formatDiagnostic } from '../compile/check.js';
 import { ExitCode, LayercutError } from '../errors.js';
@@ -25,16 +25,11 @@ export const checkCommand: Command = {
   summary: 'type-check an experiment file and validate its runs (file:line:col messages)',
   usage,
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: { only: { type: 'string', multiple: true } },
-      });
-    } catch (error) {
-      throw new LayercutError((error as Error).message, 'see layercut check --help');
-    }
+    const parsed = parseOptions('check', {
+      args,
+      allowPositionals: true,
+      options: { only: { type: 'string', multiple: true } },
+    });
     const files = parsed.positionals;
     if (files.length === 0)
       throw new LayercutError('no experiment file given', 'layercut check examples/paper-gpt2xl.ts');

@@ -1,7 +1,7 @@
 /** `layercut notebook <file.ts>`: writes a tslab notebook that runs the file's experiments cell by cell. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './options.js';
 import type { Command } from '../cli.js';
 import { loadExperimentFile } from '../compile/file.js';
 import { ExitCode } from '../errors.js';
@@ -21,7 +21,7 @@ export const notebookCommand: Command = {
   summary: "write a tslab notebook that runs a file's experiments cell by cell",
   usage,
   async run(args) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseOptions('notebook', {
       args,
       allowPositionals: true,
       options: { out: { type: 'string' } },

@@ -1,5 +1,5 @@
 /** `layercut parity <dir>…`: compares layercut's logits with Hugging Face reference outputs. */
-import { parseArgs } from 'node:util';
+import { parseOptions } from './options.js';
 import type { Command } from '../cli.js';
 import { ExitCode } from '../errors.js';
 import { checkParity, DEFAULT_TOLERANCE } from '../models/parity.js';
@@ -18,7 +18,7 @@ export const parityCommand: Command = {
   summary: 'compare logits with Hugging Face reference outputs (full and cut models)',
   usage,
   async run(args) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseOptions('parity', {
       args,
       allowPositionals: true,
       options: { backend: { type: 'string' }, tolerance: { type: 'string' } },

@@ -4,8 +4,8 @@
  * config.json alone (local, cached, or layercut's table of known hub models). Loads no weights
  * and downloads nothing. Exit code 1 when the file has errors (printed as file:line:col).
  */
+import { parseOptions } from './options.js';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
 import { compileFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
@@ -32,16 +32,11 @@ export function makePlanCommand(hooks: PlanCommandHooks = {}): Command {
     summary: 'list the runs an experiment file defines, their model sizes and costs (no downloads)',
     usage,
     async run(args) {
-      let parsed;
-      try {
-        parsed = parseArgs({
-          args,
-          allowPositionals: true,
-          options: { json: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } },
-        });
-      } catch (error) {
-        throw new LayercutError((error as Error).message, 'see layercut plan --help');
-      }
+      const parsed = parseOptions('plan', {
+        args,
+        allowPositionals: true,
+        options: { json: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } },
+      });
       const [file, ...extra] = parsed.positionals;
       if (!file)
         throw new LayercutError('no experiment file given', 'layercut plan examples/paper-gpt2xl.ts');

@@ -2,9 +2,9 @@
  * `layercut plot`: draws the runs of a results store — accuracy vs kept layers, accuracy vs
  * parameters, training curves, or a comparison of methods — as SVG, PNG or a Vega-Lite spec.
  */
+import { parseOptions } from './options.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
@@ -46,27 +46,22 @@ export const plotCommand: Command = {
   summary: 'plot stored runs (accuracy vs layers or size, training curves, methods) as SVG/PNG',
   usage,
   async run(args: string[]): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          db: { type: 'string', default: DEFAULT_DB_FILE },
-          kind: { type: 'string', default: 'layers' },
-          out: { type: 'string' },
-          filter: { type: 'string', multiple: true, default: [] },
-          metric: { type: 'string', default: 'accuracy' },
-          'color-by': { type: 'string' },
-          title: { type: 'string' },
-          width: { type: 'string' },
-          height: { type: 'string' },
-          scale: { type: 'string' },
-        },
-        allowPositionals: false,
-      }));
-    } catch (error) {
-      throw new LayercutError((error as Error).message, 'see layercut plot --help');
-    }
+    const { values } = parseOptions('plot', {
+      args,
+      options: {
+        db: { type: 'string', default: DEFAULT_DB_FILE },
+        kind: { type: 'string', default: 'layers' },
+        out: { type: 'string' },
+        filter: { type: 'string', multiple: true, default: [] },
+        metric: { type: 'string', default: 'accuracy' },
+        'color-by': { type: 'string' },
+        title: { type: 'string' },
+        width: { type: 'string' },
+        height: { type: 'string' },
+        scale: { type: 'string' },
+      },
+      allowPositionals: false,
+    });
     if (!(plotKinds as readonly string[]).includes(values.kind)) {
       throw new LayercutError(`--kind must be one of ${plotKinds.join(', ')}; got '${values.kind}'`);
     }

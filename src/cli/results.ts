@@ -3,8 +3,8 @@
  * paper-style mean ± std table, or a paired comparison of two conditions — in Markdown,
  * CSV, LaTeX or JSON.
  */
+import { parseOptions } from './options.js';
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 
 import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
@@ -52,27 +52,22 @@ export const resultsCommand: Command = {
   summary: 'show stored runs: per run, paper-style mean ± std, or paired comparisons (md/csv/tex/json)',
   usage,
   async run(args: string[]): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          db: { type: 'string', default: DEFAULT_DB_FILE },
-          view: { type: 'string' },
-          format: { type: 'string' },
-          by: { type: 'string' },
-          metric: { type: 'string' },
-          filter: { type: 'string', multiple: true, default: [] },
-          compare: { type: 'string' },
-          a: { type: 'string' },
-          b: { type: 'string' },
-          out: { type: 'string' },
-        },
-        allowPositionals: false,
-      }));
-    } catch (error) {
-      throw new LayercutError((error as Error).message, 'see layercut results --help');
-    }
+    const { values } = parseOptions('results', {
+      args,
+      options: {
+        db: { type: 'string', default: DEFAULT_DB_FILE },
+        view: { type: 'string' },
+        format: { type: 'string' },
+        by: { type: 'string' },
+        metric: { type: 'string' },
+        filter: { type: 'string', multiple: true, default: [] },
+        compare: { type: 'string' },
+        a: { type: 'string' },
+        b: { type: 'string' },
+        out: { type: 'string' },
+      },
+      allowPositionals: false,
+    });
     const view = oneOf<ViewName>('view', values.view, viewNames, 'runs');
     const format = oneOf<FormatName>('format', values.format, formatNames, 'md');
     const metric = oneOf<MetricName>('metric', values.metric, metricNames, 'accuracy');

@@ -6,8 +6,8 @@
  *
  * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 130 interrupted.
  */
+import { parseOptions } from './options.js';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
 import { compileFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
@@ -55,21 +55,16 @@ interface RunArgs {
 }
 
 function parseRunArgs(args: string[]): RunArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        only: { type: 'string', multiple: true, default: [] },
-        backend: { type: 'string' },
-        db: { type: 'string', default: DEFAULT_DB_FILE },
-        'retry-failed': { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new LayercutError((error as Error).message, 'see layercut run --help');
-  }
+  const parsed = parseOptions('run', {
+    args,
+    allowPositionals: true,
+    options: {
+      only: { type: 'string', multiple: true, default: [] },
+      backend: { type: 'string' },
+      db: { type: 'string', default: DEFAULT_DB_FILE },
+      'retry-failed': { type: 'boolean', default: false },
+    },
+  });
   const [file, ...extra] = parsed.positionals;
   if (!file) throw new LayercutError('no experiment file given', 'layercut run examples/quickstart.ts');
   if (extra.length > 0) throw new LayercutError(`one file at a time, got ${parsed.positionals.length}`);

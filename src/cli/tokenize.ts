@@ -4,8 +4,8 @@
  * post-processor adds them (like Hugging Face's `tokenizer.encode(text)`) unless
  * `--no-special` is given.
  */
+import { parseOptions } from './options.js';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { loadTokenizer } from '../tokenizers/load.js';
@@ -30,22 +30,18 @@ async function readText(path: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Parses `args` with node:util parseArgs, turning its errors into LayercutErrors. */
+/** Parses `args` (bad options become usage errors, see options.ts). */
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        tokenizer: { type: 'string' },
-        special: { type: 'boolean' },
-        'no-special': { type: 'boolean' },
-        file: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new LayercutError((error as Error).message, 'see layercut tokenize --help');
-  }
+  return parseOptions('tokenize', {
+    args,
+    allowPositionals: true,
+    options: {
+      tokenizer: { type: 'string' },
+      special: { type: 'boolean' },
+      'no-special': { type: 'boolean' },
+      file: { type: 'string' },
+    },
+  });
 }
 
 /** The line `layercut tokenize` prints for these arguments (without the newline). */

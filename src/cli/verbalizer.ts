@@ -5,7 +5,7 @@
  * merges with the text before the slot), line-start (it tokenizes differently at the start
  * of a line). Exit code 1 when there are errors, 0 otherwise.
  */
-import { parseArgs } from 'node:util';
+import { parseOptions } from './options.js';
 import type { Command } from '../cli.js';
 import { getTask } from '../data/tasks.js';
 import { ExitCode, LayercutError } from '../errors.js';
@@ -33,22 +33,18 @@ flags: split       the word is several tokens (error with --single-token)
 Exit code 1 when there are errors.`;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        tokenizer: { type: 'string' },
-        task: { type: 'string' },
-        template: { type: 'string' },
-        words: { type: 'string' },
-        scoring: { type: 'string' },
-        'single-token': { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new LayercutError((error as Error).message, 'see layercut verbalizer --help');
-  }
+  return parseOptions('verbalizer', {
+    args,
+    allowPositionals: false,
+    options: {
+      tokenizer: { type: 'string' },
+      task: { type: 'string' },
+      template: { type: 'string' },
+      words: { type: 'string' },
+      scoring: { type: 'string' },
+      'single-token': { type: 'boolean', default: false },
+    },
+  });
 }
 
 function parseWords(json: string): Record<string, string[]> {
