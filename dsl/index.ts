@@ -7,8 +7,29 @@
  */
 export { builtin, hf, local, modelLabel } from './models.js';
 export type { BuiltinModel, BuiltinModelName, HubModel, LocalModel, Model } from './models.js';
-export { depth, drop, keep, keepAll, keepFirst, resolveDepthList } from './layers.js';
-export type { DepthList, DepthStep, DropLayers, LayerSelection, LayerText, Layers } from './layers.js';
+export {
+  byAngularDistance,
+  byInfluence,
+  depth,
+  drop,
+  keep,
+  keepAll,
+  keepFirst,
+  keepFirstAndLast,
+  resolveDepthList,
+} from './layers.js';
+export type {
+  CalibrationOptions,
+  CalibrationSpec,
+  ComputedLayerSelection,
+  DepthList,
+  DepthStep,
+  DropLayers,
+  FirstAndLastLayers,
+  LayerSelection,
+  LayerText,
+  Layers,
+} from './layers.js';
 export { paperSeeds, paperTasks, task, tasks } from './tasks.js';
 export type { AnyTask, FieldOf, LabelOf, Task, TaskName } from './tasks.js';
 export { template, verbalizer } from './prompts.js';
@@ -58,3 +79,12 @@ export type {
   SweepAxes,
   Zip,
 } from './sweep.js';
+export { byteLevelBpe, corpus, gpt2Architecture, pretraining } from './pretraining.js';
+export type {
+  ByteLevelBpe,
+  Corpus,
+  CorpusSource,
+  Gpt2ArchitectureSpec,
+  PretrainTrainOptions,
+  Pretraining,
+} from './pretraining.js';

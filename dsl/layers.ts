@@ -1,12 +1,18 @@
 /**
  * Which transformer layers a cut model keeps. Builders (`keepFirst(2)`, `keep([0, 5])`,
- * `drop(24, 47)`) or the text form of grammar/layers.peggy (`"first 2"`, `"0..1"`,
- * `"drop 24..47"`), checked for shape by the type checker and fully by the compiler.
+ * `drop(24, 47)`, `keepFirstAndLast(2, 1)`) or the text form of grammar/layers.peggy
+ * (`"first 2"`, `"0..1"`, `"drop 24..47"`, `"first 2 + last 1"`), checked for shape by the type
+ * checker and fully by the compiler. `byInfluence` and `byAngularDistance` choose the layers
+ * from data when the run starts (the compiler checks their counts against the model's depth).
  */
-import type { LayerSelection } from '../src/models/selection.js';
+import {
+  DEFAULT_CALIBRATION,
+  type ComputedLayerSelection,
+  type LayerSelection,
+} from '../src/models/selection.js';
 import type { Model } from './models.js';
 
-export type { LayerSelection } from '../src/models/selection.js';
+export type { CalibrationSpec, ComputedLayerSelection, LayerSelection } from '../src/models/selection.js';
 
 /** Every layer except `from..to` (both included; `to` null: up to the last layer). Needs the model's depth. */
 export interface DropLayers {
@@ -15,15 +21,28 @@ export interface DropLayers {
   to: number | null;
 }
 
+/** The bottom `first` and the top `last` layers. Needs the model's depth. */
+export interface FirstAndLastLayers {
+  kind: 'first-last';
+  first: number;
+  last: number;
+}
+
 /**
  * The text form (see grammar/layers.peggy): `'all'`, `'first 2'`, `'0..1'`, `'0, 2, 5..7'`,
- * `'12..'`, `'drop 24..47'`. A lone number is not accepted (layer 2, or the first 2?).
+ * `'12..'`, `'drop 24..47'`, `'first 2 + last 1'`. A lone number is not accepted
+ * (layer 2, or the first 2?).
  */
 export type LayerText =
-  'all' | `first ${number}` | `drop ${number}${string}` | `${number}..${string}` | `${number},${string}`;
+  | 'all'
+  | `first ${number}`
+  | `first ${number} + last ${number}`
+  | `drop ${number}${string}`
+  | `${number}..${string}`
+  | `${number},${string}`;
 
 /** A layer selection as an experiment may write it. */
-export type Layers = LayerSelection | DropLayers | LayerText;
+export type Layers = LayerSelection | DropLayers | FirstAndLastLayers | LayerText;
 
 /** The bottom `count` layers (0..count-1): the paper's cut. */
 export function keepFirst(count: number): LayerSelection {
@@ -43,6 +62,44 @@ export function keepAll(): LayerSelection {
 /** Every layer except `from..to` (both included); `drop(24)` drops 24 and up. */
 export function drop(from: number, to?: number): DropLayers {
   return { kind: 'drop', from, to: to ?? null };
+}
+
+/**
+ * The bottom `first` and the top `last` layers: `keepFirstAndLast(2, 1)` keeps 0, 1 and the
+ * last layer (the text `'first 2 + last 1'`).
+ */
+export function keepFirstAndLast(first: number, last: number): FirstAndLastLayers {
+  return { kind: 'first-last', first, last };
+}
+
+/** Calibration examples, drawn with the run's seed from its task's training split (default 64). */
+export interface CalibrationOptions {
+  calibration?: { examples: number };
+}
+
+const calibrationOf = (options: CalibrationOptions) => ({
+  examples: options.calibration?.examples ?? DEFAULT_CALIBRATION.examples,
+});
+
+/**
+ * Keeps the `keep` layers of highest block influence (ShortGPT: 1 − cosine between a layer's
+ * input and output, averaged over the real tokens of the calibration examples), in their order.
+ */
+export function byInfluence(options: { keep: number } & CalibrationOptions): ComputedLayerSelection {
+  return { kind: 'computed', by: 'influence', keep: options.keep, calibration: calibrationOf(options) };
+}
+
+/**
+ * Drops the block of `drop` consecutive layers whose input and output are closest in angular
+ * distance at the last token of the calibration examples (Gromov et al.): d(ℓ, ℓ+drop) smallest.
+ */
+export function byAngularDistance(options: { drop: number } & CalibrationOptions): ComputedLayerSelection {
+  return {
+    kind: 'computed',
+    by: 'angular-distance',
+    drop: options.drop,
+    calibration: calibrationOf(options),
+  };
 }
 
 /** One step of a `DepthList`: a map or a filter over the values so far. */

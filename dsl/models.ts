@@ -39,7 +39,8 @@ export function local(path: string): LocalModel {
 }
 
 /** Names of the models shipped with layercut (tiny random checkpoints for trying things offline). */
-export type BuiltinModelName = 'tiny-gpt2' | 'gpt2-tiny' | 'opt-tiny' | 'opt-tiny-postln' | 'gpt2-tiny-bf16';
+export type BuiltinModelName =
+  'tiny-english' | 'tiny-gpt2' | 'gpt2-tiny' | 'opt-tiny' | 'opt-tiny-postln' | 'gpt2-tiny-bf16';
 
 /** A model shipped with layercut, e.g. `builtin('gpt2-tiny')` (random weights, 4 layers). */
 export function builtin(name: BuiltinModelName): BuiltinModel {

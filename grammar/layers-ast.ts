@@ -4,12 +4,13 @@
  *
  *   all            every layer
  *   first 2        the bottom 2 layers (0 and 1)
+ *   first 2 + last 1   the bottom 2 and the top layer
  *   0..1           layers 0 to 1, both included
  *   0, 2, 5..7     a list of layers and ranges
  *   12..           layer 12 up to the last one
  *   drop 24..47    every layer except these
  *
- * Open ranges (`12..`) and `drop` need the model's depth; `src/compile/layers.ts` resolves
+ * Open ranges (`12..`), `first … + last …` and `drop` need the model's depth; `src/compile/layers.ts` resolves
  * them once config.json is known.
  */
 import type { SourceSpan } from './template-ast.js';
@@ -26,5 +27,7 @@ export interface LayerRangeNode {
 export type LayerSelectionNode =
   | { type: 'all'; location: SourceSpan }
   | { type: 'first'; count: number; location: SourceSpan }
+  /** The bottom `first` and the top `last` layers. */
+  | { type: 'ends'; first: number; last: number; location: SourceSpan }
   | { type: 'keep'; ranges: LayerRangeNode[]; location: SourceSpan }
   | { type: 'drop'; ranges: LayerRangeNode[]; location: SourceSpan };

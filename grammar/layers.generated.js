@@ -175,9 +175,11 @@ function peg$parse(input, options) {
 
   const peg$c0 = "all";
   const peg$c1 = "first";
-  const peg$c2 = "drop";
-  const peg$c3 = ",";
-  const peg$c4 = "..";
+  const peg$c2 = "+";
+  const peg$c3 = "last";
+  const peg$c4 = "drop";
+  const peg$c5 = ",";
+  const peg$c6 = "..";
 
   const peg$r0 = /^[0-9]/;
   const peg$r1 = /^[A-Za-z0-9_]/;
@@ -185,30 +187,37 @@ function peg$parse(input, options) {
 
   const peg$e0 = peg$literalExpectation("all", false);
   const peg$e1 = peg$literalExpectation("first", false);
-  const peg$e2 = peg$literalExpectation("drop", false);
-  const peg$e3 = peg$literalExpectation(",", false);
-  const peg$e4 = peg$literalExpectation("..", false);
-  const peg$e5 = peg$otherExpectation("a layer index (0, 1, 2, \u2026)");
-  const peg$e6 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e7 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
-  const peg$e8 = peg$otherExpectation("a space");
-  const peg$e9 = peg$classExpectation([" ", "\t"], false, false, false);
+  const peg$e2 = peg$literalExpectation("+", false);
+  const peg$e3 = peg$literalExpectation("last", false);
+  const peg$e4 = peg$literalExpectation("drop", false);
+  const peg$e5 = peg$literalExpectation(",", false);
+  const peg$e6 = peg$literalExpectation("..", false);
+  const peg$e7 = peg$otherExpectation("a layer index (0, 1, 2, \u2026)");
+  const peg$e8 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e9 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+  const peg$e10 = peg$otherExpectation("a space");
+  const peg$e11 = peg$classExpectation([" ", "\t"], false, false, false);
 
   function peg$f0(selection) {    return selection;  }
   function peg$f1() {    return { type: 'all', location: span(location()) };  }
-  function peg$f2(count) {    return { type: 'first', count, location: span(location()) };  }
-  function peg$f3(ranges) {    return { type: 'drop', ranges, location: span(location()) };  }
-  function peg$f4(ranges) {
+  function peg$f2(first, last) {
+    return last === null
+      ? { type: 'first', count: first, location: span(location()) }
+      : { type: 'ends', first, last, location: span(location()) };
+  }
+  function peg$f3(count) {    return count;  }
+  function peg$f4(ranges) {    return { type: 'drop', ranges, location: span(location()) };  }
+  function peg$f5(ranges) {
     if (ranges.length === 1 && ranges[0].to === ranges[0].from && !text().includes('..')) {
       error(`'${text()}' is ambiguous: write 'first ${ranges[0].from}' for the bottom ${ranges[0].from} layers, or '${ranges[0].from}..${ranges[0].from}' for layer ${ranges[0].from} alone`);
     }
     return { type: 'keep', ranges, location: span(location()) };
   }
-  function peg$f5(head, tail) {    return [head, ...tail];  }
-  function peg$f6(from, to) {    return { from, to, location: span(location()) };  }
-  function peg$f7(from) {    return { from, to: null, location: span(location()) };  }
-  function peg$f8(from) {    return { from, to: from, location: span(location()) };  }
-  function peg$f9(digits) {    return Number(digits);  }
+  function peg$f6(head, tail) {    return [head, ...tail];  }
+  function peg$f7(from, to) {    return { from, to, location: span(location()) };  }
+  function peg$f8(from) {    return { from, to: null, location: span(location()) };  }
+  function peg$f9(from) {    return { from, to: from, location: span(location()) };  }
+  function peg$f10(digits) {    return Number(digits);  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -386,7 +395,7 @@ function peg$parse(input, options) {
     s1 = peg$parse_();
     s2 = peg$parseAll();
     if (s2 === peg$FAILED) {
-      s2 = peg$parseFirst();
+      s2 = peg$parseEnds();
       if (s2 === peg$FAILED) {
         s2 = peg$parseDrop();
         if (s2 === peg$FAILED) {
@@ -443,8 +452,8 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseFirst() {
-    let s0, s1, s2, s3;
+  function peg$parseEnds() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c1) {
@@ -459,8 +468,67 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInteger();
         if (s3 !== peg$FAILED) {
+          s4 = peg$currPos;
+          s5 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 43) {
+            s6 = peg$c2;
+            peg$currPos++;
+          } else {
+            s6 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e2); }
+          }
+          if (s6 !== peg$FAILED) {
+            s7 = peg$parse_();
+            s8 = peg$parseLast();
+            if (s8 !== peg$FAILED) {
+              s4 = s8;
+            } else {
+              peg$currPos = s4;
+              s4 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s4;
+            s4 = peg$FAILED;
+          }
+          if (s4 === peg$FAILED) {
+            s4 = null;
+          }
           peg$savedPos = s0;
-          s0 = peg$f2(s3);
+          s0 = peg$f2(s3, s4);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseLast() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c3) {
+      s1 = peg$c3;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e3); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse__();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseInteger();
+        if (s3 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f3(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -481,12 +549,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c2) {
-      s1 = peg$c2;
+    if (input.substr(peg$currPos, 4) === peg$c4) {
+      s1 = peg$c4;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e2); }
+      if (peg$silentFails === 0) { peg$fail(peg$e4); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -494,7 +562,7 @@ function peg$parse(input, options) {
         s3 = peg$parseRanges();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f3(s3);
+          s0 = peg$f4(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -518,7 +586,7 @@ function peg$parse(input, options) {
     s1 = peg$parseRanges();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f4(s1);
+      s1 = peg$f5(s1);
     }
     s0 = s1;
 
@@ -535,11 +603,11 @@ function peg$parse(input, options) {
       s3 = peg$currPos;
       s4 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 44) {
-        s5 = peg$c3;
+        s5 = peg$c5;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e3); }
+        if (peg$silentFails === 0) { peg$fail(peg$e5); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
@@ -559,11 +627,11 @@ function peg$parse(input, options) {
         s3 = peg$currPos;
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s5 = peg$c3;
+          s5 = peg$c5;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e3); }
+          if (peg$silentFails === 0) { peg$fail(peg$e5); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
@@ -580,7 +648,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f5(s1, s2);
+      s0 = peg$f6(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -596,19 +664,19 @@ function peg$parse(input, options) {
     s1 = peg$parseInteger();
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
-      if (input.substr(peg$currPos, 2) === peg$c4) {
-        s3 = peg$c4;
+      if (input.substr(peg$currPos, 2) === peg$c6) {
+        s3 = peg$c6;
         peg$currPos += 2;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e4); }
+        if (peg$silentFails === 0) { peg$fail(peg$e6); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
         s5 = peg$parseInteger();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f6(s1, s5);
+          s0 = peg$f7(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -626,16 +694,16 @@ function peg$parse(input, options) {
       s1 = peg$parseInteger();
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
-        if (input.substr(peg$currPos, 2) === peg$c4) {
-          s3 = peg$c4;
+        if (input.substr(peg$currPos, 2) === peg$c6) {
+          s3 = peg$c6;
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e4); }
+          if (peg$silentFails === 0) { peg$fail(peg$e6); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f7(s1);
+          s0 = peg$f8(s1);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -649,7 +717,7 @@ function peg$parse(input, options) {
         s1 = peg$parseInteger();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f8(s1);
+          s1 = peg$f9(s1);
         }
         s0 = s1;
       }
@@ -670,7 +738,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e6); }
+      if (peg$silentFails === 0) { peg$fail(peg$e8); }
     }
     if (s3 !== peg$FAILED) {
       while (s3 !== peg$FAILED) {
@@ -680,7 +748,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e6); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
         }
       }
     } else {
@@ -693,13 +761,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f9(s1);
+      s1 = peg$f10(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
 
     return s0;
@@ -713,7 +781,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e7); }
+      if (peg$silentFails === 0) { peg$fail(peg$e9); }
     }
 
     return s0;
@@ -729,7 +797,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e9); }
+      if (peg$silentFails === 0) { peg$fail(peg$e11); }
     }
     if (s1 !== peg$FAILED) {
       while (s1 !== peg$FAILED) {
@@ -739,7 +807,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e11); }
         }
       }
     } else {
@@ -748,7 +816,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
 
     return s0;
@@ -764,7 +832,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e9); }
+      if (peg$silentFails === 0) { peg$fail(peg$e11); }
     }
     while (s1 !== peg$FAILED) {
       s0.push(s1);
@@ -773,7 +841,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e9); }
+        if (peg$silentFails === 0) { peg$fail(peg$e11); }
       }
     }
     peg$silentFails--;

@@ -22,6 +22,10 @@ const commands: Record<string, () => Promise<Command>> = {
   plot: async () => (await import('./cli/plot.js')).plotCommand,
   run: async () => (await import('./cli/run.js')).runCommand,
   notebook: async () => (await import('./cli/notebook.js')).notebookCommand,
+  pretrain: async () => (await import('./cli/pretrain.js')).pretrainCommand,
+  layers: async () => (await import('./cli/layers.js')).layersCommand,
+  worker: async () => (await import('./cli/worker.js')).workerCommand,
+  status: async () => (await import('./cli/status.js')).statusCommand,
 };
 
 function help(): string {

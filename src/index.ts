@@ -43,3 +43,28 @@ export * from './plots/specs.js';
 export * from './notebook/index.js';
 
 export { LayercutError } from './errors.js';
+export { layerReport, measureLayers, modelSourceFromText } from './select/report.js';
+export type { LayerReport, LayerReportOptions, LayerMeasurement, LayerSuggestions } from './select/report.js';
+export { greedyLayerSearch, labelAccuracy } from './select/greedy.js';
+export type { GreedyOptions, GreedySearchResult, GreedyStep } from './select/greedy.js';
+export { withLayers } from './select/layer-view.js';
+export { chooseComputedLayers, keepByInfluence, resolveComputedSelection } from './select/computed.js';
+export {
+  angularDistancesOver,
+  calibrationSample,
+  depthSimilarity,
+  influenceOver,
+} from './select/calibration.js';
+export {
+  accuracyByDepth,
+  averageRanks,
+  depthCorrelations,
+  depthScores,
+  spearman,
+} from './select/correlation.js';
+export * from './plots/layer-plots.js';
+export { compilePretraining, isPretraining, PRETRAIN_DEFAULTS } from './pretrain/compile.js';
+export { runPretraining } from './pretrain/run.js';
+export type { PretrainOptions, PretrainProgress } from './pretrain/run.js';
+export type * from './pretrain/plan.js';
+export { pretrainCurveSpec } from './plots/pretrain-plots.js';

@@ -1,24 +1,34 @@
 /**
  * `layercut run <file.ts>`: compiles an experiment file, runs every run not yet finished in the
- * results store (one at a time, in this process), shows progress on stderr and prints the
- * paper-style table of the file's runs (Markdown) on stdout. Stopping it — Ctrl-C, a crash, a
- * killed process — loses at most the run in progress; the same command resumes.
+ * results store, shows progress on stderr and prints the paper-style table of the file's runs
+ * (Markdown) on stdout. Stopping it — Ctrl-C, a crash, a killed process — loses at most the
+ * runs in progress; the same command resumes.
+ *
+ * Where the runs run: one at a time in this process (default); on N worker processes of this
+ * machine, one per GPU (`--workers N`, `--gpus 0,1`: src/queue/pool.ts); or on `layercut worker`s
+ * anywhere, through a BullMQ queue on Redis (`--queue redis://…`: src/queue/coordinator.ts).
+ * In every case this process alone writes the results store.
  *
  * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 130 interrupted.
  */
 import { parseOptions } from './options.js';
 import path from 'node:path';
 import type { Command } from '../cli.js';
-import { compileFile } from '../compile/file.js';
+import { compileFile, type CompiledFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { exportResults } from '../results/export.js';
 import { runRows } from '../results/rows.js';
-import { DEFAULT_DB_FILE, openStore } from '../results/store.js';
+import { DEFAULT_DB_FILE, openStore, type ResultsStore } from '../results/store.js';
+import { checkQueueName, DEFAULT_QUEUE_NAME, parseRedisUrl } from '../queue/address.js';
 import { parseBackendName, type BackendName } from '../runtime/backend.js';
 import { RunnerModelCatalog } from '../runner/catalog.js';
 import { ProgressPrinter } from '../runner/progress.js';
 import { runPlans, RunsInterruptedError } from '../runner/run-plans.js';
+import { runPool } from '../queue/pool.js';
+import { parseCount, parseGpuList } from '../queue/options.js';
+import { SweepPrinter } from '../queue/printer.js';
+import { SweepInterruptedError, sweepRuns, type SweepOutcome } from '../queue/sweep.js';
 
 /** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -37,6 +47,16 @@ options:
   --db FILE            results store (default: ${DEFAULT_DB_FILE})
   --retry-failed       run again the runs that failed before (by default they are skipped)
 
+on several processes (this process coordinates and alone writes the results store):
+  --workers N          run N runs at once, each in a worker process of its own; largest runs
+                       first; a worker that crashes is replaced
+  --gpus 0,1           bind worker i to GPU gpus[i mod count] (LAYERCUT_GPU and
+                       CUDA_VISIBLE_DEVICES); --workers defaults to the number of GPUs
+  --retries N          attempts after a run's first failure (default 1)
+  --queue URL          send the runs to a BullMQ queue on Redis (redis://host:port) and wait
+                       for \`layercut worker\`s anywhere to run them; results come back here
+  --queue-name NAME    the queue (default: ${DEFAULT_QUEUE_NAME})
+
 exit codes: 0 all runs done, 1 some failed, 2 usage or compile error, 130 interrupted
 
 examples:
@@ -44,6 +64,8 @@ examples:
   layercut run examples/quickstart.ts --backend wasm --db /tmp/quick.db
   layercut run examples/paper-gpt2xl.ts --only gpt2xlGrid --backend webgpu
   layercut run examples/ablations.ts --only 3f2a9c --retry-failed
+  layercut run examples/paper-gpt2xl.ts --workers 2 --gpus 0,1 --backend webgpu
+  layercut run examples/paper-gpt2xl.ts --queue redis://10.0.0.5:6379   # with \`layercut worker\`s
   layercut results --view runs            # every run in the store, with its status`;
 
 interface RunArgs {
@@ -52,6 +74,13 @@ interface RunArgs {
   backend?: BackendName;
   db: string;
   retryFailed: boolean;
+  /** Local pool: worker processes and their GPUs (both absent: run in this process). */
+  workers?: number;
+  gpus?: number[];
+  retries?: number;
+  /** Distributed: the Redis URL and queue name. */
+  queue?: string;
+  queueName: string;
 }
 
 function parseRunArgs(args: string[]): RunArgs {
@@ -63,18 +92,43 @@ function parseRunArgs(args: string[]): RunArgs {
       backend: { type: 'string' },
       db: { type: 'string', default: DEFAULT_DB_FILE },
       'retry-failed': { type: 'boolean', default: false },
+      workers: { type: 'string' },
+      gpus: { type: 'string' },
+      retries: { type: 'string' },
+      queue: { type: 'string' },
+      'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
     },
   });
   const [file, ...extra] = parsed.positionals;
   if (!file) throw new LayercutError('no experiment file given', 'layercut run examples/quickstart.ts');
   if (extra.length > 0) throw new LayercutError(`one file at a time, got ${parsed.positionals.length}`);
   const { values } = parsed;
+  const local = values.workers !== undefined || values.gpus !== undefined;
+  if (local && values.queue !== undefined) {
+    throw new LayercutError(
+      '--queue sends the runs to `layercut worker`s; --workers and --gpus start workers here: pick one',
+      'on each GPU machine: layercut worker --queue URL --gpu 0',
+    );
+  }
+  if (values.retries !== undefined && !local && values.queue === undefined) {
+    throw new LayercutError(
+      '--retries applies to --workers, --gpus and --queue',
+      'add --workers 1 to retry in a worker process',
+    );
+  }
+  // A mistyped address is a usage error before anything compiles.
+  if (values.queue !== undefined) parseRedisUrl(values.queue);
   return {
     file,
     only: values.only,
     ...(values.backend !== undefined ? { backend: parseBackendName(values.backend, '--backend') } : {}),
     db: values.db,
     retryFailed: values['retry-failed'],
+    ...(values.workers !== undefined ? { workers: parseCount(values.workers, '--workers', 1) } : {}),
+    ...(values.gpus !== undefined ? { gpus: parseGpuList(values.gpus) } : {}),
+    ...(values.retries !== undefined ? { retries: parseCount(values.retries, '--retries', 0) } : {}),
+    ...(values.queue !== undefined ? { queue: values.queue } : {}),
+    queueName: checkQueueName(values['queue-name']),
   };
 }
 
@@ -93,6 +147,56 @@ function resolveOnly(
       `--only ${value}: no exported experiment or sweep of ${file} is called that, and no run id starts with it`,
       `exports: ${exportNames.join(', ')}; \`layercut plan ${file}\` lists the run ids`,
     );
+  });
+}
+
+/** Runs the selected runs where the options say: this process, a local pool, or a Redis queue. */
+async function sweep(
+  options: RunArgs,
+  runs: CompiledFile['runs'],
+  selected: readonly string[],
+  only: readonly string[],
+  store: ResultsStore,
+  signal: AbortSignal,
+  printer: ProgressPrinter | SweepPrinter,
+): Promise<SweepOutcome> {
+  const backend = options.backend ? { backend: options.backend } : {};
+  if (printer instanceof ProgressPrinter) {
+    return runPlans(
+      runs.map((run) => run.plan),
+      {
+        store,
+        onEvent: printer.handle,
+        signal,
+        retryFailed: options.retryFailed,
+        ...backend,
+        ...(only.length > 0 ? { only: [...only] } : {}),
+      },
+    );
+  }
+  const chosen = new Set(selected);
+  const toSweep = sweepRuns(runs.filter((run) => chosen.has(run.id)));
+  const common = {
+    store,
+    signal,
+    onEvent: printer.handle,
+    retryFailed: options.retryFailed,
+    ...backend,
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+  };
+  if (options.queue !== undefined) {
+    // Loaded only here: bullmq and ioredis are not needed otherwise.
+    const { runOnQueue } = await import('../queue/coordinator.js');
+    return runOnQueue(toSweep, { ...common, url: options.queue, queueName: options.queueName });
+  }
+  const verbose = (process.env['LAYERCUT_VERBOSE'] ?? '') !== '';
+  return runPool(toSweep, {
+    ...common,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.gpus !== undefined ? { gpus: options.gpus } : {}),
+    ...(verbose
+      ? { onWorkerStderr: (worker: string, line: string) => printer.workerLine(worker, line) }
+      : {}),
   });
 }
 
@@ -136,28 +240,27 @@ export const runCommand: Command = {
         process.stderr.write('\nlayercut run: stopped\n');
         process.exit(INTERRUPTED_EXIT_CODE);
       }
-      process.stderr.write('\nlayercut run: stopping after this step (Ctrl-C again to stop at once)…\n');
+      process.stderr.write(
+        options.queue !== undefined
+          ? '\nlayercut run: no longer waiting; the runs stay in the queue and the workers go on (run the same command to collect their results)\n'
+          : '\nlayercut run: stopping after this step (Ctrl-C again to stop at once)…\n',
+      );
       controller.abort();
     };
     process.on('SIGINT', onSigint);
-    const printer = new ProgressPrinter();
+    const printer =
+      options.workers !== undefined || options.gpus !== undefined || options.queue !== undefined
+        ? new SweepPrinter()
+        : new ProgressPrinter();
     try {
-      let outcome;
+      let outcome: SweepOutcome;
       try {
-        outcome = await runPlans(
-          compiled.runs.map((run) => run.plan),
-          {
-            store,
-            onEvent: printer.handle,
-            signal: controller.signal,
-            retryFailed: options.retryFailed,
-            ...(options.backend ? { backend: options.backend } : {}),
-            ...(only.length > 0 ? { only } : {}),
-          },
-        );
+        outcome = await sweep(options, compiled.runs, selected, only, store, controller.signal, printer);
       } catch (error) {
         printer.finish();
-        if (error instanceof RunsInterruptedError) return INTERRUPTED_EXIT_CODE;
+        if (error instanceof RunsInterruptedError || error instanceof SweepInterruptedError) {
+          return INTERRUPTED_EXIT_CODE;
+        }
         throw error;
       }
       printer.finish();

@@ -65,8 +65,10 @@ export interface ExperimentFile {
   exports: NamedValue[];
 }
 
-/** Imports an experiment file and picks its exported run sets. */
-export async function loadExperimentFile(file: string): Promise<ExperimentFile> {
+/** Imports a `.ts` file with tsx: its exports as [name, value] in source order. */
+export async function importFileExports(
+  file: string,
+): Promise<{ file: string; exports: [string, unknown][] }> {
   const absolute = path.resolve(file);
   if (!existsSync(absolute)) throw new LayercutError(`no such file: ${file}`);
   let module: Record<string, unknown>;
@@ -81,14 +83,19 @@ export async function loadExperimentFile(file: string): Promise<ExperimentFile> 
   }
   const order = exportOrder(await readFile(absolute, 'utf8'));
   const names = Object.keys(module).sort((a, b) => rank(order, a) - rank(order, b));
+  return { file: absolute, exports: names.map((name) => [name, module[name]]) };
+}
+
+/** Imports an experiment file and picks its exported run sets. */
+export async function loadExperimentFile(file: string): Promise<ExperimentFile> {
+  const loaded = await importFileExports(file);
   const exports: NamedValue[] = [];
-  for (const name of names) {
-    const value = module[name];
+  for (const [name, value] of loaded.exports) {
     if (isRunSet(value)) exports.push({ name, value });
     else if (Array.isArray(value) && value.length > 0 && value.every(isRunSet))
       exports.push({ name, value: { kind: 'concat', items: value } });
   }
-  return { file: absolute, exports };
+  return { file: loaded.file, exports };
 }
 
 function rank(order: string[], name: string): number {

@@ -4,11 +4,21 @@
  *
  * Equal selections get equal plans (and so equal run ids): indices are sorted, and a list
  * that is exactly the bottom k layers becomes `first k` (`'0..1'`, `keep([1, 0])` and
- * `keepFirst(2)` are one run). `drop` and open ranges (`'12..'`) need the depth.
+ * `keepFirst(2)` are one run). `drop`, `first … + last …` and open ranges (`'12..'`) need the depth.
+ * Computed selections (`byInfluence`, `byAngularDistance`) stay rules in the plan: their
+ * counts are checked against the depth here, their layers are chosen when the run starts.
  */
 import { parse, SyntaxError as PeggySyntaxError } from '../../grammar/layers.generated.js';
 import type { LayerRangeNode } from '../../grammar/layers-ast.js';
-import { LayerSelectionError, resolveLayers, type LayerSelection } from '../models/selection.js';
+import {
+  checkComputedSelection,
+  computedSelectionText,
+  DEFAULT_CALIBRATION,
+  LayerSelectionError,
+  resolveLayers,
+  type ComputedLayerSelection,
+  type LayerSelection,
+} from '../models/selection.js';
 import { oneLine, type InnerPosition } from './issues.js';
 
 /** A selection before the depth is applied. `to: null` is "up to the last layer". */
@@ -16,7 +26,11 @@ export type LayerRequest =
   | { kind: 'all' }
   | { kind: 'first'; count: number }
   | { kind: 'keep'; ranges: { from: number; to: number | null }[] }
-  | { kind: 'drop'; ranges: { from: number; to: number | null }[] };
+  | { kind: 'drop'; ranges: { from: number; to: number | null }[] }
+  /** The bottom `first` and the top `last` layers. */
+  | { kind: 'ends'; first: number; last: number }
+  /** Chosen from calibration data at run time. */
+  | { kind: 'computed'; selection: ComputedLayerSelection };
 
 /** A layer selection that cannot be read or does not fit the model; `inner` points into layer text. */
 export class LayerIssue extends Error {
@@ -48,6 +62,8 @@ export function parseLayerText(text: string): LayerRequest {
         return { kind: 'all' };
       case 'first':
         return { kind: 'first', count: node.count };
+      case 'ends':
+        return { kind: 'ends', first: node.first, last: node.last };
       case 'keep':
         return { kind: 'keep', ranges: rangesOf(node.ranges) };
       case 'drop':
@@ -87,6 +103,15 @@ export function readLayers(value: unknown): LayerRequest {
           `keep needs a list of layer indices (0, 1, 2, …), got ${JSON.stringify(indices)}`,
         );
       }
+      case 'first-last': {
+        const { first, last } = value;
+        if (isIndex(first) && isIndex(last)) return { kind: 'ends', first, last };
+        throw new LayerIssue(
+          `keepFirstAndLast needs two whole numbers of layers, got keepFirstAndLast(${JSON.stringify(first)}, ${JSON.stringify(last)})`,
+        );
+      }
+      case 'computed':
+        return { kind: 'computed', selection: readComputed(value) };
       case 'drop': {
         const { from, to } = value;
         if (isIndex(from) && (to === null || to === undefined || isIndex(to))) {
@@ -99,13 +124,39 @@ export function readLayers(value: unknown): LayerRequest {
     }
   }
   throw new LayerIssue(
-    `${JSON.stringify(value)} is not a layer selection: use keepFirst(k), keep([…]), drop(from, to) or text such as 'first 2'`,
+    `${JSON.stringify(value)} is not a layer selection: use keepFirst(k), keep([…]), drop(from, to), ` +
+      `keepFirstAndLast(a, b), byInfluence({ keep }), byAngularDistance({ drop }) or text such as 'first 2'`,
   );
+}
+
+/** A computed selection's object, with the default calibration filled in; counts are checked later. */
+function readComputed(value: Record<string, unknown>): ComputedLayerSelection {
+  const calibration = value['calibration'] ?? DEFAULT_CALIBRATION;
+  if (!isRecord(calibration) || Object.keys(calibration).some((key) => key !== 'examples')) {
+    throw new LayerIssue(`calibration must be { examples: number }, got ${JSON.stringify(calibration)}`);
+  }
+  const examples = (calibration['examples'] ?? DEFAULT_CALIBRATION.examples) as number;
+  const count = (key: string) => value[key] as number;
+  switch (value['by']) {
+    case 'influence':
+      return { kind: 'computed', by: 'influence', keep: count('keep'), calibration: { examples } };
+    case 'angular-distance':
+      return { kind: 'computed', by: 'angular-distance', drop: count('drop'), calibration: { examples } };
+    default:
+      throw new LayerIssue(
+        `a computed selection is chosen by 'influence' or 'angular-distance', got ${JSON.stringify(value['by'])}: ` +
+          'use byInfluence({ keep }) or byAngularDistance({ drop })',
+      );
+  }
 }
 
 /** True when the selection can only be resolved with the model's depth. */
 export function needsDepth(request: LayerRequest): boolean {
-  return request.kind === 'drop' || (request.kind === 'keep' && request.ranges.some((r) => r.to === null));
+  return (
+    request.kind === 'drop' ||
+    (request.kind === 'ends' && request.last > 0) ||
+    (request.kind === 'keep' && request.ranges.some((r) => r.to === null))
+  );
 }
 
 function expandRanges(ranges: { from: number; to: number | null }[], depth: number | undefined): number[] {
@@ -149,6 +200,38 @@ export function resolveLayerRequest(
     case 'first':
       selection = { kind: 'first', count: request.count };
       break;
+    case 'ends': {
+      const { first, last } = request;
+      if (last === 0) {
+        selection = { kind: 'first', count: first };
+        break;
+      }
+      const text = `first ${first} + last ${last}`;
+      if (depth === undefined) {
+        throw new LayerIssue(
+          `'${text}' needs the depth of ${modelName}, which is not known offline: ` +
+            'use keepFirst(k) or explicit indices, or put its config.json in the Hugging Face cache',
+        );
+      }
+      if (first + last > depth) {
+        throw new LayerIssue(
+          `'${text}' names ${first + last} layers, but ${modelName} has ${depth}: ` +
+            `first and last together may keep at most ${depth}`,
+        );
+      }
+      const top = Array.from({ length: last }, (_, i) => depth - last + i);
+      selection = normalise([...Array.from({ length: first }, (_, i) => i), ...top]);
+      break;
+    }
+    case 'computed':
+      try {
+        checkComputedSelection(request.selection, depth, modelName);
+      } catch (error) {
+        if (error instanceof LayerSelectionError) throw new LayerIssue(oneLine(error));
+        throw error;
+      }
+      // chosen from data when the run starts: nothing is kept yet
+      return { selection: request.selection };
     case 'keep':
     case 'drop': {
       if (depth === undefined && needsDepth(request)) {
@@ -195,5 +278,7 @@ export function layerLabel(selection: LayerSelection): string {
       return `first ${selection.count}`;
     case 'indices':
       return selection.indices.join(',');
+    case 'computed':
+      return computedSelectionText(selection);
   }
 }

@@ -21,3 +21,16 @@ export { PAPER_PROTOCOL, PAPER_SEEDS, paperSample, sampleFewShot } from './sampl
 export type { FewShotSample, Overlap, SampleOptions, SamplePair, SamplePart } from './sampling.js';
 export { mulberry32, randomStream, shuffled } from './random.js';
 export type { Random } from './random.js';
+export {
+  buildPretrainingCorpus,
+  packDocuments,
+  DEFAULT_CORPUS_SOURCES,
+  type CorpusSource,
+  type PretrainingCorpus,
+  type PretrainingCorpusOptions,
+  type HeldOutOptions,
+  type CorpusStats,
+  type DocumentRef,
+  type ExcludedDocument,
+  type PackOptions,
+} from './corpus.js';

@@ -17,10 +17,10 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { mulberry32, type Random } from '../data/random.js';
 import { LayercutError } from '../errors.js';
 import { layercutCacheDir } from '../hub/settings.js';
-import { writeSafetensors, type WritableTensor } from '../weights/safetensors.js';
+import { writeSafetensors } from '../weights/safetensors.js';
+import { randomGpt2Checkpoint } from './init.js';
 
 /** Folders searched for shipped built-in models, in order. */
 export const shippedModelDirs: readonly string[] = [
@@ -150,43 +150,13 @@ export async function materializeGeneratedModel(name: string, cacheDir: string):
   return target;
 }
 
-/** Normal samples (Box–Muller) from a seeded uniform generator. */
-function normals(random: Random, count: number, std: number): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const u = 1 - random.next(); // (0, 1]: log stays finite
-    const v = random.next();
-    const radius = std * Math.sqrt(-2 * Math.log(u));
-    out[i] = radius * Math.cos(2 * Math.PI * v);
-    if (i + 1 < count) out[i + 1] = radius * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
-
 /**
- * Writes config.json, model.safetensors, the tokenizer files and the marker into `dir`.
- * Initialised as transformers initialises GPT-2: weights ~ N(0, 0.02), the residual output
- * projections (`c_proj`) ~ N(0, 0.02 / √(2·layers)), biases 0, LayerNorm gains 1.
+ * Writes config.json, model.safetensors (initialised as transformers initialises GPT-2, see
+ * init.ts), the tokenizer files and the marker into `dir`.
  */
 async function writeGeneratedModel(dir: string, name: string, recipe: GeneratedModel): Promise<void> {
   await mkdir(dir, { recursive: true });
-  // Imported here, not at the top: the GPT-2 family brings tfjs, which describing a model does not need.
-  const { gpt2 } = await import('./gpt2.js');
-  const config = gpt2.parseConfig(recipe.config);
-  const random = mulberry32(recipe.seed);
-  const std = Number(recipe.config['initializer_range'] ?? 0.02);
-  const layers = Array.from({ length: config.numLayers }, (_, i) => i);
-  const tensors: Record<string, WritableTensor> = {};
-  for (const [tensorName, shape] of gpt2.expectedTensors(config, layers)) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    let data: Float32Array;
-    if (/ln_(\d|f)\.weight$/.test(tensorName)) data = new Float32Array(size).fill(1);
-    else if (tensorName.endsWith('.bias')) data = new Float32Array(size);
-    else if (tensorName.endsWith('c_proj.weight'))
-      data = normals(random, size, std / Math.sqrt(2 * config.numLayers));
-    else data = normals(random, size, std);
-    tensors[tensorName] = { dtype: 'F32', shape, data };
-  }
+  const tensors = await randomGpt2Checkpoint(recipe.config, recipe.seed);
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   await writeFile(path.join(dir, 'config.json'), `${JSON.stringify(recipe.config, null, 2)}\n`);
   for (const file of TOKENIZER_FILES) await copyFile(path.join(gpt2TokenizerDir, file), path.join(dir, file));

@@ -28,6 +28,8 @@ export interface SaveOptions {
   extraTensors?: Map<string, tf.Variable | tf.Tensor>;
   /** Recorded under config.json's "layercut" key (method, labels, …). */
   metadata?: Record<string, unknown>;
+  /** Stored precision of the weights (default F32; F16 halves the file, values rounded to nearest). */
+  dtype?: 'F32' | 'F16';
 }
 
 export async function saveModel(model: LanguageModel, dir: string, options: SaveOptions): Promise<void> {
@@ -47,7 +49,11 @@ export async function saveModel(model: LanguageModel, dir: string, options: Save
   const newIndex = new Map(kept.map((layer, i) => [layer, i]));
   const tensors: Record<string, WritableTensor> = {};
   const addTensor = async (key: string, value: tf.Tensor) => {
-    tensors[key] = { dtype: 'F32', shape: value.shape, data: (await value.data()) as Float32Array };
+    tensors[key] = {
+      dtype: options.dtype ?? 'F32',
+      shape: value.shape,
+      data: (await value.data()) as Float32Array,
+    };
   };
   for (const [name, variable] of model.params) {
     let renamed = name;
@@ -63,6 +69,7 @@ export async function saveModel(model: LanguageModel, dir: string, options: Save
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   const config = {
     ...sourceConfig,
+    ...(options.dtype === 'F16' ? { torch_dtype: 'float16' } : {}),
     [family.numLayersKey]: kept.length,
     layercut: { kept_layers: kept, layers_before: model.info.layersBefore, ...options.metadata },
   };

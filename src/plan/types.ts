@@ -138,6 +138,11 @@ export interface RunResult {
   };
   timings: { wallSeconds: number; trainSeconds: number; evalSeconds: number; trainTokensPerSecond: number };
   size: { layersBefore: number; layersAfter: number; paramsBefore: number; paramsAfter: number };
+  /**
+   * For a computed selection (byInfluence, byAngularDistance): the original indices of the
+   * layers the run chose from calibration data. Absent for fixed selections.
+   */
+  keptLayers?: number[];
   /** Largest number of bytes held by tensors during the run. */
   peakTensorBytes: number;
   backend: string;

@@ -6,7 +6,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
@@ -67,6 +66,8 @@ export async function svgToPng(svg: string, options: PngOptions = {}): Promise<B
       'install a font package (Debian/Ubuntu: apt-get install fonts-dejavu-core), set LAYERCUT_FONT=/path/to/font.ttf, or write .svg instead',
     );
   }
+  // loaded on first use: SVG output needs no native module
+  const { Resvg } = await import('@resvg/resvg-js');
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: options.scale ?? 2 },
     background: 'white',

@@ -4,7 +4,7 @@
  * outcomes (accuracy, macro-F1, parameter count). Every view and plot starts from these rows.
  */
 import { LayercutError } from '../errors.js';
-import type { LayerSelection } from '../models/selection.js';
+import { computedSelectionText, type LayerSelection } from '../models/selection.js';
 import type { ModelSource, RunPlan } from '../plan/types.js';
 import type { RunStatus, StoredRun } from './store.js';
 
@@ -146,6 +146,8 @@ export function layersText(layers: LayerSelection): string {
       return `first ${layers.count}`;
     case 'indices':
       return `indices ${layers.indices.join(',')}`;
+    case 'computed':
+      return computedSelectionText(layers);
   }
 }
 
@@ -157,6 +159,8 @@ function keptLayerCount(layers: LayerSelection, layersAfter: number | undefined)
       return layers.count;
     case 'indices':
       return layers.indices.length;
+    case 'computed':
+      return layers.by === 'influence' ? layers.keep : (layersAfter ?? null);
   }
 }
 

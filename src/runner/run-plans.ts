@@ -81,13 +81,14 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Decision =
+/** What a scheduler does with a run it was asked for (`decide`). */
+export type Decision =
   | { action: 'reuse'; result: RunResult }
   | { action: 'run' }
   | { action: 'skip'; reason: SkipReason; detail: string };
 
-/** What to do with a run, from its row in the store. */
-function decide(store: ResultsStore, stored: StoredRun | undefined, retryFailed: boolean): Decision {
+/** What to do with a run, from its row in the store (also used by the multi-process schedulers in src/queue/). */
+export function decide(store: ResultsStore, stored: StoredRun | undefined, retryFailed: boolean): Decision {
   if (!stored) return { action: 'run' };
   switch (stored.status) {
     case 'done':

@@ -28,6 +28,8 @@ import type { Tokenizer } from '../tokenizers/types.js';
 import type { EncodedExample } from './batching.js';
 import { makeScorer, promptMethods } from './scorers.js';
 import { evaluate, train, type TrainEvent } from './trainer.js';
+import { calibrationSample } from '../select/calibration.js';
+import { resolveComputedSelection } from '../select/computed.js';
 
 export type RunProgress =
   | { phase: 'prepare'; message: string }
@@ -167,8 +169,16 @@ export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Pr
   const validation = encode(sample.validation);
   const testSet = encode(sample.test);
 
+  // A computed layer selection (byInfluence, byAngularDistance) is chosen here, on the full model,
+  // from seeded calibration examples of the training split (src/select/computed.ts).
+  const { selection: layers } = await resolveComputedSelection(
+    modelDir,
+    plan.layers,
+    (count) => encode(calibrationSample(dataset.train, count, plan.seed)),
+    { padId: tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0 },
+  );
   const { model } = await loadModel(modelDir, {
-    layers: plan.layers,
+    layers,
     onProgress: (e) => progress?.({ phase: 'load', loaded: e.loaded, total: e.total }),
   });
   const scorer = makeScorer(model, plan.method, verbalizer, plan.seed);
@@ -223,6 +233,8 @@ export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Pr
         paramsBefore: model.info.paramsBefore,
         paramsAfter: model.info.paramsAfter + [...scorer.head.values()].reduce((n, v) => n + v.size, 0),
       },
+      // the layers a computed selection chose (a fixed one says them in the plan already)
+      ...(plan.layers.kind === 'computed' ? { keptLayers: model.info.keptLayers } : {}),
       peakTensorBytes: Math.max(trained?.peakTensorBytes ?? 0, tf.memory().numBytes),
       backend: backend.name,
       versions: { layercut: packageVersion(), tfjs: tf.version.tfjs, node: process.version },

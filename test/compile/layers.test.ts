@@ -11,7 +11,11 @@ import {
   readLayers,
   resolveLayerRequest,
 } from '../../src/compile/layers.js';
+import { builtin, experiment, sweep, tasks } from '../../dsl/index.js';
+import { byAngularDistance, byInfluence, keepFirstAndLast } from '../../dsl/layers.js';
+import { compileValues, type CompileResult } from '../../src/compile/compile.js';
 import { fixturesDir } from '../helpers/fixtures.js';
+import { offlineCatalog } from './helpers.js';
 
 const repoRoot = path.resolve(fixturesDir, '..', '..');
 
@@ -112,4 +116,116 @@ test('grammar/layers.generated.js is up to date with layers.peggy', () => {
   );
   const types = readFileSync(path.join(repoRoot, 'grammar/layers.generated.d.ts'), 'utf8');
   assert.match(types, /\): import\("\.\/layers-ast\.js"\)\.LayerSelectionNode;/);
+});
+
+test('first and last: the text form and the builder resolve to sorted indices', () => {
+  assert.deepEqual(parseLayerText('first 2 + last 1'), { kind: 'ends', first: 2, last: 1 });
+  assert.deepEqual(parseLayerText(' first 0+last 3 '), { kind: 'ends', first: 0, last: 3 });
+  assert.match(
+    issue(() => parseLayerText('last 2')).message,
+    /Expected "all", "drop", "first", or a layer index/,
+  );
+  assert.deepEqual(readLayers(keepFirstAndLast(2, 1)), { kind: 'ends', first: 2, last: 1 });
+  const resolve = (value: unknown, depth?: number) => resolveLayerRequest(readLayers(value), depth, 'gpt2');
+  assert.deepEqual(resolve('first 2 + last 1', 12), {
+    selection: { kind: 'indices', indices: [0, 1, 11] },
+    kept: [0, 1, 11],
+  });
+  assert.deepEqual(resolve(keepFirstAndLast(2, 1), 12), resolve('first 2 + last 1', 12));
+  assert.deepEqual(resolve('first 0 + last 2', 12).selection, { kind: 'indices', indices: [10, 11] });
+  // the whole model, and 'last 0', come back as the plain forms (one run id each)
+  assert.deepEqual(resolve('first 1 + last 2', 3).selection, { kind: 'first', count: 3 });
+  assert.deepEqual(resolve(keepFirstAndLast(2, 0)), { selection: { kind: 'first', count: 2 } });
+  assert.equal(
+    issue(() => resolve('first 3 + last 2', 4)).message,
+    "'first 3 + last 2' names 5 layers, but gpt2 has 4: first and last together may keep at most 4",
+  );
+  assert.match(
+    issue(() => resolve('first 1 + last 1')).message,
+    /^'first 1 \+ last 1' needs the depth of gpt2/,
+  );
+  assert.match(issue(() => parseLayerText('first 2 + 1')).message, /Expected "last"/);
+  assert.match(
+    issue(() => readLayers({ kind: 'first-last', first: 1, last: -1 })).message,
+    /keepFirstAndLast needs two whole numbers of layers, got keepFirstAndLast\(1, -1\)/,
+  );
+});
+
+test('computed selections stay rules in the plan; their counts are checked against the depth', () => {
+  const resolve = (value: unknown, depth?: number) => resolveLayerRequest(readLayers(value), depth, 'gpt2');
+  const influence = byInfluence({ keep: 3 });
+  assert.deepEqual(influence, { kind: 'computed', by: 'influence', keep: 3, calibration: { examples: 64 } });
+  assert.deepEqual(resolve(influence, 12), { selection: influence });
+  assert.deepEqual(resolve(influence), { selection: influence });
+  const angular = byAngularDistance({ drop: 4, calibration: { examples: 16 } });
+  assert.deepEqual(resolve(angular, 12).selection, {
+    kind: 'computed',
+    by: 'angular-distance',
+    drop: 4,
+    calibration: { examples: 16 },
+  });
+  // a hand-written object gets the default calibration
+  assert.deepEqual(resolve({ kind: 'computed', by: 'influence', keep: 2 }, 12).selection, {
+    kind: 'computed',
+    by: 'influence',
+    keep: 2,
+    calibration: { examples: 64 },
+  });
+  assert.equal(
+    issue(() => resolve(byInfluence({ keep: 13 }), 12)).message,
+    'cannot keep 13 layers by influence: gpt2 has 12 layers; choose keep from 1 to 12',
+  );
+  assert.equal(
+    issue(() => resolve(byAngularDistance({ drop: 12 }), 12)).message,
+    'cannot drop 12 layers by angular distance: gpt2 has 12 layers and one must stay; choose drop from 1 to 11',
+  );
+  assert.equal(
+    issue(() => resolve(byInfluence({ keep: 0 }))).message,
+    'byInfluence needs keep: a whole number of layers (1 or more), got 0',
+  );
+  assert.equal(
+    issue(() => resolve(byAngularDistance({ drop: 2, calibration: { examples: 0 } }), 12)).message,
+    'calibration needs a whole number of examples (1 or more), got 0; write calibration: { examples: 64 }',
+  );
+  assert.match(
+    issue(() => resolve({ kind: 'computed', by: 'magic', keep: 2 })).message,
+    /chosen by 'influence' or 'angular-distance', got "magic"/,
+  );
+  assert.equal(layerLabel(influence), 'keep 3 by influence (64 examples)');
+  assert.equal(layerLabel(angular), 'drop 4 by angular distance (16 examples)');
+});
+
+test('layercut check: computed and first-and-last selections against a builtin model’s depth', async () => {
+  const problems = (result: CompileResult): string[] =>
+    result.issues.map((i) => `${i.severity} ${i.path.join('.')}: ${i.message}`);
+  const tiny = experiment({ model: builtin('gpt2-tiny'), task: tasks.spam, data: { maxLength: 32 } });
+  const result = await compileValues(
+    [
+      {
+        name: 'run',
+        value: sweep(tiny, {
+          layers: [
+            byInfluence({ keep: 2 }),
+            byInfluence({ keep: 5 }),
+            byAngularDistance({ drop: 4 }),
+            'first 1 + last 1',
+            keepFirstAndLast(3, 2),
+          ],
+        }),
+      },
+    ],
+    { catalog: offlineCatalog() },
+  );
+  assert.deepEqual(problems(result), [
+    'error axes.layers.1: cannot keep 5 layers by influence: builtin model gpt2-tiny has 4 layers; choose keep from 1 to 4',
+    'error axes.layers.2: cannot drop 4 layers by angular distance: builtin model gpt2-tiny has 4 layers and one must stay; choose drop from 1 to 3',
+    "error axes.layers.4: 'first 3 + last 2' names 5 layers, but builtin model gpt2-tiny has 4: first and last together may keep at most 4",
+  ]);
+  assert.deepEqual(
+    result.runs.map((run) => [run.plan.layers, run.keptLayers]),
+    [
+      [byInfluence({ keep: 2 }), undefined],
+      [{ kind: 'indices', indices: [0, 3] }, [0, 3]],
+    ],
+  );
 });

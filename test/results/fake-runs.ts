@@ -2,7 +2,7 @@
  * Hand-made run plans and results for the results and plot tests. The numbers are made up and
  * say so: model names end in "(synthetic)". Nothing here trains anything.
  */
-import { keepAll, keepFirst, type LayerSelection } from '../../src/models/selection.js';
+import { keepAll, keepFirst, keptLayerCount, type LayerSelection } from '../../src/models/selection.js';
 import { runId } from '../../src/plan/id.js';
 import { PAPER_DEFAULTS, type MethodName, type RunPlan, type RunResult } from '../../src/plan/types.js';
 
@@ -52,12 +52,7 @@ export interface FakeResultOptions {
 /** A complete RunResult for `plan`, with a smoothly falling loss curve. */
 export function fakeResult(plan: RunPlan, options: FakeResultOptions): RunResult {
   const depth = options.depth ?? 12;
-  const kept =
-    plan.layers.kind === 'all'
-      ? depth
-      : plan.layers.kind === 'first'
-        ? plan.layers.count
-        : plan.layers.indices.length;
+  const kept = keptLayerCount(plan.layers, depth) ?? depth;
   const embeddingParams = options.embeddingParams ?? 40_000_000;
   const perLayer = options.paramsPerLayer ?? 7_000_000;
   const steps = options.steps ?? 20;

@@ -1,0 +1,182 @@
+/**
+ * Benchmark: the same sweep run by the local pool with 1 worker process, then with 2 (or the
+ * counts given) — wall time of each and the speed-up over the first. Each count starts from an
+ * empty results store, so every count runs every run.
+ *
+ *   node --import tsx bench/workers.ts [--workers 1,2] [--runs 8] [--backend wasm] [--gpus 0,1]
+ *                                      [--layers 4 --width 64 --heads 4] [--epochs 2]
+ *                                      [--train-per-class 16] [--max-length 96] [--test 100]
+ *
+ * The model: `tiny-gpt2` (the built-in, 4 × 64) by default; other --layers/--width/--heads write
+ * a random GPT-2 of that shape (real GPT-2 tokenizer) into the layercut cache first. The task:
+ * `spam`. The runs: `--runs` seeds of one setting, so they cost the same. One JSON line per
+ * worker count on stdout, a summary on stderr. On the GPU machine: bench/device-workers.sh.
+ *
+ * This file is also the entry of its own worker processes (a bundle has no other file to
+ * start): started as one, it serves runs instead.
+ */
+import { mkdir, mkdtemp, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { isRunProcess } from '../src/queue/messages.js';
+import { serveRuns } from '../src/queue/serve-runs.js';
+
+if (isRunProcess()) {
+  await serveRuns();
+} else {
+  await bench();
+}
+
+async function bench(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      workers: { type: 'string', default: '1,2' },
+      runs: { type: 'string', default: '8' },
+      backend: { type: 'string', default: 'wasm' },
+      gpus: { type: 'string' },
+      layers: { type: 'string', default: '4' },
+      width: { type: 'string', default: '64' },
+      heads: { type: 'string', default: '4' },
+      epochs: { type: 'string', default: '2' },
+      'train-per-class': { type: 'string', default: '16' },
+      'max-length': { type: 'string', default: '96' },
+      test: { type: 'string', default: '100' },
+      'batch-size': { type: 'string', default: '8' },
+    },
+  });
+  // Loaded here, not at the top: a worker process needs none of it.
+  const { adamw, experiment, keepFirst, lm, sweep, tasks } = await import('../dsl/index.js');
+  const { compileValues } = await import('../src/compile/compile.js');
+  const { layercutCacheDir } = await import('../src/hub/settings.js');
+  const { randomGpt2Checkpoint } = await import('../src/models/init.js');
+  const { packageRoot } = await import('../src/package-root.js');
+  const { runPool } = await import('../src/queue/pool.js');
+  const { parseCount, parseGpuList } = await import('../src/queue/options.js');
+  const { SweepPrinter } = await import('../src/queue/printer.js');
+  const { sweepRuns } = await import('../src/queue/sweep.js');
+  const { RunnerModelCatalog } = await import('../src/runner/catalog.js');
+  const { parseBackendName } = await import('../src/runtime/backend.js');
+  const { writeSafetensors } = await import('../src/weights/safetensors.js');
+
+  const counts = values.workers.split(',').map((c) => parseCount(c.trim(), '--workers', 1));
+  const gpus = values.gpus === undefined ? undefined : parseGpuList(values.gpus);
+  const backend = parseBackendName(values.backend, '--backend');
+  const [layers, width, heads] = [values.layers, values.width, values.heads].map((v) =>
+    parseCount(v, 'shape', 1),
+  ) as [number, number, number];
+
+  /** The model: the built-in tiny-gpt2, or a random GPT-2 of the asked shape in the cache. */
+  const modelSource = async () => {
+    if (layers === 4 && width === 64 && heads === 4) return { kind: 'builtin' as const, name: 'tiny-gpt2' };
+    const dir = path.join(layercutCacheDir(), 'bench', `gpt2-random-${layers}x${width}x${heads}`);
+    const weights = path.join(dir, 'model.safetensors');
+    if (!(await stat(weights).catch(() => undefined))) {
+      const config = {
+        model_type: 'gpt2',
+        n_layer: layers,
+        n_embd: width,
+        n_head: heads,
+        n_positions: 1024,
+        n_ctx: 1024,
+        vocab_size: 50257,
+        bos_token_id: 50256,
+        eos_token_id: 50256,
+        layer_norm_epsilon: 1e-5,
+        activation_function: 'gelu_new',
+        initializer_range: 0.02,
+      };
+      await mkdir(dir, { recursive: true });
+      process.stderr.write(`writing a random GPT-2 ${layers}×${width} to ${dir}…\n`);
+      await writeSafetensors(weights, await randomGpt2Checkpoint(config, 1));
+      await writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+      const tokenizer = path.join(packageRoot, 'test', 'fixtures', 'tokenizers', 'gpt2');
+      for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
+        await copyFile(path.join(tokenizer, file), path.join(dir, file));
+      }
+    }
+    return { kind: 'local' as const, path: dir };
+  };
+
+  const model = await modelSource();
+  const base = experiment({
+    model,
+    layers: keepFirst(layers),
+    task: tasks.spam,
+    method: lm(),
+    data: {
+      trainPerClass: parseCount(values['train-per-class'], '--train-per-class', 1),
+      demosPerClass: 0,
+      validation: 32,
+      test: parseCount(values.test, '--test', 1),
+      maxLength: parseCount(values['max-length'], '--max-length', 8),
+    },
+    train: {
+      optimizer: adamw({ lr: 5e-4 }),
+      batchSize: parseCount(values['batch-size'], '--batch-size', 1),
+      epochs: parseCount(values.epochs, '--epochs', 1),
+    },
+    backend,
+  });
+  const seeds = Array.from({ length: parseCount(values.runs, '--runs', 1) }, (_, i) => i);
+  const compiled = await compileValues([{ name: 'bench', value: sweep(base, { seed: seeds }) }], {
+    catalog: new RunnerModelCatalog(),
+  });
+  const errors = compiled.issues.filter((issue) => issue.severity === 'error');
+  if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('\n'));
+  const runs = sweepRuns(compiled.runs);
+
+  const entry = fileURLToPath(import.meta.url);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'layercut-bench-workers-'));
+  const walls: number[] = [];
+  try {
+    for (const workers of counts) {
+      const printer = new SweepPrinter({ live: false });
+      const started = performance.now();
+      const outcome = await runPool(runs, {
+        store: path.join(scratch, `workers-${workers}.db`),
+        workers,
+        ...(gpus ? { gpus } : {}),
+        entry,
+        onEvent: (event) => {
+          if (event.kind !== 'progress') printer.handle(event);
+        },
+      });
+      const wallSeconds = (performance.now() - started) / 1000;
+      walls.push(wallSeconds);
+      const runSeconds = outcome.results.map((r) => r.timings.wallSeconds);
+      console.log(
+        JSON.stringify({
+          bench: 'workers',
+          workers,
+          gpus: gpus ?? null,
+          backend,
+          model: { layers, width, heads },
+          runs: runs.length,
+          done: outcome.results.length,
+          failed: outcome.failed.length,
+          wallSeconds: Number(wallSeconds.toFixed(2)),
+          meanRunSeconds: Number(
+            (runSeconds.reduce((a, b) => a + b, 0) / Math.max(1, runSeconds.length)).toFixed(2),
+          ),
+          speedup: Number((walls[0]! / wallSeconds).toFixed(2)),
+          host: os.hostname(),
+          cpus: os.cpus().length,
+          date: new Date().toISOString(),
+        }),
+      );
+      if (outcome.failed.length > 0) {
+        process.stderr.write(
+          `failed runs:\n${outcome.failed.map((f) => `  ${f.id}: ${f.error}`).join('\n')}\n`,
+        );
+      }
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  process.stderr.write(
+    `\n${counts.map((n, i) => `${n} worker${n === 1 ? '' : 's'}: ${walls[i]!.toFixed(1)} s (×${(walls[0]! / walls[i]!).toFixed(2)})`).join('\n')}\n`,
+  );
+}

@@ -1,0 +1,51 @@
+/**
+ * Turns tokenized documents into fixed-length training blocks for a causal language model:
+ * the documents are joined into one stream, each followed by the end-of-text id
+ * (`doc₀ <eos> doc₁ <eos> …`), and the stream is cut into blocks of `contextLength + 1`
+ * tokens. A block gives inputs `block[0..T-1]` and targets `block[1..T]` (T = contextLength).
+ * Block k starts at token k·T, so consecutive blocks share one token and every token of the
+ * stream after the first is a target exactly once. The tail that does not fill a block is
+ * dropped. Deterministic: no shuffling here (shuffle blocks when training).
+ */
+import { LayercutError } from '../errors.js';
+
+export interface PackOptions {
+  /** Tokens the model sees at once (T); blocks hold T + 1 tokens. */
+  contextLength: number;
+  /** Id placed after each document (`<|endoftext|>`). */
+  eosId: number;
+}
+
+/** The stream length: every document plus one end-of-text id each. */
+function streamLength(idsPerDoc: readonly (readonly number[])[]): number {
+  let total = 0;
+  for (const ids of idsPerDoc) total += ids.length + 1;
+  return total;
+}
+
+/** Blocks of `contextLength + 1` ids, shape [blocks][T + 1], from documents joined with `eosId`. */
+export function packDocuments(idsPerDoc: readonly (readonly number[])[], options: PackOptions): Int32Array[] {
+  const { contextLength, eosId } = options;
+  if (!Number.isInteger(contextLength) || contextLength < 1) {
+    throw new LayercutError(`contextLength must be a whole number ≥ 1, got ${contextLength}`);
+  }
+  if (!Number.isInteger(eosId) || eosId < 0) {
+    throw new LayercutError(`eosId must be a token id (a whole number ≥ 0), got ${eosId}`);
+  }
+  const stream = new Int32Array(streamLength(idsPerDoc));
+  let at = 0;
+  idsPerDoc.forEach((ids, doc) => {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0) {
+        throw new LayercutError(`document ${doc} holds ${id}, which is not a token id`);
+      }
+      stream[at++] = id;
+    }
+    stream[at++] = eosId;
+  });
+  const blocks: Int32Array[] = [];
+  for (let start = 0; start + contextLength + 1 <= stream.length; start += contextLength) {
+    blocks.push(stream.slice(start, start + contextLength + 1));
+  }
+  return blocks;
+}

@@ -1,0 +1,260 @@
+/**
+ * The local pool: a sweep run by N worker processes on this machine, each bound to one GPU (or
+ * to the CPU), with this process as the coordinator.
+ *
+ *   triage against the store → queue, largest run first
+ *   each worker slot: take the next run → markRunning → its RunProcess runs it → finish | fail
+ *   a run that fails (or whose process dies: crash, out of memory) is marked failed with its
+ *   error and goes back to the end of the queue until it has had `retries` more attempts; a dead
+ *   process is replaced by a fresh one; the sweep goes on
+ *   abort signal (Ctrl-C): workers are told to stop, the runs they were on go back to the
+ *   queue (not failed), `runPool` rejects with SweepInterruptedError; a later call resumes
+ *
+ * Only this process writes the results store, so every run is stored exactly once
+ * (`finish` refuses a second result for a run already done).
+ *
+ *   const outcome = await runPool(sweepRuns(compiled.runs), { store: 'layercut.db', workers: 2, gpus: [0, 1] });
+ */
+import { LayercutError } from '../errors.js';
+import type { RunResult } from '../plan/types.js';
+import { openStore, DEFAULT_DB_FILE, type ResultsStore } from '../results/store.js';
+import type { BackendName } from '../runtime/backend.js';
+import type { SweepEvent } from './events.js';
+import { RunProcess } from './run-process.js';
+import { SweepInterruptedError, triage, type SweepOutcome, type SweepRun } from './sweep.js';
+
+export interface PoolOptions {
+  /** An open results store, or the path of one (default `layercut.db`); a path is opened and closed here. */
+  store?: ResultsStore | string;
+  /** Worker processes (default: one per GPU in `gpus`, else 1). */
+  workers?: number;
+  /** GPU indices; worker i is bound to gpus[i mod gpus.length]. Absent: workers are not bound to a GPU. */
+  gpus?: readonly number[];
+  /** Run on this backend (overrides each plan's; not part of a run's id). */
+  backend?: BackendName;
+  /** Attempts after a run's first failure, in this call (default 1). */
+  retries?: number;
+  /** Run runs that failed before this call again (default false: they are skipped). */
+  retryFailed?: boolean;
+  /** Aborting stops the sweep: runs in progress go back to the queue. */
+  signal?: AbortSignal;
+  onEvent?: (event: SweepEvent) => void;
+  /** Each line a worker process writes to stderr (default: kept for crash reports only). */
+  onWorkerStderr?: (worker: string, line: string) => void;
+  /** Module the worker processes run (see RunProcessOptions.entry). */
+  entry?: string;
+  /** Extra environment for the worker processes. */
+  env?: NodeJS.ProcessEnv;
+  /** How long a stopping worker may take to leave before it is killed, ms (default 5000; see RunProcessOptions). */
+  stopTimeoutMs?: number;
+}
+
+/** Checks a count option: a whole number ≥ `least`. */
+function checkCount(value: number, name: string, least: number): number {
+  if (!Number.isInteger(value) || value < least) {
+    throw new LayercutError(`${name} must be a whole number ≥ ${least}, got ${value}`);
+  }
+  return value;
+}
+
+interface Slot {
+  name: string;
+  gpu: number | undefined;
+  process: RunProcess | undefined;
+}
+
+/** Runs every unfinished run of `runs` on a pool of worker processes; see the file comment. */
+export async function runPool(runs: readonly SweepRun[], options: PoolOptions = {}): Promise<SweepOutcome> {
+  const emit = (event: SweepEvent): void => options.onEvent?.(event);
+  const gpus = options.gpus ?? [];
+  for (const gpu of gpus) checkCount(gpu, 'a GPU index', 0);
+  const workers = checkCount(options.workers ?? (gpus.length || 1), 'the number of workers', 1);
+  const retries = checkCount(options.retries ?? 1, 'retries', 0);
+
+  const ownsStore = typeof options.store !== 'object';
+  const store =
+    typeof options.store === 'object' ? options.store : openStore(options.store ?? DEFAULT_DB_FILE);
+  try {
+    const { toRun, finished, skips } = triage(store, runs, {
+      retryFailed: options.retryFailed,
+      backend: options.backend,
+    });
+    const slots: Slot[] = Array.from({ length: Math.min(workers, toRun.length) }, (_, i) => ({
+      name: `w${i}`,
+      gpu: gpus.length ? gpus[i % gpus.length] : undefined,
+      process: undefined,
+    }));
+    const gpuText = gpus.length ? ` (GPU${gpus.length > 1 ? 's' : ''} ${gpus.join(', ')})` : '';
+    emit({
+      kind: 'plan',
+      total: finished.size + toRun.length + skips.length,
+      finished: finished.size,
+      toRun: toRun.length,
+      skipped: skips.length,
+      store: store.path,
+      where: `on ${slots.length} worker process${slots.length === 1 ? '' : 'es'}${gpuText}`,
+    });
+    const skipped: string[] = [];
+    for (const skip of skips) {
+      skipped.push(skip.id);
+      emit({ kind: 'skipped', ...skip });
+    }
+
+    const queue = [...toRun];
+    const attempts = new Map<string, number>();
+    const results = new Map<string, RunResult>(finished);
+    const failed: { id: string; error: string }[] = [];
+    const requeued: string[] = [];
+    let settled = 0;
+    let stopping = options.signal?.aborted ?? false;
+    let fatal: unknown;
+
+    const stopAll = (): void => {
+      stopping = true;
+      for (const slot of slots) void slot.process?.stop();
+    };
+    options.signal?.addEventListener('abort', stopAll, { once: true });
+
+    const startProcess = async (slot: Slot): Promise<RunProcess> => {
+      const child = await RunProcess.start({
+        name: slot.name,
+        ...(slot.gpu !== undefined ? { gpu: slot.gpu } : {}),
+        ...(options.entry ? { entry: options.entry } : {}),
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.stopTimeoutMs !== undefined ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
+        ...(options.onWorkerStderr
+          ? { onStderr: (line: string) => options.onWorkerStderr!(slot.name, line) }
+          : {}),
+      });
+      emit({
+        kind: 'worker',
+        worker: slot.name,
+        state: 'started',
+        pid: child.pid,
+        ...(slot.gpu !== undefined ? { gpu: slot.gpu } : {}),
+      });
+      return child;
+    };
+
+    const work = async (slot: Slot): Promise<void> => {
+      while (!stopping) {
+        const next = queue.shift();
+        if (!next) break;
+        const { id, plan } = next;
+        if (!store.markRunning(id)) {
+          // Another process took it, or finished it, since the triage.
+          const now = store.get(id);
+          if (now?.status === 'done' && now.result) {
+            results.set(id, now.result);
+            emit({
+              kind: 'skipped',
+              id,
+              reason: 'finished-elsewhere',
+              detail: 'another process finished it',
+            });
+          } else {
+            emit({ kind: 'skipped', id, reason: 'running-elsewhere', detail: 'another process took it' });
+          }
+          skipped.push(id);
+          continue;
+        }
+        if (!slot.process?.alive) {
+          try {
+            slot.process = await startProcess(slot);
+          } catch (error) {
+            if (stopping) {
+              requeued.push(id); // stopped while it started: not a failure
+              break;
+            }
+            // A worker that cannot even start will not start next time either: stop the sweep.
+            fatal ??= error;
+            stopAll();
+            break;
+          }
+          if (stopping) {
+            requeued.push(id); // the store puts it back in the queue when it is closed
+            break;
+          }
+        }
+        const attempt = (attempts.get(id) ?? 0) + 1;
+        attempts.set(id, attempt);
+        emit({ kind: 'start', id, plan, worker: slot.name, attempt });
+        const outcome = await slot.process.run(id, plan, (progress) =>
+          emit({ kind: 'progress', id, worker: slot.name, progress }),
+        );
+        switch (outcome.kind) {
+          case 'done': {
+            let result = outcome.result;
+            if (!store.finish(id, result)) result = store.get(id)?.result ?? result;
+            results.set(id, result);
+            emit({ kind: 'done', id, worker: slot.name, result, index: ++settled, of: toRun.length });
+            break;
+          }
+          case 'stopped':
+            requeued.push(id);
+            break;
+          case 'failed':
+          case 'crashed': {
+            if (outcome.kind === 'crashed') {
+              slot.process = undefined;
+              emit({
+                kind: 'worker',
+                worker: slot.name,
+                state: 'exited',
+                detail: 'replaced by a new process',
+              });
+            }
+            const [message, detail] =
+              outcome.kind === 'failed'
+                ? [outcome.message, outcome.detail]
+                : [outcome.message, outcome.message];
+            store.fail(id, detail);
+            const retry = attempt <= retries && !stopping;
+            if (retry) queue.push(next);
+            else {
+              failed.push({ id, error: message });
+              settled++;
+            }
+            emit({
+              kind: 'failed',
+              id,
+              worker: slot.name,
+              error: message,
+              attempt,
+              retry,
+              index: settled,
+              of: toRun.length,
+            });
+            break;
+          }
+        }
+      }
+    };
+
+    try {
+      await Promise.all(slots.map(work));
+    } finally {
+      options.signal?.removeEventListener('abort', stopAll);
+      await Promise.all(slots.map((slot) => slot.process?.stop()));
+    }
+    if (fatal !== undefined) throw fatal;
+
+    const outcome: SweepOutcome = {
+      results: [...new Map(runs.map((run) => [run.id, run])).keys()].flatMap((id) => results.get(id) ?? []),
+      failed,
+      skipped,
+    };
+    if (stopping && (requeued.length > 0 || queue.length > 0)) {
+      const error = new SweepInterruptedError(requeued, outcome);
+      emit({
+        kind: 'interrupted',
+        requeued,
+        message: `${error.message.split('\n')[0]}; run the same command again to resume`,
+      });
+      throw error;
+    }
+    return outcome;
+  } finally {
+    if (ownsStore) store.close();
+  }
+}
