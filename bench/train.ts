@@ -1,111 +1,566 @@
 /**
- * Benchmark: prompt-based fine-tuning steps (the `lm` objective + AdamW, as the trainer runs
- * them) on GPT2-XL-shaped models cut to k layers, random weights, batch B × T tokens.
+ * Benchmark of training and evaluation speed (the GPU-speed issue, issue 9): prompt-based
+ * fine-tuning steps (the `lm` objective + AdamW, as the trainer runs them) on GPT-2-shaped
+ * models with random weights, cut to k layers, loaded from a checkpoint written first.
  *
- *   node --import tsx bench/train.ts [--layers 1,2,4,12,48] [--batch 16] [--seq 128] [--steps 5]
- *                                   [--backend webgpu] [--width 1600 --heads 25 --vocab 50257]
+ *   node --import tsx bench/train.ts [--backend webgpu] [--models xl:1,2,4,12,48+small:12]
+ *        [--shapes 16x128,1x128] [--steps 5] [--warmup 2] [--eval-batches 5] [--dir DIR] [--plain]
+ *   node --import tsx bench/train.ts --smoke               tiny shapes on the cpu backend (a check;
+ *                                                          constants kept as on a GPU, which
+ *                                                          --keep-constants also asks for)
+ *   node --import tsx bench/train.ts --table layercut.jsonl pytorch.jsonl [compare.jsonl]   markdown
+ *   node --import tsx bench/train.ts --compare-plain [--smoke] [--backend webgpu] [--width 128 --heads 4
+ *                                    --layers 2 --lr 1e-3 --epochs 8]
  *
- * One JSON line per configuration. bench/train_peer.py times PyTorch + transformers on the
- * same shapes; run both on the GPU machine in one call (see bench/RESULTS.md).
+ * Models: `xl` is GPT2-XL's shape (d 1600, 25 heads, 48 layers), `small` GPT-2 small's (d 768,
+ * 12 heads, 12 layers), both with GPT-2's 50,257-token vocabulary. Each gets one full random
+ * checkpoint in DIR (written once, reused); every cut loads its first k layers from it.
+ *
+ * One JSON line per (model, layers, batch shape): training ms per step and tokens/s (`steps`
+ * steps queued back to back, one host sync at the end, as the trainer runs them), evaluation
+ * tokens/s (forward passes, one sync per batch as `evaluate` does), checkpoint load seconds
+ * (files → host tensors) and device seconds (host → GPU), peak device memory, host tensors
+ * (GPU uploads) per step, and the first step's loss: bench/train_peer.py runs PyTorch on the
+ * same checkpoint and the same token ids, so the two first losses must agree.
+ *
+ * `--plain` runs the pre-issue-9 code paths (LAYERCUT_PLAIN_OPS). `--compare-plain` fine-tunes
+ * a random GPT-2 on a synthetic prompt task twice with the same seed, fast and plain paths,
+ * and reports both test accuracies, the largest train-loss difference and both times.
+ *
+ * The GPU machine runs it all through bench/device-issue9.sh.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { gpt2 } from '../src/models/gpt2.js';
-import { initBackend, type BackendName } from '../src/runtime/backend.js';
-import { promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
+import { loadModel } from '../src/models/load.js';
+import { keepFirst } from '../src/models/selection.js';
+import type { LanguageModel } from '../src/models/types.js';
+import { PAPER_DEFAULTS, type RunPlan } from '../src/plan/types.js';
+import { initBackend, releaseBackend, type BackendName } from '../src/runtime/backend.js';
+import { keptConstantCount, setConstantCaching } from '../src/runtime/constants.js';
+import { setPlainOps } from '../src/runtime/flags.js';
+import { countHostTensors } from '../src/runtime/host-tensors.js';
+import { webGpuMemory } from '../src/runtime/webgpu.js';
+import { labelWordLogits, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
 import { AdamW } from '../src/train/optimizers.js';
+import { runExperiment } from '../src/train/run.js';
+import { writeSafetensors, type WritableTensor } from '../src/weights/safetensors.js';
+import { fruitDataset, fruitTask } from '../test/helpers/tiny-gpt2.js';
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
   options: {
-    layers: { type: 'string', default: '1,2,4,12,48' },
-    batch: { type: 'string', default: '16' },
-    seq: { type: 'string', default: '128' },
-    steps: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '2' },
-    backend: { type: 'string', default: 'webgpu' },
-    width: { type: 'string', default: '1600' },
-    heads: { type: 'string', default: '25' },
-    vocab: { type: 'string', default: '50257' },
-    label: { type: 'string', default: 'gpt2-xl-shaped' },
+    smoke: { type: 'boolean', default: false },
+    backend: { type: 'string' },
+    models: { type: 'string' },
+    shapes: { type: 'string' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
+    'eval-batches': { type: 'string' },
+    dir: { type: 'string' },
+    plain: { type: 'boolean', default: false },
+    'keep-constants': { type: 'boolean', default: false },
+    lr: { type: 'string' },
+    epochs: { type: 'string' },
+    table: { type: 'boolean', default: false },
+    'compare-plain': { type: 'boolean', default: false },
+    // the earlier single-model options (bench/device-train*.sh)
+    layers: { type: 'string' },
+    width: { type: 'string' },
+    heads: { type: 'string' },
+    vocab: { type: 'string' },
+    label: { type: 'string' },
+    batch: { type: 'string' },
+    seq: { type: 'string' },
   },
+  allowPositionals: true,
 });
-const [batchSize, seq, steps, warmup] = [values.batch, values.seq, values.steps, values.warmup].map(
-  Number,
-) as [number, number, number, number];
-const report = await initBackend({ backend: values.backend as BackendName });
-console.error(`backend ${report.name}: ${report.detail}`);
 
-for (const layers of values.layers!.split(',').map(Number)) {
-  const config = gpt2.parseConfig({
-    model_type: 'gpt2',
-    n_embd: Number(values.width),
-    n_head: Number(values.heads),
-    n_layer: layers,
-    n_positions: 1024,
-    vocab_size: Number(values.vocab),
+/** A GPT-2 shape: the full model a checkpoint holds, and the cuts to time. */
+interface ModelShape {
+  label: string;
+  width: number;
+  heads: number;
+  vocab: number;
+  fullLayers: number;
+  cuts: number[];
+}
+
+const SHAPES: Record<string, Omit<ModelShape, 'cuts'>> = {
+  xl: { label: 'gpt2-xl-shaped', width: 1600, heads: 25, vocab: 50257, fullLayers: 48 },
+  small: { label: 'gpt2-small-shaped', width: 768, heads: 12, vocab: 50257, fullLayers: 12 },
+};
+const SMOKE_SHAPES: Record<string, Omit<ModelShape, 'cuts'>> = {
+  xl: { label: 'gpt2-xl-shaped (smoke: tiny)', width: 64, heads: 4, vocab: 500, fullLayers: 4 },
+  small: { label: 'gpt2-small-shaped (smoke: tiny)', width: 32, heads: 2, vocab: 500, fullLayers: 2 },
+};
+
+const smoke = values.smoke!;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** "xl:1,2,4+small:12" → shapes with cuts. */
+function parseModels(spec: string): ModelShape[] {
+  const known = smoke ? SMOKE_SHAPES : SHAPES;
+  return spec.split('+').map((part) => {
+    const [name, cuts] = part.split(':') as [string, string | undefined];
+    const shape = known[name];
+    if (!shape) throw new Error(`unknown model '${name}' in --models (use ${Object.keys(known).join(', ')})`);
+    const layers = (cuts ?? String(shape.fullLayers)).split(',').map(Number);
+    // a cut deeper than the model (the tiny --smoke shapes) becomes the full model
+    const cutsKept = [...new Set(layers.map((k) => Math.min(Math.max(1, k), shape.fullLayers)))];
+    return { ...shape, cuts: cutsKept };
   });
-  const kept = Array.from({ length: layers }, (_, i) => i);
-  const params = new Map<string, tf.Variable>();
-  for (const [name, shape] of gpt2.expectedTensors(config, kept)) {
-    const init =
-      name.endsWith('ln_1.weight') || name.endsWith('ln_2.weight') || name === 'ln_f.weight'
-        ? tf.ones(shape)
-        : tf.randomNormal(shape, 0, 0.02, 'float32', 1);
-    params.set(name, tf.variable(init, true));
-    init.dispose();
+}
+
+/** "16x128,1x128" → [[16, 128], [1, 128]] */
+function parseShapes(spec: string): [number, number][] {
+  return spec.split(',').map((s) => s.split('x').map(Number) as [number, number]);
+}
+
+/** GPT-2 config.json for a shape. */
+function configJson(shape: ModelShape): Record<string, unknown> {
+  return {
+    model_type: 'gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    n_embd: shape.width,
+    n_head: shape.heads,
+    n_layer: shape.fullLayers,
+    n_positions: 1024,
+    vocab_size: shape.vocab,
+    layer_norm_epsilon: 1e-5,
+    activation_function: 'gelu_new',
+    resid_pdrop: 0,
+    embd_pdrop: 0,
+    attn_pdrop: 0,
+  };
+}
+
+/**
+ * Writes a full random checkpoint (N(0, 0.02)-like values from a repeated block of xorshift
+ * noise: fast for 1.5 B parameters; LayerNorm gains 1, biases 0) unless DIR already has one.
+ */
+async function ensureCheckpoint(dir: string, shape: ModelShape): Promise<number> {
+  if (existsSync(path.join(dir, 'model.safetensors'))) {
+    const existing = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    if (JSON.stringify(existing) === JSON.stringify(configJson(shape))) return 0;
   }
-  const model = gpt2.build(config, kept, params);
-  const optimizer = new AdamW(params, { weightDecay: 0 });
-  const variables = [...params.values()];
-  const nameOf = new Map([...params].map(([name, v]) => [v.name, name]));
-  const batch: PromptBatch = {
-    inputIds: tf.randomUniform([batchSize, seq], 0, config.vocabSize, 'int32') as tf.Tensor2D,
-    attentionMask: tf.ones([batchSize, seq], 'int32') as tf.Tensor2D,
-    answerPositions: tf.fill([batchSize], seq - 1, 'int32') as tf.Tensor1D,
+  const start = performance.now();
+  await mkdir(dir, { recursive: true });
+  const block = new Float32Array(1_048_573); // prime: rows of any width do not line up
+  let state = 2463534242;
+  for (let i = 0; i < block.length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    block[i] = ((state >>> 0) / 4294967296 - 0.5) * 0.07; // uniform, std ≈ 0.02
+  }
+  const config = gpt2.parseConfig(configJson(shape));
+  const all = Array.from({ length: config.numLayers }, (_, i) => i);
+  const tensors: Record<string, WritableTensor> = {};
+  let offset = 0;
+  for (const [name, dims] of gpt2.expectedTensors(config, all)) {
+    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    if (/ln_(1|2|f)\.weight$/.test(name)) data.fill(1);
+    else if (!name.endsWith('.bias')) {
+      let start = (offset += 7919) % block.length;
+      for (let at = 0; at < data.length; start = 0) {
+        const n = Math.min(block.length - start, data.length - at);
+        data.set(block.subarray(start, start + n), at);
+        at += n;
+      }
+    }
+    tensors[name] = { dtype: 'F32', shape: dims, data };
+  }
+  await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(configJson(shape)));
+  return (performance.now() - start) / 1000;
+}
+
+/** The same token ids bench/train_peer.py builds: ids[i][j] = (131·i + 17·j + 11) mod V. */
+function benchBatch(batch: number, seq: number, vocab: number): PromptBatch {
+  const ids = new Int32Array(batch * seq);
+  for (let i = 0; i < batch; i++)
+    for (let j = 0; j < seq; j++) ids[i * seq + j] = (131 * i + 17 * j + 11) % vocab;
+  return {
+    inputIds: tf.tensor2d(ids, [batch, seq], 'int32'),
+    attentionMask: tf.ones([batch, seq], 'int32') as tf.Tensor2D,
+    answerPositions: tf.fill([batch], seq - 1, 'int32') as tf.Tensor1D,
     labels: tf.tensor1d(
-      Array.from({ length: batchSize }, (_, i) => i % 2),
+      Array.from({ length: batch }, (_, i) => i % 2),
       'int32',
     ),
   };
-  // ' Negative', ' Positive' in GPT-2's vocabulary (any two ids in smaller test vocabularies)
-  const labelTokenIds = tf.tensor1d(config.vocabSize > 36183 ? [36183, 33733] : [1, 2], 'int32');
+}
 
-  const step = async (): Promise<number> => {
-    const { value, grads } = tf.variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
-    const named: tf.NamedTensorMap = {};
-    for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-    optimizer.step(named, 5e-5);
-    tf.dispose(grads);
-    const loss = (await value.data())[0]!; // waits for the step's GPU work
-    value.dispose();
-    return loss;
-  };
-  for (let i = 0; i < warmup; i++) await step();
-  const times: number[] = [];
-  let loss = 0;
-  for (let i = 0; i < steps; i++) {
-    const start = performance.now();
-    loss = await step();
-    times.push(performance.now() - start);
+/** ' Negative', ' Positive' in GPT-2's vocabulary (two small ids in smoke vocabularies). */
+const labelIdsFor = (vocab: number) => (vocab > 36183 ? [36183, 33733] : [1, 2]);
+
+/** Bytes now held on the device: the webgpu buffer manager's, else tfjs's tensor bytes. */
+function memoryNow(): { used: number; allocated: number } {
+  const gpu = webGpuMemory();
+  return gpu
+    ? { used: gpu.usedBytes, allocated: gpu.allocatedBytes }
+    : { used: tf.memory().numBytes, allocated: tf.memory().numBytes };
+}
+
+/** Forces every parameter onto the device (on webgpu tensors upload at first use). */
+async function touchAll(model: LanguageModel): Promise<void> {
+  const params = [...model.params.values()];
+  const total = tf.tidy(() => tf.sum(tf.stack(params.map((p) => tf.sum(p)))));
+  await total.data();
+  total.dispose();
+}
+
+const gb = (bytes: number) => +(bytes / 1e9).toFixed(2);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface BenchOptions {
+  backend: BackendName;
+  shapes: [number, number][];
+  steps: number;
+  warmup: number;
+  evalBatches: number;
+  dir: string;
+  plain: boolean;
+}
+
+async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
+  const dir = path.join(o.dir, shape.label.replace(/[^a-z0-9-]+/gi, '_'));
+  const writeSeconds = await ensureCheckpoint(dir, shape);
+  if (writeSeconds) log(`wrote ${dir} (${shape.fullLayers} layers) in ${writeSeconds.toFixed(1)} s`);
+  for (const layers of shape.cuts) {
+    let loadStart = performance.now();
+    const { model, bytesRead } = await loadModel(dir, { layers: keepFirst(layers) });
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+    loadStart = performance.now();
+    await touchAll(model);
+    const toDeviceSeconds = (performance.now() - loadStart) / 1000;
+    const variables = [...model.params.values()];
+    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+    // the loss of the checkpoint's own weights on each batch, before any step changes them
+    const firstLosses: number[] = [];
+    for (const [batchSize, seq] of o.shapes) {
+      const batch = benchBatch(batchSize, seq, shape.vocab);
+      const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');
+      const loss = tf.tidy(() => promptLmLoss(model, batch, labelTokenIds));
+      firstLosses.push((await loss.data())[0]!);
+      tf.dispose([loss, labelTokenIds, ...Object.values(batch)]);
+    }
+    for (const [shapeIndex, [batchSize, seq]] of o.shapes.entries()) {
+      const firstLoss = firstLosses[shapeIndex]!;
+      webGpuMemory({ reset: true });
+      let peakTensorBytes = tf.memory().numBytes;
+      const optimizer = new AdamW(model.params, { weightDecay: 0 });
+      const batch = benchBatch(batchSize, seq, shape.vocab);
+      const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');
+      const step = (): tf.Scalar => {
+        const { value, grads } = tf.variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
+        const named: tf.NamedTensorMap = {};
+        for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+        optimizer.step(named, 5e-5);
+        tf.dispose(grads);
+        peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+        return value;
+      };
+      for (let i = 0; i < o.warmup; i++) {
+        const loss = step(); // warm-up: compiles every GPU program
+        await loss.data();
+        loss.dispose();
+      }
+      const count = countHostTensors();
+      const start = performance.now();
+      const losses: tf.Scalar[] = [];
+      for (let i = 0; i < o.steps; i++) losses.push(step());
+      const lastLoss = (await losses.at(-1)!.data())[0]!; // waits for every queued step
+      const msPerStep = (performance.now() - start) / o.steps;
+      count.stop();
+      tf.dispose(losses);
+      optimizer.dispose();
+
+      // evaluation: forward only, label-word scores at the answer slot, one sync per batch
+      const evalTimes: number[] = [];
+      for (let i = 0; i <= o.evalBatches; i++) {
+        const t0 = performance.now();
+        const predicted = tf.tidy(() => tf.argMax(labelWordLogits(model, batch, labelTokenIds), 1));
+        await predicted.data();
+        predicted.dispose();
+        if (i > 0) evalTimes.push(performance.now() - t0); // the first one compiles
+      }
+      const evalMs = median(evalTimes);
+      const gpu = webGpuMemory();
+      const mem = memoryNow();
+      console.log(
+        JSON.stringify({
+          impl: `layercut ${tf.getBackend()} fp32${o.plain ? ' plain' : ''}`,
+          model: shape.label,
+          layers,
+          params: model.info.paramsAfter,
+          batch: batchSize,
+          seq,
+          msPerStep: +msPerStep.toFixed(1),
+          stepsPerSecond: +(1000 / msPerStep).toFixed(2),
+          tokensPerSecond: Math.round((batchSize * seq * 1000) / msPerStep),
+          evalMsPerBatch: +evalMs.toFixed(1),
+          evalTokensPerSecond: Math.round((batchSize * seq * 1000) / evalMs),
+          loadSeconds: +loadSeconds.toFixed(2),
+          toDeviceSeconds: +toDeviceSeconds.toFixed(2),
+          gbRead: gb(bytesRead),
+          peakGpuGb: gpu ? gb(gpu.peakAllocatedBytes) : null,
+          peakGpuUsedGb: gpu ? gb(gpu.peakUsedBytes) : null,
+          peakTensorGb: gb(peakTensorBytes),
+          allocatedGbAfter: gb(mem.allocated),
+          hostTensorsPerStep: +(count.tensors / o.steps).toFixed(1),
+          hostMbPerStep: +(count.bytes / 1e6 / o.steps).toFixed(3),
+          firstLoss: +firstLoss.toFixed(5),
+          loss: +lastLoss.toFixed(5),
+          keptConstants: keptConstantCount(),
+        }),
+      );
+      tf.dispose([batch.inputIds, batch.attentionMask, batch.answerPositions, batch.labels, labelTokenIds]);
+    }
+    model.dispose();
   }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
+}
+
+// ---------------------------------------------------------------- markdown table
+
+interface Line {
+  impl: string;
+  model: string;
+  layers: number;
+  params?: number;
+  batch: number;
+  seq: number;
+  msPerStep: number;
+  tokensPerSecond?: number;
+  evalTokensPerSecond?: number;
+  loadSeconds?: number;
+  toDeviceSeconds?: number;
+  peakGpuGb?: number | null;
+  firstLoss?: number;
+  hostTensorsPerStep?: number;
+}
+
+function readLines(file: string): Line[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as Line)
+    .filter((l) => typeof l.msPerStep === 'number');
+}
+
+/** Markdown for RESULTS.md: one row per (model, layers, batch shape), PyTorch beside layercut. */
+function table(layercutFile: string, peerFile: string): string {
+  const ours = readLines(layercutFile);
+  const peer = readLines(peerFile);
+  const key = (l: Line) => `${l.model.replace(/ \(smoke.*\)$/, '')}|${l.layers}|${l.batch}x${l.seq}`;
+  const peerOf = (l: Line, precision: string) =>
+    peer.find((p) => key(p) === key(l) && p.impl.endsWith(` ${precision}`));
+  const num = (v: number | undefined | null, digits = 1) =>
+    v === undefined || v === null || Number.isNaN(v)
+      ? '—'
+      : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(1)}×` : '—');
+  const rows = [
+    '| model | layers | params | batch | ms/step | tokens/s | eval tokens/s | load s (+ to GPU) | peak GPU GB | uploads/step | PyTorch fp32 ms | bf16 ms | ÷ fp32 | ÷ bf16 | first loss (PyTorch) |',
+    '| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
+  ];
+  for (const l of ours.filter((o) => !o.impl.endsWith('plain'))) {
+    const fp32 = peerOf(l, 'fp32');
+    const bf16 = peerOf(l, 'bf16');
+    const plain = ours.find((o) => o.impl.endsWith('plain') && key(o) === key(l));
+    rows.push(
+      `| ${l.model} | ${l.layers} | ${num((l.params ?? 0) / 1e6)} M | ${l.batch}×${l.seq} | ${num(l.msPerStep)}${
+        plain ? ` (plain ${num(plain.msPerStep)})` : ''
+      } | ${num(l.tokensPerSecond, 0)} | ${num(l.evalTokensPerSecond, 0)} | ${num(l.loadSeconds, 2)} (+${num(
+        l.toDeviceSeconds,
+        2,
+      )}) | ${num(l.peakGpuGb, 1)} | ${num(l.hostTensorsPerStep, 0)} | ${num(fp32?.msPerStep)} | ${num(
+        bf16?.msPerStep,
+      )} | ${ratio(l.msPerStep, fp32?.msPerStep)} | ${ratio(l.msPerStep, bf16?.msPerStep)} | ${num(
+        l.firstLoss,
+        4,
+      )} (${num(fp32?.firstLoss, 4)}) |`,
+    );
+  }
+  const peerLoads = peer.filter((p) => p.loadSeconds !== undefined && p.impl.endsWith('fp32'));
+  if (peerLoads.length) {
+    rows.push('', 'PyTorch `from_pretrained(dir, n_layer=k)` + `.to("cuda")`, seconds:');
+    rows.push(
+      peerLoads
+        .map((p) => `${p.model} ${p.layers} layers: ${num(p.loadSeconds, 2)}`)
+        .filter((v, i, a) => a.indexOf(v) === i)
+        .join('; '),
+    );
+  }
+  return rows.join('\n');
+}
+
+/** The --compare-plain line in words, for the markdown block. */
+function compareSummary(file: string): string {
+  const line = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('{'))
+    : undefined;
+  if (!line) return 'Fast vs plain fine-tuning: no result (see layercut.err).';
+  const c = JSON.parse(line) as {
+    model: string;
+    steps: number;
+    fastAccuracy: number;
+    plainAccuracy: number;
+    accuracyGapPoints: number;
+    maxTrainLossDiff: number;
+    trainSeconds: [number, number];
+    speedup: number;
+  };
+  const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+  return (
+    `Fast vs plain paths (\`--compare-plain\`: ${c.model}, synthetic prompt task, ${c.steps} steps, same seed): ` +
+    `test accuracy ${pct(c.fastAccuracy)} fast, ${pct(c.plainAccuracy)} plain (gap ${c.accuracyGapPoints} points); ` +
+    `largest train-loss difference ${c.maxTrainLossDiff}; training ${c.trainSeconds[0]} s vs ${c.trainSeconds[1]} s ` +
+    `(${c.speedup}× faster).`
+  );
+}
+
+// ---------------------------------------------------------------- fast vs plain fine-tuning
+
+async function comparePlain(backend: BackendName): Promise<void> {
+  const tokenizerDir = path.resolve('test', 'fixtures', 'tokenizers', 'gpt2');
+  if (!existsSync(path.join(tokenizerDir, 'tokenizer.json')))
+    throw new Error(`run from the repository root: ${tokenizerDir} holds the GPT-2 tokenizer`);
+  const width = Number(values.width ?? (smoke ? 32 : 128));
+  const layers = Number(values.layers ?? 2);
+  const shape: ModelShape = {
+    label: 'compare',
+    width,
+    heads: Number(values.heads ?? (smoke ? 2 : 4)),
+    vocab: 50257, // the GPT-2 tokenizer's
+    fullLayers: layers,
+    cuts: [layers],
+  };
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'layercut-compare-'));
+  await ensureCheckpoint(dir, shape);
+  for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'])
+    await copyFile(path.join(tokenizerDir, file), path.join(dir, file));
+  const plan: RunPlan = {
+    model: { kind: 'local', path: dir },
+    layers: keepFirst(shape.fullLayers),
+    task: 'fruit',
+    prompt: { template: fruitTask.template, labelWords: fruitTask.labelWords, scoring: 'first' },
+    method: { ...PAPER_DEFAULTS.method, kind: 'lm', freezeEmbeddings: true },
+    data: { validation: 40, demosPerClass: 0, trainPerClass: 80, test: 200, maxLength: 64, truncate: 'left' },
+    train: {
+      ...PAPER_DEFAULTS.train,
+      optimizer: {
+        kind: 'adamw',
+        lr: smoke ? 1e-3 : 1e-4,
+        betas: [0.9, 0.999],
+        eps: 1e-8,
+        weightDecay: 0.01,
+      },
+      batchSize: 8,
+      epochs: smoke ? 3 : 6,
+      maxGradNorm: 1,
+      earlyStopPatience: 0,
+    },
+    seed: 0,
+    backend,
+  };
+  const dataset = fruitDataset(400, 200);
+  // a few steps of each path first, so that neither timed run pays for compiling GPU programs
+  const warmUp: RunPlan = {
+    ...plan,
+    data: { ...plan.data, validation: 8, test: 8 },
+    train: { ...plan.train, steps: 3 },
+  };
+  for (const plain of [false, true]) {
+    setPlainOps(plain);
+    await runExperiment(warmUp, { task: fruitTask, dataset });
+  }
+  const runs = [];
+  for (const plain of [false, true]) {
+    setPlainOps(plain);
+    const result = await runExperiment(plan, { task: fruitTask, dataset });
+    runs.push({ plain, result });
+  }
+  setPlainOps(undefined);
+  await rm(dir, { recursive: true, force: true });
+  const [fast, plain] = runs.map((r) => r.result) as [(typeof runs)[0]['result'], (typeof runs)[0]['result']];
+  const lossDiff = Math.max(
+    ...fast.curves.train.map((p, i) => Math.abs(p.loss - (plain.curves.train[i]?.loss ?? NaN))),
+  );
   console.log(
     JSON.stringify({
-      impl: `layercut ${report.name} fp32`,
-      model: values.label,
-      layers,
-      params: model.info.paramsAfter,
-      batch: batchSize,
-      seq,
-      msPerStep: +median.toFixed(1),
-      stepsPerSecond: +(1000 / median).toFixed(2),
-      tokensPerSecond: Math.round((batchSize * seq * 1000) / median),
-      loss: +loss.toFixed(4),
-      tensorsAfter: tf.memory().numTensors,
+      compare: 'fast vs plain (LAYERCUT_PLAIN_OPS) prompt-based fine-tuning, same seed',
+      backend: fast.backend,
+      model: `random GPT-2, ${shape.fullLayers} layers, d ${shape.width}, embeddings frozen`,
+      steps: fast.curves.train.length,
+      fastAccuracy: fast.test.accuracy,
+      plainAccuracy: plain.test.accuracy,
+      accuracyGapPoints: +(100 * Math.abs(fast.test.accuracy - plain.test.accuracy)).toFixed(2),
+      bestValidation: [fast.validation.accuracy, plain.validation.accuracy],
+      maxTrainLossDiff: +lossDiff.toExponential(2),
+      finalTrainLoss: [fast.curves.train.at(-1)?.loss, plain.curves.train.at(-1)?.loss],
+      trainSeconds: [+fast.timings.trainSeconds.toFixed(2), +plain.timings.trainSeconds.toFixed(2)],
+      evalSeconds: [+fast.timings.evalSeconds.toFixed(2), +plain.timings.evalSeconds.toFixed(2)],
+      speedup: +(plain.timings.trainSeconds / fast.timings.trainSeconds).toFixed(2),
     }),
   );
-  optimizer.dispose();
-  model.dispose();
-  tf.dispose([batch.inputIds, batch.attentionMask, batch.answerPositions, batch.labels, labelTokenIds]);
+}
+
+// ---------------------------------------------------------------- main
+
+if (values.table) {
+  const [layercutFile, peerFile, compareFile] = positionals;
+  console.log(table(layercutFile ?? 'layercut.jsonl', peerFile ?? 'pytorch.jsonl'));
+  if (compareFile) console.log(`\n${compareSummary(compareFile)}`);
+} else {
+  const backend = (values.backend ?? (smoke ? 'cpu' : 'webgpu')) as BackendName;
+  const report = await initBackend({ backend });
+  log(`backend ${report.name}: ${report.detail}`);
+  if (values['compare-plain']) {
+    await comparePlain(backend);
+  } else {
+    setPlainOps(values.plain ? true : undefined);
+    // on the cpu backend keep constants as a GPU backend does, so the upload counts mean the same
+    if ((smoke || values['keep-constants']) && !values.plain) setConstantCaching(true);
+    const legacy = values.layers !== undefined;
+    const models: ModelShape[] = legacy
+      ? [
+          {
+            label: values.label ?? 'gpt2-xl-shaped',
+            width: Number(values.width ?? 1600),
+            heads: Number(values.heads ?? 25),
+            vocab: Number(values.vocab ?? 50257),
+            fullLayers: Math.max(...values.layers!.split(',').map(Number)),
+            cuts: values.layers!.split(',').map(Number),
+          },
+        ]
+      : parseModels(values.models ?? 'xl:1,2,4,12,48+small:12');
+    const shapes =
+      values.batch !== undefined || values.seq !== undefined
+        ? ([[Number(values.batch ?? 16), Number(values.seq ?? 128)]] as [number, number][])
+        : parseShapes(values.shapes ?? (smoke ? '2x16,1x16' : '16x128,1x128'));
+    await mkdir(values.dir ?? path.join('.cache', 'bench'), { recursive: true });
+    for (const shape of models) {
+      await benchModel(shape, {
+        backend,
+        shapes,
+        steps: Number(values.steps ?? (smoke ? 2 : 5)),
+        warmup: Number(values.warmup ?? (smoke ? 1 : 2)),
+        evalBatches: Number(values['eval-batches'] ?? (smoke ? 2 : 5)),
+        dir: values.dir ?? path.join('.cache', 'bench'),
+        plain: values.plain!,
+      });
+    }
+  }
+  releaseBackend();
 }

@@ -9,9 +9,10 @@
  * test inputs of the `spam` and `sotu-party` tasks held out. Saved in f16: 4.3 MB. Small
  * enough that fine-tuning every cut of it takes minutes on a laptop CPU (`npm start`).
  *
- * The run has a wall-clock budget: it stops after 7.5 minutes of training even if steps
+ * The run has a wall-clock budget: it stops after 7 minutes of training even if steps
  * remain, and its cosine schedule follows whichever of steps and time is further along.
  * Large batches (128 sequences): a model this small leaves a GPU idle at small ones.
+ * The shipped weights are this job's checkpoint at step 1000 (docs/pretraining.md).
  */
 import { adamw, byteLevelBpe, corpus, cosine, gpt2Architecture, pretraining } from '../dsl/index.js';
 
@@ -26,7 +27,7 @@ export const tinyEnglish = pretraining({
     batchSize: 128,
     contextLength: 128,
     steps: 4000,
-    maxMinutes: 7.5,
+    maxMinutes: 7,
     maxGradNorm: 1,
     evalEvery: 250,
     evalSequences: 256,

@@ -1,18 +1,18 @@
 /**
  * Quick start (`npm start`): the paper's method end to end, offline, in a few minutes on a CPU.
  *
- * The model is `tiny-gpt2`, built into layercut: a GPT-2 with random weights (4 layers, width
- * 64, 4 heads, 128 positions) and the real GPT-2 tokenizer, written to layercut's cache on first
- * use. The task is `spam` (SpamAssassin emails, shipped on npm). Each run keeps the bottom k
- * layers (k = 1, 2, 3, 4), fine-tunes the cut model with prompts — the LM head scores the label
- * words " ham" / " spam" after "Category:" — and reports test accuracy. 4 cuts × 2 seeds = 8 runs.
- *
- * A random model knows no English, so what it learns here it learns from 64 emails: the point is
- * the pipeline (cut, prompt, fine-tune, evaluate, store, tabulate), not the numbers.
+ * The model is `tiny-english`, shipped with layercut (models/tiny-english/): a GPT-2-style
+ * decoder with 8 layers of width 128 that layercut pretrained itself on offline English text
+ * (State of the Union addresses, Moby-Dick, SpamAssassin emails; the test emails held out) —
+ * see examples/pretrain-tiny.ts and docs/pretraining.md. The task is `spam` (SpamAssassin
+ * emails, shipped on npm). Each run keeps the bottom k layers (k = 1, 2, 4 and all 8),
+ * fine-tunes the cut model with prompts — the LM head scores the label words " ham" / " spam"
+ * after "Category:" — and reports test accuracy on 200 held-out emails.
  *
  *   npm start                                 # = layercut run examples/quickstart.ts
- *   layercut plan examples/quickstart.ts      # the 8 runs, their sizes and costs
+ *   layercut plan examples/quickstart.ts      # the runs, their sizes and costs
  *   layercut results --view paper             # the table again, from layercut.db
+ *   layercut plot --kind layers --out layers.png
  */
 import {
   adamw,
@@ -27,7 +27,7 @@ import {
   verbalizer,
 } from '../dsl/index.js';
 
-const model = builtin('tiny-gpt2');
+const model = builtin('tiny-english');
 
 const base = experiment({
   model,
@@ -35,16 +35,17 @@ const base = experiment({
   prompt: template(tasks.spam)`Email: ${'text'}\nCategory:${'label'}`,
   words: verbalizer(tasks.spam, { ham: ' ham', spam: ' spam' }),
   method: lm(),
-  // Small data: 32 emails per class to train on, 64 for validation (picks the best epoch), 200
-  // to test. Emails are cut to their last 96 tokens; no demonstrations (an email fills the prompt).
-  data: { trainPerClass: 32, demosPerClass: 0, validation: 64, test: 200, maxLength: 96 },
-  // A random model needs a larger learning rate than the paper's 5e-5 for a pretrained one.
-  train: { optimizer: adamw({ lr: 5e-4 }), batchSize: 8, epochs: 5 },
+  // Few-shot data: 32 emails per class to train on, 32 for validation (picks the best epoch),
+  // 200 to test. An email is "subject. body", cut after its first 64 tokens; no demonstrations.
+  data: { trainPerClass: 32, demosPerClass: 0, validation: 32, test: 200, maxLength: 64, truncate: 'right' },
+  train: { optimizer: adamw({ lr: 3e-4 }), batchSize: 8, epochs: 5 },
   backend: 'wasm',
 });
 
-/** Keep 1, 2, 3 and all 4 layers, each with 2 seeds: 8 runs. */
+/** Keep 1, 2, 4 and all 8 layers: 4 runs. */
 export const quickstart = sweep(base, {
-  layers: depth(model).map(keepFirst),
-  seed: [0, 1],
+  layers: depth(model)
+    .filter((k, all) => k === 1 || k === 2 || k === 4 || k === all)
+    .map(keepFirst),
+  seed: [0],
 });

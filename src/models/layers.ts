@@ -7,6 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
+import { deviceConstant, deviceScalar } from '../runtime/constants.js';
+import { plainOps } from '../runtime/flags.js';
 
 /**
  * `x @ W + b` for a weight stored as [in, out] (GPT-2's Conv1D layout).
@@ -34,9 +36,13 @@ function project(x: tf.Tensor, weight: tf.Tensor, transposeWeight: boolean, bias
 }
 
 /**
- * LayerNorm over the last axis with an analytic gradient. tfjs's own `mean` gradient builds an
- * array of ones on the CPU at every step; this one keeps the whole backward pass on the device.
- * x: [..., D], gain and bias: [D].
+ * LayerNorm over the last axis: (x − mean) / √(var + eps) · gain + bias, var biased (as
+ * PyTorch). x: [..., D], gain and bias: [D].
+ *
+ * The normalisation has an analytic gradient that uses only reductions and saved tensors:
+ * tfjs's own `Mean` gradient fills an array of ones on the host and uploads it at every step
+ * (half a GPT-2 training step on WebGPU), and `eps` is a device constant. LAYERCUT_PLAIN_OPS
+ * switches to the plain `tf.moments` formulation.
  */
 export function layerNorm(
   x: tf.Tensor,
@@ -44,15 +50,15 @@ export function layerNorm(
   bias: tf.Tensor | undefined,
   eps: number,
 ): tf.Tensor {
-  const normed = normalize(x, eps);
-  let y = normed;
+  let y = plainOps() ? plainNormalize(x, eps) : normalize(x, eps);
   if (gain) y = tf.mul(y, gain);
   if (bias) y = tf.add(y, bias);
   return y;
 }
 
-/** (x − mean) / sqrt(var + eps) over the last axis, with a custom gradient. */
+/** (x − mean) / √(var + eps) over the last axis, with an analytic gradient. x: [..., D]. */
 function normalize(x: tf.Tensor, eps: number): tf.Tensor {
+  const epsilon = deviceScalar(eps);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
@@ -60,7 +66,7 @@ function normalize(x: tf.Tensor, eps: number): tf.Tensor {
     const mean = tf.mean(input, axis, true); // [..., 1]
     const centered = tf.sub(input, mean);
     const variance = tf.mean(tf.square(centered), axis, true); // biased, as PyTorch
-    const invStd = tf.rsqrt(tf.add(variance, eps)); // [..., 1]
+    const invStd = tf.rsqrt(tf.add(variance, epsilon)); // [..., 1]
     const xhat = tf.mul(centered, invStd);
     save([xhat, invStd]);
     return {
@@ -78,34 +84,158 @@ function normalize(x: tf.Tensor, eps: number): tf.Tensor {
   return op(x);
 }
 
+/** The plain formulation (LAYERCUT_PLAIN_OPS): tf.moments, differentiated by tfjs. */
+function plainNormalize(x: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, x.rank - 1, true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+}
+
+/**
+ * RMSNorm over the last axis, as Llama's: x / √(mean(x²) + eps) · gain, with an analytic
+ * gradient that stays on the device (as `layerNorm`). x: [..., D], gain: [D].
+ */
+export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor {
+  if (plainOps()) {
+    const meanSquare = tf.mean(tf.square(x), x.rank - 1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain);
+  }
+  const epsilon = deviceScalar(eps);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const axis = input.rank - 1;
+    const invRms = tf.rsqrt(tf.add(tf.mean(tf.square(input), axis, true), epsilon)); // [..., 1]
+    const xhat = tf.mul(input, invRms);
+    save([xhat, invRms]);
+    return {
+      value: xhat,
+      // dx = invRms · (dy − x̂ · mean(dy · x̂))
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        dy = dy as tf.Tensor;
+        const [savedXhat, savedInvRms] = saved as [tf.Tensor, tf.Tensor];
+        const meanDyXhat = tf.mean(tf.mul(dy, savedXhat), axis, true);
+        return tf.mul(savedInvRms, tf.sub(dy, tf.mul(savedXhat, meanDyXhat)));
+      },
+    };
+  });
+  return tf.mul(op(x), gain);
+}
+
 export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu' | 'relu' | 'silu' | 'swish';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_CUBIC = 0.044715;
 
+/**
+ * The activation function `name` (config.json's `activation_function` / `hidden_act`).
+ * The GELUs and SiLU have analytic gradients whose constants stay on the device; the
+ * LAYERCUT_PLAIN_OPS switch is read at each call.
+ */
 export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
-      // 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
-      return (x) =>
-        tf.mul(
-          tf.mul(x, 0.5),
-          tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
-        );
+      return (x) => (plainOps() ? plainGeluTanh(x) : geluTanh(x));
     case 'gelu':
-      // exact: 0.5 · x · (1 + erf(x / √2))
-      return (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      return (x) => (plainOps() ? plainGeluErf(x) : geluErf(x));
     case 'relu':
       return (x) => tf.relu(x);
     case 'silu':
     case 'swish':
-      return (x) => tf.mul(x, tf.sigmoid(x));
+      return (x) => (plainOps() ? tf.mul(x, tf.sigmoid(x)) : silu(x));
     default:
       throw new LayercutError(
         `unsupported activation function '${name}' in config.json`,
         'layercut knows gelu_new, gelu_pytorch_tanh, gelu, relu and silu',
       );
   }
+}
+
+/** 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))), by tfjs ops and JS numbers. */
+function plainGeluTanh(x: tf.Tensor): tf.Tensor {
+  return tf.mul(
+    tf.mul(x, 0.5),
+    tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(GELU_CUBIC, tf.pow(x, 3)))))),
+  );
+}
+
+/** 0.5 · x · (1 + erf(x / √2)), by tfjs ops and JS numbers. */
+function plainGeluErf(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
+/**
+ * The tanh GELU y = ½ · x · (1 + t), t = tanh(u), u = √(2/π) · (x + 0.044715 · x³), with its
+ * derivative written out (in the form PyTorch's autograd evaluates, which keeps float32
+ * rounding close to it):  dy/dx = ½ · ((1 + t) + x · (1 − t²) · √(2/π) · (1 + 3 · 0.044715 · x²)).
+ */
+function geluTanh(x: tf.Tensor): tf.Tensor {
+  // Constants are fetched inside each pass: tfjs disposes the forward pass's tensors before
+  // the backward one runs, fresh scalars (CPU backends) included.
+  const c = () => deviceScalar(SQRT_2_OVER_PI);
+  const one = () => deviceScalar(1);
+  const half = () => deviceScalar(0.5);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const cube = tf.mul(tf.square(input), input);
+    const t = tf.tanh(tf.mul(tf.add(input, tf.mul(cube, deviceScalar(GELU_CUBIC))), c()));
+    save([input, t]);
+    return {
+      value: tf.mul(tf.mul(input, half()), tf.add(t, one())),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [savedX, savedT] = saved as [tf.Tensor, tf.Tensor];
+        const dudx = tf.add(tf.mul(tf.square(savedX), deviceScalar(3 * GELU_CUBIC * SQRT_2_OVER_PI)), c());
+        const dtdu = tf.sub(one(), tf.square(savedT));
+        const slope = tf.add(tf.add(savedT, one()), tf.mul(savedX, tf.mul(dtdu, dudx)));
+        return tf.mul(dy as tf.Tensor, tf.mul(slope, half()));
+      },
+    };
+  });
+  return op(x);
+}
+
+/** The exact GELU x · Φ(x), Φ(x) = (1 + erf(x/√2)) / 2; dy/dx = Φ(x) + x · exp(−x²/2) / √(2π). */
+function geluErf(x: tf.Tensor): tf.Tensor {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const cdf = tf.mul(
+      tf.add(tf.erf(tf.mul(input, deviceScalar(Math.SQRT1_2))), deviceScalar(1)),
+      deviceScalar(0.5),
+    );
+    save([input, cdf]);
+    return {
+      value: tf.mul(input, cdf),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [savedX, savedCdf] = saved as [tf.Tensor, tf.Tensor];
+        const pdf = tf.mul(
+          tf.exp(tf.mul(tf.square(savedX), deviceScalar(-0.5))),
+          deviceScalar(1 / Math.sqrt(2 * Math.PI)),
+        );
+        return tf.mul(dy as tf.Tensor, tf.add(savedCdf, tf.mul(savedX, pdf)));
+      },
+    };
+  });
+  return op(x);
+}
+
+/** SiLU x · σ(x); dy/dx = σ + x · (σ − σ²), no constants at all. */
+function silu(x: tf.Tensor): tf.Tensor {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const s = tf.sigmoid(input);
+    save([input, s]);
+    return {
+      value: tf.mul(input, s),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [savedX, savedS] = saved as [tf.Tensor, tf.Tensor];
+        return tf.mul(dy as tf.Tensor, tf.add(savedS, tf.mul(savedX, tf.sub(savedS, tf.square(savedS)))));
+      },
+    };
+  });
+  return op(x);
 }
 
 /** A large negative bias that masks a logit out without producing NaN or -inf arithmetic. */
@@ -118,11 +248,24 @@ const MASKED = -1e9;
 export function causalMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
   return tf.tidy(() => {
     const [batch, seq] = attentionMask.shape;
-    const causal = tf.linalg.bandPart(tf.ones([seq, seq]), -1, 0); // [T, T], lower triangle
+    const causal = plainOps()
+      ? tf.linalg.bandPart(tf.ones([seq, seq]), -1, 0)
+      : deviceConstant(`causal:${seq}`, () => lowerTriangle(seq)); // [T, T]
     const keys = tf.cast(attentionMask, 'float32').reshape([batch, 1, 1, seq]); // [B,1,1,T]
     const allowed = tf.mul(causal.reshape([1, 1, seq, seq]), keys); // [B,1,T,T]
-    return tf.mul(tf.sub(1, allowed), MASKED) as tf.Tensor4D;
+    return maskedWhereZero(allowed);
   });
+}
+
+/** [T, T] float32 with 1 on and below the diagonal (key ≤ query), 0 above. */
+function lowerTriangle(seq: number): tf.Tensor2D {
+  const index = tf.range(0, seq, 1, 'int32');
+  return tf.cast(tf.greaterEqual(index.reshape([seq, 1]), index.reshape([1, seq])), 'float32') as tf.Tensor2D;
+}
+
+/** (1 − allowed) · (−1e9): 0 where `allowed` is 1, −1e9 where it is 0. */
+function maskedWhereZero(allowed: tf.Tensor): tf.Tensor4D {
+  return tf.mul(tf.sub(deviceScalar(1), allowed), deviceScalar(MASKED)) as tf.Tensor4D;
 }
 
 /**
@@ -132,8 +275,7 @@ export function causalMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
 export function paddingMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
   return tf.tidy(() => {
     const [batch, seq] = attentionMask.shape;
-    const keys = tf.cast(attentionMask, 'float32').reshape([batch, 1, 1, seq]);
-    return tf.mul(tf.sub(1, keys), MASKED) as tf.Tensor4D;
+    return maskedWhereZero(tf.cast(attentionMask, 'float32').reshape([batch, 1, 1, seq]));
   });
 }
 
@@ -146,8 +288,8 @@ export function paddingMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
 export function positionsFromMask(attentionMask: tf.Tensor2D, offset = 0): tf.Tensor2D {
   return tf.tidy(() => {
     const mask = tf.cast(attentionMask, 'int32');
-    const positions = tf.mul(tf.sub(tf.cumsum(mask, 1), tf.scalar(1, 'int32')), mask);
-    return (offset ? tf.add(positions, tf.scalar(offset, 'int32')) : positions) as tf.Tensor2D;
+    const positions = tf.mul(tf.sub(tf.cumsum(mask, 1), deviceScalar(1, 'int32')), mask);
+    return (offset ? tf.add(positions, deviceScalar(offset, 'int32')) : positions) as tf.Tensor2D;
   });
 }
 
@@ -182,7 +324,7 @@ export function attention(
     v = repeatHeads(v, heads / kvHeads);
   }
   let scores = tf.matMul(q, k, false, true); // [B, H, Tq, Tk]
-  if (scale !== 1) scores = tf.mul(scores, scale);
+  if (scale !== 1) scores = tf.mul(scores, deviceScalar(scale));
   const probs = tf.softmax(tf.add(scores, bias)); // [B, H, Tq, Tk]
   return tf.matMul(probs, v) as tf.Tensor4D; // [B, H, Tq, Dh]
 }

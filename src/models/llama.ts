@@ -23,6 +23,7 @@ import {
   mergeHeads,
   positionsFromMask,
   splitHeads,
+  rmsNorm,
 } from './layers.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
@@ -153,31 +154,7 @@ function readRopeTheta(json: Record<string, unknown>): number {
   return read.number('rope_theta', 10000);
 }
 
-/**
- * RMSNorm over the last axis, `x / sqrt(mean(x²) + eps) · gain`, with an analytic gradient that
- * stays on the device (as `layerNorm` in layers.ts). x: [..., D], gain: [D].
- */
-export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor {
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const input = args[0] as tf.Tensor;
-    const save = args[1] as tf.GradSaveFunc;
-    const axis = input.rank - 1;
-    const invRms = tf.rsqrt(tf.add(tf.mean(tf.square(input), axis, true), eps)); // [..., 1]
-    const xhat = tf.mul(input, invRms);
-    save([xhat, invRms]);
-    return {
-      value: xhat,
-      // dx = invRms · (dy − x̂ · mean(dy · x̂))
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        dy = dy as tf.Tensor;
-        const [savedXhat, savedInvRms] = saved as [tf.Tensor, tf.Tensor];
-        const meanDyXhat = tf.mean(tf.mul(dy, savedXhat), axis, true);
-        return tf.mul(savedInvRms, tf.sub(dy, tf.mul(savedXhat, meanDyXhat)));
-      },
-    };
-  });
-  return tf.mul(op(x), gain);
-}
+export { rmsNorm };
 
 /**
  * cos and sin of the rotary angles position · θ^(−2j/Dh), j = 0..Dh/2−1.

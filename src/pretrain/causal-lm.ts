@@ -2,7 +2,7 @@
  * The causal language-modelling objective: every position predicts the next token.
  *
  *   block [B, T+1] → inputs = block[:, :T], targets = block[:, 1:]
- *   logits [B, T, V] → mean over B·T of  logsumexp(logits) − logits[target]
+ *   logits [B, T, V] → mean over B·T of  logsumexp(logits) − logits[target]  (softmax cross-entropy)
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../models/types.js';
@@ -35,10 +35,9 @@ export function causalLmLoss(model: LanguageModel, blocks: TokenBlocks): tf.Scal
     const logits = model.logits(inputs, mask); // [B, T, V]
     const vocab = logits.shape[2];
     const flat = logits.reshape([rows * length, vocab]) as tf.Tensor2D; // [N, V]
-    const logZ = tf.logSumExp(flat, 1); // [N]
-    // the target's logit: gather from the flattened [N·V] logits (gather has a gradient, gatherND not)
-    const rowStarts = tf.mul(tf.range(0, rows * length, 1, 'int32'), tf.scalar(vocab, 'int32'));
-    const picked = tf.gather(flat.reshape([-1]), tf.add(rowStarts, targets)); // [N]
-    return tf.mean(tf.sub(logZ, picked)) as tf.Scalar;
+    // one-hot targets, not a gather from the flattened logits: that gather's indices reach
+    // N·V (67 M for 128 × 128 tokens and 4096 words), beyond what float index arithmetic keeps exact
+    const oneHot = tf.oneHot(targets, vocab); // [N, V]
+    return tf.losses.softmaxCrossEntropy(oneHot, flat) as tf.Scalar; // mean over the N positions
   });
 }

@@ -87,8 +87,8 @@ export interface PretrainReport {
   params: number;
   curve: PretrainCurvePoint[];
   evals: PretrainEvalPoint[];
-  /** Why training ended: all steps done, or the time budget. */
-  stoppedBy: 'steps' | 'time';
+  /** Why training ended: all steps done, or the time budget; null in a checkpoint written while training. */
+  stoppedBy: 'steps' | 'time' | null;
   steps: number;
   trainSeconds: number;
   backend: string;

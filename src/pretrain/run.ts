@@ -18,7 +18,6 @@ import { randomGpt2Checkpoint } from '../models/init.js';
 import { loadModel } from '../models/load.js';
 import { saveModel } from '../models/save.js';
 import { pretrainCurveSpec } from '../plots/pretrain-plots.js';
-import { renderSvg } from '../plots/render.js';
 import { initBackend } from '../runtime/backend.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import { ByteLevelBpeEncoder } from '../tokenizers/bpe-encoder.js';
@@ -106,7 +105,7 @@ export async function runPretraining(plan: PretrainPlan, options: PretrainOption
     params: model.info.paramsAfter,
     curve: [],
     evals: [],
-    stoppedBy: 'steps',
+    stoppedBy: null,
     steps: 0,
     trainSeconds: 0,
     backend: backend.name,
@@ -151,6 +150,8 @@ export async function runPretraining(plan: PretrainPlan, options: PretrainOption
     });
     progress?.({ phase: 'save', message: outDir });
     await save();
+    // loaded here: vega's top-level await would stop require('layercut') (CommonJS) from loading this module
+    const { renderSvg } = await import('../plots/render.js');
     await writeFile(path.join(workDir, 'training-curve.svg'), await renderSvg(pretrainCurveSpec(report)));
   } finally {
     model.dispose();

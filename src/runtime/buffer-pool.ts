@@ -33,3 +33,44 @@ export function capBufferPool(manager: BufferManagerLike, maxFreeBytes: number):
     release(buffer, reuse && freeBytes + buffer.size <= maxFreeBytes);
   };
 }
+
+/** The fields of tfjs-webgpu's BufferManager the peak tracker reads and wraps. */
+interface AcquiringManagerLike {
+  numBytesAllocated: number;
+  numBytesUsed: number;
+  acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean): unknown;
+}
+
+/** Highest device memory seen since the last reset, in bytes. */
+export interface BufferPeaks {
+  /** Bytes in buffers tensors (and queued uploads) were using. */
+  readonly peakUsedBytes: number;
+  /** Bytes allocated from the device: used plus pooled free buffers. */
+  readonly peakAllocatedBytes: number;
+  /** Starts a new measurement from the current figures. */
+  reset(): void;
+}
+
+/** Wraps `manager.acquireBuffer` to record the highest used and allocated bytes. */
+export function trackBufferPeaks(manager: AcquiringManagerLike): BufferPeaks {
+  const peaks = { used: manager.numBytesUsed, allocated: manager.numBytesAllocated };
+  const acquire = manager.acquireBuffer.bind(manager);
+  manager.acquireBuffer = (size, usage, mappedAtCreation, reuse) => {
+    const buffer = acquire(size, usage, mappedAtCreation, reuse);
+    if (manager.numBytesUsed > peaks.used) peaks.used = manager.numBytesUsed;
+    if (manager.numBytesAllocated > peaks.allocated) peaks.allocated = manager.numBytesAllocated;
+    return buffer;
+  };
+  return {
+    get peakUsedBytes() {
+      return peaks.used;
+    },
+    get peakAllocatedBytes() {
+      return peaks.allocated;
+    },
+    reset() {
+      peaks.used = manager.numBytesUsed;
+      peaks.allocated = manager.numBytesAllocated;
+    },
+  };
+}

@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs';
 
 import { LayercutError } from '../errors.js';
 import { BackendUnavailableError, firstLineOf } from './backend-error.js';
-import { capBufferPool, poolCapBytes } from './buffer-pool.js';
+import { capBufferPool, poolCapBytes, trackBufferPeaks, type BufferPeaks } from './buffer-pool.js';
+import { releaseDeviceConstants } from './constants.js';
 import { probeVulkanLoader, vulkanLoaderName, type VulkanLoaderProbe } from './vulkan.js';
 
 export interface WebGpuOptions {
@@ -63,6 +64,8 @@ const optionalDeviceFeatures = new Set([
 interface ActiveWebGpu {
   device: GPUDevice;
   removeNavigatorGpu: () => void;
+  peaks: BufferPeaks;
+  manager: { numBytesUsed: number; numBytesAllocated: number };
 }
 let active: ActiveWebGpu | undefined;
 
@@ -230,6 +233,7 @@ export function stopWebGpuBackend(): void {
   if (!active) return;
   const { device, removeNavigatorGpu } = active;
   active = undefined;
+  releaseDeviceConstants();
   if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
   device.destroy();
   removeNavigatorGpu();
@@ -266,6 +270,7 @@ export async function startWebGpuBackend(
   // tfjs-backend-webgpu looks for navigator.gpu when it is imported: set it first.
   const removeNavigatorGpu = installNavigatorGpu(gpu);
   let device: GPUDevice | undefined;
+  let tracked: Pick<ActiveWebGpu, 'peaks' | 'manager'>;
   try {
     const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
     device = await adapter.requestDevice(deviceDescriptorFor(adapter));
@@ -273,10 +278,13 @@ export async function startWebGpuBackend(
       if (lost.reason !== 'destroyed') log?.(`webgpu device lost: ${lost.message}`);
     });
     const backend = new WebGPUBackend(device, adapter.info);
-    capBufferPool(
-      (backend as unknown as { bufferManager: Parameters<typeof capBufferPool>[0] }).bufferManager,
-      poolCapBytes(),
-    );
+    const manager = (
+      backend as unknown as {
+        bufferManager: Parameters<typeof capBufferPool>[0] & Parameters<typeof trackBufferPeaks>[0];
+      }
+    ).bufferManager;
+    capBufferPool(manager, poolCapBytes());
+    tracked = { peaks: trackBufferPeaks(manager), manager };
     if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => backend, 3 /* tfjs's own priority for webgpu */);
     if (!(await tf.setBackend('webgpu')))
@@ -286,7 +294,7 @@ export async function startWebGpuBackend(
     removeNavigatorGpu();
     throw new BackendUnavailableError('webgpu', `the GPU device could not be set up: ${firstLineOf(error)}`);
   }
-  active = { device, removeNavigatorGpu };
+  active = { device, removeNavigatorGpu, ...tracked };
 
   const batchFlag = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   if (tf.env().get(batchFlag) === tfjsDefaultSubmitBatchSize)
@@ -296,6 +304,28 @@ export async function startWebGpuBackend(
     `${describeAdapter(adapter.info, device)}; tfjs ${tf.version.tfjs}, ` +
     `submit batch ${String(tf.env().get(batchFlag))}${toggles}`
   );
+}
+
+/** Device memory of the running webgpu backend, in bytes (undefined when none runs). */
+export interface WebGpuMemory {
+  usedBytes: number;
+  allocatedBytes: number;
+  peakUsedBytes: number;
+  peakAllocatedBytes: number;
+}
+
+/** Current and peak device memory of the webgpu backend; `reset` starts new peaks. */
+export function webGpuMemory(options: { reset?: boolean } = {}): WebGpuMemory | undefined {
+  if (!active) return undefined;
+  const { peaks, manager } = active;
+  const figures = {
+    usedBytes: manager.numBytesUsed,
+    allocatedBytes: manager.numBytesAllocated,
+    peakUsedBytes: peaks.peakUsedBytes,
+    peakAllocatedBytes: peaks.peakAllocatedBytes,
+  };
+  if (options.reset) peaks.reset();
+  return figures;
 }
 
 /**

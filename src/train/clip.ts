@@ -1,9 +1,15 @@
-/** Gradient clipping by global norm (as torch.nn.utils.clip_grad_norm_), computed on the device. */
+/**
+ * Gradient clipping by global norm (as torch.nn.utils.clip_grad_norm_), computed on the
+ * device: the norm and the scale factor stay tensors, nothing is read back, so a training
+ * step never waits for the GPU here. Callers read the norm later (or never).
+ */
 import * as tf from '@tensorflow/tfjs';
+import { deviceScalar } from '../runtime/constants.js';
 
 /**
  * Scales every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖ the L2 norm of all gradients
- * together. Returns the clipped gradients (new tensors) and the norm before clipping.
+ * together. Returns the clipped gradients (new tensors) and the norm before clipping (a
+ * scalar on the device; the caller disposes both).
  */
 export function clipByGlobalNorm(
   grads: tf.NamedTensorMap,
@@ -11,14 +17,39 @@ export function clipByGlobalNorm(
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   return tf.tidy(() => {
     const norm = globalNorm(grads);
-    const factor = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
+    const factor = clipFactor(norm, maxNorm);
     const clipped: tf.NamedTensorMap = {};
     for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, factor);
     return { grads: clipped, norm };
   });
 }
 
+/** min(1, maxNorm / (norm + 1e-6)) as a device scalar. */
+export function clipFactor(norm: tf.Scalar, maxNorm: number): tf.Scalar {
+  return tf.tidy(() =>
+    tf.minimum(deviceScalar(1), tf.div(deviceScalar(maxNorm), tf.add(norm, deviceScalar(1e-6)))),
+  );
+}
+
 /** √(Σ g²) over all gradients: a scalar on the device. */
 export function globalNorm(grads: tf.NamedTensorMap): tf.Scalar {
-  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  return tf.tidy(() => tf.sqrt(sumAll(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+/**
+ * Sum of many scalars, seven at a time: one tfjs-webgpu AddN program binds every input as a
+ * storage buffer, and a device allows 8 per shader by default (7 inputs + the output).
+ */
+function sumAll(scalars: tf.Tensor[]): tf.Tensor {
+  const ADD_N_MAX_INPUTS = 7;
+  let level = scalars;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += ADD_N_MAX_INPUTS) {
+      const chunk = level.slice(i, i + ADD_N_MAX_INPUTS);
+      next.push(chunk.length === 1 ? chunk[0]! : tf.addN(chunk));
+    }
+    level = next;
+  }
+  return level[0] ?? tf.scalar(0);
 }

@@ -2,11 +2,15 @@
  * Optimizers over named parameters: AdamW with decoupled weight decay (as torch.optim.AdamW)
  * and SGD with momentum. The learning rate is passed to each step (schedules live outside).
  *
- * Per-step scalars (rate, bias corrections) are written once per step into persistent scalar
- * variables, never created per parameter: on a GPU each fresh JS number is an upload.
+ * On a GPU each JS number used as an operand is a host→device upload (tfjs's own Adam makes
+ * about six per parameter per step). Here constants (β1, β2, momentum, decay) are tensors
+ * kept for the optimizer's lifetime, and the per-step scalars (rate, bias corrections) are
+ * packed into one tensor: one upload per step. LAYERCUT_PLAIN_OPS (runtime/flags.ts) selects
+ * the plain formulation, numbers as operands, for comparisons.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
+import { plainOps } from '../runtime/flags.js';
 
 export interface Optimizer {
   /** Applies one update with learning rate `lr` to every parameter that has a gradient. */
@@ -26,29 +30,61 @@ export interface AdamWOptions {
 
 export const noDecayOnBiasesAndNorms = (_name: string, variable: tf.Variable): boolean => variable.rank > 1;
 
-/** A scalar variable that holds a per-step number on the device. */
-function scalarSlot(): tf.Variable<tf.Rank.R0> {
-  return tf.tidy(() => tf.variable(tf.scalar(0), false));
+/**
+ * Per-step scalars, computed on the host in float64 and uploaded together: one host→device
+ * upload per step, whatever the number of parameters.
+ */
+class PerStepScalars {
+  /** Zeros made on the device (tf.fill runs as a GPU program on webgpu). */
+  private readonly deviceZeros: tf.Tensor1D;
+
+  constructor(private readonly count: number) {
+    this.deviceZeros = tf.keep(tf.tidy(() => tf.fill([count], 0) as tf.Tensor1D));
+  }
+
+  /** Call inside tf.tidy. */
+  upload(values: number[]): tf.Scalar[] {
+    if (values.length !== this.count)
+      throw new Error(`internal: ${values.length} per-step values, not ${this.count}`);
+    // On webgpu, ops on tiny host-resident tensors run on the CPU and each result is uploaded
+    // on its own; adding the device-resident zeros moves the packed values up once, and the
+    // slices below then run on the device.
+    const packed = tf.add(tf.tensor1d(Float32Array.from(values)), this.deviceZeros);
+    return tf.split(packed, this.count).map((t) => t.reshape([]) as tf.Scalar);
+  }
+
+  dispose(): void {
+    this.deviceZeros.dispose();
+  }
 }
 
+/** A scalar kept for the optimizer's lifetime. */
+const keptScalar = (value: number): tf.Scalar => tf.keep(tf.scalar(value));
+
+/**
+ * AdamW as torch.optim.AdamW (decoupled weight decay, bias-corrected moments).
+ *
+ * The moments are kept scaled, m̂ = m / (1 − β1) and v̂ = v / (1 − β2), which saves one op
+ * per parameter on each, and the update is rewritten with two per-step scalars:
+ *
+ *   m̂ ← β1·m̂ + g      v̂ ← β2·v̂ + g²      p ← p·(1 − lr·wd) − A · m̂ / (√v̂ + E)
+ *   A = lr/(1 − β1ᵗ) · (1 − β1) · √(1 − β2ᵗ) / √(1 − β2)      E = ε · √(1 − β2ᵗ) / √(1 − β2)
+ *
+ * which equals torch's  p ← p·(1 − lr·wd) − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε).
+ * Ten device ops per parameter (eleven with decay), no uploads but one per step.
+ */
 export class AdamW implements Optimizer {
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly eps: number;
   private readonly weightDecay: number;
   private readonly decaying: Set<string>;
+  private readonly plain = plainOps();
+  /** m̂ and v̂ (fast path) or m and v (plain path) per parameter. */
   private readonly moments = new Map<string, { m: tf.Variable; v: tf.Variable }>();
-  // per-step scalars: lr / (1 − β1^t), √(1 − β2^t), 1 − lr · wd
-  private readonly stepSize = scalarSlot();
-  private readonly sqrtBiasCorrection2 = scalarSlot();
-  private readonly decayFactor = scalarSlot();
-  private readonly constants: {
-    beta1: tf.Scalar;
-    oneMinusBeta1: tf.Scalar;
-    beta2: tf.Scalar;
-    oneMinusBeta2: tf.Scalar;
-    eps: tf.Scalar;
-  };
+  private readonly perStep = new PerStepScalars(3);
+  private readonly beta1Tensor: tf.Scalar;
+  private readonly beta2Tensor: tf.Scalar;
   steps = 0;
 
   constructor(
@@ -63,34 +99,56 @@ export class AdamW implements Optimizer {
     }
     const decays = options.decays ?? noDecayOnBiasesAndNorms;
     this.decaying = new Set([...params].filter(([name, v]) => decays(name, v)).map(([name]) => name));
-    this.constants = {
-      beta1: tf.keep(tf.scalar(this.beta1)),
-      oneMinusBeta1: tf.keep(tf.scalar(1 - this.beta1)),
-      beta2: tf.keep(tf.scalar(this.beta2)),
-      oneMinusBeta2: tf.keep(tf.scalar(1 - this.beta2)),
-      eps: tf.keep(tf.scalar(this.eps)),
-    };
+    this.beta1Tensor = keptScalar(this.beta1);
+    this.beta2Tensor = keptScalar(this.beta2);
   }
 
   step(grads: tf.NamedTensorMap, lr: number): void {
     this.steps += 1;
+    if (this.plain) return this.plainStep(grads, lr);
     const t = this.steps;
+    const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t) / Math.sqrt(1 - this.beta2);
+    const scale = (lr / (1 - this.beta1 ** t)) * (1 - this.beta1) * sqrtBias2;
     tf.tidy(() => {
-      this.stepSize.assign(tf.scalar(lr / (1 - this.beta1 ** t)));
-      this.sqrtBiasCorrection2.assign(tf.scalar(Math.sqrt(1 - this.beta2 ** t)));
-      this.decayFactor.assign(tf.scalar(1 - lr * this.weightDecay));
-      const c = this.constants;
+      const [a, e, decay] = this.perStep.upload([scale, this.eps * sqrtBias2, 1 - lr * this.weightDecay]) as [
+        tf.Scalar,
+        tf.Scalar,
+        tf.Scalar,
+      ];
       for (const [name, grad] of Object.entries(grads)) {
-        const param = this.params.get(name);
-        if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
+        const param = this.paramOf(name);
         const { m, v } = this.momentsOf(name, param);
-        m.assign(tf.add(tf.mul(m, c.beta1), tf.mul(grad, c.oneMinusBeta1)));
-        v.assign(tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(grad), c.oneMinusBeta2)));
-        const decayed = this.weightDecay && this.decaying.has(name) ? tf.mul(param, this.decayFactor) : param;
-        const denom = tf.add(tf.div(tf.sqrt(v), this.sqrtBiasCorrection2), c.eps);
-        param.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), this.stepSize)));
+        m.assign(tf.add(tf.mul(m, this.beta1Tensor), grad));
+        v.assign(tf.add(tf.mul(v, this.beta2Tensor), tf.square(grad)));
+        const decayed = this.weightDecay && this.decaying.has(name) ? tf.mul(param, decay) : param;
+        param.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), e)), a)));
       }
     });
+  }
+
+  /** The plain formulation (LAYERCUT_PLAIN_OPS): torch's formula with JS numbers as operands. */
+  private plainStep(grads: tf.NamedTensorMap, lr: number): void {
+    const t = this.steps;
+    const stepSize = lr / (1 - this.beta1 ** t);
+    const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t);
+    tf.tidy(() => {
+      for (const [name, grad] of Object.entries(grads)) {
+        const param = this.paramOf(name);
+        const { m, v } = this.momentsOf(name, param);
+        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
+        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
+        const decayed =
+          this.weightDecay && this.decaying.has(name) ? tf.mul(param, 1 - lr * this.weightDecay) : param;
+        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), this.eps);
+        param.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
+      }
+    });
+  }
+
+  private paramOf(name: string): tf.Variable {
+    const param = this.params.get(name);
+    if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
+    return param;
   }
 
   private momentsOf(name: string, param: tf.Variable): { m: tf.Variable; v: tf.Variable } {
@@ -108,7 +166,8 @@ export class AdamW implements Optimizer {
   dispose(): void {
     for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
     this.moments.clear();
-    tf.dispose([this.stepSize, this.sqrtBiasCorrection2, this.decayFactor, ...Object.values(this.constants)]);
+    this.perStep.dispose();
+    tf.dispose([this.beta1Tensor, this.beta2Tensor]);
   }
 }
 
@@ -117,12 +176,18 @@ export interface SgdOptions {
   weightDecay?: number;
 }
 
-/** SGD with momentum (torch.optim.SGD semantics: buf = μ·buf + g; p −= lr·buf; L2 decay added to g). */
+/**
+ * SGD with momentum (torch.optim.SGD semantics: d = g + wd·p; buf = μ·buf + d; p −= lr·buf).
+ * μ and wd are kept on the device; the rate is one upload per step.
+ */
 export class Sgd implements Optimizer {
   private readonly buffers = new Map<string, tf.Variable>();
-  private readonly lrSlot = scalarSlot();
   private readonly momentum: number;
   private readonly weightDecay: number;
+  private readonly plain = plainOps();
+  private readonly perStep = new PerStepScalars(1);
+  private readonly momentumTensor: tf.Scalar;
+  private readonly weightDecayTensor: tf.Scalar;
   steps = 0;
 
   constructor(
@@ -131,16 +196,20 @@ export class Sgd implements Optimizer {
   ) {
     this.momentum = options.momentum ?? 0;
     this.weightDecay = options.weightDecay ?? 0;
+    this.momentumTensor = keptScalar(this.momentum);
+    this.weightDecayTensor = keptScalar(this.weightDecay);
   }
 
   step(grads: tf.NamedTensorMap, lr: number): void {
     this.steps += 1;
     tf.tidy(() => {
-      this.lrSlot.assign(tf.scalar(lr));
+      const rate = this.plain ? lr : this.perStep.upload([lr])[0]!;
+      const momentum = this.plain ? this.momentum : this.momentumTensor;
+      const weightDecay = this.plain ? this.weightDecay : this.weightDecayTensor;
       for (const [name, rawGrad] of Object.entries(grads)) {
         const param = this.params.get(name);
         if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
-        const grad = this.weightDecay ? tf.add(rawGrad, tf.mul(param, this.weightDecay)) : rawGrad;
+        const grad = this.weightDecay ? tf.add(rawGrad, tf.mul(param, weightDecay)) : rawGrad;
         let direction = grad;
         if (this.momentum) {
           let buffer = this.buffers.get(name);
@@ -148,17 +217,18 @@ export class Sgd implements Optimizer {
             buffer = tf.variable(grad, false); // first step: buf = g
             this.buffers.set(name, buffer);
           } else {
-            buffer.assign(tf.add(tf.mul(buffer, this.momentum), grad));
+            buffer.assign(tf.add(tf.mul(buffer, momentum), grad));
           }
           direction = buffer;
         }
-        param.assign(tf.sub(param, tf.mul(direction, this.lrSlot)));
+        param.assign(tf.sub(param, tf.mul(direction, rate)));
       }
     });
   }
 
   dispose(): void {
-    tf.dispose([...this.buffers.values(), this.lrSlot]);
+    tf.dispose([...this.buffers.values(), this.momentumTensor, this.weightDecayTensor]);
     this.buffers.clear();
+    this.perStep.dispose();
   }
 }

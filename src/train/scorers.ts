@@ -156,7 +156,8 @@ export function makeScorer(
   // a new linear head on the hidden state at the scored position, as HF's `score` layer: [C, D]
   const width = model.headWidth;
   const weight = tf.tidy(() =>
-    tf.variable(tf.randomNormal([classes, width], 0, 0.02, 'float32', seed), true),
+    // seed + 1: tfjs treats a seed of 0 as no seed at all
+    tf.variable(tf.randomNormal([classes, width], 0, 0.02, 'float32', seed + 1), true),
   );
   const head = new Map([['score.weight', weight]]);
   trainable.set('score.weight', weight);

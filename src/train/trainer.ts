@@ -2,10 +2,18 @@
  * The training loop: optimizer steps over shuffled batches, gradient accumulation and clipping,
  * a learning-rate schedule, evaluation on the validation set every epoch (or N steps), early
  * stopping on validation accuracy, and the best-validation weights restored at the end.
+ *
+ * A step never waits for the device: its loss (and gradient norm) stay there and are read back
+ * in groups (runtime/readback.ts) after the first step, before each evaluation, at the end, and
+ * every few steps or seconds in between; the 'step' events of a group are sent then, in order,
+ * with exact values. Under LAYERCUT_PLAIN_OPS every step's loss is read at once, as before.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { EvalMetrics, TrainSpec } from '../plan/types.js';
+import { deviceScalar } from '../runtime/constants.js';
+import { plainOps } from '../runtime/flags.js';
+import { DEFAULT_READBACK, DeferredScalars, type ReadbackPolicy } from '../runtime/readback.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from './batching.js';
 import { clipByGlobalNorm } from './clip.js';
 import { classificationMetrics } from './metrics.js';
@@ -15,7 +23,16 @@ import type { ClassScorer } from './scorers.js';
 import { lrFactor, type LrSchedule } from './schedule.js';
 
 export type TrainEvent =
-  | { kind: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number }
+  | {
+      kind: 'step';
+      step: number;
+      totalSteps: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      /** Global gradient norm before clipping (only when clipping is on). */
+      gradNorm?: number;
+    }
   | { kind: 'eval'; step: number; epoch: number; accuracy: number; loss: number; best: boolean };
 
 export interface TrainOptions {
@@ -25,6 +42,8 @@ export interface TrainOptions {
   labels: string[];
   onEvent?: (event: TrainEvent) => void;
   signal?: AbortSignal;
+  /** When step losses are read back from the device (default: 16 steps or 2 s, whichever first). */
+  readback?: ReadbackPolicy;
 }
 
 export interface TrainOutcome {
@@ -39,7 +58,14 @@ export interface TrainOutcome {
   peakTensorBytes: number;
 }
 
-/** Class predictions and mean loss of `scorer` over `examples`, batch by batch. */
+/** Batches whose predictions and losses `evaluate` reads back together (one host sync). */
+const EVAL_BATCHES_PER_READ = 32;
+
+/**
+ * Class predictions and mean loss of `scorer` over `examples`, batch by batch. Each batch's
+ * results stay on the device until a group of batches is read back at once (every batch
+ * under LAYERCUT_PLAIN_OPS); the values are the same either way.
+ */
 export async function evaluate(
   scorer: ClassScorer,
   examples: readonly EncodedExample[],
@@ -47,20 +73,43 @@ export async function evaluate(
 ): Promise<{ metrics: EvalMetrics; loss: number; predictions: number[] }> {
   const predictions: number[] = [];
   let lossSum = 0;
-  for (const indices of batchOrder(examples, options.batchSize, { bucket: true })) {
-    const batch = makeBatch(
-      indices.map((i) => examples[i]!),
-      options.padId,
-    );
-    const [predicted, loss] = tf.tidy(() => {
-      const scores = scorer.scores(batch);
-      return [tf.argMax(scores, 1), tf.mul(crossEntropy(scores, batch.labels), batch.size)];
-    });
-    const predictedIds = await predicted.data();
-    lossSum += (await loss.data())[0]!;
-    indices.forEach((exampleIndex, row) => (predictions[exampleIndex] = predictedIds[row]!));
-    tf.dispose([predicted, loss]);
-    disposeBatch(batch);
+  // per batch: its example indices, and [B + 1] floats on the device: the B predicted
+  // classes, then the batch's summed loss
+  let pending: { indices: number[]; results: tf.Tensor1D }[] = [];
+  const readPending = async () => {
+    if (pending.length === 0) return;
+    const group = pending;
+    pending = [];
+    const all = tf.tidy(() => tf.concat(group.map((p) => p.results)));
+    const values = await all.data();
+    tf.dispose([all, ...group.map((p) => p.results)]);
+    let at = 0;
+    for (const { indices } of group) {
+      indices.forEach((exampleIndex, row) => (predictions[exampleIndex] = values[at + row]!));
+      lossSum += values[at + indices.length]!;
+      at += indices.length + 1;
+    }
+  };
+  const perRead = plainOps() ? 1 : EVAL_BATCHES_PER_READ;
+  try {
+    for (const indices of batchOrder(examples, options.batchSize, { bucket: true })) {
+      const batch = makeBatch(
+        indices.map((i) => examples[i]!),
+        options.padId,
+      );
+      const results = tf.tidy(() => {
+        const scores = scorer.scores(batch);
+        const predicted = tf.cast(tf.argMax(scores, 1), 'float32'); // [B]
+        const loss = tf.mul(crossEntropy(scores, batch.labels), deviceScalar(batch.size)); // []
+        return tf.concat([predicted, tf.reshape(loss, [1])]) as tf.Tensor1D;
+      });
+      disposeBatch(batch);
+      pending.push({ indices, results });
+      if (pending.length >= perRead) await readPending();
+    }
+    await readPending();
+  } finally {
+    tf.dispose(pending.map((p) => p.results));
   }
   const truth = examples.map((e) => e.label);
   return {
@@ -112,8 +161,34 @@ export async function train(
   let evaluationsWithoutGain = 0;
   let step = 0;
 
+  const pending = new DeferredScalars<{ step: number; epoch: number; lr: number }>(
+    plainOps() ? { everySteps: 1, maxSeconds: 0 } : (options.readback ?? DEFAULT_READBACK),
+  );
+  /** Reads the waiting losses back (one host sync), records them and sends their events. */
+  const readLosses = async () => {
+    if (pending.size === 0) return;
+    const start = performance.now();
+    const entries = await pending.read();
+    outcome.trainSeconds += (performance.now() - start) / 1000; // the device finishing the steps
+    for (const { meta, values } of entries) {
+      const [loss, gradNorm] = values as [number, number | undefined];
+      const { step, epoch, lr } = meta;
+      outcome.curves.train.push({ step, epoch, loss, lr });
+      options.onEvent?.({
+        kind: 'step',
+        step,
+        totalSteps,
+        epoch,
+        loss,
+        lr,
+        ...(gradNorm === undefined ? {} : { gradNorm }),
+      });
+    }
+  };
+
   const runEvaluation = async (epoch: number): Promise<boolean> => {
     if (validation.length === 0) return false;
+    await readLosses(); // the steps before it, in order, before its event
     const start = performance.now();
     const { metrics, loss } = await evaluate(scorer, validation, evalOptions);
     outcome.evalSeconds += (performance.now() - start) / 1000;
@@ -149,7 +224,7 @@ export async function train(
         const group = batches.slice(first, first + spec.gradientAccumulation);
         const groupSize = group.reduce((n, b) => n + b.length, 0);
         let summed: tf.NamedTensorMap | undefined;
-        let lossSum: tf.Scalar = tf.scalar(0);
+        let lossSum: tf.Scalar | undefined;
         for (const indices of group) {
           const batch = makeBatch(
             indices.map((i) => trainSet[i]!),
@@ -157,11 +232,11 @@ export async function train(
           );
           outcome.trainTokens += batch.tokens;
           // each micro-batch's mean loss weighted by its share of the group: the group's mean
-          const { value, grads } = tf.variableGrads(
-            () =>
-              tf.mul(crossEntropy(scorer.scores(batch), batch.labels), batch.size / groupSize) as tf.Scalar,
-            variables,
-          );
+          const share = batch.size / groupSize;
+          const { value, grads } = tf.variableGrads(() => {
+            const loss = crossEntropy(scorer.scores(batch), batch.labels);
+            return (share === 1 ? loss : tf.mul(loss, deviceScalar(share))) as tf.Scalar;
+          }, variables);
           const named: tf.NamedTensorMap = {};
           for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
           if (summed) {
@@ -173,37 +248,44 @@ export async function train(
           } else {
             summed = named;
           }
-          const newLoss = tf.add(lossSum, value) as tf.Scalar;
-          tf.dispose([lossSum, value]);
-          lossSum = newLoss;
+          if (lossSum) {
+            const newLoss = tf.add(lossSum, value) as tf.Scalar;
+            tf.dispose([lossSum, value]);
+            lossSum = newLoss;
+          } else {
+            lossSum = value;
+          }
           disposeBatch(batch);
         }
         let grads = summed!;
+        let norm: tf.Scalar | undefined;
         if (spec.maxGradNorm > 0) {
           const clipped = clipByGlobalNorm(grads, spec.maxGradNorm);
-          tf.dispose([grads, clipped.norm]);
+          tf.dispose(grads);
           grads = clipped.grads;
+          norm = clipped.norm;
         }
         const lr = spec.optimizer.lr * lrFactor(schedule, step);
         optimizer.step(grads, lr);
         tf.dispose(grads);
         outcome.peakTensorBytes = Math.max(outcome.peakTensorBytes, tf.memory().numBytes);
-        const loss = (await lossSum.data())[0]!;
-        lossSum.dispose();
-        outcome.trainSeconds += (performance.now() - start) / 1000;
         step += 1;
-        outcome.curves.train.push({ step, epoch, loss, lr });
-        options.onEvent?.({ kind: 'step', step, totalSteps, epoch, loss, lr });
+        pending.push({ step, epoch, lr }, norm ? [lossSum!, norm] : [lossSum!]);
+        outcome.trainSeconds += (performance.now() - start) / 1000;
         if (typeof spec.evalEvery === 'number' && step % spec.evalEvery === 0)
           stop = await runEvaluation(epoch);
+        // the first step is read at once: progress shows a loss (and a run can be stopped) early
+        if (step === 1 || pending.due()) await readLosses();
       }
       if (!stop && spec.evalEvery === 'epoch') stop = await runEvaluation(epoch);
     }
+    await readLosses();
     if (bestWeights) {
       for (const [name, value] of bestWeights) scorer.trainable.get(name)!.assign(value);
     }
     return outcome;
   } finally {
+    pending.dispose();
     if (bestWeights) for (const t of bestWeights.values()) t.dispose();
     optimizer.dispose();
   }

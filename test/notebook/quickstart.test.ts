@@ -1,7 +1,7 @@
 /**
  * notebooks/quickstart.ipynb executed headless by Jupyter's own client (nbclient) with the
- * tslab kernel, twice against one results store: the first time trains 6 tiny runs (about a
- * minute on two CPU cores), the second reuses them all. Checks what the cells put out: the
+ * tslab kernel, twice against one results store: the first time trains 8 small runs of the
+ * shipped tiny-english model (a few minutes on two CPU cores), the second reuses them all. Checks what the cells put out: the
  * live run output (one output, updated in place), the paper table as HTML, and the plot as
  * Vega-Lite + SVG with one line per task.
  */
@@ -110,20 +110,20 @@ describe('notebooks/quickstart.ipynb in the tslab kernel', () => {
     }
   });
 
-  test('run() draws one live output: 6 runs trained, then all 6 reused', () => {
+  test('run() draws one live output: 8 runs trained, then all 8 reused', () => {
     const live = onlyDisplay(cellWith(first.cells, 'await run('));
     const text = live['text/plain'] as string;
-    assert.match(text, /^6 runs: 6 done now · 0 reused · 0 failed · \d+\.\d s\n/);
+    assert.match(text, /^8 runs: 8 done now · 0 reused · 0 failed · \d+\.\d s\n/);
     assert.equal(
-      text.match(/^✓ tiny-gpt2 · first [124] · (spam|sotu-party) · lm · seed 0 — accuracy/gm)?.length,
-      6,
+      text.match(/^✓ tiny-english · first [1248] · (spam|sotu-party) · lm · seed 0 — accuracy/gm)?.length,
+      8,
     );
     const html = live['text/html'] as string;
     assert.match(html, /^<div class="layercut-run"/);
-    assert.equal(html.match(/<path class="loss-line"/g)?.length, 6, 'a loss curve per trained run');
+    assert.equal(html.match(/<path class="loss-line"/g)?.length, 8, 'a loss curve per trained run');
 
     const again = onlyDisplay(cellWith(second.cells, 'await run('));
-    assert.match(again['text/plain'] as string, /^6 runs: 0 done now · 6 reused · 0 failed · \d+\.\d s\n$/);
+    assert.match(again['text/plain'] as string, /^8 runs: 0 done now · 8 reused · 0 failed · \d+\.\d s\n$/);
   });
 
   test('the paper table: a row per kept-layer count, a column per task, accuracy in percent', () => {
@@ -137,7 +137,7 @@ describe('notebooks/quickstart.ipynb in the tslab kernel', () => {
       .map((m) => [...m[1]!.matchAll(/<td [^>]*>(?:<b>)?([^<]*)(?:<\/b>)?<\/td>/g)].map((c) => c[1]));
     assert.deepEqual(
       rows.map((row) => row[0]),
-      ['first 1', 'first 2', 'first 4'],
+      ['first 1', 'first 2', 'first 4', 'first 8'],
     );
     for (const row of rows) for (const cell of row.slice(1)) assert.match(cell!, /^\d{1,3}\.\d$/);
     // The same numbers the second time: they come from the store.
@@ -157,6 +157,6 @@ describe('notebooks/quickstart.ipynb in the tslab kernel', () => {
 
   test('the training curves: a line per kept-layer count in each task panel', () => {
     const data = onlyDisplay(cellWith(first.cells, 'plot(results.trainingCurves('));
-    assert.equal(linePaths(data['image/svg+xml'] as string), 6);
+    assert.equal(linePaths(data['image/svg+xml'] as string), 8);
   });
 });
