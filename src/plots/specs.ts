@@ -60,7 +60,7 @@ function metricY(metric: PlotMetric, aggregate?: 'mean') {
     type: 'quantitative',
     ...(aggregate ? { aggregate } : {}),
     title: metricTitle(metric),
-    axis: { format: '.0%' },
+    axis: { format: '.1~%' },
     scale: { zero: false },
   } as const;
 }

@@ -80,7 +80,7 @@ describe('plot specs', () => {
     assert.equal(line.encoding.color.field, 'task');
     assert.equal(line.encoding.x.field, 'keptLayers');
     assert.equal(line.encoding.y.aggregate, 'mean');
-    assert.equal(line.encoding.y.axis!.format, '.0%');
+    assert.equal(line.encoding.y.axis!.format, '.1~%');
     assert.equal(line.encoding.y.title, 'Test accuracy');
     // 1 … 48 spans more than 8×: a log₂ axis with ticks at the counts that were run.
     assert.equal(line.encoding.x.scale!.type, 'log');
