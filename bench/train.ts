@@ -43,6 +43,7 @@ import { PAPER_DEFAULTS, type RunPlan } from '../src/plan/types.js';
 import { initBackend, releaseBackend, type BackendName } from '../src/runtime/backend.js';
 import { keptConstantCount, setConstantCaching } from '../src/runtime/constants.js';
 import { setPlainOps } from '../src/runtime/flags.js';
+import { matMulPrecision, setMatMulPrecision, type MatMulPrecision } from '../src/runtime/tensor-core-matmul.js';
 import { countHostTensors } from '../src/runtime/host-tensors.js';
 import { webGpuMemory } from '../src/runtime/webgpu.js';
 import { labelWordLogits, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
@@ -62,6 +63,9 @@ const { values, positionals } = parseArgs({
     'eval-batches': { type: 'string' },
     dir: { type: 'string' },
     plain: { type: 'boolean', default: false },
+    precision: { type: 'string', default: 'fp32' },
+    profile: { type: 'boolean', default: false },
+    'dawn-toggles': { type: 'string' },
     'keep-constants': { type: 'boolean', default: false },
     lr: { type: 'string' },
     epochs: { type: 'string' },
@@ -230,6 +234,29 @@ interface BenchOptions {
   plain: boolean;
 }
 
+/**
+ * GPU time of one training step by kernel, from tfjs's profiler (each kernel timed with GPU
+ * timestamp queries; the step itself runs slower this way, so this is for shares, not totals).
+ */
+async function profileStep(step: () => tf.Scalar, label: string): Promise<void> {
+  const info = await tf.profile(() => step());
+  tf.dispose(info.result as tf.Tensor);
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    entry.ms += ms;
+    entry.calls += 1;
+    byKernel.set(k.name, entry);
+  }
+  const total = [...byKernel.values()].reduce((sum, e) => sum + e.ms, 0);
+  const top = [...byKernel]
+    .sort((x, y) => y[1].ms - x[1].ms)
+    .slice(0, 14)
+    .map(([name, e]) => `${name} ${e.ms.toFixed(2)} ms/${e.calls}`);
+  console.log(JSON.stringify({ profile: label, gpuMs: +total.toFixed(2), kernels: info.kernels.length, top }));
+}
+
 async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
   const dir = path.join(o.dir, shape.label.replace(/[^a-z0-9-]+/gi, '_'));
   const writeSeconds = await ensureCheckpoint(dir, shape);
@@ -281,6 +308,7 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       const msPerStep = (performance.now() - start) / o.steps;
       count.stop();
       tf.dispose(losses);
+      if (values.profile) await profileStep(step, `${shape.label} ${layers} layers ${batchSize}x${seq}`);
       optimizer.dispose();
 
       // evaluation: forward only, label-word scores at the answer slot, one sync per batch
@@ -297,7 +325,7 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       const mem = memoryNow();
       console.log(
         JSON.stringify({
-          impl: `layercut ${tf.getBackend()} fp32${o.plain ? ' plain' : ''}`,
+          impl: `layercut ${tf.getBackend()} ${matMulPrecision()}${o.plain ? ' plain' : ''}`,
           model: shape.label,
           layers,
           params: model.info.paramsAfter,
@@ -361,6 +389,7 @@ function table(layercutFile: string, peerFile: string): string {
   const ours = readLines(layercutFile);
   const peer = readLines(peerFile);
   const key = (l: Line) => `${l.model.replace(/ \(smoke.*\)$/, '')}|${l.layers}|${l.batch}x${l.seq}`;
+  const samePrecision = (a: Line, b: Line) => a.impl.includes(' mixed') === b.impl.includes(' mixed');
   const peerOf = (l: Line, precision: string) =>
     peer.find((p) => key(p) === key(l) && p.impl.endsWith(` ${precision}`));
   const num = (v: number | undefined | null, digits = 1) =>
@@ -375,9 +404,9 @@ function table(layercutFile: string, peerFile: string): string {
   for (const l of ours.filter((o) => !o.impl.endsWith('plain'))) {
     const fp32 = peerOf(l, 'fp32');
     const bf16 = peerOf(l, 'bf16');
-    const plain = ours.find((o) => o.impl.endsWith('plain') && key(o) === key(l));
+    const plain = ours.find((o) => o.impl.endsWith('plain') && key(o) === key(l) && samePrecision(o, l));
     rows.push(
-      `| ${l.model} | ${l.layers} | ${num((l.params ?? 0) / 1e6)} M | ${l.batch}×${l.seq} | ${num(l.msPerStep)}${
+      `| ${l.model}${l.impl.includes(' mixed') ? ' (mixed)' : ''} | ${l.layers} | ${num((l.params ?? 0) / 1e6)} M | ${l.batch}×${l.seq} | ${num(l.msPerStep)}${
         plain ? ` (plain ${num(plain.msPerStep)})` : ''
       } | ${num(l.tokensPerSecond, 0)} | ${num(l.evalTokensPerSecond, 0)} | ${num(l.loadSeconds, 2)} (+${num(
         l.toDeviceSeconds,
@@ -524,8 +553,12 @@ if (values.table) {
   if (compareFile) console.log(`\n${compareSummary(compareFile)}`);
 } else {
   const backend = (values.backend ?? (smoke ? 'cpu' : 'webgpu')) as BackendName;
-  const report = await initBackend({ backend });
+  const toggles = values['dawn-toggles']?.split(',').filter(Boolean);
+  const report = await initBackend({ backend, ...(toggles ? { webgpu: { dawnToggles: toggles } } : {}) });
   log(`backend ${report.name}: ${report.detail}`);
+  if (values.precision !== 'fp32' && values.precision !== 'mixed')
+    throw new Error(`--precision is fp32 or mixed, not '${values.precision}'`);
+  setMatMulPrecision(values.precision as MatMulPrecision);
   if (values['compare-plain']) {
     await comparePlain(backend);
   } else {

@@ -22,6 +22,14 @@ import { LayercutError } from '../errors.js';
 import { BackendUnavailableError, firstLineOf } from './backend-error.js';
 import { capBufferPool, poolCapBytes, trackBufferPeaks, type BufferPeaks } from './buffer-pool.js';
 import { releaseDeviceConstants } from './constants.js';
+import { installDirectiveHoisting } from './shader-directives.js';
+import {
+  installTensorCoreMatMul,
+  pickSubgroupMatrix,
+  subgroupSize,
+  uninstallTensorCoreMatMul,
+  type SubgroupMatrixShape,
+} from './tensor-core-matmul.js';
 import { probeVulkanLoader, vulkanLoaderName, type VulkanLoaderProbe } from './vulkan.js';
 
 export interface WebGpuOptions {
@@ -77,12 +85,31 @@ const identicalAdaptersHint =
   'from outside, e.g. one container per GPU (the NVIDIA container runtime applies NVIDIA_VISIBLE_DEVICES ' +
   'when the container starts), or use the tensorflow backend, which honours CUDA_VISIBLE_DEVICES.';
 
+/**
+ * Dawn toggles always enabled: they expose `shader-f16` on NVIDIA and the experimental
+ * subgroup-matrix feature (the tensor cores of 'mixed' precision). Neither changes fp32 work.
+ */
+export const defaultDawnToggles = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
+
 function dawnFlags(options: WebGpuOptions): string[] {
   const flags = [...(options.createFlags ?? [])];
-  if (options.dawnToggles && options.dawnToggles.length > 0) {
-    flags.push(`enable-dawn-features=${options.dawnToggles.join(',')}`);
-  }
+  const toggles = [...new Set([...defaultDawnToggles, ...(options.dawnToggles ?? [])])];
+  flags.push(`enable-dawn-features=${toggles.join(',')}`);
   return flags;
+}
+
+/** The adapter's subgroup-matrix shape for the tensor-core matmul, when the device can run it. */
+function tensorCoreShape(adapter: GPUAdapter, device: GPUDevice): SubgroupMatrixShape | undefined {
+  if (!device.features.has('shader-f16') || !device.features.has('chromium-experimental-subgroup-matrix'))
+    return undefined;
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+    subgroupMatrixConfigs?: { componentType: string; resultComponentType: string; M: number; N: number; K: number }[];
+  };
+  // the kernel maps invocations to subgroups as index / 32
+  if (info.subgroupMinSize !== subgroupSize || info.subgroupMaxSize !== subgroupSize) return undefined;
+  return pickSubgroupMatrix(info.subgroupMatrixConfigs ?? []);
 }
 
 /** True when the flags (or DAWNNODE_BACKEND) make Dawn use something other than its platform default. */
@@ -234,6 +261,7 @@ export function stopWebGpuBackend(): void {
   const { device, removeNavigatorGpu } = active;
   active = undefined;
   releaseDeviceConstants();
+  uninstallTensorCoreMatMul();
   if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
   device.destroy();
   removeNavigatorGpu();
@@ -274,6 +302,7 @@ export async function startWebGpuBackend(
   try {
     const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
     device = await adapter.requestDevice(deviceDescriptorFor(adapter));
+    installDirectiveHoisting(device);
     void device.lost.then((lost) => {
       if (lost.reason !== 'destroyed') log?.(`webgpu device lost: ${lost.message}`);
     });
@@ -295,14 +324,18 @@ export async function startWebGpuBackend(
     throw new BackendUnavailableError('webgpu', `the GPU device could not be set up: ${firstLineOf(error)}`);
   }
   active = { device, removeNavigatorGpu, ...tracked };
+  const matrix = tensorCoreShape(adapter, device);
+  if (matrix) installTensorCoreMatMul(matrix);
+  else uninstallTensorCoreMatMul();
 
   const batchFlag = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   if (tf.env().get(batchFlag) === tfjsDefaultSubmitBatchSize)
     tf.env().set(batchFlag, deferredSubmitBatchSize);
   const toggles = options.dawnToggles?.length ? `, Dawn toggles ${options.dawnToggles.join(',')}` : '';
+  const tensorCores = matrix ? `, tensor cores f16 ${matrix.m}x${matrix.n}x${matrix.k}` : '';
   return (
     `${describeAdapter(adapter.info, device)}; tfjs ${tf.version.tfjs}, ` +
-    `submit batch ${String(tf.env().get(batchFlag))}${toggles}`
+    `submit batch ${String(tf.env().get(batchFlag))}${toggles}${tensorCores}`
   );
 }
 

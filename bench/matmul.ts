@@ -1,0 +1,102 @@
+/**
+ * Matmul benchmark and check on webgpu: tfjs's fp32 kernel against layercut's tensor-core kernel
+ * ('mixed': f16 subgroup matrices, f32 accumulation; src/runtime/tensor-core-matmul.ts), on the
+ * shapes of a GPT2-XL training step (forward and both backward products) and attention, plus
+ * ragged shapes that exercise the edge tiles and a broadcast batch.
+ *
+ *   node --import tsx bench/matmul.ts [--iterations 20] [--dawn-toggles a,b]
+ *
+ * One JSON line per shape: ms and TFLOP/s of each kernel, and the mixed result's largest error
+ * relative to the largest fp32 value. Runs on the GPU machine (see bench/device-issue9.sh).
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, releaseBackend } from '../src/runtime/backend.js';
+import { setMatMulPrecision, tensorCoreMatrix, type MatMulPrecision } from '../src/runtime/tensor-core-matmul.js';
+
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '20' },
+    'dawn-toggles': { type: 'string' },
+  },
+});
+const iterations = Number(values.iterations);
+
+interface Case {
+  name: string;
+  /** [batch, rows, inner] of A before any transpose, and the same for B. */
+  a: number[];
+  b: number[];
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+const tokens = 16 * 128;
+const cases: Case[] = [
+  { name: 'xl mlp up: x·W', a: [tokens, 1600], b: [1600, 6400], transposeA: false, transposeB: false },
+  { name: 'xl mlp up dX: dY·Wᵀ', a: [tokens, 6400], b: [1600, 6400], transposeA: false, transposeB: true },
+  { name: 'xl mlp up dW: xᵀ·dY', a: [tokens, 1600], b: [tokens, 6400], transposeA: true, transposeB: false },
+  { name: 'xl qkv: x·W', a: [tokens, 1600], b: [1600, 4800], transposeA: false, transposeB: false },
+  { name: 'xl attn scores: q·kᵀ', a: [400, 128, 64], b: [400, 128, 64], transposeA: false, transposeB: true },
+  { name: 'xl attn out: p·v', a: [400, 128, 128], b: [400, 128, 64], transposeA: false, transposeB: false },
+  { name: 'xl attn dP: pᵀ·dO', a: [400, 128, 128], b: [400, 128, 64], transposeA: true, transposeB: false },
+  { name: 'small mlp up: x·W', a: [tokens, 768], b: [768, 3072], transposeA: false, transposeB: false },
+  { name: 'ragged 1000x700x300', a: [1000, 300], b: [300, 700], transposeA: false, transposeB: false },
+  { name: 'ragged tA tB 77x50x200', a: [3, 200, 77], b: [3, 50, 200], transposeA: true, transposeB: true },
+  { name: 'broadcast batch 8x(130x96)·(96x260)', a: [8, 130, 96], b: [96, 260], transposeA: false, transposeB: false },
+];
+
+async function time(fn: () => tf.Tensor): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    const warm = fn();
+    await warm.data();
+    warm.dispose();
+  }
+  const start = performance.now();
+  const outs: tf.Tensor[] = [];
+  for (let i = 0; i < iterations; i++) outs.push(fn());
+  await tf.slice(outs.at(-1)!.reshape([-1]), 0, 1).data();
+  const ms = (performance.now() - start) / iterations;
+  tf.dispose(outs);
+  return ms;
+}
+
+const toggles = values['dawn-toggles']?.split(',').filter(Boolean);
+const report = await initBackend({ backend: 'webgpu', ...(toggles ? { webgpu: { dawnToggles: toggles } } : {}) });
+process.stderr.write(`backend ${report.name}: ${report.detail}\n`);
+const matrix = tensorCoreMatrix();
+process.stderr.write(`tensor-core matmul: ${matrix ? `${matrix.m}x${matrix.n}x${matrix.k} f16` : 'not available'}\n`);
+
+for (const c of cases) {
+  const a = tf.randomNormal(c.a, 0, 1, 'float32', 1);
+  const b = tf.randomNormal(c.b, 0, 1, 'float32', 2);
+  const product = () => tf.matMul(a, b, c.transposeA, c.transposeB);
+  const result: Record<string, unknown> = { case: c.name, a: c.a, b: c.b, transposeA: c.transposeA, transposeB: c.transposeB };
+  const outputs: Partial<Record<MatMulPrecision, tf.Tensor>> = {};
+  for (const precision of ['fp32', 'mixed'] as const) {
+    if (precision === 'mixed' && !matrix) continue;
+    setMatMulPrecision(precision);
+    try {
+      const out = product();
+      outputs[precision] = out;
+      await out.data();
+      const ms = await time(product);
+      const flops = 2 * out.size * (c.transposeA ? c.a.at(-2)! : c.a.at(-1)!);
+      result[`${precision}Ms`] = +ms.toFixed(3);
+      result[`${precision}Tflops`] = +(flops / ms / 1e9).toFixed(1);
+    } catch (error) {
+      result[`${precision}Error`] = error instanceof Error ? error.message.split('\n').slice(0, 6).join(' | ') : String(error);
+    }
+  }
+  setMatMulPrecision('fp32');
+  if (outputs.fp32 && outputs.mixed) {
+    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(outputs.mixed!, outputs.fp32!))).div(tf.max(tf.abs(outputs.fp32!))));
+    result.shape = outputs.mixed.shape;
+    result.sameShape = outputs.mixed.shape.join() === outputs.fp32.shape.join();
+    result.relativeError = +(await err.data())[0]!.toExponential(2);
+    err.dispose();
+  }
+  tf.dispose([a, b, outputs.fp32, outputs.mixed].filter((t): t is tf.Tensor => t !== undefined));
+  console.log(JSON.stringify(result));
+}
+releaseBackend();

@@ -1,0 +1,344 @@
+/**
+ * Tensor-core matmul for the `webgpu` backend: layercut's 'mixed' precision.
+ *
+ * tfjs's own WebGPU matmul runs in fp32 on the shader cores (11–15 TFLOP/s on an H200). Dawn
+ * offers the tensor cores through `chromium-experimental-subgroup-matrix`: a subgroup (a warp of
+ * 32 invocations) multiplies small f16 matrices (e.g. 16×16 by 16×16) and accumulates in f32.
+ *
+ * This program keeps tensors in float32 (tfjs has no float16 tensors, and the master weights
+ * stay fp32): each workgroup copies BM×BK tiles of A and BK×BN tiles of B from global memory,
+ * converting to f16 on the way into workgroup memory, and each subgroup multiplies its part of
+ * the tile with subgroup matrices, accumulating in f32. Transposed operands are not copied: the
+ * tile keeps the operand's memory layout and is loaded as a column-major subgroup matrix.
+ *
+ * It replaces tfjs's `BatchMatMul` kernel on webgpu (so forward and backward matmuls, which tfjs
+ * expresses as BatchMatMul with transposes, both use it) while `setMatMulPrecision('mixed')` is in
+ * force and the shape is large enough; otherwise tfjs's kernel runs.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** One of the adapter's subgroup-matrix shapes: an M×K by K×N product per subgroup. */
+export interface SubgroupMatrixShape {
+  m: number;
+  n: number;
+  k: number;
+}
+
+/** How a workgroup splits its output tile among its 8 subgroups. */
+export interface MatMulTiling {
+  matrix: SubgroupMatrixShape;
+  /** Output tile of one workgroup: 128 or 64 rows and columns. */
+  rows: number;
+  cols: number;
+  /** Subgroups along the tile's rows and columns (warpRows · warpCols = 8). */
+  warpRows: number;
+  warpCols: number;
+  /** Depth of one step through the inner dimension (a multiple of matrix.k). */
+  depth: number;
+}
+
+/** Invocations per subgroup the tiling assumes (NVIDIA's warp; checked against the adapter). */
+export const subgroupSize = 32;
+const subgroupsPerWorkgroup = 8;
+
+/** f16 elements added to each tile row in workgroup memory, against bank conflicts (keeps 16-byte rows). */
+const tilePad = 8;
+
+export type MatMulPrecision = 'fp32' | 'mixed';
+
+let precision: MatMulPrecision = 'fp32';
+
+/** The precision of matmuls on webgpu: 'mixed' uses the tensor cores where the device has them. */
+export function matMulPrecision(): MatMulPrecision {
+  return precision;
+}
+
+export function setMatMulPrecision(value: MatMulPrecision): void {
+  precision = value;
+}
+
+/** 128 when it divides `size` or `size` is large, else 64 (an output padded to it is sliced). */
+function tileSide(size: number): number {
+  return size % 128 === 0 || (size % 64 !== 0 && size > 512) ? 128 : 64;
+}
+
+/** The workgroup tile for an output of `rows` × `cols`. */
+export function tilingFor(matrix: SubgroupMatrixShape, rows: number, cols: number): MatMulTiling {
+  const tileRows = tileSide(rows);
+  const tileCols = tileSide(cols);
+  const warpRows = tileRows === 128 && tileCols === 64 ? 4 : 2;
+  return { matrix, rows: tileRows, cols: tileCols, warpRows, warpCols: subgroupsPerWorkgroup / warpRows, depth: 32 };
+}
+
+/** Result matrices each subgroup holds along rows and columns. */
+function perWarp(t: MatMulTiling): { rows: number; cols: number } {
+  return { rows: t.rows / t.warpRows / t.matrix.m, cols: t.cols / t.warpCols / t.matrix.n };
+}
+
+/** Repeats `line(i, j)` over the subgroup's result matrices. */
+function eachResult(t: MatMulTiling, line: (i: number, j: number) => string): string {
+  const lines: string[] = [];
+  const per = perWarp(t);
+  for (let i = 0; i < per.rows; i++) for (let j = 0; j < per.cols; j++) lines.push(line(i, j));
+  return lines.join('\n');
+}
+
+/** One operand as the shader sees it: its tile in workgroup memory and where tile cells come from. */
+interface OperandTile {
+  name: 'A' | 'B';
+  tile: string;
+  /** Tile rows and row length in workgroup memory (the operand's own layout). */
+  rows: number;
+  inner: number;
+  /** Global row and column of tile cell (tr, tc), and the operand's rows and columns. */
+  row: string;
+  col: string;
+  globalRows: string;
+  globalCols: string;
+  base: string;
+}
+
+/** WGSL copying one operand's tile into workgroup memory as f16, `vector` floats per load. */
+function loadTile(o: OperandTile, threads: number, vector: 1 | 4): string {
+  const stride = o.inner + tilePad;
+  const cells = (o.rows * o.inner) / vector;
+  const perRow = o.inner / vector;
+  const read = `${o.name}[(${o.base} + row * ${o.globalCols} + col) / ${vector}]`;
+  const store =
+    vector === 4
+      ? `let at = u32(tr) * ${stride}u + u32(tc);
+        ${o.tile}[at] = f16(value.x);
+        ${o.tile}[at + 1u] = f16(value.y);
+        ${o.tile}[at + 2u] = f16(value.z);
+        ${o.tile}[at + 3u] = f16(value.w);`
+      : `${o.tile}[u32(tr) * ${stride}u + u32(tc)] = f16(value);`;
+  return `
+    for (var e = localIndex; e < ${cells}u; e = e + ${threads}u) {
+      let tr = i32(e / ${perRow}u);
+      let tc = i32(e % ${perRow}u) * ${vector};
+      let row = ${o.row};
+      let col = ${o.col};
+      var value = ${vector === 4 ? 'vec4<f32>()' : '0.0'};
+      if (row < ${o.globalRows} && col < ${o.globalCols}) {
+        value = ${read};
+      }
+      ${store}
+    }`;
+}
+
+/**
+ * WGSL for C[b] = op(A[b]) · op(B[b]) with A, B, C float32 in tfjs's 3-D layout ([batch, rows,
+ * cols]; a batch of 1 broadcasts). Appended by tfjs to its header, which declares `A`, `B`,
+ * `result`, `uniforms.{aShape,bShape,outShape}` and `workgroupId`/`localIndex`. The output
+ * (`outShape`) is padded to whole tiles: every subgroup stores whole result matrices.
+ */
+export function tensorCoreMatMulSource(
+  t: MatMulTiling,
+  transposeA: boolean,
+  transposeB: boolean,
+  vector: 1 | 4,
+): string {
+  const { m: sm, n: sn, k: sk } = t.matrix;
+  const BK = t.depth;
+  const threads = subgroupsPerWorkgroup * subgroupSize;
+  const per = perWarp(t);
+  const a: OperandTile = transposeA
+    ? { name: 'A', tile: 'tileA', rows: BK, inner: t.rows, row: 'k0 + tr', col: 'm0 + tc', globalRows: 'K', globalCols: 'M', base: 'aBase' }
+    : { name: 'A', tile: 'tileA', rows: t.rows, inner: BK, row: 'm0 + tr', col: 'k0 + tc', globalRows: 'M', globalCols: 'K', base: 'aBase' };
+  const b: OperandTile = transposeB
+    ? { name: 'B', tile: 'tileB', rows: t.cols, inner: BK, row: 'n0 + tr', col: 'k0 + tc', globalRows: 'N', globalCols: 'K', base: 'bBase' }
+    : { name: 'B', tile: 'tileB', rows: BK, inner: t.cols, row: 'k0 + tr', col: 'n0 + tc', globalRows: 'K', globalCols: 'N', base: 'bBase' };
+  const aStride = a.inner + tilePad;
+  const bStride = b.inner + tilePad;
+  const left = `subgroup_matrix_left<f16, ${sk}, ${sm}>`;
+  const right = `subgroup_matrix_right<f16, ${sn}, ${sk}>`;
+  const resultType = `subgroup_matrix_result<f32, ${sn}, ${sm}>`;
+  // A transposed operand's tile is the matrix's transpose: load it column-major.
+  const leftLoad = (r: string) =>
+    transposeA
+      ? `subgroupMatrixLoad<${left}, col_major>(&tileA, kk * ${aStride}u + ${r}, ${aStride}u)`
+      : `subgroupMatrixLoad<${left}, row_major>(&tileA, ${r} * ${aStride}u + kk, ${aStride}u)`;
+  const rightLoad = (c: string) =>
+    transposeB
+      ? `subgroupMatrixLoad<${right}, col_major>(&tileB, ${c} * ${bStride}u + kk, ${bStride}u)`
+      : `subgroupMatrixLoad<${right}, row_major>(&tileB, kk * ${bStride}u + ${c}, ${bStride}u)`;
+
+  return `
+enable f16;
+enable chromium_experimental_subgroup_matrix;
+diagnostic(off, chromium.subgroup_matrix_uniformity);
+
+var<workgroup> tileA : array<f16, ${a.rows * aStride}>;
+var<workgroup> tileB : array<f16, ${b.rows * bStride}>;
+
+fn main() {
+  let M = ${transposeA ? 'uniforms.aShape.z' : 'uniforms.aShape.y'};
+  let K = ${transposeA ? 'uniforms.aShape.y' : 'uniforms.aShape.z'};
+  let N = ${transposeB ? 'uniforms.bShape.y' : 'uniforms.bShape.z'};
+  let outCols = uniforms.outShape.z;
+  let batch = i32(workgroupId.z);
+  let aBase = select(batch, 0, uniforms.aShape.x == 1) * uniforms.aShape.y * uniforms.aShape.z;
+  let bBase = select(batch, 0, uniforms.bShape.x == 1) * uniforms.bShape.y * uniforms.bShape.z;
+  let outBase = batch * uniforms.outShape.y * outCols;
+  let m0 = i32(workgroupId.y) * ${t.rows};
+  let n0 = i32(workgroupId.x) * ${t.cols};
+  let warp = localIndex / ${subgroupSize}u;
+  let warpRow0 = (warp / ${t.warpCols}u) * ${per.rows * sm}u;
+  let warpCol0 = (warp % ${t.warpCols}u) * ${per.cols * sn}u;
+${eachResult(t, (i, j) => `  var acc_${i}_${j} = ${resultType}();`)}
+
+  for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
+    workgroupBarrier();
+    ${loadTile(a, threads, vector)}
+    ${loadTile(b, threads, vector)}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${BK}u; kk = kk + ${sk}u) {
+${Array.from({ length: per.rows }, (_, i) => `      let a_${i} = ${leftLoad(`(warpRow0 + ${i * sm}u)`)};`).join('\n')}
+${Array.from({ length: per.cols }, (_, j) => `      let b_${j} = ${rightLoad(`(warpCol0 + ${j * sn}u)`)};`).join('\n')}
+${eachResult(t, (i, j) => `      acc_${i}_${j} = subgroupMatrixMultiplyAccumulate(a_${i}, b_${j}, acc_${i}_${j});`)}
+    }
+  }
+
+${eachResult(
+  t,
+  (i, j) =>
+    `  subgroupMatrixStore<row_major>(&result, u32(outBase + (m0 + i32(warpRow0) + ${i * sm}) * outCols + n0 + i32(warpCol0) + ${j * sn}), acc_${i}_${j}, u32(outCols));`,
+)}
+}
+`;
+}
+
+/** The program in the shape tfjs-backend-webgpu's `runWebGPUProgram` expects. */
+export class TensorCoreMatMulProgram {
+  readonly variableNames = ['A', 'B'];
+  readonly variableComponents: [number, number];
+  /** [batch, rows, cols] padded to whole tiles. */
+  readonly outputShape: [number, number, number];
+  readonly shaderKey: string;
+  readonly dispatchLayout = { x: [2], y: [1], z: [0] };
+  dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [subgroupsPerWorkgroup * subgroupSize, 1, 1];
+  private readonly source: string;
+
+  /** `vector`: 4 when the last dimensions of A and B are multiples of 4 (vec4 loads), else 1. */
+  constructor(
+    batch: number,
+    rows: number,
+    cols: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    vector: 1 | 4,
+    matrix: SubgroupMatrixShape,
+  ) {
+    const tiling = tilingFor(matrix, rows, cols);
+    const tilesDown = Math.ceil(rows / tiling.rows);
+    const tilesAcross = Math.ceil(cols / tiling.cols);
+    this.outputShape = [batch, tilesDown * tiling.rows, tilesAcross * tiling.cols];
+    this.variableComponents = [vector, vector];
+    this.dispatch = [tilesAcross, tilesDown, batch];
+    this.shaderKey = `layercutTensorCoreMatMul_${transposeA}_${transposeB}_${tiling.rows}x${tiling.cols}_v${vector}_${matrix.m}x${matrix.n}x${matrix.k}`;
+    this.source = tensorCoreMatMulSource(tiling, transposeA, transposeB, vector);
+  }
+
+  getUserCode(): string {
+    return this.source;
+  }
+}
+
+/** The parts of tfjs's WebGPUBackend this kernel uses. */
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: TensorCoreMatMulProgram, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): void;
+}
+
+/** Products smaller than this (M·N·K per batch) stay on tfjs's kernel: too small to gain. */
+const minimumWork = 1 << 18;
+
+/** The adapter's f16 × f16 → f32 subgroup-matrix shape to use, or undefined when it has none. */
+export function pickSubgroupMatrix(configs: readonly {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}[]): SubgroupMatrixShape | undefined {
+  // the tilings are laid out for 16×16 result matrices
+  const usable = configs.find(
+    (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && 32 % c.K === 0,
+  );
+  return usable ? { m: usable.M, n: usable.N, k: usable.K } : undefined;
+}
+
+let installed: { matrix: SubgroupMatrixShape; fallback: tf.KernelFunc; slice: tf.KernelFunc } | undefined;
+
+/** The subgroup-matrix shape in use, or undefined when the tensor-core kernel is not installed. */
+export function tensorCoreMatrix(): SubgroupMatrixShape | undefined {
+  return installed?.matrix;
+}
+
+const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
+  const { inputs, attrs, backend } = args;
+  if (!installed) throw new Error('the tensor-core matmul kernel ran without being installed');
+  const a = inputs['a'] as tf.TensorInfo;
+  const b = inputs['b'] as tf.TensorInfo;
+  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+  const rankA = a.shape.length;
+  const rankB = b.shape.length;
+  const rows = transposeA ? a.shape[rankA - 1]! : a.shape[rankA - 2]!;
+  const inner = transposeA ? a.shape[rankA - 2]! : a.shape[rankA - 1]!;
+  const cols = transposeB ? b.shape[rankB - 2]! : b.shape[rankB - 1]!;
+  const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const simpleBatch = batchA === batchB || batchA === 1 || batchB === 1;
+  if (
+    precision !== 'mixed' ||
+    a.dtype !== 'float32' ||
+    b.dtype !== 'float32' ||
+    !simpleBatch ||
+    rows * cols * inner < minimumWork
+  ) {
+    return installed.fallback(args);
+  }
+  const batch = Math.max(batchA, batchB);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const a3d: tf.TensorInfo = { dataId: a.dataId, dtype: a.dtype, shape: [batchA, a.shape[rankA - 2]!, a.shape[rankA - 1]!] };
+  const b3d: tf.TensorInfo = { dataId: b.dataId, dtype: b.dtype, shape: [batchB, b.shape[rankB - 2]!, b.shape[rankB - 1]!] };
+  const vector = a.shape[rankA - 1]! % 4 === 0 && b.shape[rankB - 1]! % 4 === 0 ? 4 : 1;
+  const program = new TensorCoreMatMulProgram(batch, rows, cols, transposeA, transposeB, vector, installed.matrix);
+  const gpu = backend as unknown as WebGpuBackendLike;
+  let out = gpu.runWebGPUProgram(program, [a3d, b3d], 'float32'); // [batch, rows, cols] padded to tiles
+  const [, paddedRows, paddedCols] = program.outputShape;
+  if (paddedRows !== rows || paddedCols !== cols) {
+    const padded = out;
+    out = installed.slice({
+      inputs: { x: padded },
+      attrs: { begin: [0, 0, 0], size: [batch, rows, cols] },
+      backend,
+    }) as tf.TensorInfo;
+    gpu.disposeData(padded.dataId);
+  }
+  return { dataId: out.dataId, dtype: out.dtype, shape: [...outer, rows, cols] };
+};
+
+/**
+ * Puts the tensor-core kernel in place of tfjs's BatchMatMul on webgpu (tfjs's stays as the
+ * fallback). Call after the webgpu backend is registered, with the adapter's shape.
+ */
+export function installTensorCoreMatMul(matrix: SubgroupMatrixShape): void {
+  const current = tf.getKernel('BatchMatMul', 'webgpu');
+  if (!current) throw new Error('tfjs has no BatchMatMul kernel for webgpu');
+  const fallback = current.kernelFunc === tensorCoreBatchMatMul ? installed?.fallback : current.kernelFunc;
+  const slice = tf.getKernel('Slice', 'webgpu')?.kernelFunc;
+  if (!fallback || !slice) throw new Error('tfjs’s webgpu BatchMatMul or Slice kernel is missing');
+  tf.unregisterKernel('BatchMatMul', 'webgpu');
+  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: tensorCoreBatchMatMul });
+  installed = { matrix, fallback, slice };
+}
+
+/** Gives BatchMatMul on webgpu back to tfjs. */
+export function uninstallTensorCoreMatMul(): void {
+  if (!installed) return;
+  tf.unregisterKernel('BatchMatMul', 'webgpu');
+  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: installed.fallback });
+  installed = undefined;
+}
