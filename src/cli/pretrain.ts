@@ -10,7 +10,7 @@ import { buildPretrainingCorpus } from '../data/corpus.js';
 import type { Command } from '../cli.js';
 import { importFileExports } from '../compile/file.js';
 import { ExitCode, LayercutError } from '../errors.js';
-import { compilePretraining, isPretraining } from '../pretrain/compile.js';
+import { compilePretraining, declarationOf, isPretraining } from '../pretrain/compile.js';
 import type { PretrainPlan } from '../pretrain/plan.js';
 import { readPlanJson, runPretrainJob } from '../pretrain/job.js';
 import { describeArchitecture } from '../pretrain/run.js';
@@ -97,20 +97,11 @@ export const pretrainCommand: Command = {
     const steps = positiveNumber(values.steps, '--steps');
     const maxMinutes = positiveNumber(values['max-minutes'], '--max-minutes');
     if (steps !== undefined || maxMinutes !== undefined) {
-      const planned = steps === undefined ? plan.train.steps : Math.round(steps);
-      plan = {
-        ...plan,
-        train: {
-          ...plan.train,
-          steps: planned,
-          maxMinutes: maxMinutes ?? plan.train.maxMinutes,
-          // a short trial keeps some steps after its warm-up
-          schedule: {
-            ...plan.train.schedule,
-            warmupSteps: Math.min(plan.train.schedule.warmupSteps, Math.floor(planned / 10)),
-          },
-        },
-      };
+      // a trial: the plan compiled again with these values (the warm-up follows them there)
+      plan = compilePretraining(declarationOf(plan), {
+        steps: steps === undefined ? undefined : Math.round(steps),
+        maxMinutes,
+      });
     }
     if (values.backend) plan = { ...plan, backend: parseBackendName(values.backend) };
     if (values['save-plan']) {

@@ -6,6 +6,9 @@
  * Block k starts at token k·T, so consecutive blocks share one token and every token of the
  * stream after the first is a target exactly once. The tail that does not fill a block is
  * dropped. Deterministic: no shuffling here (shuffle blocks when training).
+ *
+ * `packDocumentsFlat` gives the blocks end to end in one array, as training reads them;
+ * `packDocuments` the same blocks one by one.
  */
 import { LayercutError } from '../errors.js';
 
@@ -23,8 +26,11 @@ function streamLength(idsPerDoc: readonly (readonly number[])[]): number {
   return total;
 }
 
-/** Blocks of `contextLength + 1` ids, shape [blocks][T + 1], from documents joined with `eosId`. */
-export function packDocuments(idsPerDoc: readonly (readonly number[])[], options: PackOptions): Int32Array[] {
+/**
+ * The blocks end to end, shape [blocks · (T + 1)]: block k is `ids[k·(T+1) .. (k+1)·(T+1) - 1]`.
+ * This is what training reads (gatherBlocks in src/pretrain/causal-lm.ts).
+ */
+export function packDocumentsFlat(idsPerDoc: readonly (readonly number[])[], options: PackOptions): Int32Array {
   const { contextLength, eosId } = options;
   if (!Number.isInteger(contextLength) || contextLength < 1) {
     throw new LayercutError(`contextLength must be a whole number ≥ 1, got ${contextLength}`);
@@ -43,9 +49,18 @@ export function packDocuments(idsPerDoc: readonly (readonly number[])[], options
     }
     stream[at++] = eosId;
   });
-  const blocks: Int32Array[] = [];
-  for (let start = 0; start + contextLength + 1 <= stream.length; start += contextLength) {
-    blocks.push(stream.slice(start, start + contextLength + 1));
+  const width = contextLength + 1;
+  const blocks = stream.length >= width ? Math.floor((stream.length - 1) / contextLength) : 0;
+  const packed = new Int32Array(blocks * width);
+  for (let k = 0; k < blocks; k++) {
+    packed.set(stream.subarray(k * contextLength, k * contextLength + width), k * width);
   }
-  return blocks;
+  return packed;
+}
+
+/** The same blocks one by one, shape [blocks][T + 1] (views into one packDocumentsFlat array). */
+export function packDocuments(idsPerDoc: readonly (readonly number[])[], options: PackOptions): Int32Array[] {
+  const packed = packDocumentsFlat(idsPerDoc, options);
+  const width = options.contextLength + 1;
+  return Array.from({ length: packed.length / width }, (_, k) => packed.subarray(k * width, (k + 1) * width));
 }

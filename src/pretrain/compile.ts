@@ -1,6 +1,10 @@
 /**
  * A `pretraining({...})` declaration (dsl/pretraining.ts) → a checked PretrainPlan with every
  * default filled in. Every problem is reported at once, by option path, in one LayercutError.
+ *
+ * A quick trial (`layercut pretrain --steps/--max-minutes`) compiles the declaration again with
+ * overrides, so the warm-up rule below is the only one; `declarationOf(plan)` turns a compiled
+ * (or saved) plan back into a declaration for that.
  */
 import { LayercutError } from '../errors.js';
 import type { OptimizerSpec, ScheduleSpec } from '../plan/types.js';
@@ -39,7 +43,15 @@ export function isPretraining(value: unknown): value is Json {
   return isRecord(value) && value['kind'] === 'pretraining';
 }
 
-export function compilePretraining(value: unknown): PretrainPlan {
+/** Values that replace the declared ones: a quick trial of a declaration. */
+export interface PretrainOverrides {
+  /** Replaces train.steps. */
+  steps?: number | undefined;
+  /** Replaces train.maxMinutes. */
+  maxMinutes?: number | undefined;
+}
+
+export function compilePretraining(value: unknown, overrides: PretrainOverrides = {}): PretrainPlan {
   if (!isPretraining(value))
     throw new PretrainPlanError('not a pretraining declaration: use pretraining({...})');
   const problems: string[] = [];
@@ -143,20 +155,25 @@ export function compilePretraining(value: unknown): PretrainPlan {
           ...(PRETRAIN_DEFAULTS.optimizer as Extract<OptimizerSpec, { kind: 'adamw' }>),
           ...stripUndefined(optimizer),
         } as OptimizerSpec);
-  const steps = int(train['steps'], 'train.steps', 1);
-  // default: cosine decay after a warm-up of a tenth of the run, at most 200 steps
+  const steps = int(overrides.steps ?? train['steps'], 'train.steps', 1);
+  // The warm-up rule. Default: cosine decay after a warm-up of a tenth of the run, at most 200
+  // steps. A trial (steps or budget overridden) keeps at most a tenth of its steps for warm-up,
+  // even a declared warm-up, so that it has steps left after it.
+  const tenth = Math.floor(steps / 10);
   const schedule = {
     kind: 'cosine',
-    warmupSteps: Math.min(200, Math.floor(steps / 10)),
+    warmupSteps: Math.min(200, tenth),
     ...stripUndefined((train['schedule'] ?? {}) as Json),
   } as ScheduleSpec;
+  const trial = overrides.steps !== undefined || overrides.maxMinutes !== undefined;
+  if (trial) schedule.warmupSteps = Math.min(schedule.warmupSteps, tenth);
   need(
     schedule.warmupSteps < steps,
     'train.schedule.warmupSteps',
     `warm-up (${schedule.warmupSteps}) must be shorter than the run (${steps} steps)`,
   );
-  const maxMinutes =
-    train['maxMinutes'] === undefined ? null : positive(train['maxMinutes'], 'train.maxMinutes');
+  const declaredMinutes = overrides.maxMinutes ?? train['maxMinutes'];
+  const maxMinutes = declaredMinutes === undefined ? null : positive(declaredMinutes, 'train.maxMinutes');
 
   const saveDtype = value['saveDtype'] ?? PRETRAIN_DEFAULTS.saveDtype;
   need(
@@ -197,6 +214,23 @@ export function compilePretraining(value: unknown): PretrainPlan {
     );
   }
   return plan;
+}
+
+/** The declaration that compiles to `plan` (every default spelled out), e.g. to compile it again with overrides. */
+export function declarationOf(plan: PretrainPlan): Json {
+  const { family: _family, ...architecture } = plan.architecture;
+  const { maxMinutes, ...train } = plan.train;
+  return {
+    kind: 'pretraining',
+    name: plan.name,
+    corpus: { kind: 'corpus', sources: [...plan.corpus.sources] },
+    tokenizer: { ...plan.tokenizer },
+    architecture: { kind: 'gpt2-architecture', ...architecture },
+    train: maxMinutes === null ? train : { ...train, maxMinutes },
+    saveDtype: plan.saveDtype,
+    seed: plan.seed,
+    ...(plan.backend === undefined ? {} : { backend: plan.backend }),
+  };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -12,7 +12,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildPretrainingCorpus, packDocuments } from '../data/corpus.js';
+import { buildPretrainingCorpus } from '../data/corpus.js';
+import { packDocumentsFlat } from '../data/pack-documents.js';
 import { LayercutError } from '../errors.js';
 import { randomGpt2Checkpoint } from '../models/init.js';
 import { loadModel } from '../models/load.js';
@@ -76,10 +77,9 @@ export async function runPretraining(plan: PretrainPlan, options: PretrainOption
   const encoder = new ByteLevelBpeEncoder(trained);
   const encodeAll = (texts: readonly string[]) => texts.map((text) => encoder.encode(text));
   const length = plan.train.contextLength;
-  const train = concatBlocks(packDocuments(encodeAll(documents.train), { contextLength: length, eosId }));
-  const validation = concatBlocks(
-    packDocuments(encodeAll(documents.validation), { contextLength: length, eosId }),
-  );
+  // blocks of T + 1 tokens end to end: [blocks · (T + 1)]
+  const train = packDocumentsFlat(encodeAll(documents.train), { contextLength: length, eosId });
+  const validation = packDocumentsFlat(encodeAll(documents.validation), { contextLength: length, eosId });
 
   progress?.({ phase: 'model', message: describeArchitecture(plan) });
   const config = gpt2ConfigJson(plan, tokenizer.vocabSize, eosId);
@@ -128,21 +128,15 @@ export async function runPretraining(plan: PretrainPlan, options: PretrainOption
         spec: plan.train,
         seed: plan.seed,
         signal: options.signal,
-        onEvent: (event) => {
-          if (event.kind === 'step') {
-            const { kind: _kind, totalSteps: _total, ...point } = event;
-            report.curve.push(point);
-            report.steps = event.step;
-          }
-          progress?.({ phase: 'train', ...event });
-        },
-        onCheckpoint: async (evaluation) => {
-          report.evals.push(evaluation);
+        onEvent: (event) => progress?.({ phase: 'train', ...event }),
+        onCheckpoint: async (sofar) => {
+          Object.assign(report, { curve: sofar.curve, evals: sofar.evals, steps: sofar.steps });
           await save();
         },
       },
     );
     Object.assign(report, {
+      curve: outcome.curve,
       evals: outcome.evals,
       stoppedBy: outcome.stoppedBy,
       steps: outcome.steps,
@@ -160,17 +154,6 @@ export async function runPretraining(plan: PretrainPlan, options: PretrainOption
   if (existsSync(outDir)) await rm(outDir, { recursive: true, force: true });
   await rename(workDir, outDir);
   return report;
-}
-
-/** Blocks of equal length, end to end: [blocks · (T + 1)]. */
-function concatBlocks(blocks: readonly Int32Array[]): Int32Array {
-  const out = new Int32Array(blocks.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const block of blocks) {
-    out.set(block, at);
-    at += block.length;
-  }
-  return out;
 }
 
 export function describeArchitecture(plan: PretrainPlan): string {

@@ -21,8 +21,8 @@ export interface PretrainLoopOptions {
   spec: PretrainTrainSpec;
   seed: number;
   onEvent?: (event: PretrainEvent) => void;
-  /** Called after each evaluation (e.g. to save a checkpoint); awaited. */
-  onCheckpoint?: (evaluation: PretrainEvalPoint) => Promise<void>;
+  /** Called after each evaluation with the training so far (e.g. to save a checkpoint); awaited. */
+  onCheckpoint?: (sofar: PretrainSoFar) => Promise<void>;
   signal?: AbortSignal;
   /** Steps whose losses are read back together (default 20). */
   readEvery?: number;
@@ -31,12 +31,16 @@ export interface PretrainLoopOptions {
 }
 
 export interface PretrainLoopOutcome {
+  /** The training loss of every step, in order: the one record of the curve. */
   curve: PretrainCurvePoint[];
   evals: PretrainEvalPoint[];
   steps: number;
   stoppedBy: 'steps' | 'time';
   trainSeconds: number;
 }
+
+/** The training so far, at a checkpoint: the curve and evaluations up to it (the last one included). */
+export type PretrainSoFar = Readonly<Pick<PretrainLoopOutcome, 'curve' | 'evals' | 'steps'>>;
 
 /** Mean validation loss over the first `spec.evalSequences` blocks, in batches. */
 export async function validationLoss(
@@ -115,7 +119,7 @@ export async function pretrainLoop(
     const point = { step: outcome.steps, loss, perplexity: Math.exp(loss), seconds: (now() - start) / 1000 };
     outcome.evals.push(point);
     options.onEvent?.({ kind: 'eval', ...point });
-    await options.onCheckpoint?.(point);
+    await options.onCheckpoint?.({ curve: outcome.curve, evals: outcome.evals, steps: outcome.steps });
   };
 
   let order: number[] = [];

@@ -21,7 +21,7 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 
 import { LayercutError } from '../errors.js';
 import type { RunResult } from '../plan/types.js';
-import { openStore, DEFAULT_DB_FILE, type ResultsStore } from '../results/store.js';
+import type { ResultsStore } from '../results/store.js';
 import type { BackendName } from '../runtime/backend.js';
 import type { RunProgress } from '../train/run.js';
 import {
@@ -34,7 +34,8 @@ import {
 } from './address.js';
 import type { SweepEvent } from './events.js';
 import { bullConnection, checkRedis } from './redis.js';
-import { SweepInterruptedError, triage, type SweepOutcome, type SweepRun } from './sweep.js';
+import { SweepInterruptedError, type SweepOutcome, type SweepRun } from './sweep.js';
+import { SweepLedger, sweepStore } from './sweep-ledger.js';
 
 export interface QueueSweepOptions {
   /** The Redis server: redis://host:port. */
@@ -92,37 +93,16 @@ export async function runOnQueue(
     throw new LayercutError(`retries must be a whole number ≥ 0, got ${retries}`);
   await checkRedis(address);
 
-  const ownsStore = typeof options.store !== 'object';
-  const store =
-    typeof options.store === 'object' ? options.store : openStore(options.store ?? DEFAULT_DB_FILE);
+  const { store, close: closeStore } = sweepStore(options.store);
   const connection = bullConnection(address);
   let queue: Queue<RunJobData, unknown> | undefined;
   let events: QueueEvents | undefined;
   let reconcileTimer: NodeJS.Timeout | undefined;
   try {
-    const { toRun, finished, skips } = triage(store, runs, {
-      retryFailed: options.retryFailed,
-      backend: options.backend,
-    });
-    emit({
-      kind: 'plan',
-      total: finished.size + toRun.length + skips.length,
-      finished: finished.size,
-      toRun: toRun.length,
-      skipped: skips.length,
-      store: store.path,
-      where: `on queue '${queueName}' at ${address.display}`,
-    });
-    const skipped: string[] = [];
-    for (const skip of skips) {
-      skipped.push(skip.id);
-      emit({ kind: 'skipped', ...skip });
-    }
-
-    const results = new Map<string, RunResult>(finished);
-    const failed: { id: string; error: string }[] = [];
+    const ledger = new SweepLedger(store, runs, options, emit);
+    ledger.announce(`on queue '${queueName}' at ${address.display}`);
+    const toRun = ledger.toRun;
     const pending = new Map(toRun.map((run) => [run.id, run]));
-    let settled = 0;
     let whenSettled: () => void = () => undefined;
     const allSettled = new Promise<void>((resolve) => (whenSettled = resolve));
     const checkSettled = (): void => {
@@ -155,10 +135,7 @@ export async function runOnQueue(
         return failedFinally(id, `worker ${worker} returned no result for run ${id}`, worker, 1);
       }
       pending.delete(id);
-      let result = value;
-      if (!store.finish(id, result)) result = store.get(id)?.result ?? result;
-      results.set(id, result);
-      emit({ kind: 'done', id, worker, result, index: ++settled, of: toRun.length });
+      ledger.done(id, worker, value);
       await removeJob(id);
       checkSettled();
     };
@@ -170,18 +147,7 @@ export async function runOnQueue(
     ): Promise<void> => {
       if (!pending.has(id)) return;
       pending.delete(id);
-      store.fail(id, reason);
-      failed.push({ id, error: reason });
-      emit({
-        kind: 'failed',
-        id,
-        worker,
-        error: reason,
-        attempt,
-        retry: false,
-        index: ++settled,
-        of: toRun.length,
-      });
+      ledger.failed({ id, worker, message: reason, detail: reason, attempt, retry: false });
       await removeJob(id);
       checkSettled();
     };
@@ -305,11 +271,7 @@ export async function runOnQueue(
     const how = await Promise.race([allSettled.then(() => 'settled' as const), interrupted]);
     await chain;
 
-    const outcome: SweepOutcome = {
-      results: [...new Map(runs.map((run) => [run.id, run])).keys()].flatMap((id) => results.get(id) ?? []),
-      failed,
-      skipped,
-    };
+    const outcome = ledger.outcome();
     if (how === 'interrupted' && pending.size > 0) {
       const left = [...pending.keys()];
       const message =
@@ -323,6 +285,6 @@ export async function runOnQueue(
     if (reconcileTimer) clearInterval(reconcileTimer);
     await events?.close();
     await queue?.close();
-    if (ownsStore) store.close();
+    closeStore();
   }
 }

@@ -16,12 +16,12 @@
  *   const outcome = await runPool(sweepRuns(compiled.runs), { store: 'layercut.db', workers: 2, gpus: [0, 1] });
  */
 import { LayercutError } from '../errors.js';
-import type { RunResult } from '../plan/types.js';
-import { openStore, DEFAULT_DB_FILE, type ResultsStore } from '../results/store.js';
+import type { ResultsStore } from '../results/store.js';
 import type { BackendName } from '../runtime/backend.js';
 import type { SweepEvent } from './events.js';
 import { RunProcess } from './run-process.js';
-import { SweepInterruptedError, triage, type SweepOutcome, type SweepRun } from './sweep.js';
+import { SweepInterruptedError, type SweepOutcome, type SweepRun } from './sweep.js';
+import { SweepLedger, sweepStore } from './sweep-ledger.js';
 
 export interface PoolOptions {
   /** An open results store, or the path of one (default `layercut.db`); a path is opened and closed here. */
@@ -71,41 +71,20 @@ export async function runPool(runs: readonly SweepRun[], options: PoolOptions = 
   const workers = checkCount(options.workers ?? (gpus.length || 1), 'the number of workers', 1);
   const retries = checkCount(options.retries ?? 1, 'retries', 0);
 
-  const ownsStore = typeof options.store !== 'object';
-  const store =
-    typeof options.store === 'object' ? options.store : openStore(options.store ?? DEFAULT_DB_FILE);
+  const { store, close: closeStore } = sweepStore(options.store);
   try {
-    const { toRun, finished, skips } = triage(store, runs, {
-      retryFailed: options.retryFailed,
-      backend: options.backend,
-    });
-    const slots: Slot[] = Array.from({ length: Math.min(workers, toRun.length) }, (_, i) => ({
+    const ledger = new SweepLedger(store, runs, options, emit);
+    const slots: Slot[] = Array.from({ length: Math.min(workers, ledger.toRun.length) }, (_, i) => ({
       name: `w${i}`,
       gpu: gpus.length ? gpus[i % gpus.length] : undefined,
       process: undefined,
     }));
     const gpuText = gpus.length ? ` (GPU${gpus.length > 1 ? 's' : ''} ${gpus.join(', ')})` : '';
-    emit({
-      kind: 'plan',
-      total: finished.size + toRun.length + skips.length,
-      finished: finished.size,
-      toRun: toRun.length,
-      skipped: skips.length,
-      store: store.path,
-      where: `on ${slots.length} worker process${slots.length === 1 ? '' : 'es'}${gpuText}`,
-    });
-    const skipped: string[] = [];
-    for (const skip of skips) {
-      skipped.push(skip.id);
-      emit({ kind: 'skipped', ...skip });
-    }
+    ledger.announce(`on ${slots.length} worker process${slots.length === 1 ? '' : 'es'}${gpuText}`);
 
-    const queue = [...toRun];
+    const queue = [...ledger.toRun];
     const attempts = new Map<string, number>();
-    const results = new Map<string, RunResult>(finished);
-    const failed: { id: string; error: string }[] = [];
     const requeued: string[] = [];
-    let settled = 0;
     let stopping = options.signal?.aborted ?? false;
     let fatal: unknown;
 
@@ -145,17 +124,13 @@ export async function runPool(runs: readonly SweepRun[], options: PoolOptions = 
           // Another process took it, or finished it, since the triage.
           const now = store.get(id);
           if (now?.status === 'done' && now.result) {
-            results.set(id, now.result);
-            emit({
-              kind: 'skipped',
-              id,
-              reason: 'finished-elsewhere',
-              detail: 'another process finished it',
-            });
+            ledger.skip(
+              { id, reason: 'finished-elsewhere', detail: 'another process finished it' },
+              now.result,
+            );
           } else {
-            emit({ kind: 'skipped', id, reason: 'running-elsewhere', detail: 'another process took it' });
+            ledger.skip({ id, reason: 'running-elsewhere', detail: 'another process took it' });
           }
-          skipped.push(id);
           continue;
         }
         if (!slot.process?.alive) {
@@ -183,13 +158,9 @@ export async function runPool(runs: readonly SweepRun[], options: PoolOptions = 
           emit({ kind: 'progress', id, worker: slot.name, progress }),
         );
         switch (outcome.kind) {
-          case 'done': {
-            let result = outcome.result;
-            if (!store.finish(id, result)) result = store.get(id)?.result ?? result;
-            results.set(id, result);
-            emit({ kind: 'done', id, worker: slot.name, result, index: ++settled, of: toRun.length });
+          case 'done':
+            ledger.done(id, slot.name, outcome.result);
             break;
-          }
           case 'stopped':
             requeued.push(id);
             break;
@@ -204,27 +175,10 @@ export async function runPool(runs: readonly SweepRun[], options: PoolOptions = 
                 detail: 'replaced by a new process',
               });
             }
-            const [message, detail] =
-              outcome.kind === 'failed'
-                ? [outcome.message, outcome.detail]
-                : [outcome.message, outcome.message];
-            store.fail(id, detail);
+            const detail = outcome.kind === 'failed' ? outcome.detail : outcome.message;
             const retry = attempt <= retries && !stopping;
+            ledger.failed({ id, worker: slot.name, message: outcome.message, detail, attempt, retry });
             if (retry) queue.push(next);
-            else {
-              failed.push({ id, error: message });
-              settled++;
-            }
-            emit({
-              kind: 'failed',
-              id,
-              worker: slot.name,
-              error: message,
-              attempt,
-              retry,
-              index: settled,
-              of: toRun.length,
-            });
             break;
           }
         }
@@ -239,11 +193,7 @@ export async function runPool(runs: readonly SweepRun[], options: PoolOptions = 
     }
     if (fatal !== undefined) throw fatal;
 
-    const outcome: SweepOutcome = {
-      results: [...new Map(runs.map((run) => [run.id, run])).keys()].flatMap((id) => results.get(id) ?? []),
-      failed,
-      skipped,
-    };
+    const outcome = ledger.outcome();
     if (stopping && (requeued.length > 0 || queue.length > 0)) {
       const error = new SweepInterruptedError(requeued, outcome);
       emit({
@@ -255,6 +205,6 @@ export async function runPool(runs: readonly SweepRun[], options: PoolOptions = 
     }
     return outcome;
   } finally {
-    if (ownsStore) store.close();
+    closeStore();
   }
 }

@@ -8,10 +8,9 @@
  *   3/8 settled · w0 first 3 seed 1 train ███░░░░ 12/40 · w1 first 1 seed 0 load
  */
 import { layersText, modelName } from '../results/rows.js';
-import { bar, runLabel, type ProgressStream } from '../runner/progress.js';
+import { bar, percent, runLabel, skipText, type ProgressStream } from '../runner/progress.js';
 import type { RunPlan } from '../plan/types.js';
 import type { RunProgress } from '../train/run.js';
-import type { SkipReason } from '../runner/events.js';
 import type { SweepEvent } from './events.js';
 
 export interface SweepPrinterOptions {
@@ -23,16 +22,6 @@ export interface SweepPrinterOptions {
   redrawMs?: number;
   /** The clock, ms (tests). */
   now?: () => number;
-}
-
-const skipText: Record<SkipReason, string> = {
-  'failed-before': 'failed before (--retry-failed runs it again)',
-  'running-elsewhere': 'running in another process',
-  'finished-elsewhere': 'finished by another process',
-};
-
-function percent(fraction: number): string {
-  return `${(fraction * 100).toFixed(1)}%`;
 }
 
 /** "first 2 seed 0": the short name of a run in the status line. */

@@ -3,14 +3,17 @@
  * a plain client (ioredis) for layercut's own keys, and a quick check that the server answers —
  * BullMQ itself would retry a wrong address forever without a word.
  */
-import type { ConnectionOptions } from 'bullmq';
+import type { RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { LayercutError } from '../errors.js';
 import type { RedisAddress } from './address.js';
 
-/** Connection options for BullMQ's Queue, Worker and QueueEvents (each opens its own connections). */
-export function bullConnection(address: RedisAddress): ConnectionOptions {
+/**
+ * Connection options for BullMQ's Queue, Worker and QueueEvents (each opens its own connections),
+ * and the base of a plain client's.
+ */
+export function bullConnection(address: RedisAddress): RedisOptions {
   return {
     host: address.host,
     port: address.port,
@@ -23,29 +26,16 @@ export function bullConnection(address: RedisAddress): ConnectionOptions {
   };
 }
 
-/** A plain client for layercut's own keys (worker announcements). */
+/** A plain client for layercut's own keys (worker announcements); it connects on `connect()`. */
 export function openRedis(address: RedisAddress): Redis {
-  return new Redis({
-    host: address.host,
-    port: address.port,
-    ...(address.username ? { username: address.username } : {}),
-    ...(address.password ? { password: address.password } : {}),
-    ...(address.db !== undefined ? { db: address.db } : {}),
-    ...(address.tls ? { tls: {} } : {}),
-    maxRetriesPerRequest: null,
-    lazyConnect: true,
-  });
+  return new Redis({ ...bullConnection(address), lazyConnect: true });
 }
 
 /** Resolves when the server answers PING; a LayercutError saying what to check when it does not. */
 export async function checkRedis(address: RedisAddress, timeoutMs = 5000): Promise<void> {
+  // One try, no retries: a wrong address must fail now, not be retried forever.
   const client = new Redis({
-    host: address.host,
-    port: address.port,
-    ...(address.username ? { username: address.username } : {}),
-    ...(address.password ? { password: address.password } : {}),
-    ...(address.db !== undefined ? { db: address.db } : {}),
-    ...(address.tls ? { tls: {} } : {}),
+    ...bullConnection(address),
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,

@@ -175,29 +175,18 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ don
         emit({ kind: 'done', id, worker: name, result: outcome.result, index: info.done, of: 0 });
         return outcome.result;
       case 'failed':
-        info.failed++;
-        void announce();
-        emit({
-          kind: 'failed',
-          id,
-          worker: name,
-          error: outcome.message,
-          attempt,
-          retry,
-          index: info.done,
-          of: 0,
-        });
-        throw new RunFailedError(outcome.message, outcome.detail);
       case 'crashed':
         info.failed++;
-        child = undefined;
+        if (outcome.kind === 'crashed') {
+          child = undefined;
+          emit({
+            kind: 'worker',
+            worker: name,
+            state: 'exited',
+            detail: 'run process died; a new one starts for the next run',
+          });
+        }
         void announce();
-        emit({
-          kind: 'worker',
-          worker: name,
-          state: 'exited',
-          detail: 'run process died; a new one starts for the next run',
-        });
         emit({
           kind: 'failed',
           id,
@@ -208,7 +197,10 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ don
           index: info.done,
           of: 0,
         });
-        throw new RunFailedError(outcome.message, outcome.message);
+        throw new RunFailedError(
+          outcome.message,
+          outcome.kind === 'failed' ? outcome.detail : outcome.message,
+        );
       case 'stopped':
         await job.moveToWait(token);
         throw new WaitingError();

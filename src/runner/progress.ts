@@ -47,7 +47,7 @@ function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-function percent(fraction: number): string {
+export function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
 }
 
@@ -56,7 +56,7 @@ function seconds(ms: number): string {
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-const skipText: Record<SkipReason, string> = {
+export const skipText: Record<SkipReason, string> = {
   'failed-before': 'failed before (--retry-failed runs it again)',
   'running-elsewhere': 'running in another process',
   'finished-elsewhere': 'finished by another process',

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
 import { causalLmLoss, gatherBlocks } from '../../src/pretrain/causal-lm.js';
-import { compilePretraining } from '../../src/pretrain/compile.js';
+import { compilePretraining, declarationOf } from '../../src/pretrain/compile.js';
 import type { PretrainTrainSpec } from '../../src/pretrain/plan.js';
 import { pretrainLoop } from '../../src/pretrain/train-loop.js';
 import { initBackend } from '../../src/runtime/backend.js';
@@ -116,6 +116,43 @@ describe('pretraining plans', () => {
       },
     );
   });
+
+  it('compiles a plan back from its declaration, unchanged', () => {
+    const plain = compilePretraining(declaration());
+    assert.deepEqual(compilePretraining(declarationOf(plain)), plain);
+    const everything = compilePretraining(
+      declaration({
+        train: { steps: 300, maxMinutes: 2.5, schedule: { kind: 'linear', warmupSteps: 7 } },
+        backend: 'wasm',
+        seed: 4,
+      }),
+    );
+    assert.deepEqual(compilePretraining(declarationOf(everything)), everything);
+  });
+
+  it('a trial (steps or budget overridden) keeps at most a tenth of its steps for warm-up', () => {
+    // the default warm-up of 6000 steps is 200; a 20-step trial keeps 2
+    const long = compilePretraining(declaration({ train: { steps: 6000 } }));
+    assert.equal(long.train.schedule.warmupSteps, 200);
+    const trial = compilePretraining(declarationOf(long), { steps: 20 });
+    assert.deepEqual(trial.train.schedule, { kind: 'cosine', warmupSteps: 2 });
+    assert.equal(trial.train.steps, 20);
+    assert.equal(trial.train.maxMinutes, null);
+    assert.deepEqual({ ...trial, train: { ...trial.train, steps: 6000, schedule: long.train.schedule } }, long);
+    // a declared warm-up is cut too; a longer trial keeps it
+    const declared = declaration({ train: { steps: 1000, schedule: { kind: 'linear', warmupSteps: 50 } } });
+    assert.deepEqual(compilePretraining(declared, { steps: 100 }).train.schedule, {
+      kind: 'linear',
+      warmupSteps: 10,
+    });
+    assert.equal(compilePretraining(declared, { steps: 5000 }).train.schedule.warmupSteps, 50);
+    const budget = compilePretraining(declared, { maxMinutes: 3 });
+    assert.deepEqual(
+      [budget.train.steps, budget.train.maxMinutes, budget.train.schedule.warmupSteps],
+      [1000, 3, 50],
+    );
+    assert.throws(() => compilePretraining(declared, { steps: 0 }), /train.steps: must be an integer ≥ 1, got 0/);
+  });
 });
 
 /** A repeating token pattern a 2-layer model can learn in a few dozen steps. */
@@ -163,8 +200,20 @@ describe('pretraining loop', () => {
     const model = await smallModel();
     const data = { train: patternTokens(40, 17), validation: patternTokens(8, 17) };
     const before = tf.memory().numTensors;
-    const outcome = await pretrainLoop(model, data, { spec: spec(), seed: 1 });
+    const checkpoints: number[][] = [];
+    const outcome = await pretrainLoop(model, data, {
+      spec: spec(),
+      seed: 1,
+      onCheckpoint: async (sofar) => {
+        checkpoints.push([sofar.steps, sofar.curve.length, sofar.curve.at(-1)!.step, sofar.evals.length]);
+      },
+    });
     assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+    // each checkpoint sees the whole curve and every evaluation up to it
+    assert.deepEqual(checkpoints, [
+      [20, 20, 20, 1],
+      [40, 40, 40, 2],
+    ]);
     assert.equal(outcome.steps, 40);
     assert.equal(outcome.stoppedBy, 'steps');
     assert.equal(outcome.curve.length, 40);

@@ -1,20 +1,29 @@
 // A whole pretraining job on the cpu (tiny model, given texts), and the shipped tiny-english.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { pretrainCommand } from '../../src/cli/pretrain.js';
 import { buildPretrainingCorpus, packDocuments } from '../../src/data/corpus.js';
+import { packDocumentsFlat } from '../../src/data/pack-documents.js';
 import { builtinModelFolder } from '../../src/models/builtin.js';
 import { loadModel } from '../../src/models/load.js';
 import { compilePretraining } from '../../src/pretrain/compile.js';
-import type { PretrainReport } from '../../src/pretrain/plan.js';
+import type { PretrainPlan, PretrainReport } from '../../src/pretrain/plan.js';
 import { runPretraining, type PretrainProgress } from '../../src/pretrain/run.js';
 import { validationLoss } from '../../src/pretrain/train-loop.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { loadTokenizer } from '../../src/tokenizers/load.js';
-import { byteLevelBpe, corpus, gpt2Architecture, pretraining } from '../../dsl/index.js';
+import {
+  byteLevelBpe,
+  corpus,
+  gpt2Architecture,
+  pretraining,
+  type PretrainTrainOptions,
+} from '../../dsl/index.js';
+import { captured } from '../helpers/console.js';
 
 const sentences = [
   'Call me Ishmael. Some years ago, never mind how long precisely, I thought I would sail about.',
@@ -27,17 +36,65 @@ const documents = {
   validation: [sentences.join(' '), sentences.slice().reverse().join(' ')],
 };
 
+/** A 2-layer GPT-2 with a 300-token vocabulary, trained as `train` says. */
+const tinyPlan = (name: string, train: PretrainTrainOptions, backend?: 'cpu'): PretrainPlan =>
+  compilePretraining(
+    pretraining({
+      name,
+      corpus: corpus(['moby-dick']),
+      tokenizer: byteLevelBpe({ vocabSize: 300 }),
+      architecture: gpt2Architecture({ layers: 2, width: 32, heads: 4, positions: 32 }),
+      train,
+      ...(backend ? { backend } : {}),
+    }),
+  );
+
+describe('training blocks', () => {
+  it('packs documents into blocks of contextLength + 1 end to end, as packDocuments lists them', () => {
+    // stream 1 2 3 <0> 4 5 <0> 6 <0>: blocks start at tokens 0 and 3
+    const packed = packDocumentsFlat([[1, 2, 3], [4, 5], [6]], { contextLength: 3, eosId: 0 });
+    assert.ok(packed instanceof Int32Array);
+    assert.deepEqual([...packed], [1, 2, 3, 0, 0, 4, 5, 0]);
+    const documents = [Array.from({ length: 37 }, (_, i) => i + 1), [50, 51, 52], [60]];
+    const options = { contextLength: 5, eosId: 0 };
+    const flat = packDocumentsFlat(documents, options);
+    const blocks = packDocuments(documents, options);
+    assert.equal(blocks.length, 8); // 43 tokens: blocks start at 0, 5, …, 35
+    assert.deepEqual(
+      [...flat],
+      blocks.flatMap((block) => [...block]),
+    );
+    assert.equal(packDocumentsFlat([[1]], { contextLength: 4, eosId: 0 }).length, 0);
+  });
+});
+
+describe('layercut pretrain --steps --max-minutes', () => {
+  it('compiles the plan again for the trial: steps, budget and a warm-up of a tenth', async () => {
+    const plan = tinyPlan('trial', { steps: 6000 });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'layercut-pretrain-trial-'));
+    const planFile = path.join(dir, 'plan.json');
+    await writeFile(planFile, JSON.stringify(plan));
+    const saved = path.join(dir, 'trial.json');
+    const run = await captured(() =>
+      pretrainCommand.run([planFile, '--steps', '20', '--max-minutes', '1.5', '--save-plan', saved]),
+    );
+    assert.equal(run.code, 0, run.err);
+    const trial = JSON.parse(await readFile(saved, 'utf8')) as PretrainPlan;
+    assert.deepEqual(trial.train.schedule, { kind: 'cosine', warmupSteps: 2 });
+    assert.deepEqual([trial.train.steps, trial.train.maxMinutes], [20, 1.5]);
+    assert.deepEqual(
+      { ...trial, train: { ...trial.train, steps: 6000, maxMinutes: null, schedule: plan.train.schedule } },
+      plan,
+    );
+  });
+});
+
 describe('runPretraining', () => {
   it('writes a model folder that layercut loads: weights, tokenizer, curve, report', async () => {
-    const plan = compilePretraining(
-      pretraining({
-        name: 'unit',
-        corpus: corpus(['moby-dick']),
-        tokenizer: byteLevelBpe({ vocabSize: 300 }),
-        architecture: gpt2Architecture({ layers: 2, width: 32, heads: 4, positions: 32 }),
-        train: { steps: 12, batchSize: 4, contextLength: 16, evalEvery: 6, evalSequences: 4 },
-        backend: 'cpu',
-      }),
+    const plan = tinyPlan(
+      'unit',
+      { steps: 12, batchSize: 4, contextLength: 16, evalEvery: 6, evalSequences: 4 },
+      'cpu',
     );
     const dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'layercut-pretrain-')), 'unit');
     const phases: string[] = [];
@@ -95,16 +152,15 @@ describe('the shipped tiny-english', () => {
     const tokenizer = await loadTokenizer(dir);
     const length = report.plan.train.contextLength;
     const eosId = tokenizer.specialTokens.eos!.id;
-    const blocks = packDocuments(
+    const blocks = packDocumentsFlat(
       built.validation.map((text) => tokenizer.encode(text).ids),
       { contextLength: length, eosId },
     );
-    assert.equal(blocks.length * length, report.corpus.validationTokens, 'the same validation text');
+    const count = blocks.length / (length + 1);
+    assert.equal(count * length, report.corpus.validationTokens, 'the same validation text');
     const sequences = report.plan.train.evalSequences; // the sequences every evaluation used
-    const flat = new Int32Array(sequences * (length + 1));
-    blocks.slice(0, sequences).forEach((block, i) => flat.set(block, i * (length + 1)));
     const { model } = await loadModel(dir);
-    const loss = await validationLoss(model, flat, length, sequences, 16);
+    const loss = await validationLoss(model, blocks, length, sequences, 16);
     model.dispose();
     const final = report.evals.at(-1)!;
     // the same text, the weights rounded to f16: within 1 % of the reported loss

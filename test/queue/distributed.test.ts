@@ -12,20 +12,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { openStore } from '../../src/results/store.js';
+import type { SpawnedCommand } from '../helpers/spawn.js';
 import { testFolder, writeTinyExperiment } from '../runner/helpers.js';
-import {
-  doneIds,
-  eventually,
-  processExists,
-  startCommand,
-  startRedis,
-  type Command,
-  type RedisServer,
-} from './helpers.js';
+import { doneIds, eventually, processExists, startCommand, startRedis, type RedisServer } from './helpers.js';
 
 const { dir } = testFolder('layercut-queue-');
 let redis: RedisServer;
-const running: Command[] = [];
+const running: SpawnedCommand[] = [];
 
 before(async () => {
   redis = await startRedis(dir);
@@ -36,7 +29,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function worker(name: string): Command {
+function worker(name: string): SpawnedCommand {
   const command = startCommand(
     [
       'worker',

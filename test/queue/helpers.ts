@@ -1,12 +1,14 @@
 /**
  * Shared by the queue tests: a real redis-server on a free loopback port (no persistence, a
  * temporary folder), and layercut commands (`run`, `worker`, `status`) as real processes whose
- * stderr lines a test can wait for.
+ * stderr lines a test can wait for (test/helpers/spawn.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { spawnNode, type SpawnedCommand } from '../helpers/spawn.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Entry running `run`, `worker` and `status` like bin/layercut.mjs (see commands.ts). */
@@ -67,66 +69,13 @@ export async function startRedis(dir: string): Promise<RedisServer> {
   };
 }
 
-export interface Command {
-  process: ChildProcess;
-  /** Resolves with the exit code (or the signal's name) once the process is gone. */
-  exit: Promise<number | string>;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves with the first stderr line (from the start) matching `pattern`; rejects if the process exits first. */
-  waitForLine(pattern: RegExp): Promise<string>;
-}
-
 /** Starts `layercut <args>` (run, worker or status) in `cwd`; stderr is a pipe, so progress comes as plain lines. */
-export function startCommand(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Command {
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx/esm'), commandsEntry, ...args],
-    {
-      cwd,
-      env: { ...process.env, LAYERCUT_BACKEND: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  let pending = '';
-  const lines: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-    pending += chunk.toString();
-    let newline;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      lines.push(line);
-      for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
+export function startCommand(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): SpawnedCommand {
+  return spawnNode(['--import', import.meta.resolve('tsx/esm'), commandsEntry, ...args], {
+    cwd,
+    env,
+    name: `layercut ${args[0]}`,
   });
-  const exit = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
-  );
-  return {
-    process: child,
-    exit,
-    stdout: () => out,
-    stderr: () => err,
-    waitForLine: (pattern) => {
-      const seen = lines.find((line) => pattern.test(line));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return Promise.race([
-        new Promise<string>((resolve) => waiters.push({ pattern, resolve })),
-        exit.then((code) => {
-          throw new Error(`layercut ${args[0]} exited (${code}) before printing ${pattern}:\n${err}`);
-        }),
-      ]);
-    },
-  };
 }
 
 /** Whether a process with this id exists. */

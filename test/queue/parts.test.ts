@@ -21,7 +21,9 @@ import { checkQueueName, jobIdOf, parseRedisUrl, runIdOfJob } from '../../src/qu
 import { parseCount, parseGpuList } from '../../src/queue/options.js';
 import { SweepPrinter } from '../../src/queue/printer.js';
 import { RunProcess } from '../../src/queue/run-process.js';
+import type { SweepEvent } from '../../src/queue/events.js';
 import { largestFirst, plainSweepRuns, sweepRuns, triage } from '../../src/queue/sweep.js';
+import { SweepLedger, sweepStore } from '../../src/queue/sweep-ledger.js';
 import { captured } from '../helpers/console.js';
 import { fakePlan, fakeResult } from '../results/fake-runs.js';
 import { tinyPlans } from '../runner/helpers.js';
@@ -143,6 +145,66 @@ describe('triage against the store', () => {
       );
     } finally {
       store.close();
+    }
+  });
+
+  test('the ledger: one result stored per run, failures settle unless retried, the outcome in the order asked', () => {
+    const { store, close } = sweepStore(path.join(dir, 'ledger.db'));
+    try {
+      const plans = [1, 2, 3, 4].map((seed) => fakePlan({ seed }));
+      const [before, a, b, c] = plainSweepRuns(plans);
+      store.enqueue([before!.plan]);
+      assert.ok(store.markRunning(before!.id));
+      store.finish(before!.id, fakeResult(before!.plan, { accuracy: 0.5 }));
+
+      const events: SweepEvent[] = [];
+      const ledger = new SweepLedger(store, [a!, before!, b!, c!, a!], {}, (e) => events.push(e));
+      assert.deepEqual(
+        ledger.toRun.map((r) => r.id),
+        [a!.id, b!.id, c!.id],
+      );
+      ledger.announce('here');
+      assert.deepEqual(events.shift(), {
+        kind: 'plan',
+        total: 4,
+        finished: 1,
+        toRun: 3,
+        skipped: 0,
+        store: store.path,
+        where: 'here',
+      });
+      // a result stored elsewhere first wins over this one
+      store.markRunning(b!.id);
+      store.finish(b!.id, fakeResult(b!.plan, { accuracy: 0.9 }));
+      ledger.done(b!.id, 'w1', fakeResult(b!.plan, { accuracy: 0.1 }));
+      ledger.failed({ id: c!.id, worker: 'w0', message: 'boom', detail: 'boom\n  at x', attempt: 1, retry: true });
+      ledger.failed({ id: c!.id, worker: 'w0', message: 'boom', detail: 'boom\n  at y', attempt: 2, retry: false });
+      ledger.done(a!.id, 'w0', fakeResult(a!.plan, { accuracy: 0.7 }));
+      assert.deepEqual(
+        events.map((e) => (e.kind === 'done' || e.kind === 'failed' ? [e.kind, e.id, e.index, e.of] : e.kind)),
+        [
+          ['done', b!.id, 1, 3],
+          ['failed', c!.id, 1, 3],
+          ['failed', c!.id, 2, 3],
+          ['done', a!.id, 3, 3],
+        ],
+      );
+      assert.equal(store.get(b!.id)!.result!.test.accuracy, 0.9);
+      assert.equal(store.get(c!.id)!.status, 'failed');
+      assert.match(store.get(c!.id)!.error!, /at y/);
+      const outcome = ledger.outcome();
+      assert.deepEqual(
+        outcome.results.map((r) => [r.id, r.test.accuracy]),
+        [
+          [a!.id, 0.7],
+          [before!.id, 0.5],
+          [b!.id, 0.9],
+        ],
+      );
+      assert.deepEqual(outcome.failed, [{ id: c!.id, error: 'boom' }]);
+      assert.deepEqual(outcome.skipped, []);
+    } finally {
+      close();
     }
   });
 });

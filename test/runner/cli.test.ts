@@ -5,7 +5,6 @@
  * put back, a second command completes the sweep).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,61 +12,18 @@ import { main } from '../../src/cli.js';
 import { openStore } from '../../src/results/store.js';
 import { layercutBin, repoRoot, testFolder, writeTinyExperiment } from './helpers.js';
 import { captured } from '../helpers/console.js';
+import { spawnNode, type SpawnedCommand } from '../helpers/spawn.js';
 
 const { dir, cache } = testFolder('layercut-run-cli-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Child {
-  process: ChildProcess;
-  /** Resolves with the exit code (or the signal's name) once the process is gone. */
-  exit: Promise<number | string>;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves with the first stderr line matching `pattern`. */
-  waitForLine(pattern: RegExp): Promise<string>;
-}
-
 /** Starts `layercut run <args>` (plain progress lines: stderr is a pipe). */
-function layercutRun(args: string[]): Child {
-  const child = spawn(process.execPath, [layercutBin, 'run', ...args], {
+function layercutRun(args: string[]): SpawnedCommand {
+  return spawnNode([layercutBin, 'run', ...args], {
     cwd: dir,
-    env: { ...process.env, LAYERCUT_CACHE: cache, LAYERCUT_BACKEND: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { LAYERCUT_CACHE: cache },
+    name: 'layercut run',
   });
-  let out = '';
-  let err = '';
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  let pending = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-    pending += chunk.toString();
-    let newline;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  const exit = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
-  );
-  return {
-    process: child,
-    exit,
-    stdout: () => out,
-    stderr: () => err,
-    waitForLine: (pattern) =>
-      Promise.race([
-        new Promise<string>((resolve) => waiters.push({ pattern, resolve })),
-        exit.then((code) => {
-          throw new Error(`layercut run exited (${code}) before printing ${pattern}:\n${err}`);
-        }),
-      ]),
-  };
 }
 
 /** Ids in the order runs started, from a command's stderr. */
