@@ -12,6 +12,8 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
+import { setPlainOps } from '../src/runtime/flags.js';
+import { AdamW } from '../src/train/optimizers.js';
 import { setMatMulPrecision, tensorCoreMatrix, type MatMulPrecision } from '../src/runtime/tensor-core-matmul.js';
 
 const { values } = parseArgs({
@@ -99,4 +101,41 @@ for (const c of cases) {
   tf.dispose([a, b, outputs.fp32, outputs.mixed].filter((t): t is tf.Tensor => t !== undefined));
   console.log(JSON.stringify(result));
 }
+
+/**
+ * Fused in-place AdamW (src/runtime/fused-adamw.ts) against the plain tfjs-ops AdamW on the same
+ * device: three steps on the same parameters and gradients, largest parameter difference.
+ */
+async function adamwCheck(): Promise<void> {
+  const shapes = [[50257, 64], [1600], [1600, 4800], [7]];
+  const finals: Float32Array[][] = [];
+  const times: number[] = [];
+  for (const plain of [false, true]) {
+    setPlainOps(plain);
+    const params = new Map(shapes.map((shape, i) => [`p${i}`, tf.variable(tf.randomNormal(shape, 0, 0.02, 'float32', 10 + i))]));
+    const optimizer = new AdamW(params, { weightDecay: 0.01 });
+    const start = performance.now();
+    for (let step = 0; step < 3; step++) {
+      const grads = Object.fromEntries(shapes.map((shape, i) => [`p${i}`, tf.randomNormal(shape, 0, 1e-3, "float32", 100 * step + i + 1)]));
+      optimizer.step(grads, 1e-3);
+      tf.dispose(Object.values(grads));
+    }
+    finals.push(await Promise.all([...params.values()].map((p) => p.data() as Promise<Float32Array>)));
+    times.push(performance.now() - start);
+    optimizer.dispose();
+    tf.dispose([...params.values()]);
+  }
+  setPlainOps(undefined);
+  let maxDiff = 0;
+  let maxValue = 0;
+  finals[0]!.forEach((fused, i) => {
+    const plain = finals[1]![i]!;
+    for (let j = 0; j < fused.length; j++) {
+      maxDiff = Math.max(maxDiff, Math.abs(fused[j]! - plain[j]!));
+      maxValue = Math.max(maxValue, Math.abs(plain[j]!));
+    }
+  });
+  console.log(JSON.stringify({ check: 'fused AdamW vs tfjs-ops AdamW, 3 steps', maxAbsDiff: maxDiff, maxAbsValue: maxValue, ms: times.map((t) => +t.toFixed(1)) }));
+}
+await adamwCheck();
 releaseBackend();

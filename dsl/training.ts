@@ -71,6 +71,11 @@ export interface TrainOptions {
   evalEvery?: 'epoch' | number;
   /** Stop after this many evaluations without a better validation accuracy; 0 never stops (default 15). */
   earlyStopPatience?: number;
+  /**
+   * 'fp32' (default) or 'mixed': matmuls on the GPU's tensor cores (f16 inputs, f32 accumulation,
+   * fp32 weights, loss scaling). Takes effect on the webgpu backend of a GPU that has them.
+   */
+  precision?: 'fp32' | 'mixed';
 }
 
 /** The few-shot data protocol; each option left out takes the paper's value. */

@@ -408,7 +408,7 @@ function readSchedule(value: unknown, check: Checker): ScheduleSpec {
   return { kind: given['kind'] as ScheduleSpec['kind'], warmupSteps };
 }
 
-const trainKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.train), 'steps'];
+const trainKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.train), 'steps', 'precision'];
 
 function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
   const given = value ?? {};
@@ -445,6 +445,10 @@ function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
   };
   if (given['steps'] !== undefined)
     train.steps = check.integer('train.steps', given['steps'], 1, 'train.steps') ?? 1;
+  const precision = given['precision'] ?? 'fp32';
+  if (precision === 'mixed') train.precision = 'mixed';
+  else if (precision !== 'fp32')
+    check.error('train.precision', `train.precision is 'fp32' or 'mixed', not ${show(precision)}`);
   return train;
 }
 

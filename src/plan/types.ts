@@ -74,6 +74,12 @@ export interface TrainSpec {
   evalEvery: 'epoch' | number;
   /** Stop after this many evaluations without a better validation accuracy; 0 never stops early. */
   earlyStopPatience: number;
+  /**
+   * 'mixed': matmuls on the GPU's tensor cores in f16 with f32 accumulation and fp32 master
+   * weights, with loss scaling (webgpu only; elsewhere the same as fp32). Absent means fp32, so
+   * fp32 plans keep the ids they had before this option existed.
+   */
+  precision?: 'mixed';
 }
 
 export interface RunPlan {

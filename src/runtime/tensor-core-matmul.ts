@@ -342,3 +342,43 @@ export function uninstallTensorCoreMatMul(): void {
   tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: installed.fallback });
   installed = undefined;
 }
+
+const f16Bits = new DataView(new ArrayBuffer(4));
+
+/** `value` rounded to the nearest IEEE half (ties to even), as the kernel's f32→f16 conversion does. */
+export function roundToFloat16(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return value;
+  const magnitude = Math.abs(value);
+  if (magnitude >= 65520) return Math.sign(value) * Infinity; // past the largest half, 65504
+  // a half has 11 significant bits; below 2^-14 its spacing is fixed at 2^-24 (subnormals)
+  f16Bits.setFloat32(0, magnitude);
+  const exponent = Math.max(((f16Bits.getUint32(0) >>> 23) & 0xff) - 127, -14);
+  const spacing = 2 ** (exponent - 10);
+  const scaled = magnitude / spacing;
+  let rounded = Math.round(scaled);
+  if (Math.abs(scaled % 1) === 0.5 && rounded % 2 === 1) rounded -= 1; // ties to even
+  return Math.sign(value) * rounded * spacing;
+}
+
+/**
+ * The CPU model of the kernel: C = f16(A) · f16(B) summed in float64, A [rows, inner] and
+ * B [inner, cols] row-major. The GPU result may differ from it only by f32 accumulation order.
+ */
+export function mixedMatMulReference(
+  a: Float32Array,
+  b: Float32Array,
+  rows: number,
+  inner: number,
+  cols: number,
+): Float64Array {
+  const ha = a.map(roundToFloat16);
+  const hb = b.map(roundToFloat16);
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++)
+    for (let k = 0; k < inner; k++) {
+      const left = ha[i * inner + k]!;
+      if (left === 0) continue;
+      for (let j = 0; j < cols; j++) out[i * cols + j]! += left * hb[k * cols + j]!;
+    }
+  return out;
+}

@@ -9,25 +9,28 @@ import { deviceScalar } from '../runtime/constants.js';
 /**
  * Scales every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖ the L2 norm of all gradients
  * together. Returns the clipped gradients (new tensors) and the norm before clipping (a
- * scalar on the device; the caller disposes both).
+ * scalar on the device; the caller disposes both). `gradScale`: the gradients are this multiple
+ * of the true ones (loss scaling); the threshold and the 1e-6 scale with them, so the factor is
+ * the one the true gradients would get.
  */
 export function clipByGlobalNorm(
   grads: tf.NamedTensorMap,
   maxNorm: number,
+  gradScale = 1,
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   return tf.tidy(() => {
     const norm = globalNorm(grads);
-    const factor = clipFactor(norm, maxNorm);
+    const factor = clipFactor(norm, maxNorm * gradScale, 1e-6 * gradScale);
     const clipped: tf.NamedTensorMap = {};
     for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, factor);
     return { grads: clipped, norm };
   });
 }
 
-/** min(1, maxNorm / (norm + 1e-6)) as a device scalar. */
-export function clipFactor(norm: tf.Scalar, maxNorm: number): tf.Scalar {
+/** min(1, maxNorm / (norm + epsilon)) as a device scalar. */
+export function clipFactor(norm: tf.Scalar, maxNorm: number, epsilon = 1e-6): tf.Scalar {
   return tf.tidy(() =>
-    tf.minimum(deviceScalar(1), tf.div(deviceScalar(maxNorm), tf.add(norm, deviceScalar(1e-6)))),
+    tf.minimum(deviceScalar(1), tf.div(deviceScalar(maxNorm), tf.add(norm, deviceScalar(epsilon)))),
   );
 }
 

@@ -10,11 +10,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
+import { deviceScalar } from '../runtime/constants.js';
 import { plainOps } from '../runtime/flags.js';
+import { fusedAdamWAvailable, fusedAdamWStep } from '../runtime/fused-adamw.js';
 
 export interface Optimizer {
-  /** Applies one update with learning rate `lr` to every parameter that has a gradient. */
-  step(grads: tf.NamedTensorMap, lr: number): void;
+  /**
+   * Applies one update with learning rate `lr` to every parameter that has a gradient.
+   * `gradScale`: the gradients are this multiple of the true ones (mixed-precision loss scaling).
+   */
+  step(grads: tf.NamedTensorMap, lr: number, gradScale?: number): void;
   /** How many steps were taken. */
   readonly steps: number;
   dispose(): void;
@@ -71,7 +76,8 @@ const keptScalar = (value: number): tf.Scalar => tf.keep(tf.scalar(value));
  *   A = lr/(1 − β1ᵗ) · (1 − β1) · √(1 − β2ᵗ) / √(1 − β2)      E = ε · √(1 − β2ᵗ) / √(1 − β2)
  *
  * which equals torch's  p ← p·(1 − lr·wd) − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε).
- * Ten device ops per parameter (eleven with decay), no uploads but one per step.
+ * Ten device ops per parameter (eleven with decay), no uploads but one per step; on webgpu one
+ * fused in-place pass per parameter instead (src/runtime/fused-adamw.ts).
  */
 export class AdamW implements Optimizer {
   private readonly beta1: number;
@@ -103,19 +109,38 @@ export class AdamW implements Optimizer {
     this.beta2Tensor = keptScalar(this.beta2);
   }
 
-  step(grads: tf.NamedTensorMap, lr: number): void {
+  /** AdamW's update is the same for scaled gradients once ε is scaled with them. */
+  step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
     this.steps += 1;
-    if (this.plain) return this.plainStep(grads, lr);
+    const eps = this.eps * gradScale;
+    if (this.plain) return this.plainStep(grads, lr, eps);
     const t = this.steps;
     const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t) / Math.sqrt(1 - this.beta2);
     const scale = (lr / (1 - this.beta1 ** t)) * (1 - this.beta1) * sqrtBias2;
+    let entries = Object.entries(grads);
+    if (fusedAdamWAvailable()) {
+      // on webgpu: one in-place pass per parameter (src/runtime/fused-adamw.ts)
+      const updates = entries.map(([name, grad]) => {
+        const param = this.paramOf(name);
+        return { name, param, grad, ...this.momentsOf(name, param), decays: this.weightDecay > 0 && this.decaying.has(name) };
+      });
+      const left = fusedAdamWStep(updates, {
+        scale,
+        eps: eps * sqrtBias2,
+        decay: 1 - lr * this.weightDecay,
+        beta1: this.beta1,
+        beta2: this.beta2,
+      });
+      entries = left.map((u) => [(u as (typeof updates)[number]).name, u.grad]);
+      if (entries.length === 0) return;
+    }
     tf.tidy(() => {
-      const [a, e, decay] = this.perStep.upload([scale, this.eps * sqrtBias2, 1 - lr * this.weightDecay]) as [
+      const [a, e, decay] = this.perStep.upload([scale, eps * sqrtBias2, 1 - lr * this.weightDecay]) as [
         tf.Scalar,
         tf.Scalar,
         tf.Scalar,
       ];
-      for (const [name, grad] of Object.entries(grads)) {
+      for (const [name, grad] of entries) {
         const param = this.paramOf(name);
         const { m, v } = this.momentsOf(name, param);
         m.assign(tf.add(tf.mul(m, this.beta1Tensor), grad));
@@ -127,7 +152,7 @@ export class AdamW implements Optimizer {
   }
 
   /** The plain formulation (LAYERCUT_PLAIN_OPS): torch's formula with JS numbers as operands. */
-  private plainStep(grads: tf.NamedTensorMap, lr: number): void {
+  private plainStep(grads: tf.NamedTensorMap, lr: number, eps: number): void {
     const t = this.steps;
     const stepSize = lr / (1 - this.beta1 ** t);
     const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t);
@@ -139,7 +164,7 @@ export class AdamW implements Optimizer {
         v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
         const decayed =
           this.weightDecay && this.decaying.has(name) ? tf.mul(param, 1 - lr * this.weightDecay) : param;
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), this.eps);
+        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), eps);
         param.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
       }
     });
@@ -200,16 +225,23 @@ export class Sgd implements Optimizer {
     this.weightDecayTensor = keptScalar(this.weightDecay);
   }
 
-  step(grads: tf.NamedTensorMap, lr: number): void {
+  /** With scaled gradients the rate is divided by the scale, and the decay term multiplied. */
+  step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
     this.steps += 1;
     tf.tidy(() => {
-      const rate = this.plain ? lr : this.perStep.upload([lr])[0]!;
+      const rate = this.plain ? lr / gradScale : this.perStep.upload([lr / gradScale])[0]!;
       const momentum = this.plain ? this.momentum : this.momentumTensor;
       const weightDecay = this.plain ? this.weightDecay : this.weightDecayTensor;
       for (const [name, rawGrad] of Object.entries(grads)) {
         const param = this.params.get(name);
         if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
-        const grad = this.weightDecay ? tf.add(rawGrad, tf.mul(param, weightDecay)) : rawGrad;
+        const decayTerm =
+          gradScale === 1
+            ? weightDecay
+            : this.plain
+              ? this.weightDecay * gradScale
+              : tf.mul(this.weightDecayTensor, deviceScalar(gradScale));
+        const grad = this.weightDecay ? tf.add(rawGrad, tf.mul(param, decayTerm)) : rawGrad;
         let direction = grad;
         if (this.momentum) {
           let buffer = this.buffers.get(name);

@@ -23,6 +23,7 @@ import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
 import { renderPrompt } from '../prompts/render.js';
 import { buildVerbalizer } from '../prompts/verbalizer.js';
 import { initBackend } from '../runtime/backend.js';
+import { withMatMulPrecision } from './precision.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { EncodedExample } from './batching.js';
@@ -129,6 +130,10 @@ function encodeTexts(examples: readonly Example[], tokenizer: Tokenizer, plan: R
 }
 
 export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Promise<RunResult> {
+  return withMatMulPrecision(plan.train.precision ?? 'fp32', () => runPlan(plan, options));
+}
+
+async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const progress = options.onProgress;
   const wallStart = performance.now();
   const id = runId(plan);

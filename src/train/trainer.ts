@@ -19,6 +19,7 @@ import { clipByGlobalNorm } from './clip.js';
 import { classificationMetrics } from './metrics.js';
 import { crossEntropy } from './objectives.js';
 import { AdamW, Sgd, type Optimizer } from './optimizers.js';
+import { lossScaleFor } from './precision.js';
 import type { ClassScorer } from './scorers.js';
 import { lrFactor, type LrSchedule } from './schedule.js';
 
@@ -148,6 +149,9 @@ export async function train(
   const variables = [...scorer.trainable.values()];
   const nameOf = new Map([...scorer.trainable].map(([name, v]) => [v.name, name]));
   const evalOptions = { batchSize: Math.max(spec.batchSize, 8), padId, labels };
+  // mixed precision: gradients are computed for loss × scale (small ones then survive f16);
+  // losses and norms are divided back on the host, the optimizer takes the scale
+  const lossScale = lossScaleFor(spec);
 
   const outcome: TrainOutcome = {
     curves: { train: [], eval: [] },
@@ -171,7 +175,9 @@ export async function train(
     const entries = await pending.read();
     outcome.trainSeconds += (performance.now() - start) / 1000; // the device finishing the steps
     for (const { meta, values } of entries) {
-      const [loss, gradNorm] = values as [number, number | undefined];
+      const [scaledLoss, scaledNorm] = values as [number, number | undefined];
+      const loss = scaledLoss / lossScale;
+      const gradNorm = scaledNorm === undefined ? undefined : scaledNorm / lossScale;
       const { step, epoch, lr } = meta;
       outcome.curves.train.push({ step, epoch, loss, lr });
       options.onEvent?.({
@@ -235,7 +241,8 @@ export async function train(
           const share = batch.size / groupSize;
           const { value, grads } = tf.variableGrads(() => {
             const loss = crossEntropy(scorer.scores(batch), batch.labels);
-            return (share === 1 ? loss : tf.mul(loss, deviceScalar(share))) as tf.Scalar;
+            const weight = share * lossScale;
+            return (weight === 1 ? loss : tf.mul(loss, deviceScalar(weight))) as tf.Scalar;
           }, variables);
           const named: tf.NamedTensorMap = {};
           for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
@@ -260,13 +267,13 @@ export async function train(
         let grads = summed!;
         let norm: tf.Scalar | undefined;
         if (spec.maxGradNorm > 0) {
-          const clipped = clipByGlobalNorm(grads, spec.maxGradNorm);
+          const clipped = clipByGlobalNorm(grads, spec.maxGradNorm, lossScale);
           tf.dispose(grads);
           grads = clipped.grads;
           norm = clipped.norm;
         }
         const lr = spec.optimizer.lr * lrFactor(schedule, step);
-        optimizer.step(grads, lr);
+        optimizer.step(grads, lr, lossScale);
         tf.dispose(grads);
         outcome.peakTensorBytes = Math.max(outcome.peakTensorBytes, tf.memory().numBytes);
         step += 1;

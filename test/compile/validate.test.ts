@@ -25,6 +25,7 @@ import {
 import { compile, compileValues, type CompileResult } from '../../src/compile/compile.js';
 import { CompileError } from '../../src/compile/issues.js';
 import { ModelCatalog } from '../../src/compile/model-info.js';
+import { runId } from '../../src/plan/id.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
 import { offlineCatalog } from './helpers.js';
 
@@ -224,7 +225,7 @@ test('options checked at run time: positions, frozen layers, option names, optim
     },
   });
   assert.deepEqual(problems(handWritten), [
-    "error options.train.lerningRate: unknown train option 'lerningRate': the options are optimizer, schedule, batchSize, gradientAccumulation, epochs, maxGradNorm, evalEvery, earlyStopPatience, steps",
+    "error options.train.lerningRate: unknown train option 'lerningRate': the options are optimizer, schedule, batchSize, gradientAccumulation, epochs, maxGradNorm, evalEvery, earlyStopPatience, steps, precision",
     'error options.train.optimizer: sgd needs a learning rate: sgd({ lr: 1e-3 })',
     'error options.seed: seed must be a whole number ≥ 0, got -1',
     'error options.backend: backend must be one of auto, tensorflow, webgpu, wasm, cpu, got "tpu"',
@@ -249,4 +250,17 @@ test('compile() is the notebook form: plans, or a CompileError listing every pro
       error.message ===
         '1 error in the experiment:\n  (value).options.layers: cannot keep the first 13 layers: openai-community/gpt2 has 12 layers; choose a count from 0 to 12',
   );
+});
+
+test("train.precision: 'mixed' is in the plan (and its id), 'fp32' leaves the plan as it was", async () => {
+  const base = { model: gpt2, task: tasks.sst2 };
+  const [plain] = await compile(experiment(base), { catalog: offlineCatalog() });
+  const [fp32] = await compile(experiment({ ...base, train: { precision: 'fp32' } }), { catalog: offlineCatalog() });
+  const [mixed] = await compile(experiment({ ...base, train: { precision: 'mixed' } }), { catalog: offlineCatalog() });
+  assert.equal(fp32!.train.precision, undefined);
+  assert.deepEqual(fp32, plain);
+  assert.equal(mixed!.train.precision, 'mixed');
+  assert.notEqual(runId(mixed!), runId(plain!));
+  const wrong = await check({ kind: 'experiment', options: { ...base, train: { precision: 'bf16' } } });
+  assert.deepEqual(problems(wrong), ["error options.train.precision: train.precision is 'fp32' or 'mixed', not \"bf16\""]);
 });

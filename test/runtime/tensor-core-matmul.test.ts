@@ -1,0 +1,81 @@
+// The tensor-core matmul's host-side parts: tiling, padding, config choice, its CPU reference
+// (f16-rounded inputs, exact sums), and the directive hoisting its shaders need. The kernel itself
+// runs only on a GPU with subgroup matrices: bench/matmul.ts checks it against this reference there.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { hoistShaderDirectives } from '../../src/runtime/shader-directives.js';
+import {
+  mixedMatMulReference,
+  pickSubgroupMatrix,
+  roundToFloat16,
+  TensorCoreMatMulProgram,
+  tensorCoreMatMulSource,
+  tilingFor,
+} from '../../src/runtime/tensor-core-matmul.js';
+
+const matrix = { m: 16, n: 16, k: 16 };
+
+it('rounds to IEEE halves: 11 significant bits, ties to even, subnormals, overflow', () => {
+  assert.equal(roundToFloat16(1), 1);
+  assert.equal(roundToFloat16(1 + 2 ** -11), 1); // a tie: to the even neighbour, 1
+  assert.equal(roundToFloat16(1 + 3 * 2 ** -11), 1 + 2 * 2 ** -10); // a tie: to the even one above
+  assert.equal(roundToFloat16(1 + 2 ** -10), 1 + 2 ** -10); // representable
+  assert.equal(roundToFloat16(0.1), 0.0999755859375); // the half nearest 0.1
+  assert.equal(roundToFloat16(-2049), -2048); // above 2048 halves step by 2
+  assert.equal(roundToFloat16(65504), 65504);
+  assert.equal(roundToFloat16(70000), Infinity);
+  assert.equal(roundToFloat16(2 ** -24), 2 ** -24); // the smallest subnormal
+  assert.equal(roundToFloat16(2 ** -26), 0); // below half of it
+  assert.equal(roundToFloat16(3 * 2 ** -25), 2 * 2 ** -24); // a tie between subnormals: to even
+});
+
+it('the CPU reference multiplies f16-rounded inputs exactly', () => {
+  // [[1, 0.1], [2049, 1]] · [[1, 2], [3, 4]] with 0.1 → 0.0999755859375 and 2049 → 2048
+  const out = mixedMatMulReference(new Float32Array([1, 0.1, 2049, 1]), new Float32Array([1, 2, 3, 4]), 2, 2, 2);
+  const h = 0.0999755859375;
+  assert.deepEqual([...out], [1 + 3 * h, 2 + 4 * h, 2048 + 3, 4096 + 4]);
+});
+
+it('tiles outputs by 128 or 64 and pads only what no tile divides', () => {
+  assert.deepEqual([tilingFor(matrix, 2048, 6400).rows, tilingFor(matrix, 2048, 6400).cols], [128, 128]);
+  assert.deepEqual([tilingFor(matrix, 1600, 4800).rows, tilingFor(matrix, 1600, 4800).cols], [64, 64]);
+  // 77 rows: two 64-row tiles; 1000 columns: eight 128-column tiles; the output is sliced after
+  const program = new TensorCoreMatMulProgram(3, 77, 1000, true, true, 1, matrix);
+  assert.deepEqual(program.outputShape, [3, 128, 1024]);
+  assert.deepEqual(program.dispatch, [8, 2, 3]);
+  assert.deepEqual(program.workgroupSize, [256, 1, 1]);
+});
+
+it('loads a transposed operand column-major from a tile in its own layout', () => {
+  const plain = tensorCoreMatMulSource(tilingFor(matrix, 128, 128), false, false, 4);
+  const transposed = tensorCoreMatMulSource(tilingFor(matrix, 128, 128), true, true, 4);
+  assert.match(plain, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>/);
+  assert.match(plain, /subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>/);
+  assert.match(transposed, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, col_major>/);
+  assert.match(transposed, /subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>/);
+  // 4 × 2 result matrices per subgroup in a 128 × 128 tile of 8 subgroups
+  assert.equal(plain.match(/subgroupMatrixMultiplyAccumulate/g)?.length, 8);
+  assert.equal(plain.match(/subgroupMatrixStore/g)?.length, 8);
+});
+
+it('uses an f16 → f32 16×16 subgroup-matrix config, or none', () => {
+  const config = (componentType: string, resultComponentType: string, M: number, N: number, K: number) => ({
+    componentType,
+    resultComponentType,
+    M,
+    N,
+    K,
+  });
+  assert.deepEqual(pickSubgroupMatrix([config('f16', 'f16', 16, 16, 16), config('f16', 'f32', 16, 16, 16)]), matrix);
+  assert.equal(pickSubgroupMatrix([config('f16', 'f16', 16, 16, 16), config('f16', 'f32', 8, 8, 8)]), undefined);
+  assert.equal(pickSubgroupMatrix([]), undefined);
+});
+
+it('moves WGSL directives ahead of tfjs’s header, once each', () => {
+  const code = 'struct Uniforms { x : f32 };\nenable f16;\nfn main() {}\n  enable f16;\ndiagnostic(off, derivative_uniformity);\n';
+  const hoisted = hoistShaderDirectives(code);
+  assert.equal(hoisted, 'enable f16;\ndiagnostic(off, derivative_uniformity);\nstruct Uniforms { x : f32 };\n\nfn main() {}\n\n\n');
+  assert.equal(hoistShaderDirectives('fn main() {}'), 'fn main() {}');
+  // an attribute is not a directive
+  assert.equal(hoistShaderDirectives('@diagnostic(off, x) fn f() {}'), '@diagnostic(off, x) fn f() {}');
+});
