@@ -14,7 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
 import { setPlainOps } from '../src/runtime/flags.js';
 import { AdamW } from '../src/train/optimizers.js';
-import { setMatMulPrecision, tensorCoreMatrix, type MatMulPrecision } from '../src/runtime/tensor-core-matmul.js';
+import {
+  mixedMatMulReference,
+  setMatMulPrecision,
+  tensorCoreMatrix,
+  type MatMulPrecision,
+} from '../src/runtime/tensor-core-matmul.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +48,8 @@ const cases: Case[] = [
   { name: 'xl attn out: p·v', a: [400, 128, 128], b: [400, 128, 64], transposeA: false, transposeB: false },
   { name: 'xl attn dP: pᵀ·dO', a: [400, 128, 128], b: [400, 128, 64], transposeA: true, transposeB: false },
   { name: 'small mlp up: x·W', a: [tokens, 768], b: [768, 3072], transposeA: false, transposeB: false },
+  { name: 'mid 512x512x512', a: [512, 512], b: [512, 512], transposeA: false, transposeB: false },
+  { name: 'mid tA tB 384x448x256', a: [256, 384], b: [448, 256], transposeA: true, transposeB: true },
   { name: 'ragged 1000x700x300', a: [1000, 300], b: [300, 700], transposeA: false, transposeB: false },
   { name: 'ragged tA tB 77x50x200', a: [3, 200, 77], b: [3, 50, 200], transposeA: true, transposeB: true },
   { name: 'broadcast batch 8x(130x96)·(96x260)', a: [8, 130, 96], b: [96, 260], transposeA: false, transposeB: false },
@@ -97,6 +104,27 @@ for (const c of cases) {
     result.sameShape = outputs.mixed.shape.join() === outputs.fp32.shape.join();
     result.relativeError = +(await err.data())[0]!.toExponential(2);
     err.dispose();
+    // against the CPU model (f16-rounded inputs, exact sums), on shapes small enough for the host
+    const [rows, cols] = outputs.mixed.shape.slice(-2) as [number, number];
+    const inner = c.transposeA ? c.a.at(-2)! : c.a.at(-1)!;
+    if (rows * cols * inner <= 2 ** 27) {
+      const [a2, b2] = tf.tidy(() => {
+        const first = (t: tf.Tensor) => (t.rank === 3 ? t.slice([0, 0, 0], [1, -1, -1]).reshape(t.shape.slice(1)) : t);
+        const a0 = first(a) as tf.Tensor2D;
+        const b0 = first(b) as tf.Tensor2D;
+        return [c.transposeA ? a0.transpose() : a0, c.transposeB ? b0.transpose() : b0];
+      });
+      const reference = mixedMatMulReference(await a2.data() as Float32Array, await b2.data() as Float32Array, rows, inner, cols);
+      const mixedFirst = (await outputs.mixed.data()).subarray(0, rows * cols);
+      let worst = 0;
+      let largest = 0;
+      reference.forEach((r, i) => {
+        worst = Math.max(worst, Math.abs(r - mixedFirst[i]!));
+        largest = Math.max(largest, Math.abs(r));
+      });
+      result.errorVsF16Reference = +(worst / largest).toExponential(2);
+      tf.dispose([a2, b2]);
+    }
   }
   tf.dispose([a, b, outputs.fp32, outputs.mixed].filter((t): t is tf.Tensor => t !== undefined));
   console.log(JSON.stringify(result));

@@ -43,7 +43,12 @@ import { PAPER_DEFAULTS, type RunPlan } from '../src/plan/types.js';
 import { initBackend, releaseBackend, type BackendName } from '../src/runtime/backend.js';
 import { keptConstantCount, setConstantCaching } from '../src/runtime/constants.js';
 import { setPlainOps } from '../src/runtime/flags.js';
-import { matMulPrecision, setMatMulPrecision, type MatMulPrecision } from '../src/runtime/tensor-core-matmul.js';
+import {
+  matMulPrecision,
+  setMatMulPrecision,
+  tensorCoreMatrix,
+  type MatMulPrecision,
+} from '../src/runtime/tensor-core-matmul.js';
 import { countHostTensors } from '../src/runtime/host-tensors.js';
 import { webGpuMemory } from '../src/runtime/webgpu.js';
 import { labelWordLogits, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
@@ -449,13 +454,21 @@ function compareSummary(file: string): string {
     maxTrainLossDiff: number;
     trainSeconds: [number, number];
     speedup: number;
+    mixedAccuracy?: number;
+    mixedGapPoints?: number;
+    mixedTrainSeconds?: number;
+    tensorCores?: boolean;
   };
   const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
   return (
     `Fast vs plain paths (\`--compare-plain\`: ${c.model}, synthetic prompt task, ${c.steps} steps, same seed): ` +
     `test accuracy ${pct(c.fastAccuracy)} fast, ${pct(c.plainAccuracy)} plain (gap ${c.accuracyGapPoints} points); ` +
     `largest train-loss difference ${c.maxTrainLossDiff}; training ${c.trainSeconds[0]} s vs ${c.trainSeconds[1]} s ` +
-    `(${c.speedup}× faster).`
+    `(${c.speedup}× faster).` +
+    (c.mixedAccuracy === undefined
+      ? ''
+      : ` Mixed precision (${c.tensorCores ? 'tensor cores' : 'no tensor cores on this device: fp32 matmuls'}, loss scale 1024): ` +
+        `test accuracy ${pct(c.mixedAccuracy)}, gap to plain fp32 ${c.mixedGapPoints} points, training ${c.mixedTrainSeconds} s.`)
   );
 }
 
@@ -510,19 +523,28 @@ async function comparePlain(backend: BackendName): Promise<void> {
     data: { ...plan.data, validation: 8, test: 8 },
     train: { ...plan.train, steps: 3 },
   };
-  for (const plain of [false, true]) {
-    setPlainOps(plain);
-    await runExperiment(warmUp, { task: fruitTask, dataset });
+  // fast fp32, plain fp32, fast mixed precision (tensor cores, where the GPU has them)
+  const variants = [
+    { plain: false, plan },
+    { plain: true, plan },
+    { plain: false, plan: { ...plan, train: { ...plan.train, precision: 'mixed' as const } } },
+  ];
+  for (const v of variants) {
+    setPlainOps(v.plain);
+    await runExperiment({ ...v.plan, data: warmUp.data, train: { ...v.plan.train, steps: 3 } }, { task: fruitTask, dataset });
   }
   const runs = [];
-  for (const plain of [false, true]) {
-    setPlainOps(plain);
-    const result = await runExperiment(plan, { task: fruitTask, dataset });
-    runs.push({ plain, result });
+  for (const v of variants) {
+    setPlainOps(v.plain);
+    runs.push({ plain: v.plain, result: await runExperiment(v.plan, { task: fruitTask, dataset }) });
   }
   setPlainOps(undefined);
   await rm(dir, { recursive: true, force: true });
-  const [fast, plain] = runs.map((r) => r.result) as [(typeof runs)[0]['result'], (typeof runs)[0]['result']];
+  const [fast, plain, mixed] = runs.map((r) => r.result) as [
+    (typeof runs)[0]['result'],
+    (typeof runs)[0]['result'],
+    (typeof runs)[0]['result'],
+  ];
   const lossDiff = Math.max(
     ...fast.curves.train.map((p, i) => Math.abs(p.loss - (plain.curves.train[i]?.loss ?? NaN))),
   );
@@ -541,6 +563,11 @@ async function comparePlain(backend: BackendName): Promise<void> {
       trainSeconds: [+fast.timings.trainSeconds.toFixed(2), +plain.timings.trainSeconds.toFixed(2)],
       evalSeconds: [+fast.timings.evalSeconds.toFixed(2), +plain.timings.evalSeconds.toFixed(2)],
       speedup: +(plain.timings.trainSeconds / fast.timings.trainSeconds).toFixed(2),
+      mixedAccuracy: mixed.test.accuracy,
+      mixedGapPoints: +(100 * Math.abs(mixed.test.accuracy - plain.test.accuracy)).toFixed(2),
+      mixedTrainSeconds: +mixed.timings.trainSeconds.toFixed(2),
+      mixedFinalTrainLoss: mixed.curves.train.at(-1)?.loss,
+      tensorCores: tensorCoreMatrix() !== undefined,
     }),
   );
 }
