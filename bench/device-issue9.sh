@@ -14,7 +14,7 @@ mkdir -p "$OUT"
 ckpt=/tmp/layercut-issue9-checkpoints
 started=$(date +%s)
 step() { echo "== $1 ($(($(date +%s) - started)) s in)" >&2; }
-layercut() { bash .device/run.sh train.mjs "$@" 2> >(grep -v '^ *\^\|warning' >> "$OUT/layercut.err") | grep '^{'; }
+layercut() { timeout "$1" bash .device/run.sh train.mjs "${@:2}" 2>> "$OUT/layercut.err" | grep '^{'; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/machine.txt"
 if [ "${1:-1}" = 1 ]; then
@@ -22,7 +22,7 @@ if [ "${1:-1}" = 1 ]; then
   timeout 100 bash .device/run.sh matmul.mjs 2>> "$OUT/matmul.err" | grep '^{' | tee "$OUT/matmul.jsonl"
   for precision in fp32 mixed; do
     step "layercut $precision: GPT2-XL shape cut to 1, 2, 4, 12 layers, GPT-2 small shape cut to 2 and 12"
-    timeout 220 layercut --models xl:1,2,4,12+small:2,12 --shapes 16x128,1x128 --precision $precision --dir "$ckpt" \
+    layercut 220 --models xl:1,2,4,12+small:2,12 --shapes 16x128,1x128 --precision $precision --dir "$ckpt" \
       | tee -a "$OUT/layercut.jsonl"
   done
 else
@@ -31,7 +31,7 @@ else
     --shapes 16x128,1x128 --dir "$ckpt" 2> "$OUT/pytorch.err" | grep '^{' | tee "$OUT/pytorch.jsonl"
   for precision in mixed fp32; do
     step "layercut $precision: full GPT2-XL (48 layers), fewer steps"
-    timeout 110 layercut --models xl:48 --shapes 16x128,1x128 --steps 3 --warmup 1 --eval-batches 2 \
+    layercut 110 --models xl:48 --shapes 16x128,1x128 --steps 3 --warmup 1 --eval-batches 2 \
       --precision $precision --dir "$ckpt" | tee -a "$OUT/layercut.jsonl"
   done
   step "fast vs plain vs mixed: the same fine-tuning run, accuracies"

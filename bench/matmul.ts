@@ -52,7 +52,13 @@ const cases: Case[] = [
   { name: 'mid tA tB 384x448x256', a: [256, 384], b: [448, 256], transposeA: true, transposeB: true },
   { name: 'ragged 1000x700x300', a: [1000, 300], b: [300, 700], transposeA: false, transposeB: false },
   { name: 'ragged tA tB 77x50x200', a: [3, 200, 77], b: [3, 50, 200], transposeA: true, transposeB: true },
-  { name: 'broadcast batch 8x(130x96)·(96x260)', a: [8, 130, 96], b: [96, 260], transposeA: false, transposeB: false },
+  {
+    name: 'broadcast batch 8x(130x96)·(96x260)',
+    a: [8, 130, 96],
+    b: [96, 260],
+    transposeA: false,
+    transposeB: false,
+  },
 ];
 
 async function time(fn: () => tf.Tensor): Promise<number> {
@@ -71,16 +77,27 @@ async function time(fn: () => tf.Tensor): Promise<number> {
 }
 
 const toggles = values['dawn-toggles']?.split(',').filter(Boolean);
-const report = await initBackend({ backend: 'webgpu', ...(toggles ? { webgpu: { dawnToggles: toggles } } : {}) });
+const report = await initBackend({
+  backend: 'webgpu',
+  ...(toggles ? { webgpu: { dawnToggles: toggles } } : {}),
+});
 process.stderr.write(`backend ${report.name}: ${report.detail}\n`);
 const matrix = tensorCoreMatrix();
-process.stderr.write(`tensor-core matmul: ${matrix ? `${matrix.m}x${matrix.n}x${matrix.k} f16` : 'not available'}\n`);
+process.stderr.write(
+  `tensor-core matmul: ${matrix ? `${matrix.m}x${matrix.n}x${matrix.k} f16` : 'not available'}\n`,
+);
 
 for (const c of cases) {
   const a = tf.randomNormal(c.a, 0, 1, 'float32', 1);
   const b = tf.randomNormal(c.b, 0, 1, 'float32', 2);
   const product = () => tf.matMul(a, b, c.transposeA, c.transposeB);
-  const result: Record<string, unknown> = { case: c.name, a: c.a, b: c.b, transposeA: c.transposeA, transposeB: c.transposeB };
+  const result: Record<string, unknown> = {
+    case: c.name,
+    a: c.a,
+    b: c.b,
+    transposeA: c.transposeA,
+    transposeB: c.transposeB,
+  };
   const outputs: Partial<Record<MatMulPrecision, tf.Tensor>> = {};
   for (const precision of ['fp32', 'mixed'] as const) {
     if (precision === 'mixed' && !matrix) continue;
@@ -94,12 +111,15 @@ for (const c of cases) {
       result[`${precision}Ms`] = +ms.toFixed(3);
       result[`${precision}Tflops`] = +(flops / ms / 1e9).toFixed(1);
     } catch (error) {
-      result[`${precision}Error`] = error instanceof Error ? error.message.split('\n').slice(0, 6).join(' | ') : String(error);
+      result[`${precision}Error`] =
+        error instanceof Error ? error.message.split('\n').slice(0, 6).join(' | ') : String(error);
     }
   }
   setMatMulPrecision('fp32');
   if (outputs.fp32 && outputs.mixed) {
-    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(outputs.mixed!, outputs.fp32!))).div(tf.max(tf.abs(outputs.fp32!))));
+    const err = tf.tidy(() =>
+      tf.max(tf.abs(tf.sub(outputs.mixed!, outputs.fp32!))).div(tf.max(tf.abs(outputs.fp32!))),
+    );
     result.shape = outputs.mixed.shape;
     result.sameShape = outputs.mixed.shape.join() === outputs.fp32.shape.join();
     result.relativeError = +(await err.data())[0]!.toExponential(2);
@@ -109,12 +129,19 @@ for (const c of cases) {
     const inner = c.transposeA ? c.a.at(-2)! : c.a.at(-1)!;
     if (rows * cols * inner <= 2 ** 27) {
       const [a2, b2] = tf.tidy(() => {
-        const first = (t: tf.Tensor) => (t.rank === 3 ? t.slice([0, 0, 0], [1, -1, -1]).reshape(t.shape.slice(1)) : t);
+        const first = (t: tf.Tensor) =>
+          t.rank === 3 ? t.slice([0, 0, 0], [1, -1, -1]).reshape(t.shape.slice(1)) : t;
         const a0 = first(a) as tf.Tensor2D;
         const b0 = first(b) as tf.Tensor2D;
         return [c.transposeA ? a0.transpose() : a0, c.transposeB ? b0.transpose() : b0];
       });
-      const reference = mixedMatMulReference(await a2.data() as Float32Array, await b2.data() as Float32Array, rows, inner, cols);
+      const reference = mixedMatMulReference(
+        (await a2.data()) as Float32Array,
+        (await b2.data()) as Float32Array,
+        rows,
+        inner,
+        cols,
+      );
       const mixedFirst = (await outputs.mixed.data()).subarray(0, rows * cols);
       let worst = 0;
       let largest = 0;
@@ -140,11 +167,21 @@ async function adamwCheck(): Promise<void> {
   const times: number[] = [];
   for (const plain of [false, true]) {
     setPlainOps(plain);
-    const params = new Map(shapes.map((shape, i) => [`p${i}`, tf.variable(tf.randomNormal(shape, 0, 0.02, 'float32', 10 + i))]));
+    // variables that own their data (the fused pass updates only those in place)
+    const params = new Map(
+      shapes.map((shape, i) => {
+        const init = tf.randomNormal(shape, 0, 0.02, 'float32', 10 + i);
+        const variable = tf.variable(init);
+        init.dispose();
+        return [`p${i}`, variable];
+      }),
+    );
     const optimizer = new AdamW(params, { weightDecay: 0.01 });
     const start = performance.now();
     for (let step = 0; step < 3; step++) {
-      const grads = Object.fromEntries(shapes.map((shape, i) => [`p${i}`, tf.randomNormal(shape, 0, 1e-3, "float32", 100 * step + i + 1)]));
+      const grads = Object.fromEntries(
+        shapes.map((shape, i) => [`p${i}`, tf.randomNormal(shape, 0, 1e-3, 'float32', 100 * step + i + 1)]),
+      );
       optimizer.step(grads, 1e-3);
       tf.dispose(Object.values(grads));
     }
@@ -163,7 +200,14 @@ async function adamwCheck(): Promise<void> {
       maxValue = Math.max(maxValue, Math.abs(plain[j]!));
     }
   });
-  console.log(JSON.stringify({ check: 'fused AdamW vs tfjs-ops AdamW, 3 steps', maxAbsDiff: maxDiff, maxAbsValue: maxValue, ms: times.map((t) => +t.toFixed(1)) }));
+  console.log(
+    JSON.stringify({
+      check: 'fused AdamW vs tfjs-ops AdamW, 3 steps',
+      maxAbsDiff: maxDiff,
+      maxAbsValue: maxValue,
+      ms: times.map((t) => +t.toFixed(1)),
+    }),
+  );
 }
 await adamwCheck();
 releaseBackend();

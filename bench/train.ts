@@ -259,7 +259,9 @@ async function profileStep(step: () => tf.Scalar, label: string): Promise<void> 
     .sort((x, y) => y[1].ms - x[1].ms)
     .slice(0, 14)
     .map(([name, e]) => `${name} ${e.ms.toFixed(2)} ms/${e.calls}`);
-  console.log(JSON.stringify({ profile: label, gpuMs: +total.toFixed(2), kernels: info.kernels.length, top }));
+  console.log(
+    JSON.stringify({ profile: label, gpuMs: +total.toFixed(2), kernels: info.kernels.length, top }),
+  );
 }
 
 async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
@@ -531,7 +533,10 @@ async function comparePlain(backend: BackendName): Promise<void> {
   ];
   for (const v of variants) {
     setPlainOps(v.plain);
-    await runExperiment({ ...v.plan, data: warmUp.data, train: { ...v.plan.train, steps: 3 } }, { task: fruitTask, dataset });
+    await runExperiment(
+      { ...v.plan, data: warmUp.data, train: { ...v.plan.train, steps: 3 } },
+      { task: fruitTask, dataset },
+    );
   }
   const runs = [];
   for (const v of variants) {

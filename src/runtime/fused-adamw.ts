@@ -86,7 +86,10 @@ function stateFor(device: GPUDevice): DeviceState {
   let state = states.get(device);
   if (!state) {
     const module = device.createShaderModule({ code: shader, label: 'layercut fused AdamW' });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const pipeline = device.createComputePipeline({
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+    });
     state = { pipeline, uniforms: [] };
     states.set(device, state);
   }
@@ -97,7 +100,9 @@ function stateFor(device: GPUDevice): DeviceState {
 function activeWebGpu(): WebGpuBackendInternals | undefined {
   if (tf.getBackend() !== 'webgpu') return undefined;
   const backend = tf.backend() as unknown as Partial<WebGpuBackendInternals>;
-  return backend.device && backend.tensorMap && backend.submitQueue ? (backend as WebGpuBackendInternals) : undefined;
+  return backend.device && backend.tensorMap && backend.submitQueue
+    ? (backend as WebGpuBackendInternals)
+    : undefined;
 }
 
 /** True when the fused pass can run (the webgpu backend is active). */
@@ -166,6 +171,7 @@ export function fusedAdamWStep(updates: FusedAdamWUpdate[], scalars: FusedAdamWS
   pass.end();
   device.queue.submit([encoder.finish()]);
   // CPU copies tfjs cached from earlier reads are stale now
-  for (const { u } of bindings) for (const t of [u.param, u.m, u.v]) backend.tensorMap.get(t.dataId).values = undefined;
+  for (const { u } of bindings)
+    for (const t of [u.param, u.m, u.v]) backend.tensorMap.get(t.dataId).values = undefined;
   return left;
 }

@@ -67,7 +67,14 @@ export function tilingFor(matrix: SubgroupMatrixShape, rows: number, cols: numbe
   const tileRows = tileSide(rows);
   const tileCols = tileSide(cols);
   const warpRows = tileRows === 128 && tileCols === 64 ? 4 : 2;
-  return { matrix, rows: tileRows, cols: tileCols, warpRows, warpCols: subgroupsPerWorkgroup / warpRows, depth: 32 };
+  return {
+    matrix,
+    rows: tileRows,
+    cols: tileCols,
+    warpRows,
+    warpCols: subgroupsPerWorkgroup / warpRows,
+    depth: 32,
+  };
 }
 
 /** Result matrices each subgroup holds along rows and columns. */
@@ -143,11 +150,51 @@ export function tensorCoreMatMulSource(
   const threads = subgroupsPerWorkgroup * subgroupSize;
   const per = perWarp(t);
   const a: OperandTile = transposeA
-    ? { name: 'A', tile: 'tileA', rows: BK, inner: t.rows, row: 'k0 + tr', col: 'm0 + tc', globalRows: 'K', globalCols: 'M', base: 'aBase' }
-    : { name: 'A', tile: 'tileA', rows: t.rows, inner: BK, row: 'm0 + tr', col: 'k0 + tc', globalRows: 'M', globalCols: 'K', base: 'aBase' };
+    ? {
+        name: 'A',
+        tile: 'tileA',
+        rows: BK,
+        inner: t.rows,
+        row: 'k0 + tr',
+        col: 'm0 + tc',
+        globalRows: 'K',
+        globalCols: 'M',
+        base: 'aBase',
+      }
+    : {
+        name: 'A',
+        tile: 'tileA',
+        rows: t.rows,
+        inner: BK,
+        row: 'm0 + tr',
+        col: 'k0 + tc',
+        globalRows: 'M',
+        globalCols: 'K',
+        base: 'aBase',
+      };
   const b: OperandTile = transposeB
-    ? { name: 'B', tile: 'tileB', rows: t.cols, inner: BK, row: 'n0 + tr', col: 'k0 + tc', globalRows: 'N', globalCols: 'K', base: 'bBase' }
-    : { name: 'B', tile: 'tileB', rows: BK, inner: t.cols, row: 'k0 + tr', col: 'n0 + tc', globalRows: 'K', globalCols: 'N', base: 'bBase' };
+    ? {
+        name: 'B',
+        tile: 'tileB',
+        rows: t.cols,
+        inner: BK,
+        row: 'n0 + tr',
+        col: 'k0 + tc',
+        globalRows: 'N',
+        globalCols: 'K',
+        base: 'bBase',
+      }
+    : {
+        name: 'B',
+        tile: 'tileB',
+        rows: BK,
+        inner: t.cols,
+        row: 'k0 + tr',
+        col: 'n0 + tc',
+        globalRows: 'K',
+        globalCols: 'N',
+        base: 'bBase',
+      };
   const aStride = a.inner + tilePad;
   const bStride = b.inner + tilePad;
   const left = `subgroup_matrix_left<f16, ${sk}, ${sm}>`;
@@ -247,7 +294,11 @@ export class TensorCoreMatMulProgram {
 
 /** The parts of tfjs's WebGPUBackend this kernel uses. */
 interface WebGpuBackendLike {
-  runWebGPUProgram(program: TensorCoreMatMulProgram, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo;
+  runWebGPUProgram(
+    program: TensorCoreMatMulProgram,
+    inputs: tf.TensorInfo[],
+    dtype: tf.DataType,
+  ): tf.TensorInfo;
   disposeData(dataId: object): void;
 }
 
@@ -255,16 +306,23 @@ interface WebGpuBackendLike {
 const minimumWork = 1 << 18;
 
 /** The adapter's f16 × f16 → f32 subgroup-matrix shape to use, or undefined when it has none. */
-export function pickSubgroupMatrix(configs: readonly {
-  componentType: string;
-  resultComponentType: string;
-  M: number;
-  N: number;
-  K: number;
-}[]): SubgroupMatrixShape | undefined {
+export function pickSubgroupMatrix(
+  configs: readonly {
+    componentType: string;
+    resultComponentType: string;
+    M: number;
+    N: number;
+    K: number;
+  }[],
+): SubgroupMatrixShape | undefined {
   // the tilings are laid out for 16×16 result matrices
   const usable = configs.find(
-    (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && 32 % c.K === 0,
+    (c) =>
+      c.componentType === 'f16' &&
+      c.resultComponentType === 'f32' &&
+      c.M === 16 &&
+      c.N === 16 &&
+      32 % c.K === 0,
   );
   return usable ? { m: usable.M, n: usable.N, k: usable.K } : undefined;
 }
@@ -301,10 +359,26 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
   }
   const batch = Math.max(batchA, batchB);
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const a3d: tf.TensorInfo = { dataId: a.dataId, dtype: a.dtype, shape: [batchA, a.shape[rankA - 2]!, a.shape[rankA - 1]!] };
-  const b3d: tf.TensorInfo = { dataId: b.dataId, dtype: b.dtype, shape: [batchB, b.shape[rankB - 2]!, b.shape[rankB - 1]!] };
+  const a3d: tf.TensorInfo = {
+    dataId: a.dataId,
+    dtype: a.dtype,
+    shape: [batchA, a.shape[rankA - 2]!, a.shape[rankA - 1]!],
+  };
+  const b3d: tf.TensorInfo = {
+    dataId: b.dataId,
+    dtype: b.dtype,
+    shape: [batchB, b.shape[rankB - 2]!, b.shape[rankB - 1]!],
+  };
   const vector = a.shape[rankA - 1]! % 4 === 0 && b.shape[rankB - 1]! % 4 === 0 ? 4 : 1;
-  const program = new TensorCoreMatMulProgram(batch, rows, cols, transposeA, transposeB, vector, installed.matrix);
+  const program = new TensorCoreMatMulProgram(
+    batch,
+    rows,
+    cols,
+    transposeA,
+    transposeB,
+    vector,
+    installed.matrix,
+  );
   const gpu = backend as unknown as WebGpuBackendLike;
   let out = gpu.runWebGPUProgram(program, [a3d, b3d], 'float32'); // [batch, rows, cols] padded to tiles
   const [, paddedRows, paddedCols] = program.outputShape;

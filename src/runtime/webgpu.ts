@@ -105,7 +105,13 @@ function tensorCoreShape(adapter: GPUAdapter, device: GPUDevice): SubgroupMatrix
   const info = adapter.info as GPUAdapterInfo & {
     subgroupMinSize?: number;
     subgroupMaxSize?: number;
-    subgroupMatrixConfigs?: { componentType: string; resultComponentType: string; M: number; N: number; K: number }[];
+    subgroupMatrixConfigs?: {
+      componentType: string;
+      resultComponentType: string;
+      M: number;
+      N: number;
+      K: number;
+    }[];
   };
   // the kernel maps invocations to subgroups as index / 32
   if (info.subgroupMinSize !== subgroupSize || info.subgroupMaxSize !== subgroupSize) return undefined;

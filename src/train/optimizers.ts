@@ -122,7 +122,13 @@ export class AdamW implements Optimizer {
       // on webgpu: one in-place pass per parameter (src/runtime/fused-adamw.ts)
       const updates = entries.map(([name, grad]) => {
         const param = this.paramOf(name);
-        return { name, param, grad, ...this.momentsOf(name, param), decays: this.weightDecay > 0 && this.decaying.has(name) };
+        return {
+          name,
+          param,
+          grad,
+          ...this.momentsOf(name, param),
+          decays: this.weightDecay > 0 && this.decaying.has(name),
+        };
       });
       const left = fusedAdamWStep(updates, {
         scale,

@@ -255,12 +255,18 @@ test('compile() is the notebook form: plans, or a CompileError listing every pro
 test("train.precision: 'mixed' is in the plan (and its id), 'fp32' leaves the plan as it was", async () => {
   const base = { model: gpt2, task: tasks.sst2 };
   const [plain] = await compile(experiment(base), { catalog: offlineCatalog() });
-  const [fp32] = await compile(experiment({ ...base, train: { precision: 'fp32' } }), { catalog: offlineCatalog() });
-  const [mixed] = await compile(experiment({ ...base, train: { precision: 'mixed' } }), { catalog: offlineCatalog() });
+  const [fp32] = await compile(experiment({ ...base, train: { precision: 'fp32' } }), {
+    catalog: offlineCatalog(),
+  });
+  const [mixed] = await compile(experiment({ ...base, train: { precision: 'mixed' } }), {
+    catalog: offlineCatalog(),
+  });
   assert.equal(fp32!.train.precision, undefined);
   assert.deepEqual(fp32, plain);
   assert.equal(mixed!.train.precision, 'mixed');
   assert.notEqual(runId(mixed!), runId(plain!));
   const wrong = await check({ kind: 'experiment', options: { ...base, train: { precision: 'bf16' } } });
-  assert.deepEqual(problems(wrong), ["error options.train.precision: train.precision is 'fp32' or 'mixed', not \"bf16\""]);
+  assert.deepEqual(problems(wrong), [
+    "error options.train.precision: train.precision is 'fp32' or 'mixed', not \"bf16\"",
+  ]);
 });

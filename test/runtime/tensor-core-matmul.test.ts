@@ -31,7 +31,13 @@ it('rounds to IEEE halves: 11 significant bits, ties to even, subnormals, overfl
 
 it('the CPU reference multiplies f16-rounded inputs exactly', () => {
   // [[1, 0.1], [2049, 1]] · [[1, 2], [3, 4]] with 0.1 → 0.0999755859375 and 2049 → 2048
-  const out = mixedMatMulReference(new Float32Array([1, 0.1, 2049, 1]), new Float32Array([1, 2, 3, 4]), 2, 2, 2);
+  const out = mixedMatMulReference(
+    new Float32Array([1, 0.1, 2049, 1]),
+    new Float32Array([1, 2, 3, 4]),
+    2,
+    2,
+    2,
+  );
   const h = 0.0999755859375;
   assert.deepEqual([...out], [1 + 3 * h, 2 + 4 * h, 2048 + 3, 4096 + 4]);
 });
@@ -66,15 +72,25 @@ it('uses an f16 → f32 16×16 subgroup-matrix config, or none', () => {
     N,
     K,
   });
-  assert.deepEqual(pickSubgroupMatrix([config('f16', 'f16', 16, 16, 16), config('f16', 'f32', 16, 16, 16)]), matrix);
-  assert.equal(pickSubgroupMatrix([config('f16', 'f16', 16, 16, 16), config('f16', 'f32', 8, 8, 8)]), undefined);
+  assert.deepEqual(
+    pickSubgroupMatrix([config('f16', 'f16', 16, 16, 16), config('f16', 'f32', 16, 16, 16)]),
+    matrix,
+  );
+  assert.equal(
+    pickSubgroupMatrix([config('f16', 'f16', 16, 16, 16), config('f16', 'f32', 8, 8, 8)]),
+    undefined,
+  );
   assert.equal(pickSubgroupMatrix([]), undefined);
 });
 
 it('moves WGSL directives ahead of tfjs’s header, once each', () => {
-  const code = 'struct Uniforms { x : f32 };\nenable f16;\nfn main() {}\n  enable f16;\ndiagnostic(off, derivative_uniformity);\n';
+  const code =
+    'struct Uniforms { x : f32 };\nenable f16;\nfn main() {}\n  enable f16;\ndiagnostic(off, derivative_uniformity);\n';
   const hoisted = hoistShaderDirectives(code);
-  assert.equal(hoisted, 'enable f16;\ndiagnostic(off, derivative_uniformity);\nstruct Uniforms { x : f32 };\n\nfn main() {}\n\n\n');
+  assert.equal(
+    hoisted,
+    'enable f16;\ndiagnostic(off, derivative_uniformity);\nstruct Uniforms { x : f32 };\n\nfn main() {}\n\n\n',
+  );
   assert.equal(hoistShaderDirectives('fn main() {}'), 'fn main() {}');
   // an attribute is not a directive
   assert.equal(hoistShaderDirectives('@diagnostic(off, x) fn f() {}'), '@diagnostic(off, x) fn f() {}');

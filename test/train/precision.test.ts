@@ -22,9 +22,17 @@ const examples: EncodedExample[] = Array.from({ length: 8 }, (_, i) => ({
   scorePosition: 5,
   label: i % 2,
 }));
-const verbalizer: Verbalizer = { labels: ['a', 'b'], scoring: 'first', words: [], scoredIds: [[[7]], [[42]]], issues: [] };
+const verbalizer: Verbalizer = {
+  labels: ['a', 'b'],
+  scoring: 'first',
+  words: [],
+  scoredIds: [[[7]], [[42]]],
+  issues: [],
+};
 
-async function trainWith(spec: Partial<TrainSpec>): Promise<{ outcome: TrainOutcome; params: Map<string, Float32Array> }> {
+async function trainWith(
+  spec: Partial<TrainSpec>,
+): Promise<{ outcome: TrainOutcome; params: Map<string, Float32Array> }> {
   const { model } = await loadModel(modelFixture('gpt2-tiny'));
   const scorer = makeScorer(model, { ...PAPER_DEFAULTS.method, kind: 'lm' }, verbalizer, 0);
   const outcome = await train(scorer, examples, [], {
