@@ -30,7 +30,10 @@ function streamLength(idsPerDoc: readonly (readonly number[])[]): number {
  * The blocks end to end, shape [blocks · (T + 1)]: block k is `ids[k·(T+1) .. (k+1)·(T+1) - 1]`.
  * This is what training reads (gatherBlocks in src/pretrain/causal-lm.ts).
  */
-export function packDocumentsFlat(idsPerDoc: readonly (readonly number[])[], options: PackOptions): Int32Array {
+export function packDocumentsFlat(
+  idsPerDoc: readonly (readonly number[])[],
+  options: PackOptions,
+): Int32Array {
   const { contextLength, eosId } = options;
   if (!Number.isInteger(contextLength) || contextLength < 1) {
     throw new LayercutError(`contextLength must be a whole number ≥ 1, got ${contextLength}`);

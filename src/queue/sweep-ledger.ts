@@ -38,7 +38,10 @@ export interface RunFailure {
 }
 
 /** The sweep's results store: the one given, or the one at a path (default `layercut.db`); `close` closes only a store opened here. */
-export function sweepStore(given: ResultsStore | string | undefined): { store: ResultsStore; close: () => void } {
+export function sweepStore(given: ResultsStore | string | undefined): {
+  store: ResultsStore;
+  close: () => void;
+} {
   if (typeof given === 'object') return { store: given, close: () => undefined };
   const store = openStore(given ?? DEFAULT_DB_FILE);
   return { store, close: () => store.close() };

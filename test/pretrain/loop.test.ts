@@ -138,7 +138,10 @@ describe('pretraining plans', () => {
     assert.deepEqual(trial.train.schedule, { kind: 'cosine', warmupSteps: 2 });
     assert.equal(trial.train.steps, 20);
     assert.equal(trial.train.maxMinutes, null);
-    assert.deepEqual({ ...trial, train: { ...trial.train, steps: 6000, schedule: long.train.schedule } }, long);
+    assert.deepEqual(
+      { ...trial, train: { ...trial.train, steps: 6000, schedule: long.train.schedule } },
+      long,
+    );
     // a declared warm-up is cut too; a longer trial keeps it
     const declared = declaration({ train: { steps: 1000, schedule: { kind: 'linear', warmupSteps: 50 } } });
     assert.deepEqual(compilePretraining(declared, { steps: 100 }).train.schedule, {
@@ -151,7 +154,10 @@ describe('pretraining plans', () => {
       [budget.train.steps, budget.train.maxMinutes, budget.train.schedule.warmupSteps],
       [1000, 3, 50],
     );
-    assert.throws(() => compilePretraining(declared, { steps: 0 }), /train.steps: must be an integer ≥ 1, got 0/);
+    assert.throws(
+      () => compilePretraining(declared, { steps: 0 }),
+      /train.steps: must be an integer ≥ 1, got 0/,
+    );
   });
 });
 

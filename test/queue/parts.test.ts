@@ -177,11 +177,27 @@ describe('triage against the store', () => {
       store.markRunning(b!.id);
       store.finish(b!.id, fakeResult(b!.plan, { accuracy: 0.9 }));
       ledger.done(b!.id, 'w1', fakeResult(b!.plan, { accuracy: 0.1 }));
-      ledger.failed({ id: c!.id, worker: 'w0', message: 'boom', detail: 'boom\n  at x', attempt: 1, retry: true });
-      ledger.failed({ id: c!.id, worker: 'w0', message: 'boom', detail: 'boom\n  at y', attempt: 2, retry: false });
+      ledger.failed({
+        id: c!.id,
+        worker: 'w0',
+        message: 'boom',
+        detail: 'boom\n  at x',
+        attempt: 1,
+        retry: true,
+      });
+      ledger.failed({
+        id: c!.id,
+        worker: 'w0',
+        message: 'boom',
+        detail: 'boom\n  at y',
+        attempt: 2,
+        retry: false,
+      });
       ledger.done(a!.id, 'w0', fakeResult(a!.plan, { accuracy: 0.7 }));
       assert.deepEqual(
-        events.map((e) => (e.kind === 'done' || e.kind === 'failed' ? [e.kind, e.id, e.index, e.of] : e.kind)),
+        events.map((e) =>
+          e.kind === 'done' || e.kind === 'failed' ? [e.kind, e.id, e.index, e.of] : e.kind,
+        ),
         [
           ['done', b!.id, 1, 3],
           ['failed', c!.id, 1, 3],
