@@ -4,13 +4,12 @@ import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
 import { PAPER_DEFAULTS, type MethodName, type TrainSpec } from '../../src/plan/types.js';
-import type { Verbalizer } from '../../src/prompts/verbalizer.js';
 import { initBackend } from '../../src/runtime/backend.js';
-import type { EncodedExample } from '../../src/train/batching.js';
 import { Sgd } from '../../src/train/optimizers.js';
 import { makeScorer } from '../../src/train/scorers.js';
 import { train } from '../../src/train/trainer.js';
 import { modelFixture } from '../helpers/fixtures.js';
+import { tinyPromptExamples, tinyVerbalizer } from '../helpers/prompt-examples.js';
 
 await initBackend({ backend: 'cpu' });
 
@@ -33,19 +32,8 @@ it('SGD with momentum follows torch.optim.SGD: buf = μ·buf + g (buf = g first)
   p.dispose();
 });
 
-/** Eight prompts of equal length for the gpt2-tiny fixture (vocabulary 99), labels alternating. */
-const examples: EncodedExample[] = Array.from({ length: 8 }, (_, i) => ({
-  ids: [3 + i, 10 + i, 20 + i, 30 + i, 40 + i, 50 + i],
-  scorePosition: 5,
-  label: i % 2,
-}));
-const verbalizer: Verbalizer = {
-  labels: ['a', 'b'],
-  scoring: 'first',
-  words: [],
-  scoredIds: [[[7]], [[42]]],
-  issues: [],
-};
+const examples = tinyPromptExamples;
+const verbalizer = tinyVerbalizer;
 
 /** Trains once from the fixture's weights; the parameters after, and which trainable ones changed. */
 async function trainOnce(

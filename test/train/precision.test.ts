@@ -7,28 +7,17 @@ import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
 import { PAPER_DEFAULTS, type OptimizerSpec, type TrainSpec } from '../../src/plan/types.js';
-import type { Verbalizer } from '../../src/prompts/verbalizer.js';
 import { initBackend } from '../../src/runtime/backend.js';
-import type { EncodedExample } from '../../src/train/batching.js';
 import { lossScaleFor, MIXED_LOSS_SCALE } from '../../src/train/precision.js';
 import { makeScorer } from '../../src/train/scorers.js';
 import { train, type TrainOutcome } from '../../src/train/trainer.js';
 import { modelFixture } from '../helpers/fixtures.js';
+import { tinyPromptExamples, tinyVerbalizer } from '../helpers/prompt-examples.js';
 
 await initBackend({ backend: 'cpu' });
 
-const examples: EncodedExample[] = Array.from({ length: 8 }, (_, i) => ({
-  ids: [3 + i, 10 + i, 20 + i, 30 + i, 40 + i, 50 + i],
-  scorePosition: 5,
-  label: i % 2,
-}));
-const verbalizer: Verbalizer = {
-  labels: ['a', 'b'],
-  scoring: 'first',
-  words: [],
-  scoredIds: [[[7]], [[42]]],
-  issues: [],
-};
+const examples = tinyPromptExamples;
+const verbalizer = tinyVerbalizer;
 
 async function trainWith(
   spec: Partial<TrainSpec>,
