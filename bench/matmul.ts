@@ -14,9 +14,11 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
 import { setPlainOps } from '../src/runtime/flags.js';
 import { AdamW } from '../src/train/optimizers.js';
+import { activation, layerNorm } from '../src/models/layers.js';
 import {
   mixedMatMulReference,
   setMatMulPrecision,
+  setTensorCoresForEveryShape,
   tensorCoreMatrix,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
@@ -83,6 +85,8 @@ const report = await initBackend({
 });
 process.stderr.write(`backend ${report.name}: ${report.detail}\n`);
 const matrix = tensorCoreMatrix();
+// every case through the tensor-core kernel, even those 'mixed' training leaves to tfjs
+setTensorCoresForEveryShape(true);
 process.stderr.write(
   `tensor-core matmul: ${matrix ? `${matrix.m}x${matrix.n}x${matrix.k} f16` : 'not available'}\n`,
 );
@@ -210,4 +214,76 @@ async function adamwCheck(): Promise<void> {
   );
 }
 await adamwCheck();
+
+/**
+ * Fused LayerNorm and GELU programs (src/runtime/fused/) against the tfjs-op formulations they
+ * replace, on the same device: values and gradients of Σ(f(x) · r), largest difference relative
+ * to the largest value, and the time of 10 forward + backward passes each way.
+ */
+async function fusedKernelCheck(): Promise<void> {
+  const gelu = activation('gelu_new');
+  const cases: {
+    name: string;
+    shape: number[];
+    f: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  }[] = [
+    { name: 'layerNorm 2048x1600', shape: [16, 128, 1600], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'layerNorm 37x77', shape: [37, 77], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'layerNorm 300x3000', shape: [300, 3000], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'gelu_new 2048x6400', shape: [2048, 6400], f: (x) => gelu(x) },
+    { name: 'gelu_new 1000x77 (wide range)', shape: [1000, 77], f: (x) => gelu(tf.mul(x, 8)) },
+  ];
+  for (const c of cases) {
+    const width = c.shape.at(-1)!;
+    const x = tf.randomNormal(c.shape, 0.3, 1.5, 'float32', 5);
+    const g = tf.randomNormal([width], 1, 0.2, 'float32', 6);
+    const b = tf.randomNormal([width], 0, 0.2, 'float32', 7);
+    const r = tf.randomNormal(c.shape, 0, 1, 'float32', 8);
+    const run = (fused: boolean) => {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+      return tf.tidy(() => {
+        const value = c.f(x, g, b);
+        const grads = c.name.startsWith('gelu')
+          ? tf.grads((xi: tf.Tensor) => tf.sum(tf.mul(c.f(xi, g, b), r)))([x])
+          : tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(c.f(xi, gi, bi), r)))([
+              x,
+              g,
+              b,
+            ]);
+        return [value, ...grads];
+      });
+    };
+    const time = async (fused: boolean) => {
+      tf.dispose(run(fused));
+      const start = performance.now();
+      const outs = Array.from({ length: 10 }, () => run(fused));
+      await outs.at(-1)![0]!.data();
+      tf.dispose(outs);
+      return (performance.now() - start) / 10;
+    };
+    const fused = run(true);
+    const plain = run(false);
+    const errors: number[] = [];
+    for (let i = 0; i < fused.length; i++) {
+      const e = tf.tidy(() =>
+        tf.max(tf.abs(tf.sub(fused[i]!, plain[i]!))).div(tf.max(tf.abs(plain[i]!)).add(1e-30)),
+      );
+      errors.push(+(await e.data())[0]!.toExponential(2));
+      e.dispose();
+    }
+    const fusedMs = await time(true);
+    const plainMs = await time(false);
+    process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+    console.log(
+      JSON.stringify({
+        check: `fused ${c.name} vs tfjs ops`,
+        relativeErrors: { value: errors[0], dx: errors[1], dgain: errors[2], dbias: errors[3] },
+        fusedMs: +fusedMs.toFixed(2),
+        plainMs: +plainMs.toFixed(2),
+      }),
+    );
+    tf.dispose([x, g, b, r, ...fused, ...plain]);
+  }
+}
+await fusedKernelCheck();
 releaseBackend();

@@ -9,6 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceConstant, deviceScalar } from '../runtime/constants.js';
 import { plainOps } from '../runtime/flags.js';
+import { fusedGeluTanh } from '../runtime/fused/gelu.js';
+import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
+import { fusedKernelsActive } from '../runtime/fused/program.js';
 
 /**
  * `x @ W + b` for a weight stored as [in, out] (GPT-2's Conv1D layout).
@@ -50,6 +53,8 @@ export function layerNorm(
   bias: tf.Tensor | undefined,
   eps: number,
 ): tf.Tensor {
+  // on webgpu: two programs forward, a few backward (src/runtime/fused/layer-norm.ts)
+  if (gain && bias && fusedKernelsActive()) return fusedLayerNorm(x, gain, bias, eps);
   let y = plainOps() ? plainNormalize(x, eps) : normalize(x, eps);
   if (gain) y = tf.mul(y, gain);
   if (bias) y = tf.add(y, bias);
@@ -135,7 +140,7 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
-      return (x) => (plainOps() ? plainGeluTanh(x) : geluTanh(x));
+      return (x) => (plainOps() ? plainGeluTanh(x) : fusedKernelsActive() ? fusedGeluTanh(x) : geluTanh(x));
     case 'gelu':
       return (x) => (plainOps() ? plainGeluErf(x) : geluErf(x));
     case 'relu':

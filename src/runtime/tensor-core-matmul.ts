@@ -57,6 +57,13 @@ export function setMatMulPrecision(value: MatMulPrecision): void {
   precision = value;
 }
 
+let everyShape = false;
+
+/** Makes 'mixed' use the tensor cores for every float32 product, however small (for kernel checks). */
+export function setTensorCoresForEveryShape(value: boolean): void {
+  everyShape = value;
+}
+
 /** 128 when it divides `size` or `size` is large, else 64 (an output padded to it is sliced). */
 function tileSide(size: number): number {
   return size % 128 === 0 || (size % 64 !== 0 && size > 512) ? 128 : 64;
@@ -304,6 +311,23 @@ interface WebGpuBackendLike {
 
 /** Products smaller than this (M·N·K per batch) stay on tfjs's kernel: too small to gain. */
 const minimumWork = 1 << 18;
+/**
+ * Products that fill fewer workgroups than this stay on tfjs's kernel too: with one 128-row
+ * tile (batch 1 × 128 tokens) the tensor-core kernel leaves most of a GPU's multiprocessors
+ * idle, where tfjs splits the inner dimension (an H200 has 132).
+ */
+const minimumWorkgroups = 128;
+
+/** Workgroups the tensor-core kernel would use for a batch of rows × cols outputs. */
+export function tensorCoreWorkgroups(
+  matrix: SubgroupMatrixShape,
+  batch: number,
+  rows: number,
+  cols: number,
+): number {
+  const tiling = tilingFor(matrix, rows, cols);
+  return batch * Math.ceil(rows / tiling.rows) * Math.ceil(cols / tiling.cols);
+}
 
 /** The adapter's f16 × f16 → f32 subgroup-matrix shape to use, or undefined when it has none. */
 export function pickSubgroupMatrix(
@@ -353,7 +377,9 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
     a.dtype !== 'float32' ||
     b.dtype !== 'float32' ||
     !simpleBatch ||
-    rows * cols * inner < minimumWork
+    (!everyShape &&
+      (rows * cols * inner < minimumWork ||
+        tensorCoreWorkgroups(installed.matrix, Math.max(batchA, batchB), rows, cols) < minimumWorkgroups))
   ) {
     return installed.fallback(args);
   }

@@ -1,0 +1,304 @@
+/**
+ * LayerNorm as WebGPU programs: y = (x − mean) · invStd · gain + bias over the last axis, and
+ * its gradient. Written with tfjs ops (src/models/layers.ts) the pair is about twenty programs
+ * (each mean, subtraction, product… its own pass, plus transposes for the column sums); here it
+ * is two forward passes and four to six backward ones:
+ *
+ *   forward   stats [N, 2] = (mean, 1/√(var + eps)) per row      one workgroup per row
+ *             y = x̂ · gain + bias                                elementwise
+ *   backward  dx = invStd · (g − mean(g) − x̂ · mean(g · x̂)),  g = dy · gain   one workgroup per row
+ *             dgain = Σ_rows dy · x̂,  dbias = Σ_rows dy          column sums in blocks of rows
+ *
+ * The same maths as `layerNorm` in src/models/layers.ts (the CPU reference); bench/matmul.ts
+ * compares the two on the GPU.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { flatDispatch, runProgram, type WebGpuProgram } from './program.js';
+
+const rowWorkgroup = 256;
+
+/** Shared: `row` from the (possibly reshaped) grid, and a tree sum over the workgroup. */
+const rowPrelude = `
+var<workgroup> partial : array<f32, ${rowWorkgroup}>;
+var<workgroup> partial2 : array<f32, ${rowWorkgroup}>;
+
+fn rowIndex() -> i32 {
+  return i32(workgroupId.y * numWorkgroups.x + workgroupId.x);
+}
+
+// sums partial (and partial2) over the workgroup into element 0
+fn reduceBoth() {
+  for (var stride = ${rowWorkgroup / 2}u; stride > 0u; stride = stride >> 1u) {
+    workgroupBarrier();
+    if (localIndex < stride) {
+      partial[localIndex] = partial[localIndex] + partial[localIndex + stride];
+      partial2[localIndex] = partial2[localIndex] + partial2[localIndex + stride];
+    }
+  }
+  workgroupBarrier();
+}
+`;
+
+/** Row fields of a one-workgroup-per-row program over `rows` rows. */
+function perRow(rows: number): Pick<WebGpuProgram, 'dispatchLayout' | 'dispatch' | 'workgroupSize'> {
+  return { dispatchLayout: { x: [0], y: [1] }, dispatch: [rows, 1, 1], workgroupSize: [rowWorkgroup, 1, 1] };
+}
+
+/** stats [N, 2]: mean and 1/√(var + eps) of each row of x [N, D]. */
+class RowStatsProgram implements WebGpuProgram {
+  variableNames = ['x'];
+  outputShape: number[];
+  shaderKey = 'layercutLayerNormStats';
+  uniforms = 'eps : f32,';
+  dispatchLayout;
+  dispatch;
+  workgroupSize;
+
+  constructor(rows: number) {
+    this.outputShape = [rows, 2];
+    ({
+      dispatchLayout: this.dispatchLayout,
+      dispatch: this.dispatch,
+      workgroupSize: this.workgroupSize,
+    } = perRow(rows));
+  }
+
+  getUserCode(): string {
+    return `${rowPrelude}
+fn main() {
+  let row = rowIndex();
+  let N = uniforms.xShape.x;
+  let D = uniforms.xShape.y;
+  let base = row * D;
+  let width = select(0, D, row < N);
+  var sum = 0.0;
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    sum = sum + x[base + i];
+  }
+  partial[localIndex] = sum;
+  partial2[localIndex] = 0.0;
+  reduceBoth();
+  let mean = partial[0] / f32(D);
+  workgroupBarrier();
+  var squares = 0.0;
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    let centered = x[base + i] - mean;
+    squares = squares + centered * centered;
+  }
+  partial[localIndex] = squares;
+  reduceBoth();
+  if (localIndex == 0u && row < N) {
+    result[row * 2] = mean;
+    result[row * 2 + 1] = inverseSqrt(partial[0] / f32(D) + uniforms.eps);
+  }
+}`;
+  }
+}
+
+/** y [N, D] = (x − mean) · invStd · gain + bias. */
+class ApplyProgram implements WebGpuProgram {
+  variableNames = ['x', 'stats', 'gain', 'bias'];
+  outputShape: number[];
+  shaderKey = 'layercutLayerNormApply';
+  dispatchLayout;
+  dispatch;
+  workgroupSize;
+  size;
+
+  constructor(shape: [number, number]) {
+    this.outputShape = shape;
+    ({
+      dispatchLayout: this.dispatchLayout,
+      dispatch: this.dispatch,
+      workgroupSize: this.workgroupSize,
+      size: this.size,
+    } = flatDispatch(shape));
+  }
+
+  getUserCode(): string {
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    let D = uniforms.xShape.y;
+    let row = index / D;
+    let col = index - row * D;
+    let xhat = (x[index] - stats[row * 2]) * stats[row * 2 + 1];
+    setOutputAtIndex(index, xhat * gain[col] + bias[col]);
+  }
+}`;
+  }
+}
+
+/** dx [N, D] = invStd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · gain. */
+class GradInputProgram implements WebGpuProgram {
+  variableNames = ['dy', 'x', 'stats', 'gain'];
+  outputShape: number[];
+  shaderKey = 'layercutLayerNormGradInput';
+  dispatchLayout;
+  dispatch;
+  workgroupSize;
+
+  constructor(shape: [number, number]) {
+    this.outputShape = shape;
+    ({
+      dispatchLayout: this.dispatchLayout,
+      dispatch: this.dispatch,
+      workgroupSize: this.workgroupSize,
+    } = perRow(shape[0]));
+  }
+
+  getUserCode(): string {
+    return `${rowPrelude}
+fn main() {
+  let row = rowIndex();
+  let N = uniforms.xShape.x;
+  let D = uniforms.xShape.y;
+  let base = row * D;
+  let width = select(0, D, row < N);
+  let mean = select(0.0, stats[row * 2], row < N);
+  let invStd = select(0.0, stats[row * 2 + 1], row < N);
+  var sumG = 0.0;
+  var sumGX = 0.0;
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    let g = dy[base + i] * gain[i];
+    sumG = sumG + g;
+    sumGX = sumGX + g * (x[base + i] - mean) * invStd;
+  }
+  partial[localIndex] = sumG;
+  partial2[localIndex] = sumGX;
+  reduceBoth();
+  let meanG = partial[0] / f32(D);
+  let meanGX = partial2[0] / f32(D);
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    let xhat = (x[base + i] - mean) * invStd;
+    result[base + i] = invStd * (dy[base + i] * gain[i] - meanG - xhat * meanGX);
+  }
+}`;
+  }
+}
+
+/** dy · x̂ [N, D] (summed over rows it is dgain). */
+class GainTermProgram implements WebGpuProgram {
+  variableNames = ['dy', 'x', 'stats'];
+  outputShape: number[];
+  shaderKey = 'layercutLayerNormGainTerm';
+  dispatchLayout;
+  dispatch;
+  workgroupSize;
+  size;
+
+  constructor(shape: [number, number]) {
+    this.outputShape = shape;
+    ({
+      dispatchLayout: this.dispatchLayout,
+      dispatch: this.dispatch,
+      workgroupSize: this.workgroupSize,
+      size: this.size,
+    } = flatDispatch(shape));
+  }
+
+  getUserCode(): string {
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    let row = index / uniforms.xShape.y;
+    setOutputAtIndex(index, dy[index] * (x[index] - stats[row * 2]) * stats[row * 2 + 1]);
+  }
+}`;
+  }
+}
+
+const sumColumns = 64;
+const sumLanes = 4;
+/** Rows one workgroup of the column sum adds up. */
+export const rowsPerSumBlock = 128;
+
+/** out [⌈N / 128⌉, D]: sums of t [N, D] over blocks of 128 rows. */
+class ColumnSumProgram implements WebGpuProgram {
+  variableNames = ['t'];
+  outputShape: number[];
+  shaderKey = 'layercutColumnSum';
+  dispatchLayout = { x: [1], y: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [sumColumns, sumLanes, 1];
+
+  constructor(rows: number, cols: number) {
+    const blocks = Math.ceil(rows / rowsPerSumBlock);
+    this.outputShape = [blocks, cols];
+    this.dispatch = [Math.ceil(cols / sumColumns), blocks, 1];
+  }
+
+  getUserCode(): string {
+    return `
+var<workgroup> lanes : array<f32, ${sumColumns * sumLanes}>;
+
+fn main() {
+  let N = uniforms.tShape.x;
+  let D = uniforms.tShape.y;
+  let col = i32(workgroupId.x) * ${sumColumns} + i32(localId.x);
+  let block = i32(workgroupId.y);
+  let first = block * ${rowsPerSumBlock};
+  let last = min(first + ${rowsPerSumBlock}, N);
+  var sum = 0.0;
+  if (col < D) {
+    for (var r = first + i32(localId.y); r < last; r = r + ${sumLanes}) {
+      sum = sum + t[r * D + col];
+    }
+  }
+  lanes[localId.y * ${sumColumns}u + localId.x] = sum;
+  workgroupBarrier();
+  if (localId.y == 0u && col < D) {
+    var total = 0.0;
+    for (var lane = 0u; lane < ${sumLanes}u; lane = lane + 1u) {
+      total = total + lanes[lane * ${sumColumns}u + localId.x];
+    }
+    result[block * D + col] = total;
+  }
+}`;
+  }
+}
+
+/** Σ over the rows of t [N, D] → [D], in passes of 128-row blocks. */
+export function columnSum(t: tf.Tensor2D): tf.Tensor1D {
+  let partials: tf.Tensor = t;
+  while (partials.shape[0]! > 1) {
+    const next = runProgram(new ColumnSumProgram(partials.shape[0]!, partials.shape[1]!), [partials]);
+    if (partials !== t) partials.dispose();
+    partials = next;
+  }
+  return partials === t
+    ? (tf.reshape(t, [t.shape[1]]) as tf.Tensor1D)
+    : (partials.reshape([-1]) as tf.Tensor1D);
+}
+
+/**
+ * LayerNorm of x [..., D] with gain and bias [D] on the webgpu backend, with its gradient for
+ * x, gain and bias.
+ */
+export function fusedLayerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  const width = x.shape[x.rank - 1]!;
+  const rows = x.size / width;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const flat = tf.reshape(input, [rows, width]);
+    const stats = runProgram(new RowStatsProgram(rows), [flat], [{ type: 'float32', data: [eps] }]);
+    const y = runProgram(new ApplyProgram([rows, width]), [flat, stats, g, b]);
+    save([flat, stats, g]);
+    return {
+      value: tf.reshape(y, input.shape),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [savedX, savedStats, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dyFlat = tf.reshape(dy as tf.Tensor, [rows, width]);
+        const dx = runProgram(new GradInputProgram([rows, width]), [dyFlat, savedX, savedStats, savedGain]);
+        const term = runProgram(new GainTermProgram([rows, width]), [
+          dyFlat,
+          savedX,
+          savedStats,
+        ]) as tf.Tensor2D;
+        return [tf.reshape(dx, input.shape), columnSum(term), columnSum(dyFlat as tf.Tensor2D)];
+      },
+    };
+  });
+  return op(x, gain, bias);
+}
