@@ -19,7 +19,7 @@ layercut() { timeout "$1" bash .device/run.sh train.mjs "${@:2}" 2>> "$OUT/layer
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/machine.txt"
 if [ "${1:-1}" = 1 ]; then
   step "matmul kernels"
-  timeout 100 bash .device/run.sh matmul.mjs 2>> "$OUT/matmul.err" | grep '^{' | tee "$OUT/matmul.jsonl"
+  timeout 100 bash .device/run.sh matmul.mjs 2>> "$OUT/layercut.err" | grep '^{' | tee "$OUT/matmul.jsonl"
   for precision in fp32 mixed; do
     step "layercut $precision: GPT2-XL shape cut to 1, 2, 4, 12 layers, GPT-2 small shape cut to 2 and 12"
     layercut 220 --models xl:1,2,4,12+small:2,12 --shapes 16x128,1x128 --precision $precision --dir "$ckpt" \
@@ -37,5 +37,5 @@ else
   step "fast vs plain vs mixed: the same fine-tuning run, accuracies"
   timeout 150 bash .device/run.sh train.mjs --compare-plain 2>> "$OUT/layercut.err" | grep '^{' | tee "$OUT/compare.jsonl"
 fi
-grep -m1 '^backend' "$OUT/layercut.err" > "$OUT/backend.txt"
+grep -m1 '^backend' "$OUT/layercut.err" >> "$OUT/machine.txt" # a call brings back at most 8 files
 step "done"
