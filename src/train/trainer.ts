@@ -179,6 +179,14 @@ export async function train(
       const loss = scaledLoss / lossScale;
       const gradNorm = scaledNorm === undefined ? undefined : scaledNorm / lossScale;
       const { step, epoch, lr } = meta;
+      if (!Number.isFinite(loss)) {
+        throw new LayercutError(
+          `training diverged: the loss is ${loss} at step ${step}`,
+          spec.precision === 'mixed'
+            ? "with precision 'mixed' a gradient may have overflowed f16: try train: { precision: 'fp32' }, or a lower learning rate"
+            : 'lower the learning rate, or clip gradients with train: { maxGradNorm: 1 }',
+        );
+      }
       outcome.curves.train.push({ step, epoch, loss, lr });
       options.onEvent?.({
         kind: 'step',

@@ -73,3 +73,17 @@ it('scales the loss only for mixed precision', () => {
   assert.equal(lossScaleFor({ precision: 'mixed' }), MIXED_LOSS_SCALE);
   assert.equal(tf.getBackend(), 'cpu');
 });
+
+it('stops with an error that says what to change when the loss stops being finite', async () => {
+  // a learning rate of 1e30 sends the weights to infinity in one step
+  const run = trainWith({
+    optimizer: { kind: 'sgd', lr: 1e30, momentum: 0, weightDecay: 0 },
+    maxGradNorm: 0,
+    precision: 'mixed',
+  });
+  await assert.rejects(run, (error: Error & { hint?: string }) => {
+    assert.match(error.message, /training diverged: the loss is (NaN|Infinity) at step \d+/);
+    assert.match(error.hint ?? '', /precision: 'fp32'/);
+    return true;
+  });
+});
