@@ -23,6 +23,10 @@
  * (GPU uploads) per step, and the first step's loss: bench/train_peer.py runs PyTorch on the
  * same checkpoint and the same token ids, so the two first losses must agree.
  *
+ * `--precision mixed` uses the tensor-core matmul; `--profile` adds each kernel's GPU time for one
+ * step; `--dawn-toggles a,b` and `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE)
+ * are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
+ *
  * `--plain` runs the pre-issue-9 code paths (LAYERCUT_PLAIN_OPS). `--compare-plain` fine-tunes
  * a random GPT-2 on a synthetic prompt task twice with the same seed, fast and plain paths,
  * and reports both test accuracies, the largest train-loss difference and both times.
@@ -70,6 +74,7 @@ const { values, positionals } = parseArgs({
     plain: { type: 'boolean', default: false },
     precision: { type: 'string', default: 'fp32' },
     profile: { type: 'boolean', default: false },
+    'submit-batch': { type: 'string' },
     'dawn-toggles': { type: 'string' },
     'keep-constants': { type: 'boolean', default: false },
     lr: { type: 'string' },
@@ -588,6 +593,8 @@ if (values.table) {
   const toggles = values['dawn-toggles']?.split(',').filter(Boolean);
   const report = await initBackend({ backend, ...(toggles ? { webgpu: { dawnToggles: toggles } } : {}) });
   log(`backend ${report.name}: ${report.detail}`);
+  if (values['submit-batch'])
+    tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(values['submit-batch']));
   if (values.precision !== 'fp32' && values.precision !== 'mixed')
     throw new Error(`--precision is fp32 or mixed, not '${values.precision}'`);
   setMatMulPrecision(values.precision as MatMulPrecision);
