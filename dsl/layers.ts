@@ -30,13 +30,14 @@ export interface FirstAndLastLayers {
 
 /**
  * The text form (see grammar/layers.peggy): `'all'`, `'first 2'`, `'0..1'`, `'0, 2, 5..7'`,
- * `'12..'`, `'drop 24..47'`, `'first 2 + last 1'`. A lone number is not accepted
+ * `'12..'`, `'drop 24..47'`, `'first 2 + last 1'`, `'last 2'`. A lone number is not accepted
  * (layer 2, or the first 2?).
  */
 export type LayerText =
   | 'all'
   | `first ${number}`
   | `first ${number} + last ${number}`
+  | `last ${number}`
   | `drop ${number}${string}`
   | `${number}..${string}`
   | `${number},${string}`;

@@ -205,19 +205,20 @@ function peg$parse(input, options) {
       ? { type: 'first', count: first, location: span(location()) }
       : { type: 'ends', first, last, location: span(location()) };
   }
-  function peg$f3(count) {    return count;  }
-  function peg$f4(ranges) {    return { type: 'drop', ranges, location: span(location()) };  }
-  function peg$f5(ranges) {
+  function peg$f3(last) {    return { type: 'ends', first: 0, last, location: span(location()) };  }
+  function peg$f4(count) {    return count;  }
+  function peg$f5(ranges) {    return { type: 'drop', ranges, location: span(location()) };  }
+  function peg$f6(ranges) {
     if (ranges.length === 1 && ranges[0].to === ranges[0].from && !text().includes('..')) {
       error(`'${text()}' is ambiguous: write 'first ${ranges[0].from}' for the bottom ${ranges[0].from} layers, or '${ranges[0].from}..${ranges[0].from}' for layer ${ranges[0].from} alone`);
     }
     return { type: 'keep', ranges, location: span(location()) };
   }
-  function peg$f6(head, tail) {    return [head, ...tail];  }
-  function peg$f7(from, to) {    return { from, to, location: span(location()) };  }
-  function peg$f8(from) {    return { from, to: null, location: span(location()) };  }
-  function peg$f9(from) {    return { from, to: from, location: span(location()) };  }
-  function peg$f10(digits) {    return Number(digits);  }
+  function peg$f7(head, tail) {    return [head, ...tail];  }
+  function peg$f8(from, to) {    return { from, to, location: span(location()) };  }
+  function peg$f9(from) {    return { from, to: null, location: span(location()) };  }
+  function peg$f10(from) {    return { from, to: from, location: span(location()) };  }
+  function peg$f11(digits) {    return Number(digits);  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -507,6 +508,15 @@ function peg$parse(input, options) {
       peg$currPos = s0;
       s0 = peg$FAILED;
     }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseLast();
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s1 = peg$f3(s1);
+      }
+      s0 = s1;
+    }
 
     return s0;
   }
@@ -528,7 +538,7 @@ function peg$parse(input, options) {
         s3 = peg$parseInteger();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f3(s3);
+          s0 = peg$f4(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -562,7 +572,7 @@ function peg$parse(input, options) {
         s3 = peg$parseRanges();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f4(s3);
+          s0 = peg$f5(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -586,7 +596,7 @@ function peg$parse(input, options) {
     s1 = peg$parseRanges();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f5(s1);
+      s1 = peg$f6(s1);
     }
     s0 = s1;
 
@@ -648,7 +658,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f6(s1, s2);
+      s0 = peg$f7(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -676,7 +686,7 @@ function peg$parse(input, options) {
         s5 = peg$parseInteger();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f7(s1, s5);
+          s0 = peg$f8(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -703,7 +713,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f8(s1);
+          s0 = peg$f9(s1);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -717,7 +727,7 @@ function peg$parse(input, options) {
         s1 = peg$parseInteger();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f9(s1);
+          s1 = peg$f10(s1);
         }
         s0 = s1;
       }
@@ -761,7 +771,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f10(s1);
+      s1 = peg$f11(s1);
     }
     s0 = s1;
     peg$silentFails--;

@@ -74,7 +74,7 @@ export function parseLayerText(text: string): LayerRequest {
       const { line, column, offset } = error.location.start;
       throw new LayerIssue(
         `cannot read layer selection '${text}': ${error.message.replace(/\.$/, '')}` +
-          ` (write e.g. 'first 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
+          ` (write e.g. 'first 2', 'last 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
         { line, column, offset },
       );
     }
@@ -206,7 +206,7 @@ export function resolveLayerRequest(
         selection = { kind: 'first', count: first };
         break;
       }
-      const text = `first ${first} + last ${last}`;
+      const text = first === 0 ? `last ${last}` : `first ${first} + last ${last}`;
       if (depth === undefined) {
         throw new LayerIssue(
           `'${text}' needs the depth of ${modelName}, which is not known offline: ` +

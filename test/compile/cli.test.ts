@@ -42,8 +42,8 @@ test('check: mistakes in values built at run time, at the property (or inside th
   assert.deepEqual(lines, [
     'test/fixtures/dsl/runtime-mistakes.ts:11:12 template "Review: {txt}\\nSentiment:{label}": unknown field {txt}: the fields are: {text}',
     "test/fixtures/dsl/runtime-mistakes.ts:12:11 verbalizer: missing label 'positive'; it must name exactly 'negative', 'positive'",
-    `test/fixtures/dsl/runtime-mistakes.ts:13:12 cannot read layer selection 'frist 2': Expected "all", "drop", "first", or a layer index (0, 1, 2, …) but "f" found (write e.g. 'first 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
-    `test/fixtures/dsl/runtime-mistakes.ts:13:51 cannot read layer selection '0..3, x': Expected a layer index (0, 1, 2, …) but "x" found (write e.g. 'first 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
+    `test/fixtures/dsl/runtime-mistakes.ts:13:12 cannot read layer selection 'frist 2': Expected "all", "drop", "first", "last", or a layer index (0, 1, 2, …) but "f" found (write e.g. 'first 2', 'last 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
+    `test/fixtures/dsl/runtime-mistakes.ts:13:51 cannot read layer selection '0..3, x': Expected a layer index (0, 1, 2, …) but "x" found (write e.g. 'first 2', 'last 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
     'test/fixtures/dsl/runtime-mistakes.ts:13:55 cannot drop layer 12: openai-community/gpt2 has 12 layers (0..11)',
   ]);
   const thrown = (await checkFile(dslFixture('throws-on-import.ts'), { project })).map((d) =>

@@ -52,7 +52,7 @@ test('syntax errors say where, in the text', () => {
   assert.deepEqual(misspelt.inner, { line: 1, column: 1, offset: 0 });
   assert.match(
     misspelt.message,
-    /cannot read layer selection 'frist 2': Expected "all", "drop", "first", or a layer index/,
+    /cannot read layer selection 'frist 2': Expected "all", "drop", "first", "last", or a layer index/,
   );
   const dangling = issue(() => parseLayerText('0..3, x'));
   assert.deepEqual(dangling.inner, { line: 1, column: 7, offset: 6 });
@@ -121,9 +121,11 @@ test('grammar/layers.generated.js is up to date with layers.peggy', () => {
 test('first and last: the text form and the builder resolve to sorted indices', () => {
   assert.deepEqual(parseLayerText('first 2 + last 1'), { kind: 'ends', first: 2, last: 1 });
   assert.deepEqual(parseLayerText(' first 0+last 3 '), { kind: 'ends', first: 0, last: 3 });
+  // 'last 2' alone: the top two layers
+  assert.deepEqual(parseLayerText('last 2'), { kind: 'ends', first: 0, last: 2 });
   assert.match(
-    issue(() => parseLayerText('last 2')).message,
-    /Expected "all", "drop", "first", or a layer index/,
+    issue(() => parseLayerText('final 2')).message,
+    /Expected "all", "drop", "first", "last", or a layer index/,
   );
   assert.deepEqual(readLayers(keepFirstAndLast(2, 1)), { kind: 'ends', first: 2, last: 1 });
   const resolve = (value: unknown, depth?: number) => resolveLayerRequest(readLayers(value), depth, 'gpt2');
@@ -133,6 +135,12 @@ test('first and last: the text form and the builder resolve to sorted indices', 
   });
   assert.deepEqual(resolve(keepFirstAndLast(2, 1), 12), resolve('first 2 + last 1', 12));
   assert.deepEqual(resolve('first 0 + last 2', 12).selection, { kind: 'indices', indices: [10, 11] });
+  assert.deepEqual(resolve('last 2', 12), resolve('first 0 + last 2', 12));
+  assert.match(issue(() => resolve('last 2')).message, /^'last 2' needs the depth of gpt2/);
+  assert.equal(
+    issue(() => resolve('last 5', 4)).message,
+    "'last 5' names 5 layers, but gpt2 has 4: first and last together may keep at most 4",
+  );
   // the whole model, and 'last 0', come back as the plain forms (one run id each)
   assert.deepEqual(resolve('first 1 + last 2', 3).selection, { kind: 'first', count: 3 });
   assert.deepEqual(resolve(keepFirstAndLast(2, 0)), { selection: { kind: 'first', count: 2 } });
