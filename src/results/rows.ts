@@ -37,6 +37,8 @@ export interface RunSettings {
   maxGradNorm: number;
   evalEvery: string;
   earlyStopPatience: number;
+  /** 'fp32' or 'mixed'. */
+  precision: string;
   freezeEmbeddings: boolean;
   freezeLayers: string;
   validation: number;
@@ -71,6 +73,7 @@ export const settingKeys = [
   'maxGradNorm',
   'evalEvery',
   'earlyStopPatience',
+  'precision',
   'freezeEmbeddings',
   'freezeLayers',
   'validation',
@@ -111,6 +114,8 @@ export interface RunRow extends RunSettings {
   params: number | null;
   paramsFull: number | null;
   wallSeconds: number | null;
+  /** The layers a computed selection chose, e.g. "0,1,5,7" (null for fixed selections). */
+  chosenLayers: string | null;
 }
 
 /** The result columns of a row, after its settings. */
@@ -122,6 +127,7 @@ export const resultKeys: readonly (keyof RunRow)[] = [
   'paramsFull',
   'wallSeconds',
   'attempts',
+  'chosenLayers',
 ];
 
 /** Columns a filter or a view may name. */
@@ -191,6 +197,7 @@ export function planSettings(plan: RunPlan, layersAfter?: number): RunSettings {
     maxGradNorm: train.maxGradNorm,
     evalEvery: String(train.evalEvery),
     earlyStopPatience: train.earlyStopPatience,
+    precision: train.precision ?? 'fp32',
     freezeEmbeddings: method.freezeEmbeddings,
     freezeLayers: method.freezeLayers.join(','),
     validation: data.validation,
@@ -219,6 +226,7 @@ export function runRow(run: StoredRun): RunRow {
     params: result?.size.paramsAfter ?? null,
     paramsFull: result?.size.paramsBefore ?? null,
     wallSeconds: result?.timings.wallSeconds ?? null,
+    chosenLayers: result?.keptLayers ? result.keptLayers.join(',') : null,
   };
 }
 

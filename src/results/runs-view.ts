@@ -48,7 +48,9 @@ export function runsTable(rows: readonly RunRow[]): aq.ColumnTable {
 /** What Markdown and LaTeX show: accuracy in percent, parameter counts shortened. */
 export function runsDisplay(view: RunsView): DisplayTable {
   const hasErrors = view.rows.some((row) => row.error !== null);
+  const hasChosen = view.rows.some((row) => row.chosenLayers !== null);
   const headers = ['id', 'status', ...view.settings, 'accuracy (%)', 'macro-F1 (%)', 'params'];
+  if (hasChosen) headers.push('chosen layers');
   if (hasErrors) headers.push('error');
   const fraction = (value: number | null): string => (value === null ? '' : percent(value));
   const rows = view.rows.map((row) => {
@@ -60,6 +62,7 @@ export function runsDisplay(view: RunsView): DisplayTable {
       fraction(row.macroF1),
       row.params === null ? '' : humanCount(row.params),
     ];
+    if (hasChosen) cells.push(row.chosenLayers ?? '');
     if (hasErrors) cells.push(row.error ?? '');
     return cells.map((text) => ({ text }));
   });
@@ -71,7 +74,11 @@ export function runsDisplay(view: RunsView): DisplayTable {
 
 /** What CSV holds: raw values (accuracy as a fraction, full parameter counts). */
 export function runsCsvTable(view: RunsView): DisplayTable {
-  const headers = ['id', 'status', ...view.settings, ...resultKeys, 'error'];
+  // chosenLayers only where some run chose its layers from data (a computed selection)
+  const results = resultKeys.filter(
+    (key) => key !== 'chosenLayers' || view.rows.some((row) => row.chosenLayers),
+  );
+  const headers = ['id', 'status', ...view.settings, ...results, 'error'];
   const rows = view.rows.map((row) =>
     headers.map((key) => ({ text: rawValue((row as unknown as Record<string, unknown>)[key]) })),
   );
@@ -88,6 +95,7 @@ export function runsJson(view: RunsView): RunJson[] {
     paramsFull: row.paramsFull,
     wallSeconds: row.wallSeconds,
     attempts: row.attempts,
+    ...(row.chosenLayers ? { chosenLayers: row.chosenLayers } : {}),
     error: row.error,
   }));
 }

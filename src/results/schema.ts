@@ -47,8 +47,13 @@ const createRuns = (db: Db): void => {
   `);
 };
 
+/** Version 2: the layers a computed selection chose (JSON array of original indices), per run. */
+const addKeptLayers = (db: Db): void => {
+  db.exec(`ALTER TABLE runs ADD COLUMN kept_layers TEXT`);
+};
+
 /** Migration i brings a file from version i to version i + 1. */
-export const migrations: readonly ((db: Db) => void)[] = [createRuns];
+export const migrations: readonly ((db: Db) => void)[] = [createRuns, addKeptLayers];
 
 export const SCHEMA_VERSION = migrations.length;
 

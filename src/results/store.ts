@@ -135,6 +135,7 @@ interface RunRow {
   peak_tensor_bytes: number | null;
   backend: string | null;
   versions: string | null;
+  kept_layers: string | null;
 }
 
 /** Tokens of the stores open in this process: an owner with our pid but an unknown token is dead. */
@@ -277,6 +278,7 @@ class SqliteResultsStore implements ResultsStore {
       peak: result.peakTensorBytes,
       backend: result.backend,
       versions: JSON.stringify(result.versions),
+      keptLayers: result.keptLayers ? JSON.stringify(result.keptLayers) : null,
     };
     return this.write(() => {
       const row = this.row(id);
@@ -289,7 +291,7 @@ class SqliteResultsStore implements ResultsStore {
              accuracy = @accuracy, macro_f1 = @macroF1, test_metrics = @test, validation = @validation,
              curves = @curves, timings = @timings, layers_before = @layersBefore, layers_after = @layersAfter,
              params_before = @paramsBefore, params_after = @paramsAfter, peak_tensor_bytes = @peak,
-             backend = @backend, versions = @versions
+             backend = @backend, versions = @versions, kept_layers = @keptLayers
            WHERE id = @id`,
         )
         .run(values);
@@ -479,6 +481,7 @@ function toStoredRun(row: RunRow): StoredRun {
       peakTensorBytes: row.peak_tensor_bytes!,
       backend: row.backend!,
       versions: parseJson<RunResult['versions']>(row.versions)!,
+      ...(row.kept_layers === null ? {} : { keptLayers: parseJson<number[]>(row.kept_layers)! }),
     };
   }
   return {

@@ -8,7 +8,9 @@ import Database from 'better-sqlite3';
 
 import { LayercutError } from '../../src/errors.js';
 import { runId } from '../../src/plan/id.js';
-import { SCHEMA_VERSION } from '../../src/results/schema.js';
+import { runRows } from '../../src/results/rows.js';
+import { runsCsvTable, runsDisplay, runsView } from '../../src/results/runs-view.js';
+import { migrations, SCHEMA_VERSION } from '../../src/results/schema.js';
 import { openStore } from '../../src/results/store.js';
 import { fakePlan, fakeResult, keepAll } from './fake-runs.js';
 
@@ -245,4 +247,83 @@ describe('results store', () => {
       new RegExp(`schema version ${SCHEMA_VERSION + 1};[^]*upgrade layercut`),
     );
   });
+});
+
+describe('results store: computed layer selections and old files', () => {
+  test('the layers a computed selection chose are stored with the result and shown as chosenLayers', () => {
+    const file = freshFile();
+    const store = openStore(file);
+    const plan = fakePlan({
+      task: 'sst2',
+      layers: { kind: 'computed', by: 'influence', keep: 3, calibration: { examples: 64 } },
+      seed: 1,
+    });
+    const [id] = store.enqueue([plan]).ids;
+    store.markRunning(id!);
+    const result = { ...fakeResult(plan, { accuracy: 0.75 }), keptLayers: [0, 4, 11] };
+    store.finish(id!, result);
+    store.close();
+    const again = openStore(file);
+    assert.deepEqual(again.get(id!)!.result!.keptLayers, [0, 4, 11]);
+    const [row] = runRows(again.list());
+    assert.equal(row!.chosenLayers, '0,4,11');
+    assert.equal(row!.keptLayers, 3);
+    assert.equal(row!.precision, 'fp32');
+    again.close();
+  });
+
+  test('a version-1 file is migrated: its runs stay, its new column is empty', () => {
+    const file = freshFile();
+    const raw = new Database(file);
+    raw.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    migrations[0]!(raw);
+    raw.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', '1')`).run();
+    const plan = fakePlan({ task: 'trec', layers: keepAll, seed: 3 });
+    raw
+      .prepare(`INSERT INTO runs (id, plan, status, created_at) VALUES (?, ?, 'queued', ?)`)
+      .run(runId(plan), JSON.stringify(plan), new Date().toISOString());
+    raw.close();
+    const store = openStore(file);
+    assert.equal(store.get(runId(plan))?.status, 'queued');
+    store.markRunning(runId(plan));
+    store.finish(runId(plan), fakeResult(plan, { accuracy: 0.5 }));
+    assert.equal(store.get(runId(plan))!.result!.keptLayers, undefined);
+    store.close();
+    const check = new Database(file);
+    assert.equal(
+      (check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value,
+      String(SCHEMA_VERSION),
+    );
+    check.close();
+  });
+});
+
+test('runs tables show a chosen-layers column only when a run chose its layers from data', () => {
+  const store = openStore(freshFile());
+  const fixed = fakePlan({ task: 'sst2', layers: keepAll, seed: 1 });
+  const computed = fakePlan({
+    task: 'sst2',
+    layers: { kind: 'computed', by: 'influence', keep: 2, calibration: { examples: 64 } },
+    seed: 1,
+  });
+  for (const [plan, kept] of [
+    [fixed, undefined],
+    [computed, [0, 7]],
+  ] as const) {
+    const [id] = store.enqueue([plan]).ids;
+    store.markRunning(id!);
+    store.finish(id!, { ...fakeResult(plan, { accuracy: 0.5 }), ...(kept ? { keptLayers: [...kept] } : {}) });
+  }
+  const rows = runRows(store.list());
+  const both = runsDisplay(runsView(rows));
+  assert.ok(both.headers.includes('chosen layers'));
+  assert.deepEqual(both.rows.map((cells) => cells[both.headers.indexOf('chosen layers')]!.text).sort(), [
+    '',
+    '0,7',
+  ]);
+  assert.ok(runsCsvTable(runsView(rows)).headers.includes('chosenLayers'));
+  const fixedOnly = rows.filter((row) => row.chosenLayers === null);
+  assert.ok(!runsDisplay(runsView(fixedOnly)).headers.includes('chosen layers'));
+  assert.ok(!runsCsvTable(runsView(fixedOnly)).headers.includes('chosenLayers'));
+  store.close();
 });
