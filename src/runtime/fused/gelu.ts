@@ -9,7 +9,7 @@
  * tfjs's own tanh does, so large inputs cannot overflow inside tanh.
  */
 import * as tf from '@tensorflow/tfjs';
-import { flatDispatch, runProgram, type WebGpuProgram } from './program.js';
+import { ElementwiseProgram, runProgram } from './program.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
@@ -20,44 +20,20 @@ fn geluT(v : f32) -> f32 {
   return tanh(u);
 }`;
 
-class GeluProgram implements WebGpuProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout;
-  dispatch;
-  workgroupSize;
-  size;
-
-  /** backward: inputs (dy, x) → dx; forward: input x → y. */
-  constructor(
-    shape: number[],
-    private readonly backward: boolean,
-  ) {
-    this.outputShape = shape;
-    this.variableNames = backward ? ['dy', 'x'] : ['x'];
-    this.shaderKey = backward ? 'layercutGeluTanhGrad' : 'layercutGeluTanh';
-    ({
-      dispatchLayout: this.dispatchLayout,
-      dispatch: this.dispatch,
-      workgroupSize: this.workgroupSize,
-      size: this.size,
-    } = flatDispatch(shape));
-  }
-
-  getUserCode(): string {
-    const value = this.backward
-      ? `dy[index] * 0.5 * ((1.0 + t) + v * (1.0 - t * t) * (${SQRT_2_OVER_PI} + ${3 * GELU_CUBIC * SQRT_2_OVER_PI} * v * v))`
-      : `0.5 * v * (1.0 + t)`;
-    return `${tanhOfU}
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    let v = x[index];
+/** backward: inputs (dy, x) → dx; forward: input x → y. */
+function geluProgram(shape: number[], backward: boolean): ElementwiseProgram {
+  const value = backward
+    ? `dy[index] * 0.5 * ((1.0 + t) + v * (1.0 - t * t) * (${SQRT_2_OVER_PI} + ${3 * GELU_CUBIC * SQRT_2_OVER_PI} * v * v))`
+    : `0.5 * v * (1.0 + t)`;
+  return new ElementwiseProgram(
+    shape,
+    backward ? ['dy', 'x'] : ['x'],
+    backward ? 'layercutGeluTanhGrad' : 'layercutGeluTanh',
+    `    let v = x[index];
     let t = geluT(v);
-    setOutputAtIndex(index, ${value});
-  }
-}`;
-  }
+    setOutputAtIndex(index, ${value});`,
+    tanhOfU,
+  );
 }
 
 /** The tanh GELU of x on the webgpu backend, with its gradient. */
@@ -67,9 +43,9 @@ export function fusedGeluTanh(x: tf.Tensor): tf.Tensor {
     const save = args[1] as tf.GradSaveFunc;
     save([input]);
     return {
-      value: runProgram(new GeluProgram(input.shape, false), [input]),
+      value: runProgram(geluProgram(input.shape, false), [input]),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        runProgram(new GeluProgram(input.shape, true), [dy as tf.Tensor, saved[0]!]),
+        runProgram(geluProgram(input.shape, true), [dy as tf.Tensor, saved[0]!]),
     };
   });
   return op(x);

@@ -13,9 +13,7 @@
  * compares the two on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';
-import { flatDispatch, runProgram, type WebGpuProgram } from './program.js';
-
-const rowWorkgroup = 256;
+import { ElementwiseProgram, RowProgram, rowWorkgroup, runProgram, type WebGpuProgram } from './program.js';
 
 /** Shared: `row` from the (possibly reshaped) grid, and a tree sum over the workgroup. */
 const rowPrelude = `
@@ -39,32 +37,14 @@ fn reduceBoth() {
 }
 `;
 
-/** Row fields of a one-workgroup-per-row program over `rows` rows. */
-function perRow(rows: number): Pick<WebGpuProgram, 'dispatchLayout' | 'dispatch' | 'workgroupSize'> {
-  return { dispatchLayout: { x: [0], y: [1] }, dispatch: [rows, 1, 1], workgroupSize: [rowWorkgroup, 1, 1] };
-}
-
 /** stats [N, 2]: mean and 1/√(var + eps) of each row of x [N, D]. */
-class RowStatsProgram implements WebGpuProgram {
-  variableNames = ['x'];
-  outputShape: number[];
-  shaderKey = 'layercutLayerNormStats';
-  uniforms = 'eps : f32,';
-  dispatchLayout;
-  dispatch;
-  workgroupSize;
-
-  constructor(rows: number) {
-    this.outputShape = [rows, 2];
-    ({
-      dispatchLayout: this.dispatchLayout,
-      dispatch: this.dispatch,
-      workgroupSize: this.workgroupSize,
-    } = perRow(rows));
-  }
-
-  getUserCode(): string {
-    return `${rowPrelude}
+const rowStats = (rows: number) =>
+  new RowProgram(
+    [rows, 2],
+    rows,
+    ['x'],
+    'layercutLayerNormStats',
+    `${rowPrelude}
 fn main() {
   let row = rowIndex();
   let N = uniforms.xShape.x;
@@ -91,64 +71,31 @@ fn main() {
     result[row * 2] = mean;
     result[row * 2 + 1] = inverseSqrt(partial[0] / f32(D) + uniforms.eps);
   }
-}`;
-  }
-}
+}`,
+    'eps : f32,',
+  );
 
 /** y [N, D] = (x − mean) · invStd · gain + bias. */
-class ApplyProgram implements WebGpuProgram {
-  variableNames = ['x', 'stats', 'gain', 'bias'];
-  outputShape: number[];
-  shaderKey = 'layercutLayerNormApply';
-  dispatchLayout;
-  dispatch;
-  workgroupSize;
-  size;
-
-  constructor(shape: [number, number]) {
-    this.outputShape = shape;
-    ({
-      dispatchLayout: this.dispatchLayout,
-      dispatch: this.dispatch,
-      workgroupSize: this.workgroupSize,
-      size: this.size,
-    } = flatDispatch(shape));
-  }
-
-  getUserCode(): string {
-    return `
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    let D = uniforms.xShape.y;
+const apply = (shape: [number, number]) =>
+  new ElementwiseProgram(
+    shape,
+    ['x', 'stats', 'gain', 'bias'],
+    'layercutLayerNormApply',
+    `    let D = uniforms.xShape.y;
     let row = index / D;
     let col = index - row * D;
     let xhat = (x[index] - stats[row * 2]) * stats[row * 2 + 1];
-    setOutputAtIndex(index, xhat * gain[col] + bias[col]);
-  }
-}`;
-  }
-}
+    setOutputAtIndex(index, xhat * gain[col] + bias[col]);`,
+  );
 
 /** dx [N, D] = invStd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · gain. */
-class GradInputProgram implements WebGpuProgram {
-  variableNames = ['dy', 'x', 'stats', 'gain'];
-  outputShape: number[];
-  shaderKey = 'layercutLayerNormGradInput';
-  dispatchLayout;
-  dispatch;
-  workgroupSize;
-
-  constructor(shape: [number, number]) {
-    this.outputShape = shape;
-    ({
-      dispatchLayout: this.dispatchLayout,
-      dispatch: this.dispatch,
-      workgroupSize: this.workgroupSize,
-    } = perRow(shape[0]));
-  }
-
-  getUserCode(): string {
-    return `${rowPrelude}
+const gradInput = (shape: [number, number]) =>
+  new RowProgram(
+    shape,
+    shape[0],
+    ['dy', 'x', 'stats', 'gain'],
+    'layercutLayerNormGradInput',
+    `${rowPrelude}
 fn main() {
   let row = rowIndex();
   let N = uniforms.xShape.x;
@@ -173,40 +120,18 @@ fn main() {
     let xhat = (x[base + i] - mean) * invStd;
     result[base + i] = invStd * (dy[base + i] * gain[i] - meanG - xhat * meanGX);
   }
-}`;
-  }
-}
+}`,
+  );
 
 /** dy · x̂ [N, D] (summed over rows it is dgain). */
-class GainTermProgram implements WebGpuProgram {
-  variableNames = ['dy', 'x', 'stats'];
-  outputShape: number[];
-  shaderKey = 'layercutLayerNormGainTerm';
-  dispatchLayout;
-  dispatch;
-  workgroupSize;
-  size;
-
-  constructor(shape: [number, number]) {
-    this.outputShape = shape;
-    ({
-      dispatchLayout: this.dispatchLayout,
-      dispatch: this.dispatch,
-      workgroupSize: this.workgroupSize,
-      size: this.size,
-    } = flatDispatch(shape));
-  }
-
-  getUserCode(): string {
-    return `
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    let row = index / uniforms.xShape.y;
-    setOutputAtIndex(index, dy[index] * (x[index] - stats[row * 2]) * stats[row * 2 + 1]);
-  }
-}`;
-  }
-}
+const gainTerm = (shape: [number, number]) =>
+  new ElementwiseProgram(
+    shape,
+    ['dy', 'x', 'stats'],
+    'layercutLayerNormGainTerm',
+    `    let row = index / uniforms.xShape.y;
+    setOutputAtIndex(index, dy[index] * (x[index] - stats[row * 2]) * stats[row * 2 + 1]);`,
+  );
 
 const sumColumns = 64;
 const sumLanes = 4;
@@ -282,20 +207,16 @@ export function fusedLayerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, e
     const [input, g, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
     const save = args[3] as tf.GradSaveFunc;
     const flat = tf.reshape(input, [rows, width]);
-    const stats = runProgram(new RowStatsProgram(rows), [flat], [{ type: 'float32', data: [eps] }]);
-    const y = runProgram(new ApplyProgram([rows, width]), [flat, stats, g, b]);
+    const stats = runProgram(rowStats(rows), [flat], [{ type: 'float32', data: [eps] }]);
+    const y = runProgram(apply([rows, width]), [flat, stats, g, b]);
     save([flat, stats, g]);
     return {
       value: tf.reshape(y, input.shape),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [savedX, savedStats, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
         const dyFlat = tf.reshape(dy as tf.Tensor, [rows, width]);
-        const dx = runProgram(new GradInputProgram([rows, width]), [dyFlat, savedX, savedStats, savedGain]);
-        const term = runProgram(new GainTermProgram([rows, width]), [
-          dyFlat,
-          savedX,
-          savedStats,
-        ]) as tf.Tensor2D;
+        const dx = runProgram(gradInput([rows, width]), [dyFlat, savedX, savedStats, savedGain]);
+        const term = runProgram(gainTerm([rows, width]), [dyFlat, savedX, savedStats]) as tf.Tensor2D;
         return [tf.reshape(dx, input.shape), columnSum(term), columnSum(dyFlat as tf.Tensor2D)];
       },
     };

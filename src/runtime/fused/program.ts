@@ -60,15 +60,63 @@ export function runProgram(
 
 export const elementwiseWorkgroup = 256;
 
-/** Dispatch fields of a flat program over `size` elements (tfjs reshapes past 65,535 groups). */
-export function flatDispatch(
-  outputShape: number[],
-): Pick<WebGpuProgram, 'dispatchLayout' | 'dispatch' | 'workgroupSize' | 'size'> {
-  const size = outputShape.reduce((a, b) => a * b, 1);
-  return {
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(size / elementwiseWorkgroup), 1, 1],
-    workgroupSize: [elementwiseWorkgroup, 1, 1],
-    size: true,
-  };
+/**
+ * A program over each element of `outputShape` (a flat dispatch: `main(index)`, with
+ * `uniforms.size`); `body` computes the element at `index` and calls `setOutputAtIndex`.
+ */
+export class ElementwiseProgram implements WebGpuProgram {
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [elementwiseWorkgroup, 1, 1];
+  size = true;
+
+  constructor(
+    readonly outputShape: number[],
+    readonly variableNames: string[],
+    readonly shaderKey: string,
+    private readonly body: string,
+    private readonly prelude = '',
+  ) {
+    const size = outputShape.reduce((a, b) => a * b, 1);
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(size / elementwiseWorkgroup), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `${this.prelude}
+fn main(index : i32) {
+  if (index < uniforms.size) {
+${this.body}
+  }
+}`;
+  }
+}
+
+/** Invocations of a one-workgroup-per-row program. */
+export const rowWorkgroup = 256;
+
+/**
+ * A program with one workgroup of 256 invocations per row of its input (`main()`; tfjs may
+ * reshape the grid past 65,535 rows, so rows are counted as workgroupId.y · numWorkgroups.x +
+ * workgroupId.x). `code` is the whole user code.
+ */
+export class RowProgram implements WebGpuProgram {
+  dispatchLayout = { x: [0], y: [1] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [rowWorkgroup, 1, 1];
+
+  constructor(
+    readonly outputShape: number[],
+    rows: number,
+    readonly variableNames: string[],
+    readonly shaderKey: string,
+    private readonly code: string,
+    readonly uniforms?: string,
+  ) {
+    this.dispatch = [rows, 1, 1];
+  }
+
+  getUserCode(): string {
+    return this.code;
+  }
 }
