@@ -37,6 +37,14 @@ fn reduceBoth() {
 }
 `;
 
+/** The start of a row program's main: its row of x [N, D], the row's offset, and its width (0 past N). */
+const rowStart = `fn main() {
+  let row = rowIndex();
+  let N = uniforms.xShape.x;
+  let D = uniforms.xShape.y;
+  let base = row * D;
+  let width = select(0, D, row < N);`;
+
 /** stats [N, 2]: mean and 1/√(var + eps) of each row of x [N, D]. */
 const rowStats = (rows: number) =>
   new RowProgram(
@@ -45,12 +53,7 @@ const rowStats = (rows: number) =>
     ['x'],
     'layercutLayerNormStats',
     `${rowPrelude}
-fn main() {
-  let row = rowIndex();
-  let N = uniforms.xShape.x;
-  let D = uniforms.xShape.y;
-  let base = row * D;
-  let width = select(0, D, row < N);
+${rowStart}
   var sum = 0.0;
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
     sum = sum + x[base + i];
@@ -96,12 +99,7 @@ const gradInput = (shape: [number, number]) =>
     ['dy', 'x', 'stats', 'gain'],
     'layercutLayerNormGradInput',
     `${rowPrelude}
-fn main() {
-  let row = rowIndex();
-  let N = uniforms.xShape.x;
-  let D = uniforms.xShape.y;
-  let base = row * D;
-  let width = select(0, D, row < N);
+${rowStart}
   let mean = select(0.0, stats[row * 2], row < N);
   let invStd = select(0.0, stats[row * 2 + 1], row < N);
   var sumG = 0.0;
