@@ -86,6 +86,7 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['maxGradNorm', (p) => num(p.train.maxGradNorm)],
   ['evalEvery', (p) => String(p.train.evalEvery)],
   ['earlyStopPatience', (p) => String(p.train.earlyStopPatience)],
+  ['precision', (p) => p.train.precision ?? 'fp32'],
   ['trainPerClass', (p) => String(p.data.trainPerClass)],
   ['demosPerClass', (p) => String(p.data.demosPerClass)],
   ['validation', (p) => String(p.data.validation)],

@@ -23,7 +23,9 @@ import {
   type Template,
 } from '../../dsl/index.js';
 import { compile, compileValues, type CompileResult } from '../../src/compile/compile.js';
+import type { CompiledFile } from '../../src/compile/file.js';
 import { CompileError } from '../../src/compile/issues.js';
+import { listPlan } from '../../src/compile/listing.js';
 import { ModelCatalog } from '../../src/compile/model-info.js';
 import { runId } from '../../src/plan/id.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
@@ -269,4 +271,27 @@ test("train.precision: 'mixed' is in the plan (and its id), 'fp32' leaves the pl
   assert.deepEqual(problems(wrong), [
     "error options.train.precision: train.precision is 'fp32' or 'mixed', not \"bf16\"",
   ]);
+});
+
+test('a sweep over precision lists it as a varying column', async () => {
+  const plans = await compile(
+    [
+      experiment({ model: gpt2, task: tasks.sst2 }),
+      experiment({ model: gpt2, task: tasks.sst2, train: { precision: 'mixed' } }),
+    ],
+    { catalog: offlineCatalog() },
+  );
+  const compiled = {
+    file: 'inline',
+    exports: ['run'],
+    runs: plans.map((plan) => ({ plan, exports: ['run'], id: runId(plan) })),
+    issues: [],
+    duplicates: 0,
+  } as unknown as CompiledFile;
+  const listing = listPlan(compiled);
+  assert.ok(listing.columns.includes('precision'), listing.columns.join(', '));
+  assert.deepEqual(
+    listing.runs.map((run) => run.varies['precision']),
+    ['fp32', 'mixed'],
+  );
 });
