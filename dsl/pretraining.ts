@@ -82,6 +82,8 @@ export interface PretrainTrainOptions {
   evalEvery?: number;
   /** Validation sequences per evaluation (default 256). */
   evalSequences?: number;
+  /** 'fp32' (default) or 'mixed': tensor-core matmuls on webgpu with loss scaling, as in fine-tuning. */
+  precision?: 'fp32' | 'mixed';
 }
 
 export interface Pretraining {

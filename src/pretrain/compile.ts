@@ -128,9 +128,15 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
     'maxGradNorm',
     'evalEvery',
     'evalSequences',
+    'precision',
   ];
   for (const key of Object.keys(train))
     need(known.includes(key), `train.${key}`, `unknown option (known: ${known.join(', ')})`);
+  need(
+    train['precision'] === undefined || train['precision'] === 'fp32' || train['precision'] === 'mixed',
+    'train.precision',
+    `is 'fp32' or 'mixed', not ${JSON.stringify(train['precision'])}`,
+  );
   const contextLength = int(train['contextLength'] ?? positions, 'train.contextLength', 2);
   need(
     contextLength <= positions,
@@ -203,6 +209,7 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
       maxGradNorm: Number(train['maxGradNorm'] ?? PRETRAIN_DEFAULTS.maxGradNorm),
       evalEvery: int(train['evalEvery'] ?? PRETRAIN_DEFAULTS.evalEvery, 'train.evalEvery', 1),
       evalSequences: int(train['evalSequences'] ?? PRETRAIN_DEFAULTS.evalSequences, 'train.evalSequences', 1),
+      ...(train['precision'] === 'mixed' ? { precision: 'mixed' as const } : {}),
     },
     saveDtype: saveDtype as 'F16' | 'F32',
     seed: int(value['seed'] ?? PRETRAIN_DEFAULTS.seed, 'seed', 0),

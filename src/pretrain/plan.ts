@@ -41,6 +41,8 @@ export interface PretrainTrainSpec {
   evalEvery: number;
   /** Validation sequences used for each evaluation (the first ones, always the same). */
   evalSequences: number;
+  /** 'mixed': tensor-core matmuls with loss scaling, as in fine-tuning (src/train/precision.ts); absent: fp32. */
+  precision?: 'mixed';
 }
 
 export interface PretrainPlan {

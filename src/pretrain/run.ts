@@ -28,6 +28,7 @@ import { writeSafetensors } from '../weights/safetensors.js';
 import { gpt2ConfigJson } from './compile.js';
 import type { PretrainPlan, PretrainReport } from './plan.js';
 import { pretrainLoop, type PretrainEvent } from './train-loop.js';
+import { withMatMulPrecision } from '../train/precision.js';
 
 export type PretrainProgress =
   | { phase: 'corpus' | 'tokenizer' | 'encode' | 'model' | 'save'; message: string }
@@ -121,19 +122,21 @@ export async function runPretraining(plan: PretrainPlan, options: PretrainOption
     await writeFile(path.join(workDir, 'training.json'), `${JSON.stringify(report)}\n`);
   };
   try {
-    const outcome = await pretrainLoop(
-      model,
-      { train, validation },
-      {
-        spec: plan.train,
-        seed: plan.seed,
-        signal: options.signal,
-        onEvent: (event) => progress?.({ phase: 'train', ...event }),
-        onCheckpoint: async (sofar) => {
-          Object.assign(report, { curve: sofar.curve, evals: sofar.evals, steps: sofar.steps });
-          await save();
+    const outcome = await withMatMulPrecision(plan.train.precision ?? 'fp32', () =>
+      pretrainLoop(
+        model,
+        { train, validation },
+        {
+          spec: plan.train,
+          seed: plan.seed,
+          signal: options.signal,
+          onEvent: (event) => progress?.({ phase: 'train', ...event }),
+          onCheckpoint: async (sofar) => {
+            Object.assign(report, { curve: sofar.curve, evals: sofar.evals, steps: sofar.steps });
+            await save();
+          },
         },
-      },
+      ),
     );
     Object.assign(report, {
       curve: outcome.curve,

@@ -8,8 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import { randomStream, shuffled } from '../data/random.js';
 import { LayercutError } from '../errors.js';
 import type { LanguageModel } from '../models/types.js';
+import { deviceScalar } from '../runtime/constants.js';
 import { clipByGlobalNorm } from '../train/clip.js';
 import { AdamW, Sgd, type Optimizer } from '../train/optimizers.js';
+import { lossScaleFor } from '../train/precision.js';
 import { lrFactor, type LrSchedule } from '../train/schedule.js';
 import { causalLmLoss, gatherBlocks } from './causal-lm.js';
 import type { PretrainCurvePoint, PretrainEvalPoint, PretrainTrainSpec } from './plan.js';
@@ -98,6 +100,8 @@ export async function pretrainLoop(
     stoppedBy: 'steps',
     trainSeconds: 0,
   };
+  // mixed precision: gradients of loss × scale, divided back by the optimizer and for the curve
+  const lossScale = lossScaleFor(spec);
   const pending: { point: Omit<PretrainCurvePoint, 'loss'>; loss: tf.Scalar }[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
@@ -105,7 +109,7 @@ export async function pretrainLoop(
     const values = await stacked.data();
     stacked.dispose();
     pending.forEach((p, i) => {
-      const point = { ...p.point, loss: values[i]! };
+      const point = { ...p.point, loss: values[i]! / lossScale };
       outcome.curve.push(point);
       options.onEvent?.({ kind: 'step', totalSteps: spec.steps, ...point });
       p.loss.dispose();
@@ -146,15 +150,21 @@ export async function pretrainLoop(
       }
       const blocks = gatherBlocks(data.train, length, order.slice(cursor, cursor + spec.batchSize));
       cursor += spec.batchSize;
-      const { value, grads } = tf.variableGrads(() => causalLmLoss(model, blocks), variables);
+      const { value, grads } = tf.variableGrads(
+        () =>
+          (lossScale === 1
+            ? causalLmLoss(model, blocks)
+            : tf.mul(causalLmLoss(model, blocks), deviceScalar(lossScale))) as tf.Scalar,
+        variables,
+      );
       let named: tf.NamedTensorMap = {};
       for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
       if (spec.maxGradNorm > 0) {
-        const clipped = clipByGlobalNorm(named, spec.maxGradNorm);
+        const clipped = clipByGlobalNorm(named, spec.maxGradNorm, lossScale);
         tf.dispose([named, clipped.norm]);
         named = clipped.grads;
       }
-      optimizer.step(named, lr);
+      optimizer.step(named, lr, lossScale);
       tf.dispose(named);
       outcome.steps += 1;
       pending.push({

@@ -122,12 +122,23 @@ describe('pretraining plans', () => {
     assert.deepEqual(compilePretraining(declarationOf(plain)), plain);
     const everything = compilePretraining(
       declaration({
-        train: { steps: 300, maxMinutes: 2.5, schedule: { kind: 'linear', warmupSteps: 7 } },
+        train: {
+          steps: 300,
+          maxMinutes: 2.5,
+          schedule: { kind: 'linear', warmupSteps: 7 },
+          precision: 'mixed',
+        },
         backend: 'wasm',
         seed: 4,
       }),
     );
     assert.deepEqual(compilePretraining(declarationOf(everything)), everything);
+    assert.equal(everything.train.precision, 'mixed');
+    assert.equal(plain.train.precision, undefined);
+    assert.throws(
+      () => compilePretraining(declaration({ train: { precision: 'bf16' as never } })),
+      /train.precision: is 'fp32' or 'mixed', not "bf16"/,
+    );
   });
 
   it('a trial (steps or budget overridden) keeps at most a tenth of its steps for warm-up', () => {
@@ -246,6 +257,24 @@ describe('pretraining loop', () => {
       model.dispose();
     }
     assert.deepEqual(losses[0], losses[1]);
+  });
+
+  it("trains the same with precision 'mixed' on the CPU (the loss scale is undone)", async () => {
+    await initBackend({ backend: 'cpu' });
+    const data = { train: patternTokens(40, 17), validation: patternTokens(8, 17) };
+    const curves: number[][] = [];
+    for (const precision of [undefined, 'mixed'] as const) {
+      const model = await smallModel();
+      const outcome = await pretrainLoop(model, data, {
+        spec: spec({ steps: 6, evalEvery: 100, ...(precision ? { precision } : {}) }),
+        seed: 3,
+      });
+      curves.push(outcome.curve.map((p) => p.loss));
+      model.dispose();
+    }
+    curves[0]!.forEach((loss, i) => {
+      assert.ok(Math.abs(loss - curves[1]![i]!) <= 1e-5 * loss, `step ${i + 1}: ${loss} vs ${curves[1]![i]}`);
+    });
   });
 
   it('stops at its time budget with the schedule decayed by elapsed time', async () => {
