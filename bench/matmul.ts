@@ -14,7 +14,13 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
 import { setPlainOps } from '../src/runtime/flags.js';
 import { AdamW } from '../src/train/optimizers.js';
-import { activation, layerNorm } from '../src/models/layers.js';
+import {
+  activation,
+  attentionProbabilities,
+  causalMaskBias,
+  layerNorm,
+  paddingMaskBias,
+} from '../src/models/layers.js';
 import {
   mixedMatMulReference,
   setMatMulPrecision,
@@ -222,6 +228,15 @@ await adamwCheck();
  */
 async function fusedKernelCheck(): Promise<void> {
   const gelu = activation('gelu_new');
+  // masks with real padding: the second sequence of each batch ends early
+  const lengths = (batch: number, seq: number) =>
+    tf.tensor2d(
+      Array.from({ length: batch * seq }, (_, i) => (i % seq < seq - (Math.floor(i / seq) % 2) * 20 ? 1 : 0)),
+      [batch, seq],
+      'int32',
+    );
+  const causal = causalMaskBias(lengths(16, 128));
+  const padding = paddingMaskBias(lengths(4, 77));
   const cases: {
     name: string;
     shape: number[];
@@ -232,6 +247,16 @@ async function fusedKernelCheck(): Promise<void> {
     { name: 'layerNorm 300x3000', shape: [300, 3000], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
     { name: 'gelu_new 2048x6400', shape: [2048, 6400], f: (x) => gelu(x) },
     { name: 'gelu_new 1000x77 (wide range)', shape: [1000, 77], f: (x) => gelu(tf.mul(x, 8)) },
+    {
+      name: 'attention softmax 16x25x128x128 causal',
+      shape: [16, 25, 128, 128],
+      f: (x) => attentionProbabilities(x as tf.Tensor4D, causal, 0.125),
+    },
+    {
+      name: 'attention softmax 4x12x77x77 padding',
+      shape: [4, 12, 77, 77],
+      f: (x) => attentionProbabilities(x as tf.Tensor4D, padding, 1 / 8),
+    },
   ];
   for (const c of cases) {
     const width = c.shape.at(-1)!;
@@ -243,7 +268,7 @@ async function fusedKernelCheck(): Promise<void> {
       process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
       return tf.tidy(() => {
         const value = c.f(x, g, b);
-        const grads = c.name.startsWith('gelu')
+        const grads = !c.name.startsWith('layerNorm')
           ? tf.grads((xi: tf.Tensor) => tf.sum(tf.mul(c.f(xi, g, b), r)))([x])
           : tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(c.f(xi, gi, bi), r)))([
               x,

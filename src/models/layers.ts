@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceConstant, deviceScalar } from '../runtime/constants.js';
 import { plainOps } from '../runtime/flags.js';
+import { fusedMaskedSoftmax } from '../runtime/fused/attention-softmax.js';
 import { fusedGeluTanh } from '../runtime/fused/gelu.js';
 import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
 import { fusedKernelsActive } from '../runtime/fused/program.js';
@@ -328,10 +329,19 @@ export function attention(
     k = repeatHeads(k, heads / kvHeads);
     v = repeatHeads(v, heads / kvHeads);
   }
-  let scores = tf.matMul(q, k, false, true); // [B, H, Tq, Tk]
-  if (scale !== 1) scores = tf.mul(scores, deviceScalar(scale));
-  const probs = tf.softmax(tf.add(scores, bias)); // [B, H, Tq, Tk]
+  const scores = tf.matMul(q, k, false, true) as tf.Tensor4D; // [B, H, Tq, Tk]
+  const probs = attentionProbabilities(scores, bias, scale); // [B, H, Tq, Tk]
   return tf.matMul(probs, v) as tf.Tensor4D; // [B, H, Tq, Dh]
+}
+
+/**
+ * softmax(scores · scale + bias) over the last axis: scores [B, H, Tq, Tk], bias [B, 1, Tq, Tk]
+ * or [B, 1, 1, Tk]. On webgpu one program each way (src/runtime/fused/attention-softmax.ts).
+ */
+export function attentionProbabilities(scores: tf.Tensor4D, bias: tf.Tensor4D, scale: number): tf.Tensor4D {
+  if (fusedKernelsActive()) return fusedMaskedSoftmax(scores, bias, scale);
+  const scaled = scale === 1 ? scores : tf.mul(scores, deviceScalar(scale));
+  return tf.softmax(tf.add(scaled, bias)) as tf.Tensor4D;
 }
 
 /**

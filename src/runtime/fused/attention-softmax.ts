@@ -1,0 +1,129 @@
+/**
+ * The attention probabilities P = softmax(S · scale + bias) over the last axis as two WebGPU
+ * programs (one forward, one backward) instead of tfjs's multiply, add, softmax and the four ops
+ * of its gradient, each a pass over the [B, H, Tq, Tk] scores:
+ *
+ *   forward   P = exp(v − max v) / Σ exp(v − max v),  v = S · scale + bias    one workgroup per row
+ *   backward  dS = scale · P · (dP − Σ dP · P)                              one workgroup per row
+ *
+ * bias is the additive mask, [B, 1, Tq, Tk] (causal) or [B, 1, 1, Tk] (padding), a batch of 1
+ * broadcasting; it gets no gradient. The same maths as `attention` in src/models/layers.ts (the
+ * CPU reference); bench/matmul.ts compares the two on the GPU.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { RowProgram, rowWorkgroup, runProgram } from './program.js';
+
+/** Row index over a possibly reshaped grid, and max / sum reductions over the workgroup. */
+const prelude = `
+var<workgroup> partial : array<f32, ${rowWorkgroup}>;
+
+fn rowIndex() -> i32 {
+  return i32(workgroupId.y * numWorkgroups.x + workgroupId.x);
+}
+
+fn reduceMax() {
+  for (var stride = ${rowWorkgroup / 2}u; stride > 0u; stride = stride >> 1u) {
+    workgroupBarrier();
+    if (localIndex < stride) {
+      partial[localIndex] = max(partial[localIndex], partial[localIndex + stride]);
+    }
+  }
+  workgroupBarrier();
+}
+
+fn reduceSum() {
+  for (var stride = ${rowWorkgroup / 2}u; stride > 0u; stride = stride >> 1u) {
+    workgroupBarrier();
+    if (localIndex < stride) {
+      partial[localIndex] = partial[localIndex] + partial[localIndex + stride];
+    }
+  }
+  workgroupBarrier();
+}
+`;
+
+/** P [B, H, Tq, Tk] from scores s and bias, one workgroup per row (b, h, q). */
+const forward = (shape: number[]) =>
+  new RowProgram(
+    shape,
+    shape[0]! * shape[1]! * shape[2]!,
+    ['s', 'bias'],
+    'layercutMaskedSoftmax',
+    `${prelude}
+fn main() {
+  let row = rowIndex();
+  let H = uniforms.sShape.y;
+  let Tq = uniforms.sShape.z;
+  let Tk = uniforms.sShape.w;
+  let rows = uniforms.sShape.x * H * Tq;
+  let width = select(0, Tk, row < rows);
+  let base = row * Tk;
+  let b = select(row / (H * Tq), 0, uniforms.biasShape.x == 1);
+  let q = row % Tq;
+  let biasBase = select((b * Tq + q) * Tk, b * Tk, uniforms.biasShape.z == 1);
+  var largest = -3.0e38;
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    largest = max(largest, s[base + i] * uniforms.scale + bias[biasBase + i]);
+  }
+  partial[localIndex] = largest;
+  reduceMax();
+  let rowMax = partial[0];
+  workgroupBarrier();
+  var total = 0.0;
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    total = total + exp(s[base + i] * uniforms.scale + bias[biasBase + i] - rowMax);
+  }
+  partial[localIndex] = total;
+  reduceSum();
+  let inverse = 1.0 / partial[0];
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    result[base + i] = exp(s[base + i] * uniforms.scale + bias[biasBase + i] - rowMax) * inverse;
+  }
+}`,
+    'scale : f32,',
+  );
+
+/** dS [B, H, Tq, Tk] = scale · P · (dP − Σ dP · P), one workgroup per row. */
+const backward = (shape: number[]) =>
+  new RowProgram(
+    shape,
+    shape[0]! * shape[1]! * shape[2]!,
+    ['dp', 'p'],
+    'layercutMaskedSoftmaxGrad',
+    `${prelude}
+fn main() {
+  let row = rowIndex();
+  let Tk = uniforms.pShape.w;
+  let rows = uniforms.pShape.x * uniforms.pShape.y * uniforms.pShape.z;
+  let width = select(0, Tk, row < rows);
+  let base = row * Tk;
+  var dot = 0.0;
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    dot = dot + dp[base + i] * p[base + i];
+  }
+  partial[localIndex] = dot;
+  reduceSum();
+  let rowDot = partial[0];
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    result[base + i] = uniforms.scale * p[base + i] * (dp[base + i] - rowDot);
+  }
+}`,
+    'scale : f32,',
+  );
+
+/** softmax(scores · scale + bias) over the last axis on the webgpu backend; gradient for scores. */
+export function fusedMaskedSoftmax(scores: tf.Tensor4D, bias: tf.Tensor4D, scale: number): tf.Tensor4D {
+  const uniforms = [{ type: 'float32' as const, data: [scale] }];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const probs = runProgram(forward(input.shape), [input, bias], uniforms);
+    save([probs]);
+    return {
+      value: probs,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        runProgram(backward(input.shape), [dy as tf.Tensor, saved[0]!], uniforms),
+    };
+  });
+  return op(scores) as tf.Tensor4D;
+}
