@@ -12,22 +12,15 @@
  *   interrupted                at most once: the sweep was stopped; these runs go back to the queue
  */
 import type { RunPlan, RunResult } from '../plan/types.js';
-import type { SkipReason } from '../runner/events.js';
+import type { RunnerEvent } from '../runner/events.js';
 import type { RunProgress } from '../train/run.js';
 
 export type SweepEvent =
-  | {
-      kind: 'plan';
-      total: number;
-      finished: number;
-      toRun: number;
-      skipped: number;
-      /** The results store file. */
-      store: string;
+  | (Extract<RunnerEvent, { kind: 'plan' }> & {
       /** Where the runs go: 'in N processes' or the queue's address. */
       where: string;
-    }
-  | { kind: 'skipped'; id: string; reason: SkipReason; detail: string }
+    })
+  | Extract<RunnerEvent, { kind: 'skipped' }>
   | { kind: 'enqueued'; added: number; existing: number; recovered: number }
   | {
       kind: 'worker';

@@ -8,7 +8,7 @@
  *   3/8 settled · w0 first 3 seed 1 train ███░░░░ 12/40 · w1 first 1 seed 0 load
  */
 import { layersText, modelName } from '../results/rows.js';
-import { bar, percent, runLabel, skipText, type ProgressStream } from '../runner/progress.js';
+import { bar, percent, planLine, runLabel, skipLine, type ProgressStream } from '../runner/progress.js';
 import type { RunPlan } from '../plan/types.js';
 import type { RunProgress } from '../train/run.js';
 import type { SweepEvent } from './events.js';
@@ -77,17 +77,12 @@ export class SweepPrinter {
   /** Pass this as `onEvent` (it is bound). */
   readonly handle = (event: SweepEvent): void => {
     switch (event.kind) {
-      case 'plan': {
+      case 'plan':
         this.of = event.toRun;
-        const parts = [`${event.total} run${event.total === 1 ? '' : 's'}`];
-        if (event.finished) parts.push(`${event.finished} finished before`);
-        parts.push(`${event.toRun} to run ${event.where}`);
-        if (event.skipped) parts.push(`${event.skipped} skipped`);
-        this.line(`${parts.join(', ')} (results store ${event.store})`);
+        this.line(planLine(event, event.where));
         return;
-      }
       case 'skipped':
-        this.line(`skip ${event.id}: ${skipText[event.reason]}${event.detail ? ` — ${event.detail}` : ''}`);
+        this.line(skipLine(event));
         return;
       case 'enqueued': {
         const parts = [`${event.added} added to the queue`];

@@ -56,7 +56,7 @@ function seconds(ms: number): string {
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-export const skipText: Record<SkipReason, string> = {
+const skipText: Record<SkipReason, string> = {
   'failed-before': 'failed before (--retry-failed runs it again)',
   'running-elsewhere': 'running in another process',
   'finished-elsewhere': 'finished by another process',
@@ -73,6 +73,23 @@ interface RunState {
   step?: { step: number; totalSteps: number; loss: number };
   lastPlainAt: number;
   lastPhase?: string;
+}
+
+type PlanEvent = Extract<RunnerEvent, { kind: 'plan' }>;
+type SkippedEvent = Extract<RunnerEvent, { kind: 'skipped' }>;
+
+/** "12 runs, 3 finished before, 9 to run[ where], 1 skipped (results store FILE)". */
+export function planLine(event: PlanEvent, where?: string): string {
+  const parts = [`${event.total} run${event.total === 1 ? '' : 's'}`];
+  if (event.finished) parts.push(`${event.finished} finished before`);
+  parts.push(where ? `${event.toRun} to run ${where}` : `${event.toRun} to run`);
+  if (event.skipped) parts.push(`${event.skipped} skipped`);
+  return `${parts.join(', ')} (results store ${event.store})`;
+}
+
+/** "skip ID: why — detail". */
+export function skipLine(event: SkippedEvent): string {
+  return `skip ${event.id}: ${skipText[event.reason]}${event.detail ? ` — ${event.detail}` : ''}`;
 }
 
 export class ProgressPrinter {
@@ -96,16 +113,11 @@ export class ProgressPrinter {
   /** Pass this as `onEvent` (it is bound). */
   readonly handle = (event: RunnerEvent): void => {
     switch (event.kind) {
-      case 'plan': {
-        const parts = [`${event.total} run${event.total === 1 ? '' : 's'}`];
-        if (event.finished) parts.push(`${event.finished} finished before`);
-        parts.push(`${event.toRun} to run`);
-        if (event.skipped) parts.push(`${event.skipped} skipped`);
-        this.line(`${parts.join(', ')} (results store ${event.store})`);
+      case 'plan':
+        this.line(planLine(event));
         return;
-      }
       case 'skipped':
-        this.line(`skip ${event.id}: ${skipText[event.reason]}${event.detail ? ` — ${event.detail}` : ''}`);
+        this.line(skipLine(event));
         return;
       case 'start': {
         const { kind: _kind, plan: _plan, ...position } = event;
