@@ -1,7 +1,7 @@
 // The fast building blocks (analytic gradients, device constants) equal the plain tfjs
 // formulations they replace: values and gradients on the cpu backend, to 1e-6.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
   activation,
@@ -12,7 +12,6 @@ import {
   positionsFromMask,
   rmsNorm,
 } from '../../src/models/layers.js';
-import { initBackend } from '../../src/runtime/backend.js';
 import {
   keptConstantCount,
   releaseDeviceConstants,
@@ -20,16 +19,9 @@ import {
 } from '../../src/runtime/constants.js';
 import { countHostTensors } from '../../src/runtime/host-tensors.js';
 import { setPlainOps } from '../../src/runtime/flags.js';
+import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
 
-before(async () => {
-  await initBackend({ backend: 'cpu' });
-});
-
-after(() => {
-  setPlainOps(undefined);
-  setConstantCaching(undefined);
-  releaseDeviceConstants();
-});
+onCpuWithRuntimeReset();
 
 /** max |a − b| over two lists of tensors of equal shapes. */
 function maxDiff(a: tf.Tensor[], b: tf.Tensor[]): number {

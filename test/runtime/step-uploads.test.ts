@@ -1,11 +1,10 @@
 // Host tensors (on a GPU: host→device uploads) per GPT-2 training step, constants kept as on a
 // GPU: a fixed handful whatever the depth, against hundreds on the plain path.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
 import { keepFirst } from '../../src/models/selection.js';
-import { initBackend } from '../../src/runtime/backend.js';
 import { releaseDeviceConstants, setConstantCaching } from '../../src/runtime/constants.js';
 import { setPlainOps } from '../../src/runtime/flags.js';
 import { countHostTensors } from '../../src/runtime/host-tensors.js';
@@ -13,16 +12,9 @@ import { clipByGlobalNorm } from '../../src/train/clip.js';
 import { promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
 import { AdamW } from '../../src/train/optimizers.js';
 import { modelFixture } from '../helpers/fixtures.js';
+import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
 
-before(async () => {
-  await initBackend({ backend: 'cpu' });
-});
-
-after(() => {
-  setPlainOps(undefined);
-  setConstantCaching(undefined);
-  releaseDeviceConstants();
-});
+onCpuWithRuntimeReset();
 
 /** Host tensors made by each of three steps (loss, gradients, clipping, AdamW) and the tensor counts after them. */
 async function stepCounts(layers: number, plain: boolean): Promise<{ host: number[]; tensors: number[] }> {

@@ -1,10 +1,9 @@
 // Optimizers, clipping and the training loop's loss read-back: the fast formulations equal the
 // plain ones, make one host tensor (one GPU upload) per step, and read losses back in groups.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { PAPER_DEFAULTS, type TrainSpec } from '../../src/plan/types.js';
-import { initBackend } from '../../src/runtime/backend.js';
 import { releaseDeviceConstants, setConstantCaching } from '../../src/runtime/constants.js';
 import { setPlainOps } from '../../src/runtime/flags.js';
 import { countHostTensors } from '../../src/runtime/host-tensors.js';
@@ -13,16 +12,9 @@ import { clipByGlobalNorm, globalNorm } from '../../src/train/clip.js';
 import { AdamW, Sgd, type Optimizer } from '../../src/train/optimizers.js';
 import type { ClassScorer } from '../../src/train/scorers.js';
 import { train, type TrainEvent } from '../../src/train/trainer.js';
+import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
 
-before(async () => {
-  await initBackend({ backend: 'cpu' });
-});
-
-after(() => {
-  setPlainOps(undefined);
-  setConstantCaching(undefined);
-  releaseDeviceConstants();
-});
+onCpuWithRuntimeReset();
 
 /** Ten parameters of assorted shapes (2-D ones decay, 1-D ones do not), seeded. */
 function makeParams(seed: number): Map<string, tf.Variable> {
