@@ -13,13 +13,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { RowProgram, rowWorkgroup, runProgram } from './program.js';
 
-/** Row index over a possibly reshaped grid, and max / sum reductions over the workgroup. */
+/** Max and sum reductions over the workgroup. */
 const prelude = `
 var<workgroup> partial : array<f32, ${rowWorkgroup}>;
-
-fn rowIndex() -> i32 {
-  return i32(workgroupId.y * numWorkgroups.x + workgroupId.x);
-}
 
 fn reduceMax() {
   for (var stride = ${rowWorkgroup / 2}u; stride > 0u; stride = stride >> 1u) {

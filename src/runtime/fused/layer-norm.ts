@@ -15,14 +15,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { ElementwiseProgram, RowProgram, rowWorkgroup, runProgram, type WebGpuProgram } from './program.js';
 
-/** Shared: `row` from the (possibly reshaped) grid, and a tree sum over the workgroup. */
+/** Shared: a tree sum over the workgroup. */
 const rowPrelude = `
 var<workgroup> partial : array<f32, ${rowWorkgroup}>;
 var<workgroup> partial2 : array<f32, ${rowWorkgroup}>;
-
-fn rowIndex() -> i32 {
-  return i32(workgroupId.y * numWorkgroups.x + workgroupId.x);
-}
 
 // sums partial (and partial2) over the workgroup into element 0
 fn reduceBoth() {

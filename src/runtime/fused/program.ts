@@ -98,7 +98,7 @@ export const rowWorkgroup = 256;
 /**
  * A program with one workgroup of 256 invocations per row of its input (`main()`; tfjs may
  * reshape the grid past 65,535 rows, so rows are counted as workgroupId.y · numWorkgroups.x +
- * workgroupId.x). `code` is the whole user code.
+ * workgroupId.x, which `rowIndex()` returns). `code` is the rest of the user code.
  */
 export class RowProgram implements WebGpuProgram {
   dispatchLayout = { x: [0], y: [1] };
@@ -117,6 +117,10 @@ export class RowProgram implements WebGpuProgram {
   }
 
   getUserCode(): string {
-    return this.code;
+    return `
+fn rowIndex() -> i32 {
+  return i32(workgroupId.y * numWorkgroups.x + workgroupId.x);
+}
+${this.code}`;
   }
 }
