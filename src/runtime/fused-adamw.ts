@@ -114,7 +114,7 @@ export function fusedAdamWAvailable(): boolean {
  * Applies the updates it can in place and returns those it could not (their data is shared
  * with another tensor, or they are not float32): the caller updates those with tfjs ops.
  */
-export function fusedAdamWStep(updates: FusedAdamWUpdate[], scalars: FusedAdamWScalars): FusedAdamWUpdate[] {
+export function fusedAdamWStep<U extends FusedAdamWUpdate>(updates: U[], scalars: FusedAdamWScalars): U[] {
   const backend = activeWebGpu();
   if (!backend) return updates;
   const { device } = backend;
@@ -124,8 +124,8 @@ export function fusedAdamWStep(updates: FusedAdamWUpdate[], scalars: FusedAdamWS
     return backend.tensorMap.get(t.dataId).resource as GPUBuffer;
   };
   const exclusive = (t: tf.Tensor) => backend.tensorMap.get(t.dataId).refCount === 1;
-  const fused: FusedAdamWUpdate[] = [];
-  const left: FusedAdamWUpdate[] = [];
+  const fused: U[] = [];
+  const left: U[] = [];
   for (const u of updates) {
     const ok =
       [u.param, u.grad, u.m, u.v].every((t) => t.dtype === 'float32' && t.size === u.param.size) &&

@@ -137,7 +137,7 @@ export class AdamW implements Optimizer {
         beta1: this.beta1,
         beta2: this.beta2,
       });
-      entries = left.map((u) => [(u as (typeof updates)[number]).name, u.grad]);
+      entries = left.map((u) => [u.name, u.grad]);
       if (entries.length === 0) return;
     }
     tf.tidy(() => {
@@ -237,16 +237,15 @@ export class Sgd implements Optimizer {
     tf.tidy(() => {
       const rate = this.plain ? lr / gradScale : this.perStep.upload([lr / gradScale])[0]!;
       const momentum = this.plain ? this.momentum : this.momentumTensor;
-      const weightDecay = this.plain ? this.weightDecay : this.weightDecayTensor;
+      // the decay term is added to scaled gradients: scale it with them
+      const decayTerm = this.plain
+        ? this.weightDecay * gradScale
+        : gradScale === 1
+          ? this.weightDecayTensor
+          : tf.mul(this.weightDecayTensor, deviceScalar(gradScale));
       for (const [name, rawGrad] of Object.entries(grads)) {
         const param = this.params.get(name);
         if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
-        const decayTerm =
-          gradScale === 1
-            ? weightDecay
-            : this.plain
-              ? this.weightDecay * gradScale
-              : tf.mul(this.weightDecayTensor, deviceScalar(gradScale));
         const grad = this.weightDecay ? tf.add(rawGrad, tf.mul(param, decayTerm)) : rawGrad;
         let direction = grad;
         if (this.momentum) {
