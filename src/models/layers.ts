@@ -9,6 +9,12 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceConstant, deviceScalar } from '../runtime/constants.js';
 import { plainOps } from '../runtime/flags.js';
+import {
+  flashAttention,
+  flashAttentionActive,
+  flashAttentionFits,
+  type HeadLayout,
+} from '../runtime/attention/flash.js';
 import { fusedMaskedSoftmax } from '../runtime/fused/attention-softmax.js';
 import { fusedGeluTanh } from '../runtime/fused/gelu.js';
 import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
@@ -309,6 +315,56 @@ export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
 export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   const [batch, heads, seq, headDim] = x.shape;
   return x.transpose([0, 2, 1, 3]).reshape([batch, seq, heads * headDim]) as tf.Tensor3D;
+}
+
+export type { HeadLayout };
+
+/**
+ * Self-attention over packed projections: qkv [B, T, (H + 2·Hkv)·Dh] holds the query heads, then
+ * the key heads, then the value heads, each Dh wide (GPT-2's c_attn output) → [B, T, H·Dh], heads
+ * merged. `causal`: the bias masks every key after its query. On webgpu one program each way
+ * (src/runtime/attention/flash.ts) where the shapes fit; else heads split, `attention`, merged.
+ */
+export function packedSelfAttention(
+  qkv: tf.Tensor3D,
+  bias: tf.Tensor4D,
+  layout: HeadLayout,
+  scale: number,
+  causal: boolean,
+): tf.Tensor3D {
+  if (flashAttentionActive() && qkv.dtype === 'float32' && flashAttentionFits(qkv.shape, bias, layout)) {
+    return flashAttention(qkv, bias, layout, scale, causal);
+  }
+  const { heads, kvHeads, headDim } = layout;
+  const [q, k, v] = tf.split(qkv, [heads * headDim, kvHeads * headDim, kvHeads * headDim], 2);
+  return mergeHeads(attention(splitHeads(q!, heads), splitHeads(k!, kvHeads), splitHeads(v!, kvHeads), bias, scale));
+}
+
+/**
+ * `packedSelfAttention` for separate projections: q [B, T, H·Dh], k and v [B, T, Hkv·Dh] →
+ * [B, T, H·Dh]. On webgpu they are concatenated into the packed input of the one program.
+ */
+export function selfAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  bias: tf.Tensor4D,
+  layout: HeadLayout,
+  scale: number,
+  causal: boolean,
+): tf.Tensor3D {
+  const { heads, kvHeads, headDim } = layout;
+  const [batch, seq] = q.shape;
+  const packs =
+    [q, k, v].every((t) => t.dtype === 'float32' && t.shape[0] === batch && t.shape[1] === seq) &&
+    q.shape[2] === heads * headDim &&
+    k.shape[2] === kvHeads * headDim &&
+    v.shape[2] === kvHeads * headDim;
+  if (flashAttentionActive() && packs && flashAttentionFits([batch, seq, (heads + 2 * kvHeads) * headDim], bias, layout)) {
+    const qkv = tf.concat([q, k, v], 2) as tf.Tensor3D; // [B, T, (H + 2·Hkv)·Dh]
+    return flashAttention(qkv, bias, layout, scale, causal);
+  }
+  return mergeHeads(attention(splitHeads(q, heads), splitHeads(k, kvHeads), splitHeads(v, kvHeads), bias, scale));
 }
 
 /**

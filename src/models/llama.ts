@@ -17,13 +17,11 @@ import { ConfigError, ConfigReader } from './config.js';
 import { DecoderModel, type LayerExtras } from './decoder.js';
 import {
   activation,
-  attention,
   causalMaskBias,
   linearOutIn,
-  mergeHeads,
   positionsFromMask,
-  splitHeads,
   rmsNorm,
+  selfAttention,
 } from './layers.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
@@ -232,12 +230,21 @@ class LlamaModel extends DecoderModel<LlamaConfig> {
     const { cos, sin } = extras.rotary!;
 
     const x = rmsNorm(h, this.p(`${p}input_layernorm.weight`), c.rmsNormEps);
-    const q = applyRotary(splitHeads(this.linear(`${p}self_attn.q_proj`, x), c.heads), cos, sin); // [B, H, T, Dh]
-    const k = applyRotary(splitHeads(this.linear(`${p}self_attn.k_proj`, x), c.kvHeads), cos, sin); // [B, Hkv, T, Dh]
-    const v = splitHeads(this.linear(`${p}self_attn.v_proj`, x), c.kvHeads); // [B, Hkv, T, Dh]
-    const scale = 1 / Math.sqrt(c.headDim);
-    const attended = attention(q, k, v, bias, scale);
-    h = tf.add(h, this.linear(`${p}self_attn.o_proj`, mergeHeads(attended)));
+    // rotated with the heads in place, [B, T, n, Dh]: the tables [B, 1, T, Dh/2] as [B, T, 1, Dh/2]
+    const [batch, seq] = h.shape;
+    const tableShape = [batch, seq, 1, c.headDim / 2];
+    const rotate = (y: tf.Tensor, n: number) =>
+      applyRotary(y.reshape([batch, seq, n, c.headDim]), cos.reshape(tableShape), sin.reshape(tableShape)).reshape([
+        batch,
+        seq,
+        n * c.headDim,
+      ]) as tf.Tensor3D;
+    const q = rotate(this.linear(`${p}self_attn.q_proj`, x), c.heads); // [B, T, H·Dh]
+    const k = rotate(this.linear(`${p}self_attn.k_proj`, x), c.kvHeads); // [B, T, Hkv·Dh]
+    const v = this.linear(`${p}self_attn.v_proj`, x) as tf.Tensor3D; // [B, T, Hkv·Dh]
+    const layout = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
+    const attended = selfAttention(q, k, v, bias, layout, 1 / Math.sqrt(c.headDim), true); // [B, T, H·Dh]
+    h = tf.add(h, this.linear(`${p}self_attn.o_proj`, attended));
 
     const y = rmsNorm(h, this.p(`${p}post_attention_layernorm.weight`), c.rmsNormEps);
     const gated = tf.mul(this.act(this.linear(`${p}mlp.gate_proj`, y)), this.linear(`${p}mlp.up_proj`, y)); // [B, T, F]

@@ -331,7 +331,7 @@ export async function startWebGpuBackend(
   }
   active = { device, removeNavigatorGpu, ...tracked };
   const matrix = tensorCoreShape(adapter, device);
-  if (matrix) installTensorCoreMatMul(matrix);
+  if (matrix) installTensorCoreMatMul(matrix, device.limits.maxComputeWorkgroupStorageSize);
   else uninstallTensorCoreMatMul();
 
   const batchFlag = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
@@ -343,6 +343,11 @@ export async function startWebGpuBackend(
     `${describeAdapter(adapter.info, device)}; tfjs ${tf.version.tfjs}, ` +
     `submit batch ${String(tf.env().get(batchFlag))}${toggles}${tensorCores}`
   );
+}
+
+/** The GPU device of the running webgpu backend (undefined when none runs). */
+export function activeWebGpuDevice(): GPUDevice | undefined {
+  return active?.device;
 }
 
 /** Device memory of the running webgpu backend, in bytes (undefined when none runs). */

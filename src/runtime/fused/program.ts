@@ -24,6 +24,10 @@ export interface WebGpuProgram {
   uniforms?: string;
   /** True: tfjs adds `uniforms.size`, the output's element count. */
   size?: boolean;
+  /** Floats per element of `result` (4: `array<vec4<f32>>`); default 1. */
+  outputComponent?: number;
+  /** Floats per element of each input array, in `variableNames` order; default `outputComponent`. */
+  variableComponents?: number[];
   getUserCode(): string;
 }
 
@@ -34,6 +38,7 @@ export interface ProgramUniform {
 }
 
 interface WebGpuBackendLike {
+  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   runWebGPUProgram(
     program: WebGpuProgram,
     inputs: tf.TensorInfo[],
@@ -56,6 +61,15 @@ export function runProgram(
   const backend = tf.backend() as unknown as WebGpuBackendLike;
   const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
   return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/**
+ * A float32 tensor with no values yet, for a program to write through a binding marked with
+ * `writesBinding` (its device buffer is allocated when the program binds it).
+ */
+export function unfilledTensor(shape: number[]): tf.Tensor {
+  const backend = tf.backend() as unknown as WebGpuBackendLike;
+  return tf.engine().makeTensorFromTensorInfo(backend.makeTensorInfo(shape, 'float32'));
 }
 
 export const elementwiseWorkgroup = 256;
