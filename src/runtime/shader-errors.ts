@@ -39,7 +39,7 @@ export interface DeviceErrorWatch {
   readonly uncaptured: DeviceError[];
   /** Warnings of the shader modules created since the watch began (not errors). */
   readonly warnings: DeviceError[];
-  /** Removes the watch from the device. */
+  /** Removes the watch from the device (once; later calls do nothing). */
   stop(): void;
 }
 
@@ -59,6 +59,7 @@ export function watchDeviceErrors(device: GPUDevice): DeviceErrorWatch {
   let pending: Promise<void>[] = [];
   let compileErrors: string[] = [];
   let modules: string[] = [];
+  let stopped = false;
 
   const onError = (event: Event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
@@ -111,6 +112,8 @@ export function watchDeviceErrors(device: GPUDevice): DeviceErrorWatch {
       return { value, errors, modules };
     },
     stop() {
+      if (stopped) return;
+      stopped = true;
       device.removeEventListener('uncapturederror', onError);
       target.createShaderModule = createShaderModule;
     },
