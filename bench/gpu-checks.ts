@@ -15,6 +15,7 @@ import {
   causalMaskBias,
   layerNorm,
   paddingMaskBias,
+  positionsFromMask,
 } from '../src/models/layers.js';
 import { setPlainOps } from '../src/runtime/flags.js';
 import {
@@ -275,6 +276,39 @@ export async function adamwCheck(): Promise<Check> {
     relative: true,
     details: { maxAbsDiff: maxDiff, maxAbsValue: maxValue, ms: times.map((t) => +t.toFixed(1)) },
   };
+}
+
+/** The mask programs (src/runtime/fused/masks.ts) against tfjs ops: positions and causal bias, exactly. */
+export async function maskChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  // rows padded on the right after 0…T tokens, and one with a hole (what tfjs's cumsum gives there too)
+  const [batch, seq] = [5, 77];
+  const values = Array.from({ length: batch * seq }, (_, i) => {
+    const [row, t] = [Math.floor(i / seq), i % seq];
+    return row === 4 ? (t % 3 === 0 ? 0 : 1) : t < [77, 50, 1, 0][row]! ? 1 : 0;
+  });
+  const mask = tf.tensor2d(values, [batch, seq], 'int32');
+  const run = (fused: boolean) => {
+    process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+    try {
+      return [positionsFromMask(mask), positionsFromMask(mask, 2), causalMaskBias(mask)];
+    } finally {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+    }
+  };
+  const fused = run(true);
+  const plain = run(false);
+  const names = ['positions', 'positions + 2 (OPT)', 'causal bias'];
+  for (let i = 0; i < names.length; i++) {
+    checks.push({
+      name: `fused ${names[i]} ${batch}x${seq} vs tfjs ops`,
+      diff: await maxDifference(fused[i]!, plain[i]!, false),
+      tolerance: 0,
+      relative: false,
+    });
+  }
+  tf.dispose([mask, ...fused, ...plain]);
+  return checks;
 }
 
 /** Fused programs against tfjs ops: |Δ| of values and gradients relative to the largest tfjs value. */

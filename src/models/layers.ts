@@ -18,6 +18,7 @@ import {
 import { fusedMaskedSoftmax } from '../runtime/fused/attention-softmax.js';
 import { fusedGeluTanh } from '../runtime/fused/gelu.js';
 import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
+import { fusedCausalBias, fusedPositions } from '../runtime/fused/masks.js';
 import { fusedKernelsActive } from '../runtime/fused/program.js';
 
 /**
@@ -258,6 +259,8 @@ const MASKED = -1e9;
  * attentionMask: [B, T] with 1 for real tokens → bias [B, 1, T, T] (0 where allowed, −1e9 elsewhere).
  */
 export function causalMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
+  // on webgpu one program (src/runtime/fused/masks.ts)
+  if (attentionMask.dtype === 'int32' && fusedKernelsActive()) return fusedCausalBias(attentionMask, MASKED);
   return tf.tidy(() => {
     const [batch, seq] = attentionMask.shape;
     const causal = plainOps()
@@ -298,6 +301,7 @@ export function paddingMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
  * attentionMask: [B, T] int32 → [B, T] int32.
  */
 export function positionsFromMask(attentionMask: tf.Tensor2D, offset = 0): tf.Tensor2D {
+  if (attentionMask.dtype === 'int32' && fusedKernelsActive()) return fusedPositions(attentionMask, offset);
   return tf.tidy(() => {
     const mask = tf.cast(attentionMask, 'int32');
     const positions = tf.mul(tf.sub(tf.cumsum(mask, 1), deviceScalar(1, 'int32')), mask);

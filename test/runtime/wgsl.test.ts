@@ -19,6 +19,7 @@ import {
   layerNorm,
   packedSelfAttention,
   paddingMaskBias,
+  positionsFromMask,
   rmsNorm,
   type HeadLayout,
 } from '../../src/models/layers.js';
@@ -187,6 +188,15 @@ describe('fused programs', () => {
       );
     }
     tf.dispose([mask, causal, padding, scores]);
+  });
+
+  it('positions and causal bias from the attention mask', async () => {
+    const mask = paddedMask(3, 11, 4);
+    await assertValid('mask programs', ['ElementwiseProgram'], () => [
+      positionsFromMask(mask, 2),
+      causalMaskBias(mask),
+    ]);
+    mask.dispose();
   });
 
   it('AdamW: one in-place pass per parameter', async () => {

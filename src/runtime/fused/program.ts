@@ -52,14 +52,15 @@ export function fusedKernelsActive(): boolean {
   return tf.getBackend() === 'webgpu' && !plainOps() && !envFlag('LAYERCUT_NO_FUSED_KERNELS');
 }
 
-/** Runs `program` on float32 `inputs` and returns its output as a tensor. */
+/** Runs `program` on `inputs` and returns its output (float32 unless `dtype` says otherwise) as a tensor. */
 export function runProgram(
   program: WebGpuProgram,
   inputs: tf.Tensor[],
   uniforms?: ProgramUniform[],
+  dtype: 'float32' | 'int32' = 'float32',
 ): tf.Tensor {
   const backend = tf.backend() as unknown as WebGpuBackendLike;
-  const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+  const info = backend.runWebGPUProgram(program, inputs, dtype, uniforms);
   return tf.engine().makeTensorFromTensorInfo(info);
 }
 
@@ -83,6 +84,8 @@ export class ElementwiseProgram implements WebGpuProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [elementwiseWorkgroup, 1, 1];
   size = true;
+  /** Extra uniform fields, e.g. 'offset : i32,'. */
+  uniforms?: string;
 
   constructor(
     readonly outputShape: number[],
