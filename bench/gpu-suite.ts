@@ -31,6 +31,7 @@ import {
 import { checkParity } from '../src/models/parity.js';
 import { PAPER_DEFAULTS } from '../src/plan/types.js';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
+import { variableGrads } from '../src/runtime/gradients.js';
 import { checkMatmul } from '../src/runtime/sanity.js';
 import { flashAttention, flashAttentionFits } from '../src/runtime/attention/flash.js';
 import { watchDeviceErrors } from '../src/runtime/shader-errors.js';
@@ -370,7 +371,7 @@ await section('pytorch', 30, async () => {
         { kind: 'linear', warmupSteps: settings.warmup_steps, totalSteps: settings.total_steps },
         step,
       );
-    const { value, grads } = tf.variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
+    const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
     const byName: tf.NamedTensorMap = {};
     for (const [varName, g] of Object.entries(grads)) byName[nameOf.get(varName)!] = g;
     const clipped = clipByGlobalNorm(byName, settings.max_grad_norm);
