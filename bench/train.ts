@@ -60,6 +60,7 @@ import { AdamW } from '../src/train/optimizers.js';
 import { runExperiment } from '../src/train/run.js';
 import { writeSafetensors, type WritableTensor } from '../src/weights/safetensors.js';
 import { fruitDataset, fruitTask } from '../test/helpers/tiny-gpt2.js';
+import { fineTuneStep } from './train-step.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -280,8 +281,6 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
     loadStart = performance.now();
     await touchAll(model);
     const toDeviceSeconds = (performance.now() - loadStart) / 1000;
-    const variables = [...model.params.values()];
-    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
     // the loss of the checkpoint's own weights on each batch, before any step changes them
     const firstLosses: number[] = [];
     for (const [batchSize, seq] of o.shapes) {
@@ -298,15 +297,9 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       const optimizer = new AdamW(model.params, { weightDecay: 0 });
       const batch = benchBatch(batchSize, seq, shape.vocab);
       const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');
-      const step = (): tf.Scalar => {
-        const { value, grads } = tf.variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
-        const named: tf.NamedTensorMap = {};
-        for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-        optimizer.step(named, 5e-5);
-        tf.dispose(grads);
-        peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
-        return value;
-      };
+      const step = fineTuneStep(model, batch, labelTokenIds, optimizer, (phase) => {
+        if (phase === 'optimizer done') peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+      });
       for (let i = 0; i < o.warmup; i++) {
         const loss = step(); // warm-up: compiles every GPU program
         await loss.data();
