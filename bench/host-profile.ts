@@ -22,8 +22,9 @@
  * tfjs's pool of free buffers) and used by tensors during the last of --steps steps, the bytes in
  * use at the step's start (parameters, optimizer state, batch) and at the end of its phases, and
  * at the peak of bytes used, the phase running and the pool's largest free sizes; with two or more layer counts, a line
- * fitting fixed + per-layer bytes. The null device holds 512 MB: buffers past that are invalid
- * and raise errors (counted, not shown), which changes nothing in tfjs's bookkeeping.
+ * fitting fixed + per-layer bytes. The null device holds 512 MB: in this mode it is filled first,
+ * so that every buffer tfjs makes is invalid and raises an error (counted, not shown), which
+ * changes nothing in tfjs's bookkeeping.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -88,6 +89,7 @@ const counts = {
   uniformWrites: 0,
   submits: 0,
   buffersCreated: 0,
+  bufferBytesCreated: 0,
   buffersDestroyed: 0,
   deviceErrors: 0,
 };
@@ -114,6 +116,7 @@ device.queue.submit = (buffers) => (counts.submits++, submit(buffers));
 const createBuffer = device.createBuffer.bind(device);
 device.createBuffer = (descriptor) => {
   counts.buffersCreated++;
+  counts.bufferBytesCreated += descriptor.size;
   const buffer = createBuffer(descriptor);
   const destroy = buffer.destroy.bind(buffer);
   buffer.destroy = () => (counts.buffersDestroyed++, destroy());
@@ -123,6 +126,24 @@ device.addEventListener('uncapturederror', (event) => {
   event.preventDefault();
   counts.deviceErrors++;
 });
+if (values.memory) await fillNullDevice();
+
+/**
+ * Takes all of the null device's 512 MB, so that every buffer tfjs makes from here on is an
+ * invalid one of the size asked for (tfjs's bookkeeping is the same). Otherwise a buffer that
+ * still fits can be refused the staging memory Dawn gives a buffer mapped at creation, which
+ * throws.
+ */
+async function fillNullDevice(): Promise<void> {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  for (let size = 2 ** 28; size >= 4; size /= 2) {
+    for (;;) {
+      device.pushErrorScope('out-of-memory');
+      device.createBuffer({ size, usage });
+      if (await device.popErrorScope()) break;
+    }
+  }
+}
 
 /** tfjs's webgpu backend, as far as this reaches into it. */
 interface BackendInternals {
@@ -274,6 +295,7 @@ async function measure(layers: number) {
         pooledTop,
       },
       buffersCreatedPerStep: counts.buffersCreated,
+      gbCreatedPerStep: gb(counts.bufferBytesCreated),
       buffersDestroyedPerStep: counts.buffersDestroyed,
       deviceErrors: counts.deviceErrors,
     };
@@ -292,7 +314,11 @@ async function measure(layers: number) {
       layers,
       hostMsPerStep: +median(times).toFixed(1),
       hostMsRuns: times.map((t) => +t.toFixed(1)),
-      ...Object.fromEntries(Object.entries(counts).map(([key, n]) => [key, perStep(n)])),
+      ...Object.fromEntries(
+        Object.entries(counts)
+          .filter(([key]) => key !== 'bufferBytesCreated')
+          .map(([key, n]) => [key, perStep(n)]),
+      ),
     };
   }
   optimizer.dispose();
