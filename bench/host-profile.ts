@@ -178,27 +178,32 @@ async function finish(): Promise<void> {
 
 const manager = backend.bufferManager;
 /** The part of the step that runs. */
-let phase: 'forward' | 'backward' | 'optimizer' | 'after the step' = 'forward';
-const phaseAfter: Record<StepPhase, typeof phase> = {
+type RunningPhase = 'forward' | 'backward' | 'optimizer' | 'after the step';
+let phase = 'forward' as RunningPhase;
+const phaseAfter: Record<StepPhase, RunningPhase> = {
   'forward done': 'backward',
   'backward done': 'optimizer',
   'optimizer done': 'after the step',
 };
 /** At the highest bytes used of a step: the phase, and the free buffers in tfjs's pool by size. */
-let peakSnapshot:
-  { phase: string; usedBytes: number; allocatedBytes: number; pooled: [number, number][] } | undefined;
-let watchPeak = false;
+interface PeakSnapshot {
+  phase: string;
+  usedBytes: number;
+  allocatedBytes: number;
+  pooled: [number, number][];
+}
+const peakWatch: { on: boolean; snapshot?: PeakSnapshot } = { on: false };
 const acquireBuffer = manager.acquireBuffer.bind(manager);
 manager.acquireBuffer = (size, usage, mappedAtCreation, reuse) => {
   const buffer = acquireBuffer(size, usage, mappedAtCreation, reuse);
-  if (watchPeak && manager.numBytesUsed > (peakSnapshot?.usedBytes ?? 0)) {
+  if (peakWatch.on && manager.numBytesUsed > (peakWatch.snapshot?.usedBytes ?? 0)) {
     const pooled = new Map<number, number>(); // byte size → free buffers of that size
     for (const [key, free] of manager.freeBuffers)
       if (free.length) {
         const bytes = Number(key.split('_')[0]);
         pooled.set(bytes, (pooled.get(bytes) ?? 0) + free.length);
       }
-    peakSnapshot = {
+    peakWatch.snapshot = {
       phase,
       usedBytes: manager.numBytesUsed,
       allocatedBytes: manager.numBytesAllocated,
@@ -272,10 +277,11 @@ async function measure(layers: number) {
     phase = 'forward';
     const atStart = webGpuMemory({ reset: true })!;
     resetCounts();
-    peakSnapshot = undefined;
-    watchPeak = true;
+    peakWatch.snapshot = undefined;
+    peakWatch.on = true;
     await run(1);
-    watchPeak = false;
+    peakWatch.on = false;
+    const peakSnapshot = peakWatch.snapshot as PeakSnapshot | undefined; // set by acquireBuffer
     const memory = webGpuMemory()!;
     const pooledTop = (peakSnapshot?.pooled ?? [])
       .sort((a, b) => b[0] * b[1] - a[0] * a[1])
@@ -327,7 +333,7 @@ async function measure(layers: number) {
   return line;
 }
 
-const lines = [];
+const lines: Record<string, unknown>[] = [];
 for (const layers of layerCounts) {
   const line = await measure(layers);
   lines.push(line);

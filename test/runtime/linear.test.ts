@@ -37,7 +37,7 @@ describe('matMulBias', () => {
         [x, w, b],
       );
       const actual = tf.variableGrads(
-        loss(() => matMulBias(x, w, b, transposeWeight)),
+        loss(() => matMulBias(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, transposeWeight)),
         [x, w, b],
       );
       assert.deepEqual(await actual.value.data(), await expected.value.data());
@@ -73,7 +73,9 @@ describe('matMulBias', () => {
       return held;
     };
     const separate = heldAfterForward(() => tf.add(tf.matMul(x, w), b));
-    const fused = heldAfterForward(() => matMulBias(x, w, b, false));
+    const fused = heldAfterForward(() =>
+      matMulBias(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, false),
+    );
     // tfjs's add keeps its inputs, the [rows, out] product among them; here only the result is left
     assert.equal(separate - fused, 1);
     tf.dispose([x, w, b]);
