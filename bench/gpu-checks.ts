@@ -7,6 +7,7 @@
  *                       sums) and against tfjs's fp32 kernel
  *   fused programs      LayerNorm, GELU, attention softmax against their tfjs-op formulations
  *   fused AdamW         against the tfjs-ops AdamW, three steps
+ *   matMulBias          x·W + b with the bias in the matmul's epilogue, against matMul + add
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -18,6 +19,7 @@ import {
   positionsFromMask,
 } from '../src/models/layers.js';
 import { setPlainOps } from '../src/runtime/flags.js';
+import { matMulBias } from '../src/runtime/linear.js';
 import {
   mixedMatMulReference,
   setMatMulPrecision,
@@ -410,5 +412,69 @@ export async function fusedKernelChecks(): Promise<Check[]> {
     tf.dispose([x, g, b, r]);
   }
   tf.dispose([causal, padding]);
+  return checks;
+}
+
+/**
+ * matMulBias (src/runtime/linear.ts; in fp32 tfjs's fused matmul, the bias in its epilogue)
+ * against matMul + add on the same device, values and the x, W, b gradients of Σ(f · r), in
+ * fp32 and in mixed precision: GPT2-XL's c_attn at 16 × 128 and 1 × 128 tokens, a ragged
+ * product with the weight stored [out, in].
+ */
+export async function linearChecks(): Promise<Check[]> {
+  const cases = [
+    { name: 'xl c_attn 2048x1600·1600x4800', rows: 2048, inner: 1600, cols: 4800, transposeWeight: false },
+    { name: 'xl c_fc 128x1600·1600x6400', rows: 128, inner: 1600, cols: 6400, transposeWeight: false },
+    { name: 'ragged 77x96·(300x96)ᵀ', rows: 77, inner: 96, cols: 300, transposeWeight: true },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const x = tf.randomNormal([c.rows, c.inner], 0, 1, 'float32', 11) as tf.Tensor2D;
+    const w = tf.randomNormal(
+      c.transposeWeight ? [c.cols, c.inner] : [c.inner, c.cols],
+      0,
+      0.05,
+      'float32',
+      12,
+    ) as tf.Tensor2D;
+    const b = tf.randomNormal([c.cols], 0, 1, 'float32', 13) as tf.Tensor1D;
+    const r = tf.randomNormal([c.rows, c.cols], 0, 1, 'float32', 14);
+    const run = (f: (xi: tf.Tensor2D, wi: tf.Tensor2D, bi: tf.Tensor1D) => tf.Tensor) =>
+      tf.tidy(() => {
+        const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          tf.sum(tf.mul(f(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), r)),
+        )([x, w, b]);
+        return [f(x, w, b), ...grads];
+      });
+    for (const precision of ['fp32', 'mixed'] as MatMulPrecision[]) {
+      if (precision === 'mixed' && !tensorCoreMatrix()) continue;
+      setMatMulPrecision(precision);
+      try {
+        const fused = run((xi, wi, bi) => matMulBias(xi, wi, bi, c.transposeWeight));
+        const plain = run((xi, wi, bi) => tf.add(tf.matMul(xi, wi, false, c.transposeWeight), bi));
+        const labels = ['value', 'dx', 'dW', 'db'];
+        for (let i = 0; i < labels.length; i++) {
+          checks.push({
+            name: `matMulBias ${c.name} ${precision} ${labels[i]} vs matMul + add`,
+            diff: await maxDifference(fused[i]!, plain[i]!, true),
+            tolerance: 1e-6,
+            relative: true,
+          });
+        }
+        tf.dispose([...fused, ...plain]);
+      } catch (error) {
+        checks.push({
+          name: `matMulBias ${c.name} ${precision}`,
+          diff: NaN,
+          tolerance: 1e-6,
+          relative: true,
+          error: errorText(error),
+        });
+      } finally {
+        setMatMulPrecision('fp32');
+      }
+    }
+    tf.dispose([x, w, b, r]);
+  }
   return checks;
 }
