@@ -4,9 +4,9 @@
  * Written as `tf.add(tf.matMul(x, W), b)`, tfjs's gradient of the add saves both of its inputs
  * (for their shapes), so the product before the bias stays in memory until backward reaches it:
  * for GPT2-XL at 16 × 128 tokens 118 MB per layer (c_attn's, c_fc's and both c_proj's). Here the
- * product is freed after the forward pass. On webgpu in fp32 the forward is tfjs's fused matmul
- * (the bias added in the matmul's epilogue: one program, not two); elsewhere, and for the tensor
- * cores of mixed precision, it is the matmul and the add. The gradients are the ones tfjs
+ * product is freed after the forward pass. On webgpu the forward is tfjs's fused matmul (the bias
+ * added in the matmul's epilogue: one program, not two) except where the product runs on the
+ * tensor cores (mixed precision); there, and on other backends, it is the matmul and the add. The gradients are the ones tfjs
  * computes for matMul + add, the same ops in the same order:
  *
  *   dx = dy·Wᵀ (dy·W when W is stored transposed)   dW = xᵀ·dy (dyᵀ·x)   db = Σ_rows dy
@@ -14,7 +14,7 @@
  * x: [N, in], W: [in, out] (or [out, in] with `transposeWeight`), b: [out] → [N, out].
  */
 import * as tf from '@tensorflow/tfjs';
-import { matMulPrecision } from './tensor-core-matmul.js';
+import { tensorCoresTake } from './tensor-core-matmul.js';
 
 export function matMulBias(
   x: tf.Tensor2D,
@@ -26,7 +26,8 @@ export function matMulBias(
     const [input, w, b] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
     const save = args[3] as tf.GradSaveFunc;
     save([input, w]);
-    const fused = tf.getBackend() === 'webgpu' && matMulPrecision() === 'fp32';
+    // tfjs's fused matmul, unless the product runs on the tensor cores (mixed precision)
+    const fused = tf.getBackend() === 'webgpu' && !tensorCoresTake(input, w, false, transposeWeight);
     const value = fused
       ? tf.fused.matMul({ a: input, b: w, transposeB: transposeWeight, bias: b })
       : tf.add(tf.matMul(input, w, false, transposeWeight), b);
