@@ -14,9 +14,10 @@
  * The step is bench/train.ts's (bench/train-step.ts); parameters are made on the device (no
  * upload), the batch is bench/train.ts's.
  *
- * Host mode prints one JSON line (ms per step, the median of --repeats runs of --steps steps;
- * dispatches, bind groups, uniform writes, submits, buffers created and destroyed per step),
- * then the programs per step.
+ * Host mode prints one JSON line (ms per step, wall and this process's CPU time, the median of
+ * --repeats runs of --steps steps; dispatches, bind groups asked for and made (the rest reused),
+ * uniform writes, submits, buffers created and destroyed per step), then the programs per step.
+ * Wall time is noisy on a shared machine; CPU time less so.
  *
  * Memory mode prints one JSON line per layer count: peak bytes allocated from the device (used +
  * tfjs's pool of free buffers) and used by tensors during the last of --steps steps, the bytes in
@@ -35,7 +36,7 @@ import {
   setMatMulPrecision,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
-import { activeWebGpuDevice, webGpuMemory } from '../src/runtime/webgpu.js';
+import { activeWebGpuDevice, webGpuBindGroups, webGpuMemory } from '../src/runtime/webgpu.js';
 import type { PromptBatch } from '../src/train/objectives.js';
 import { AdamW } from '../src/train/optimizers.js';
 import { fineTuneStep, type StepPhase } from './train-step.js';
@@ -251,6 +252,7 @@ function benchBatch(): PromptBatch {
 }
 
 const gb = (bytes: number) => +(bytes / 1e9).toFixed(3);
+const perStepOf = (n: number) => +(n / steps).toFixed(2);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const label = (layers: number) =>
   `gpt2 d${width} h${heads} ${layers} layers, vocab ${vocab}, ${batchSize}x${seq}, ${precision}`;
@@ -307,19 +309,29 @@ async function measure(layers: number) {
     };
   } else {
     const times: number[] = [];
+    const cpuTimes: number[] = [];
+    const bindGroups = webGpuBindGroups()!;
+    let made = 0;
     for (let r = 0; r < repeats; r++) {
       resetCounts();
       programs.clear();
+      const missesBefore = bindGroups.misses;
+      const cpu = process.cpuUsage();
       const start = performance.now();
       await run(steps);
       times.push((performance.now() - start) / steps);
+      const used = process.cpuUsage(cpu);
+      cpuTimes.push((used.user + used.system) / 1000 / steps);
+      made = bindGroups.misses - missesBefore;
     }
-    const perStep = (n: number) => +(n / steps).toFixed(2);
+    const perStep = perStepOf;
     line = {
       model: label(layers),
       layers,
       hostMsPerStep: +median(times).toFixed(1),
       hostMsRuns: times.map((t) => +t.toFixed(1)),
+      hostCpuMsPerStep: +median(cpuTimes).toFixed(1),
+      bindGroupsMade: bindGroups.misses + bindGroups.hits > 0 ? perStepOf(made) : null,
       ...Object.fromEntries(
         Object.entries(counts)
           .filter(([key]) => key !== 'bufferBytesCreated')

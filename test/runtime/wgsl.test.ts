@@ -24,6 +24,7 @@ import {
   type HeadLayout,
 } from '../../src/models/layers.js';
 import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
+import { variableGrads } from '../../src/runtime/gradients.js';
 import { RowProgram, runProgram } from '../../src/runtime/fused/program.js';
 import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
 import {
@@ -331,10 +332,7 @@ describe('a training step on the webgpu backend', () => {
         const labelTokenIds = tf.tensor1d([7, 42], 'int32');
         backend().pipelineCache = {};
         const { errors, modules } = await watch.check(`${fixture} step`, async () => {
-          const { value, grads } = tf.variableGrads(
-            () => promptLmLoss(model, batch, labelTokenIds),
-            variables,
-          );
+          const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
           const named: tf.NamedTensorMap = {};
           for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
           const clipped = clipByGlobalNorm(named, 1);
