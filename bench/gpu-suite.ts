@@ -3,8 +3,8 @@
  * `ok` or `FAIL`, with its largest difference and tolerance; exit status 1 if any check fails,
  * could not run, or a WebGPU error reached no scope. Each section has its own time limit.
  *
- *   fused      LayerNorm, GELU, attention softmax, positions, causal bias, AdamW, matMulBias against
- *              their tfjs formulations
+ *   fused      LayerNorm, GELU, attention softmax, positions, causal bias, AdamW, matMulBias, the
+ *              gather gradient's row scatter against their tfjs formulations
  *   matmul     the tensor-core matmul against its CPU model and tfjs's fp32 kernel
  *   flash      flash attention (src/runtime/attention/flash.ts) against split heads + attention +
  *              merge on the same device, values and the q, k, v gradients, causal and padded, at
@@ -51,6 +51,7 @@ import {
   checkLine,
   errorText,
   fusedKernelChecks,
+  gatherGradientChecks,
   linearChecks,
   maskChecks,
   matmulCase,
@@ -137,6 +138,7 @@ await section('fused', 90, async () => {
   for (const check of await maskChecks()) report(check);
   report(await adamwCheck());
   for (const check of await linearChecks()) report(check);
+  for (const check of await gatherGradientChecks()) report(check);
 });
 
 await section('matmul', 100, async () => {

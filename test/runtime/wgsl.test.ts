@@ -25,6 +25,7 @@ import {
 } from '../../src/models/layers.js';
 import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
+import { matMulBias } from '../../src/runtime/linear.js';
 import { RowProgram, runProgram } from '../../src/runtime/fused/program.js';
 import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
 import {
@@ -189,6 +190,22 @@ describe('fused programs', () => {
       );
     }
     tf.dispose([mask, causal, padding, scores]);
+  });
+
+  it('gather gradient as a row scatter; linear layers with the bias in the matmul and a column-sum bias gradient', async () => {
+    const table = tf.randomNormal([50, 24]);
+    const ids = tf.tensor2d([3, 7, 3, 49, 0, 7], [2, 3], 'int32');
+    await assertValid('gather gradient', ['ScatterRowsProgram'], () =>
+      valueAndGrads((t) => tf.gather(t!, ids), [table]),
+    );
+    const [x, w, bias] = [tf.randomNormal([300, 24]), tf.randomNormal([24, 40]), tf.randomNormal([40])];
+    await assertValid('matMulBias', ['ColumnSumProgram'], () =>
+      valueAndGrads(
+        (xi, wi, bi) => matMulBias(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D, false),
+        [x, w, bias],
+      ),
+    );
+    tf.dispose([table, ids, x, w, bias]);
   });
 
   it('positions and causal bias from the attention mask', async () => {
