@@ -9,6 +9,7 @@
  *   fused AdamW         against the tfjs-ops AdamW, three steps
  *   matMulBias          x·W + b with the bias in the matmul's epilogue, against matMul + add
  *   gather gradient     the row scatter against tfjs's unsorted segment sum
+ *   early AdamW         AdamW applied during the backward pass against after it (GPT-2 fixture)
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -27,6 +28,9 @@ import {
   tensorCoreMatrix,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
+import { loadModel } from '../src/models/load.js';
+import { variableGrads } from '../src/runtime/gradients.js';
+import { promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
 import { AdamW } from '../src/train/optimizers.js';
 
 /** One compared quantity. `diff` is relative to the reference's largest |value| when `relative`. */
@@ -528,4 +532,68 @@ export async function gatherGradientChecks(): Promise<Check[]> {
     tf.dispose([table, ids, dy]);
   }
   return checks;
+}
+
+/**
+ * AdamW applied to each parameter during the backward pass, as its gradient becomes ready
+ * (variableGrads' onReady; the fused pass writes the parameter in place while the other
+ * gradients are still queued), against AdamW applied after it: 3 steps of the GPT-2 fixture
+ * (`dir`), every parameter compared.
+ */
+export async function earlyOptimizerCheck(dir: string): Promise<Check> {
+  const finals: Map<string, Float32Array>[] = [];
+  for (const early of [false, true]) {
+    const { model } = await loadModel(dir);
+    const variables = [...model.params.values()];
+    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+    const optimizer = new AdamW(model.params, { weightDecay: 0.01 });
+    const batch: PromptBatch = {
+      inputIds: tf.tensor2d([5, 6, 7, 8, 9, 10, 11, 1, 5, 5, 6, 3], [3, 4], 'int32'),
+      attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0], [3, 4], 'int32'),
+      answerPositions: tf.tensor1d([3, 2, 1], 'int32'),
+      labels: tf.tensor1d([0, 1, 1], 'int32'),
+    };
+    const labelTokenIds = tf.tensor1d([7, 42], 'int32');
+    const loss = () => promptLmLoss(model, batch, labelTokenIds);
+    for (let step = 0; step < 3; step++) {
+      if (early) {
+        const updates = optimizer.begin(1e-3);
+        const { value } = variableGrads(loss, variables, {
+          onReady: (variable, grad) => {
+            updates.update(nameOf.get(variable.name)!, grad);
+            grad.dispose();
+          },
+        });
+        updates.finish();
+        value.dispose();
+      } else {
+        const { value, grads } = variableGrads(loss, variables);
+        const named: tf.NamedTensorMap = {};
+        for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+        optimizer.step(named, 1e-3);
+        tf.dispose([value, named]);
+      }
+    }
+    const values = new Map<string, Float32Array>();
+    for (const [name, v] of model.params) values.set(name, (await v.data()) as Float32Array);
+    finals.push(values);
+    optimizer.dispose();
+    model.dispose();
+    tf.dispose([...Object.values(batch), labelTokenIds]);
+  }
+  let maxDiff = 0;
+  let maxValue = 0;
+  for (const [name, late] of finals[0]!) {
+    const early = finals[1]!.get(name)!;
+    for (let i = 0; i < late.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(early[i]! - late[i]!));
+      maxValue = Math.max(maxValue, Math.abs(late[i]!));
+    }
+  }
+  return {
+    name: 'AdamW as gradients become ready vs after backward, 3 steps',
+    diff: maxDiff / maxValue,
+    tolerance: 1e-5,
+    relative: true,
+  };
 }

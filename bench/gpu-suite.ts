@@ -11,7 +11,8 @@
  *              head widths 64 (GPT-2 small, GPT2-XL), 80 and 128 (Llama-style, grouped heads)
  *   parity     `layercut parity` on every fixture in test/fixtures/models (against transformers)
  *   pytorch    three AdamW steps of prompt fine-tuning against torch (test/fixtures/models/train-gpt2-adamw)
- *   finetune   a short fine-tune on webgpu equal to the same one on the cpu backend
+ *   finetune   a short fine-tune on webgpu equal to the same one on the cpu backend; AdamW applied
+ *              during the backward pass equal to AdamW after it
  *
  *   npm run test:gpu [-- --only flash,parity]
  *   on the GPU machine: bench/device-gpu-suite.sh
@@ -49,6 +50,7 @@ import { openCheckpoint } from '../src/weights/safetensors.js';
 import {
   adamwCheck,
   checkLine,
+  earlyOptimizerCheck,
   errorText,
   fusedKernelChecks,
   gatherGradientChecks,
@@ -456,6 +458,7 @@ await section('finetune', 90, async () => {
   const fixtures = ['gpt2-tiny', 'opt-tiny', 'llama-tiny-gqa'];
   const gpu = new Map<string, Awaited<ReturnType<typeof fineTune>>>();
   for (const fixture of fixtures) gpu.set(fixture, await fineTune(fixture));
+  report(await earlyOptimizerCheck(path.join(fixturesDir, 'gpt2-tiny')));
   watch.stop(); // the webgpu part is done; the cpu backend follows
   await initBackend({ backend: 'cpu' });
   for (const fixture of fixtures) {
