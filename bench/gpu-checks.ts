@@ -9,6 +9,7 @@
  *   fused AdamW         against the tfjs-ops AdamW, three steps
  *   matMulBias          x·W + b with the bias in the matmul's epilogue, against matMul + add
  *   gather gradient     the row scatter against tfjs's unsorted segment sum
+ *   cross-entropy       the fused loss over label-word scores against tfjs ops
  *   early AdamW         AdamW applied during the backward pass against after it (GPT-2 fixture)
  */
 import * as tf from '@tensorflow/tfjs';
@@ -30,7 +31,7 @@ import {
 } from '../src/runtime/tensor-core-matmul.js';
 import { loadModel } from '../src/models/load.js';
 import { variableGrads } from '../src/runtime/gradients.js';
-import { promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
+import { crossEntropy, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
 import { AdamW } from '../src/train/optimizers.js';
 
 /** One compared quantity. `diff` is relative to the reference's largest |value| when `relative`. */
@@ -596,4 +597,58 @@ export async function earlyOptimizerCheck(dir: string): Promise<Check> {
     tolerance: 1e-5,
     relative: true,
   };
+}
+
+/**
+ * The fused cross-entropy (fused/cross-entropy.ts) against its tfjs-op formulation
+ * (LAYERCUT_NO_FUSED_KERNELS), loss and score gradient: 16 rows of 2 label words, 1 row, and 300
+ * rows of 5 with a label outside the classes.
+ */
+export async function crossEntropyChecks(): Promise<Check[]> {
+  const cases = [
+    { name: '16x2', rows: 16, classes: 2, invalidAt: -1 },
+    { name: '1x2', rows: 1, classes: 2, invalidAt: -1 },
+    { name: '300x5, one label out of range', rows: 300, classes: 5, invalidAt: 11 },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const scores = tf.randomNormal([c.rows, c.classes], 0, 3, 'float32', 16);
+    const labels = tf.tensor1d(
+      Array.from({ length: c.rows }, (_, i) => (i === c.invalidAt ? c.classes + 2 : (i * 7) % c.classes)),
+      'int32',
+    );
+    const run = (fused: boolean) => {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+      try {
+        return tf.tidy(() => {
+          const f = (s: tf.Tensor) => crossEntropy(s as tf.Tensor2D, labels);
+          return [f(scores), tf.grads((s: tf.Tensor) => tf.mul(f(s), 3))([scores])[0]!];
+        });
+      } finally {
+        process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+      }
+    };
+    try {
+      const [fused, plain] = [run(true), run(false)];
+      for (const [i, part] of ['loss', 'dscores'].entries()) {
+        checks.push({
+          name: `fused cross-entropy ${c.name} ${part} vs tfjs ops`,
+          diff: await maxDifference(fused[i]!, plain[i]!, true),
+          tolerance: 1e-6,
+          relative: true,
+        });
+      }
+      tf.dispose([...fused, ...plain]);
+    } catch (error) {
+      checks.push({
+        name: `fused cross-entropy ${c.name}`,
+        diff: NaN,
+        tolerance: 1e-6,
+        relative: true,
+        error: errorText(error),
+      });
+    }
+    tf.dispose([scores, labels]);
+  }
+  return checks;
 }

@@ -4,7 +4,7 @@
  * could not run, or a WebGPU error reached no scope. Each section has its own time limit.
  *
  *   fused      LayerNorm, GELU, attention softmax, positions, causal bias, AdamW, matMulBias, the
- *              gather gradient's row scatter against their tfjs formulations
+ *              gather gradient's row scatter, the cross-entropy against their tfjs formulations
  *   matmul     the tensor-core matmul against its CPU model and tfjs's fp32 kernel
  *   flash      flash attention (src/runtime/attention/flash.ts) against split heads + attention +
  *              merge on the same device, values and the q, k, v gradients, causal and padded, at
@@ -50,6 +50,7 @@ import { openCheckpoint } from '../src/weights/safetensors.js';
 import {
   adamwCheck,
   checkLine,
+  crossEntropyChecks,
   earlyOptimizerCheck,
   errorText,
   fusedKernelChecks,
@@ -141,6 +142,7 @@ await section('fused', 90, async () => {
   report(await adamwCheck());
   for (const check of await linearChecks()) report(check);
   for (const check of await gatherGradientChecks()) report(check);
+  for (const check of await crossEntropyChecks()) report(check);
 });
 
 await section('matmul', 100, async () => {
