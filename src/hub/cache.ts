@@ -143,13 +143,11 @@ export class RepoCache {
     return blob;
   }
 
-  /** Throws unless `path`, symlinks followed, is the repository's folder or lies inside it (or its `blobs`). */
+  /** Throws unless `path`, symlinks followed, is the repository's folder or lies inside it. */
   private async checkInside(path: string): Promise<void> {
     const real = await realpath(path);
-    const roots = await Promise.all(
-      [this.dir, join(this.dir, 'blobs')].map((root) => realpath(root).catch(() => undefined)),
-    );
-    if (roots.some((root) => root !== undefined && (real === root || real.startsWith(root + sep)))) return;
+    const root = await realpath(this.dir);
+    if (real === root || real.startsWith(root + sep)) return;
     throw new HubError(
       'unsafe-path',
       `the cache entry ${path} resolves to ${real}, outside ${this.dir}; it was not used`,

@@ -5,6 +5,7 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -188,6 +189,31 @@ describe('a mirror cannot make layercut read or write outside the cache', () => 
       downloadRepoFiles({ repo: 'org/tiny', files: ['config.json'], hub: settings, refresh: true }),
       hubError('unsafe-path', link, 'outside'),
     );
+  });
+
+  test('a planted folder or blob link in the cache is neither written through nor read', LIMIT, async () => {
+    const commit = hub.commitOf('model', 'org/tiny');
+    const repoDir = join(settings.cacheDir!, 'models--org--tiny');
+    // snapshots/{commit}/nested → a folder outside: the snapshot entry must not be made there.
+    const outsideDir = await mkdtemp(join(root, 'outside-'));
+    await mkdir(join(repoDir, 'snapshots', commit), { recursive: true });
+    await symlink(outsideDir, join(repoDir, 'snapshots', commit, 'nested'));
+    await assert.rejects(
+      downloadRepoFiles({ repo: 'org/tiny', files: ['nested/extra.json'], hub: settings }),
+      hubError('unsafe-path', join(repoDir, 'snapshots', commit, 'nested'), outsideDir),
+    );
+    assert.deepEqual(await readdir(outsideDir), []);
+    // blobs/{sha1 of config.json} → a file outside: it must not be linked or read.
+    const secret = join(root, 'blob-secret.txt');
+    await writeFile(secret, 'not yours');
+    const sha1 = createHash('sha1').update(`blob ${config.length}\0${config}`).digest('hex');
+    await mkdir(join(repoDir, 'blobs'), { recursive: true });
+    await symlink(secret, join(repoDir, 'blobs', sha1));
+    await assert.rejects(
+      downloadRepoFiles({ repo: 'org/tiny', files: ['config.json'], hub: settings }),
+      hubError('unsafe-path', join(repoDir, 'blobs', sha1), secret),
+    );
+    assert.equal(existsSync(join(repoDir, 'snapshots', commit, 'config.json')), false);
   });
 
   test('a revision that climbs out of refs/ is refused before any request', LIMIT, async () => {
