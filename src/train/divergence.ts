@@ -45,6 +45,8 @@ function mean(values: readonly number[]): number {
   return values.reduce((sum, v) => sum + v, 0) / values.length;
 }
 
+/** 0.745, 22.0, 2884, 5.1e+11. */
 function lossText(loss: number): string {
-  return Math.abs(loss) >= 1e4 ? loss.toExponential(1) : loss.toPrecision(3);
+  const size = Math.abs(loss);
+  return size >= 1e4 ? loss.toExponential(1) : size >= 100 ? loss.toFixed(0) : loss.toPrecision(3);
 }

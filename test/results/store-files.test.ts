@@ -75,7 +75,7 @@ function foreignFiles(): { name: string; file: string }[] {
 }
 
 /** A store of schema version `version` as an older layercut wrote it (no application id), with one done run. */
-function oldStore(file: string, version: number): string {
+function oldStore(file: string, version: number, trainLosses?: number[]): string {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
@@ -83,6 +83,7 @@ function oldStore(file: string, version: number): string {
   db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(version));
   const plan = fakePlan({ seed: version });
   const result = fakeResult(plan, { accuracy: 0.625 });
+  if (trainLosses) result.curves.train = trainLosses.map((loss, i) => ({ step: i + 1, epoch: 0, loss, lr: 1e6 }));
   db.prepare(
     `INSERT INTO runs (id, plan, status, attempts, created_at, started_at, finished_at, accuracy, macro_f1,
        test_metrics, validation, curves, timings, layers_before, layers_after, params_before, params_after,
@@ -147,7 +148,9 @@ describe('files that are not layercut stores', () => {
     assert.equal(readFileSync(empty).length, 0);
     // To write, an empty file is a new store (as `mktemp` makes them).
     openStore(empty).close();
-    assert.equal(openStoreReadOnly(empty).counts().done, 0);
+    const made = openStoreReadOnly(empty);
+    assert.deepEqual(made.counts(), { queued: 0, running: 0, done: 0, failed: 0 });
+    made.close();
   });
 });
 
@@ -183,6 +186,23 @@ describe('stores of older versions', () => {
       raw.close();
     });
   }
+
+  test('runs done before divergence was recorded are judged from their stored curves', () => {
+    const file = path.join(dir, 'old-exploded.db');
+    const id = oldStore(file, 2, [0.745, 3.1e12, 8.4e12, 6.0e12, 1.9e13, 1.1e12, 2.4e11, 1.8e11]);
+    const why = 'training loss rose from 0.745 at the first step to 5.1e+11 at the end (mean of 3 steps)';
+    const reader = openStoreReadOnly(file);
+    assert.equal(reader.get(id)!.result!.divergence, why);
+    reader.close();
+    // Migrating writes the verdict into the new column.
+    openStore(file).close();
+    const raw = new Database(file, { readonly: true });
+    assert.deepEqual(raw.prepare(`SELECT divergence FROM runs`).all(), [{ divergence: why }]);
+    raw.close();
+    const again = openStoreReadOnly(file);
+    assert.equal(again.get(id)!.result!.divergence, why);
+    again.close();
+  });
 
   test('a store of a newer layercut is refused by readers too, unchanged', () => {
     const file = path.join(dir, 'newer.db');
