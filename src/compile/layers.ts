@@ -100,9 +100,7 @@ export function readLayers(value: unknown): LayerRequest {
         if (Array.isArray(indices) && indices.every(isIndex)) {
           return { kind: 'keep', ranges: indices.map((i) => ({ from: i, to: i })) };
         }
-        throw new LayerIssue(
-          `keep needs a list of layer indices (0, 1, 2, …), got ${show(indices)}`,
-        );
+        throw new LayerIssue(`keep needs a list of layer indices (0, 1, 2, …), got ${show(indices)}`);
       }
       case 'first-last': {
         const { first, last } = value;
@@ -118,9 +116,7 @@ export function readLayers(value: unknown): LayerRequest {
         if (isIndex(from) && (to === null || to === undefined || isIndex(to))) {
           return { kind: 'drop', ranges: [{ from, to: to ?? null }] };
         }
-        throw new LayerIssue(
-          `drop needs layer indices, got drop(${show(from)}, ${show(to)})`,
-        );
+        throw new LayerIssue(`drop needs layer indices, got drop(${show(from)}, ${show(to)})`);
       }
     }
   }

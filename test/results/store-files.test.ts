@@ -83,7 +83,8 @@ function oldStore(file: string, version: number, trainLosses?: number[]): string
   db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(version));
   const plan = fakePlan({ seed: version });
   const result = fakeResult(plan, { accuracy: 0.625 });
-  if (trainLosses) result.curves.train = trainLosses.map((loss, i) => ({ step: i + 1, epoch: 0, loss, lr: 1e6 }));
+  if (trainLosses)
+    result.curves.train = trainLosses.map((loss, i) => ({ step: i + 1, epoch: 0, loss, lr: 1e6 }));
   db.prepare(
     `INSERT INTO runs (id, plan, status, attempts, created_at, started_at, finished_at, accuracy, macro_f1,
        test_metrics, validation, curves, timings, layers_before, layers_after, params_before, params_after,
