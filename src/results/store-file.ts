@@ -65,9 +65,10 @@ function snapshot(file: string): Database {
 }
 
 /**
- * A read-only connection that has not changed the file and will not. For a WAL file without a
- * -wal file beside it, SQLite would create -wal and -shm files even read-only: read a copy
- * instead (the file then holds everything). A store's own folder may be read-only too.
+ * A read-only connection that has not changed the file and will not. Read-only, SQLite still
+ * creates -wal and -shm files beside a WAL file that has none: where the file is not known to be
+ * ours, read a copy in memory instead (with no -wal file, the file holds everything). Where the
+ * folder cannot be written (read-only media), SQLite cannot read a WAL file at all: a copy too.
  */
 function readOnlyConnection(
   file: string,
@@ -159,14 +160,12 @@ export function openForWriting(file: string, options: WriteOptions): Database {
   }
 }
 
-/** A store opened to read: the connection, and the schema version of its file. */
-export interface ReadConnection {
-  db: Database;
-  version: number;
-}
-
-/** Opens the store to read without writing anything to it; refuses a missing file, an empty one, or a foreign one. */
-export function openForReading(file: string): ReadConnection {
+/**
+ * Opens the store to read without writing anything to it, at whatever schema version it has
+ * (store.ts reads the columns an older one lacks as absent); refuses a missing file, an empty
+ * one, a foreign one, and one of a newer layercut.
+ */
+export function openForReading(file: string): Database {
   const header = readHeader(file);
   switch (header.kind) {
     case 'missing':
@@ -183,7 +182,7 @@ export function openForReading(file: string): ReadConnection {
     if (contents.kind === 'foreign') throw notAStore(file, contents.why);
     if (contents.kind === 'empty') throw notAStore(file, 'it is an empty SQLite database');
     checkNotNewer(contents.version, file);
-    return { db, version: contents.version };
+    return db;
   } catch (error) {
     db?.close();
     explain(error, file, false);

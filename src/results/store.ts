@@ -171,8 +171,7 @@ export function openStoreReadOnly(
   options: Pick<StoreOptions, 'now'> = {},
 ): StoreReader {
   const absolute = path.resolve(file);
-  const { db } = openForReading(absolute);
-  return new SqliteStoreReader(db, absolute, options.now ?? (() => new Date()));
+  return new SqliteStoreReader(openForReading(absolute), absolute, options.now ?? (() => new Date()));
 }
 
 class SqliteStoreReader implements StoreReader {
