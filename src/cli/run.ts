@@ -9,8 +9,8 @@
  * anywhere, through a BullMQ queue on Redis (`--queue redis://…`: src/queue/coordinator.ts).
  * In every case this process alone writes the results store.
  *
- * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 3 some runs are
- * still running in another process (it is named; nothing failed), 130 interrupted.
+ * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 3 no run failed
+ * but some are not done (another live process holds them; each is named), 130 interrupted.
  */
 import { parseOptions } from './options.js';
 import path from 'node:path';
@@ -34,7 +34,7 @@ import { SweepInterruptedError, sweepRuns, type SweepOutcome } from '../queue/sw
 /** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
 
-/** Exit code when no run failed but some are not done: another live process holds them. */
+/** Exit code when no run failed but some are not done: another live process holds them (or held them and stopped). */
 export const UNFINISHED_EXIT_CODE = 3;
 
 const usage = `usage: layercut run <file.ts> [options]
