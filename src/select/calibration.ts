@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { randomStream, range, shuffled } from '../data/random.js';
 import type { LanguageModel } from '../models/types.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type Batch, type EncodedExample } from '../train/batching.js';
 import { angularDistances } from './angular-distance.js';
 import { blockInfluence } from './block-influence.js';
@@ -21,6 +22,8 @@ export interface MeasureOptions {
   batchSize?: number;
   /** Id written into padding positions (default 0; only the attention mask marks them). */
   padId?: number;
+  /** Aborting stops the measurement at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 /** `count` examples of `train` in a seeded order (all of them when it has fewer). */
@@ -39,6 +42,7 @@ async function weightedMean(
   let sums: number[] | undefined;
   let total = 0;
   for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
+    await interruptionPoint(options.signal, 'the layer measurement');
     const batch = makeBatch(
       indices.map((i) => examples[i]!),
       options.padId ?? 0,

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../models/types.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
 import { atPositions } from '../train/objectives.js';
 
@@ -22,13 +23,14 @@ export async function depthPreview(
   model: LanguageModel,
   examples: readonly EncodedExample[],
   labelTokenIds: readonly number[],
-  options: { batchSize?: number; padId?: number } = {},
+  options: { batchSize?: number; padId?: number; signal?: AbortSignal } = {},
 ): Promise<DepthReading[]> {
   const depths = model.info.layersAfter;
   const predictions = Array.from({ length: depths }, () => new Array<number>(examples.length));
   const tokenIds = tf.tensor1d(Array.from(labelTokenIds), 'int32');
   try {
     for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
+      await interruptionPoint(options.signal, 'the depth preview');
       const batch = makeBatch(
         indices.map((i) => examples[i]!),
         options.padId ?? 0,

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { LanguageModel } from '../models/types.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
 import { atPositions } from '../train/objectives.js';
 import { withLayers } from './layer-view.js';
@@ -28,6 +29,8 @@ export interface ScoreOptions {
   batchSize?: number;
   /** Id written into padding positions (default 0). */
   padId?: number;
+  /** Aborting stops the scoring at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 /** Zero-shot accuracy of `model` on `examples`: the class whose label token scores highest at the slot. */
@@ -43,6 +46,7 @@ export async function labelAccuracy(
   const tokenIds = tf.tensor1d(Array.from(labelTokenIds), 'int32');
   try {
     for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
+      await interruptionPoint(options.signal, 'the greedy search');
       const batch = makeBatch(
         indices.map((i) => examples[i]!),
         options.padId ?? 0,
