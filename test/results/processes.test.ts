@@ -3,21 +3,24 @@
  * run is handed out again; two processes writing the same file at once lose nothing.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, test } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 
 import { openStore } from '../../src/results/store.js';
+import { spawnNode } from '../helpers/spawn.js';
 
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'store-worker.ts');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-procs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function startWorker(...args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', worker, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts store-worker.ts with `args`; it ends with test `t` (test/helpers/spawn.ts). */
+function startWorker(t: TestContext, ...args: string[]): ChildProcess {
+  return spawnNode(t, ['--import', 'tsx', worker, ...args], { cwd: process.cwd(), name: 'store-worker' })
+    .process;
 }
 
 /** Resolves with the exit code once the process is gone (and reaped: its pid no longer exists). */
@@ -45,9 +48,9 @@ function lines(child: ChildProcess, onLine: (line: string) => void): { all: stri
 }
 
 describe('results store across processes', { timeout: 60_000 }, () => {
-  test('a process killed between markRunning and finish leaves its run unfinished, and it is run again', async () => {
+  test('a process killed between markRunning and finish leaves its run unfinished, and it is run again', async (t) => {
     const file = path.join(dir, 'killed.db');
-    const child = startWorker('hold', file, '17');
+    const child = startWorker(t, 'hold', file, '17');
     const gone = exited(child);
     const id = await new Promise<string>((resolve) => {
       lines(child, (line) => {
@@ -73,10 +76,10 @@ describe('results store across processes', { timeout: 60_000 }, () => {
     store.close();
   });
 
-  test('a process killed in the middle of finishing runs leaves each run whole or unfinished', async () => {
+  test('a process killed in the middle of finishing runs leaves each run whole or unfinished', async (t) => {
     const file = path.join(dir, 'half.db');
     const total = 30;
-    const child = startWorker('finish-all', file, String(total));
+    const child = startWorker(t, 'finish-all', file, String(total));
     const gone = exited(child);
     const out = lines(child, (line) => {
       if (line.startsWith('finished ') && out.all.length === 5) child.kill('SIGKILL');
@@ -103,7 +106,7 @@ describe('results store across processes', { timeout: 60_000 }, () => {
     store.close();
   });
 
-  test('two processes enqueueing, claiming and finishing in one file at once lose nothing and run nothing twice', async () => {
+  test('two processes enqueueing, claiming and finishing in one file at once lose nothing and run nothing twice', async (t) => {
     const file = path.join(dir, 'shared.db');
     const goFile = path.join(dir, 'go');
     const count = 200;
@@ -111,7 +114,7 @@ describe('results store across processes', { timeout: 60_000 }, () => {
     const bothReady = new Promise<void>((resolve) => (markReady = resolve));
     let ready = 0;
     const children = ['one', 'two'].map((name) => {
-      const child = startWorker('hammer', file, name, String(count), goFile);
+      const child = startWorker(t, 'hammer', file, name, String(count), goFile);
       const out = lines(child, (line) => {
         if (line === 'ready' && ++ready === 2) markReady();
       });
