@@ -16,6 +16,7 @@ import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type Batch, type EncodedExample } from '../train/batching.js';
 import { angularDistances } from './angular-distance.js';
 import { blockInfluence } from './block-influence.js';
+import { nonFiniteCounts, stateName, throwIfNotFinite } from './finite.js';
 
 export interface MeasureOptions {
   /** Examples per forward pass (default 8). */
@@ -124,11 +125,20 @@ export async function depthSimilarity(
           tf.maximum(tf.matMul(norms, norms, false, true), 1e-8),
         ); // [B, L+1, L+1]
         const angle = tf.div(tf.acos(tf.clipByValue(cos, -1, 1)), Math.PI);
-        return tf.concat([tf.mean(cos, 0).flatten(), tf.mean(angle, 0).flatten()]); // [2 (L+1)²]
+        // [2 (L+1)²] means, then [L+1] counts of values that are not finite
+        return tf.concat([
+          tf.mean(cos, 0).flatten(),
+          tf.mean(angle, 0).flatten(),
+          nonFiniteCounts(states, batch.attentionMask),
+        ]);
       });
-      const values = Array.from(await sums.data());
+      const values = await sums.data();
       sums.dispose();
-      return values;
+      const means = 2 * depths * depths;
+      throwIfNotFinite('layer similarity', values.subarray(means), (depth) =>
+        stateName(model.info.keptLayers, depth),
+      );
+      return Array.from(values.subarray(0, means));
     },
     (batch) => batch.size,
   );

@@ -14,6 +14,7 @@ import type { LanguageModel } from '../models/types.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
 import { atPositions } from '../train/objectives.js';
+import { nonFiniteCounts, throwIfNotFinite } from './finite.js';
 import { withLayers } from './layer-view.js';
 
 export interface LabelScore {
@@ -51,21 +52,37 @@ export async function labelAccuracy(
         indices.map((i) => examples[i]!),
         options.padId ?? 0,
       );
-      const [predicted, trueLogProb] = tf.tidy(() => {
-        const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
-        const scores = model.lmHead(atPositions(lastHidden, batch.scorePositions), tokenIds) as tf.Tensor2D; // [B, C]
-        const logProbs = tf.logSoftmax(scores); // [B, C]
-        const truth = tf.sum(tf.mul(logProbs, tf.oneHot(batch.labels, labelTokenIds.length)), 1); // [B]
-        return [tf.argMax(scores, 1), truth];
-      });
-      const [predictedIds, logProbs] = [await predicted.data(), await trueLogProb.data()];
-      tf.dispose([predicted, trueLogProb]);
+      // [B] predicted classes, [B] log p(true class), [1] count of label scores that are not finite
+      let results: [tf.Tensor, tf.Tensor, tf.Tensor];
+      try {
+        results = tf.tidy((): [tf.Tensor, tf.Tensor, tf.Tensor] => {
+          const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
+          const scores = model.lmHead(atPositions(lastHidden, batch.scorePositions), tokenIds) as tf.Tensor2D; // [B, C]
+          const logProbs = tf.logSoftmax(scores); // [B, C]
+          const truth = tf.sum(tf.mul(logProbs, tf.oneHot(batch.labels, labelTokenIds.length)), 1); // [B]
+          const everyRow = tf.ones([indices.length, 1], 'int32') as tf.Tensor2D; // the slot is a real token
+          return [tf.argMax(scores, 1), truth, nonFiniteCounts([scores], everyRow)];
+        });
+      } finally {
+        disposeBatch(batch);
+      }
+      const [predicted, trueLogProb, nonFinite] = results;
+      const [predictedIds, logProbs, counts] = [
+        await predicted.data(),
+        await trueLogProb.data(),
+        await nonFinite.data(),
+      ];
+      tf.dispose(results);
+      throwIfNotFinite(
+        'zero-shot accuracy',
+        counts,
+        () => `the label scores with layers ${model.info.keptLayers.join(', ')}`,
+      );
       indices.forEach((example, row) => {
         predictions[example] = predictedIds[row]!;
         if (predictedIds[row] === examples[example]!.label) correct++;
         logProbSum += logProbs[row]!;
       });
-      disposeBatch(batch);
     }
   } finally {
     tokenIds.dispose();
