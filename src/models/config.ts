@@ -41,6 +41,15 @@ export class ConfigReader {
     return value;
   }
 
+  /** A whole number ≥ 1 (sizes, counts, windows). */
+  positiveInteger(key: string, fallback?: number): number {
+    const value = this.integer(key, fallback);
+    if (value < 1) {
+      throw new ConfigError(`${this.source}: config.json '${key}' should be a positive integer, got ${value}`);
+    }
+    return value;
+  }
+
   boolean(key: string, fallback: boolean): boolean {
     const value = this.json[key];
     if (value === undefined || value === null) return fallback;

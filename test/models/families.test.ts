@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../../src/errors.js';
 import { ConfigError } from '../../src/models/config.js';
-import { llama, rmsNorm } from '../../src/models/llama.js';
+import { rmsNorm } from '../../src/models/layers.js';
+import { llama } from '../../src/models/llama.js';
 import { loadModel } from '../../src/models/load.js';
 import { saveModel } from '../../src/models/save.js';
 import { keepFirst, keepIndices } from '../../src/models/selection.js';
@@ -215,32 +216,29 @@ describe('llama building blocks and config', () => {
 
   it('reads rotary settings from transformers 5 and 4 configs', () => {
     const v5 = llama.parseConfig({ ...base, rope_parameters: { rope_type: 'default', rope_theta: 500000 } });
-    assert.equal(v5.ropeTheta, 500000);
+    assert.equal(v5.rotary.theta, 500000);
     assert.equal(v5.kvHeads, 2);
     assert.equal(v5.headDim, 8);
     assert.equal(v5.tieWordEmbeddings, false);
     const v4 = llama.parseConfig({ ...base, rope_theta: 250000, rope_scaling: null, head_dim: 16 });
-    assert.equal(v4.ropeTheta, 250000);
+    assert.equal(v4.rotary.theta, 250000);
     assert.equal(v4.headDim, 16);
-    assert.equal(llama.parseConfig(base).ropeTheta, 10000);
+    assert.equal(llama.parseConfig(base).rotary.theta, 10000);
     // a wider head_dim changes every attention shape
     assert.deepEqual(llama.expectedTensors(v4, [0]).get('layers.0.self_attn.q_proj.weight'), [64, 32]);
     assert.deepEqual(llama.expectedTensors(v4, [0]).get('layers.0.self_attn.k_proj.weight'), [32, 32]);
   });
 
-  it('rejects scaled rotary embeddings and key/value heads that do not divide the heads', () => {
+  it('rejects unsupported rotary variants, incomplete llama3 settings and key/value heads that do not divide the heads', () => {
     assert.throws(
       () => llama.parseConfig({ ...base, rope_scaling: { rope_type: 'llama3', factor: 8 } }),
-      (error: Error) => error instanceof ConfigError && /rotary scaling 'llama3'/.test(error.message),
+      (error: Error) =>
+        error instanceof ConfigError && /llama \(in 'rope_scaling'\): config.json has no 'low_freq_factor'/.test(error.message),
     );
     assert.throws(
       () =>
         llama.parseConfig({ ...base, rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } }),
-      /rotary scaling 'yarn' in config.json is not supported/,
-    );
-    assert.throws(
-      () => llama.parseConfig({ ...base, rope_scaling: { type: 'linear', factor: 2 } }),
-      /'linear'/,
+      /config.json 'rope_parameters' rope_type 'yarn' is not supported/,
     );
     assert.throws(
       () => llama.parseConfig({ ...base, num_key_value_heads: 3 }),
