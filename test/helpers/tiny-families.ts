@@ -131,7 +131,9 @@ export async function writeTinyFamily(name: TinyFamily, options: TinyFamilyOptio
   const tokenizerDir = path.join(fixturesDir, 'tokenizers', 'llama-bpe');
   const config: Record<string, unknown> = {
     ...tinyFamilyConfigs[name],
-    ...(options.withTokenizer ? { vocab_size: 708, bos_token_id: 1, eos_token_id: 2 } : {}),
+    ...(options.withTokenizer
+      ? { vocab_size: 708, max_position_embeddings: 128, bos_token_id: 1, eos_token_id: 2 }
+      : {}),
     ...options.config,
   };
   const family = families.find((f) => f.modelTypes.includes(config['model_type'] as string))!;
