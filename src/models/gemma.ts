@@ -5,7 +5,8 @@
  * head_dim 256 ≠ D / H, and tied embeddings.
  *
  * config.json read: the Llama-like sizes and rotary settings, head_dim (256 when absent),
- * hidden_activation (else hidden_act; gelu_pytorch_tanh when neither), rms_norm_eps,
+ * hidden_act (gelu_pytorch_tanh when absent; hidden_activation is ignored, as transformers 5 does),
+ * rms_norm_eps,
  * attention_bias (q, k, v and o), tie_word_embeddings (true when absent). Gemma 2 and 3
  * (`gemma2`, `gemma3_text`: logit soft-capping, alternating local/global layers) are other
  * model_types, not read.
@@ -21,16 +22,13 @@ export const gemma = llamaLikeFamily('gemma', (json): LlamaLikeConfig => {
       'layercut reads Gemma with plain (1 + w) RMSNorms: set use_adarms false',
     );
   }
-  const activationName =
-    json['hidden_activation'] != null
-      ? read.string('hidden_activation', 'gelu_pytorch_tanh')
-      : read.string('hidden_act', 'gelu_pytorch_tanh');
-  const base = readLlamaLikeBase(
-    json,
-    'gemma',
-    { headDim: 256, rmsNormEps: 1e-6, activation: 'gelu_pytorch_tanh', tieWordEmbeddings: true },
-    activationName,
-  );
+  // transformers 5 runs hidden_act and ignores hidden_activation (checked: gemma-tiny-act)
+  const base = readLlamaLikeBase(json, 'gemma', {
+    headDim: 256,
+    rmsNormEps: 1e-6,
+    activation: 'gelu_pytorch_tanh',
+    tieWordEmbeddings: true,
+  });
   const attentionBias = read.boolean('attention_bias', false);
   return {
     ...base,

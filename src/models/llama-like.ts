@@ -80,14 +80,12 @@ export type LlamaLikeBase = Omit<
 >;
 
 /**
- * Reads and checks the shared part of a Llama-like config.json (`family` names it in errors);
- * `activationName` overrides config.json's hidden_act (Gemma reads hidden_activation first).
+ * Reads and checks the shared part of a Llama-like config.json (`family` names it in errors).
  */
 export function readLlamaLikeBase(
   json: Record<string, unknown>,
   family: string,
   defaults: LlamaLikeDefaults,
-  activationName?: string,
 ): LlamaLikeBase {
   const read = new ConfigReader(json, family);
   const hiddenSize = read.positiveInteger('hidden_size');
@@ -116,7 +114,7 @@ export function readLlamaLikeBase(
     headDim,
     intermediateSize: read.positiveInteger('intermediate_size'),
     rmsNormEps: read.number('rms_norm_eps', defaults.rmsNormEps),
-    activation: activationName ?? read.string('hidden_act', defaults.activation),
+    activation: read.string('hidden_act', defaults.activation),
     rotary: readRotary(json, family, headDim, defaults.rotaryKeys),
     tieWordEmbeddings: read.boolean('tie_word_embeddings', defaults.tieWordEmbeddings),
   };

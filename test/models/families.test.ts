@@ -1,4 +1,4 @@
-// Llama, BERT and RoBERTa: logits (full and cut) and hidden states equal Hugging Face transformers'
+// Llama, BERT, RoBERTa and the families of issue 19: hidden states equal Hugging Face transformers'
 // on the committed fixtures; cuts read only the kept layers; the encoders' masked-LM head scores
 // label words as the full logits do; configs are checked; saved cuts load back.
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { keepFirst, keepIndices } from '../../src/models/selection.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { atPositions, promptLmLoss } from '../../src/train/objectives.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
-import { familyFixtures, modelFixture } from '../helpers/fixtures.js';
+import { encoderFixtures, familyFixtures, modelFixture } from '../helpers/fixtures.js';
 
 /** The original layer index in a checkpoint key of any of these families. */
 const LAYER_KEY = /(?:^|\.)layers?\.(\d+)\./;
@@ -54,10 +54,10 @@ describe('hidden states', () => {
       const { model } = await loadModel(modelFixture(fixture));
       const { lastHidden, hiddenStates } = model.forward(inputIds, attentionMask, { hiddenStates: true });
       assert.equal(hiddenStates!.length, 5);
-      // transformers' last Llama entry is after the final norm (our lastHidden); the encoders have no final norm
-      const compared = fixture.startsWith('llama')
-        ? [...hiddenStates!.slice(0, 4), lastHidden]
-        : hiddenStates!;
+      // transformers' last decoder entry is after the final norm (our lastHidden); the encoders have no final norm
+      const compared = encoderFixtures.includes(fixture)
+        ? hiddenStates!
+        : [...hiddenStates!.slice(0, 4), lastHidden];
       compared.forEach((state, layer) => {
         const diff = maxDiffOnRealTokens(
           state,
@@ -150,6 +150,13 @@ describe('saving a cut', () => {
     ['llama-tiny-gqa', keepIndices([0, 2]), 'model.layers.', 'lm_head.weight'],
     ['bert-tiny', keepIndices([1, 3]), 'bert.encoder.layer.', 'cls.predictions.bias'],
     ['roberta-tiny', keepFirst(2), 'roberta.encoder.layer.', 'lm_head.bias'],
+    ['qwen2-tiny-window', keepIndices([1, 3]), 'model.layers.', 'lm_head.weight'],
+    ['qwen3-tiny', keepIndices([0, 3]), 'model.layers.', 'model.layers.1.self_attn.q_norm.weight'],
+    ['mistral-tiny', keepFirst(2), 'model.layers.', 'lm_head.weight'],
+    ['phi3-tiny-partial', keepIndices([2, 3]), 'model.layers.', 'model.layers.0.self_attn.qkv_proj.weight'],
+    ['gemma-tiny', keepIndices([0, 2]), 'model.layers.', 'model.embed_tokens.weight'],
+    ['gpt-neox-tiny', keepIndices([1, 2]), 'gpt_neox.layers.', 'embed_out.weight'],
+    ['llama3-tiny', keepFirst(2), 'model.layers.', 'model.norm.weight'],
   ] as const) {
     it(`${fixture}: saved with transformers' keys and renumbered layers, it reloads with identical logits`, async () => {
       await initBackend({ backend: 'cpu' });
