@@ -3,7 +3,7 @@
 // sliding-window mask against hand-computed values, and tiny random checkpoints of every family
 // (cut at load time, saved and reloaded, no leaks). Logits against transformers: parity.test.ts.
 import assert from 'node:assert/strict';
-import { readFile, mkdtemp } from 'node:fs/promises';
+import { copyFile, readdir, readFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -24,6 +24,10 @@ import { saveModel } from '../../src/models/save.js';
 import { keepFirst, keepIndices } from '../../src/models/selection.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
+import { writeCheckpoint } from '../../src/weights/writer.js';
+import type { WritableTensor } from '../../src/weights/safetensors.js';
+import { checkParity } from '../../src/models/parity.js';
+import { modelFixture } from '../helpers/fixtures.js';
 import { tinyFamilies, tinyFamilyConfigs, writeTinyFamily } from '../helpers/tiny-families.js';
 
 const base = {
@@ -329,4 +333,33 @@ describe('tiny random checkpoints of every new family', () => {
     a.dispose();
     b.dispose();
   });
+});
+
+describe('sharded checkpoints', () => {
+  for (const fixture of ['qwen2-tiny-window', 'phi3-tiny-partial', 'gemma-tiny', 'gpt-neox-tiny', 'llama3-tiny']) {
+    it(`${fixture}: split into shards, a cut reads only its layers and every cut keeps transformers' logits`, async () => {
+      await initBackend({ backend: 'cpu' });
+      const source = modelFixture(fixture);
+      const checkpoint = await openCheckpoint(source);
+      const tensors: Record<string, WritableTensor> = {};
+      for (const name of checkpoint.names()) {
+        const { data, shape } = await checkpoint.readFloat32(name);
+        tensors[name] = { dtype: 'F32', shape, data };
+      }
+      await checkpoint.close();
+      const dir = await mkdtemp(path.join(os.tmpdir(), `layercut-sharded-${fixture}-`));
+      await writeCheckpoint(dir, tensors, { maxShardBytes: 40_000 });
+      for (const file of ['config.json', 'reference.safetensors']) await copyFile(path.join(source, file), path.join(dir, file));
+      const shards = (await readdir(dir)).filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f));
+      assert.ok(shards.length >= 3, `${shards.length} shards`);
+      const { model, bytesRead } = await loadModel(dir, { layers: keepFirst(2) });
+      const expected = await bytesOf(dir, (key) => {
+        const m = LAYER_KEY.exec(key);
+        return !m || Number(m[1]) < 2;
+      });
+      assert.equal(bytesRead, expected);
+      model.dispose();
+      for (const row of await checkParity(dir, 1e-5)) assert.ok(row.ok, `${row.reference}: max|Δ| ${row.maxAbsDiff}`);
+    });
+  }
 });
