@@ -22,6 +22,12 @@ export const gemma = llamaLikeFamily('gemma', (json): LlamaLikeConfig => {
       'layercut reads Gemma with plain (1 + w) RMSNorms: set use_adarms false',
     );
   }
+  if (read.boolean('use_bidirectional_attention', false)) {
+    throw new ConfigError(
+      "gemma: config.json 'use_bidirectional_attention' true (an encoder, as for embedding models) is not supported",
+      'layercut reads Gemma as a causal language model: set use_bidirectional_attention false or null',
+    );
+  }
   // transformers 5 runs hidden_act and ignores hidden_activation (checked: gemma-tiny-act)
   const base = readLlamaLikeBase(json, 'gemma', {
     headDim: 256,

@@ -212,6 +212,11 @@ describe('config.json of each family', () => {
     // as transformers 5.17 (fixture gemma-tiny-act: its exact GELU, not the tanh one)
     assert.equal(gemma.parseConfig({ ...base, hidden_act: 'gelu', hidden_activation: 'gelu_pytorch_tanh' }).activation, 'gelu');
     assert.throws(() => gemma.parseConfig({ ...base, use_adarms: true }), configError(/'use_adarms' true/));
+    assert.throws(
+      () => gemma.parseConfig({ ...base, use_bidirectional_attention: true }),
+      configError(/'use_bidirectional_attention' true/),
+    );
+    assert.equal(gemma.parseConfig({ ...base, use_bidirectional_attention: null }).gemmaScaling, true);
     assert.throws(() => gemma.parseConfig({ ...base, hidden_act: 'gelu_fast' }), /unsupported activation function 'gelu_fast'/);
   });
 
