@@ -8,10 +8,13 @@
  *   transformers 4   "rope_theta" (GPT-NeoX: "rotary_emb_base"), "rope_scaling": {"rope_type" or "type", "factor", …},
  *                    "partial_rotary_factor" (GPT-NeoX: "rotary_pct")
  * Variants: "default", "linear" (angles ÷ factor), "dynamic" (NTK scaling that changes nothing
- * while T ≤ max_position_embeddings, which layercut never exceeds) and "llama3" (Llama 3.1's
- * wavelength bands). Others ("yarn", "longrope", …) are refused with a ConfigError naming the key.
+ * while T ≤ max_position_embeddings, which layercut never exceeds), "llama3" (Llama 3.1's
+ * wavelength bands) and "longrope" (Phi-3.5, Phi-4-mini: per-frequency factors, short or long by
+ * the sequence length, and a scale on cos and sin). Others ("yarn", …) are refused with a
+ * ConfigError naming the key.
  */
 import * as tf from '@tensorflow/tfjs';
+import { deviceScalar } from '../runtime/constants.js';
 import { ConfigError, ConfigReader } from './config.js';
 
 export type RotaryScaling =
@@ -24,6 +27,15 @@ export type RotaryScaling =
       lowFreqFactor: number;
       highFreqFactor: number;
       originalMaxPositions: number;
+    }
+  | {
+      type: 'longrope';
+      /** Divisors of the Dr/2 frequencies while T ≤ originalMaxPositions, and beyond it. */
+      shortFactor: number[];
+      longFactor: number[];
+      originalMaxPositions: number;
+      /** Scale of cos and sin (of the rotated queries and keys). */
+      attentionFactor: number;
     };
 
 export interface RotarySpec {
@@ -34,12 +46,22 @@ export interface RotarySpec {
   scaling: RotaryScaling;
 }
 
-/** Where a family's config.json keeps the rotary base and the rotating fraction (transformers 4 names). */
+/** How a family's config.json describes its rotary embeddings, where it differs from Llama's. */
 export interface RotaryKeys {
+  /** Where the rotary base and the rotating fraction are in transformers 4 configs. */
   thetaKey: string;
   thetaDefault: number;
   fractionKey: string;
   fractionDefault: number;
+  /** The rope_types transformers accepts for the family (default: every one layercut computes). */
+  types?: readonly string[];
+  /** rope_types the family reads as others (Phi-3: "su" and "yarn" are "longrope"). */
+  aliases?: Readonly<Record<string, string>>;
+  /**
+   * A top-level original_max_position_embeddings the config class always has (Phi-3: 4096): it
+   * overrides rope_parameters' for llama3 and longrope, as transformers' standardisation does.
+   */
+  originalMaxPositionsDefault?: number;
 }
 
 export const LLAMA_ROTARY_KEYS: RotaryKeys = {
@@ -49,7 +71,7 @@ export const LLAMA_ROTARY_KEYS: RotaryKeys = {
   fractionDefault: 1,
 };
 
-const SUPPORTED = ['default', 'linear', 'dynamic', 'llama3'];
+const SUPPORTED = ['default', 'linear', 'dynamic', 'llama3', 'longrope'];
 
 /**
  * The rotary settings of config.json `json` for heads of width `headDim`; `family` names the
@@ -78,12 +100,13 @@ export function readRotary(
       'give one set of rotary settings for all layers',
     );
   }
-  const rawType = fields['rope_type'] ?? fields['type'] ?? 'default';
-  const type = String(rawType);
-  if (!SUPPORTED.includes(type)) {
+  const rawType = String(fields['rope_type'] ?? fields['type'] ?? 'default');
+  const type = keys.aliases?.[rawType] ?? rawType;
+  const supported = keys.types ?? SUPPORTED;
+  if (!supported.includes(type)) {
     throw new ConfigError(
-      `${where} rope_type '${type}' is not supported`,
-      `layercut computes rotary embeddings of rope_type ${SUPPORTED.map((t) => `"${t}"`).join(', ')}`,
+      `${where} rope_type '${rawType}' is not supported`,
+      `layercut computes rotary embeddings of rope_type ${supported.map((t) => `"${t}"`).join(', ')} for ${family}`,
     );
   }
   // in rope_parameters (transformers 5) or at the top level (transformers 4)
@@ -118,17 +141,9 @@ export function readRotary(
     case 'linear':
       scaling = { type, factor: factor() };
       break;
-    case 'dynamic': {
+    case 'dynamic':
       scaling = { type, factor: factor() };
-      const original = fields['original_max_position_embeddings'];
-      const maxPositions = top.integer('max_position_embeddings');
-      if (original != null && original !== maxPositions) {
-        throw new ConfigError(
-          `${where} 'original_max_position_embeddings' (${JSON.stringify(original)}) differs from max_position_embeddings (${maxPositions}): dynamic scaling from a shorter original length is not supported`,
-        );
-      }
       break;
-    }
     case 'llama3': {
       const lowFreqFactor = read.number('low_freq_factor');
       const highFreqFactor = read.number('high_freq_factor');
@@ -142,10 +157,36 @@ export function readRotary(
         factor: factor(),
         lowFreqFactor,
         highFreqFactor,
-        originalMaxPositions: read.integer(
-          'original_max_position_embeddings',
-          top.integer('max_position_embeddings'),
-        ),
+        originalMaxPositions: originalMaxPositions(json, fields, keys, where),
+      };
+      break;
+    }
+    case 'longrope': {
+      const originalMax = originalMaxPositions(json, fields, keys, where);
+      const perFrequency = (key: string) => {
+        const value = fields[key];
+        if (!Array.isArray(value) || value.length !== dims / 2 || !value.every((v) => typeof v === 'number' && v > 0)) {
+          throw new ConfigError(
+            `${where} '${key}' should list ${dims / 2} positive numbers (one per rotary frequency), got ${JSON.stringify(value)}`,
+          );
+        }
+        return value as number[];
+      };
+      // the length ratio unless 'factor' is given; the attention factor from it unless given
+      const lengthFactor =
+        fields['factor'] != null ? read.number('factor') : top.integer('max_position_embeddings') / originalMax;
+      const attentionFactor =
+        fields['attention_factor'] != null
+          ? read.number('attention_factor')
+          : lengthFactor <= 1
+            ? 1
+            : Math.sqrt(1 + Math.log(lengthFactor) / Math.log(originalMax));
+      scaling = {
+        type,
+        shortFactor: perFrequency('short_factor'),
+        longFactor: perFrequency('long_factor'),
+        originalMaxPositions: originalMax,
+        attentionFactor,
       };
       break;
     }
@@ -155,8 +196,31 @@ export function readRotary(
   return { theta, dims, scaling };
 }
 
-/** The Dr/2 angular frequencies per position, θ^(−2j/Dr), after the spec's scaling. */
-export function inverseFrequencies(spec: RotarySpec): Float32Array {
+/**
+ * The pretraining length llama3 and longrope scale from: the family's top-level key when its
+ * config class has one (Phi-3), else rope_parameters', else max_position_embeddings.
+ */
+function originalMaxPositions(
+  json: Record<string, unknown>,
+  fields: Record<string, unknown>,
+  keys: RotaryKeys,
+  where: string,
+): number {
+  const top = new ConfigReader(json, where);
+  if (keys.originalMaxPositionsDefault !== undefined) {
+    return top.positiveInteger('original_max_position_embeddings', keys.originalMaxPositionsDefault);
+  }
+  return new ConfigReader(fields, where).positiveInteger(
+    'original_max_position_embeddings',
+    top.positiveInteger('max_position_embeddings'),
+  );
+}
+
+/**
+ * The Dr/2 angular frequencies per position, θ^(−2j/Dr), after the spec's scaling, for
+ * sequences of `seqLen` tokens (longrope picks its factors by the length).
+ */
+export function inverseFrequencies(spec: RotarySpec, seqLen: number): Float32Array {
   const half = spec.dims / 2;
   const plain = Array.from({ length: half }, (_, j) => 1 / spec.theta ** ((2 * j) / spec.dims));
   const s = spec.scaling;
@@ -178,21 +242,31 @@ export function inverseFrequencies(spec: RotarySpec): Float32Array {
         return (1 - smooth) * (f / s.factor) + smooth * f;
       });
     }
+    case 'longrope': {
+      const factors = seqLen > s.originalMaxPositions ? s.longFactor : s.shortFactor;
+      return Float32Array.from(plain, (f, j) => f / factors[j]!);
+    }
   }
 }
 
 /**
- * cos and sin of the rotary angles position · frequency.
+ * cos and sin of the rotary angles position · frequency (longrope: times its attention factor).
  * positions: [B, T] int32 → cos, sin: [B, 1, T, Dr/2] (broadcast over heads).
  */
 export function rotaryTables(positions: tf.Tensor2D, spec: RotarySpec): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
   return tf.tidy(() => {
     const [batch, seq] = positions.shape;
     const half = spec.dims / 2;
-    const frequencies = tf.tensor3d(inverseFrequencies(spec), [1, 1, half]);
+    const frequencies = tf.tensor3d(inverseFrequencies(spec, seq), [1, 1, half]);
     const angles = tf.mul(tf.cast(positions, 'float32').reshape([batch, seq, 1]), frequencies); // [B, T, Dr/2]
     const shape: [number, number, number, number] = [batch, 1, seq, half];
-    return { cos: tf.cos(angles).reshape(shape), sin: tf.sin(angles).reshape(shape) };
+    const cos = tf.cos(angles).reshape(shape);
+    const sin = tf.sin(angles).reshape(shape);
+    if (spec.scaling.type !== 'longrope' || spec.scaling.attentionFactor === 1) {
+      return { cos: cos as tf.Tensor4D, sin: sin as tf.Tensor4D };
+    }
+    const scale = deviceScalar(spec.scaling.attentionFactor);
+    return { cos: tf.mul(cos, scale) as tf.Tensor4D, sin: tf.mul(sin, scale) as tf.Tensor4D };
   });
 }
 

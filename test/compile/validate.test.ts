@@ -15,6 +15,7 @@ import {
   hf,
   keepFirst,
   lm,
+  local,
   sweep,
   task,
   tasks,
@@ -29,6 +30,7 @@ import { listPlan } from '../../src/compile/listing.js';
 import { ModelCatalog } from '../../src/compile/model-info.js';
 import { runId } from '../../src/plan/id.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
+import { modelFixture } from '../helpers/fixtures.js';
 import { offlineCatalog } from './helpers.js';
 
 const gpt2 = hf('openai-community/gpt2');
@@ -168,10 +170,15 @@ test('the depth of every family added for issue 19 is known at compile time from
     'llama3-tiny',
   ]) {
     const result = await check(
-      experiment({ model: builtin(name), task: tasks.spam, layers: keepFirst(5), data: { maxLength: 32 } }),
+      experiment({
+        model: local(modelFixture(name)),
+        task: tasks.spam,
+        layers: keepFirst(5),
+        data: { maxLength: 32 },
+      }),
     );
     assert.deepEqual(problems(result), [
-      `error options.layers: cannot keep the first 5 layers: builtin model ${name} has 4 layers; choose a count from 0 to 4`,
+      `error options.layers: cannot keep the first 5 layers: ${modelFixture(name)} has 4 layers; choose a count from 0 to 4`,
     ]);
   }
   // a Qwen2.5 config.json in the Hugging Face cache, as transformers 5 writes it

@@ -16,7 +16,7 @@ import { llama } from '../../src/models/llama.js';
 import type { LlamaLikeConfig } from '../../src/models/llama-like.js';
 import { loadModel } from '../../src/models/load.js';
 import { mistral } from '../../src/models/mistral.js';
-import { phi3 } from '../../src/models/phi3.js';
+import { phi3, PHI3_ROTARY_KEYS as PHI3_KEYS } from '../../src/models/phi3.js';
 import { qwen2 } from '../../src/models/qwen2.js';
 import { qwen3 } from '../../src/models/qwen3.js';
 import { applyRotary, inverseFrequencies, readRotary, rotaryTables } from '../../src/models/rotary.js';
@@ -58,24 +58,45 @@ describe('rotary embeddings', () => {
       'llama',
       16,
     );
-    const frequencies = Array.from(inverseFrequencies(spec));
+    const frequencies = Array.from(inverseFrequencies(spec, 12));
     assert.equal(frequencies.length, 8);
     // θ^(−2j/16): j = 0 has wavelength 2π < 64/4 (kept); j = 1 has 32.4, between 16 and 64 (blended);
     // j ≥ 2 are longer than 64 (÷ 8). Values from Python's math with the same formula.
     const expected = [1, 0.0794030091792082, 0.004700753866357992];
     expected.forEach((e, j) => assert.ok(Math.abs(frequencies[j]! - e) < 1e-7 * Math.max(1, e * 10), `j=${j}`));
-    const plain = inverseFrequencies(readRotary({ ...base, rope_theta: 500000 }, 'llama', 16));
+    const plain = inverseFrequencies(readRotary({ ...base, rope_theta: 500000 }, 'llama', 16), 12);
     for (let j = 2; j < 8; j++) assert.ok(Math.abs(frequencies[j]! - plain[j]! / 8) < 1e-9);
   });
 
   it('linear scaling divides every frequency; dynamic is the plain rotary within max_position_embeddings', () => {
-    const plain = inverseFrequencies(readRotary(base, 'llama', 8));
-    const linear = inverseFrequencies(readRotary({ ...base, rope_scaling: { type: 'linear', factor: 4 } }, 'llama', 8));
+    const plain = inverseFrequencies(readRotary(base, 'llama', 8), 12);
+    const linear = inverseFrequencies(readRotary({ ...base, rope_scaling: { type: 'linear', factor: 4 } }, 'llama', 8), 12);
     const dynamic = inverseFrequencies(
       readRotary({ ...base, rope_scaling: { rope_type: 'dynamic', factor: 2 } }, 'llama', 8),
+      64,
     );
     assert.deepEqual(Array.from(linear), Array.from(plain, (f) => Math.fround(f / 4)));
     assert.deepEqual(Array.from(dynamic), Array.from(plain));
+  });
+
+  it('longrope: short factors up to original_max_position_embeddings, long ones beyond, cos and sin scaled', () => {
+    const rope = { rope_type: 'longrope', short_factor: [1, 2], long_factor: [4, 8] };
+    const phi = { ...base, max_position_embeddings: 64, original_max_position_embeddings: 16, rope_parameters: rope };
+    const spec = readRotary(phi, 'phi3', 4, PHI3_KEYS);
+    const plain = [1, 1 / 10000 ** 0.5];
+    assert.deepEqual(Array.from(inverseFrequencies(spec, 16)), plain.map((f, j) => Math.fround(f / [1, 2][j]!)));
+    assert.deepEqual(Array.from(inverseFrequencies(spec, 17)), plain.map((f, j) => Math.fround(f / [4, 8][j]!)));
+    // no attention_factor: √(1 + ln(64/16) / ln 16) = √1.5
+    assert.equal(spec.scaling.type === 'longrope' && spec.scaling.attentionFactor, Math.sqrt(1.5));
+    // Phi-3's config class has original_max_position_embeddings 4096 when config.json has none
+    const absent = readRotary({ ...base, max_position_embeddings: 64, rope_parameters: rope }, 'phi3', 4, PHI3_KEYS);
+    assert.equal(absent.scaling.type === 'longrope' && absent.scaling.originalMaxPositions, 4096);
+    // "su" is read as longrope; a factor list of the wrong length names the key
+    assert.equal(readRotary({ ...phi, rope_parameters: { ...rope, rope_type: 'su' } }, 'phi3', 4, PHI3_KEYS).scaling.type, 'longrope');
+    assert.throws(
+      () => readRotary({ ...phi, rope_parameters: { ...rope, long_factor: [1] } }, 'phi3', 4, PHI3_KEYS),
+      configError(/'long_factor' should list 2 positive numbers \(one per rotary frequency\), got \[1\]/),
+    );
   });
 
   it('partial rotary turns only the first Dr values of each head; the rest pass unchanged', async () => {
@@ -99,8 +120,8 @@ describe('rotary embeddings', () => {
 
   it('refuses unknown variants, per-layer settings, odd rotary widths and bad factors, naming the key', () => {
     assert.throws(
-      () => readRotary({ ...base, rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, 'phi3', 8),
-      configError(/phi3: config.json 'rope_scaling' rope_type 'longrope' is not supported/),
+      () => readRotary({ ...base, rope_scaling: { type: 'yarn', factor: 4 } }, 'llama', 8),
+      configError(/llama: config.json 'rope_scaling' rope_type 'yarn' is not supported/),
     );
     assert.throws(
       () => readRotary({ ...base, rope_parameters: { full_attention: { rope_type: 'default' } } }, 'qwen2', 8),
@@ -118,10 +139,7 @@ describe('rotary embeddings', () => {
       () => readRotary({ ...base, rope_scaling: { rope_type: 'linear', factor: 0.5 } }, 'llama', 8),
       configError(/'factor' must be ≥ 1, got 0.5/),
     );
-    assert.throws(
-      () => readRotary({ ...base, rope_scaling: { rope_type: 'dynamic', factor: 2, original_max_position_embeddings: 16 } }, 'llama', 8),
-      configError(/original_max_position_embeddings/),
-    );
+
   });
 });
 
@@ -201,8 +219,8 @@ describe('config.json of each family', () => {
     assert.deepEqual(shapes.get('layers.1.mlp.gate_up_proj.weight'), [96, 32]);
     assert.equal(shapes.has('layers.1.self_attn.q_proj.weight'), false);
     assert.throws(
-      () => phi3.parseConfig({ ...base, rope_scaling: { type: 'longrope', short_factor: [], long_factor: [] } }),
-      configError(/rope_type 'longrope' is not supported/),
+      () => phi3.parseConfig({ ...base, rope_scaling: { type: 'linear', factor: 2 } }),
+      configError(/phi3: config.json 'rope_scaling' rope_type 'linear' is not supported/),
     );
   });
 
