@@ -17,7 +17,7 @@ mkdir -p "$out"
 {
   for f in gpt2-tiny opt-tiny llama-tiny-gqa bert-tiny roberta-tiny \
     qwen2-tiny qwen2-tiny-window qwen3-tiny qwen3-tiny-window mistral-tiny mistral-tiny-nowindow \
-    phi3-tiny phi3-tiny-partial gemma-tiny gemma-tiny-act gpt-neox-tiny gpt-neox-tiny-sequential \
+    phi3-tiny phi3-tiny-partial phi3-tiny-longrope phi3-tiny-longrope-long gemma-tiny gemma-tiny-act gpt-neox-tiny gpt-neox-tiny-sequential \
     llama3-tiny llama-tiny-linear llama-tiny-dynamic; do
     bash .device/run.sh device-cli.mjs parity "test/fixtures/models/$f" --backend webgpu
   done

@@ -87,6 +87,8 @@ export const EXPORT_CASES: readonly { model: string; layers: string; trainSteps:
   { model: 'mistral-tiny-nowindow', layers: '1, 3', trainSteps: 2 },
   { model: 'phi3-tiny', layers: 'first 2', trainSteps: 2 },
   { model: 'phi3-tiny-partial', layers: 'first 1 + last 1', trainSteps: 2 },
+  { model: 'phi3-tiny-longrope', layers: '0, 2', trainSteps: 2 },
+  { model: 'phi3-tiny-longrope-long', layers: 'first 3', trainSteps: 2 },
   { model: 'gemma-tiny', layers: '0, 3', trainSteps: 2 },
   { model: 'gemma-tiny-act', layers: 'first 2', trainSteps: 2 },
   { model: 'gpt-neox-tiny', layers: 'first 1 + last 1', trainSteps: 2 },

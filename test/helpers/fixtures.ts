@@ -18,6 +18,8 @@ export const newFamilyFixtures = [
   'mistral-tiny-nowindow',
   'phi3-tiny',
   'phi3-tiny-partial',
+  'phi3-tiny-longrope',
+  'phi3-tiny-longrope-long',
   'gemma-tiny',
   'gemma-tiny-act',
   'gpt-neox-tiny',
