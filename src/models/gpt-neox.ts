@@ -27,12 +27,11 @@ import { DecoderModel, type LayerExtras } from './decoder.js';
 import {
   ACTIVATIONS,
   activation,
-  attention,
   causalMaskBias,
   layerNorm,
   linearOutIn,
-  mergeHeads,
   positionsFromMask,
+  selfAttention,
   type Activation,
 } from './layers.js';
 import { applyRotary, readRotary, rotaryTables, type RotarySpec } from './rotary.js';
@@ -153,24 +152,27 @@ class GptNeoxModel extends DecoderModel<GptNeoxConfig> {
   }
 
   /** Self-attention of layer prefix `p` on its normed input x: [B, T, D] → [B, T, D]. */
-  private selfAttention(p: string, x: tf.Tensor, bias: tf.Tensor4D, extras: LayerExtras): tf.Tensor {
+  private attentionSublayer(p: string, x: tf.Tensor, bias: tf.Tensor4D, extras: LayerExtras): tf.Tensor {
     const c = this.config;
     const [batch, seq] = x.shape as [number, number, number];
     const headDim = c.hiddenSize / c.heads;
     const qkv = this.linear(`${p}attention.query_key_value`, x).reshape([batch, seq, c.heads, 3 * headDim]);
-    const [q, k, v] = tf
-      .split(qkv, 3, 3) // each [B, T, H, Dh]
-      .map((part) => part.transpose([0, 2, 1, 3]) as tf.Tensor4D); // [B, H, T, Dh]
     const { cos, sin } = extras.rotary!;
-    const attended = attention(applyRotary(q!, cos, sin), applyRotary(k!, cos, sin), v!, bias, 1 / Math.sqrt(headDim));
-    return this.linear(`${p}attention.dense`, mergeHeads(attended));
+    // laid out per head: each head's q, k and v side by side; rotated with the heads in place
+    const [q, k, v] = tf.split(qkv, 3, 3).map((part, index) => {
+      const heads = index < 2 ? applyRotary(part as tf.Tensor4D, cos, sin) : part; // [B, T, H, Dh]
+      return heads.reshape([batch, seq, c.hiddenSize]) as tf.Tensor3D;
+    });
+    const layout = { heads: c.heads, kvHeads: c.heads, headDim };
+    const attended = selfAttention(q!, k!, v!, bias, layout, 1 / Math.sqrt(headDim), true); // [B, T, D]
+    return this.linear(`${p}attention.dense`, attended);
   }
 
   /** One pre-LayerNorm block with a parallel or sequential residual: [B, T, D] → [B, T, D]. */
   protected block(layer: number, h: tf.Tensor3D, bias: tf.Tensor4D, extras: LayerExtras): tf.Tensor3D {
     const p = `${BASE}layers.${layer}.`;
     const mlp = (y: tf.Tensor) => this.linear(`${p}mlp.dense_4h_to_h`, this.act(this.linear(`${p}mlp.dense_h_to_4h`, y)));
-    const attended = this.selfAttention(p, this.norm(`${p}input_layernorm`, h), bias, extras);
+    const attended = this.attentionSublayer(p, this.norm(`${p}input_layernorm`, h), bias, extras);
     if (this.config.parallelResidual) {
       return tf.add(tf.add(h, attended), mlp(this.norm(`${p}post_attention_layernorm`, h)));
     }

@@ -9,9 +9,16 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceConstant, deviceScalar } from '../runtime/constants.js';
 import { plainOps } from '../runtime/flags.js';
+import {
+  flashAttention,
+  flashAttentionActive,
+  flashAttentionFits,
+  type HeadLayout,
+} from '../runtime/attention/flash.js';
 import { fusedMaskedSoftmax } from '../runtime/fused/attention-softmax.js';
 import { fusedGeluTanh } from '../runtime/fused/gelu.js';
 import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
+import { fusedCausalBias, fusedPositions } from '../runtime/fused/masks.js';
 import { fusedKernelsActive } from '../runtime/fused/program.js';
 
 /**
@@ -256,6 +263,12 @@ const MASKED = -1e9;
  * attentionMask: [B, T] with 1 for real tokens → bias [B, 1, T, T] (0 where allowed, −1e9 elsewhere).
  */
 export function causalMaskBias(attentionMask: tf.Tensor2D, window?: number): tf.Tensor4D {
+  const [, seqLength] = attentionMask.shape;
+  // on webgpu one program (src/runtime/fused/masks.ts); it knows no sliding window
+  const windowBites = window !== undefined && window < seqLength;
+  if (!windowBites && attentionMask.dtype === 'int32' && fusedKernelsActive()) {
+    return fusedCausalBias(attentionMask, MASKED);
+  }
   return tf.tidy(() => {
     const [batch, seq] = attentionMask.shape;
     const band = window === undefined || window >= seq ? -1 : window - 1; // keys below the diagonal
@@ -305,6 +318,7 @@ export function paddingMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
  * attentionMask: [B, T] int32 → [B, T] int32.
  */
 export function positionsFromMask(attentionMask: tf.Tensor2D, offset = 0): tf.Tensor2D {
+  if (attentionMask.dtype === 'int32' && fusedKernelsActive()) return fusedPositions(attentionMask, offset);
   return tf.tidy(() => {
     const mask = tf.cast(attentionMask, 'int32');
     const positions = tf.mul(tf.sub(tf.cumsum(mask, 1), deviceScalar(1, 'int32')), mask);
@@ -322,6 +336,56 @@ export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
 export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   const [batch, heads, seq, headDim] = x.shape;
   return x.transpose([0, 2, 1, 3]).reshape([batch, seq, heads * headDim]) as tf.Tensor3D;
+}
+
+export type { HeadLayout };
+
+/**
+ * Self-attention over packed projections: qkv [B, T, (H + 2·Hkv)·Dh] holds the query heads, then
+ * the key heads, then the value heads, each Dh wide (GPT-2's c_attn output) → [B, T, H·Dh], heads
+ * merged. `causal`: the bias masks every key after its query. On webgpu one program each way
+ * (src/runtime/attention/flash.ts) where the shapes fit; else heads split, `attention`, merged.
+ */
+export function packedSelfAttention(
+  qkv: tf.Tensor3D,
+  bias: tf.Tensor4D,
+  layout: HeadLayout,
+  scale: number,
+  causal: boolean,
+): tf.Tensor3D {
+  if (flashAttentionActive() && qkv.dtype === 'float32' && flashAttentionFits(qkv.shape, bias, layout)) {
+    return flashAttention(qkv, bias, layout, scale, causal);
+  }
+  const { heads, kvHeads, headDim } = layout;
+  const [q, k, v] = tf.split(qkv, [heads * headDim, kvHeads * headDim, kvHeads * headDim], 2);
+  return mergeHeads(attention(splitHeads(q!, heads), splitHeads(k!, kvHeads), splitHeads(v!, kvHeads), bias, scale));
+}
+
+/**
+ * `packedSelfAttention` for separate projections: q [B, T, H·Dh], k and v [B, T, Hkv·Dh] →
+ * [B, T, H·Dh]. On webgpu they are concatenated into the packed input of the one program.
+ */
+export function selfAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  bias: tf.Tensor4D,
+  layout: HeadLayout,
+  scale: number,
+  causal: boolean,
+): tf.Tensor3D {
+  const { heads, kvHeads, headDim } = layout;
+  const [batch, seq] = q.shape;
+  const packs =
+    [q, k, v].every((t) => t.dtype === 'float32' && t.shape[0] === batch && t.shape[1] === seq) &&
+    q.shape[2] === heads * headDim &&
+    k.shape[2] === kvHeads * headDim &&
+    v.shape[2] === kvHeads * headDim;
+  if (flashAttentionActive() && packs && flashAttentionFits([batch, seq, (heads + 2 * kvHeads) * headDim], bias, layout)) {
+    const qkv = tf.concat([q, k, v], 2) as tf.Tensor3D; // [B, T, (H + 2·Hkv)·Dh]
+    return flashAttention(qkv, bias, layout, scale, causal);
+  }
+  return mergeHeads(attention(splitHeads(q, heads), splitHeads(k, kvHeads), splitHeads(v, kvHeads), bias, scale));
 }
 
 /**

@@ -27,13 +27,11 @@ import { DecoderModel, type LayerExtras } from './decoder.js';
 import {
   ACTIVATIONS,
   activation,
-  attention,
   causalMaskBias,
   linearOutIn,
-  mergeHeads,
   positionsFromMask,
   rmsNorm,
-  splitHeads,
+  selfAttention,
   type Activation,
 } from './layers.js';
 import { applyRotary, readRotary, rotaryTables, type RotaryKeys, type RotarySpec } from './rotary.js';
@@ -277,18 +275,19 @@ class LlamaLikeModel extends DecoderModel<LlamaLikeConfig> {
 
     const x = this.norm(`${p}input_layernorm.weight`, h);
     const [qFlat, kFlat, vFlat] = this.projections(p, x);
-    let q = splitHeads(qFlat, c.heads); // [B, H, T, Dh]
-    let k = splitHeads(kFlat, c.kvHeads); // [B, Hkv, T, Dh]
-    const v = splitHeads(vFlat, c.kvHeads); // [B, Hkv, T, Dh]
-    if (c.qkNorm) {
-      q = this.norm(`${p}self_attn.q_norm.weight`, q) as tf.Tensor4D;
-      k = this.norm(`${p}self_attn.k_norm.weight`, k) as tf.Tensor4D;
-    }
-    q = applyRotary(q, cos, sin);
-    k = applyRotary(k, cos, sin);
+    // heads in place, [B, T, n, Dh]: Qwen3's per-head norm and the rotation need no transpose
+    const [batch, seq] = h.shape;
+    const heads = (y: tf.Tensor, n: number, normKey: string): tf.Tensor3D => {
+      let z = y.reshape([batch, seq, n, c.headDim]) as tf.Tensor4D;
+      if (c.qkNorm) z = this.norm(normKey, z) as tf.Tensor4D;
+      return applyRotary(z, cos, sin).reshape([batch, seq, n * c.headDim]) as tf.Tensor3D;
+    };
+    const q = heads(qFlat, c.heads, `${p}self_attn.q_norm.weight`); // [B, T, H·Dh]
+    const k = heads(kFlat, c.kvHeads, `${p}self_attn.k_norm.weight`); // [B, T, Hkv·Dh]
     const layerBias = this.slidingLayers.has(layer) ? extras.slidingBias! : bias;
-    const attended = attention(q, k, v, layerBias, 1 / Math.sqrt(c.headDim));
-    h = tf.add(h, this.linear(`${p}self_attn.o_proj`, mergeHeads(attended)));
+    const layout = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
+    const attended = selfAttention(q, k, vFlat as tf.Tensor3D, layerBias, layout, 1 / Math.sqrt(c.headDim), true);
+    h = tf.add(h, this.linear(`${p}self_attn.o_proj`, attended)); // attended: [B, T, H·Dh]
 
     const y = this.norm(`${p}post_attention_layernorm.weight`, h);
     return tf.add(h, this.linear(`${p}mlp.down_proj`, this.gatedMlpInput(p, y)));

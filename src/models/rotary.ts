@@ -251,7 +251,7 @@ export function inverseFrequencies(spec: RotarySpec, seqLen: number): Float32Arr
 
 /**
  * cos and sin of the rotary angles position · frequency (longrope: times its attention factor).
- * positions: [B, T] int32 → cos, sin: [B, 1, T, Dr/2] (broadcast over heads).
+ * positions: [B, T] int32 → cos, sin: [B, T, 1, Dr/2] (broadcast over the heads of a [B, T, n, Dh] tensor).
  */
 export function rotaryTables(positions: tf.Tensor2D, spec: RotarySpec): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
   return tf.tidy(() => {
@@ -259,7 +259,7 @@ export function rotaryTables(positions: tf.Tensor2D, spec: RotarySpec): { cos: t
     const half = spec.dims / 2;
     const frequencies = tf.tensor3d(inverseFrequencies(spec, seq), [1, 1, half]);
     const angles = tf.mul(tf.cast(positions, 'float32').reshape([batch, seq, 1]), frequencies); // [B, T, Dr/2]
-    const shape: [number, number, number, number] = [batch, 1, seq, half];
+    const shape: [number, number, number, number] = [batch, seq, 1, half];
     const cos = tf.cos(angles).reshape(shape);
     const sin = tf.sin(angles).reshape(shape);
     if (spec.scaling.type !== 'longrope' || spec.scaling.attentionFactor === 1) {
@@ -274,7 +274,8 @@ export function rotaryTables(positions: tf.Tensor2D, spec: RotarySpec): { cos: t
  * Rotates the first Dr values of each head by the rotary angles, Hugging Face's `rotate_half`
  * convention (the first and second halves of those Dr values are the pairs); the remaining
  * Dh − Dr values pass unchanged (partial rotary: GPT-NeoX, Phi-3).
- * x: [B, H, T, Dh], cos and sin: [B, 1, T, Dr/2] → [B, H, T, Dh].
+ * x: [B, T, n, Dh] (heads in place, as the projections give them), cos and sin: [B, T, 1, Dr/2]
+ * → [B, T, n, Dh].
  */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
   const headDim = x.shape[3];

@@ -103,16 +103,16 @@ describe('rotary embeddings', () => {
     await initBackend({ backend: 'cpu' });
     const spec = readRotary({ ...base, rope_parameters: { rope_theta: 10000, partial_rotary_factor: 0.25 } }, 'phi3', 16);
     assert.equal(spec.dims, 4);
-    const x = tf.randomNormal([1, 2, 5, 16], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const x = tf.randomNormal([1, 5, 2, 16], 0, 1, 'float32', 4) as tf.Tensor4D; // [B, T, H, Dh]
     const positions = tf.tensor2d([[0, 1, 2, 3, 4]], [1, 5], 'int32');
     const [rotated, tailDiff, headDiff] = tf.tidy(() => {
       const { cos, sin } = rotaryTables(positions, spec);
       const out = applyRotary(x, cos, sin);
       const tail = tf.max(tf.abs(tf.sub(out.slice([0, 0, 0, 4], [-1, -1, -1, 12]), x.slice([0, 0, 0, 4], [-1, -1, -1, 12]))));
-      const head = tf.max(tf.abs(tf.sub(out.slice([0, 0, 1, 0], [-1, -1, -1, 4]), x.slice([0, 0, 1, 0], [-1, -1, -1, 4]))));
+      const head = tf.max(tf.abs(tf.sub(out.slice([0, 1, 0, 0], [-1, -1, -1, 4]), x.slice([0, 1, 0, 0], [-1, -1, -1, 4]))));
       return [out, tail, head];
     });
-    assert.deepEqual(rotated.shape, [1, 2, 5, 16]);
+    assert.deepEqual(rotated.shape, [1, 5, 2, 16]);
     assert.equal((await tailDiff.data())[0], 0);
     assert.ok((await headDiff.data())[0]! > 0.01);
     tf.dispose([x, positions, rotated, tailDiff, headDiff]);
