@@ -58,7 +58,7 @@ function rangesOf(nodes: LayerRangeNode[]): { from: number; to: number | null }[
 
 /** Layer text as messages quote it: in single quotes, on one line (control characters escaped), cut when long. */
 function quoteLayerText(text: string): string {
-  const escaped = JSON.stringify(text).slice(1, -1).replaceAll('\\"', '"');
+  const escaped = JSON.stringify(text.slice(0, 81)).slice(1, -1).replaceAll('\\"', '"');
   return `'${escaped.length > 80 ? `${escaped.slice(0, 77)}...` : escaped}'`;
 }
 

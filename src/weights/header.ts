@@ -185,13 +185,15 @@ export function validateHeader(
       );
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) {
-      const what = shape === undefined ? 'has no shape' : `shape ${shown(shape)} is not a list of sizes`;
-      throw invalid(`tensor ${quoted(name)}: ${what}`, name);
+      const what = shape === undefined ? ' has no shape' : `: shape ${shown(shape)} is not a list of sizes`;
+      throw invalid(`tensor ${quoted(name)}${what}`, name);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
       const what =
-        offsets === undefined ? 'has no data_offsets' : `data_offsets ${shown(offsets)} is not [begin, end]`;
-      throw invalid(`tensor ${quoted(name)}: ${what}`, name);
+        offsets === undefined
+          ? ' has no data_offsets'
+          : `: data_offsets ${shown(offsets)} is not [begin, end]`;
+      throw invalid(`tensor ${quoted(name)}${what}`, name);
     }
     const [begin, end] = offsets as [number, number];
     if (end < begin)

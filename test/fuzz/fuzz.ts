@@ -118,8 +118,11 @@ function runChild(
   });
 }
 
-/** Runs every target in turn and reports what happened. */
-export async function fuzz(options: FuzzOptions): Promise<TargetReport[]> {
+/** Runs every target in turn and reports what happened (to `onReport` too, as each target ends). */
+export async function fuzz(
+  options: FuzzOptions,
+  onReport: (report: TargetReport) => void = () => undefined,
+): Promise<TargetReport[]> {
   const reports: TargetReport[] = [];
   // in memory where the system has it: the safetensors target writes a file per input
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -169,6 +172,7 @@ export async function fuzz(options: FuzzOptions): Promise<TargetReport[]> {
       if (setUp) await target.teardown?.();
       report.seconds = (performance.now() - began) / 1000;
       reports.push(report);
+      onReport(report);
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -221,7 +225,6 @@ function parseArgs(args: string[]): FuzzOptions {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const options = parseArgs(process.argv.slice(2));
-  const reports = await fuzz(options);
-  for (const report of reports) console.log(formatReport(report));
+  const reports = await fuzz(options, (report) => console.log(formatReport(report)));
   process.exitCode = reports.some((r) => r.crashes.length > 0) ? 1 : 0;
 }

@@ -92,6 +92,12 @@ function swapNumber(rng: Rng, text: string): string {
   return text.slice(0, run.index) + rng.pick(EXTREME_NUMBERS) + text.slice(run.index + run[0].length);
 }
 
+/** The most one edit adds to a string: long enough for deep nesting, short of inputs no one writes. */
+const MAX_GROWTH = 64 * 1024;
+
+/** Grammar inputs are cut to this length (a template or layer text of 128K characters is already absurd). */
+export const MAX_TEXT = 128 * 1024;
+
 /** One edit of `text`; `tokens` are the grammar's words and punctuation, `corpus` other valid inputs. */
 export function mutateString(
   rng: Rng,
@@ -116,12 +122,11 @@ export function mutateString(
     case 3:
       return text.slice(0, at + span) + text.slice(at, at + span) + text.slice(at + span);
     case 4: {
-      // repeat a run many times: long inputs, deep nesting of brackets
+      // repeat a run many times: long inputs, deep nesting of brackets (up to MAX_GROWTH characters more)
       const run = text.slice(at, at + span) || rng.pick(tokens);
+      const times = rng.chance(0.5) ? rng.between(2, 64) : rng.between(64, 20_000);
       return (
-        text.slice(0, at) +
-        run.repeat(rng.chance(0.5) ? rng.between(2, 64) : rng.between(64, 20_000)) +
-        text.slice(at)
+        text.slice(0, at) + run.repeat(Math.min(times, Math.ceil(MAX_GROWTH / run.length))) + text.slice(at)
       );
     }
     case 5: {
@@ -153,7 +158,7 @@ export function grammarInput(rng: Rng, tokens: readonly string[], corpus: readon
   let text = rng.pick(corpus);
   if (roll === 2) return text;
   const edits = rng.chance(0.7) ? 1 : 1 + rng.small(8);
-  for (let i = 0; i < edits; i++) text = mutateString(rng, text, tokens, corpus);
+  for (let i = 0; i < edits; i++) text = mutateString(rng, text, tokens, corpus).slice(0, MAX_TEXT);
   return text;
 }
 

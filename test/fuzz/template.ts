@@ -126,10 +126,20 @@ function refusedByOptions(parts: Part[], options: ParseTemplateOptions): boolean
   );
 }
 
-/** Line and column (1-based, lines split at "\n" as peggy counts them) of a 0-based offset. */
-function lineColumn(source: string, offset: number): [number, number] {
-  const before = source.slice(0, offset).split('\n');
-  return [before.length, before[before.length - 1]!.length + 1];
+/** Line and column (1-based, lines split at "\n" as peggy counts them) of 0-based offsets into `source`. */
+function lineColumns(source: string): (offset: number) => [number, number] {
+  const starts = [0];
+  for (let i = source.indexOf('\n'); i !== -1; i = source.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return [lo + 1, offset - starts[lo]! + 1];
+  };
 }
 
 const show = (value: unknown) => showString(JSON.stringify(value) ?? String(value), 300);
@@ -149,6 +159,7 @@ function checkParsed(source: string, template: PromptTemplate, want: Part[]): vo
   );
   const fields = [...new Set(want.flatMap((p) => (p.type === 'field' ? [p.name] : [])))];
   holds(isDeepStrictEqual(template.fields, fields), 'fields differ', () => show(template.fields));
+  const lineColumn = lineColumns(source);
   for (const part of template.parts) {
     if (part.type === 'text') continue;
     const { start, end } = part.location;
@@ -157,7 +168,7 @@ function checkParsed(source: string, template: PromptTemplate, want: Part[]): vo
       show(part),
     );
     holds(
-      isDeepStrictEqual([start.line, start.column], lineColumn(source, start.offset)),
+      isDeepStrictEqual([start.line, start.column], lineColumn(start.offset)),
       'line and column disagree with the offset',
       () => show(part.location),
     );

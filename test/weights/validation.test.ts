@@ -374,13 +374,13 @@ test('fuzz finds: messages say what is missing or odd, on one line', async () =>
     '{"t":{"dtype":"U8","data_offsets":[0,0]}}',
     new Uint8Array(),
     'invalid-header',
-    'tensor "t": has no shape',
+    'tensor "t" has no shape',
   );
   await oneLine(
     '{"t":{"dtype":"U8","shape":[]}}',
     new Uint8Array(),
     'invalid-header',
-    'tensor "t": has no data_offsets',
+    'tensor "t" has no data_offsets',
   );
   await oneLine(
     '{"t":{"dtype":"U8","shape":[1e400],"data_offsets":[0,0]}}',
