@@ -3,6 +3,8 @@ import { runRange, type FromChild } from './engine.js';
 import { loadTarget } from './targets.js';
 
 const [name, seed, start, end, slowMs, workDir, known] = process.argv.slice(2);
+// the parent is gone (killed, or its test timed out): nobody reads the results
+process.on('disconnect', () => process.exit(0));
 const target = await loadTarget(name!);
 await target.setup?.(workDir!);
 const send = (message: FromChild) => process.send!(message);

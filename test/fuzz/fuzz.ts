@@ -67,6 +67,9 @@ function runChild(
     execArgv: ['--import', 'tsx', '--max-old-space-size=2048', '--stack-size=984'],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
+  // a child in an endless loop cannot see its parent go: kill it when this process exits
+  const killChild = () => child.kill('SIGKILL');
+  process.on('exit', killChild);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);
@@ -102,6 +105,7 @@ function runChild(
     });
     child.on('exit', (code, signal) => {
       clearInterval(watchdog);
+      process.off('exit', killChild);
       if (ended) return resolve({ next: end });
       const why = hung
         ? {
