@@ -100,7 +100,7 @@ function renderUntruncated(
   const slot = template.slot;
   if (!slot) {
     throw new LayercutError(
-      `template '${template.source}' has no answer slot to render a prompt for`,
+      `template ${JSON.stringify(template.source)} has no answer slot to render a prompt for`,
       'add {label} or {mask}',
     );
   }
@@ -110,7 +110,7 @@ function renderUntruncated(
     const ids = [...lead, ...tokenizer.encode(beforeSlot, { addSpecialTokens: false }).ids];
     if (ids.length === 0) {
       throw new LayercutError(
-        `nothing comes before {label} in '${template.source}'`,
+        `nothing comes before {label} in ${JSON.stringify(template.source)}`,
         'a decoder reads the answer after at least one token: put text or a field before {label}',
       );
     }

@@ -197,3 +197,22 @@ test("decoder prompts keep the tokenizer's BOS; a mask slot needs a mask token",
     /nothing comes before \{label\}/,
   );
 });
+
+test('fuzz finds: a template quoted in a render error stays on one line', async () => {
+  // once "template '{t}\n' has no answer slot …" across two lines (test/fuzz/template.ts)
+  const gpt2 = await fixtureTokenizer('gpt2');
+  const noSlot = parseTemplate('{t}\n', { requireSlot: false });
+  assert.throws(
+    () => renderPrompt(noSlot, gpt2, { fields: { t: 'x' } }),
+    (error: unknown) =>
+      error instanceof LayercutError &&
+      error.message ===
+        'template "{t}\\n" has no answer slot to render a prompt for\n  hint: add {label} or {mask}',
+  );
+  assert.throws(
+    () => renderPrompt(parseTemplate('{label}\n'), gpt2, { fields: {} }),
+    (error: unknown) =>
+      error instanceof LayercutError &&
+      error.message.startsWith('nothing comes before {label} in "{label}\\n"\n'),
+  );
+});
