@@ -1,7 +1,7 @@
 /**
  * `layercut check <file.ts>…`: type-checks experiment files and runs the compiler's checks
  * (unknown tasks, template fields, verbalizer labels, layers against the model's depth, …),
- * printing each problem as `file:line:col message`. Exit code 1 when there is any error.
+ * printing each problem as `file:line:col message`. Exit code 2 when there is any error.
  * Reads config.json files (local, cached or from the table of known models); no weights, no network.
  */
 import { parseOptions } from './options.js';
@@ -19,10 +19,9 @@ template or verbalizer built at run time that does not fit the task, …).
 
   --only <export>   check only this exported experiment or sweep (repeatable)
 
-Exit code 1 when there are errors, 0 when there are none (warnings are printed too).`;
+Exit code 2 when there are errors, 0 when there are none (warnings are printed too).`;
 
 export const checkCommand: Command = {
-  summary: 'type-check an experiment file and validate its runs (file:line:col messages)',
   usage,
   async run(args) {
     const parsed = parseOptions('check', {
@@ -44,6 +43,6 @@ export const checkCommand: Command = {
       errors += count;
       if (count === 0) console.error(`${path.relative(process.cwd(), file) || file}: no errors`);
     }
-    return errors > 0 ? ExitCode.failed : ExitCode.ok;
+    return errors > 0 ? ExitCode.usage : ExitCode.ok;
   },
 };

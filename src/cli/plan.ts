@@ -2,7 +2,7 @@
  * `layercut plan <file.ts> [--json]`: the runs an experiment file defines — ids, what varies,
  * the parameters of each cut model, estimated tokens and FLOPs, which are finished — from
  * config.json alone (local, cached, or layercut's table of known hub models). Loads no weights
- * and downloads nothing. Exit code 1 when the file has errors (printed as file:line:col).
+ * and downloads nothing. Exit code 2 when the file has errors (printed as file:line:col).
  */
 import { parseOptions } from './options.js';
 import path from 'node:path';
@@ -29,7 +29,6 @@ export interface PlanCommandHooks {
 /** The plan command, with the hooks it can use. */
 export function makePlanCommand(hooks: PlanCommandHooks = {}): Command {
   return {
-    summary: 'list the runs an experiment file defines, their model sizes and costs (no downloads)',
     usage,
     async run(args) {
       const parsed = parseOptions('plan', {
@@ -46,7 +45,7 @@ export function makePlanCommand(hooks: PlanCommandHooks = {}): Command {
       if (errors.length > 0) {
         const relative = (f: string): string => path.relative(process.cwd(), f) || f;
         for (const issue of errors) console.error(formatIssue(issue, relative));
-        return ExitCode.failed;
+        return ExitCode.usage;
       }
       const finishedIds = hooks.finishedIds
         ? await hooks.finishedIds(compiled.runs.map((r) => r.id))

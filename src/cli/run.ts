@@ -31,7 +31,7 @@ import { SweepPrinter } from '../queue/printer.js';
 import { SweepInterruptedError, sweepRuns, type SweepOutcome } from '../queue/sweep.js';
 
 /** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
-export const INTERRUPTED_EXIT_CODE = 130;
+export const INTERRUPTED_EXIT_CODE = ExitCode.interrupted;
 
 const usage = `usage: layercut run <file.ts> [options]
 
@@ -201,7 +201,6 @@ async function sweep(
 }
 
 export const runCommand: Command = {
-  summary: 'run an experiment file: every unfinished run, with progress, resumable; prints the results table',
   usage,
   async run(args: string[]): Promise<number> {
     const options = parseRunArgs(args);

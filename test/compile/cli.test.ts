@@ -22,7 +22,7 @@ test('check: a misspelt placeholder, a missing label and an out-of-range layer, 
   process.chdir(repoRoot);
   try {
     const { code, out } = await captured(() => checkCommand.run([relative(dslFixture('check-mistakes.ts'))]));
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.deepEqual(out.split('\n'), [
       `test/fixtures/dsl/check-mistakes.ts:5:47 Argument of type '"txt"' is not assignable to parameter of type '"text" | "label"'. (TS2345)`,
       `test/fixtures/dsl/check-mistakes.ts:6:38 Argument of type '{ negative: string; }' is not assignable to parameter of type '{ readonly negative: LabelWords; readonly positive: LabelWords; }'. (TS2345)`,
@@ -137,7 +137,7 @@ test('plan: finished runs come from the results store hook; --only picks exports
 
 test('plan: a file with errors prints them at their place and fails', async () => {
   const { code, err } = await captured(() => planCommand.run([dslFixture('runtime-mistakes.ts')]));
-  assert.equal(code, 1);
+  assert.equal(code, 2);
   assert.match(
     err.split('\n')[0]!,
     /runtime-mistakes\.ts:11:12 template "Review: \{txt\}\\nSentiment:\{label\}": unknown field \{txt\}/,

@@ -201,6 +201,6 @@ test('node bin/layercut.mjs verbalizer exits 0 when clean and 1 on errors', () =
   assert.equal(clean.status, 0, clean.stderr);
   assert.match(clean.stdout, /^technology +" Technology" +ĠTechnology +8987 /m);
   const failing = run('--tokenizer', gpt2, '--task', 'trec', '--single-token');
-  assert.equal(failing.status, 1);
+  assert.equal(failing.status, 2, 'label words with errors are bad input (ExitCode.usage)');
   assert.match(failing.stdout, /" Abbreviation" is 3 tokens: "ĠAb" "bre" "viation"; one token is required/);
 });
