@@ -47,6 +47,13 @@ export interface DataSpec {
   maxLength: number;
   /** Which end of the field text is cut when an input is too long. */
   truncate: 'left' | 'right';
+  /**
+   * Longest demonstration in tokens (counted on its own); longer ones are shortened in their
+   * field text. Absent: demonstrations stay whole when they fit with the input's field text
+   * emptied, else each gets an equal share of half of `maxLength` (src/prompts/render.ts,
+   * `fitDemonstrations`). Absent from plans that leave it unset, so they keep their ids.
+   */
+  demoMaxTokens?: number;
 }
 
 export type OptimizerSpec =

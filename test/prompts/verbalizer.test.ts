@@ -188,7 +188,7 @@ test('layercut verbalizer prints the table and counts errors', async () => {
   );
 });
 
-test('node bin/layercut.mjs verbalizer exits 0 when clean and 1 on errors', () => {
+test('node bin/layercut.mjs verbalizer exits 0 when clean and 2 on errors', () => {
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [path.join(repoRoot, 'bin/layercut.mjs'), 'verbalizer', ...args], {
       cwd: repoRoot,
