@@ -57,6 +57,21 @@ function flatten(message: string | DiagnosticMessageChain, indent = ''): string 
   return [head, ...rest].join('\n');
 }
 
+/**
+ * TypeScript's "declared but never used" family (noUnusedLocals / noUnusedParameters): the file
+ * still runs, so `check` reports them as warnings, not errors.
+ */
+const unusedCodes: ReadonlySet<number> = new Set([6133, 6138, 6192, 6196, 6198, 6199, 6205]);
+
+/** Hints added to TypeScript messages whose cause is a known DSL mistake. */
+const typeHints: readonly { pattern: RegExp; hint: string }[] = [
+  {
+    // layers: [1, 2, 4] in a sweep (each a number), or layers: 2 in an experiment
+    pattern: /^Type 'number(\[\])?' is not assignable to type 'Layers'/,
+    hint: 'hint: a number is not a layer selection: keepFirst(k) keeps the bottom k layers; to sweep over depths write layers: [1, 2, 4].map(keepFirst)',
+  },
+];
+
 function fromTypeScript(diagnostic: Diagnostic, file: string): FileDiagnostic {
   const sf = diagnostic.getSourceFile();
   const start = diagnostic.getStart();
@@ -64,13 +79,17 @@ function fromTypeScript(diagnostic: Diagnostic, file: string): FileDiagnostic {
     sf && start !== undefined
       ? { file: sf.getFilePath() as string, ...sf.getLineAndColumnAtPos(start) }
       : { file, line: 1, column: 1 };
+  const message = flatten(diagnostic.getMessageText());
+  const hint = typeHints.find((h) => h.pattern.test(message))?.hint;
+  const code = diagnostic.getCode();
   return {
     location,
     ...(start !== undefined ? { offset: start } : {}),
-    severity: diagnostic.getCategory() === DiagnosticCategory.Error ? 'error' : 'warning',
+    severity:
+      diagnostic.getCategory() === DiagnosticCategory.Error && !unusedCodes.has(code) ? 'error' : 'warning',
     source: 'typescript',
-    code: diagnostic.getCode(),
-    message: flatten(diagnostic.getMessageText()),
+    code,
+    message: hint ? `${message}\n${hint}` : message,
   };
 }
 

@@ -3,8 +3,11 @@
  * from config alone (no weights, no network), and how long plan takes (measured, not asserted).
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { main } from '../../src/cli.js';
 import { checkCommand } from '../../src/cli/check.js';
 import { makePlanCommand, planCommand } from '../../src/cli/plan.js';
 import { checkFile, experimentProject, formatDiagnostic } from '../../src/compile/check.js';
@@ -142,4 +145,68 @@ test('plan: a file with errors prints them at their place and fails', async () =
     err.split('\n')[0]!,
     /runtime-mistakes\.ts:11:12 template "Review: \{txt\}\\nSentiment:\{label\}": unknown field \{txt\}/,
   );
+});
+
+test('check: a failed import hides no other check; unused imports are warnings; no exports is one error for check, plan and run', async () => {
+  const previous = process.cwd();
+  process.chdir(repoRoot);
+  try {
+    const failed = await captured(() => checkCommand.run([relative(dslFixture('failed-imports.ts'))]));
+    assert.equal(failed.code, 2);
+    assert.deepEqual(failed.out.split('\n'), [
+      `test/fixtures/dsl/failed-imports.ts:3:26 '"../../../dsl/index.js"' has no exported member named 'keepFirts'. Did you mean 'keepFirst'? (TS2724)`,
+      `test/fixtures/dsl/failed-imports.ts:3:37 warning: 'keepFirst' is declared but its value is never read. (TS6133)`,
+      `test/fixtures/dsl/failed-imports.ts:4:23 Cannot find module './no-such-module.js' or its corresponding type declarations. (TS2307)`,
+      `test/fixtures/dsl/failed-imports.ts:6:25 not checked: it uses 'keepFirts', which could not be imported from '../../../dsl/index.js'`,
+      `test/fixtures/dsl/failed-imports.ts:8:28 not checked: it uses 'seeds', which could not be imported from './no-such-module.js'`,
+      // the export that uses neither failed import is compiled as usual
+      'test/fixtures/dsl/failed-imports.ts:10:91 cannot keep the first 13 layers: openai-community/gpt2 has 12 layers; choose a count from 0 to 12',
+    ]);
+    // without TypeScript (plan, run) the failed imports are reported by layercut itself, at the import
+    const planned = await captured(() => planCommand.run([relative(dslFixture('failed-imports.ts'))]));
+    assert.equal(planned.code, 2);
+    assert.match(
+      planned.err,
+      /^test\/fixtures\/dsl\/failed-imports\.ts:3:26 cannot import 'keepFirts': '\.\.\/\.\.\/\.\.\/dsl\/index\.js' has no export of that name$/m,
+    );
+    assert.match(
+      planned.err,
+      /^test\/fixtures\/dsl\/failed-imports\.ts:4:10 cannot import '\.\/no-such-module\.js': /m,
+    );
+    assert.match(planned.err, /failed-imports\.ts:10:91 cannot keep the first 13 layers/);
+    const leftovers = readdirSync(dslFixture('')).filter((name) => name.includes('layercut-check'));
+    assert.deepEqual(leftovers, [], 'the stand-in copy is removed');
+
+    const unused = await captured(() => checkCommand.run([relative(dslFixture('unused-import.ts'))]));
+    assert.equal(unused.code, 0);
+    assert.deepEqual(unused.out.split('\n'), [
+      `test/fixtures/dsl/unused-import.ts:2:26 warning: 'keepFirst' is declared but its value is never read. (TS6133)`,
+    ]);
+
+    const noExports = relative(dslFixture('no-exports.ts'));
+    const message = `${noExports}:1:1 exports no experiments or sweeps: export them, e.g. export const quickstart = experiment({ … })`;
+    const checked = await captured(() => checkCommand.run([noExports]));
+    assert.deepEqual([checked.code, checked.out], [2, message]);
+    const plan = await captured(() => planCommand.run([noExports]));
+    assert.deepEqual([plan.code, plan.err], [2, message]);
+    const run = await captured(() =>
+      main(['run', noExports, '--db', path.join(os.tmpdir(), 'never-written.db')]),
+    );
+    assert.deepEqual([run.code, run.err], [2, message]);
+  } finally {
+    process.chdir(previous);
+  }
+});
+
+test('check: a number as layers gets the keepFirst hint under the type error', async () => {
+  const project = experimentProject(dslFixture(''));
+  const lines = (await checkFile(dslFixture('numbers-as-layers.ts'), { project })).map((d) =>
+    formatDiagnostic(d, repoRoot),
+  );
+  assert.deepEqual(lines, [
+    "test/fixtures/dsl/numbers-as-layers.ts:6:12 Type 'number' is not assignable to type 'Layers'. (TS2322)\n" +
+      '  hint: a number is not a layer selection: keepFirst(k) keeps the bottom k layers; to sweep over depths write layers: [1, 2, 4].map(keepFirst)',
+    "test/fixtures/dsl/numbers-as-layers.ts:6:15 Type 'number' is not assignable to type 'Layers'. (TS2322)\n" +
+      '  hint: a number is not a layer selection: keepFirst(k) keeps the bottom k layers; to sweep over depths write layers: [1, 2, 4].map(keepFirst)',
+  ]);
 });
