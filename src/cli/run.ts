@@ -209,7 +209,10 @@ export const runCommand: Command = {
       return shorter && !shorter.startsWith('..') ? shorter : file;
     };
 
-    const compiled = await compileFile(options.file, { catalog: new RunnerModelCatalog() });
+    const compiled = await compileFile(options.file, {
+      catalog: new RunnerModelCatalog(),
+      checkPrompts: true,
+    });
     const errors = compiled.issues.filter((issue) => issue.severity === 'error');
     for (const issue of compiled.issues.filter((i) => i.severity === 'warning'))
       console.error(formatIssue(issue, relative));

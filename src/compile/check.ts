@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticCategory, Project, ts, type Diagnostic, type DiagnosticMessageChain } from 'ts-morph';
 import { LayercutError } from '../errors.js';
-import { compileFile, ExperimentLoadError, type CompileFileOptions } from './file.js';
+import { compileFile, ExperimentLoadError, type CompiledFile, type CompileFileOptions } from './file.js';
 import type { SourceLocation } from './issues.js';
 
 export interface FileDiagnostic {
@@ -116,16 +116,29 @@ export interface CheckOptions extends CompileFileOptions {
   project?: Project;
 }
 
+/** What `checkFileReport` finds: diagnostics, and (with `checkPrompts`) token counts and notes. */
+export interface CheckReport {
+  diagnostics: FileDiagnostic[];
+  prompts?: CompiledFile['prompts'];
+}
+
 /**
  * TypeScript's diagnostics and layercut's (an import failure, or compile issues), in source
  * order. A layercut issue whose value comes through code TypeScript already flagged is left
  * out: it is the same mistake seen twice.
  */
 export async function checkFile(file: string, options: CheckOptions = {}): Promise<FileDiagnostic[]> {
+  return (await checkFileReport(file, options)).diagnostics;
+}
+
+/** `checkFile` with the token counts and notes of `checkPrompts`. */
+export async function checkFileReport(file: string, options: CheckOptions = {}): Promise<CheckReport> {
   const typed = typeDiagnostics(file, options.project);
   const ours: FileDiagnostic[] = [];
+  let prompts: CompiledFile['prompts'];
   try {
     const compiled = await compileFile(file, options);
+    prompts = compiled.prompts;
     for (const issue of compiled.issues) {
       // the same mistake as a type error: the value came through code TypeScript already flagged
       const seen = issue.through?.some((range) =>
@@ -162,11 +175,12 @@ export async function checkFile(file: string, options: CheckOptions = {}): Promi
     d.location?.line ?? 0,
     d.location?.column ?? 0,
   ];
-  return [...typed, ...ours].sort((a, b) => {
+  const diagnostics = [...typed, ...ours].sort((a, b) => {
     const [fa, la, ca] = located(a);
     const [fb, lb, cb] = located(b);
     return fa < fb ? -1 : fa > fb ? 1 : la - lb || ca - cb;
   });
+  return { diagnostics, ...(prompts ? { prompts } : {}) };
 }
 
 /** `file:line:col message` (the file relative to `cwd`). */

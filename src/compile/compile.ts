@@ -10,7 +10,7 @@
 import { runId } from '../plan/id.js';
 import type { RunPlan } from '../plan/types.js';
 import { buildPlan } from './build.js';
-import { expandRunSet } from './expand.js';
+import { expandRunSet, type Draft } from './expand.js';
 import { CompileError, type CompileIssue } from './issues.js';
 import { ModelCatalog, type ModelDescription } from './model-info.js';
 
@@ -23,6 +23,8 @@ export interface CompiledRun {
   model?: ModelDescription;
   /** The kept layers' original indices, when the model's depth is known. */
   keptLayers?: number[];
+  /** Where each option of its first definition came from (see Draft), for issues found later. */
+  origins: Draft['origins'];
 }
 
 export interface CompileResult {
@@ -76,6 +78,7 @@ export async function compileValues(
         id,
         plan: built.plan,
         exports: name === undefined ? [] : [name],
+        origins: draft.origins,
         ...(built.model ? { model: built.model } : {}),
         ...(built.keptLayers ? { keptLayers: built.keptLayers } : {}),
       });

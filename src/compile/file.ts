@@ -19,6 +19,8 @@ import {
 } from './failed-imports.js';
 import { oneLine, type CompileIssue, type LocatedIssue, type SourceLocation } from './issues.js';
 import { SourceLocator } from './locate.js';
+import { ModelCatalog } from './model-info.js';
+import { checkPrompts, type PromptChecks } from './prompt-checks.js';
 import { isRecord, isRunSet } from './shape.js';
 
 /** Importing the file failed (a syntax error, or its code threw); `location` is where, when known. */
@@ -155,11 +157,18 @@ export interface CompiledFile {
   runs: CompiledRun[];
   issues: LocatedIssue[];
   duplicates: number;
+  /** Token counts and what could not be checked (with `checkPrompts`). */
+  prompts?: Omit<PromptChecks, 'issues'>;
 }
 
 export interface CompileFileOptions extends CompileOptions {
   /** Only these exports (default: every exported experiment and sweep). */
   only?: readonly string[];
+  /**
+   * Also check label words and token counts with the tokenizer and the data, where they are on
+   * this machine (src/compile/prompt-checks.ts); default false.
+   */
+  checkPrompts?: boolean;
 }
 
 /** Loads, compiles and locates: the runs of an experiment file and its issues with line and column. */
@@ -189,7 +198,9 @@ export async function compileFile(file: string, options: CompileFileOptions = {}
       });
     return !standIn;
   });
-  const result = await compileValues(checkable, options);
+  const catalog = options.catalog ?? new ModelCatalog();
+  const result = await compileValues(checkable, { ...options, catalog });
+  const prompts = options.checkPrompts ? await checkPrompts(result.runs, catalog) : undefined;
   const fileIssues: LocatedIssue[] = [
     ...loaded.failedImports.map((failed): LocatedIssue => ({
       severity: 'error',
@@ -200,7 +211,7 @@ export async function compileFile(file: string, options: CompileFileOptions = {}
     })),
     ...(loaded.exports.length === 0 ? [noRunSets(loaded)] : []),
   ];
-  const compiled = [...unchecked, ...result.issues];
+  const compiled = [...unchecked, ...result.issues, ...(prompts?.issues ?? [])];
   const locator = compiled.length > 0 ? new SourceLocator() : undefined;
   const issues: LocatedIssue[] = [
     ...fileIssues,
@@ -220,6 +231,7 @@ export async function compileFile(file: string, options: CompileFileOptions = {}
     runs: result.runs,
     issues,
     duplicates: result.duplicates,
+    ...(prompts ? { prompts: { fits: prompts.fits, notes: prompts.notes } } : {}),
   };
 }
 

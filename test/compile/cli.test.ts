@@ -31,6 +31,7 @@ test('check: a misspelt placeholder, a missing label and an out-of-range layer, 
       `test/fixtures/dsl/check-mistakes.ts:6:38 Argument of type '{ negative: string; }' is not assignable to parameter of type '{ readonly negative: LabelWords; readonly positive: LabelWords; }'. (TS2345)`,
       `    Property 'positive' is missing in type '{ negative: string; }' but required in type '{ readonly negative: LabelWords; readonly positive: LabelWords; }'.`,
       'test/fixtures/dsl/check-mistakes.ts:11:41 cannot keep the first 13 layers: openai-community/gpt2 has 12 layers; choose a count from 0 to 12',
+      `note: the tokenizer of openai-community/gpt2 is not in the Hugging Face cache (${dslFixture('no-hub-cache')}): label words and token counts of openai-community/gpt2 not checked (they are once it is downloaded, e.g. by its first run)`,
     ]);
   } finally {
     process.chdir(previous);
@@ -181,6 +182,7 @@ test('check: a failed import hides no other check; unused imports are warnings; 
     assert.equal(unused.code, 0);
     assert.deepEqual(unused.out.split('\n'), [
       `test/fixtures/dsl/unused-import.ts:2:26 warning: 'keepFirst' is declared but its value is never read. (TS6133)`,
+      `note: the tokenizer of openai-community/gpt2 is not in the Hugging Face cache (${dslFixture('no-hub-cache')}): label words and token counts of openai-community/gpt2 not checked (they are once it is downloaded, e.g. by its first run)`,
     ]);
 
     const noExports = relative(dslFixture('no-exports.ts'));
