@@ -29,6 +29,8 @@ import { runPool } from '../queue/pool.js';
 import { parseCount, parseGpuList } from '../queue/options.js';
 import { SweepPrinter } from '../queue/printer.js';
 import { SweepInterruptedError, sweepRuns, type SweepOutcome } from '../queue/sweep.js';
+import type { SweepEvent } from '../queue/events.js';
+import { RepeatedFailureStop } from './repeated-failures.js';
 
 /** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = ExitCode.interrupted;
@@ -159,6 +161,7 @@ async function sweep(
   store: ResultsStore,
   signal: AbortSignal,
   printer: ProgressPrinter | SweepPrinter,
+  stop: RepeatedFailureStop,
 ): Promise<SweepOutcome> {
   const backend = options.backend ? { backend: options.backend } : {};
   if (printer instanceof ProgressPrinter) {
@@ -166,7 +169,10 @@ async function sweep(
       runs.map((run) => run.plan),
       {
         store,
-        onEvent: printer.handle,
+        onEvent: (event) => {
+          printer.handle(event);
+          stop.handle(event);
+        },
         signal,
         retryFailed: options.retryFailed,
         ...backend,
@@ -179,7 +185,10 @@ async function sweep(
   const common = {
     store,
     signal,
-    onEvent: printer.handle,
+    onEvent: (event: SweepEvent) => {
+      printer.handle(event);
+      stop.handle(event);
+    },
     retryFailed: options.retryFailed,
     ...backend,
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
@@ -254,12 +263,26 @@ export const runCommand: Command = {
       options.workers !== undefined || options.gpus !== undefined || options.queue !== undefined
         ? new SweepPrinter()
         : new ProgressPrinter();
+    const stop = new RepeatedFailureStop(controller);
     try {
       let outcome: SweepOutcome;
       try {
-        outcome = await sweep(options, compiled.runs, selected, only, store, controller.signal, printer);
+        outcome = await sweep(
+          options,
+          compiled.runs,
+          selected,
+          only,
+          store,
+          controller.signal,
+          printer,
+          stop,
+        );
       } catch (error) {
         printer.finish();
+        if (stop.stopped) {
+          console.error(stop.report());
+          return ExitCode.failed;
+        }
         if (error instanceof RunsInterruptedError || error instanceof SweepInterruptedError) {
           return INTERRUPTED_EXIT_CODE;
         }
