@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { LayercutError } from '../errors.js';
+import { indentContinuation, LayercutError } from '../errors.js';
 import { compileValues, type CompileOptions, type CompiledRun, type NamedValue } from './compile.js';
 import {
   findFailedImports,
@@ -85,10 +85,11 @@ export interface ImportOptions {
 
 /** The error of importing `file` (run from `ranAs`, the file itself or its stand-in copy). */
 function loadError(error: unknown, file: string, ranAs: string): ExperimentLoadError {
+  // Whole: esbuild says "Transform failed with 1 error:" and only then what the error is.
   const message = error instanceof Error ? oneLine(error) : String(error);
   const at = thrownAt(error, ranAs);
   return new ExperimentLoadError(
-    `importing the experiment file failed: ${message.split('\n')[0]}`,
+    `importing the experiment file failed: ${indentContinuation(message.trimEnd())}`,
     at ? { ...at, file } : undefined,
   );
 }
