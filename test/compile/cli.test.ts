@@ -3,17 +3,19 @@
  * from config alone (no weights, no network), and how long plan takes (measured, not asserted).
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli.js';
 import { checkCommand } from '../../src/cli/check.js';
-import { makePlanCommand, planCommand } from '../../src/cli/plan.js';
+import { planCommand } from '../../src/cli/plan.js';
 import { checkFile, experimentProject, formatDiagnostic } from '../../src/compile/check.js';
 import type { PlanListing } from '../../src/compile/listing.js';
 import { dslFixture, repoRoot } from './helpers.js';
 import { captured } from '../helpers/console.js';
+import { openStore } from '../../src/results/store.js';
+import { fakeResult } from '../results/fake-runs.js';
 
 // hub models are known only from layercut's table: the machine's Hugging Face cache is not consulted
 process.env['HF_HUB_CACHE'] = dslFixture('no-hub-cache');
@@ -59,8 +61,8 @@ test('check: mistakes in values built at run time, at the property (or inside th
   assert.deepEqual(await checkFile(dslFixture('ids-a.ts'), { project }), []);
 });
 
-async function planJson(args: string[], command = planCommand): Promise<PlanListing> {
-  const { code, out, err } = await captured(() => command.run([...args, '--json']));
+async function planJson(args: string[]): Promise<PlanListing> {
+  const { code, out, err } = await captured(() => planCommand.run([...args, '--json']));
   assert.equal(code, 0, err);
   return JSON.parse(out) as PlanListing;
 }
@@ -105,38 +107,69 @@ test('plan --json: the paper files define 600 fine-tuning runs and 40 ICL runs, 
   )!;
   assert.deepEqual(sst2.estimate.tokens, { prompt: 57, train: 400 * 50 * 57, eval: (1000 * 50 + 1000) * 57 });
   assert.equal(sst2.estimate.flops!.train, 6 * 143534400 * 400 * 50 * 57);
-  assert.equal(listing.finished, 0);
+  assert.equal(listing.counts.done + listing.counts.failed + listing.counts.todo, 640);
   assert.equal(listing.unestimated, 0);
 });
 
-test('plan: finished runs come from the results store hook; --only picks exports; the text table', async () => {
+test('plan reads each run’s status from the store (read-only); --only picks exports; the text table', async () => {
   const file = dslFixture('gpt2-tiny-sweep.ts');
-  const first = await planJson([file]);
-  assert.equal(first.runs.length, 3);
-  const done = new Set([first.runs[1]!.id]);
-  const withStore = makePlanCommand({
-    finishedIds: async (ids) => new Set(ids.filter((id) => done.has(id))),
-  });
-  const second = await planJson([file], withStore);
-  assert.deepEqual(
-    second.runs.map((r) => r.finished),
-    [false, true, false],
-  );
-  assert.equal(second.finished, 1);
-  // builtin gpt2-tiny: 4 layers of width 32, from its config.json
-  assert.deepEqual(
-    second.runs.map((r) => r.estimate.params?.after),
-    [16960, 29664, 55072],
-  );
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-plan-'));
+  const previous = process.cwd();
+  try {
+    const first = await planJson([file, '--db', path.join(dir, 'none.db')]).catch((error: unknown) => error);
+    assert.ok(first instanceof Error, 'an explicit --db that does not exist is refused');
+    process.chdir(dir); // no layercut.db here: every run is todo, and no store is named
+    const bare = await planJson([file]);
+    assert.deepEqual(
+      bare.runs.map((r) => r.status),
+      ['todo', 'todo', 'todo'],
+    );
+    assert.equal(bare.store, undefined);
+    assert.equal(existsSync(path.join(dir, 'layercut.db')), false, 'plan creates no store');
+    // builtin gpt2-tiny: 4 layers of width 32, from its config.json
+    assert.deepEqual(
+      bare.runs.map((r) => r.estimate.params?.after),
+      [16960, 29664, 55072],
+    );
+
+    // a real store: one run done, one failed, one never enqueued
+    const db = path.join(dir, 'layercut.db');
+    const store = openStore(db);
+    const [a, b] = bare.runs;
+    store.enqueue([a!.plan, b!.plan]);
+    store.markRunning(a!.id);
+    store.fail(a!.id, new Error('out of memory'));
+    store.markRunning(b!.id);
+    store.finish(b!.id, fakeResult(b!.plan, { accuracy: 0.8 }));
+    store.close();
+    const before = readFileSync(db);
+    const listed = await planJson([file]); // the default layercut.db, since it exists now
+    assert.deepEqual(
+      listed.runs.map((r) => r.status),
+      ['failed', 'done', 'todo'],
+    );
+    assert.deepEqual(listed.counts, { done: 1, failed: 1, todo: 1 });
+    assert.equal(listed.store, 'layercut.db');
+    assert.deepEqual(readFileSync(db), before, 'the store is read, not written');
+
+    const { code, out } = await captured(() => planCommand.run([file, '--db', db]));
+    assert.equal(code, 0);
+    const lines = out.split('\n');
+    assert.match(
+      lines[0]!,
+      /gpt2-tiny-sweep\.ts: 3 runs \(quickstart 3\), 1 done, 1 failed, 1 to do \(in layercut\.db\)$/,
+    );
+    assert.match(lines[2]!, /^id\s+layers\s+params\s+tokens\s+FLOPs\s+status$/);
+    assert.match(lines[3]!, /^[0-9a-f]{16} {2}first 1 {2}17\.0k \(1\/4 layers\).* failed$/);
+    assert.match(lines[4]!, / done$/);
+    assert.match(lines[5]!, / todo$/);
+  } finally {
+    process.chdir(previous);
+    rmSync(dir, { recursive: true, force: true });
+  }
   const only = await planJson([path.join(repoRoot, 'examples/ablations.ts'), '--only', 'lrByMethod']);
   assert.deepEqual(only.exports, ['lrByMethod']);
   assert.equal(only.runs.length, 7);
-  const { code, out } = await captured(() => planCommand.run([file]));
-  assert.equal(code, 0);
-  const lines = out.split('\n');
-  assert.match(lines[0]!, /gpt2-tiny-sweep\.ts: 3 runs \(quickstart 3\), 0 finished$/);
-  assert.match(lines[2]!, /^id\s+layers\s+params\s+tokens\s+FLOPs\s+done$/);
-  assert.match(lines[3]!, /^[0-9a-f]{16} {2}first 1 {2}17\.0k \(1\/4 layers\)/);
 });
 
 test('plan: a file with errors prints them at their place and fails', async () => {
