@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../cli.js';
+import { parseAxisOverrides } from '../compile/axis-overrides.js';
 import { compileFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
 import { formatListing, listPlan, type PlannedStatus } from '../compile/listing.js';
@@ -16,13 +17,14 @@ import { ExitCode, LayercutError } from '../errors.js';
 import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
 import { parseOptions } from './options.js';
 
-const usage = `usage: layercut plan <file.ts> [--json] [--db FILE] [--only <export>]...
+const usage = `usage: layercut plan <file.ts> [AXIS=VALUE,…]… [--json] [--db FILE] [--only <export>]...
 
 Lists the runs the experiment file's exported experiments and sweeps define: each run's id,
 the settings that vary, the cut model's parameters (from config.json), estimated tokens and
 FLOPs (upper bounds: every epoch, no early stopping), and its status in the results store:
 done, failed, or todo (not there, queued or running).
 
+  AXIS=VALUE,…      as for layercut run: every run once for each value (e.g. seed=0,1)
   --json            print the listing (run plans and statuses included) as JSON
   --db FILE         the results store to read (default: ${DEFAULT_DB_FILE} when it exists; read-only)
   --only <export>   list only this exported experiment or sweep (repeatable)`;
@@ -55,9 +57,12 @@ export const planCommand: Command = {
     });
     const [file, ...extra] = parsed.positionals;
     if (!file) throw new LayercutError('no experiment file given', 'layercut plan examples/paper-gpt2xl.ts');
-    if (extra.length > 0) throw new LayercutError(`one file at a time, got ${parsed.positionals.length}`);
+    const axes = extra.length > 0 ? parseAxisOverrides(extra) : undefined;
     const relative = (f: string): string => path.relative(process.cwd(), f) || f;
-    const compiled = await compileFile(file, parsed.values.only ? { only: parsed.values.only } : {});
+    const compiled = await compileFile(file, {
+      ...(parsed.values.only ? { only: parsed.values.only } : {}),
+      ...(axes ? { axes } : {}),
+    });
     const errors = compiled.issues.filter((issue) => issue.severity === 'error');
     if (errors.length > 0) {
       for (const issue of errors) console.error(formatIssue(issue, relative));

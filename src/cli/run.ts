@@ -32,13 +32,18 @@ import { SweepPrinter } from '../queue/printer.js';
 import { SweepInterruptedError, sweepRuns, type SweepOutcome } from '../queue/sweep.js';
 import type { SweepEvent } from '../queue/events.js';
 import { RepeatedFailureStop } from './repeated-failures.js';
+import { parseAxisOverrides, type AxisOverrides } from '../compile/axis-overrides.js';
 
-const usage = `usage: layercut run <file.ts> [options]
+const usage = `usage: layercut run <file.ts> [AXIS=VALUE,…]… [options]
 
 Runs the experiments and sweeps the file exports: every run not yet finished in the results
 store, one after the other. Finished runs are never run again, so after Ctrl-C or a crash the
 same command carries on where it stopped. Progress goes to stderr; the paper-style table of the
 file's runs (mean ± std over seeds, Markdown) to stdout.
+
+axes: AXIS=VALUE,… after the file runs every run once for each of these values, in place of
+what the file sets (e.g. seed=0,1 layers=1,2,4 lr=1e-4,3e-4 task=sst2 method=lm,cls); they
+are checked like axes in the file (docs/run.md lists how each is written)
 
 options:
   --only ID|EXPORT     only this run (an id or the start of one) or this exported experiment
@@ -64,6 +69,7 @@ running in another process (this command ran the rest; run it again once that on
 examples:
   layercut run examples/quickstart.ts
   layercut run examples/quickstart.ts --backend wasm --db /tmp/quick.db
+  layercut run examples/quickstart.ts seed=0,1,2          # three seeds of every run
   layercut run examples/paper-gpt2xl.ts --only gpt2xlGrid --backend webgpu
   layercut run examples/ablations.ts --only 3f2a9c --retry-failed
   layercut run examples/paper-gpt2xl.ts --workers 2 --gpus 0,1 --backend webgpu
@@ -72,6 +78,8 @@ examples:
 
 interface RunArgs {
   file: string;
+  /** Axes given after the file (`seed=0,1`): src/compile/axis-overrides.ts. */
+  axes?: AxisOverrides;
   only: string[];
   backend?: BackendName;
   db: string;
@@ -103,7 +111,7 @@ function parseRunArgs(args: string[]): RunArgs {
   });
   const [file, ...extra] = parsed.positionals;
   if (!file) throw new LayercutError('no experiment file given', 'layercut run examples/quickstart.ts');
-  if (extra.length > 0) throw new LayercutError(`one file at a time, got ${parsed.positionals.length}`);
+  const axes = extra.length > 0 ? parseAxisOverrides(extra) : undefined;
   const { values } = parsed;
   const local = values.workers !== undefined || values.gpus !== undefined;
   if (local && values.queue !== undefined) {
@@ -122,6 +130,7 @@ function parseRunArgs(args: string[]): RunArgs {
   if (values.queue !== undefined) parseRedisUrl(values.queue);
   return {
     file,
+    ...(axes ? { axes } : {}),
     only: values.only,
     ...(values.backend !== undefined ? { backend: parseBackendName(values.backend, '--backend') } : {}),
     db: values.db,
@@ -219,6 +228,7 @@ export const runCommand: Command = {
     };
 
     const compiled = await compileFile(options.file, {
+      ...(options.axes ? { axes: options.axes } : {}),
       catalog: new RunnerModelCatalog(),
       checkPrompts: true,
     });

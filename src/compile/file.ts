@@ -19,6 +19,7 @@ import {
 } from './failed-imports.js';
 import { oneLine, type CompileIssue, type LocatedIssue, type SourceLocation } from './issues.js';
 import { SourceLocator } from './locate.js';
+import type { AxisOverrides } from './axis-overrides.js';
 import { ModelCatalog } from './model-info.js';
 import { checkPrompts, type PromptChecks } from './prompt-checks.js';
 import { isRecord, isRunSet } from './shape.js';
@@ -170,6 +171,11 @@ export interface CompileFileOptions extends CompileOptions {
    * this machine (src/compile/prompt-checks.ts); default false.
    */
   checkPrompts?: boolean;
+  /**
+   * Axes given on the command line (src/compile/axis-overrides.ts): every export becomes a
+   * sweep of itself over them. Their issues name the command line, not a place in the file.
+   */
+  axes?: AxisOverrides;
 }
 
 /** Loads, compiles and locates: the runs of an experiment file and its issues with line and column. */
@@ -200,7 +206,13 @@ export async function compileFile(file: string, options: CompileFileOptions = {}
     return !standIn;
   });
   const catalog = options.catalog ?? new ModelCatalog();
-  const result = await compileValues(checkable, { ...options, catalog });
+  const axes = options.axes;
+  const result = await compileValues(
+    axes
+      ? checkable.map(({ name, value }) => ({ name, value: { kind: 'sweep', base: value, axes } }))
+      : checkable,
+    { ...options, catalog },
+  );
   const prompts = options.checkPrompts ? await checkPrompts(result.runs, catalog) : undefined;
   const fileIssues: LocatedIssue[] = [
     ...loaded.failedImports.map((failed): LocatedIssue => ({
@@ -212,7 +224,10 @@ export async function compileFile(file: string, options: CompileFileOptions = {}
     })),
     ...(loaded.exports.length === 0 ? [noRunSets(loaded)] : []),
   ];
-  const compiled = [...unchecked, ...result.issues, ...(prompts?.issues ?? [])];
+  const compiled = [
+    ...unchecked,
+    ...[...result.issues, ...(prompts?.issues ?? [])].map((issue) => (axes ? fromOverride(issue) : issue)),
+  ];
   const locator = compiled.length > 0 ? new SourceLocator() : undefined;
   const issues: LocatedIssue[] = [
     ...fileIssues,
@@ -234,6 +249,18 @@ export async function compileFile(file: string, options: CompileFileOptions = {}
     duplicates: result.duplicates,
     ...(prompts ? { prompts: { fits: prompts.fits, notes: prompts.notes } } : {}),
   };
+}
+
+/**
+ * An issue of an export wrapped in the command line's sweep: in the export itself (its path
+ * without the wrapper's `base`), or in a command-line axis (no place in the file).
+ */
+function fromOverride(issue: CompileIssue): CompileIssue {
+  const [step, axis, index] = issue.path;
+  if (step === 'base') return { ...issue, path: issue.path.slice(1) };
+  if (step !== 'axes') return issue;
+  const which = typeof index === 'number' ? ` (value ${index + 1})` : '';
+  return { ...issue, path: [], message: `command line ${String(axis)}=…${which}: ${issue.message}` };
 }
 
 /**
