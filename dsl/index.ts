@@ -78,6 +78,7 @@ export type {
   Sample,
   Sweep,
   SweepAxes,
+  SweepLabels,
   Zip,
 } from './sweep.js';
 export { byteLevelBpe, corpus, gpt2Architecture, pretraining } from './pretraining.js';

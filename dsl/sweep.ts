@@ -91,8 +91,14 @@ export interface Sample {
 /** A plain object of axes is a grid of them (a zip of them inside `zip`). */
 export type AxesPart = SweepAxes | Grid | Zip | Sample;
 
+/** A sweep's name and tags, given to each of its runs (`name` replaces the base's; tags add up). Not part of run ids. */
+export interface SweepLabels {
+  readonly name?: string;
+  readonly tags?: readonly string[];
+}
+
 /** `base` once for each choice of the axes. */
-export interface Sweep {
+export interface Sweep extends SweepLabels {
   readonly kind: 'sweep';
   readonly base: RunSet;
   readonly axes: AxesPart;
@@ -107,9 +113,9 @@ export interface Concat {
 /** Anything that stands for runs: one experiment, an override, a sweep, a concatenation. */
 export type RunSet = Experiment | Override | Sweep | Concat;
 
-/** `base` (an experiment or another sweep) once for every choice of `axes`. */
-export function sweep(base: RunSet, axes: AxesPart): Sweep {
-  return { kind: 'sweep', base, axes };
+/** `base` (an experiment or another sweep) once for every choice of `axes`; `labels` name and tag its runs. */
+export function sweep(base: RunSet, axes: AxesPart, labels: SweepLabels = {}): Sweep {
+  return { kind: 'sweep', base, axes, ...labels };
 }
 
 /** Every combination of the parts (the first outermost). */

@@ -72,6 +72,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'take runs from a Redis queue (layercut run --queue) and run them, one at a time',
     load: async () => (await import('./cli/worker.js')).workerCommand,
   },
+  forget: {
+    summary: 'list (and with --yes remove) the stored runs an experiment file no longer defines',
+    load: async () => (await import('./cli/forget.js')).forgetCommand,
+  },
   status: {
     summary: "a sweep's progress: runs per status in the store; the Redis queue and its workers",
     load: async () => (await import('./cli/status.js')).statusCommand,

@@ -15,10 +15,12 @@ import type {
   ModelSource,
   OptimizerSpec,
   PromptSpec,
+  RunLabels,
   RunPlan,
   ScheduleSpec,
   TrainSpec,
 } from '../plan/types.js';
+import { cleanLabels } from '../plan/labels.js';
 import { PAPER_DEFAULTS } from '../plan/types.js';
 import { parseTemplate, TemplateError } from '../prompts/template.js';
 import { scoringModes, type ScoringMode } from '../prompts/verbalizer.js';
@@ -487,6 +489,21 @@ function iclPlan(plan: RunPlan): RunPlan {
   return { ...plan, train, data: { ...plan.data, trainPerClass: PAPER_DEFAULTS.data.trainPerClass } };
 }
 
+/** `name` and `tags` as the plan's labels (not part of its id). */
+function readLabels(name: unknown, tags: unknown, check: Checker): RunLabels | undefined {
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === ''))
+    check.error('name', `name must be a non-empty string, got ${show(name)}`);
+  const tagList = tags ?? [];
+  if (!Array.isArray(tagList) || !tagList.every((t) => typeof t === 'string' && t.trim() !== '')) {
+    check.error('tags', `tags must be a list of non-empty strings, got ${show(tags)}`);
+    return undefined;
+  }
+  return cleanLabels({
+    ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}),
+    tags: tagList as string[],
+  });
+}
+
 /** How a model reads in messages. */
 function modelName(model: ModelSource): string {
   return model.kind === 'hub'
@@ -565,6 +582,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
   }
   const train = readTrain(s['train'], check);
   const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
+  const labels = readLabels(s['name'], s['tags'], check);
   const backend = s['backend'];
   if (backend !== undefined && !backendNames.includes(backend as BackendName)) {
     check.error('backend', `backend must be one of ${backendNames.join(', ')}, got ${show(backend)}`);
@@ -586,5 +604,6 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
       ? iclPlan({ model, layers, task: task.name, prompt, method, data, train, seed })
       : { model, layers, task: task.name, prompt, method, data, train, seed };
   if (backend !== undefined) plan.backend = backend as BackendName;
+  if (labels) plan.labels = labels;
   return { plan, ...(description ? { model: description } : {}), ...(keptLayers ? { keptLayers } : {}) };
 }

@@ -8,6 +8,7 @@
  * the source. `compile` is the notebook form: it returns plans or throws a CompileError.
  */
 import { runId } from '../plan/id.js';
+import { mergeLabels, withLabels } from '../plan/labels.js';
 import type { RunPlan } from '../plan/types.js';
 import { buildPlan } from './build.js';
 import { expandRunSet, type Draft } from './expand.js';
@@ -71,6 +72,7 @@ export async function compileValues(
       const seen = byId.get(id);
       if (seen) {
         duplicates++;
+        seen.plan = withLabels(seen.plan, mergeLabels(seen.plan.labels, built.plan.labels));
         if (name !== undefined && !seen.exports.includes(name)) seen.exports.push(name);
         continue;
       }

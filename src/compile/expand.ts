@@ -24,8 +24,8 @@ export interface Draft {
   origins: Record<string, ValuePath>;
 }
 
-/** Top-level options of an experiment. */
-export const optionKeys = [
+/** Top-level options of an experiment that a sweep can vary. */
+const settingKeys = [
   'model',
   'layers',
   'task',
@@ -38,6 +38,12 @@ export const optionKeys = [
   'backend',
 ] as const;
 
+/** Labels: experiment options that are no axis (a sweep names and tags its runs with its own). */
+const labelKeys = ['name', 'tags'] as const;
+
+/** Top-level options of an experiment. */
+export const optionKeys: readonly string[] = [...settingKeys, ...labelKeys];
+
 /** Axis names that set something inside `train` or `data`: axis → where. */
 const shortcutAxes: Readonly<Record<string, readonly string[]>> = {
   lr: ['train', 'optimizer', 'lr'],
@@ -48,7 +54,7 @@ const shortcutAxes: Readonly<Record<string, readonly string[]>> = {
   trainPerClass: ['data', 'trainPerClass'],
 };
 
-export const axisNames: readonly string[] = [...optionKeys, ...Object.keys(shortcutAxes)];
+export const axisNames: readonly string[] = [...settingKeys, ...Object.keys(shortcutAxes)];
 
 export interface ExpandContext {
   catalog: ModelCatalog;
@@ -129,7 +135,7 @@ function applyOptions(
   const next = cloneDraft(draft);
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (!(optionKeys as readonly string[]).includes(key)) {
+    if (!optionKeys.includes(key)) {
       ctx.issues.push({
         severity: 'error',
         message: `unknown experiment option '${key}': the options are ${optionKeys.join(', ')}`,
@@ -138,8 +144,22 @@ function applyOptions(
       });
       continue;
     }
-    setAt(next, [key], value, [...path, key]);
+    setAt(next, [key], key === 'tags' ? addedTags(next, value) : value, [...path, key]);
   }
+  return next;
+}
+
+/** Tags add up: the draft's so far, then `value` (left as it is when it is not a list: the compiler reports it). */
+function addedTags(draft: Draft, value: unknown): unknown {
+  const before = draft.settings['tags'];
+  return Array.isArray(before) && Array.isArray(value) ? [...before, ...value] : value;
+}
+
+/** A sweep's name (replacing the base's) and tags (added) on one of its runs. */
+function applySweepLabels(draft: Draft, set: Record<string, unknown>, path: ValuePath): Draft {
+  const next = cloneDraft(draft);
+  if (set['name'] !== undefined) setAt(next, ['name'], set['name'], [...path, 'name']);
+  if (set['tags'] !== undefined) setAt(next, ['tags'], addedTags(next, set['tags']), [...path, 'tags']);
   return next;
 }
 
@@ -443,7 +463,8 @@ export async function expandRunSet(
       for (const base of bases) {
         const made = await choices(set.axes, [...path, 'axes'], base, ctx);
         if (!made) return out;
-        for (const choice of made) out.push(apply(base, choice));
+        for (const choice of made)
+          out.push(applySweepLabels(apply(base, choice), set as unknown as Record<string, unknown>, path));
       }
       return out;
     }

@@ -19,6 +19,7 @@ import {
 } from './failed-imports.js';
 import { oneLine, type CompileIssue, type LocatedIssue, type SourceLocation } from './issues.js';
 import { SourceLocator } from './locate.js';
+import { mergeLabels, withLabels } from '../plan/labels.js';
 import type { AxisOverrides } from './axis-overrides.js';
 import { ModelCatalog } from './model-info.js';
 import { checkPrompts, type PromptChecks } from './prompt-checks.js';
@@ -213,6 +214,9 @@ export async function compileFile(file: string, options: CompileFileOptions = {}
       : checkable,
     { ...options, catalog },
   );
+  // each run records the file that defines it (a label: not part of its id), for `layercut forget`
+  for (const run of result.runs)
+    run.plan = withLabels(run.plan, mergeLabels(run.plan.labels, { files: [loaded.file] }));
   const prompts = options.checkPrompts ? await checkPrompts(result.runs, catalog) : undefined;
   const fileIssues: LocatedIssue[] = [
     ...loaded.failedImports.map((failed): LocatedIssue => ({

@@ -105,6 +105,8 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['maxLength', (p) => String(p.data.maxLength)],
   ['truncate', (p) => p.data.truncate],
   ['backend', (p) => p.backend ?? 'auto'],
+  ['name', (p) => p.labels?.name ?? '-'],
+  ['tags', (p) => p.labels?.tags?.join(', ') ?? '-'],
 ];
 
 /** Columns always listed under "same for all" when they do not vary (the rest only when they vary). */

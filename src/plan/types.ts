@@ -101,6 +101,22 @@ export interface RunPlan {
   seed: number;
   /** Compute backend; not part of the run's id (the same run on another device is the same run). */
   backend?: BackendName;
+  /** What people call the run and where it is defined; not part of its id (see RunLabels). */
+  labels?: RunLabels;
+}
+
+/**
+ * A run's labels: its name and tags (DSL `name` / `tags` on experiments and sweeps) and the
+ * experiment files that define it. Not part of the run's id — renaming a sweep reruns nothing —
+ * and kept in the results store with the run (the latest definition's), for filtering
+ * (`layercut results --filter tags=…`) and for `layercut forget`.
+ */
+export interface RunLabels {
+  name?: string;
+  /** Sorted, without repeats. */
+  tags?: string[];
+  /** Absolute paths of the experiment files that define the run, sorted. */
+  files?: string[];
 }
 
 /** The paper's settings, used wherever an experiment says nothing. */
