@@ -24,16 +24,16 @@ export interface RepeatedFailure {
 
 const firstLine = (text: string): string => text.split('\n')[0] ?? text;
 
-/** Watches a sweep's events and aborts it once `limit` runs in a row failed with the same error. */
+/** Watches a sweep's events and aborts `signal` once `limit` runs in a row failed with the same error. */
 export class RepeatedFailureStop {
   /** Set once the sweep was stopped. */
   stopped: RepeatedFailure | undefined;
   private streak: RepeatedFailure | undefined;
+  private readonly controller = new AbortController();
+  /** Aborts when the sweep is to stop: give it to the scheduler (with Ctrl-C's, AbortSignal.any). */
+  readonly signal = this.controller.signal;
 
-  constructor(
-    private readonly controller: AbortController,
-    private readonly limit = REPEATED_FAILURE_LIMIT,
-  ) {}
+  constructor(private readonly limit = REPEATED_FAILURE_LIMIT) {}
 
   readonly handle = (event: WatchedEvent): void => {
     if (event.kind === 'done') this.streak = undefined;

@@ -127,7 +127,9 @@ export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor {
   return tf.mul(op(x), gain);
 }
 
-export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu' | 'relu' | 'silu' | 'swish';
+/** The activation functions layercut computes, by their config.json names (families check configs against it). */
+export const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu', 'silu', 'swish'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
@@ -137,7 +139,7 @@ const GELU_CUBIC = 0.044715;
  * The GELUs and SiLU have analytic gradients whose constants stay on the device; the
  * LAYERCUT_PLAIN_OPS switch is read at each call.
  */
-export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
+export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
@@ -152,7 +154,7 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
     default:
       throw new LayercutError(
         `unsupported activation function '${name}' in config.json`,
-        'layercut knows gelu_new, gelu_pytorch_tanh, gelu, relu and silu',
+        `layercut knows ${ACTIVATIONS.join(', ')}`,
       );
   }
 }
@@ -248,25 +250,36 @@ function silu(x: tf.Tensor): tf.Tensor {
 const MASKED = -1e9;
 
 /**
- * Additive attention bias for causal self-attention over a padded batch.
+ * Additive attention bias for causal self-attention over a padded batch. With `window` (sliding-
+ * window attention, as Mistral's), a query also sees only the `window` latest keys, itself
+ * included: key k is allowed for query q when q − window < k ≤ q (Hugging Face's rule).
  * attentionMask: [B, T] with 1 for real tokens → bias [B, 1, T, T] (0 where allowed, −1e9 elsewhere).
  */
-export function causalMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
+export function causalMaskBias(attentionMask: tf.Tensor2D, window?: number): tf.Tensor4D {
   return tf.tidy(() => {
     const [batch, seq] = attentionMask.shape;
+    const band = window === undefined || window >= seq ? -1 : window - 1; // keys below the diagonal
     const causal = plainOps()
-      ? tf.linalg.bandPart(tf.ones([seq, seq]), -1, 0)
-      : deviceConstant(`causal:${seq}`, () => lowerTriangle(seq)); // [T, T]
+      ? tf.linalg.bandPart(tf.ones([seq, seq]), band, 0)
+      : deviceConstant(`causal:${seq}:${band}`, () => lowerBand(seq, band)); // [T, T]
     const keys = tf.cast(attentionMask, 'float32').reshape([batch, 1, 1, seq]); // [B,1,1,T]
     const allowed = tf.mul(causal.reshape([1, 1, seq, seq]), keys); // [B,1,T,T]
     return maskedWhereZero(allowed);
   });
 }
 
-/** [T, T] float32 with 1 on and below the diagonal (key ≤ query), 0 above. */
-function lowerTriangle(seq: number): tf.Tensor2D {
-  const index = tf.range(0, seq, 1, 'int32');
-  return tf.cast(tf.greaterEqual(index.reshape([seq, 1]), index.reshape([1, seq])), 'float32') as tf.Tensor2D;
+/**
+ * [T, T] float32 with 1 where key ≤ query and query − key ≤ `below` (any distance when `below` is
+ * −1), 0 elsewhere.
+ */
+function lowerBand(seq: number, below: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const index = tf.range(0, seq, 1, 'int32');
+    const distance = tf.sub(index.reshape([seq, 1]), index.reshape([1, seq])); // query − key
+    const causal = tf.greaterEqual(distance, 0);
+    const allowed = below < 0 ? causal : tf.logicalAnd(causal, tf.lessEqual(distance, below));
+    return tf.cast(allowed, 'float32') as tf.Tensor2D;
+  });
 }
 
 /** (1 − allowed) · (−1e9): 0 where `allowed` is 1, −1e9 where it is 0. */

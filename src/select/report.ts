@@ -64,6 +64,8 @@ export interface MeasureLayersOptions {
   padId?: number;
   /** Also run the greedy search (one forward pass per candidate: L²/2 passes). */
   greedy?: boolean;
+  /** Aborting stops the measurements at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 /** The smallest depth of highest accuracy (depths are 1-based). */
@@ -83,7 +85,7 @@ export async function measureLayers(
   options: MeasureLayersOptions = {},
 ): Promise<LayerMeasurement> {
   const layers = model.info.keptLayers;
-  const measure = { batchSize: options.batchSize, padId: options.padId };
+  const measure = { batchSize: options.batchSize, padId: options.padId, signal: options.signal };
   const influence = await influenceOver(model, examples, measure);
   const similarity = await depthSimilarity(model, examples, measure);
   const preview = await depthPreview(model, examples, labelTokenIds, measure);
@@ -156,6 +158,8 @@ export interface LayerReportOptions {
   greedy?: boolean;
   /** Progress lines ("loading model …"). */
   onProgress?: (message: string) => void;
+  /** Aborting stops the measurements at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 export interface LayerReport extends LayerMeasurement {
@@ -220,6 +224,7 @@ export async function layerReport(options: LayerReportOptions): Promise<LayerRep
       batchSize: options.batchSize,
       padId,
       greedy: options.greedy,
+      signal: options.signal,
     });
     const name = modelName(source);
     return {

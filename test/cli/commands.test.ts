@@ -29,7 +29,7 @@ import { dslFixture, repoRoot } from '../compile/helpers.js';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'layercut-commands-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-test('--help lists every command without importing any src/cli module', async () => {
+test('--help lists every command without importing any src/cli module', async (t) => {
   // A module hook (in its own thread) reports every URL Node resolves; the main thread prints them at exit.
   const hook = path.join(tmp, 'record-imports.mjs');
   writeFileSync(
@@ -46,9 +46,13 @@ register('data:text/javascript,' + encodeURIComponent(hooks), { data: { port: po
 process.on('exit', () => process.stderr.write('IMPORTED ' + JSON.stringify(seen) + '\\n'));
 `,
   );
-  const help = spawnNode(['--import', 'tsx', '--import', pathToFileURL(hook).href, 'src/main.ts', '--help'], {
-    cwd: repoRoot,
-  });
+  const help = spawnNode(
+    t,
+    ['--import', 'tsx', '--import', pathToFileURL(hook).href, 'src/main.ts', '--help'],
+    {
+      cwd: repoRoot,
+    },
+  );
   assert.equal(await help.exit, 0, help.stderr());
   const imported = JSON.parse(/^IMPORTED (.*)$/m.exec(help.stderr())![1]!) as string[];
   assert.ok(
@@ -92,7 +96,7 @@ test('results --out FILE says that it wrote FILE', async () => {
   );
 });
 
-test("the build's link step links node_modules/.bin/layercut to bin/layercut.mjs (npx stays local)", async () => {
+test("the build's link step links node_modules/.bin/layercut to bin/layercut.mjs (npx stays local)", async (t) => {
   const root = path.join(tmp, 'pkg');
   mkdirSync(path.join(root, 'bin'), { recursive: true });
   writeFileSync(
@@ -113,7 +117,7 @@ test("the build's link step links node_modules/.bin/layercut to bin/layercut.mjs
   const copy = path.join(tmp, 'copy');
   mkdirSync(path.join(copy, 'node_modules'), { recursive: true });
   writeFileSync(path.join(copy, 'package.json'), readFileSync(path.join(repoRoot, 'package.json')));
-  const link = spawnNode(['--import', 'tsx', path.join(repoRoot, 'src/notebook/link-self.ts'), copy], {
+  const link = spawnNode(t, ['--import', 'tsx', path.join(repoRoot, 'src/notebook/link-self.ts'), copy], {
     cwd: repoRoot,
   });
   assert.equal(await link.exit, 0, link.stderr());

@@ -18,8 +18,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'layercut-repeated-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('the guard: three failures in a row with one error abort; a success, another error or a retry resets or is ignored', () => {
-  const controller = new AbortController();
-  const stop = new RepeatedFailureStop(controller);
+  const stop = new RepeatedFailureStop();
   const fail = (id: string, error: string, retry?: boolean) =>
     stop.handle({ kind: 'failed', id, error, ...(retry === undefined ? {} : { retry }) });
   fail('a', 'no weights\n  hint: download them');
@@ -30,9 +29,9 @@ test('the guard: three failures in a row with one error abort; a success, anothe
   fail('f', 'no weights');
   fail('g', 'no weights', true); // goes back to the queue for another attempt: not a final failure
   fail('h', 'no weights');
-  assert.equal(controller.signal.aborted, false);
+  assert.equal(stop.signal.aborted, false);
   fail('i', 'no weights');
-  assert.equal(controller.signal.aborted, true);
+  assert.equal(stop.signal.aborted, true);
   assert.deepEqual(stop.stopped, { error: 'no weights', ids: ['f', 'h', 'i'] });
   assert.match(stop.report(), /^layercut run: stopped: 3 runs in a row failed with the same error/);
 });

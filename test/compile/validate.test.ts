@@ -15,6 +15,7 @@ import {
   hf,
   keepFirst,
   lm,
+  local,
   sweep,
   task,
   tasks,
@@ -29,6 +30,7 @@ import { listPlan } from '../../src/compile/listing.js';
 import { ModelCatalog } from '../../src/compile/model-info.js';
 import { runId } from '../../src/plan/id.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
+import { modelFixture } from '../helpers/fixtures.js';
 import { offlineCatalog } from './helpers.js';
 
 const gpt2 = hf('openai-community/gpt2');
@@ -155,6 +157,74 @@ test('layers are checked against the depth of local and builtin models and of kn
   assert.deepEqual(problems(hub), [
     'error options.layers: cannot keep the first 25 layers: facebook/opt-1.3b has 24 layers; choose a count from 0 to 24',
   ]);
+});
+
+test('the depth of every family added for issue 19 is known at compile time from its config.json', async () => {
+  for (const name of [
+    'qwen2-tiny-window',
+    'qwen3-tiny',
+    'mistral-tiny',
+    'phi3-tiny',
+    'gemma-tiny',
+    'gpt-neox-tiny',
+    'llama3-tiny',
+  ]) {
+    const result = await check(
+      experiment({
+        model: local(modelFixture(name)),
+        task: tasks.spam,
+        layers: keepFirst(5),
+        data: { maxLength: 32 },
+      }),
+    );
+    assert.deepEqual(problems(result), [
+      `error options.layers: cannot keep the first 5 layers: ${modelFixture(name)} has 4 layers; choose a count from 0 to 4`,
+    ]);
+  }
+  // a Qwen2.5 config.json in the Hugging Face cache, as transformers 5 writes it
+  const cache = mkdtempSync(path.join(tmpdir(), 'layercut-hub-'));
+  try {
+    const commit = 'b'.repeat(40);
+    const repoDir = path.join(cache, 'models--Qwen--Qwen2.5-0.5B');
+    mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    mkdirSync(path.join(repoDir, 'snapshots', commit), { recursive: true });
+    writeFileSync(path.join(repoDir, 'refs', 'main'), commit);
+    const config = {
+      model_type: 'qwen2',
+      hidden_size: 64,
+      intermediate_size: 96,
+      num_hidden_layers: 24,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 512,
+      vocab_size: 100,
+      rope_parameters: { rope_type: 'default', rope_theta: 1000000 },
+      tie_word_embeddings: true,
+      use_sliding_window: false,
+      sliding_window: null,
+      layer_types: Array.from({ length: 24 }, () => 'full_attention'),
+    };
+    writeFileSync(path.join(repoDir, 'snapshots', commit, 'config.json'), JSON.stringify(config));
+    const result = await compileValues(
+      [
+        {
+          name: 'run',
+          value: experiment({
+            model: hf('Qwen/Qwen2.5-0.5B'),
+            task: tasks.sst2,
+            layers: keepFirst(25),
+            data: { maxLength: 64 },
+          }),
+        },
+      ],
+      { catalog: new ModelCatalog({ hubCacheDir: cache }) },
+    );
+    assert.deepEqual(problems(result), [
+      'error options.layers: cannot keep the first 25 layers: Qwen/Qwen2.5-0.5B has 24 layers; choose a count from 0 to 24',
+    ]);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 });
 
 test('a hub model whose config.json is not available offline: depth checks wait until run time, and say so', async () => {
