@@ -94,7 +94,8 @@ function help(): string {
     'commands:',
     ...Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(12)} ${entry.summary}`),
     '',
-    'exit codes: 0 ok, 1 a run or check failed, 2 usage or input error, 3 busy (another process), 130 interrupted',
+    'exit codes: 0 ok, 1 something that ran failed (a run, parity), 2 usage or input errors (what check finds),',
+    '            3 runs not done: another process holds them, 130 interrupted (docs/run.md)',
   ].join('\n');
 }
 
