@@ -129,10 +129,20 @@ export function readLayers(value: unknown): LayerRequest {
       }
     }
   }
-  throw new LayerIssue(
-    `${show(value)} is not a layer selection: use keepFirst(k), keep([…]), drop(from, to), ` +
-      `keepFirstAndLast(a, b), byInfluence({ keep }), byAngularDistance({ drop }) or text such as 'first 2'`,
-  );
+  throw new LayerIssue(`${show(value)} is not a layer selection: ${numberHint(value) ?? anySelection}`);
+}
+
+const anySelection =
+  'use keepFirst(k), keep([…]), drop(from, to), keepFirstAndLast(a, b), byInfluence({ keep }), ' +
+  "byAngularDistance({ drop }) or text such as 'first 2'";
+
+/** What a number (or list of numbers) written as layers most likely meant. */
+function numberHint(value: unknown): string | undefined {
+  if (typeof value === 'number')
+    return `keepFirst(${value}) keeps the bottom ${value}; to sweep over depths write layers: [1, 2, 4].map(keepFirst)`;
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number'))
+    return `keep(${JSON.stringify(value)}) keeps those layers; to sweep over depths write sweep(base, { layers: ${JSON.stringify(value)}.map(keepFirst) })`;
+  return undefined;
 }
 
 /** A computed selection's object, with the default calibration filled in; counts are checked later. */

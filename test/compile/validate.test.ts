@@ -298,9 +298,9 @@ test('a config.json link in the hub cache that leads outside the cache is not re
 
 test('options checked at run time: positions, frozen layers, option names, optimizer settings', async () => {
   const tiny = builtin('gpt2-tiny');
-  const positions = await check(experiment({ model: tiny, task: tasks.spam }));
+  const positions = await check(experiment({ model: tiny, task: tasks.spam, data: { maxLength: 64 } }));
   assert.deepEqual(problems(positions), [
-    'error options.model: data.maxLength 1024 is more than builtin model gpt2-tiny has positions (32): set data: { maxLength: 32 } or less',
+    'error options.data.maxLength: data.maxLength 64 is more than builtin model gpt2-tiny has positions (32): set data: { maxLength: 32 } or less',
   ]);
   const frozen = await check(
     experiment({
@@ -392,4 +392,62 @@ test('a sweep over precision lists it as a varying column', async () => {
     listing.runs.map((run) => run.varies['precision']),
     ['fp32', 'mixed'],
   );
+});
+
+test('the default maxLength fits the model: min(1024, its positions); a written one above them is an error', async () => {
+  // tiny-english has 256 positions: the minimal experiment compiles, with maxLength 256
+  const minimal = await check(experiment({ model: builtin('tiny-english'), task: tasks.spam }));
+  assert.deepEqual(problems(minimal), []);
+  assert.equal(minimal.runs[0]!.plan.data.maxLength, 256);
+  // GPT-2 has 1024: the paper's default, so its plans (and ids) are as before
+  const [paper] = (await check(experiment({ model: gpt2, task: tasks.sst2 }))).runs;
+  assert.equal(paper!.plan.data.maxLength, 1024);
+  const written = await check(
+    experiment({ model: builtin('tiny-english'), task: tasks.spam, data: { maxLength: 512 } }),
+  );
+  assert.deepEqual(problems(written), [
+    'error options.data.maxLength: data.maxLength 512 is more than builtin model tiny-english has positions (256): set data: { maxLength: 256 } or less',
+  ]);
+});
+
+test('data.demoMaxTokens is in the plan only when written, and must be a whole number ≥ 1', async () => {
+  const [unset] = (await check(experiment({ model: gpt2, task: tasks.sst2 }))).runs;
+  assert.equal('demoMaxTokens' in unset!.plan.data, false);
+  const [set] = (await check(experiment({ model: gpt2, task: tasks.sst2, data: { demoMaxTokens: 64 } })))
+    .runs;
+  assert.equal(set!.plan.data.demoMaxTokens, 64);
+  assert.notEqual(set!.id, unset!.id);
+  const bad = await check(experiment({ model: gpt2, task: tasks.sst2, data: { demoMaxTokens: 0 } }));
+  assert.deepEqual(problems(bad), [
+    'error options.data.demoMaxTokens: data.demoMaxTokens must be a whole number ≥ 1, got 0',
+  ]);
+});
+
+test('one word under two labels is an error, without any tokenizer', async () => {
+  const result = await check(
+    experiment({
+      model: gpt2,
+      task: tasks.sst2,
+      words: verbalizer(tasks.sst2, { negative: [' bad', ' meh'], positive: [' good', ' meh'] }),
+    }),
+  );
+  assert.deepEqual(problems(result), [
+    `error options.words: labels 'negative' and 'positive' both have the word " meh": they cannot be told apart`,
+  ]);
+});
+
+test('numbers written as layers get the keepFirst hint', async () => {
+  const numbers = await check(
+    sweep(experiment({ model: gpt2, task: tasks.sst2 }), { layers: [1, 2] as unknown as [] }),
+  );
+  assert.deepEqual(problems(numbers), [
+    'error axes.layers.0: 1 is not a layer selection: keepFirst(1) keeps the bottom 1; to sweep over depths write layers: [1, 2, 4].map(keepFirst)',
+    'error axes.layers.1: 2 is not a layer selection: keepFirst(2) keeps the bottom 2; to sweep over depths write layers: [1, 2, 4].map(keepFirst)',
+  ]);
+  const list = await check(
+    experiment({ model: gpt2, task: tasks.sst2, layers: [1, 2, 4] as unknown as 'all' }),
+  );
+  assert.deepEqual(problems(list), [
+    'error options.layers: [1,2,4] is not a layer selection: keep([1,2,4]) keeps those layers; to sweep over depths write sweep(base, { layers: [1,2,4].map(keepFirst) })',
+  ]);
 });

@@ -189,7 +189,7 @@ test('layercut verbalizer prints the table and counts errors', async () => {
   );
 });
 
-test('node bin/layercut.mjs verbalizer exits 0 when clean and 1 on errors', async (t) => {
+test('node bin/layercut.mjs verbalizer exits 0 when clean and 2 on errors', async (t) => {
   const run = (...args: string[]) =>
     runToEnd(t, process.execPath, [path.join(repoRoot, 'bin/layercut.mjs'), 'verbalizer', ...args], {
       cwd: repoRoot,
@@ -201,7 +201,7 @@ test('node bin/layercut.mjs verbalizer exits 0 when clean and 1 on errors', asyn
   assert.equal(clean.code, 0, clean.stderr);
   assert.match(clean.stdout, /^technology +" Technology" +ĠTechnology +8987 /m);
   const failing = await run('--tokenizer', gpt2, '--task', 'trec', '--single-token');
-  assert.equal(failing.code, 1);
+  assert.equal(failing.code, 2, 'label words with errors are bad input (ExitCode.usage)');
   assert.match(failing.stdout, /" Abbreviation" is 3 tokens: "ĠAb" "bre" "viation"; one token is required/);
 });
 
