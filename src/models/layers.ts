@@ -13,6 +13,7 @@ import { fusedMaskedSoftmax } from '../runtime/fused/attention-softmax.js';
 import { fusedGeluTanh } from '../runtime/fused/gelu.js';
 import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
 import { fusedKernelsActive } from '../runtime/fused/program.js';
+import { loraUpdate } from './lora-update.js';
 
 /**
  * `x @ W + b` for a weight stored as [in, out] (GPT-2's Conv1D layout).
@@ -35,6 +36,8 @@ function project(x: tf.Tensor, weight: tf.Tensor, transposeWeight: boolean, bias
   const outFeatures = weight.shape[transposeWeight ? 0 : 1]!;
   const rows = x.reshape([-1, inFeatures]) as tf.Tensor2D; // [N, in]
   let y: tf.Tensor = tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight); // [N, out]
+  const adapter = loraUpdate(weight, rows); // a LoRA adapter's low-rank update, where one is attached
+  if (adapter) y = tf.add(y, adapter);
   if (bias) y = tf.add(y, bias);
   return y.reshape([...x.shape.slice(0, -1), outFeatures]);
 }

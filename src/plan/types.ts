@@ -58,6 +58,20 @@ export type ScheduleSpec =
   | { kind: 'linear'; warmupSteps: number }
   | { kind: 'cosine'; warmupSteps: number };
 
+/**
+ * LoRA adapters (src/models/lora.ts): the base weights stay frozen and each targeted projection
+ * of the kept layers learns a low-rank update, scaled by alpha / rank (PEFT's LoraConfig).
+ */
+export interface LoraSpec {
+  kind: 'lora';
+  rank: number;
+  alpha: number;
+  /** Module names matched at the end of each projection's path ('c_attn', 'attn.c_proj'), or every projection. */
+  targets: string[] | 'all';
+  /** Dropout on each adapter's input during training steps. */
+  dropout: number;
+}
+
 export interface TrainSpec {
   optimizer: OptimizerSpec;
   /** Learning-rate schedule over the run's total optimizer steps. */
@@ -80,6 +94,8 @@ export interface TrainSpec {
    * fp32 plans keep the ids they had before this option existed.
    */
   precision?: 'mixed';
+  /** Train adapters instead of the model's weights; absent means full fine-tuning (ids unchanged). */
+  adapters?: LoraSpec;
 }
 
 export interface RunPlan {
