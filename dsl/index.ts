@@ -45,11 +45,12 @@ export type {
   PromptClsMethod,
   SlotMethod,
 } from './methods.js';
-export { adamw, constant, cosine, linear, sgd } from './training.js';
+export { adamw, constant, cosine, linear, lora, sgd } from './training.js';
 export type {
   AdamW,
   Backend,
   DataOptions,
+  Lora,
   Optimizer,
   Schedule,
   ScheduleOptions,

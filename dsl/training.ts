@@ -54,6 +54,30 @@ export function cosine(options: ScheduleOptions = {}): Schedule {
   return { kind: 'cosine', ...options };
 }
 
+/**
+ * LoRA adapters (Hu et al. 2021): the model's weights stay frozen and each targeted projection of
+ * the kept layers learns a low-rank update B·A scaled by alpha / rank, as PEFT's LoraConfig.
+ */
+export interface Lora {
+  readonly kind: 'lora';
+  /** Rank r of each update (default 8, PEFT's). */
+  readonly rank?: number;
+  /** Scale numerator: the update is multiplied by alpha / rank (default 8, PEFT's). */
+  readonly alpha?: number;
+  /**
+   * Module names, matched at the end of each projection's path as PEFT's target_modules
+   * ('c_attn', 'attn.c_proj', 'q_proj'), or 'all' (default): every projection of the kept layers.
+   */
+  readonly targets?: readonly string[] | 'all';
+  /** Dropout on each adapter's input during training steps (default 0). */
+  readonly dropout?: number;
+}
+
+/** LoRA adapters instead of full fine-tuning: `train: { adapters: lora({ rank: 8 }) }`. */
+export function lora(options: Omit<Lora, 'kind'> = {}): Lora {
+  return { kind: 'lora', ...options };
+}
+
 /** Training options; each one left out takes the paper's value. */
 export interface TrainOptions {
   optimizer?: Optimizer;
@@ -76,6 +100,8 @@ export interface TrainOptions {
    * fp32 weights, loss scaling). Takes effect on the webgpu backend of a GPU that has them.
    */
   precision?: 'fp32' | 'mixed';
+  /** Train LoRA adapters on the frozen model instead of its weights (default: full fine-tuning). */
+  adapters?: Lora;
 }
 
 /** The few-shot data protocol; each option left out takes the paper's value. */

@@ -7,9 +7,11 @@
  */
 import { getTask, type TaskSpec } from '../data/tasks.js';
 import { LayercutError } from '../errors.js';
+import { layerProjections, selectProjections } from '../models/lora-targets.js';
 import type { LayerSelection } from '../models/selection.js';
 import type {
   DataSpec,
+  LoraSpec,
   MethodName,
   MethodSpec,
   ModelSource,
@@ -408,7 +410,40 @@ function readSchedule(value: unknown, check: Checker): ScheduleSpec {
   return { kind: given['kind'] as ScheduleSpec['kind'], warmupSteps };
 }
 
-const trainKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.train), 'steps', 'precision'];
+const trainKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.train), 'steps', 'precision', 'adapters'];
+
+/** LoRA's defaults are PEFT's LoraConfig's: r 8, lora_alpha 8, dropout 0 (targets: every projection). */
+function readAdapters(value: unknown, check: Checker): LoraSpec | undefined {
+  if (!isRecord(value) || value['kind'] !== 'lora')
+    return check.error(
+      'train.adapters',
+      `${show(value)} is not an adapter: use lora({ rank, alpha, targets })`,
+    );
+  check.exactKeys('train.adapters', value, ['kind', 'rank', 'alpha', 'targets', 'dropout'], 'lora');
+  const rank = check.integer('train.adapters.rank', value['rank'] ?? 8, 1, 'the LoRA rank') ?? 8;
+  const alpha = check.positive('train.adapters.alpha', value['alpha'] ?? 8, 'LoRA alpha') ?? 8;
+  const dropout = value['dropout'] ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
+    check.error('train.adapters.dropout', `LoRA dropout must be a number in [0, 1), got ${show(dropout)}`);
+  const targets = value['targets'] ?? 'all';
+  const validTargets =
+    targets === 'all' ||
+    (Array.isArray(targets) &&
+      targets.length > 0 &&
+      targets.every((t) => typeof t === 'string' && t.length > 0));
+  if (!validTargets)
+    check.error(
+      'train.adapters.targets',
+      `LoRA targets must be 'all' or module names such as ['c_attn'] or ['q_proj', 'v_proj'], got ${show(targets)}`,
+    );
+  return {
+    kind: 'lora',
+    rank,
+    alpha,
+    targets: validTargets && targets !== 'all' ? [...new Set(targets as string[])] : 'all',
+    dropout: typeof dropout === 'number' ? dropout : 0,
+  };
+}
 
 function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
   const given = value ?? {};
@@ -449,7 +484,30 @@ function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
   if (precision === 'mixed') train.precision = 'mixed';
   else if (precision !== 'fp32')
     check.error('train.precision', `train.precision is 'fp32' or 'mixed', not ${show(precision)}`);
+  if (given['adapters'] !== undefined) train.adapters = readAdapters(given['adapters'], check);
   return train;
+}
+
+/** Adapters need a method that trains the model, and targets the model's family has. */
+function checkAdapters(
+  adapters: LoraSpec,
+  method: MethodSpec,
+  description: ModelDescription | undefined,
+  check: Checker,
+): void {
+  if (frozenMethods.includes(method.kind))
+    check.error(
+      'train.adapters',
+      `method ${method.kind} trains no model weights: LoRA adapters need lm(), promptCls() or cls()`,
+    );
+  if (!description?.known) return;
+  const projections = layerProjections(description.family, description.config);
+  const { unmatched } = selectProjections(projections, adapters.targets);
+  if (unmatched.length > 0)
+    check.error(
+      'train.adapters.targets',
+      `LoRA target${unmatched.length > 1 ? 's' : ''} ${unmatched.map((t) => `'${t}'`).join(', ')} ${unmatched.length > 1 ? 'match' : 'matches'} no projection of ${description.config.modelType}: its projections are ${projections.join(', ')}`,
+    );
 }
 
 /** How a model reads in messages. */
@@ -529,6 +587,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     );
   }
   const train = readTrain(s['train'], check);
+  if (train?.adapters && method) checkAdapters(train.adapters, method, description, check);
   const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
   const backend = s['backend'];
   if (backend !== undefined && !backendNames.includes(backend as BackendName)) {

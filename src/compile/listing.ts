@@ -87,6 +87,7 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['evalEvery', (p) => String(p.train.evalEvery)],
   ['earlyStopPatience', (p) => String(p.train.earlyStopPatience)],
   ['precision', (p) => p.train.precision ?? 'fp32'],
+  ['adapters', (p) => adapterLabel(p.train.adapters)],
   ['trainPerClass', (p) => String(p.data.trainPerClass)],
   ['demosPerClass', (p) => String(p.data.demosPerClass)],
   ['validation', (p) => String(p.data.validation)],
@@ -217,4 +218,12 @@ export function formatListing(listing: PlanListing, fileLabel = listing.file): s
   );
   for (const note of listing.notes) lines.push(`note: ${note}`);
   return lines.join('\n');
+}
+
+/** 'full' for full fine-tuning, else 'lora r8 a16' (and the targets when not every projection). */
+export function adapterLabel(adapters: RunPlan['train']['adapters']): string {
+  if (!adapters) return 'full';
+  const targets = adapters.targets === 'all' ? '' : ` ${adapters.targets.join('+')}`;
+  const dropout = adapters.dropout ? ` drop ${adapters.dropout}` : '';
+  return `lora r${adapters.rank} a${adapters.alpha}${targets}${dropout}`;
 }

@@ -25,7 +25,8 @@ import type { LoraSpec } from '../plan/types.js';
 import { openCheckpoint, writeSafetensors, type WritableTensor } from '../weights/safetensors.js';
 import { families } from './load.js';
 import { attachLoraPair, detachLoraPair, type LoraPair } from './lora-update.js';
-import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
+import { layerProjections, selectProjections } from './lora-targets.js';
+import type { LanguageModel, ModelFamily } from './types.js';
 
 /** Families whose checkpoints store projections as [in, out] (transformers' Conv1D). */
 const CONV1D_FAMILIES = new Set(['gpt2']);
@@ -34,31 +35,6 @@ const ENCODER_FAMILIES = new Set(['bert', 'roberta']);
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
-
-/** The projections of one layer, as paths inside it ('attn.c_attn', 'mlp.c_proj'): its 2-D weights. */
-export function layerProjections(family: ModelFamily, config: FamilyConfig): string[] {
-  const prefix = family.layerPrefix(0);
-  return [...family.expectedTensors(config, [0])]
-    .filter(([name, shape]) => name.startsWith(prefix) && name.endsWith('.weight') && shape.length === 2)
-    .map(([name]) => name.slice(prefix.length, -'.weight'.length));
-}
-
-/** PEFT's rule: a target matches a module whose path is the target or ends with '.' + target. */
-export function matchesTarget(modulePath: string, target: string): boolean {
-  return modulePath === target || modulePath.endsWith(`.${target}`);
-}
-
-/** The projections `targets` select, and the targets that select none. */
-export function selectProjections(
-  projections: readonly string[],
-  targets: LoraSpec['targets'],
-): { selected: string[]; unmatched: string[] } {
-  if (targets === 'all') return { selected: [...projections], unmatched: [] };
-  return {
-    selected: projections.filter((p) => targets.some((t) => matchesTarget(p, t))),
-    unmatched: targets.filter((t) => !projections.some((p) => matchesTarget(p, t))),
-  };
-}
 
 function familyOf(model: LanguageModel): ModelFamily {
   const family = families.find((f) => f.modelTypes.includes(model.info.config.modelType));
@@ -99,7 +75,7 @@ export class LoraAdapters {
     const { selected, unmatched } = selectProjections(layerProjections(this.family, model.info.config), spec.targets);
     if (unmatched.length > 0 || selected.length === 0) {
       throw new LayercutError(
-        `LoRA target${unmatched.length > 1 ? 's' : ''} ${unmatched.map((t) => `'${t}'`).join(', ') || '(none)'} match no projection of ${model.info.family}`,
+        `LoRA target${unmatched.length > 1 ? 's' : ''} ${unmatched.map((t) => `'${t}'`).join(', ') || '(none)'} ${unmatched.length > 1 ? 'match' : 'matches'} no projection of ${model.info.family}`,
         `its projections are ${layerProjections(this.family, model.info.config).join(', ')}`,
       );
     }

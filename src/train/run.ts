@@ -16,6 +16,7 @@ import type { Dataset, Example } from '../data/types.js';
 import { downloadRepoFiles } from '../hub/download.js';
 import { builtinModelFolder } from '../models/builtin.js';
 import { loadModel } from '../models/load.js';
+import { LoraAdapters } from '../models/lora.js';
 import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
 import type { ModelSource, RunPlan, RunResult } from '../plan/types.js';
@@ -186,7 +187,11 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
     layers,
     onProgress: (e) => progress?.({ phase: 'load', loaded: e.loaded, total: e.total }),
   });
-  const scorer = makeScorer(model, plan.method, verbalizer, plan.seed);
+  // LoRA: the model's weights stay frozen, adapters on its kept layers' projections train
+  const adapters = plan.train.adapters
+    ? new LoraAdapters(model, plan.train.adapters, plan.seed, plan.method.freezeLayers)
+    : undefined;
+  const scorer = makeScorer(model, plan.method, verbalizer, plan.seed, adapters?.params);
   const padId = tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0;
   try {
     const trained =
@@ -201,6 +206,11 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
             onEvent: (event) => progress?.({ phase: 'train', ...event }),
           });
     if (options.saveDir) {
+      if (adapters) {
+        // the adapter in PEFT's layout (for the cut model), then merged: a plain checkpoint
+        await adapters.save(path.join(options.saveDir, 'adapter'), { baseModel: modelDir });
+        adapters.merge();
+      }
       await saveModel(model, options.saveDir, {
         sourceDir: modelDir,
         extraTensors: scorer.head,
@@ -246,6 +256,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
     };
   } finally {
     scorer.dispose();
+    adapters?.dispose();
     model.dispose();
   }
 }

@@ -121,14 +121,18 @@ function multiTokenScorer(
   };
 }
 
-/** Build the scorer of `method` over `model`. `seed` initialises a new head. */
+/**
+ * Build the scorer of `method` over `model`. `seed` initialises a new head. `backbone`, when
+ * given, is what trains of the model instead of its own weights (LoRA adapters).
+ */
 export function makeScorer(
   model: LanguageModel,
   method: MethodSpec,
   verbalizer: Verbalizer,
   seed: number,
+  backbone?: ReadonlyMap<string, tf.Variable>,
 ): ClassScorer {
-  const trainable = backboneTrainable(model, method);
+  const trainable = backbone ? new Map(backbone) : backboneTrainable(model, method);
   const classes = verbalizer.labels.length;
   if ((method.kind === 'lm' || method.kind === 'icl') && verbalizer.scoring !== 'first') {
     return multiTokenScorer(model, verbalizer, trainable);

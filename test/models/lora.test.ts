@@ -8,7 +8,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
-import { LoraAdapters, layerProjections, selectProjections } from '../../src/models/lora.js';
+import { LoraAdapters } from '../../src/models/lora.js';
+import { layerProjections, selectProjections } from '../../src/models/lora-targets.js';
 import { saveModel } from '../../src/models/save.js';
 import { keepFirst } from '../../src/models/selection.js';
 import { families } from '../../src/models/load.js';
@@ -194,7 +195,7 @@ describe('LoRA targets', () => {
       assert.deepEqual(selectProjections(projections, ['attn.c_proj', 'q_proj']).unmatched, ['q_proj']);
       assert.throws(
         () => new LoraAdapters(model, { kind: 'lora', rank: 2, alpha: 2, targets: ['q_proj'], dropout: 0 }, 0),
-        /LoRA target 'q_proj' match no projection of gpt2.*attn\.c_attn, attn\.c_proj, mlp\.c_fc, mlp\.c_proj/s,
+        /LoRA target 'q_proj' matches no projection of gpt2.*attn\.c_attn, attn\.c_proj, mlp\.c_fc, mlp\.c_proj/s,
       );
       const adapters = new LoraAdapters(
         model,

@@ -1,0 +1,74 @@
+// The healing options of the DSL compile to plans with PEFT's defaults filled in, are a sweep
+// axis like any other, and are checked against the method and the model's projections.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { experiment, hf, icl, linearProbe, lora, sweep, tasks } from '../../dsl/index.js';
+import { compile, compileValues, type CompileResult } from '../../src/compile/compile.js';
+import { runId } from '../../src/plan/id.js';
+import { offlineCatalog } from './helpers.js';
+
+const gpt2 = hf('openai-community/gpt2');
+
+async function check(value: unknown): Promise<CompileResult> {
+  return compileValues([{ name: 'run', value }], { catalog: offlineCatalog() });
+}
+
+/** `path → message` of each issue. */
+const problems = (result: CompileResult): string[] =>
+  result.issues.map((i) => `${i.severity} ${i.path.join('.')}: ${i.message}`);
+
+test("lora() takes PEFT's defaults, keeps full fine-tuning plans as they were, and sweeps", async () => {
+  const base = { model: gpt2, task: tasks.sst2 };
+  const [full] = await compile(experiment(base), { catalog: offlineCatalog() });
+  assert.equal(full!.train.adapters, undefined);
+  const [adapted] = await compile(experiment({ ...base, train: { adapters: lora() } }), {
+    catalog: offlineCatalog(),
+  });
+  assert.deepEqual(adapted!.train.adapters, { kind: 'lora', rank: 8, alpha: 8, targets: 'all', dropout: 0 });
+  assert.notEqual(runId(adapted!), runId(full!));
+  const plans = await compile(
+    sweep(experiment(base), { train: [{}, { adapters: lora({ rank: 4, alpha: 16, targets: ['c_attn'] }) }] }),
+    { catalog: offlineCatalog() },
+  );
+  assert.deepEqual(
+    plans.map((p) => p.train.adapters?.rank ?? 'full'),
+    ['full', 4],
+  );
+  assert.deepEqual(plans[1]!.train.adapters!.targets, ['c_attn']);
+});
+
+test('lora() options are checked: ranges, method, and targets against the model family', async () => {
+  const result = await check({
+    kind: 'experiment',
+    options: {
+      model: gpt2,
+      task: tasks.sst2,
+      train: { adapters: { kind: 'lora', rank: 0, alpha: -1, dropout: 1, targets: [], bias: true } },
+    },
+  });
+  assert.deepEqual(problems(result), [
+    "error options.train.adapters.bias: unknown lora option 'bias': the options are kind, rank, alpha, targets, dropout",
+    'error options.train.adapters.rank: the LoRA rank must be a whole number ≥ 1, got 0',
+    'error options.train.adapters.alpha: LoRA alpha must be a positive number, got -1',
+    'error options.train.adapters.dropout: LoRA dropout must be a number in [0, 1), got 1',
+    "error options.train.adapters.targets: LoRA targets must be 'all' or module names such as ['c_attn'] or ['q_proj', 'v_proj'], got []",
+  ]);
+  const wrongTarget = await check(
+    experiment({
+      model: gpt2,
+      task: tasks.sst2,
+      train: { adapters: lora({ targets: ['q_proj'] }) },
+    }),
+  );
+  assert.deepEqual(problems(wrongTarget), [
+    "error options.train.adapters.targets: LoRA target 'q_proj' matches no projection of gpt2: its projections are attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj",
+  ]);
+  for (const method of [icl(), linearProbe()]) {
+    const frozen = await check(
+      experiment({ model: gpt2, task: tasks.sst2, method, train: { adapters: lora() } }),
+    );
+    assert.deepEqual(problems(frozen), [
+      `error options.train.adapters: method ${method.kind} trains no model weights: LoRA adapters need lm(), promptCls() or cls()`,
+    ]);
+  }
+});
