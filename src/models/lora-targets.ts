@@ -29,3 +29,11 @@ export function selectProjections(
     unmatched: targets.filter((t) => !projections.some((p) => matchesTarget(p, t))),
   };
 }
+
+/** Families whose checkpoints store projections as [in, out] (transformers' Conv1D; PEFT's fan_in_fan_out). */
+const IN_OUT_FAMILIES = new Set(['gpt2']);
+
+/** How a family stores a projection's weight: [in, out] (Conv1D) or [out, in] (nn.Linear). */
+export function weightLayout(modelType: string): 'in-out' | 'out-in' {
+  return IN_OUT_FAMILIES.has(modelType) ? 'in-out' : 'out-in';
+}

@@ -24,12 +24,10 @@ import { LayercutError } from '../errors.js';
 import type { LoraSpec } from '../plan/types.js';
 import { openCheckpoint, writeSafetensors, type WritableTensor } from '../weights/safetensors.js';
 import { families } from './load.js';
-import { attachLoraPair, detachLoraPair, type LoraPair } from './lora-update.js';
-import { layerProjections, selectProjections } from './lora-targets.js';
+import { attachLoraPair, detachLoraPair, type LoraPair } from './projection-hooks.js';
+import { layerProjections, selectProjections, weightLayout } from './lora-targets.js';
 import type { LanguageModel, ModelFamily } from './types.js';
 
-/** Families whose checkpoints store projections as [in, out] (transformers' Conv1D). */
-const CONV1D_FAMILIES = new Set(['gpt2']);
 /** Families that are encoders (no causal-LM task type in PEFT's config). */
 const ENCODER_FAMILIES = new Set(['bert', 'roberta']);
 
@@ -82,7 +80,7 @@ export class LoraAdapters {
     const scaling = spec.alpha / spec.rank;
     let dropoutCalls = 0;
     const nextSeed = () => seed * 1_000_003 + ++dropoutCalls;
-    const fanInFanOut = CONV1D_FAMILIES.has(model.info.family);
+    const fanInFanOut = weightLayout(model.info.config.modelType) === 'in-out';
     for (const layer of model.info.keptLayers) {
       if (frozenLayers.includes(layer)) continue;
       for (const projection of selected) {
@@ -117,7 +115,7 @@ export class LoraAdapters {
   /** Folds every adapter into its weight (W ← W + s · B A) and detaches it: the model is plain again. */
   merge(): void {
     if (this.merged) throw new LayercutError('internal: these LoRA adapters are merged already');
-    const fanInFanOut = CONV1D_FAMILIES.has(this.model.info.family);
+    const fanInFanOut = weightLayout(this.model.info.config.modelType) === 'in-out';
     for (const { weight, pair } of this.adapted) {
       tf.tidy(() => {
         const delta = tf.mul(tf.matMul(pair.b, pair.a), pair.scaling); // [out, in]
@@ -165,7 +163,7 @@ export class LoraAdapters {
         ? [...new Set(this.adapted.map((a) => a.projection))]
         : [...spec.targets]
       ).sort(),
-      fan_in_fan_out: CONV1D_FAMILIES.has(this.model.info.family),
+      fan_in_fan_out: weightLayout(this.model.info.config.modelType) === 'in-out',
       bias: 'none',
       use_rslora: false,
       use_dora: false,

@@ -72,6 +72,18 @@ export interface LoraSpec {
   dropout: number;
 }
 
+/**
+ * Replacement of the one contiguous block of layers a cut removes (src/models/replacement.ts),
+ * fitted on calibration hidden states before any training:
+ *   linear  ReplaceMe's least-squares map T from the MLP output of the layer below the block to
+ *           what the block adds, folded into that MLP's output projection (no new weights)
+ *   mlp     LLM-Streamline's lightweight network: h + W₂ gelu(W₁ h + b₁) + b₂ in place of the
+ *           block, trained on the MSE between the block's input and output
+ */
+export type ReplacementSpec =
+  | { kind: 'replace'; fit: 'linear'; calibration: number }
+  | { kind: 'replace'; fit: 'mlp'; calibration: number; hidden: number; steps: number; lr: number };
+
 export interface TrainSpec {
   optimizer: OptimizerSpec;
   /** Learning-rate schedule over the run's total optimizer steps. */
@@ -96,6 +108,8 @@ export interface TrainSpec {
   precision?: 'mixed';
   /** Train adapters instead of the model's weights; absent means full fine-tuning (ids unchanged). */
   adapters?: LoraSpec;
+  /** Heal the removed block with a fitted replacement first; absent means none. */
+  replace?: ReplacementSpec;
 }
 
 export interface RunPlan {

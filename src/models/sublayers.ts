@@ -1,0 +1,47 @@
+/**
+ * Where the two sublayers of a pre-norm layer live, as paths inside the layer, for the families
+ * where "remove the attention (or the MLP) of layer i" has a meaning: a pre-norm layer computes
+ * h + attn(norm₁(h)) then h + mlp(norm₂(h)), so a sublayer can go and leave the residual stream
+ * as it was (its norm goes with it). Post-norm families (BERT, RoBERTa, OPT-350m) normalise the
+ * sum itself: there is nothing to remove without changing what the rest computes.
+ * No tensors here: the compiler reads it too.
+ */
+import type { FamilyConfig } from './types.js';
+
+export interface SublayerLayout {
+  /** The norm before attention ('ln_1'). */
+  attentionNorm: string;
+  /** Attention's output projection ('attn.c_proj'): its output is what attention adds. */
+  attentionOutput: string;
+  /** The norm before the MLP ('ln_2'). */
+  mlpNorm: string;
+  /** The MLP's output projection ('mlp.c_proj'): its output is what the MLP adds. */
+  mlpOutput: string;
+}
+
+const LAYOUTS: Record<string, SublayerLayout> = {
+  gpt2: { attentionNorm: 'ln_1', attentionOutput: 'attn.c_proj', mlpNorm: 'ln_2', mlpOutput: 'mlp.c_proj' },
+  llama: {
+    attentionNorm: 'input_layernorm',
+    attentionOutput: 'self_attn.o_proj',
+    mlpNorm: 'post_attention_layernorm',
+    mlpOutput: 'mlp.down_proj',
+  },
+  opt: {
+    attentionNorm: 'self_attn_layer_norm',
+    attentionOutput: 'self_attn.out_proj',
+    mlpNorm: 'final_layer_norm',
+    mlpOutput: 'fc2',
+  },
+};
+
+/** The layout of a model's sublayers, or a sentence saying why it has none. */
+export function sublayerLayout(config: FamilyConfig): SublayerLayout | string {
+  const layout = LAYOUTS[config.modelType];
+  if (config.modelType === 'bert' || config.modelType === 'roberta')
+    return `${config.modelType} is post-LayerNorm (each sublayer's sum is normalised): its sublayers cannot be removed alone`;
+  if (!layout) return `layercut does not know the sublayers of ${config.modelType} models`;
+  if ('preLayerNorm' in config && config.preLayerNorm === false)
+    return `${config.modelType} with post-LayerNorm (do_layer_norm_before false) normalises each sublayer's sum: its sublayers cannot be removed alone`;
+  return layout;
+}
