@@ -45,13 +45,14 @@ export type {
   PromptClsMethod,
   SlotMethod,
 } from './methods.js';
-export { adamw, constant, cosine, linear, lora, sgd } from './training.js';
+export { adamw, constant, cosine, linear, lora, replaceBlock, sgd } from './training.js';
 export type {
   AdamW,
   Backend,
   DataOptions,
   Lora,
   Optimizer,
+  ReplaceBlock,
   Schedule,
   ScheduleOptions,
   Sgd,

@@ -78,6 +78,29 @@ export function lora(options: Omit<Lora, 'kind'> = {}): Lora {
   return { kind: 'lora', ...options };
 }
 
+/**
+ * A fitted stand-in for the one contiguous block of layers the cut removes, made before any
+ * training on calibration examples from the training split:
+ *   fit 'linear' (default): ReplaceMe's least-squares linear map, folded into the MLP of the layer
+ *     below the block, training-free; the export is a plain checkpoint transformers loads
+ *   fit 'mlp': LLM-Streamline's small MLP trained on the MSE between the block's input and output
+ */
+export interface ReplaceBlock {
+  readonly kind: 'replace';
+  readonly fit?: 'linear' | 'mlp';
+  /** Calibration examples (default 64). */
+  readonly calibration?: number;
+  /** MLP only: hidden width (default: the model's width), AdamW steps (default 500) and learning rate (default 1e-3). */
+  readonly hidden?: number;
+  readonly steps?: number;
+  readonly lr?: number;
+}
+
+/** Replace the removed block: `train: { replace: replaceBlock(), epochs: 0 }` is ReplaceMe, training-free. */
+export function replaceBlock(options: Omit<ReplaceBlock, 'kind'> = {}): ReplaceBlock {
+  return { kind: 'replace', ...options };
+}
+
 /** Training options; each one left out takes the paper's value. */
 export interface TrainOptions {
   optimizer?: Optimizer;
@@ -102,6 +125,8 @@ export interface TrainOptions {
   precision?: 'fp32' | 'mixed';
   /** Train LoRA adapters on the frozen model instead of its weights (default: full fine-tuning). */
   adapters?: Lora;
+  /** Heal the block the cut removes with a fitted replacement before training (default none). */
+  replace?: ReplaceBlock;
 }
 
 /** The few-shot data protocol; each option left out takes the paper's value. */

@@ -8,11 +8,14 @@
 import { getTask, type TaskSpec } from '../data/tasks.js';
 import { LayercutError } from '../errors.js';
 import { layerProjections, selectProjections } from '../models/lora-targets.js';
+import { removedBlock } from '../models/removed-block.js';
+import { sublayerLayout } from '../models/sublayers.js';
 import type { LayerSelection } from '../models/selection.js';
 import type {
   DataSpec,
   LoraSpec,
   MethodName,
+  ReplacementSpec,
   MethodSpec,
   ModelSource,
   OptimizerSpec,
@@ -410,7 +413,46 @@ function readSchedule(value: unknown, check: Checker): ScheduleSpec {
   return { kind: given['kind'] as ScheduleSpec['kind'], warmupSteps };
 }
 
-const trainKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.train), 'steps', 'precision', 'adapters'];
+const trainKeys: readonly string[] = [
+  ...Object.keys(PAPER_DEFAULTS.train),
+  'steps',
+  'precision',
+  'adapters',
+  'replace',
+];
+
+/** A block replacement: linear by default; the MLP's hidden width 0 means the model's width. */
+function readReplacement(value: unknown, check: Checker): ReplacementSpec | undefined {
+  if (!isRecord(value) || value['kind'] !== 'replace')
+    return check.error(
+      'train.replace',
+      `${show(value)} is not a replacement: use replaceBlock({ fit: 'linear' })`,
+    );
+  const fit = value['fit'] ?? 'linear';
+  const key = 'train.replace';
+  if (fit !== 'linear' && fit !== 'mlp')
+    return check.error(`${key}.fit`, `replaceBlock fit is 'linear' or 'mlp', not ${show(fit)}`);
+  check.exactKeys(
+    key,
+    value,
+    fit === 'linear'
+      ? ['kind', 'fit', 'calibration']
+      : ['kind', 'fit', 'calibration', 'hidden', 'steps', 'lr'],
+    `replaceBlock fit '${fit}'`,
+  );
+  const calibration =
+    check.integer(`${key}.calibration`, value['calibration'] ?? 64, 1, 'calibration examples') ?? 64;
+  if (fit === 'linear') return { kind: 'replace', fit, calibration };
+  return {
+    kind: 'replace',
+    fit,
+    calibration,
+    hidden:
+      check.integer(`${key}.hidden`, value['hidden'] ?? 0, 0, "the replacement MLP's hidden width") ?? 0,
+    steps: check.integer(`${key}.steps`, value['steps'] ?? 500, 1, "the replacement MLP's steps") ?? 1,
+    lr: check.positive(`${key}.lr`, value['lr'] ?? 1e-3, "the replacement MLP's learning rate") ?? 1e-3,
+  };
+}
 
 /** LoRA's defaults are PEFT's LoraConfig's: r 8, lora_alpha 8, dropout 0 (targets: every projection). */
 function readAdapters(value: unknown, check: Checker): LoraSpec | undefined {
@@ -485,6 +527,7 @@ function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
   else if (precision !== 'fp32')
     check.error('train.precision', `train.precision is 'fp32' or 'mixed', not ${show(precision)}`);
   if (given['adapters'] !== undefined) train.adapters = readAdapters(given['adapters'], check);
+  if (given['replace'] !== undefined) train.replace = readReplacement(given['replace'], check);
   return train;
 }
 
@@ -588,6 +631,12 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
   }
   const train = readTrain(s['train'], check);
   if (train?.adapters && method) checkAdapters(train.adapters, method, description, check);
+  if (train?.replace && description?.known && keptLayers) {
+    const layout = sublayerLayout(description.config);
+    const block = removedBlock(keptLayers, description.depth);
+    if (typeof layout === 'string') check.error('train.replace', `cannot replace a block: ${layout}`);
+    else if (typeof block === 'string') check.error('train.replace', `cannot replace a block: ${block}`);
+  }
   const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
   const backend = s['backend'];
   if (backend !== undefined && !backendNames.includes(backend as BackendName)) {

@@ -88,6 +88,10 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['earlyStopPatience', (p) => String(p.train.earlyStopPatience)],
   ['precision', (p) => p.train.precision ?? 'fp32'],
   ['adapters', (p) => adapterLabel(p.train.adapters)],
+  [
+    'replace',
+    (p) => (p.train.replace ? `${p.train.replace.fit} (${p.train.replace.calibration} examples)` : 'none'),
+  ],
   ['trainPerClass', (p) => String(p.data.trainPerClass)],
   ['demosPerClass', (p) => String(p.data.demosPerClass)],
   ['validation', (p) => String(p.data.validation)],

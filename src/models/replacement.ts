@@ -28,24 +28,12 @@ import { activation } from './layers.js';
 import { families, loadModel, readModelConfig } from './load.js';
 import { weightLayout } from './lora-targets.js';
 import { observeProjection, stopObserving } from './projection-hooks.js';
+import { removedBlock } from './removed-block.js';
 import { keepFirst } from './selection.js';
 import { sublayerLayout, type SublayerLayout } from './sublayers.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
 export const REPLACEMENT_FILE = 'replacement.safetensors';
-
-/** The one contiguous block [start, end) of original layers that `kept` removes, or why there is none to replace. */
-export function removedBlock(kept: readonly number[], depth: number): { start: number; end: number } | string {
-  const removed = Array.from({ length: depth }, (_, l) => l).filter((l) => !kept.includes(l));
-  if (removed.length === 0) return 'the layer selection removes no layer: there is no block to replace';
-  const start = removed[0]!;
-  const end = removed.at(-1)! + 1;
-  if (end - start !== removed.length)
-    return `a replacement stands in for one contiguous removed block; this selection removes layers ${removed.join(', ')}`;
-  if (start === 0)
-    return 'the removed block starts at layer 0: a replacement needs the layer below the block kept';
-  return { start, end };
-}
 
 /**
  * The normal equations of a least-squares fit Y ≈ X T, accumulated row by row in float64:
@@ -320,7 +308,7 @@ async function fitMlp(
   };
   const x = joined(inputs);
   const y = joined(outputs);
-  const mlp = new ReplacementMlp(width, spec.hidden, seed);
+  const mlp = new ReplacementMlp(width, spec.hidden || width, seed);
   const optimizer = new AdamW(mlp.params, { weightDecay: 0 });
   const variables = [...mlp.params.values()];
   const nameOf = new Map([...mlp.params].map(([name, v]) => [v.name, name]));

@@ -15,7 +15,9 @@ import { getTask, type TaskSpec } from '../data/tasks.js';
 import type { Dataset, Example } from '../data/types.js';
 import { downloadRepoFiles } from '../hub/download.js';
 import { builtinModelFolder } from '../models/builtin.js';
-import { loadModel } from '../models/load.js';
+import { loadModel, readModelConfig } from '../models/load.js';
+import { fitReplacement } from '../models/replacement.js';
+import { resolveLayers } from '../models/selection.js';
 import { LoraAdapters } from '../models/lora.js';
 import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
@@ -183,10 +185,22 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
     (count) => encode(calibrationSample(dataset.train, count, plan.seed)),
     { padId: tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0 },
   );
+  // A replacement of the removed block is fitted on the uncut model first (src/models/replacement.ts).
+  const replacement = plan.train.replace
+    ? await fitReplacement(
+        modelDir,
+        resolveLayers(layers, (await readModelConfig(modelDir)).config.numLayers),
+        plan.train.replace,
+        encode(calibrationSample(dataset.train, plan.train.replace.calibration, plan.seed)),
+        tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0,
+        plan.seed,
+      )
+    : undefined;
   const { model } = await loadModel(modelDir, {
     layers,
     onProgress: (e) => progress?.({ phase: 'load', loaded: e.loaded, total: e.total }),
   });
+  replacement?.apply(model);
   // LoRA: the model's weights stay frozen, adapters on its kept layers' projections train
   const adapters = plan.train.adapters
     ? new LoraAdapters(model, plan.train.adapters, plan.seed, plan.method.freezeLayers)
@@ -194,17 +208,18 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const scorer = makeScorer(model, plan.method, verbalizer, plan.seed, adapters?.params);
   const padId = tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0;
   try {
-    const trained =
-      plan.method.kind === 'icl'
-        ? undefined
-        : await train(scorer, trainSet, validation, {
-            spec: plan.train,
-            seed: plan.seed,
-            padId,
-            labels: task.labels,
-            signal: options.signal,
-            onEvent: (event) => progress?.({ phase: 'train', ...event }),
-          });
+    // icl trains nothing; neither does a run of 0 epochs (a training-free replacement, say)
+    const trains = plan.method.kind !== 'icl' && (plan.train.steps ?? plan.train.epochs) > 0;
+    const trained = !trains
+      ? undefined
+      : await train(scorer, trainSet, validation, {
+          spec: plan.train,
+          seed: plan.seed,
+          padId,
+          labels: task.labels,
+          signal: options.signal,
+          onEvent: (event) => progress?.({ phase: 'train', ...event }),
+        });
     if (options.saveDir) {
       if (adapters) {
         // the adapter in PEFT's layout (for the cut model), then merged: a plain checkpoint
@@ -216,6 +231,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
         extraTensors: scorer.head,
         metadata: { run_id: id, method: plan.method.kind, task: task.name, labels: task.labels },
       });
+      await replacement?.save(options.saveDir, model);
     }
     progress?.({ phase: 'test', examples: testSet.length });
     const evalStart = performance.now();
@@ -257,6 +273,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   } finally {
     scorer.dispose();
     adapters?.dispose();
+    replacement?.dispose();
     model.dispose();
   }
 }

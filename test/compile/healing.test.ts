@@ -2,7 +2,19 @@
 // axis like any other, and are checked against the method and the model's projections.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { experiment, hf, icl, linearProbe, lora, sweep, tasks } from '../../dsl/index.js';
+import {
+  builtin,
+  drop,
+  experiment,
+  hf,
+  icl,
+  keepFirst,
+  linearProbe,
+  lora,
+  replaceBlock,
+  sweep,
+  tasks,
+} from '../../dsl/index.js';
 import { compile, compileValues, type CompileResult } from '../../src/compile/compile.js';
 import { runId } from '../../src/plan/id.js';
 import { offlineCatalog } from './helpers.js';
@@ -71,4 +83,58 @@ test('lora() options are checked: ranges, method, and targets against the model 
       `error options.train.adapters: method ${method.kind} trains no model weights: LoRA adapters need lm(), promptCls() or cls()`,
     ]);
   }
+});
+
+test('replaceBlock() fills its defaults and is checked against the cut and the family', async () => {
+  const base = { model: gpt2, task: tasks.sst2, layers: keepFirst(6) };
+  const [linear] = await compile(experiment({ ...base, train: { replace: replaceBlock(), epochs: 0 } }), {
+    catalog: offlineCatalog(),
+  });
+  assert.deepEqual(linear!.train.replace, { kind: 'replace', fit: 'linear', calibration: 64 });
+  const [mlp] = await compile(
+    experiment({ ...base, train: { replace: replaceBlock({ fit: 'mlp', steps: 50 }) } }),
+    {
+      catalog: offlineCatalog(),
+    },
+  );
+  assert.deepEqual(mlp!.train.replace, {
+    kind: 'replace',
+    fit: 'mlp',
+    calibration: 64,
+    hidden: 0,
+    steps: 50,
+    lr: 1e-3,
+  });
+  const wrong = await check(
+    experiment({ model: gpt2, task: tasks.sst2, layers: drop(0, 2), train: { replace: replaceBlock() } }),
+  );
+  assert.deepEqual(problems(wrong), [
+    'error options.train.replace: cannot replace a block: the removed block starts at layer 0: a replacement needs the layer below the block kept',
+  ]);
+  const none = await check(experiment({ model: gpt2, task: tasks.sst2, train: { replace: replaceBlock() } }));
+  assert.deepEqual(problems(none), [
+    'error options.train.replace: cannot replace a block: the layer selection removes no layer: there is no block to replace',
+  ]);
+  const options = await check({
+    kind: 'experiment',
+    options: { ...base, train: { replace: { kind: 'replace', fit: 'linear', steps: 3 } } },
+  });
+  assert.deepEqual(problems(options), [
+    "error options.train.replace.steps: unknown replaceBlock fit 'linear' option 'steps': the options are kind, fit, calibration",
+  ]);
+  const bert = await check(
+    experiment({
+      model: builtin('bert-tiny'),
+      task: tasks.sst2,
+      layers: keepFirst(2),
+      data: { maxLength: 32 },
+      train: { replace: replaceBlock() },
+    }),
+  );
+  assert.ok(
+    problems(bert).includes(
+      "error options.train.replace: cannot replace a block: bert is post-LayerNorm (each sublayer's sum is normalised): its sublayers cannot be removed alone",
+    ),
+    problems(bert).join('\n'),
+  );
 });

@@ -14,8 +14,8 @@ import {
   fitReplacement,
   foldIntoMlpOutput,
   NormalEquations,
-  removedBlock,
 } from '../../src/models/replacement.js';
+import { removedBlock } from '../../src/models/removed-block.js';
 import { saveModel } from '../../src/models/save.js';
 import { keepIndices as keep } from '../../src/models/selection.js';
 import { initBackend } from '../../src/runtime/backend.js';

@@ -1,5 +1,5 @@
-// A run with LoRA adapters trains only the adapters, learns the task, and saves both the PEFT
-// adapter and the merged checkpoint; the adapter on the cut base scores like the merged model.
+// Healing options in full runs: LoRA adapters learn the task and save both the PEFT adapter and
+// the merged checkpoint; a training-free block replacement changes only what it folds into.
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -67,5 +67,49 @@ it('LoRA: adapters learn the task; the saved adapter on the cut base equals the 
     base.dispose();
     merged.dispose();
     tf.dispose([ids, mask]);
+  }
+});
+
+it('replaceBlock linear with 0 epochs: training-free, only the MLP output below the block changes in the export', async () => {
+  const plan: RunPlan = {
+    model: { kind: 'local', path: modelDir },
+    layers: keepFirst(1),
+    task: 'fruit',
+    prompt: { template: fruitTask.template, labelWords: fruitTask.labelWords, scoring: 'first' },
+    method: { ...PAPER_DEFAULTS.method, kind: 'lm' },
+    data: { validation: 20, demosPerClass: 0, trainPerClass: 40, test: 40, maxLength: 64, truncate: 'left' },
+    train: {
+      ...PAPER_DEFAULTS.train,
+      epochs: 0,
+      replace: { kind: 'replace', fit: 'linear', calibration: 40 },
+    },
+    seed: 0,
+    backend: 'wasm',
+  };
+  const saveDir = await mkdtemp(path.join(os.tmpdir(), 'layercut-replace-run-'));
+  const result = await runExperiment(plan, { task: fruitTask, dataset: fruitDataset(), saveDir });
+  assert.equal(result.curves.train.length, 0);
+  assert.equal(
+    result.test.confusion.flat().reduce((a, b) => a + b, 0),
+    40,
+  );
+  const { model: saved } = await loadModel(saveDir);
+  const { model: source } = await loadModel(modelDir, { layers: keepFirst(1) });
+  try {
+    const changed: string[] = [];
+    for (const [name, value] of saved.params) {
+      const a = await value.data();
+      const b = await source.params.get(name)!.data();
+      if (a.some((v, i) => v !== b[i])) changed.push(name);
+    }
+    // (the tiny model's biases are zero, so b T is too)
+    assert.ok(changed.includes('h.0.mlp.c_proj.weight'), changed.join(', '));
+    assert.deepEqual(
+      changed.filter((n) => !n.startsWith('h.0.mlp.c_proj.')),
+      [],
+    );
+  } finally {
+    saved.dispose();
+    source.dispose();
   }
 });
