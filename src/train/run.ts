@@ -30,6 +30,7 @@ import { withMatMulPrecision } from './precision.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { EncodedExample } from './batching.js';
+import { DepthFeatures, depthScorer, sharedDepthFeatures, usesSharedDepthPass } from './depth-features.js';
 import { makeScorer, promptMethods } from './scorers.js';
 import { evaluate, train, type TrainEvent } from './trainer.js';
 import { calibrationSample } from '../select/calibration.js';
@@ -51,6 +52,11 @@ export interface RunOptions {
   dataset?: Dataset;
   /** Save the fine-tuned cut model (and its head) here as a Hugging Face directory. */
   saveDir?: string;
+  /**
+   * linear-probe and first-token icl runs of a keepFirst sweep share one forward pass for every
+   * depth (default true); false runs each on its cut model alone.
+   */
+  sharedDepthPass?: boolean;
 }
 
 /** The local directory of a model, downloading hub models into the hub cache first. */
@@ -132,6 +138,23 @@ function encodeTexts(examples: readonly Example[], tokenizer: Tokenizer, plan: R
   });
 }
 
+/** Every depth's features of `examples` from one pass of the uncut model, shared by a sweep's runs. */
+async function sharedFeatures(
+  modelDir: string,
+  examples: readonly EncodedExample[],
+  padId: number,
+): Promise<DepthFeatures> {
+  const key = `${tf.getBackend()}|${modelDir}|${padId}`;
+  return sharedDepthFeatures(key, examples, async () => {
+    const { model: uncut } = await loadModel(modelDir);
+    try {
+      return await DepthFeatures.compute(key, uncut, examples, padId);
+    } finally {
+      uncut.dispose();
+    }
+  });
+}
+
 export async function runExperiment(plan: RunPlan, options: RunOptions = {}): Promise<RunResult> {
   return withMatMulPrecision(plan.train.precision ?? 'fp32', () => runPlan(plan, options));
 }
@@ -205,8 +228,18 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const adapters = plan.train.adapters
     ? new LoraAdapters(model, plan.train.adapters, plan.seed, plan.method.freezeLayers)
     : undefined;
-  const scorer = makeScorer(model, plan.method, verbalizer, plan.seed, adapters?.params);
   const padId = tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0;
+  // linear-probe and first-token icl read every depth from one shared pass (depth-features.ts)
+  const scorer =
+    options.sharedDepthPass !== false && usesSharedDepthPass(plan, verbalizer.scoring)
+      ? depthScorer(
+          await sharedFeatures(modelDir, [...trainSet, ...validation, ...testSet], padId),
+          model.info.layersAfter,
+          model,
+          plan,
+          verbalizer,
+        )
+      : makeScorer(model, plan.method, verbalizer, plan.seed, adapters?.params);
   try {
     // icl trains nothing; neither does a run of 0 epochs (a training-free replacement, say)
     const trains = plan.method.kind !== 'icl' && (plan.train.steps ?? plan.train.epochs) > 0;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  builtin,
+  local,
   drop,
   experiment,
   hf,
@@ -17,6 +17,7 @@ import {
 } from '../../dsl/index.js';
 import { compile, compileValues, type CompileResult } from '../../src/compile/compile.js';
 import { runId } from '../../src/plan/id.js';
+import { modelFixture } from '../helpers/fixtures.js';
 import { offlineCatalog } from './helpers.js';
 
 const gpt2 = hf('openai-community/gpt2');
@@ -124,7 +125,7 @@ test('replaceBlock() fills its defaults and is checked against the cut and the f
   ]);
   const bert = await check(
     experiment({
-      model: builtin('bert-tiny'),
+      model: local(modelFixture('bert-tiny')),
       task: tasks.sst2,
       layers: keepFirst(2),
       data: { maxLength: 32 },
