@@ -22,3 +22,11 @@ export const ExitCode = {
   /** The user's input was wrong (bad option, missing file, invalid checkpoint). */
   usage: 2,
 } as const;
+
+/**
+ * A message of several lines (a list of problems, a hint) printed whole after a prefix: every
+ * line after the first indented by `indent`, so the message reads as one block in a log.
+ */
+export function indentContinuation(message: string, indent = '    '): string {
+  return message.replace(/\n/g, `\n${indent}`);
+}

@@ -10,7 +10,7 @@ import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { plotKinds, plotSpec, renderSvg, svgToPng, type PlotKind } from '../plots/index.js';
 import { filterRows, parseFilters, runRows, settingKeys, type SettingKey } from '../results/rows.js';
-import { DEFAULT_DB_FILE, openStore } from '../results/store.js';
+import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
 
 const usage = `usage: layercut plot [options]
 
@@ -84,7 +84,7 @@ export const plotCommand: Command = {
     }
     const filter = parseFilters(values.filter);
 
-    const store = openStore(values.db, { mustExist: true });
+    const store = openStoreReadOnly(values.db);
     let runs;
     try {
       runs = store.list({ status: 'done' });

@@ -11,7 +11,7 @@ import { ExitCode, LayercutError } from '../errors.js';
 import { exportResults, formatNames, viewNames, type FormatName, type ViewName } from '../results/export.js';
 import { metricNames, type MetricName } from '../results/paper-view.js';
 import { filterRows, parseFilters, runRows, settingKeys, type SettingKey } from '../results/rows.js';
-import { DEFAULT_DB_FILE, openStore } from '../results/store.js';
+import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
 
 const usage = `usage: layercut results [options]
 
@@ -89,7 +89,7 @@ export const resultsCommand: Command = {
       };
     }
 
-    const store = openStore(values.db, { mustExist: true });
+    const store = openStoreReadOnly(values.db);
     let rows;
     try {
       rows = filterRows(runRows(store.list()), filter);

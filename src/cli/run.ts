@@ -9,17 +9,18 @@
  * anywhere, through a BullMQ queue on Redis (`--queue redis://…`: src/queue/coordinator.ts).
  * In every case this process alone writes the results store.
  *
- * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 130 interrupted.
+ * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 3 no run failed
+ * but some are not done (another live process holds them; each is named), 130 interrupted.
  */
 import { parseOptions } from './options.js';
 import path from 'node:path';
 import type { Command } from '../cli.js';
 import { compileFile, type CompiledFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
-import { ExitCode, LayercutError } from '../errors.js';
+import { ExitCode, indentContinuation, LayercutError } from '../errors.js';
 import { exportResults } from '../results/export.js';
 import { runRows } from '../results/rows.js';
-import { DEFAULT_DB_FILE, openStore, type ResultsStore } from '../results/store.js';
+import { DEFAULT_DB_FILE, errorMessage, openStore, type ResultsStore } from '../results/store.js';
 import { checkQueueName, DEFAULT_QUEUE_NAME, parseRedisUrl } from '../queue/address.js';
 import { parseBackendName, type BackendName } from '../runtime/backend.js';
 import { RunnerModelCatalog } from '../runner/catalog.js';
@@ -32,6 +33,9 @@ import { SweepInterruptedError, sweepRuns, type SweepOutcome } from '../queue/sw
 
 /** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
+
+/** Exit code when no run failed but some are not done: another live process holds them (or held them and stopped). */
+export const UNFINISHED_EXIT_CODE = 3;
 
 const usage = `usage: layercut run <file.ts> [options]
 
@@ -57,7 +61,9 @@ on several processes (this process coordinates and alone writes the results stor
                        for \`layercut worker\`s anywhere to run them; results come back here
   --queue-name NAME    the queue (default: ${DEFAULT_QUEUE_NAME})
 
-exit codes: 0 all runs done, 1 some failed, 2 usage or compile error, 130 interrupted
+exit codes: 0 all runs done, 1 some failed, 2 usage or compile error, 3 some runs still
+running in another process (this command ran the rest; run it again once that one is done),
+130 interrupted
 
 examples:
   layercut run examples/quickstart.ts
@@ -270,17 +276,36 @@ export const runCommand: Command = {
       const stillFailed = stored.filter((run) => run.status === 'failed');
       for (const run of stillFailed) {
         const when = failedNow.has(run.id) ? 'failed' : 'failed before';
-        console.error(`${when}: ${run.id}: ${(run.error ?? '').split('\n')[0]}`);
+        console.error(`${when}: ${run.id}: ${indentContinuation(errorMessage(run.error ?? ''))}`);
+      }
+      // Neither done nor failed: held by another live process, or left by one since.
+      const unfinished = stored.filter((run) => run.status === 'running' || run.status === 'queued');
+      const elsewhere = unfinished.filter((run) => run.owner?.alive);
+      for (const run of unfinished) {
+        const owner = run.owner;
+        console.error(
+          owner?.alive
+            ? `running elsewhere: ${run.id}: process ${owner.pid} on ${owner.host} is running it`
+            : `not finished: ${run.id}: ${owner ? `process ${owner.pid} on ${owner.host} stopped running it` : 'another process put it back in the queue'}; run the same command again`,
+        );
       }
       const done = stored.filter((run) => run.status === 'done').length;
+      const notDone = [
+        ...(stillFailed.length ? [`${stillFailed.length} failed`] : []),
+        ...(elsewhere.length ? [`${elsewhere.length} running in another process`] : []),
+        ...(unfinished.length > elsewhere.length
+          ? [`${unfinished.length - elsewhere.length} not finished`]
+          : []),
+      ];
       console.error(
-        `${done} of ${stored.length} runs done${stillFailed.length ? `, ${stillFailed.length} failed` : ''}` +
+        `${done} of ${stored.length} runs done${notDone.map((part) => `, ${part}`).join('')}` +
           ` · results in ${relative(store.path)} (layercut results --db ${relative(store.path)} --view runs)`,
       );
       if (done > 0) {
         process.stdout.write(exportResults(runRows(stored), { view: 'paper', format: 'md' }));
       }
-      return stillFailed.length > 0 ? ExitCode.failed : ExitCode.ok;
+      if (stillFailed.length > 0) return ExitCode.failed;
+      return unfinished.length > 0 ? UNFINISHED_EXIT_CODE : ExitCode.ok;
     } finally {
       process.off('SIGINT', onSigint);
       store.close();

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { LayercutError } from '../errors.js';
+import { indentContinuation, LayercutError } from '../errors.js';
 import { compileValues, type CompileOptions, type CompiledRun, type NamedValue } from './compile.js';
 import { oneLine, type LocatedIssue, type SourceLocation } from './issues.js';
 import { SourceLocator } from './locate.js';
@@ -75,9 +75,10 @@ export async function importFileExports(
   try {
     module = (await tsImport(pathToFileURL(absolute).href, import.meta.url)) as Record<string, unknown>;
   } catch (error) {
+    // Whole: esbuild says "Transform failed with 1 error:" and only then what the error is.
     const message = error instanceof Error ? oneLine(error) : String(error);
     throw new ExperimentLoadError(
-      `importing the experiment file failed: ${message.split('\n')[0]}`,
+      `importing the experiment file failed: ${indentContinuation(message.trimEnd())}`,
       thrownAt(error, absolute),
     );
   }

@@ -20,6 +20,7 @@ import {
   type LayerSelection,
 } from '../models/selection.js';
 import { oneLine, type InnerPosition } from './issues.js';
+import { show } from './shape.js';
 
 /** A selection before the depth is applied. `to: null` is "up to the last layer". */
 export type LayerRequest =
@@ -92,22 +93,20 @@ export function readLayers(value: unknown): LayerRequest {
       case 'first':
         if (isIndex(value['count'])) return { kind: 'first', count: value['count'] };
         throw new LayerIssue(
-          `keepFirst needs a whole number of layers (0 or more), got ${JSON.stringify(value['count'])}`,
+          `keepFirst needs a whole number of layers (0 or more), got ${show(value['count'])}`,
         );
       case 'indices': {
         const indices = value['indices'];
         if (Array.isArray(indices) && indices.every(isIndex)) {
           return { kind: 'keep', ranges: indices.map((i) => ({ from: i, to: i })) };
         }
-        throw new LayerIssue(
-          `keep needs a list of layer indices (0, 1, 2, …), got ${JSON.stringify(indices)}`,
-        );
+        throw new LayerIssue(`keep needs a list of layer indices (0, 1, 2, …), got ${show(indices)}`);
       }
       case 'first-last': {
         const { first, last } = value;
         if (isIndex(first) && isIndex(last)) return { kind: 'ends', first, last };
         throw new LayerIssue(
-          `keepFirstAndLast needs two whole numbers of layers, got keepFirstAndLast(${JSON.stringify(first)}, ${JSON.stringify(last)})`,
+          `keepFirstAndLast needs two whole numbers of layers, got keepFirstAndLast(${show(first)}, ${show(last)})`,
         );
       }
       case 'computed':
@@ -117,14 +116,12 @@ export function readLayers(value: unknown): LayerRequest {
         if (isIndex(from) && (to === null || to === undefined || isIndex(to))) {
           return { kind: 'drop', ranges: [{ from, to: to ?? null }] };
         }
-        throw new LayerIssue(
-          `drop needs layer indices, got drop(${JSON.stringify(from)}, ${JSON.stringify(to)})`,
-        );
+        throw new LayerIssue(`drop needs layer indices, got drop(${show(from)}, ${show(to)})`);
       }
     }
   }
   throw new LayerIssue(
-    `${JSON.stringify(value)} is not a layer selection: use keepFirst(k), keep([…]), drop(from, to), ` +
+    `${show(value)} is not a layer selection: use keepFirst(k), keep([…]), drop(from, to), ` +
       `keepFirstAndLast(a, b), byInfluence({ keep }), byAngularDistance({ drop }) or text such as 'first 2'`,
   );
 }
@@ -133,7 +130,7 @@ export function readLayers(value: unknown): LayerRequest {
 function readComputed(value: Record<string, unknown>): ComputedLayerSelection {
   const calibration = value['calibration'] ?? DEFAULT_CALIBRATION;
   if (!isRecord(calibration) || Object.keys(calibration).some((key) => key !== 'examples')) {
-    throw new LayerIssue(`calibration must be { examples: number }, got ${JSON.stringify(calibration)}`);
+    throw new LayerIssue(`calibration must be { examples: number }, got ${show(calibration)}`);
   }
   const examples = (calibration['examples'] ?? DEFAULT_CALIBRATION.examples) as number;
   const count = (key: string) => value[key] as number;
@@ -144,7 +141,7 @@ function readComputed(value: Record<string, unknown>): ComputedLayerSelection {
       return { kind: 'computed', by: 'angular-distance', drop: count('drop'), calibration: { examples } };
     default:
       throw new LayerIssue(
-        `a computed selection is chosen by 'influence' or 'angular-distance', got ${JSON.stringify(value['by'])}: ` +
+        `a computed selection is chosen by 'influence' or 'angular-distance', got ${show(value['by'])}: ` +
           'use byInfluence({ keep }) or byAngularDistance({ drop })',
       );
   }

@@ -128,8 +128,8 @@ export class ModelCatalog {
         const cache = new RepoCache(this.hubCacheDir, { repo: model.repo, repoType: 'model' });
         const commit = await cache.readRef(revision);
         if (commit) {
-          const file = cache.filePath(commit, 'config.json');
-          if (existsSync(file)) {
+          const file = await cache.cachedFile(commit, 'config.json');
+          if (file) {
             const { family, config } = await parseConfigJson(await readJson(file), file);
             return { known: true, family, config, depth: config.numLayers, configFrom: 'hub cache' };
           }

@@ -179,6 +179,11 @@ export interface RunResult {
    * layers the run chose from calibration data. Absent for fixed selections.
    */
   keptLayers?: number[];
+  /**
+   * Set when the training loss exploded or became NaN (src/train/divergence.ts): why. The
+   * run's numbers are not to be trusted; tables mark it. Absent for a run that did not diverge.
+   */
+  divergence?: string;
   /** Largest number of bytes held by tensors during the run. */
   peakTensorBytes: number;
   backend: string;

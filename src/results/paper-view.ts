@@ -8,6 +8,8 @@
  *
  * Average: per seed, the mean over the row's columns; then mean ± std over the seeds that
  * have every column (so it is the mean of the column means when every seed is there).
+ *
+ * A cell holding a run whose loss exploded (rows.ts: diverged) is marked †, with a note.
  */
 import * as aq from 'arquero';
 
@@ -29,6 +31,8 @@ export interface PaperCell {
   text: string;
   /** Highest mean of its column (after rounding to the shown decimals; ties all marked). */
   best: boolean;
+  /** How many of its runs diverged (their loss exploded): the cell is marked † in the tables. */
+  diverged: number;
 }
 
 export interface PaperRow {
@@ -90,20 +94,27 @@ export function paperView(allRows: readonly RunRow[], options: PaperViewOptions 
       column: String(row[columnKey]),
       seed: row.seed,
       value: row[metric] as number,
+      diverged: row.diverged === null ? 0 : 1,
     })),
   );
-  const cellStats = values
-    .groupby('rowId', 'column')
-    .rollup({ mean: aq.op.mean('value'), std: aq.op.stdev('value'), n: aq.op.count() });
+  const stats = {
+    mean: aq.op.mean('value'),
+    std: aq.op.stdev('value'),
+    n: aq.op.count(),
+    diverged: aq.op.sum('diverged'),
+  };
+  const cellStats = values.groupby('rowId', 'column').rollup(stats);
   // Average: first over the columns for each seed, then over the seeds having all columns.
   const perSeed = values
     .groupby('rowId', 'seed')
-    .rollup({ value: aq.op.mean('value'), columns: aq.op.distinct('column') })
+    .rollup({
+      value: aq.op.mean('value'),
+      columns: aq.op.distinct('column'),
+      diverged: aq.op.sum('diverged'),
+    })
     .params({ total: columns.length })
     .filter((d: { columns: number }, $: { total: number }) => d.columns === $.total);
-  const averageStats = perSeed
-    .groupby('rowId')
-    .rollup({ mean: aq.op.mean('value'), std: aq.op.stdev('value'), n: aq.op.count() });
+  const averageStats = perSeed.groupby('rowId').rollup(stats);
 
   const cellAt = new Map<string, PaperCell>();
   for (const stat of cellStats.objects() as CellStat[])
@@ -128,11 +139,19 @@ interface CellStat {
   mean: number;
   std: number | undefined;
   n: number;
+  diverged: number;
 }
 
 function toCell(stat: CellStat): PaperCell {
   const std = stat.n > 1 && stat.std !== undefined ? stat.std : null;
-  return { mean: stat.mean, std, n: stat.n, text: percentMeanStd(stat.mean, std), best: false };
+  return {
+    mean: stat.mean,
+    std,
+    n: stat.n,
+    text: percentMeanStd(stat.mean, std),
+    best: false,
+    diverged: stat.diverged,
+  };
 }
 
 /** Marks the highest mean per column; with one row there is nothing to compare. */
@@ -194,10 +213,17 @@ export function rowKeyText(row: PaperRow, key: SettingKey): string {
   return value === null ? '' : String(value);
 }
 
+/** Marks a cell with runs whose loss exploded. */
+export const DIVERGED_MARK = '†';
+
 export function paperDisplay(view: PaperView): DisplayTable {
   const hasAverage = view.rows.some((row) => row.average !== null);
   const headers = [...view.rowKeys, ...view.columns, ...(hasAverage ? ['Average'] : [])];
-  const cell = (c: PaperCell | null): DisplayCell => (c ? { text: c.text, bold: c.best } : { text: '–' });
+  const cell = (c: PaperCell | null): DisplayCell =>
+    c ? { text: c.diverged ? `${c.text} ${DIVERGED_MARK}` : c.text, bold: c.best } : { text: '–' };
+  const anyDiverged = view.rows.some(
+    (row) => row.average?.diverged || Object.values(row.cells).some((c) => c?.diverged),
+  );
   const rows = view.rows.map((row) => [
     ...view.rowKeys.map((key) => ({ text: rowKeyText(row, key) })),
     ...view.columns.map((column) => cell(row.cells[column])),
@@ -209,6 +235,13 @@ export function paperDisplay(view: PaperView): DisplayTable {
     headers,
     rows,
     numeric,
-    notes: [`${metricText} in %, mean ± sample std over seeds; best per column in bold`],
+    notes: [
+      `${metricText} in %, mean ± sample std over seeds; best per column in bold`,
+      ...(anyDiverged
+        ? [
+            `${DIVERGED_MARK} some of the cell's runs diverged (their training loss exploded): not to be trusted; layercut results --view runs shows which`,
+          ]
+        : []),
+    ],
   };
 }

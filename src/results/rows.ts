@@ -6,7 +6,7 @@
 import { LayercutError } from '../errors.js';
 import { computedSelectionText, type LayerSelection } from '../models/selection.js';
 import type { ModelSource, RunPlan } from '../plan/types.js';
-import type { RunStatus, StoredRun } from './store.js';
+import { errorMessage, type RunStatus, type StoredRun } from './store.js';
 
 /** A setting's value in a row: text, a number, or absent. */
 export type SettingValue = string | number | boolean | null;
@@ -103,7 +103,7 @@ export const coreSettingKeys: readonly SettingKey[] = [
 export interface RunRow extends RunSettings {
   id: string;
   status: RunStatus;
-  /** First line of the error (status 'failed'). */
+  /** Why it failed, the whole message without a stack (status 'failed'). */
   error: string | null;
   attempts: number;
   accuracy: number | null;
@@ -116,6 +116,8 @@ export interface RunRow extends RunSettings {
   wallSeconds: number | null;
   /** The layers a computed selection chose, e.g. "0,1,5,7" (null for fixed selections). */
   chosenLayers: string | null;
+  /** Why the run's loss is judged to have exploded (its numbers are not to be trusted); null when it did not. */
+  diverged: string | null;
 }
 
 /** The result columns of a row, after its settings. */
@@ -128,6 +130,7 @@ export const resultKeys: readonly (keyof RunRow)[] = [
   'wallSeconds',
   'attempts',
   'chosenLayers',
+  'diverged',
 ];
 
 /** Columns a filter or a view may name. */
@@ -215,7 +218,7 @@ export function runRow(run: StoredRun): RunRow {
   return {
     id: run.id,
     status: run.status,
-    error: run.error === null ? null : run.error.split('\n')[0],
+    error: run.error === null ? null : errorMessage(run.error),
     attempts: run.attempts,
     ...planSettings(run.plan, result?.size.layersAfter),
     // Where it actually ran, once known.
@@ -227,6 +230,7 @@ export function runRow(run: StoredRun): RunRow {
     paramsFull: result?.size.paramsBefore ?? null,
     wallSeconds: result?.timings.wallSeconds ?? null,
     chosenLayers: result?.keptLayers ? result.keptLayers.join(',') : null,
+    diverged: result?.divergence ?? null,
   };
 }
 

@@ -26,6 +26,8 @@ import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
 import { renderPrompt } from '../prompts/render.js';
 import { buildVerbalizer } from '../prompts/verbalizer.js';
 import { initBackend } from '../runtime/backend.js';
+import { LayercutError } from '../errors.js';
+import { divergence } from './divergence.js';
 import { withMatMulPrecision } from './precision.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/types.js';
@@ -270,11 +272,19 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
     const evalStart = performance.now();
     const evalOptions = { batchSize: Math.max(plan.train.batchSize, 8), padId, labels: task.labels };
     const test = await evaluate(scorer, testSet, evalOptions);
+    if (!Number.isFinite(test.loss)) {
+      throw new LayercutError(
+        `the model's test scores are not finite (test loss ${test.loss}): its weights blew up in training`,
+        'lower the learning rate (or clip gradients with train.maxGradNorm) and run it again',
+      );
+    }
     const validationAccuracy =
       trained?.best.accuracy ??
       (validation.length ? (await evaluate(scorer, validation, evalOptions)).metrics.accuracy : 0);
     const evalSeconds = (trained?.evalSeconds ?? 0) + (performance.now() - evalStart) / 1000;
     const trainSeconds = trained?.trainSeconds ?? 0;
+    const curves = trained?.curves ?? { train: [], eval: [] };
+    const diverged = divergence(curves);
     return {
       id,
       plan,
@@ -284,7 +294,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
         step: trained?.best.step ?? 0,
         epoch: trained?.best.epoch ?? 0,
       },
-      curves: trained?.curves ?? { train: [], eval: [] },
+      curves,
       timings: {
         wallSeconds: (performance.now() - wallStart) / 1000,
         trainSeconds,
@@ -299,6 +309,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
       },
       // the layers a computed selection chose (a fixed one says them in the plan already)
       ...(plan.layers.kind === 'computed' ? { keptLayers: model.info.keptLayers } : {}),
+      ...(diverged === null ? {} : { divergence: diverged }),
       peakTensorBytes: Math.max(trained?.peakTensorBytes ?? 0, tf.memory().numBytes),
       backend: backend.name,
       versions: { layercut: packageVersion(), tfjs: tf.version.tfjs, node: process.version },

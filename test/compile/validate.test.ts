@@ -4,7 +4,7 @@
  * the path of the option that caused it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -193,6 +193,34 @@ test('a config.json in the Hugging Face cache is used (and wins over the table o
     assert.deepEqual(problems(result), [
       'error options.layers: cannot keep the first 4 layers: openai-community/gpt2 has 3 layers; choose a count from 0 to 3',
     ]);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('a config.json link in the hub cache that leads outside the cache is not read', async () => {
+  const cache = mkdtempSync(path.join(tmpdir(), 'layercut-hub-'));
+  try {
+    const commit = 'a'.repeat(40);
+    const repoDir = path.join(cache, 'models--openai-community--gpt2');
+    const link = path.join(repoDir, 'snapshots', commit, 'config.json');
+    mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    mkdirSync(path.dirname(link), { recursive: true });
+    writeFileSync(path.join(repoDir, 'refs', 'main'), commit);
+    // What a hostile mirror's traversal etag once planted: a snapshot entry linking elsewhere.
+    const secret = path.join(cache, 'secret.txt');
+    writeFileSync(secret, 'SECRET-CONTENTS');
+    symlinkSync(secret, link);
+    const result = await compileValues(
+      [{ name: 'run', value: experiment({ model: gpt2, task: tasks.sst2, data: { maxLength: 64 } }) }],
+      { catalog: new ModelCatalog({ hubCacheDir: cache }) },
+    );
+    const messages = problems(result);
+    assert.equal(messages.length, 1, messages.join('\n'));
+    assert.ok(
+      messages[0]!.startsWith(`error options.model: the cache entry ${link} resolves to ${secret}, outside`),
+    );
+    assert.ok(!messages[0]!.includes('SECRET-CONTENTS'));
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }

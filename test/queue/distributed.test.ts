@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { openStore } from '../../src/results/store.js';
+import { openStoreReadOnly } from '../../src/results/store.js';
 import type { SpawnedCommand } from '../helpers/spawn.js';
 import { testFolder, writeTinyExperiment } from '../runner/helpers.js';
 import { doneIds, eventually, processExists, startCommand, startRedis, type RedisServer } from './helpers.js';
@@ -89,7 +89,7 @@ describe('layercut run --queue with layercut workers', { timeout: 120_000 }, () 
     assert.match(err, new RegExp(`^\\[\\d/4\\] done ${killedId} on B `, 'm'));
     assert.match(err, /^4 of 4 runs done · results in /m);
 
-    const store = openStore(db, { mustExist: true });
+    const store = openStoreReadOnly(db);
     let runs;
     try {
       runs = store.list();

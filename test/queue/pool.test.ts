@@ -10,7 +10,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { openStore, type StoredRun } from '../../src/results/store.js';
+import { openStoreReadOnly, type StoredRun } from '../../src/results/store.js';
 import { repoRoot, testFolder, writeTinyExperiment } from '../runner/helpers.js';
 import { doneIds, eventually, processExists, startCommand } from './helpers.js';
 
@@ -18,7 +18,7 @@ const { dir } = testFolder('layercut-pool-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function storedRuns(db: string): StoredRun[] {
-  const store = openStore(db, { mustExist: true });
+  const store = openStoreReadOnly(db);
   try {
     return store.list();
   } finally {

@@ -1,6 +1,7 @@
 /**
  * The store shared by real processes: a process killed half-way leaves no half result and its
- * run is handed out again; two processes writing the same file at once lose nothing.
+ * run is handed out again (and `layercut status` says it was abandoned); two processes writing
+ * the same file at once lose nothing; a pid that now names another process holds nothing.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,14 +11,29 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 
+import Database from 'better-sqlite3';
+
+import { main } from '../../src/cli.js';
+import { processStart } from '../../src/results/owner.js';
 import { openStore } from '../../src/results/store.js';
+import { captured } from '../helpers/console.js';
+import { fakePlan } from './fake-runs.js';
 
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'store-worker.ts');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-procs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Every process a test started: killed when the file's tests end, whether they passed, failed or timed out. */
+const children = new Set<ChildProcess>();
+after(() => children.forEach((child) => child.kill('SIGKILL')));
+
 function startWorker(...args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', worker, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', worker, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 /** Resolves with the exit code once the process is gone (and reaped: its pid no longer exists). */
@@ -137,6 +153,96 @@ describe('results store across processes', { timeout: 60_000 }, () => {
       assert.equal(run.result!.versions.worker, one.has(run.id) ? 'one' : 'two');
       assert.equal(run.result!.test.accuracy, 0.6 + run.plan.seed / 1000);
     }
+    store.close();
+  });
+});
+
+describe('who holds a run', { timeout: 60_000 }, () => {
+  /** Starts `hold` in a worker process and resolves with the id of the run it holds. */
+  async function holding(
+    file: string,
+    seed: string,
+  ): Promise<{ child: ChildProcess; id: string; gone: Promise<number | null> }> {
+    const child = startWorker('hold', file, seed);
+    const gone = exited(child);
+    const id = await new Promise<string>((resolve) => {
+      lines(child, (line) => {
+        if (line.startsWith('running ')) resolve(line.slice('running '.length));
+      });
+    });
+    return { child, id, gone };
+  }
+
+  test('layercut status: a holder killed with SIGKILL is shown as gone and its run as abandoned, not running', async () => {
+    const file = path.join(dir, 'status.db');
+    const { child, id, gone } = await holding(file, '21');
+    const live = await captured(() => main(['status', '--db', file]));
+    assert.equal(live.code, 0);
+    assert.match(live.out, /1 runs — 0 queued, 1 running, 0 done, 0 failed/);
+    assert.match(
+      live.out,
+      new RegExp(`^ {2}running ${id} .*\\(pid ${child.pid} on ${os.hostname()}, since `, 'm'),
+    );
+
+    child.kill('SIGKILL');
+    await gone;
+    const dead = await captured(() => main(['status', '--db', file]));
+    assert.equal(dead.code, 0);
+    assert.match(dead.out, /1 runs — 0 queued, 0 running, 1 abandoned, 0 done, 0 failed/);
+    assert.match(
+      dead.out,
+      new RegExp(
+        `^ {2}abandoned ${id} .*\\(pid ${child.pid} on ${os.hostname()} is gone, .*the next layercut run runs it again\\)`,
+        'm',
+      ),
+    );
+    const json = await captured(() => main(['status', '--db', file, '--json']));
+    const status = JSON.parse(json.out) as { store: { running: { id: string; alive: boolean }[] } };
+    assert.deepEqual(
+      status.store.running.map((run) => [run.id, run.alive]),
+      [[id, false]],
+    );
+  });
+
+  test('a run recorded under a pid that now names an unrelated live process (pid reuse) is handed out again (Linux: /proc start times)', async (t) => {
+    // An unrelated live process: it never opened the store.
+    const unrelated = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    children.add(unrelated);
+    t.after(() => unrelated.kill('SIGKILL'));
+    const pid = unrelated.pid!;
+    const file = path.join(dir, 'reused-pid.db');
+    const store = openStore(file);
+    const [legacy, reused, real] = store.enqueue([31, 32, 33].map((seed) => fakePlan({ seed }))).ids;
+    const hold = (id: string, start: string | null, leaseUntil: Date): void => {
+      const raw = new Database(file);
+      raw
+        .prepare(
+          `UPDATE runs SET status = 'running', attempts = 1, owner_host = ?, owner_pid = ?, owner_token = 'gone', lease_until = ? WHERE id = ?`,
+        )
+        .run(os.hostname(), pid, leaseUntil.toISOString(), id);
+      if (start !== null) raw.prepare(`UPDATE runs SET owner_start = ? WHERE id = ?`).run(start, id);
+      raw.close();
+    };
+    const hourAgo = new Date(Date.now() - 3600_000);
+    const inAnHour = new Date(Date.now() + 3600_000);
+    // Left by an older layercut, which recorded no start time: the pid lives, but the lease ran out.
+    hold(legacy!, null, hourAgo);
+    assert.deepEqual(store.unfinished([legacy!]), [legacy]);
+    // Recorded by a process that had this pid before (another start time): the lease does not matter.
+    hold(reused!, `${processStart(process.pid)?.split('/')[0] ?? 'boot'}/1`, inAnHour);
+    assert.deepEqual(store.unfinished([reused!]), [reused]);
+    assert.equal(store.get(reused!)!.owner!.alive, false);
+    // Recorded by that very process: held.
+    hold(real!, processStart(pid), hourAgo);
+    assert.deepEqual(store.unfinished([real!]), []);
+    assert.equal(store.get(real!)!.owner!.alive, true);
+    assert.deepEqual(
+      store
+        .claimRuns(5)
+        .map((run) => run.id)
+        .sort(),
+      [legacy, reused].sort(),
+    );
     store.close();
   });
 });

@@ -417,3 +417,69 @@ describe('layercut results', () => {
     await assert.rejects(resultsCommand.run(['--db', db, '--bogus']), LayercutError);
   });
 });
+
+describe('diverged runs', () => {
+  /** Two seeds of first 1 on sst2 and one of first 2; seed 2 of first 1 diverged. */
+  function divergedFixture(file: string): RunRow[] {
+    const store = openStore(file);
+    const why = 'training loss rose from 0.693 at the first step to 5.1e+11 at the end (mean of 3 steps)';
+    for (const [seed, layers, accuracy, divergence] of [
+      [1, keepFirst(1), 0.8, undefined],
+      [2, keepFirst(1), 0.5, why],
+      [1, keepFirst(2), 0.9, undefined],
+    ] as const) {
+      const plan = fakePlan({ task: 'sst2', layers, seed });
+      const [id] = store.enqueue([plan]).ids;
+      store.markRunning(id!);
+      store.finish(id!, { ...fakeResult(plan, { accuracy }), ...(divergence ? { divergence } : {}) });
+    }
+    const rows = runRows(store.list());
+    store.close();
+    return rows;
+  }
+
+  test('are marked in every table: the paper cell and its average (†), the run (diverged), CSV and JSON say why', () => {
+    const rows = divergedFixture(path.join(dir, 'diverged.db'));
+    const diverged = rows.find((row) => row.diverged !== null)!;
+    assert.equal(diverged.seed, 2);
+    assert.equal(rows.filter((row) => row.diverged !== null).length, 1);
+
+    const paper = paperView(rows);
+    assert.deepEqual(
+      paper.rows.map((row) => [row.key.layers, row.cells.sst2!.diverged]),
+      [
+        ['first 1', 1],
+        ['first 2', 0],
+      ],
+    );
+    const md = exportResults(rows, { view: 'paper', format: 'md' });
+    assert.match(md, /^\| first 1 \| 65\.0 ± 21\.2 † \|$/m);
+    assert.match(md, /^\| first 2 \| \*\*90\.0\*\* \|$/m);
+    assert.match(md, /^† some of the cell's runs diverged/m);
+    assert.match(
+      exportResults(rows, { view: 'paper', format: 'tex' }),
+      /65\.0 \$\\pm\$ 21\.2 \\textdagger\{\} \\\\/,
+    );
+
+    const runsMd = exportResults(rows, { view: 'runs', format: 'md' });
+    assert.match(runsMd, new RegExp(`^\\| ${diverged.id} \\| done \\|.*\\| 50\\.0 \\(diverged\\) \\|`, 'm'));
+    assert.equal(runsMd.match(/\(diverged\)/g)!.length, 1);
+    assert.match(runsMd, new RegExp(`^diverged: ${diverged.id}: training loss rose from 0\\.693`, 'm'));
+    const csv = exportResults(rows, { view: 'runs', format: 'csv' }).split('\n');
+    const column = csv[0]!.split(',').indexOf('diverged');
+    assert.ok(column > 0, csv[0]);
+    assert.equal(csv.filter((line) => line.includes(diverged.diverged!)).length, 1);
+    const json = JSON.parse(exportResults(rows, { view: 'runs', format: 'json' })) as {
+      id: string;
+      diverged?: string;
+    }[];
+    assert.deepEqual(
+      json.filter((run) => run.diverged).map((run) => [run.id, run.diverged]),
+      [[diverged.id, diverged.diverged]],
+    );
+    // Without a diverged run, no table says anything about it.
+    const healthy = rows.filter((row) => row.diverged === null);
+    assert.doesNotMatch(exportResults(healthy, { view: 'paper', format: 'md' }), /†/);
+    assert.doesNotMatch(exportResults(healthy, { view: 'runs', format: 'csv' }), /diverged/);
+  });
+});

@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { main } from '../../src/cli.js';
-import { openStore } from '../../src/results/store.js';
+import { openStoreReadOnly } from '../../src/results/store.js';
 import { layercutBin, repoRoot, testFolder, writeTinyExperiment } from './helpers.js';
 import { captured } from '../helpers/console.js';
 import { spawnNode, type SpawnedCommand } from '../helpers/spawn.js';
@@ -101,7 +101,7 @@ export const both = concat(
     assert.equal(await first.exit, 'SIGKILL');
     const firstId = /done ([0-9a-f]{16})/.exec(done)![1]!;
 
-    const store = openStore(db, { mustExist: true });
+    const store = openStoreReadOnly(db);
     let before;
     try {
       before = store.list();
@@ -123,7 +123,7 @@ export const both = concat(
     );
     assert.deepEqual(startedIds(second.stderr()).sort(), unfinished.map((r) => r.id).sort());
 
-    const reopened = openStore(db, { mustExist: true });
+    const reopened = openStoreReadOnly(db);
     try {
       const after = reopened.list();
       assert.deepEqual(after.map((r) => r.id).sort(), before.map((r) => r.id).sort());
@@ -155,7 +155,7 @@ export const both = concat(
     assert.match(first.stderr(), /^interrupted/m);
     assert.equal(first.stdout(), '');
 
-    const store = openStore(db, { mustExist: true });
+    const store = openStoreReadOnly(db);
     let before;
     try {
       before = store.list();
@@ -174,7 +174,7 @@ export const both = concat(
     const second = layercutRun([file, '--db', db]);
     assert.equal(await second.exit, 0, second.stderr());
     assert.deepEqual(startedIds(second.stderr()).sort(), queued.map((r) => r.id).sort());
-    const reopened = openStore(db, { mustExist: true });
+    const reopened = openStoreReadOnly(db);
     try {
       assert.deepEqual(reopened.counts(), { queued: 0, running: 0, done: 4, failed: 0 });
     } finally {
