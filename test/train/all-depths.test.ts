@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { keepFirst } from '../../src/models/selection.js';
-import { PAPER_DEFAULTS, type MethodName, type RunPlan } from '../../src/plan/types.js';
+import { PAPER_DEFAULTS, type MethodName, type RunPlan, type RunResult } from '../../src/plan/types.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { releaseSharedDepthFeatures } from '../../src/train/depth-features.js';
 import { runExperiment } from '../../src/train/run.js';
@@ -40,12 +40,12 @@ function plan(method: MethodName, layers: number): RunPlan {
 for (const method of ['linear-probe', 'icl'] as const) {
   it(`${method}: the one-pass depth curve equals k separate runs`, async () => {
     const options = { task: fruitTask, dataset: fruitDataset() };
-    const separate = [];
+    const separate: RunResult[] = [];
     for (const k of [1, 2, 3])
       separate.push(await runExperiment(plan(method, k), { ...options, sharedDepthPass: false }));
     releaseSharedDepthFeatures();
     const tensorsBefore = tf.memory().numTensors;
-    const shared = [];
+    const shared: RunResult[] = [];
     for (const k of [1, 2, 3]) shared.push(await runExperiment(plan(method, k), options));
     // the features of every depth stay for the sweep's next run: (L + 1) tensors, nothing else
     assert.equal(tf.memory().numTensors - tensorsBefore, 4);
