@@ -12,6 +12,7 @@ export {
   byInfluence,
   depth,
   drop,
+  dropSublayers,
   keep,
   keepAll,
   keepFirst,
@@ -29,6 +30,7 @@ export type {
   LayerSelection,
   LayerText,
   Layers,
+  SublayerSelection,
 } from './layers.js';
 export { paperSeeds, paperTasks, task, tasks } from './tasks.js';
 export type { AnyTask, FieldOf, LabelOf, Task, TaskName } from './tasks.js';

@@ -16,6 +16,7 @@ import type {
   LoraSpec,
   MethodName,
   ReplacementSpec,
+  SublayerDrops,
   MethodSpec,
   ModelSource,
   OptimizerSpec,
@@ -31,6 +32,7 @@ import type { BackendName } from '../runtime/backend.js';
 import { originOf, type Draft } from './expand.js';
 import { oneLine, type CompileIssue, type InnerPosition } from './issues.js';
 import { LayerIssue, readLayers, resolveLayerRequest } from './layers.js';
+import { readSublayers, resolveSublayers } from './sublayers.js';
 import type { ModelCatalog, ModelDescription } from './model-info.js';
 import { isRecord, show } from './shape.js';
 
@@ -597,6 +599,24 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     if (!(error instanceof LayerIssue)) throw error;
     check.error('layers', error.message, error.inner);
   }
+  let sublayers: SublayerDrops | undefined;
+  try {
+    const request = readSublayers(s['layers']);
+    if (request) {
+      const known = description?.known
+        ? {
+            depth: description.depth,
+            config: description.config,
+            name: model ? modelName(model) : 'the model',
+          }
+        : undefined;
+      const drops = resolveSublayers(request, known, keptLayers);
+      if (drops.attention.length + drops.mlp.length > 0) sublayers = drops;
+    }
+  } catch (error) {
+    if (!(error instanceof LayerIssue)) throw error;
+    check.error('layers', error.message);
+  }
   if (method && layers && method.freezeLayers.length > 0) {
     const kept =
       keptLayers ??
@@ -655,6 +675,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
   )
     return undefined;
   const plan: RunPlan = { model, layers, task: task.name, prompt, method, data, train, seed };
+  if (sublayers) plan.sublayers = sublayers;
   if (backend !== undefined) plan.backend = backend as BackendName;
   return { plan, ...(description ? { model: description } : {}), ...(keptLayers ? { keptLayers } : {}) };
 }

@@ -8,6 +8,7 @@ import { estimateRun, type RunEstimate } from './estimate.js';
 import type { CompiledFile } from './file.js';
 import { formatIssue } from './issues.js';
 import { layerLabel } from './layers.js';
+import { sublayerLabel } from './sublayers.js';
 
 export interface PlannedRun {
   id: string;
@@ -87,6 +88,7 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['evalEvery', (p) => String(p.train.evalEvery)],
   ['earlyStopPatience', (p) => String(p.train.earlyStopPatience)],
   ['precision', (p) => p.train.precision ?? 'fp32'],
+  ['sublayers', (p) => sublayerLabel(p.sublayers)],
   ['adapters', (p) => adapterLabel(p.train.adapters)],
   [
     'replace',

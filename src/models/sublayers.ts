@@ -17,21 +17,35 @@ export interface SublayerLayout {
   mlpNorm: string;
   /** The MLP's output projection ('mlp.c_proj'): its output is what the MLP adds. */
   mlpOutput: string;
+  /** Prefixes of every parameter of each sublayer, its norm included ('ln_1.', 'attn.'). */
+  attentionParams: string[];
+  mlpParams: string[];
 }
 
 const LAYOUTS: Record<string, SublayerLayout> = {
-  gpt2: { attentionNorm: 'ln_1', attentionOutput: 'attn.c_proj', mlpNorm: 'ln_2', mlpOutput: 'mlp.c_proj' },
+  gpt2: {
+    attentionNorm: 'ln_1',
+    attentionOutput: 'attn.c_proj',
+    mlpNorm: 'ln_2',
+    mlpOutput: 'mlp.c_proj',
+    attentionParams: ['ln_1.', 'attn.'],
+    mlpParams: ['ln_2.', 'mlp.'],
+  },
   llama: {
     attentionNorm: 'input_layernorm',
     attentionOutput: 'self_attn.o_proj',
     mlpNorm: 'post_attention_layernorm',
     mlpOutput: 'mlp.down_proj',
+    attentionParams: ['input_layernorm.', 'self_attn.'],
+    mlpParams: ['post_attention_layernorm.', 'mlp.'],
   },
   opt: {
     attentionNorm: 'self_attn_layer_norm',
     attentionOutput: 'self_attn.out_proj',
     mlpNorm: 'final_layer_norm',
     mlpOutput: 'fc2',
+    attentionParams: ['self_attn_layer_norm.', 'self_attn.'],
+    mlpParams: ['final_layer_norm.', 'fc1.', 'fc2.'],
   },
 };
 

@@ -112,9 +112,20 @@ export interface TrainSpec {
   replace?: ReplacementSpec;
 }
 
+/**
+ * Sublayers removed from the kept layers (original indices): a pre-norm layer without its
+ * attention computes h + mlp(norm₂(h)), without its MLP h + attn(norm₁(h)); without both it is gone.
+ */
+export interface SublayerDrops {
+  attention: number[];
+  mlp: number[];
+}
+
 export interface RunPlan {
   model: ModelSource;
   layers: LayerSelection;
+  /** Sublayer drops ('drop attn 10..20'); absent when none (ids unchanged). */
+  sublayers?: SublayerDrops;
   /** Task registry name (src/data/tasks.ts). */
   task: string;
   prompt: PromptSpec;
