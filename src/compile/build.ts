@@ -654,7 +654,12 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
   if (train?.replace && description?.known && keptLayers) {
     const layout = sublayerLayout(description.config);
     const block = removedBlock(keptLayers, description.depth);
-    if (typeof layout === 'string') check.error('train.replace', `cannot replace a block: ${layout}`);
+    if (sublayers)
+      check.error(
+        'train.replace',
+        'a block replacement is fitted on whole layers: drop no sublayers with it',
+      );
+    else if (typeof layout === 'string') check.error('train.replace', `cannot replace a block: ${layout}`);
     else if (typeof block === 'string') check.error('train.replace', `cannot replace a block: ${block}`);
   }
   const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');

@@ -61,13 +61,14 @@ export class LoraAdapters {
 
   /**
    * Attaches adapters to `model` (initialised from `seed`), skipping the layers in
-   * `frozenLayers` (original indices).
+   * `frozenLayers` (original indices) and the weights named in `frozenWeights` (dropped sublayers).
    */
   constructor(
     private readonly model: LanguageModel,
     readonly spec: LoraSpec,
     seed: number,
     frozenLayers: readonly number[] = [],
+    frozenWeights: ReadonlySet<string> = new Set(),
   ) {
     this.family = familyOf(model);
     const { selected, unmatched } = selectProjections(layerProjections(this.family, model.info.config), spec.targets);
@@ -86,6 +87,7 @@ export class LoraAdapters {
       for (const projection of selected) {
         const module = `${this.family.layerPrefix(layer)}${projection}`;
         const weightName = `${module}.weight`;
+        if (frozenWeights.has(weightName)) continue;
         const weight = model.params.get(weightName);
         if (!weight) throw new LayercutError(`internal: no parameter '${weightName}' to adapt`);
         const [inFeatures, outFeatures] = fanInFanOut ? weight.shape : [weight.shape[1]!, weight.shape[0]!];

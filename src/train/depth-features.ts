@@ -21,7 +21,7 @@ import { newClassHead, perLabel, type ClassScorer } from './scorers.js';
 export function usesSharedDepthPass(plan: RunPlan, scoring: Verbalizer['scoring']): boolean {
   const frozen = plan.method.kind === 'linear-probe' || (plan.method.kind === 'icl' && scoring === 'first');
   const prefix = plan.layers.kind === 'first' || plan.layers.kind === 'all';
-  return frozen && prefix && !plan.train.adapters && !plan.train.replace;
+  return frozen && prefix && !plan.sublayers && !plan.train.adapters && !plan.train.replace;
 }
 
 /** An example's identity across runs (runs encode their examples afresh). */

@@ -17,7 +17,8 @@ import { downloadRepoFiles } from '../hub/download.js';
 import { builtinModelFolder } from '../models/builtin.js';
 import { loadModel, readModelConfig } from '../models/load.js';
 import { fitReplacement } from '../models/replacement.js';
-import { resolveLayers } from '../models/selection.js';
+import { keepIndices, resolveLayers } from '../models/selection.js';
+import { applySublayerDrops, layersLeft } from '../models/sublayer-drops.js';
 import { LoraAdapters } from '../models/lora.js';
 import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
@@ -221,14 +222,23 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
         plan.seed,
       )
     : undefined;
+  // sublayer drops: a layer without both sublayers is not loaded; the others' dropped output
+  // projections are zeroed and their parameters frozen (src/models/sublayer-drops.ts)
+  const drops = plan.sublayers;
+  const loaded = drops
+    ? keepIndices(
+        layersLeft(resolveLayers(layers, (await readModelConfig(modelDir)).config.numLayers), drops),
+      )
+    : layers;
   const { model } = await loadModel(modelDir, {
-    layers,
+    layers: loaded,
     onProgress: (e) => progress?.({ phase: 'load', loaded: e.loaded, total: e.total }),
   });
   replacement?.apply(model);
+  const frozen = drops ? applySublayerDrops(model, drops) : new Set<string>();
   // LoRA: the model's weights stay frozen, adapters on its kept layers' projections train
   const adapters = plan.train.adapters
-    ? new LoraAdapters(model, plan.train.adapters, plan.seed, plan.method.freezeLayers)
+    ? new LoraAdapters(model, plan.train.adapters, plan.seed, plan.method.freezeLayers, frozen)
     : undefined;
   const padId = tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0;
   // linear-probe and first-token icl read every depth from one shared pass (depth-features.ts)
@@ -242,6 +252,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
           verbalizer,
         )
       : makeScorer(model, plan.method, verbalizer, plan.seed, adapters?.params);
+  for (const name of frozen) scorer.trainable.delete(name); // dropped sublayers stay zero
   try {
     // icl trains nothing; neither does a run of 0 epochs (a training-free replacement, say)
     const trains = plan.method.kind !== 'icl' && (plan.train.steps ?? plan.train.epochs) > 0;

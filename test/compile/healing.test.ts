@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import {
   local,
   drop,
+  dropSublayers,
   experiment,
   hf,
   icl,
@@ -138,4 +139,48 @@ test('replaceBlock() fills its defaults and is checked against the cut and the f
     ),
     problems(bert).join('\n'),
   );
+});
+
+test('sublayer drops: text and dropSublayers() give one plan; checked against depth, cut and family', async () => {
+  const base = { model: gpt2, task: tasks.sst2 };
+  const [text] = await compile(experiment({ ...base, layers: 'first 8; drop attn 2..4; drop mlp 7' }), {
+    catalog: offlineCatalog(),
+  });
+  const [built] = await compile(
+    experiment({ ...base, layers: dropSublayers({ attention: [4, 3, 2], mlp: [7] }, keepFirst(8)) }),
+    { catalog: offlineCatalog() },
+  );
+  assert.deepEqual(text!.layers, { kind: 'first', count: 8 });
+  assert.deepEqual(text!.sublayers, { attention: [2, 3, 4], mlp: [7] });
+  assert.equal(runId(text!), runId(built!));
+  const [whole] = await compile(experiment({ ...base, layers: 'drop attn 10..' }), {
+    catalog: offlineCatalog(),
+  });
+  assert.deepEqual(whole!.layers, { kind: 'all' });
+  assert.deepEqual(whole!.sublayers, { attention: [10, 11], mlp: [] });
+  const [plain] = await compile(experiment(base), { catalog: offlineCatalog() });
+  assert.equal('sublayers' in plain!, false);
+
+  const errors = async (layers: unknown, model: unknown = gpt2) =>
+    problems(
+      await check({
+        kind: 'experiment',
+        options: { model, task: tasks.sst2, layers, data: { maxLength: 32 } },
+      }),
+    );
+  assert.deepEqual(await errors('first 4; drop attn 6'), [
+    'error options.layers: cannot drop the attention of layer 6: the cut does not keep it (it keeps 0, 1, 2, 3)',
+  ]);
+  assert.deepEqual(await errors('drop mlp 12'), [
+    'error options.layers: cannot drop the MLP of layer 12: openai-community/gpt2 has 12 layers (0..11)',
+  ]);
+  assert.deepEqual(await errors('drop attn 1', local(modelFixture('bert-tiny'))), [
+    `error options.layers: cannot drop sublayers of ${modelFixture('bert-tiny')}: bert is post-LayerNorm (each sublayer's sum is normalised): its sublayers cannot be removed alone`,
+  ]);
+  const withReplace = await check(
+    experiment({ ...base, layers: 'first 8; drop attn 2', train: { replace: replaceBlock() } }),
+  );
+  assert.deepEqual(problems(withReplace), [
+    'error options.train.replace: a block replacement is fitted on whole layers: drop no sublayers with it',
+  ]);
 });

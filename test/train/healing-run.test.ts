@@ -1,5 +1,6 @@
 // Healing options in full runs: LoRA adapters learn the task and save both the PEFT adapter and
-// the merged checkpoint; a training-free block replacement changes only what it folds into.
+// the merged checkpoint; a training-free block replacement changes only what it folds into; a
+// dropped sublayer stays zero while the rest trains.
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -108,6 +109,43 @@ it('replaceBlock linear with 0 epochs: training-free, only the MLP output below 
       changed.filter((n) => !n.startsWith('h.0.mlp.c_proj.')),
       [],
     );
+  } finally {
+    saved.dispose();
+    source.dispose();
+  }
+});
+
+it('sublayer drops in a run: the dropped attention stays zero through training, the rest trains', async () => {
+  const plan: RunPlan = {
+    model: { kind: 'local', path: modelDir },
+    layers: { kind: 'all' },
+    sublayers: { attention: [1], mlp: [] },
+    task: 'fruit',
+    prompt: { template: fruitTask.template, labelWords: fruitTask.labelWords, scoring: 'first' },
+    method: { ...PAPER_DEFAULTS.method, kind: 'lm', freezeEmbeddings: true },
+    data: { validation: 20, demosPerClass: 0, trainPerClass: 40, test: 40, maxLength: 64, truncate: 'left' },
+    train: {
+      ...PAPER_DEFAULTS.train,
+      optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 },
+      batchSize: 16,
+      epochs: 2,
+    },
+    seed: 0,
+    backend: 'wasm',
+  };
+  const saveDir = await mkdtemp(path.join(os.tmpdir(), 'layercut-sublayer-run-'));
+  await runExperiment(plan, { task: fruitTask, dataset: fruitDataset(), saveDir });
+  const { model: saved } = await loadModel(saveDir);
+  const { model: source } = await loadModel(modelDir);
+  try {
+    const values = async (m: typeof saved, name: string) => Array.from(await m.params.get(name)!.data());
+    assert.ok((await values(saved, 'h.1.attn.c_proj.weight')).every((v) => v === 0));
+    assert.deepEqual(
+      await values(saved, 'h.1.attn.c_attn.weight'),
+      await values(source, 'h.1.attn.c_attn.weight'),
+    );
+    const mlpBefore = await values(source, 'h.1.mlp.c_fc.weight');
+    assert.ok((await values(saved, 'h.1.mlp.c_fc.weight')).some((v, i) => v !== mlpBefore[i]));
   } finally {
     saved.dispose();
     source.dispose();
