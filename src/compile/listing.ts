@@ -8,7 +8,7 @@ import { estimateRun, type RunEstimate } from './estimate.js';
 import type { CompiledFile } from './file.js';
 import { formatIssue } from './issues.js';
 import { layerLabel } from './layers.js';
-import { sublayerLabel } from './sublayers.js';
+import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
 
 export interface PlannedRun {
   id: string;
@@ -90,10 +90,7 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['precision', (p) => p.train.precision ?? 'fp32'],
   ['sublayers', (p) => sublayerLabel(p.sublayers)],
   ['adapters', (p) => adapterLabel(p.train.adapters)],
-  [
-    'replace',
-    (p) => (p.train.replace ? `${p.train.replace.fit} (${p.train.replace.calibration} examples)` : 'none'),
-  ],
+  ['replace', (p) => replacementLabel(p.train.replace)],
   ['trainPerClass', (p) => String(p.data.trainPerClass)],
   ['demosPerClass', (p) => String(p.data.demosPerClass)],
   ['validation', (p) => String(p.data.validation)],
@@ -224,12 +221,4 @@ export function formatListing(listing: PlanListing, fileLabel = listing.file): s
   );
   for (const note of listing.notes) lines.push(`note: ${note}`);
   return lines.join('\n');
-}
-
-/** 'full' for full fine-tuning, else 'lora r8 a16' (and the targets when not every projection). */
-export function adapterLabel(adapters: RunPlan['train']['adapters']): string {
-  if (!adapters) return 'full';
-  const targets = adapters.targets === 'all' ? '' : ` ${adapters.targets.join('+')}`;
-  const dropout = adapters.dropout ? ` drop ${adapters.dropout}` : '';
-  return `lora r${adapters.rank} a${adapters.alpha}${targets}${dropout}`;
 }

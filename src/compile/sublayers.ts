@@ -98,12 +98,3 @@ export function resolveSublayers(
   }
   return drops;
 }
-
-/** How sublayer drops read in listings: 'attn 1,3; mlp 0'. */
-export function sublayerLabel(drops: SublayerDrops | undefined): string {
-  if (!drops) return 'none';
-  const parts = [];
-  if (drops.attention.length) parts.push(`attn ${drops.attention.join(',')}`);
-  if (drops.mlp.length) parts.push(`mlp ${drops.mlp.join(',')}`);
-  return parts.join('; ') || 'none';
-}
