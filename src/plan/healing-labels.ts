@@ -1,13 +1,13 @@
 /**
  * How the healing settings of a plan read in listings and result tables (one definition for
- * `layercut plan` and the results rows): 'full' / 'lora r8 a8', 'none' / 'linear (64 examples)',
+ * `layercut plan` and the results rows): 'none' / 'lora r8 a8', 'none' / 'linear (64 examples)',
  * 'none' / 'attn 1,3; mlp 0'.
  */
 import type { RunPlan, SublayerDrops } from './types.js';
 
-/** 'full' for full fine-tuning, else 'lora r8 a16' (and the targets when not every projection). */
+/** 'none' (every weight trains), else 'lora r8 a16' (and the targets when not every projection). */
 export function adapterLabel(adapters: RunPlan['train']['adapters']): string {
-  if (!adapters) return 'full';
+  if (!adapters) return 'none';
   const targets = adapters.targets === 'all' ? '' : ` ${adapters.targets.join('+')}`;
   const dropout = adapters.dropout ? ` drop ${adapters.dropout}` : '';
   return `lora r${adapters.rank} a${adapters.alpha}${targets}${dropout}`;

@@ -40,7 +40,7 @@ export interface RunSettings {
   earlyStopPatience: number;
   /** 'fp32' or 'mixed'. */
   precision: string;
-  /** Healing (src/plan/healing-labels.ts): 'full' or 'lora r8 a8'; 'none' or the replacement; 'none' or 'attn 1,3'. */
+  /** Healing (src/plan/healing-labels.ts): 'none' or 'lora r8 a8'; 'none' or the replacement; 'none' or 'attn 1,3'. */
   adapters: string;
   replace: string;
   sublayers: string;

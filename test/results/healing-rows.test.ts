@@ -29,7 +29,7 @@ it('full fine-tuning, LoRA, a replacement and sublayer drops are rows of their o
   assert.equal(planSettings(dropped).sublayers, 'attn 1');
   assert.deepEqual(
     [planSettings(full).adapters, planSettings(full).replace, planSettings(full).sublayers],
-    ['full', 'none', 'none'],
+    ['none', 'none', 'none'],
   );
   const rows = [stored(full, 0.8), stored(lora, 0.7), stored(replaced, 0.6), stored(dropped, 0.5)].map(
     runRow,
