@@ -6,9 +6,10 @@
  *   LoRA r=8     the cut model frozen, low-rank adapters on every projection train (PEFT's LoRA)
  *   replacement  no training at all: ReplaceMe's least-squares linear map stands in for the
  *                removed layers k..7, fitted on 64 calibration emails and folded into layer
- *                k−1's MLP (the cut model stays a plain GPT-2 checkpoint)
+ *                k−1's MLP (the cut model stays a plain GPT-2 checkpoint); scored zero-shot
+ *   replacement + FT   the same map, then full fine-tuning from the healed cut
  *
- * on the offline `spam` task, cuts k = 2, 4, 6, two seeds: 18 runs, one table and one plot.
+ * on the offline `spam` task, cuts k = 2, 4, 6, two seeds: 24 runs, one table and one plot.
  * docs/healing.md explains each option and its source paper.
  *
  *   layercut run examples/healing.ts --db healing.db
@@ -40,13 +41,14 @@ const base = experiment({
   backend: 'wasm',
 });
 
-/** Cuts × {full FT, LoRA r=8, least-squares replacement} × seeds. */
+/** Cuts × {full FT, LoRA r=8, least-squares replacement, replacement + FT} × seeds. */
 export const healing = sweep(base, {
   layers: [2, 4, 6].map(keepFirst),
   train: [
     {},
     { adapters: lora({ rank: 8, alpha: 16 }), optimizer: adamw({ lr: 3e-3 }) },
     { replace: replaceBlock({ fit: 'linear', calibration: 64 }), epochs: 0 },
+    { replace: replaceBlock({ fit: 'linear', calibration: 64 }) },
   ],
   seed: [0, 1],
 });
