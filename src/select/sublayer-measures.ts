@@ -15,6 +15,7 @@ import { families } from '../models/load.js';
 import { observeProjection, stopObserving } from '../models/projection-hooks.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { LanguageModel } from '../models/types.js';
+import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
 
 /** s_0 … s_2L of one batch, each [B, T, D] (tensors the caller disposes). */
 export function sublayerStates(
@@ -89,4 +90,33 @@ export async function sublayerMeasures(
   tf.dispose([measured, ...states]);
   const half = values.length / 2;
   return { influence: values.slice(0, half), angular: values.slice(half) };
+}
+
+/**
+ * Both measures over calibration examples, batch by batch: influence weighted by each batch's
+ * real tokens, angular distance by its sequences (what one batch of them all would give).
+ */
+export async function sublayerMeasuresOver(
+  model: LanguageModel,
+  examples: readonly EncodedExample[],
+  options: { batchSize?: number; padId?: number } = {},
+): Promise<SublayerMeasures> {
+  let influence: number[] | undefined;
+  let angular: number[] | undefined;
+  let tokens = 0;
+  for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
+    const batch = makeBatch(
+      indices.map((i) => examples[i]!),
+      options.padId ?? 0,
+    );
+    const measured = await sublayerMeasures(model, batch.inputIds, batch.attentionMask);
+    const add = (sum: number[] | undefined, values: number[], weight: number) =>
+      values.map((v, k) => (sum?.[k] ?? 0) + v * weight);
+    influence = add(influence, measured.influence, batch.tokens);
+    angular = add(angular, measured.angular, batch.size);
+    tokens += batch.tokens;
+    disposeBatch(batch);
+  }
+  if (!influence || !angular) throw new LayercutError('sublayer measures need calibration examples');
+  return { influence: influence.map((v) => v / tokens), angular: angular.map((v) => v / examples.length) };
 }
