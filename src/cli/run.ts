@@ -12,6 +12,7 @@
  * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 3 no run failed
  * but some are not done (another live process holds them; each is named), 130 interrupted.
  */
+import { handleCtrlC } from './ctrl-c.js';
 import { parseOptions } from './options.js';
 import path from 'node:path';
 import type { Command } from '../cli.js';
@@ -237,23 +238,14 @@ export const runCommand: Command = {
       .filter((id) => only.length === 0 || only.some((prefix) => id.startsWith(prefix)));
 
     const store = openStore(options.db);
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSigint = (): void => {
-      interrupts++;
-      if (interrupts > 1) {
-        // A second Ctrl-C: stop now. The run is left `running` by a dead process, which a resume re-runs.
-        process.stderr.write('\nlayercut run: stopped\n');
-        process.exit(INTERRUPTED_EXIT_CODE);
-      }
+    // Ctrl-C: stop at the next step, put the run back, exit 130; a second one ends us at once (cli/ctrl-c.ts).
+    const ctrlC = handleCtrlC(() =>
       process.stderr.write(
         options.queue !== undefined
           ? '\nlayercut run: no longer waiting; the runs stay in the queue and the workers go on (run the same command to collect their results)\n'
           : '\nlayercut run: stopping after this step (Ctrl-C again to stop at once)…\n',
-      );
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
+      ),
+    );
     const printer =
       options.workers !== undefined || options.gpus !== undefined || options.queue !== undefined
         ? new SweepPrinter()
@@ -261,7 +253,7 @@ export const runCommand: Command = {
     try {
       let outcome: SweepOutcome;
       try {
-        outcome = await sweep(options, compiled.runs, selected, only, store, controller.signal, printer);
+        outcome = await sweep(options, compiled.runs, selected, only, store, ctrlC.signal, printer);
       } catch (error) {
         printer.finish();
         if (error instanceof RunsInterruptedError || error instanceof SweepInterruptedError) {
@@ -307,7 +299,7 @@ export const runCommand: Command = {
       if (stillFailed.length > 0) return ExitCode.failed;
       return unfinished.length > 0 ? UNFINISHED_EXIT_CODE : ExitCode.ok;
     } finally {
-      process.off('SIGINT', onSigint);
+      ctrlC.dispose();
       store.close();
     }
   },

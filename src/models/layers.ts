@@ -129,7 +129,9 @@ export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor {
   return tf.mul(op(x), gain);
 }
 
-export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu' | 'relu' | 'silu' | 'swish';
+/** The activation functions layercut computes, by their config.json names (families check configs against it). */
+export const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu', 'silu', 'swish'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
@@ -139,7 +141,7 @@ const GELU_CUBIC = 0.044715;
  * The GELUs and SiLU have analytic gradients whose constants stay on the device; the
  * LAYERCUT_PLAIN_OPS switch is read at each call.
  */
-export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
+export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
@@ -154,7 +156,7 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
     default:
       throw new LayercutError(
         `unsupported activation function '${name}' in config.json`,
-        'layercut knows gelu_new, gelu_pytorch_tanh, gelu, relu and silu',
+        `layercut knows ${ACTIVATIONS.join(', ')}`,
       );
   }
 }

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ConfigReader } from './config.js';
 import { DecoderModel, type LayerExtras } from './decoder.js';
 import {
+  ACTIVATIONS,
   activation,
   attention,
   causalMaskBias,
@@ -24,6 +25,7 @@ import {
   positionsFromMask,
   splitHeads,
   rmsNorm,
+  type Activation,
 } from './layers.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
@@ -35,7 +37,7 @@ export interface LlamaConfig extends FamilyConfig {
   headDim: number;
   intermediateSize: number;
   rmsNormEps: number;
-  activation: string;
+  activation: Activation;
   /** Base of the rotary frequencies. */
   ropeTheta: number;
   attentionBias: boolean;
@@ -53,32 +55,27 @@ export const llama: ModelFamily<LlamaConfig> = {
 
   parseConfig(json) {
     const read = new ConfigReader(json, 'llama');
-    const hiddenSize = read.integer('hidden_size');
-    const heads = read.integer('num_attention_heads');
-    const kvHeads = read.integer('num_key_value_heads', heads);
-    if (kvHeads === 0 || heads % kvHeads !== 0) {
-      throw new ConfigError(
-        `llama: config.json num_key_value_heads (${kvHeads}) must divide num_attention_heads (${heads})`,
-      );
-    }
-    const headDim = read.integer('head_dim', hiddenSize / heads);
-    if (headDim % 2 !== 0) {
-      throw new ConfigError(
-        `llama: the attention head width (head_dim ${headDim}) must be even for rotary embeddings`,
-      );
-    }
+    const hiddenSize = read.positiveInteger('hidden_size');
+    // without head_dim, a head is hidden_size / heads wide: the heads must divide the width
+    const heads =
+      json['head_dim'] === undefined || json['head_dim'] === null
+        ? read.divisorOf('num_attention_heads', 'hidden_size', hiddenSize)
+        : read.positiveInteger('num_attention_heads');
+    const kvHeads = read.divisorOf('num_key_value_heads', 'num_attention_heads', heads, heads);
+    const headDim = read.positiveInteger('head_dim', hiddenSize / heads);
+    read.check(headDim % 2 === 0, 'head_dim', headDim, 'be even: rotary embeddings turn pairs of dimensions');
     return {
       modelType: 'llama',
-      numLayers: read.integer('num_hidden_layers'),
+      numLayers: read.positiveInteger('num_hidden_layers'),
       hiddenSize,
-      vocabSize: read.integer('vocab_size'),
-      maxPositions: read.integer('max_position_embeddings'),
+      vocabSize: read.positiveInteger('vocab_size'),
+      maxPositions: read.positiveInteger('max_position_embeddings'),
       heads,
       kvHeads,
       headDim,
-      intermediateSize: read.integer('intermediate_size'),
-      rmsNormEps: read.number('rms_norm_eps', 1e-6),
-      activation: read.string('hidden_act', 'silu'),
+      intermediateSize: read.positiveInteger('intermediate_size'),
+      rmsNormEps: read.positiveNumber('rms_norm_eps', 1e-6),
+      activation: read.oneOf('hidden_act', ACTIVATIONS, 'silu'),
       ropeTheta: readRopeTheta(json),
       attentionBias: read.boolean('attention_bias', false),
       mlpBias: read.boolean('mlp_bias', false),
@@ -151,7 +148,7 @@ function readRopeTheta(json: Record<string, unknown>): number {
     fromParameters === undefined ? json : { rope_theta: fromParameters },
     'llama',
   );
-  return read.number('rope_theta', 10000);
+  return read.positiveNumber('rope_theta', 10000);
 }
 
 export { rmsNorm };

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { families } from '../models/load.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { LanguageModel } from '../models/types.js';
@@ -97,6 +98,7 @@ export async function greedySublayerSearch(
     while (order.length < options.drop) {
       let best: (LabelScore & Sublayer) | undefined;
       for (const candidate of all.filter((s) => !order.includes(s))) {
+        await interruptionPoint(options.signal, 'the greedy sublayer search');
         setDropped(candidate, true);
         const trial = { ...(await labelAccuracy(model, examples, labelTokenIds, options)), ...candidate };
         setDropped(candidate, false);

@@ -74,6 +74,8 @@ export interface MeasureLayersOptions {
   sublayers?: boolean;
   /** Also drop this many sublayers greedily by zero-shot accuracy (pre-norm families). */
   greedySublayers?: number;
+  /** Aborting stops the measurements at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 /** The smallest depth of highest accuracy (depths are 1-based). */
@@ -93,7 +95,7 @@ export async function measureLayers(
   options: MeasureLayersOptions = {},
 ): Promise<LayerMeasurement> {
   const layers = model.info.keptLayers;
-  const measure = { batchSize: options.batchSize, padId: options.padId };
+  const measure = { batchSize: options.batchSize, padId: options.padId, signal: options.signal };
   const influence = await influenceOver(model, examples, measure);
   const similarity = await depthSimilarity(model, examples, measure);
   const preview = await depthPreview(model, examples, labelTokenIds, measure);
@@ -175,6 +177,8 @@ export interface LayerReportOptions {
   greedySublayers?: number;
   /** Progress lines ("loading model …"). */
   onProgress?: (message: string) => void;
+  /** Aborting stops the measurements at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 export interface LayerReport extends LayerMeasurement {
@@ -241,6 +245,7 @@ export async function layerReport(options: LayerReportOptions): Promise<LayerRep
       greedy: options.greedy,
       sublayers: options.sublayers,
       greedySublayers: options.greedySublayers,
+      signal: options.signal,
     });
     const name = modelName(source);
     return {

@@ -15,6 +15,7 @@ import { families } from '../models/load.js';
 import { observeProjection, stopObserving } from '../models/projection-hooks.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { LanguageModel } from '../models/types.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
 
 /** s_0 … s_2L of one batch, each [B, T, D] (tensors the caller disposes). */
@@ -99,12 +100,13 @@ export async function sublayerMeasures(
 export async function sublayerMeasuresOver(
   model: LanguageModel,
   examples: readonly EncodedExample[],
-  options: { batchSize?: number; padId?: number } = {},
+  options: { batchSize?: number; padId?: number; signal?: AbortSignal } = {},
 ): Promise<SublayerMeasures> {
   let influence: number[] | undefined;
   let angular: number[] | undefined;
   let tokens = 0;
   for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
+    await interruptionPoint(options.signal, 'the sublayer measurement');
     const batch = makeBatch(
       indices.map((i) => examples[i]!),
       options.padId ?? 0,

@@ -48,6 +48,7 @@ export type RunProgress =
 
 export interface RunOptions {
   onProgress?: (event: RunProgress) => void;
+  /** Aborting stops the run at its next training step or evaluation batch (InterruptedError). */
   signal?: AbortSignal;
   /** Use this task definition instead of the registry's (custom tasks in notebooks, tests). */
   task?: TaskSpec;
@@ -209,7 +210,10 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
     modelDir,
     plan.layers,
     (count) => encode(calibrationSample(dataset.train, count, plan.seed)),
-    { padId: tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0 },
+    {
+      padId: tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0,
+      signal: options.signal,
+    },
   );
   // A replacement of the removed block is fitted on the uncut model first (src/models/replacement.ts).
   const replacement = plan.train.replace
@@ -281,7 +285,12 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
     }
     progress?.({ phase: 'test', examples: testSet.length });
     const evalStart = performance.now();
-    const evalOptions = { batchSize: Math.max(plan.train.batchSize, 8), padId, labels: task.labels };
+    const evalOptions = {
+      batchSize: Math.max(plan.train.batchSize, 8),
+      padId,
+      labels: task.labels,
+      signal: options.signal,
+    };
     const test = await evaluate(scorer, testSet, evalOptions);
     if (!Number.isFinite(test.loss)) {
       throw new LayercutError(

@@ -244,7 +244,7 @@ describe('llama building blocks and config', () => {
     );
     assert.throws(
       () => llama.parseConfig({ ...base, num_key_value_heads: 3 }),
-      /num_key_value_heads \(3\) must divide num_attention_heads \(4\)/,
+      /num_key_value_heads \(3\) must be a positive integer that divides num_attention_heads \(4\)/,
     );
   });
 });

@@ -6,12 +6,12 @@
  * the plot draws a line per option.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { runToEnd } from '../helpers/spawn.js';
 import { ensureBuilt, jupyterMissing, python, repoRoot } from './helpers.js';
 
 interface Output {
@@ -26,7 +26,6 @@ interface Cell {
   outputs?: Output[];
 }
 
-const missing = jupyterMissing();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-healing-nb-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -48,11 +47,14 @@ function onlyDisplay(cell: Cell): Record<string, unknown> {
 
 describe('notebooks/healing.ipynb in the tslab kernel', () => {
   let cells: Cell[];
-  before(() => {
+  // run from the `before` hook: no test owns the process, its 30-minute limit ends it
+  before(async () => {
+    const missing = await jupyterMissing(null);
     assert.equal(missing, undefined, missing);
-    ensureBuilt();
+    await ensureBuilt(null);
     const out = path.join(dir, 'healing.ipynb');
-    const child = spawnSync(
+    const child = await runToEnd(
+      null,
       python,
       [
         path.join(repoRoot, 'test', 'notebook', 'execute_notebook.py'),
@@ -62,15 +64,12 @@ describe('notebooks/healing.ipynb in the tslab kernel', () => {
         '1800',
       ],
       {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          LAYERCUT_DB: path.join(dir, 'healing.db'),
-          LAYERCUT_CACHE: path.join(dir, 'cache'),
-        },
+        cwd: repoRoot,
+        env: { LAYERCUT_DB: path.join(dir, 'healing.db'), LAYERCUT_CACHE: path.join(dir, 'cache') },
+        timeoutMs: 1_800_000,
       },
     );
-    assert.equal(child.status, 0, `${child.stdout}\n${child.stderr}`);
+    assert.equal(child.code, 0, `${child.stdout}\n${child.stderr}`);
     cells = (JSON.parse(readFileSync(out, 'utf8')) as { cells: Cell[] }).cells.filter(
       (c) => c.cell_type === 'code',
     );

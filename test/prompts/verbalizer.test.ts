@@ -1,6 +1,5 @@
 /** Verbalizers: label words resolved to token ids in their slot, and every typed error. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { verbalizerReport } from '../../src/cli/verbalizer.js';
@@ -15,6 +14,7 @@ import {
   type VerbalizerOptions,
 } from '../../src/prompts/verbalizer.js';
 import { fixtureTokenizer, repoRoot, tokenizerFixture } from '../tokenizers/fixture-tokenizers.js';
+import { runToEnd } from '../helpers/spawn.js';
 
 const sst2Template = parseTemplate('Review: {text}\nSentiment:{label}');
 const labels = ['negative', 'positive'];
@@ -188,19 +188,18 @@ test('layercut verbalizer prints the table and counts errors', async () => {
   );
 });
 
-test('node bin/layercut.mjs verbalizer exits 0 when clean and 1 on errors', () => {
+test('node bin/layercut.mjs verbalizer exits 0 when clean and 1 on errors', async (t) => {
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, [path.join(repoRoot, 'bin/layercut.mjs'), 'verbalizer', ...args], {
+    runToEnd(t, process.execPath, [path.join(repoRoot, 'bin/layercut.mjs'), 'verbalizer', ...args], {
       cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 60_000,
+      timeoutMs: 60_000,
     });
   const gpt2 = tokenizerFixture('gpt2');
-  const clean = run('--tokenizer', gpt2, '--task', 'agnews');
+  const clean = await run('--tokenizer', gpt2, '--task', 'agnews');
   assert.doesNotMatch(clean.stderr, /unknown command 'verbalizer'/, 'register verbalizer in src/cli.ts');
-  assert.equal(clean.status, 0, clean.stderr);
+  assert.equal(clean.code, 0, clean.stderr);
   assert.match(clean.stdout, /^technology +" Technology" +ĠTechnology +8987 /m);
-  const failing = run('--tokenizer', gpt2, '--task', 'trec', '--single-token');
-  assert.equal(failing.status, 1);
+  const failing = await run('--tokenizer', gpt2, '--task', 'trec', '--single-token');
+  assert.equal(failing.code, 1);
   assert.match(failing.stdout, /" Abbreviation" is 3 tokens: "ĠAb" "bre" "viation"; one token is required/);
 });

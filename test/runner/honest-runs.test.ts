@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 
 import { main } from '../../src/cli.js';
 import { compileFile } from '../../src/compile/file.js';
@@ -33,19 +33,13 @@ import { layercutBin, repoRoot, testFolder } from './helpers.js';
 const { dir, cache } = testFolder('layercut-honest-runs-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Every command started here: killed when the file's tests end, also after a failure or a timeout. */
-const started = new Set<SpawnedCommand>();
-after(() => started.forEach((command) => command.process.kill('SIGKILL')));
-
-function layercutRun(args: string[]): SpawnedCommand {
-  const command = spawnNode([layercutBin, 'run', ...args], {
+/** `layercut run ARGS` in the test folder; it ends with test `t` (test/helpers/spawn.ts). */
+function layercutRun(t: TestContext, args: string[]): SpawnedCommand {
+  return spawnNode(t, [layercutBin, 'run', ...args], {
     cwd: dir,
     env: { LAYERCUT_CACHE: cache },
     name: 'layercut run',
   });
-  started.add(command);
-  void command.exit.then(() => started.delete(command));
-  return command;
 }
 
 const dsl = JSON.stringify(path.join(repoRoot, 'dsl', 'index.js'));
@@ -93,7 +87,7 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
     holder.enqueue(runs.map((run) => run.plan));
     assert.equal(holder.markRunning(runs[0]!.id), true);
 
-    const second = layercutRun([file, '--db', db]);
+    const second = layercutRun(t, [file, '--db', db]);
     assert.equal(await second.exit, 3, second.stderr());
     const held = `process ${process.pid} on ${os.hostname()} is running it`;
     assert.match(
@@ -106,18 +100,18 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
 
     // Once the holder is done, the same command finishes the sweep and exits 0.
     holder.close();
-    const third = layercutRun([file, '--db', db]);
+    const third = layercutRun(t, [file, '--db', db]);
     assert.equal(await third.exit, 0, third.stderr());
     assert.match(third.stderr(), /^2 of 2 runs done · /m);
   });
 
-  test('a failure of several lines (a verbalizer problem) is printed whole, indented, and stored whole', async () => {
+  test('a failure of several lines (a verbalizer problem) is printed whole, indented, and stored whole', async (t) => {
     const file = experimentFile(
       'clash.ts',
       `export const clash = experiment({ ...base, words: verbalizer(tasks.spam, { ham: ' good', spam: ' good' }) });`,
     );
     const db = path.join(dir, 'clash.db');
-    const run = layercutRun([file, '--db', db]);
+    const run = layercutRun(t, [file, '--db', db]);
     assert.equal(await run.exit, 1);
     const problem = `- labels 'ham' (" good") and 'spam' (" good") have the same first token "Ġgood": they cannot be told apart`;
     const hint =
@@ -142,13 +136,13 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
     assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { error: string }[])[0]!.error, stored!.error);
   });
 
-  test('a run whose loss explodes (AdamW lr 1e6) is done but marked diverged in its done line, the store and the tables', async () => {
+  test('a run whose loss explodes (AdamW lr 1e6) is done but marked diverged in its done line, the store and the tables', async (t) => {
     const file = experimentFile(
       'explode.ts',
       `export const lrs = concat(experiment(base), experiment({ ...base, train: { ...base.train, optimizer: adamw({ lr: 1e6 }) } }));`,
     );
     const db = path.join(dir, 'explode.db');
-    const run = layercutRun([file, '--db', db]);
+    const run = layercutRun(t, [file, '--db', db]);
     assert.equal(await run.exit, 0, run.stderr());
     const runs = storedRuns(db);
     const [healthy, exploded] = [1e-3, 1e6].map((lr) => runs.find((r) => r.plan.train.optimizer.lr === lr)!);
@@ -186,7 +180,7 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
     assert.match(table, new RegExp(`^diverged: ${exploded!.id}: ${escape(why)}$`, 'm'));
   });
 
-  test('a model whose test scores are not finite: the run fails, it is not stored as done', async () => {
+  test('a model whose test scores are not finite: the run fails, it is not stored as done', async (t) => {
     // tiny-gpt2 with its final LayerNorm gain set to NaN: every score is NaN.
     const model = path.join(dir, 'nan-gpt2');
     mkdirSync(model);
@@ -198,7 +192,7 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
       `export const nan = experiment({ ...base, model: { kind: 'local', path: ${JSON.stringify(model)} }, method: icl() });`,
     );
     const db = path.join(dir, 'nan.db');
-    const run = layercutRun([file, '--db', db]);
+    const run = layercutRun(t, [file, '--db', db]);
     assert.equal(await run.exit, 1, run.stderr());
     assert.match(
       run.stderr(),
