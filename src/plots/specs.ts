@@ -155,7 +155,13 @@ export function layersSpec(points: readonly RunPoint[], options: PlotOptions = {
   const layer = [
     {
       mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 },
-      encoding: { x, y: { ...metricY(metric), title: metricTitle(metric) }, color, ...dash },
+      // an area has no strokeDash: `detail` gives each setting its own band instead of one over all
+      encoding: {
+        x,
+        y: { ...metricY(metric), title: metricTitle(metric) },
+        color,
+        ...(dash.strokeDash ? { detail: { field: 'condition', type: 'nominal' } } : {}),
+      },
     },
     {
       mark: { type: 'line', point: true },
