@@ -34,7 +34,7 @@ import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { EncodedExample } from './batching.js';
 import { DepthFeatures, depthScorer, sharedDepthFeatures, usesSharedDepthPass } from './depth-features.js';
-import { makeScorer, promptMethods } from './scorers.js';
+import { makeScorer, promptMethods, type ClassScorer } from './scorers.js';
 import { evaluate, train, type TrainEvent } from './trainer.js';
 import { calibrationSample } from '../select/calibration.js';
 import { resolveComputedSelection } from '../select/computed.js';
@@ -237,27 +237,32 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const { model } = await loadModel(modelDir, {
     layers: loaded,
     onProgress: (e) => progress?.({ phase: 'load', loaded: e.loaded, total: e.total }),
+  }).catch((error: unknown) => {
+    replacement?.dispose();
+    throw error;
   });
-  replacement?.apply(model);
-  const frozen = drops ? applySublayerDrops(model, drops) : new Set<string>();
-  // LoRA: the model's weights stay frozen, adapters on its kept layers' projections train
-  const adapters = plan.train.adapters
-    ? new LoraAdapters(model, plan.train.adapters, plan.seed, plan.method.freezeLayers, frozen)
-    : undefined;
   const padId = tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0;
-  // linear-probe and first-token icl read every depth from one shared pass (depth-features.ts)
-  const scorer =
-    options.sharedDepthPass !== false && usesSharedDepthPass(plan, verbalizer.scoring)
-      ? depthScorer(
-          await sharedFeatures(modelDir, [...trainSet, ...validation, ...testSet], padId),
-          model.info.layersAfter,
-          model,
-          plan,
-          verbalizer,
-        )
-      : makeScorer(model, plan.method, verbalizer, plan.seed, adapters?.params);
-  for (const name of frozen) scorer.trainable.delete(name); // dropped sublayers stay zero
+  let adapters: LoraAdapters | undefined;
+  let scorer: ClassScorer | undefined;
   try {
+    replacement?.apply(model);
+    const frozen = drops ? applySublayerDrops(model, drops) : new Set<string>();
+    // LoRA: the model's weights stay frozen, adapters on its kept layers' projections train
+    adapters = plan.train.adapters
+      ? new LoraAdapters(model, plan.train.adapters, plan.seed, plan.method.freezeLayers, frozen)
+      : undefined;
+    // linear-probe and first-token icl read every depth from one shared pass (depth-features.ts)
+    scorer =
+      options.sharedDepthPass !== false && usesSharedDepthPass(plan, verbalizer.scoring)
+        ? depthScorer(
+            await sharedFeatures(modelDir, [...trainSet, ...validation, ...testSet], padId),
+            model.info.layersAfter,
+            model,
+            plan,
+            verbalizer,
+          )
+        : makeScorer(model, plan.method, verbalizer, plan.seed, adapters?.params);
+    for (const name of frozen) scorer.trainable.delete(name); // dropped sublayers stay zero
     // icl trains nothing; neither does a run of 0 epochs (a training-free replacement, say)
     const trains = plan.method.kind !== 'icl' && (plan.train.steps ?? plan.train.epochs) > 0;
     const trained = !trains
@@ -335,7 +340,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
       versions: { layercut: packageVersion(), tfjs: tf.version.tfjs, node: process.version },
     };
   } finally {
-    scorer.dispose();
+    scorer?.dispose();
     adapters?.dispose();
     replacement?.dispose();
     model.dispose();
