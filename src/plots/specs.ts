@@ -103,7 +103,7 @@ function modelMethodFacets(points: readonly RunPoint[]) {
 /** Runs that differ in a setting not drawn otherwise (lr, template, …) get their own dashed line. */
 function conditionDash(points: readonly RunPoint[]) {
   return distinct(points, 'condition').length > 1
-    ? { strokeDash: { field: 'condition', type: 'nominal', title: 'Setting' } }
+    ? { strokeDash: { field: 'condition', type: 'nominal', title: 'Setting', legend: { labelLimit: 480 } } }
     : {};
 }
 
