@@ -232,3 +232,36 @@ describe('LoRA targets', () => {
     }
   });
 });
+
+describe('LoRA dropout', () => {
+  it('drops adapter inputs during training steps only, with masks that repeat run to run', async () => {
+    await initBackend({ backend: 'cpu' });
+    const spec = { kind: 'lora', rank: 2, alpha: 4, targets: ['c_attn'], dropout: 0.5 } as const;
+    const ids = tf.tensor2d([[5, 6, 7, 8, 9]], [1, 5], 'int32');
+    const mask = tf.onesLike(ids) as tf.Tensor2D;
+    /** Logits outside and inside gradient recording, with every lora_B set to 0.3. */
+    const readings = async () => {
+      const { model } = await loadModel(modelFixture('gpt2-tiny'));
+      const adapters = new LoraAdapters(model, spec, 5);
+      for (const [name, v] of adapters.params) if (name.includes('lora_B')) v.assign(tf.fill(v.shape, 0.3));
+      const plain = await model.logits(ids, mask).data();
+      const again = await model.logits(ids, mask).data();
+      let training: Float32Array | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.logits(ids, mask);
+        training = logits.dataSync() as Float32Array;
+        return tf.sum(logits) as tf.Scalar;
+      }, [...adapters.params.values()]);
+      tf.dispose([value, ...Object.values(grads)]);
+      adapters.dispose();
+      model.dispose();
+      return { plain, again, training: training! };
+    };
+    const first = await readings();
+    const second = await readings();
+    assert.deepEqual(Array.from(first.again), Array.from(first.plain), 'no dropout outside training steps');
+    assert.ok(maxAbsDiff(first.training, first.plain) > 1e-3, 'dropout inside a training step');
+    assert.deepEqual(Array.from(second.training), Array.from(first.training), 'seeded masks');
+    tf.dispose([ids, mask]);
+  });
+});
