@@ -69,7 +69,7 @@ export type {
   NeedsAnswerSlot,
   Override,
 } from './experiment.js';
-export { concat, grid, sweep, zip } from './sweep.js';
+export { concat, grid, sample, sweep, zip } from './sweep.js';
 export type {
   AxesPart,
   AxisName,
@@ -79,8 +79,10 @@ export type {
   Grid,
   ModelFacts,
   RunSet,
+  Sample,
   Sweep,
   SweepAxes,
+  SweepLabels,
   Zip,
 } from './sweep.js';
 export { byteLevelBpe, corpus, gpt2Architecture, pretraining } from './pretraining.js';

@@ -139,10 +139,18 @@ export interface DataOptions {
   trainPerClass?: number | 'all';
   /** Test examples: a seeded sample of this many (default 1000). */
   test?: number;
-  /** Longest input in tokens; longer inputs are shortened in their field text (default 1024). */
+  /**
+   * Longest input in tokens; longer inputs are shortened in their field text (default 1024, or
+   * the model's positions when it has fewer).
+   */
   maxLength?: number;
-  /** Which end of the field text is cut when an input is too long (default 'left'). */
+  /** Which end of the field text is cut when an input (or a demonstration) is too long (default 'left'). */
   truncate?: 'left' | 'right';
+  /**
+   * Longest demonstration in tokens; longer ones are shortened in their field text. Default:
+   * demonstrations stay whole when they fit, else each gets an equal share of half of maxLength.
+   */
+  demoMaxTokens?: number;
 }
 
 /** Where runs compute (default: decided when the run starts); not part of a run's id. */

@@ -232,7 +232,13 @@ function peg$parse(input, options) {
   function peg$f10(from, to) {    return { from, to, location: span(location()) };  }
   function peg$f11(from) {    return { from, to: null, location: span(location()) };  }
   function peg$f12(from) {    return { from, to: from, location: span(location()) };  }
-  function peg$f13(digits) {    return Number(digits);  }
+  function peg$f13(digits) {
+    const value = Number(digits);
+    if (!Number.isSafeInteger(value)) {
+      error(`${digits.length > 20 ? digits.slice(0, 17) + '...' : digits} is too large for a layer index`);
+    }
+    return value;
+  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];

@@ -152,7 +152,6 @@ export async function writeLayerPlots(report: LayerReport, dir: string): Promise
 }
 
 export const layersCommand: Command = {
-  summary: 'measure each layer on a task (influence, angular distance, zero-shot accuracy by depth)',
   usage,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseOptions('layers', {

@@ -16,7 +16,6 @@ example:
   layercut parity test/fixtures/models/gpt2-tiny --backend wasm`;
 
 export const parityCommand: Command = {
-  summary: 'compare logits with Hugging Face reference outputs (full and cut models)',
   usage,
   async run(args) {
     const { values, positionals } = parseOptions('parity', {

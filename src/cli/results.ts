@@ -4,7 +4,7 @@
  * CSV, LaTeX or JSON.
  */
 import { parseOptions } from './options.js';
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from './output.js';
 
 import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
@@ -49,7 +49,6 @@ function oneOf<T extends string>(
 }
 
 export const resultsCommand: Command = {
-  summary: 'show stored runs: per run, paper-style mean ± std, or paired comparisons (md/csv/tex/json)',
   usage,
   async run(args: string[]): Promise<number> {
     const { values } = parseOptions('results', {
@@ -99,7 +98,7 @@ export const resultsCommand: Command = {
     if (rows.length === 0)
       console.error(`layercut results: no runs in ${values.db}${filter.size ? ' match the filters' : ''}`);
     const text = exportResults(rows, { view: compare ? 'compare' : view, format, metric, by, compare });
-    if (values.out) writeFileSync(values.out, text);
+    if (values.out) writeOutputFile('results', values.out, text);
     else process.stdout.write(text);
     return ExitCode.ok;
   },

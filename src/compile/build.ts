@@ -21,10 +21,12 @@ import type {
   ModelSource,
   OptimizerSpec,
   PromptSpec,
+  RunLabels,
   RunPlan,
   ScheduleSpec,
   TrainSpec,
 } from '../plan/types.js';
+import { cleanLabels } from '../plan/labels.js';
 import { PAPER_DEFAULTS } from '../plan/types.js';
 import { parseTemplate, TemplateError } from '../prompts/template.js';
 import { scoringModes, type ScoringMode } from '../prompts/verbalizer.js';
@@ -317,6 +319,16 @@ function readWords(
     }
     labelWords[label] = [...(words as string[])];
   }
+  for (const [i, a] of task.labels.entries()) {
+    for (const b of task.labels.slice(i + 1)) {
+      const shared = labelWords[a]!.find((word) => labelWords[b]!.includes(word));
+      if (shared !== undefined)
+        return check.error(
+          'words',
+          `labels '${a}' and '${b}' both have the word ${JSON.stringify(shared)}: they cannot be told apart`,
+        );
+    }
+  }
   const scoring = value['scoring'] ?? 'first';
   if (!scoringModes.includes(scoring as ScoringMode)) {
     return check.error('words', `scoring must be one of ${scoringModes.join(', ')}, got ${show(scoring)}`);
@@ -324,13 +336,22 @@ function readWords(
   return { labelWords, scoring: scoring as ScoringMode };
 }
 
-const dataKeys = Object.keys(PAPER_DEFAULTS.data) as (keyof DataSpec)[];
+/** Data options: the paper's (always in the plan) and `demoMaxTokens` (in the plan only when set, so older plans keep their ids). */
+const dataKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.data), 'demoMaxTokens'];
 
-function readData(value: unknown, check: Checker): DataSpec | undefined {
+/**
+ * The data options with defaults filled in. The default `maxLength` is the paper's 1024, or the
+ * model's positions when it has fewer (known from config.json): the default always fits the model.
+ */
+function readData(value: unknown, check: Checker, maxPositions: number | undefined): DataSpec | undefined {
   const given = value ?? {};
   if (!isRecord(given)) return check.error('data', `data options must be an object, got ${show(value)}`);
   check.exactKeys('data', given, dataKeys, 'data');
-  const merged = { ...PAPER_DEFAULTS.data, ...given } as Record<string, unknown>;
+  const defaults = {
+    ...PAPER_DEFAULTS.data,
+    maxLength: Math.min(PAPER_DEFAULTS.data.maxLength, maxPositions ?? Infinity),
+  };
+  const merged = { ...defaults, ...given } as Record<string, unknown>;
   const trainPerClass =
     merged['trainPerClass'] === 'all'
       ? 'all'
@@ -346,6 +367,10 @@ function readData(value: unknown, check: Checker): DataSpec | undefined {
     maxLength: check.integer('data.maxLength', merged['maxLength'], 1, 'data.maxLength') ?? 1,
     truncate: truncate === 'right' ? 'right' : 'left',
   };
+  if (merged['demoMaxTokens'] !== undefined) {
+    data.demoMaxTokens =
+      check.integer('data.demoMaxTokens', merged['demoMaxTokens'], 1, 'data.demoMaxTokens') ?? 1;
+  }
   return data;
 }
 
@@ -555,6 +580,34 @@ function checkAdapters(
     );
 }
 
+/**
+ * An in-context-learning run trains nothing: the training options it never reads (optimizer,
+ * schedule, epochs, batch size, …, and how many training examples to sample) take the paper's
+ * values, so runs that differ only in them are one run with one id. It keeps `precision` (its
+ * forward passes use it) and every data option that shapes its prompts and test set.
+ */
+function iclPlan(plan: RunPlan): RunPlan {
+  const train: TrainSpec = structuredClone(PAPER_DEFAULTS.train);
+  if (plan.train.precision) train.precision = plan.train.precision;
+  if (plan.train.replace) train.replace = plan.train.replace; // the healed cut is what it scores
+  return { ...plan, train, data: { ...plan.data, trainPerClass: PAPER_DEFAULTS.data.trainPerClass } };
+}
+
+/** `name` and `tags` as the plan's labels (not part of its id). */
+function readLabels(name: unknown, tags: unknown, check: Checker): RunLabels | undefined {
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === ''))
+    check.error('name', `name must be a non-empty string, got ${show(name)}`);
+  const tagList = tags ?? [];
+  if (!Array.isArray(tagList) || !tagList.every((t) => typeof t === 'string' && t.trim() !== '')) {
+    check.error('tags', `tags must be a list of non-empty strings, got ${show(tags)}`);
+    return undefined;
+  }
+  return cleanLabels({
+    ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}),
+    tags: tagList as string[],
+  });
+}
+
 /** How a model reads in messages. */
 function modelName(model: ModelSource): string {
   return model.kind === 'hub'
@@ -640,11 +693,11 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     if (template !== undefined && words)
       prompt = { template, labelWords: words.labelWords, scoring: words.scoring };
   }
-  const data = readData(s['data'], check);
+  const data = readData(s['data'], check, description?.known ? description.config.maxPositions : undefined);
   if (data && description?.known && data.maxLength > description.config.maxPositions) {
-    // at the data option when one is written, else at the model that has too few positions for the default
+    // only a written maxLength can exceed the positions: the default is at most the model's
     check.error(
-      originOf(draft, 'data.maxLength') ? 'data.maxLength' : 'model',
+      'data.maxLength',
       `data.maxLength ${data.maxLength} is more than ${model ? modelName(model) : 'the model'} has positions ` +
         `(${description.config.maxPositions}): set data: { maxLength: ${description.config.maxPositions} } or less`,
     );
@@ -663,6 +716,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     else if (typeof block === 'string') check.error('train.replace', `cannot replace a block: ${block}`);
   }
   const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
+  const labels = readLabels(s['name'], s['tags'], check);
   const backend = s['backend'];
   if (backend !== undefined && !backendNames.includes(backend as BackendName)) {
     check.error('backend', `backend must be one of ${backendNames.join(', ')}, got ${show(backend)}`);
@@ -679,8 +733,12 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     seed === undefined
   )
     return undefined;
-  const plan: RunPlan = { model, layers, task: task.name, prompt, method, data, train, seed };
+  const plan: RunPlan =
+    method.kind === 'icl'
+      ? iclPlan({ model, layers, task: task.name, prompt, method, data, train, seed })
+      : { model, layers, task: task.name, prompt, method, data, train, seed };
   if (sublayers) plan.sublayers = sublayers;
   if (backend !== undefined) plan.backend = backend as BackendName;
+  if (labels) plan.labels = labels;
   return { plan, ...(description ? { model: description } : {}), ...(keptLayers ? { keptLayers } : {}) };
 }

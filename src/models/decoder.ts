@@ -1,7 +1,7 @@
 /**
  * The forward loop every family shares: embed, run the kept layers in order, apply the final
  * norm, score with the LM head. Families implement `embed`, `maskBias`, `block` and `headInput`.
- * Decoders (GPT-2, OPT, Llama) give a causal `maskBias`; encoders (BERT, RoBERTa) a padding-only
+ * Decoders (GPT-2, OPT, the Llama-like families, GPT-NeoX) give a causal `maskBias`; encoders (BERT, RoBERTa) a padding-only
  * one and override `lmHead` with their masked-LM head.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,8 +17,10 @@ import type {
 
 /** Tensors made once per forward pass that every layer reads besides the mask bias. */
 export interface LayerExtras {
-  /** Rotary position embedding tables (Llama): cos and sin of each angle, [B, 1, T, Dh/2]. */
+  /** Rotary position embedding tables (Llama-like, GPT-NeoX): cos and sin of each angle, [B, 1, T, Dr/2]. */
   rotary?: { cos: tf.Tensor4D; sin: tf.Tensor4D };
+  /** The attention bias of sliding-window layers (Mistral, Qwen2, Phi-3), [B, 1, T, T]. */
+  slidingBias?: tf.Tensor4D;
 }
 
 export abstract class DecoderModel<C extends FamilyConfig> implements LanguageModel {

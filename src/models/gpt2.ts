@@ -14,13 +14,11 @@ import { ConfigReader } from './config.js';
 import {
   ACTIVATIONS,
   activation,
-  attention,
   causalMaskBias,
   layerNorm,
   linearInOut,
-  mergeHeads,
+  packedSelfAttention,
   positionsFromMask,
-  splitHeads,
   type Activation,
 } from './layers.js';
 import { DecoderModel } from './decoder.js';
@@ -120,19 +118,13 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
     const eps = c.layerNormEps;
 
     const x = layerNorm(h, p('ln_1.weight'), p('ln_1.bias'), eps);
-    const qkv = linearInOut(x, p('attn.c_attn.weight'), p('attn.c_attn.bias')); // [B, T, 3D]
-    const [q, k, v] = tf.split(qkv, 3, 2);
+    const qkv = linearInOut(x, p('attn.c_attn.weight'), p('attn.c_attn.bias')) as tf.Tensor3D; // [B, T, 3D]
     const headDim = c.hiddenSize / c.heads;
     let scale = c.scaleAttnWeights ? 1 / Math.sqrt(headDim) : 1;
     if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1; // the original index, also after a cut
-    const attended = attention(
-      splitHeads(q!, c.heads),
-      splitHeads(k!, c.heads),
-      splitHeads(v!, c.heads),
-      bias,
-      scale,
-    );
-    h = tf.add(h, linearInOut(mergeHeads(attended), p('attn.c_proj.weight'), p('attn.c_proj.bias')));
+    const layout = { heads: c.heads, kvHeads: c.heads, headDim };
+    const attended = packedSelfAttention(qkv, bias, layout, scale, true); // [B, T, D]
+    h = tf.add(h, linearInOut(attended, p('attn.c_proj.weight'), p('attn.c_proj.bias')));
 
     const y = layerNorm(h, p('ln_2.weight'), p('ln_2.bias'), eps);
     const inner = this.act(linearInOut(y, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'))); // [B, T, F]

@@ -18,13 +18,11 @@ import { ConfigReader } from './config.js';
 import {
   ACTIVATIONS,
   activation,
-  attention,
   causalMaskBias,
   layerNorm,
   linearOutIn,
-  mergeHeads,
   positionsFromMask,
-  splitHeads,
+  selfAttention,
   type Activation,
 } from './layers.js';
 import { DecoderModel } from './decoder.js';
@@ -162,14 +160,9 @@ class OptModel extends DecoderModel<OptConfig> {
     const q = tf.mul(this.linear(`${p}self_attn.q_proj`, x), 1 / Math.sqrt(headDim));
     const k = this.linear(`${p}self_attn.k_proj`, x);
     const v = this.linear(`${p}self_attn.v_proj`, x);
-    const attended = attention(
-      splitHeads(q, c.heads),
-      splitHeads(k, c.heads),
-      splitHeads(v, c.heads),
-      bias,
-      1,
-    );
-    let out: tf.Tensor = tf.add(h, this.linear(`${p}self_attn.out_proj`, mergeHeads(attended)));
+    const layout = { heads: c.heads, kvHeads: c.heads, headDim };
+    const attended = selfAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, bias, layout, 1, true); // [B, T, D]
+    let out: tf.Tensor = tf.add(h, this.linear(`${p}self_attn.out_proj`, attended));
     if (!c.preLayerNorm) out = this.norm(`${p}self_attn_layer_norm`, out);
 
     x = c.preLayerNorm ? this.norm(`${p}final_layer_norm`, out) : out;

@@ -33,6 +33,11 @@ export interface ModelFamily<C extends FamilyConfig = FamilyConfig> {
   parseConfig(json: Record<string, unknown>): C;
   /** Every parameter the model with these kept layers needs, with its shape (from config alone). */
   expectedTensors(config: C, keptLayers: number[]): Map<string, number[]>;
+  /**
+   * config.json keys to change when a model keeping `keptLayers` (original indices) is saved,
+   * besides the layer count: e.g. Qwen2's per-layer `layer_types`. None when absent.
+   */
+  savedConfig?(sourceConfig: Record<string, unknown>, config: C, keptLayers: number[]): Record<string, unknown>;
   /** Builds the forward pass over loaded parameters. */
   build(config: C, keptLayers: number[], params: Map<string, tf.Variable>): LanguageModel;
 }

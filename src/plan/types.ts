@@ -47,6 +47,13 @@ export interface DataSpec {
   maxLength: number;
   /** Which end of the field text is cut when an input is too long. */
   truncate: 'left' | 'right';
+  /**
+   * Longest demonstration in tokens (counted on its own); longer ones are shortened in their
+   * field text. Absent: demonstrations stay whole when they fit with the input's field text
+   * emptied, else each gets an equal share of half of `maxLength` (src/prompts/render.ts,
+   * `fitDemonstrations`). Absent from plans that leave it unset, so they keep their ids.
+   */
+  demoMaxTokens?: number;
 }
 
 export type OptimizerSpec =
@@ -135,6 +142,22 @@ export interface RunPlan {
   seed: number;
   /** Compute backend; not part of the run's id (the same run on another device is the same run). */
   backend?: BackendName;
+  /** What people call the run and where it is defined; not part of its id (see RunLabels). */
+  labels?: RunLabels;
+}
+
+/**
+ * A run's labels: its name and tags (DSL `name` / `tags` on experiments and sweeps) and the
+ * experiment files that define it. Not part of the run's id — renaming a sweep reruns nothing —
+ * and kept in the results store with the run (the latest definition's), for filtering
+ * (`layercut results --filter tags=…`) and for `layercut forget`.
+ */
+export interface RunLabels {
+  name?: string;
+  /** Sorted, without repeats. */
+  tags?: string[];
+  /** Absolute paths of the experiment files that define the run, sorted. */
+  files?: string[];
 }
 
 /** The paper's settings, used wherever an experiment says nothing. */

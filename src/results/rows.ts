@@ -111,6 +111,10 @@ export const coreSettingKeys: readonly SettingKey[] = [
 export interface RunRow extends RunSettings {
   id: string;
   status: RunStatus;
+  /** The run's name (DSL `name`; a label, not a setting), or null. */
+  name: string | null;
+  /** Its tags, comma-separated (a filter `tags=x` keeps runs with tag x among them), or null. */
+  tags: string | null;
   /** Why it failed, the whole message without a stack (status 'failed'). */
   error: string | null;
   attempts: number;
@@ -142,7 +146,14 @@ export const resultKeys: readonly (keyof RunRow)[] = [
 ];
 
 /** Columns a filter or a view may name. */
-export const rowKeys: readonly (keyof RunRow)[] = ['id', 'status', ...settingKeys, ...resultKeys];
+export const rowKeys: readonly (keyof RunRow)[] = [
+  'id',
+  'status',
+  'name',
+  'tags',
+  ...settingKeys,
+  ...resultKeys,
+];
 
 export function modelName(source: ModelSource): string {
   switch (source.kind) {
@@ -229,6 +240,8 @@ export function runRow(run: StoredRun): RunRow {
   return {
     id: run.id,
     status: run.status,
+    name: run.plan.labels?.name ?? null,
+    tags: run.plan.labels?.tags?.join(', ') ?? null,
     error: run.error === null ? null : errorMessage(run.error),
     attempts: run.attempts,
     ...planSettings(run.plan, result?.size.layersAfter),
@@ -292,6 +305,10 @@ export function cellMatches(cell: unknown, wanted: string): boolean {
 
 export function filterRows(rows: readonly RunRow[], filter: RowFilter): RunRow[] {
   return rows.filter((row) =>
-    [...filter].every(([key, values]) => values.some((v) => cellMatches(row[key], v))),
+    [...filter].every(([key, values]) =>
+      values.some((v) =>
+        key === 'tags' ? (row.tags?.split(', ') ?? []).includes(v) : cellMatches(row[key], v),
+      ),
+    ),
   );
 }

@@ -24,7 +24,8 @@ import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
 import type { ModelSource, RunPlan, RunResult } from '../plan/types.js';
 import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
-import { renderPrompt } from '../prompts/render.js';
+import { sampleDemonstrations } from '../prompts/demonstrations.js';
+import { fitDemonstrations, renderPrompt } from '../prompts/render.js';
 import { buildVerbalizer } from '../prompts/verbalizer.js';
 import { initBackend } from '../runtime/backend.js';
 import { LayercutError } from '../errors.js';
@@ -111,11 +112,12 @@ function encodePrompts(
   tokenizer: Tokenizer,
   plan: RunPlan,
 ): EncodedExample[] {
-  const labels = sample.task.labels;
-  const demonstrations = sample.demos.map((demo) => ({
-    fields: demo.fields,
-    answer: plan.prompt.labelWords[labels[demo.label]!]![0]!,
-  }));
+  // Shortened once to data.demoMaxTokens (or by the default rule), the same for every prompt.
+  const demonstrations = fitDemonstrations(template, tokenizer, sampleDemonstrations(sample, plan), {
+    maxLength: plan.data.maxLength,
+    truncation: plan.data.truncate,
+    ...(plan.data.demoMaxTokens !== undefined ? { demoMaxTokens: plan.data.demoMaxTokens } : {}),
+  });
   return examples.map((example) => {
     const rendered = renderPrompt(template, tokenizer, {
       fields: example.fields,

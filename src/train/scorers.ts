@@ -31,7 +31,7 @@ export const promptMethods: ReadonlySet<MethodSpec['kind']> = new Set(['lm', 'pr
 
 /** Parameter names of the embeddings (token and position; tied LM heads go with them). */
 const EMBEDDING =
-  /(^|\.)(wte|wpe|embed_tokens|embed_positions|project_in|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/;
+  /(^|\.)(wte|wpe|embed_tokens|embed_in|embed_positions|project_in|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/;
 /** The original layer index in a parameter name ("h.3.…", "layers.3.…", BERT's "layer.3.…"). */
 const LAYER_INDEX = /(?:^|\.)(?:h|layers|layer)\.(\d+)\./;
 

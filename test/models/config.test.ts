@@ -157,18 +157,18 @@ describe('llama config', () => {
   });
   it('head_dim is a positive even integer (rotary embeddings turn pairs)', () => {
     assertRejected(base, [
-      [{ head_dim: 7 }, /head_dim \(7\) must be even: rotary embeddings turn pairs of dimensions/],
+      [{ head_dim: 7 }, /the rotary width \(head width 7 × 1 = 7\) must be even and positive/],
       [{ head_dim: 0 }, /head_dim \(0\) must be a positive integer$/],
       [{ head_dim: 4.5 }, /head_dim \(4\.5\) must be a positive integer$/],
     ]);
   });
-  it('rms_norm_eps and the rotary base are > 0', () => {
+  it('rms_norm_eps is > 0 and the rotary base > 1', () => {
     assertRejected(base, [
       [{ rms_norm_eps: 0 }, /rms_norm_eps \(0\) must be a number > 0/],
       // transformers 4 keeps rope_theta at the top, transformers 5 (the fixture) in rope_parameters
-      [{ rope_parameters: undefined, rope_theta: 0 }, /rope_theta \(0\) must be a number > 0/],
-      [{ rope_parameters: undefined, rope_theta: -10000 }, /rope_theta \(-10000\) must be a number > 0/],
-      [{ rope_parameters: { rope_type: 'default', rope_theta: 0 } }, /rope_theta \(0\) must be a number > 0/],
+      [{ rope_parameters: undefined, rope_theta: 0 }, /rotary base \(rope_theta\) must be > 1, got 0/],
+      [{ rope_parameters: undefined, rope_theta: -10000 }, /rotary base \(rope_theta\) must be > 1, got -10000/],
+      [{ rope_parameters: { rope_type: 'default', rope_theta: 0 } }, /rotary base \(rope_theta\) must be > 1, got 0/],
     ]);
   });
   it('the activation is one layercut computes', () => {

@@ -13,6 +13,7 @@ import { layerProjections, selectProjections } from '../../src/models/lora-targe
 import { saveModel } from '../../src/models/save.js';
 import { keepFirst } from '../../src/models/selection.js';
 import { families } from '../../src/models/load.js';
+import type { LoraSpec } from '../../src/plan/types.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { atPositions, crossEntropy } from '../../src/train/objectives.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
@@ -236,7 +237,7 @@ describe('LoRA targets', () => {
 describe('LoRA dropout', () => {
   it('drops adapter inputs during training steps only, with masks that repeat run to run', async () => {
     await initBackend({ backend: 'cpu' });
-    const spec = { kind: 'lora', rank: 2, alpha: 4, targets: ['c_attn'], dropout: 0.5 } as const;
+    const spec: LoraSpec = { kind: 'lora', rank: 2, alpha: 4, targets: ['c_attn'], dropout: 0.5 };
     const ids = tf.tensor2d([[5, 6, 7, 8, 9]], [1, 5], 'int32');
     const mask = tf.onesLike(ids) as tf.Tensor2D;
     /** Logits outside and inside gradient recording, with every lora_B set to 0.3. */

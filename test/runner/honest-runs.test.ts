@@ -105,30 +105,36 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
     assert.match(third.stderr(), /^2 of 2 runs done · /m);
   });
 
-  test('a failure of several lines (a verbalizer problem) is printed whole, indented, and stored whole', async (t) => {
+  test('a failure of several lines (a corrupt checkpoint) is printed whole, indented, and stored whole', async (t) => {
+    // Config and tokenizer are fine (the checks before the run pass); only loading the cut-off weights fails.
+    const model = path.join(dir, 'corrupt-model');
+    mkdirSync(model, { recursive: true });
+    const source = await builtinModelFolder('tiny-gpt2');
+    for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'])
+      copyFileSync(path.join(source, name), path.join(model, name));
+    writeFileSync(path.join(model, 'model.safetensors'), Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123, 34]));
     const file = experimentFile(
-      'clash.ts',
-      `export const clash = experiment({ ...base, words: verbalizer(tasks.spam, { ham: ' good', spam: ' good' }) });`,
+      'corrupt.ts',
+      `export const corrupt = experiment({ ...base, model: { kind: 'local', path: ${JSON.stringify(model)} } });`,
     );
-    const db = path.join(dir, 'clash.db');
+    const db = path.join(dir, 'corrupt.db');
     const run = layercutRun(t, [file, '--db', db]);
-    assert.equal(await run.exit, 1);
-    const problem = `- labels 'ham' (" good") and 'spam' (" good") have the same first token "Ġgood": they cannot be told apart`;
-    const hint =
-      'hint: run `layercut verbalizer --tokenizer <dir> --task <task>` to see every label word in its slot';
+    assert.equal(await run.exit, 1, run.stderr());
+    const problem = `${path.join(model, 'model.safetensors')}: header length 200 (first 8 bytes, little-endian u64) is beyond the end of the 10-byte file; the file is not a safetensors file or is corrupt`;
+    const hint = 'hint: Re-download or re-write the file; a truncated download is the usual cause.';
     const whole = (prefix: string): RegExp =>
-      new RegExp(`^${prefix}verbalizer has 1 error:\\n {6}${escape(problem)}\\n {6}${escape(hint)}$`, 'm');
+      new RegExp(`^${prefix}${escape(problem)}\\n {6}${escape(hint)}$`, 'm');
     assert.match(
       run.stderr(),
-      whole(`\\[1/1\\] FAILED [0-9a-f]{16} {2}tiny-gpt2 first 1 · spam · lm · seed 0: `),
+      whole(`\\[1/1\\] FAILED [0-9a-f]{16} {2}${escape(model)} first 1 · spam · lm · seed 0: `),
     );
     assert.match(run.stderr(), whole('failed: [0-9a-f]{16}: '));
 
     const [stored] = storedRuns(db);
     assert.equal(stored!.status, 'failed');
-    assert.equal(stored!.error, `verbalizer has 1 error:\n  ${problem}\n  ${hint}`);
+    assert.equal(stored!.error, `${problem}\n  ${hint}`);
     // The results table keeps it whole on the run's one line; JSON as it is.
-    const out = path.join(dir, 'clash.json');
+    const out = path.join(dir, 'corrupt.json');
     assert.equal(
       (await captured(() => main(['results', '--db', db, '--format', 'json', '--out', out]))).code,
       0,
