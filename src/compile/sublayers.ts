@@ -8,7 +8,7 @@ import { parse } from '../../grammar/layers.generated.js';
 import type { SublayerDrops } from '../plan/types.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { FamilyConfig } from '../models/types.js';
-import { LayerIssue } from './layers.js';
+import { LayerIssue, MOST_LAYERS } from './layers.js';
 import { show } from './shape.js';
 
 type Ranges = { from: number; to: number | null }[];
@@ -52,15 +52,25 @@ export function readSublayers(value: unknown): SublayerRequest | undefined {
   return undefined;
 }
 
-function expand(ranges: Ranges, depth: number | undefined, part: string): number[] {
+/** The layers the ranges name, checked before anything is expanded (as the layer part's ranges are). */
+function expand(ranges: Ranges, model: { depth: number; name: string } | undefined, part: string): number[] {
   const out = new Set<number>();
+  const word = part === 'attn' ? 'the attention' : 'the MLP';
   for (const { from, to } of ranges) {
-    if (to === null && depth === undefined)
+    if (to === null && model === undefined)
       throw new LayerIssue(
         `'drop ${part} ${from}..' needs the model's depth, which is not known offline: close the range`,
       );
-    const last = to ?? depth! - 1;
+    const last = to ?? model!.depth - 1;
     if (last < from) throw new LayerIssue(`layer range ${from}..${to} runs backwards: write ${to}..${from}`);
+    if (model && last >= model.depth)
+      throw new LayerIssue(
+        `cannot drop ${word} of layer ${Math.max(from, model.depth)}: ${model.name} has ${model.depth} layers (0..${model.depth - 1})`,
+      );
+    if (!model && last - from + 1 > MOST_LAYERS)
+      throw new LayerIssue(
+        `layer range ${from}..${to} names ${last - from + 1} layers, more than any model has (${MOST_LAYERS})`,
+      );
     for (let i = from; i <= last; i++) out.add(i);
   }
   return [...out].sort((a, b) => a - b);
@@ -80,16 +90,12 @@ export function resolveSublayers(
     if (typeof layout === 'string') throw new LayerIssue(`cannot drop sublayers of ${model.name}: ${layout}`);
   }
   const drops: SublayerDrops = {
-    attention: expand(request.attention, model?.depth, 'attn'),
-    mlp: expand(request.mlp, model?.depth, 'mlp'),
+    attention: expand(request.attention, model, 'attn'),
+    mlp: expand(request.mlp, model, 'mlp'),
   };
   for (const part of ['attention', 'mlp'] as const) {
     const word = part === 'attention' ? 'the attention' : 'the MLP';
     for (const layer of drops[part]) {
-      if (model && layer >= model.depth)
-        throw new LayerIssue(
-          `cannot drop ${word} of layer ${layer}: ${model.name} has ${model.depth} layers (0..${model.depth - 1})`,
-        );
       if (kept && !kept.includes(layer))
         throw new LayerIssue(
           `cannot drop ${word} of layer ${layer}: the cut does not keep it (it keeps ${kept.join(', ') || 'none'})`,

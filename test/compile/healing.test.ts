@@ -184,3 +184,27 @@ test('sublayer drops: text and dropSublayers() give one plan; checked against de
     'error options.train.replace: a block replacement is fitted on whole layers: drop no sublayers with it',
   ]);
 });
+
+test('huge sublayer ranges are refused before they are expanded', async () => {
+  const started = performance.now();
+  const known = await check(
+    experiment({ model: gpt2, task: tasks.sst2, layers: 'drop attn 3..9007199254740990' }),
+  );
+  assert.deepEqual(problems(known), [
+    'error options.layers: cannot drop the attention of layer 12: openai-community/gpt2 has 12 layers (0..11)',
+  ]);
+  const offline = await check(
+    experiment({
+      model: hf('someone/unknown-model'),
+      task: tasks.sst2,
+      layers: 'drop mlp 0..9007199254740990',
+    }),
+  );
+  assert.ok(
+    problems(offline).includes(
+      'error options.layers: layer range 0..9007199254740990 names 9007199254740991 layers, more than any model has (10000)',
+    ),
+    problems(offline).join('\n'),
+  );
+  assert.ok(performance.now() - started < 5000);
+});
