@@ -48,7 +48,7 @@ export type LayerText =
 
 /**
  * `base` without the attention and/or MLP sublayers of some layers (pre-norm families: GPT-2,
- * OPT, Llama). The text form says the same: `'drop attn 10..20'`, `'first 12; drop mlp 3, 5'`.
+ * OPT, Llama and the Llama-like, GPT-NeoX). The text form says the same: `'drop attn 10..20'`, `'first 12; drop mlp 3, 5'`.
  */
 export interface SublayerSelection {
   kind: 'sublayers';

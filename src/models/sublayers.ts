@@ -22,6 +22,16 @@ export interface SublayerLayout {
   mlpParams: string[];
 }
 
+/** Llama and the families that share its decoder (src/models/llama-like.ts). */
+const LLAMA_LIKE: SublayerLayout = {
+  attentionNorm: 'input_layernorm',
+  attentionOutput: 'self_attn.o_proj',
+  mlpNorm: 'post_attention_layernorm',
+  mlpOutput: 'mlp.down_proj',
+  attentionParams: ['input_layernorm.', 'self_attn.'],
+  mlpParams: ['post_attention_layernorm.', 'mlp.'],
+};
+
 const LAYOUTS: Record<string, SublayerLayout> = {
   gpt2: {
     attentionNorm: 'ln_1',
@@ -31,14 +41,6 @@ const LAYOUTS: Record<string, SublayerLayout> = {
     attentionParams: ['ln_1.', 'attn.'],
     mlpParams: ['ln_2.', 'mlp.'],
   },
-  llama: {
-    attentionNorm: 'input_layernorm',
-    attentionOutput: 'self_attn.o_proj',
-    mlpNorm: 'post_attention_layernorm',
-    mlpOutput: 'mlp.down_proj',
-    attentionParams: ['input_layernorm.', 'self_attn.'],
-    mlpParams: ['post_attention_layernorm.', 'mlp.'],
-  },
   opt: {
     attentionNorm: 'self_attn_layer_norm',
     attentionOutput: 'self_attn.out_proj',
@@ -46,6 +48,21 @@ const LAYOUTS: Record<string, SublayerLayout> = {
     mlpOutput: 'fc2',
     attentionParams: ['self_attn_layer_norm.', 'self_attn.'],
     mlpParams: ['final_layer_norm.', 'fc1.', 'fc2.'],
+  },
+  llama: LLAMA_LIKE,
+  qwen2: LLAMA_LIKE,
+  qwen3: LLAMA_LIKE,
+  mistral: LLAMA_LIKE,
+  phi3: LLAMA_LIKE,
+  gemma: LLAMA_LIKE,
+  // parallel (h + attn(n₁(h)) + mlp(n₂(h))) or sequential residual: either way each sublayer adds its output
+  gpt_neox: {
+    attentionNorm: 'input_layernorm',
+    attentionOutput: 'attention.dense',
+    mlpNorm: 'post_attention_layernorm',
+    mlpOutput: 'mlp.dense_4h_to_h',
+    attentionParams: ['input_layernorm.', 'attention.'],
+    mlpParams: ['post_attention_layernorm.', 'mlp.'],
   },
 };
 

@@ -14,7 +14,7 @@ import { applySublayerDrops, layersLeft } from '../../src/models/sublayer-drops.
 import { initBackend } from '../../src/runtime/backend.js';
 import { sublayerMeasures, sublayerStates } from '../../src/select/sublayer-measures.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
-import { fixturesDir } from '../helpers/fixtures.js';
+import { fixturesDir, modelFixture } from '../helpers/fixtures.js';
 
 const healing = path.join(fixturesDir, 'healing');
 const TOLERANCE = 1e-4;
@@ -130,5 +130,34 @@ for (const family of ['gpt2', 'llama'] as const) {
         model.dispose();
       }
     });
+  });
+}
+
+// The families without a transformers reference for sublayer drops: dropping both sublayers of a
+// layer by their layout must equal not loading that layer, which checks the layout's names.
+for (const fixture of ['opt-tiny', 'qwen2-tiny', 'qwen3-tiny', 'mistral-tiny', 'phi3-tiny', 'gemma-tiny', 'gpt-neox-tiny', 'gpt-neox-tiny-sequential']) {
+  it(`${fixture}: both sublayers of layer 1 dropped = layer 1 not loaded; one dropped changes the logits`, async () => {
+    await initBackend({ backend: 'cpu' });
+    const dir = modelFixture(fixture);
+    const ids = tf.tensor2d([[3, 9, 14, 27, 40, 2]], [1, 6], 'int32');
+    const mask = tf.onesLike(ids) as tf.Tensor2D;
+    const logits = async (layers: number[], drops: { attention: number[]; mlp: number[] }) => {
+      const { model } = await loadModel(dir, { layers: keepIndices(layers) });
+      try {
+        applySublayerDrops(model, drops);
+        return Array.from(await model.logits(ids, mask).data());
+      } finally {
+        model.dispose();
+      }
+    };
+    const none = { attention: [], mlp: [] };
+    const removed = await logits([0, 2, 3], none);
+    const bothDropped = await logits([0, 1, 2, 3], { attention: [1], mlp: [1] });
+    const worst = Math.max(...removed.map((v, i) => Math.abs(v - bothDropped[i]!)));
+    assert.ok(worst <= 1e-5, `max|Δ| ${worst}`);
+    const full = await logits([0, 1, 2, 3], none);
+    const attentionOnly = await logits([0, 1, 2, 3], { attention: [1], mlp: [] });
+    assert.ok(Math.max(...full.map((v, i) => Math.abs(v - attentionOnly[i]!))) > 1e-4);
+    tf.dispose([ids, mask]);
   });
 }
