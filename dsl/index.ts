@@ -12,6 +12,7 @@ export {
   byInfluence,
   depth,
   drop,
+  dropSublayers,
   keep,
   keepAll,
   keepFirst,
@@ -29,6 +30,7 @@ export type {
   LayerSelection,
   LayerText,
   Layers,
+  SublayerSelection,
 } from './layers.js';
 export { paperSeeds, paperTasks, task, tasks } from './tasks.js';
 export type { AnyTask, FieldOf, LabelOf, Task, TaskName } from './tasks.js';
@@ -45,12 +47,14 @@ export type {
   PromptClsMethod,
   SlotMethod,
 } from './methods.js';
-export { adamw, constant, cosine, linear, sgd } from './training.js';
+export { adamw, constant, cosine, linear, lora, replaceBlock, sgd } from './training.js';
 export type {
   AdamW,
   Backend,
   DataOptions,
+  Lora,
   Optimizer,
+  ReplaceBlock,
   Schedule,
   ScheduleOptions,
   Sgd,

@@ -120,6 +120,8 @@ export function readLayers(value: unknown): LayerRequest {
       }
       case 'computed':
         return { kind: 'computed', selection: readComputed(value) };
+      case 'sublayers': // dropSublayers(…, base): the layers are the base's (the drops: sublayers.ts)
+        return readLayers(value['base'] ?? { kind: 'all' });
       case 'drop': {
         const { from, to } = value;
         if (isIndex(from) && (to === null || to === undefined || isIndex(to))) {

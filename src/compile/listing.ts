@@ -9,6 +9,7 @@ import { estimateRun, type RunEstimate } from './estimate.js';
 import type { CompiledFile } from './file.js';
 import { formatIssue } from './issues.js';
 import { layerLabel } from './layers.js';
+import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
 
 /** A run's state in the results store: `todo` when it is not there, queued, or running. */
 export type PlannedStatus = 'done' | 'failed' | 'todo';
@@ -98,6 +99,9 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['evalEvery', (p) => String(p.train.evalEvery)],
   ['earlyStopPatience', (p) => String(p.train.earlyStopPatience)],
   ['precision', (p) => p.train.precision ?? 'fp32'],
+  ['sublayers', (p) => sublayerLabel(p.sublayers)],
+  ['adapters', (p) => adapterLabel(p.train.adapters)],
+  ['replace', (p) => replacementLabel(p.train.replace)],
   ['trainPerClass', (p) => String(p.data.trainPerClass)],
   ['demosPerClass', (p) => String(p.data.demosPerClass)],
   ['validation', (p) => String(p.data.validation)],

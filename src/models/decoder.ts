@@ -25,6 +25,7 @@ export interface LayerExtras {
 
 export abstract class DecoderModel<C extends FamilyConfig> implements LanguageModel {
   readonly info: ModelInfo;
+  readonly afterLayer = new Map<number, (hidden: tf.Tensor3D) => tf.Tensor3D>();
 
   constructor(
     familyName: string,
@@ -93,6 +94,8 @@ export abstract class DecoderModel<C extends FamilyConfig> implements LanguageMo
       const states: tf.Tensor3D[] = [hidden];
       for (const layer of this.keptLayers) {
         hidden = this.block(layer, hidden, bias, extras);
+        const replacement = this.afterLayer.get(layer); // a fitted block replacement (replacement.ts)
+        if (replacement) hidden = replacement(hidden);
         if (options.hiddenStates) states.push(hidden);
       }
       const lastHidden = this.headInput(hidden) as tf.Tensor3D;

@@ -20,6 +20,7 @@ import { fusedGeluTanh } from '../runtime/fused/gelu.js';
 import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
 import { fusedCausalBias, fusedPositions } from '../runtime/fused/masks.js';
 import { fusedKernelsActive } from '../runtime/fused/program.js';
+import { projectionHooks } from './projection-hooks.js';
 
 /**
  * `x @ W + b` for a weight stored as [in, out] (GPT-2's Conv1D layout).
@@ -41,8 +42,9 @@ function project(x: tf.Tensor, weight: tf.Tensor, transposeWeight: boolean, bias
   const inFeatures = x.shape[x.shape.length - 1]!;
   const outFeatures = weight.shape[transposeWeight ? 0 : 1]!;
   const rows = x.reshape([-1, inFeatures]) as tf.Tensor2D; // [N, in]
-  let y: tf.Tensor = tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight); // [N, out]
-  if (bias) y = tf.add(y, bias);
+  const product = tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight) as tf.Tensor2D; // [N, out]
+  // + bias, and a LoRA adapter's update or an observer where one is attached (projection-hooks.ts)
+  const y = projectionHooks(weight, rows, product, bias);
   return y.reshape([...x.shape.slice(0, -1), outFeatures]);
 }
 

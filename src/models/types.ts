@@ -69,6 +69,11 @@ export interface LanguageModel {
   readonly info: ModelInfo;
   /** Trainable parameters by canonical name (see the file comment). */
   readonly params: Map<string, tf.Variable>;
+  /**
+   * Maps applied to the residual stream right after a kept layer (by original index), [B, T, D] →
+   * [B, T, D]: where a fitted replacement stands in for the block a cut removed.
+   */
+  readonly afterLayer: Map<number, (hidden: tf.Tensor3D) => tf.Tensor3D>;
   /** Width of `forward`'s lastHidden (Dhead): D, or OPT's word_embed_proj_dim after project_out. */
   readonly headWidth: number;
   /** inputIds, attentionMask: [B, T] int32 (mask 1 for real tokens). */

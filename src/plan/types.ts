@@ -65,6 +65,32 @@ export type ScheduleSpec =
   | { kind: 'linear'; warmupSteps: number }
   | { kind: 'cosine'; warmupSteps: number };
 
+/**
+ * LoRA adapters (src/models/lora.ts): the base weights stay frozen and each targeted projection
+ * of the kept layers learns a low-rank update, scaled by alpha / rank (PEFT's LoraConfig).
+ */
+export interface LoraSpec {
+  kind: 'lora';
+  rank: number;
+  alpha: number;
+  /** Module names matched at the end of each projection's path ('c_attn', 'attn.c_proj'), or every projection. */
+  targets: string[] | 'all';
+  /** Dropout on each adapter's input during training steps. */
+  dropout: number;
+}
+
+/**
+ * Replacement of the one contiguous block of layers a cut removes (src/models/replacement.ts),
+ * fitted on calibration hidden states before any training:
+ *   linear  ReplaceMe's least-squares map T from the MLP output of the layer below the block to
+ *           what the block adds, folded into that MLP's output projection (no new weights)
+ *   mlp     LLM-Streamline's lightweight network: h + W₂ gelu(W₁ h + b₁) + b₂ in place of the
+ *           block, trained on the MSE between the block's input and output
+ */
+export type ReplacementSpec =
+  | { kind: 'replace'; fit: 'linear'; calibration: number }
+  | { kind: 'replace'; fit: 'mlp'; calibration: number; hidden: number; steps: number; lr: number };
+
 export interface TrainSpec {
   optimizer: OptimizerSpec;
   /** Learning-rate schedule over the run's total optimizer steps. */
@@ -87,11 +113,26 @@ export interface TrainSpec {
    * fp32 plans keep the ids they had before this option existed.
    */
   precision?: 'mixed';
+  /** Train adapters instead of the model's weights; absent means full fine-tuning (ids unchanged). */
+  adapters?: LoraSpec;
+  /** Heal the removed block with a fitted replacement first; absent means none. */
+  replace?: ReplacementSpec;
+}
+
+/**
+ * Sublayers removed from the kept layers (original indices): a pre-norm layer without its
+ * attention computes h + mlp(norm₂(h)), without its MLP h + attn(norm₁(h)); without both it is gone.
+ */
+export interface SublayerDrops {
+  attention: number[];
+  mlp: number[];
 }
 
 export interface RunPlan {
   model: ModelSource;
   layers: LayerSelection;
+  /** Sublayer drops ('drop attn 10..20'); absent when none (ids unchanged). */
+  sublayers?: SublayerDrops;
   /** Task registry name (src/data/tasks.ts). */
   task: string;
   prompt: PromptSpec;

@@ -103,7 +103,7 @@ function modelMethodFacets(points: readonly RunPoint[]) {
 /** Runs that differ in a setting not drawn otherwise (lr, template, …) get their own dashed line. */
 function conditionDash(points: readonly RunPoint[]) {
   return distinct(points, 'condition').length > 1
-    ? { strokeDash: { field: 'condition', type: 'nominal', title: 'Setting' } }
+    ? { strokeDash: { field: 'condition', type: 'nominal', title: 'Setting', legend: { labelLimit: 480 } } }
     : {};
 }
 
@@ -155,7 +155,13 @@ export function layersSpec(points: readonly RunPoint[], options: PlotOptions = {
   const layer = [
     {
       mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 },
-      encoding: { x, y: { ...metricY(metric), title: metricTitle(metric) }, color, ...dash },
+      // an area has no strokeDash: `detail` gives each setting its own band instead of one over all
+      encoding: {
+        x,
+        y: { ...metricY(metric), title: metricTitle(metric) },
+        color,
+        ...(dash.strokeDash ? { detail: { field: 'condition', type: 'nominal' } } : {}),
+      },
     },
     {
       mark: { type: 'line', point: true },

@@ -3,6 +3,7 @@
  * (model, layers, task, method, template, seed, lr, …) plus the status and the headline
  * outcomes (accuracy, macro-F1, parameter count). Every view and plot starts from these rows.
  */
+import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
 import { LayercutError } from '../errors.js';
 import { computedSelectionText, type LayerSelection } from '../models/selection.js';
 import type { ModelSource, RunPlan } from '../plan/types.js';
@@ -39,6 +40,10 @@ export interface RunSettings {
   earlyStopPatience: number;
   /** 'fp32' or 'mixed'. */
   precision: string;
+  /** Healing (src/plan/healing-labels.ts): 'none' or 'lora r8 a8'; 'none' or the replacement; 'none' or 'attn 1,3'. */
+  adapters: string;
+  replace: string;
+  sublayers: string;
   freezeEmbeddings: boolean;
   freezeLayers: string;
   validation: number;
@@ -74,6 +79,9 @@ export const settingKeys = [
   'evalEvery',
   'earlyStopPatience',
   'precision',
+  'adapters',
+  'replace',
+  'sublayers',
   'freezeEmbeddings',
   'freezeLayers',
   'validation',
@@ -212,6 +220,9 @@ export function planSettings(plan: RunPlan, layersAfter?: number): RunSettings {
     evalEvery: String(train.evalEvery),
     earlyStopPatience: train.earlyStopPatience,
     precision: train.precision ?? 'fp32',
+    adapters: adapterLabel(train.adapters),
+    replace: replacementLabel(train.replace),
+    sublayers: sublayerLabel(plan.sublayers),
     freezeEmbeddings: method.freezeEmbeddings,
     freezeLayers: method.freezeLayers.join(','),
     validation: data.validation,

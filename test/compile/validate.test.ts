@@ -325,7 +325,7 @@ test('options checked at run time: positions, frozen layers, option names, optim
     },
   });
   assert.deepEqual(problems(handWritten), [
-    "error options.train.lerningRate: unknown train option 'lerningRate': the options are optimizer, schedule, batchSize, gradientAccumulation, epochs, maxGradNorm, evalEvery, earlyStopPatience, steps, precision",
+    "error options.train.lerningRate: unknown train option 'lerningRate': the options are optimizer, schedule, batchSize, gradientAccumulation, epochs, maxGradNorm, evalEvery, earlyStopPatience, steps, precision, adapters, replace",
     'error options.train.optimizer: sgd needs a learning rate: sgd({ lr: 1e-3 })',
     'error options.seed: seed must be a whole number ≥ 0, got -1',
     'error options.backend: backend must be one of auto, tensorflow, webgpu, wasm, cpu, got "tpu"',
