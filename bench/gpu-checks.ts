@@ -7,6 +7,8 @@
  *                       sums) and against tfjs's fp32 kernel
  *   fused programs      LayerNorm, GELU, attention softmax against their tfjs-op formulations
  *   fused AdamW         against the tfjs-ops AdamW, three steps
+ *   matMulBias          x·W + b with the bias in the matmul's epilogue, against matMul + add
+ *   gather gradient     the row scatter against tfjs's unsorted segment sum
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -18,6 +20,7 @@ import {
   positionsFromMask,
 } from '../src/models/layers.js';
 import { setPlainOps } from '../src/runtime/flags.js';
+import { matMulBias } from '../src/runtime/linear.js';
 import {
   mixedMatMulReference,
   setMatMulPrecision,
@@ -410,5 +413,119 @@ export async function fusedKernelChecks(): Promise<Check[]> {
     tf.dispose([x, g, b, r]);
   }
   tf.dispose([causal, padding]);
+  return checks;
+}
+
+/**
+ * matMulBias (src/runtime/linear.ts; in fp32 tfjs's fused matmul, the bias in its epilogue)
+ * against matMul + add on the same device, values and the x, W, b gradients of Σ(f · r), in
+ * fp32 and in mixed precision: GPT2-XL's c_attn at 16 × 128 and 1 × 128 tokens, a ragged
+ * product with the weight stored [out, in].
+ */
+export async function linearChecks(): Promise<Check[]> {
+  const cases = [
+    { name: 'xl c_attn 2048x1600·1600x4800', rows: 2048, inner: 1600, cols: 4800, transposeWeight: false },
+    { name: 'xl c_fc 128x1600·1600x6400', rows: 128, inner: 1600, cols: 6400, transposeWeight: false },
+    { name: 'ragged 77x96·(300x96)ᵀ', rows: 77, inner: 96, cols: 300, transposeWeight: true },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const x = tf.randomNormal([c.rows, c.inner], 0, 1, 'float32', 11) as tf.Tensor2D;
+    const w = tf.randomNormal(
+      c.transposeWeight ? [c.cols, c.inner] : [c.inner, c.cols],
+      0,
+      0.05,
+      'float32',
+      12,
+    ) as tf.Tensor2D;
+    const b = tf.randomNormal([c.cols], 0, 1, 'float32', 13) as tf.Tensor1D;
+    const r = tf.randomNormal([c.rows, c.cols], 0, 1, 'float32', 14);
+    const run = (f: (xi: tf.Tensor2D, wi: tf.Tensor2D, bi: tf.Tensor1D) => tf.Tensor) =>
+      tf.tidy(() => {
+        const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          tf.sum(tf.mul(f(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), r)),
+        )([x, w, b]);
+        return [f(x, w, b), ...grads];
+      });
+    for (const precision of ['fp32', 'mixed'] as MatMulPrecision[]) {
+      if (precision === 'mixed' && !tensorCoreMatrix()) continue;
+      setMatMulPrecision(precision);
+      try {
+        const fused = run((xi, wi, bi) => matMulBias(xi, wi, bi, c.transposeWeight));
+        const plain = run((xi, wi, bi) => tf.add(tf.matMul(xi, wi, false, c.transposeWeight), bi));
+        const labels = ['value', 'dx', 'dW', 'db'];
+        for (let i = 0; i < labels.length; i++) {
+          checks.push({
+            name: `matMulBias ${c.name} ${precision} ${labels[i]} vs matMul + add`,
+            diff: await maxDifference(fused[i]!, plain[i]!, true),
+            tolerance: 1e-6,
+            relative: true,
+          });
+        }
+        tf.dispose([...fused, ...plain]);
+      } catch (error) {
+        checks.push({
+          name: `matMulBias ${c.name} ${precision}`,
+          diff: NaN,
+          tolerance: 1e-6,
+          relative: true,
+          error: errorText(error),
+        });
+      } finally {
+        setMatMulPrecision('fp32');
+      }
+    }
+    tf.dispose([x, w, b, r]);
+  }
+  return checks;
+}
+
+/**
+ * The gather gradient as a row scatter (fused/scatter-rows.ts) against tfjs's unsorted segment
+ * sum (LAYERCUT_NO_FUSED_KERNELS), on the same device: GPT2-XL's embedding with a 16 × 128 batch
+ * of ids (many repeated), and a small ragged table.
+ */
+export async function gatherGradientChecks(): Promise<Check[]> {
+  const cases = [
+    { name: 'xl embedding 50257x1600, 2048 ids', rows: 50257, width: 1600, ids: 2048 },
+    { name: 'ragged 100x77, 300 ids', rows: 100, width: 77, ids: 300 },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const table = tf.zeros([c.rows, c.width]);
+    // ids: every 7th repeats an earlier one, so rows get several additions
+    const ids = tf.tensor1d(
+      Array.from({ length: c.ids }, (_, i) => (i % 7 === 0 ? (i * 13) % 50 : (i * 131 + 11) % c.rows)),
+      'int32',
+    );
+    const dy = tf.randomNormal([c.ids, c.width], 0, 1, 'float32', 15);
+    const run = (fused: boolean) => {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+      try {
+        return tf.tidy(() => tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), dy)))([table])[0]!);
+      } finally {
+        process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+      }
+    };
+    try {
+      const [fused, plain] = [run(true), run(false)];
+      checks.push({
+        name: `gather gradient ${c.name} vs tfjs segment sum`,
+        diff: await maxDifference(fused, plain, true),
+        tolerance: 1e-6,
+        relative: true,
+      });
+      tf.dispose([fused, plain]);
+    } catch (error) {
+      checks.push({
+        name: `gather gradient ${c.name}`,
+        diff: NaN,
+        tolerance: 1e-6,
+        relative: true,
+        error: errorText(error),
+      });
+    }
+    tf.dispose([table, ids, dy]);
+  }
   return checks;
 }

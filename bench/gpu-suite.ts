@@ -3,7 +3,8 @@
  * `ok` or `FAIL`, with its largest difference and tolerance; exit status 1 if any check fails,
  * could not run, or a WebGPU error reached no scope. Each section has its own time limit.
  *
- *   fused      LayerNorm, GELU, attention softmax, positions, causal bias, AdamW against their tfjs formulations
+ *   fused      LayerNorm, GELU, attention softmax, positions, causal bias, AdamW, matMulBias, the
+ *              gather gradient's row scatter against their tfjs formulations
  *   matmul     the tensor-core matmul against its CPU model and tfjs's fp32 kernel
  *   flash      flash attention (src/runtime/attention/flash.ts) against split heads + attention +
  *              merge on the same device, values and the q, k, v gradients, causal and padded, at
@@ -31,6 +32,7 @@ import {
 import { checkParity } from '../src/models/parity.js';
 import { PAPER_DEFAULTS } from '../src/plan/types.js';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
+import { variableGrads } from '../src/runtime/gradients.js';
 import { checkMatmul } from '../src/runtime/sanity.js';
 import { flashAttention, flashAttentionFits } from '../src/runtime/attention/flash.js';
 import { watchDeviceErrors } from '../src/runtime/shader-errors.js';
@@ -49,6 +51,8 @@ import {
   checkLine,
   errorText,
   fusedKernelChecks,
+  gatherGradientChecks,
+  linearChecks,
   maskChecks,
   matmulCase,
   matmulCases,
@@ -133,6 +137,8 @@ await section('fused', 90, async () => {
   for (const check of await fusedKernelChecks()) report(check);
   for (const check of await maskChecks()) report(check);
   report(await adamwCheck());
+  for (const check of await linearChecks()) report(check);
+  for (const check of await gatherGradientChecks()) report(check);
 });
 
 await section('matmul', 100, async () => {
@@ -370,7 +376,7 @@ await section('pytorch', 30, async () => {
         { kind: 'linear', warmupSteps: settings.warmup_steps, totalSteps: settings.total_steps },
         step,
       );
-    const { value, grads } = tf.variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
+    const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
     const byName: tf.NamedTensorMap = {};
     for (const [varName, g] of Object.entries(grads)) byName[nameOf.get(varName)!] = g;
     const clipped = clipByGlobalNorm(byName, settings.max_grad_norm);

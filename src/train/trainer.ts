@@ -14,6 +14,7 @@ import type { EvalMetrics, TrainSpec } from '../plan/types.js';
 import { deviceScalar } from '../runtime/constants.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
 import { plainOps } from '../runtime/flags.js';
+import { variableGrads } from '../runtime/gradients.js';
 import { DEFAULT_READBACK, DeferredScalars, type ReadbackPolicy } from '../runtime/readback.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from './batching.js';
 import { clipByGlobalNorm } from './clip.js';
@@ -252,7 +253,7 @@ export async function train(
           outcome.trainTokens += batch.tokens;
           // each micro-batch's mean loss weighted by its share of the group: the group's mean
           const share = batch.size / groupSize;
-          const { value, grads } = tf.variableGrads(() => {
+          const { value, grads } = variableGrads(() => {
             const loss = crossEntropy(scorer.scores(batch), batch.labels);
             const weight = share * lossScale;
             return (weight === 1 ? loss : tf.mul(loss, deviceScalar(weight))) as tf.Scalar;

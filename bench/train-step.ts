@@ -1,0 +1,41 @@
+/**
+ * The fine-tuning step the benchmarks time (bench/train.ts on a GPU, bench/host-profile.ts on
+ * Dawn's null device): the `lm` prompt loss, layercut's gradients, AdamW over the trained
+ * parameters (every weight, or LoRA adapters: `trained`), no clipping. Returns the step's loss, not yet read back.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LanguageModel } from '../src/models/types.js';
+import { variableGrads } from '../src/runtime/gradients.js';
+import { promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
+import type { Optimizer } from '../src/train/optimizers.js';
+
+export const benchLearningRate = 5e-5;
+
+/** Where a step is: the benchmarks' memory figures are read at these points. */
+export type StepPhase = 'forward done' | 'backward done' | 'optimizer done';
+
+export function fineTuneStep(
+  model: LanguageModel,
+  batch: PromptBatch,
+  labelTokenIds: tf.Tensor1D,
+  optimizer: Optimizer,
+  onPhase?: (phase: StepPhase) => void,
+  trained: ReadonlyMap<string, tf.Variable> = model.params,
+): () => tf.Scalar {
+  const variables = [...trained.values()];
+  const nameOf = new Map([...trained].map(([name, v]) => [v.name, name]));
+  return () => {
+    const { value, grads } = variableGrads(() => {
+      const loss = promptLmLoss(model, batch, labelTokenIds);
+      onPhase?.('forward done');
+      return loss;
+    }, variables);
+    onPhase?.('backward done');
+    const named: tf.NamedTensorMap = {};
+    for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+    optimizer.step(named, benchLearningRate);
+    tf.dispose(grads);
+    onPhase?.('optimizer done');
+    return value;
+  };
+}
