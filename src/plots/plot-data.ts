@@ -7,7 +7,6 @@
  */
 import { oneLine } from '../results/format.js';
 import {
-  compareLayers,
   compareValues,
   keptIndices,
   runRow,
@@ -28,6 +27,8 @@ export interface PlotPoint {
   task: string;
   /** The selection as the tables print it: "first 2", "indices 0,1,6,7", "keep 2 by influence (64 examples)". */
   layers: string;
+  /** The selection as an axis label: 'all' with its count, "all (8)". */
+  layersLabel: string;
   keptLayers: number;
   /** How the layers were chosen: 'bottom k' (the paper's cut), 'top k', 'by influence (…)', … (see selectionFamily). */
   selection: string;
@@ -70,6 +71,7 @@ export function plotPoints(rows: readonly RunRow[], metric: PlotMetric = 'accura
       method: String(c.key.method),
       task: String(c.key.task),
       layers,
+      layersLabel: layers === 'all' ? `all (${c.keptLayers})` : layers,
       keptLayers: c.keptLayers!,
       selection: selectionFamily({
         layers,
@@ -121,14 +123,6 @@ export function selectionFamily(row: Pick<RunRow, 'layers' | 'layersFull' | 'cho
 /** Distinct values of a field, in first-seen order. */
 export function distinct<T, K extends keyof T>(records: readonly T[], key: K): T[K][] {
   return [...new Set(records.map((record) => record[key]))];
-}
-
-/** Orders plot points by layers (kept count first), as tables do. */
-export function byLayers(
-  a: Pick<PlotPoint, 'keptLayers' | 'layers'>,
-  b: Pick<PlotPoint, 'keptLayers' | 'layers'>,
-): number {
-  return compareLayers(a.keptLayers, a.layers, b.keptLayers, b.layers);
 }
 
 /** One point of a training curve. */

@@ -15,6 +15,7 @@
  */
 import { LayercutError } from '../errors.js';
 import { layOut, type ColorKey, type Layout } from './layout.js';
+import { compareLayers } from '../results/rows.js';
 import { BOTTOM_K, distinct, type CurveData, type PlotMetric, type PlotPoint } from './plot-data.js';
 
 /**
@@ -380,15 +381,16 @@ export function methodsSpec(points: readonly PlotPoint[], options: PlotOptions =
     columns: ['model', 'task'],
     inMark: ['keptLayers', 'selection', 'layers'],
   });
-  const shownLayers = (p: PlotPoint): string => (p.layers === 'all' ? `all (${p.keptLayers})` : p.layers);
-  const layerOrder = [...points]
-    .sort((a, b) => a.keptLayers - b.keptLayers || shownLayers(a).localeCompare(shownLayers(b)))
-    .map(shownLayers);
-  const values = layout.values.map((v) => ({ ...v, layerLabel: shownLayers(v as unknown as PlotPoint) }));
-  const categories = [...new Set(layerOrder)];
+  const categories = [
+    ...new Set(
+      [...points]
+        .sort((a, b) => compareLayers(a.keptLayers, a.layers, b.keptLayers, b.layers))
+        .map((p) => p.layersLabel),
+    ),
+  ];
   const longest = Math.max(...categories.map((c) => c.length));
   const x = {
-    field: 'layerLabel',
+    field: 'layersLabel',
     type: 'nominal',
     title: 'Layers kept',
     sort: categories,
@@ -430,7 +432,7 @@ export function methodsSpec(points: readonly PlotPoint[], options: PlotOptions =
   ];
   const bars = categories.length * Math.max(1, layout.color.domain.length);
   return paneled(
-    { ...layout, values: values as unknown as Layout['values'] },
+    layout,
     layer,
     titled(options, `${metricTitle(metric)} by method`, uncertaintyNote(points, 'bars')),
     {

@@ -183,7 +183,7 @@ describe('plot specs', () => {
     );
     const [bars, errors] = spec.spec!.layer;
     assert.equal(bars.mark.type, 'bar');
-    assert.equal(bars.encoding.x.field, 'layerLabel');
+    assert.equal(bars.encoding.x.field, 'layersLabel');
     assert.equal(bars.encoding.xOffset.field, 'color');
     assert.equal(bars.encoding.y.field, 'mean');
     assert.equal(spec.facet!.column.field, 'column', 'a panel per task');
