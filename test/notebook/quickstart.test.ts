@@ -43,6 +43,8 @@ function executeQuickstart(name: string): { cells: Cell[]; seconds: number } {
       path.join(repoRoot, 'test', 'notebook', 'execute_notebook.py'),
       path.join(repoRoot, 'notebooks', 'quickstart.ipynb'),
       out,
+      // seconds a cell may take (execute_notebook.py's default: 600); raise it on a loaded machine
+      ...(process.env['LAYERCUT_CELL_TIMEOUT'] ? ['--timeout', process.env['LAYERCUT_CELL_TIMEOUT']] : []),
     ],
     {
       encoding: 'utf8',
