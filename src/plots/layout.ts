@@ -15,7 +15,13 @@ export type ColorKey = SettingKey | 'selection';
 const pointDims = ['model', 'task', 'method', 'selection', 'layers'] as const;
 
 /** A plot point with its layout fields: `color`, and `column` / `row` panel labels. */
-export type LaidOutPoint = Omit<PlotPoint, 'settings'> & { color: string; column: string; row: string };
+export type LaidOutPoint = Omit<PlotPoint, 'settings'> & {
+  color: string;
+  column: string;
+  row: string;
+  /** Where the point is drawn on the x axis (its value, or its value nudged sideways: see `dodge`). */
+  x: number;
+};
 
 export interface Layout {
   values: LaidOutPoint[];
@@ -85,6 +91,7 @@ export function layOut(
       color: dimValue(point, color),
       column: label(point, columnDims),
       row: label(point, rowDims),
+      x: Number.NaN,
     };
   });
   return {
@@ -120,4 +127,31 @@ function colorDomain(points: readonly PlotPoint[], color: ColorKey): string[] {
 
 function domainOf(values: readonly LaidOutPoint[], field: 'column' | 'row'): string[] {
   return [...new Set(values.map((v) => v[field]))].sort((a, b) => compareValues(a, b));
+}
+
+/**
+ * Sets each point's drawn `x` from `field`. Where several colours have a point at the same x of
+ * one panel, those points are nudged sideways in legend order (on a log axis by a factor, else by
+ * a share of the range), so that points and bands do not hide each other; the values themselves
+ * (and the ticks) are unchanged. Returns whether anything was nudged.
+ */
+export function dodge(layout: Layout, field: 'keptLayers' | 'params', log: boolean): boolean {
+  const at = (v: LaidOutPoint): string => `${v.row}\u0000${v.column}\u0000${v[field]}`;
+  const colours = new Map<string, string[]>();
+  for (const v of layout.values) {
+    const here = colours.get(at(v)) ?? [];
+    if (!here.includes(v.color)) here.push(v.color);
+    colours.set(at(v), here);
+  }
+  const values = layout.values.map((v) => v[field]);
+  const span = Math.max(...values) - Math.min(...values) || 1;
+  let nudged = false;
+  for (const v of layout.values) {
+    // the colours at this x, in legend order: the point's place among them, centred on 0
+    const here = layout.color.domain.filter((c) => colours.get(at(v))!.includes(c));
+    const place = here.indexOf(v.color) - (here.length - 1) / 2;
+    if (here.length > 1) nudged = true;
+    v.x = here.length < 2 ? v[field] : log ? v[field] * 2 ** (0.06 * place) : v[field] + 0.015 * span * place;
+  }
+  return nudged;
 }

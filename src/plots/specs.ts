@@ -14,7 +14,7 @@
  * turns a spec into SVG or PNG.
  */
 import { LayercutError } from '../errors.js';
-import { layOut, type ColorKey, type Layout } from './layout.js';
+import { dodge, layOut, type ColorKey, type Layout } from './layout.js';
 import { compareLayers } from '../results/rows.js';
 import { BOTTOM_K, distinct, type CurveData, type PlotMetric, type PlotPoint } from './plot-data.js';
 
@@ -113,7 +113,11 @@ function needPoints(points: readonly unknown[], what: string): void {
  * The subtitle: how many seeds each mark averages and what the band, bars and dashed line are
  * (so a reader never has to guess whether a band is a std or an interval).
  */
-export function uncertaintyNote(points: readonly PlotPoint[], spread: 'band' | 'bars'): string[] {
+export function uncertaintyNote(
+  points: readonly PlotPoint[],
+  spread: 'band' | 'bars',
+  dodged = false,
+): string[] {
   const counts = points.map((p) => p.n);
   const [least, most] = [Math.min(...counts), Math.max(...counts)];
   const seeds = least === most ? `${least} seed${least === 1 ? '' : 's'}` : `${least}–${most} seeds`;
@@ -133,6 +137,7 @@ export function uncertaintyNote(points: readonly PlotPoint[], spread: 'band' | '
   const extras: string[] = [];
   if (points.some((p) => p.majority !== null)) extras.push('dashed: majority class');
   if (points.some((p) => p.diverged > 0)) extras.push('†: some runs diverged (loss exploded)');
+  if (dodged) extras.push('points at one x nudged apart for legibility');
   if (extras.length) lines.push(extras.join('; '));
   return lines;
 }
@@ -249,6 +254,9 @@ function pointTooltip(metric: PlotMetric): object[] {
   ];
 }
 
+/** A tenth of the range of `values` (half a unit when they are all one). */
+const margin = (values: readonly number[]): number => (Math.max(...values) - Math.min(...values)) / 10 || 0.5;
+
 /** Accuracy vs number of kept layers (see the file's header). */
 export function layersSpec(points: readonly PlotPoint[], options: AccuracyPlotOptions = {}): PlotSpec {
   needPoints(points, 'to plot');
@@ -262,21 +270,32 @@ export function layersSpec(points: readonly PlotPoint[], options: AccuracyPlotOp
   const logScale = counts.length > 0 && Math.max(...counts) / Math.min(...counts) >= 8;
   const bottomOnly = points.every((p) => p.selection === BOTTOM_K);
   const notes = [bottomOnly ? 'bottom k' : '', logScale ? 'log scale' : ''].filter(Boolean);
+  const dodged = dodge(layout, 'keptLayers', logScale);
   const x = {
-    field: 'keptLayers',
+    field: 'x',
     type: 'quantitative',
     title: `Kept layers${notes.length ? ` (${notes.join(', ')})` : ''}`,
     // Ticks at the counts that were run, so the full depth (48, 24) is labelled too.
     axis: { values: [...new Set(counts)].sort((a, b) => a - b), format: 'd', labelOverlap: 'greedy' },
+    // a margin beyond the first and last count, so nudged points keep the ticks inside
     scale: logScale
-      ? { type: 'log', base: 2, nice: false, padding: 12 }
-      : { zero: false, nice: false, padding: 12 },
+      ? {
+          type: 'log',
+          base: 2,
+          nice: false,
+          domain: [Math.min(...counts) / 1.25, Math.max(...counts) * 1.25],
+        }
+      : {
+          zero: false,
+          nice: false,
+          domain: [Math.min(...counts) - margin(counts), Math.max(...counts) + margin(counts)],
+        },
   };
   const severalModels = distinct(points, 'model').length > 1;
   return paneled(
     layout,
     lineLayers(x, layout, metric, [...pointTooltip(metric), { field: 'keptLayers', title: 'Kept layers' }]),
-    titled(options, `${metricTitle(metric)} vs kept layers`, uncertaintyNote(points, 'band')),
+    titled(options, `${metricTitle(metric)} vs kept layers`, uncertaintyNote(points, 'band', dodged)),
     { width: options.width ?? 320, height: options.height ?? 220 },
     // Models differ in depth: each model's panels get their own x range.
     severalModels && layout.column ? { resolve: { scale: { x: 'independent' } } } : {},
@@ -295,8 +314,9 @@ export function paramsSpec(points: readonly PlotPoint[], options: AccuracyPlotOp
   });
   const sizes = withParams.map((p) => p.params);
   const [low, high] = [Math.min(...sizes) / 1.15, Math.max(...sizes) * 1.15];
+  const dodged = dodge(layout, 'params', true);
   const x = {
-    field: 'params',
+    field: 'x',
     type: 'quantitative',
     title: 'Parameters of the cut model (log scale)',
     scale: { type: 'log', domain: [low, high], nice: false },
@@ -321,7 +341,7 @@ export function paramsSpec(points: readonly PlotPoint[], options: AccuracyPlotOp
   return paneled(
     layout,
     layer,
-    titled(options, `${metricTitle(metric)} vs model size`, uncertaintyNote(withParams, 'band')),
+    titled(options, `${metricTitle(metric)} vs model size`, uncertaintyNote(withParams, 'band', dodged)),
     { width: options.width ?? 360, height: options.height ?? 220 },
   );
 }

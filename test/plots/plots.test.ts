@@ -84,7 +84,13 @@ describe('plot specs', () => {
     assert.equal(band.encoding.y.field, 'low');
     assert.equal(line.mark.type, 'line');
     assert.equal(line.encoding.color.field, 'color');
-    assert.equal(line.encoding.x.field, 'keptLayers');
+    assert.equal(line.encoding.x.field, 'x');
+    // three tasks at each count: drawn side by side around it, in legend order
+    for (const count of [1, 2, 4, 48]) {
+      const drawn = spec.data.values.filter((v) => v.keptLayers === count).map((v) => v.x as number);
+      assert.equal(new Set(drawn).size, 3);
+      assert.ok(drawn.every((x) => Math.abs(Math.log2(x / count)) < 0.1));
+    }
     assert.equal(line.encoding.y.field, 'mean');
     assert.equal(line.encoding.y.aggregate, undefined, 'the spec draws numbers, it computes none');
     assert.equal(line.encoding.y.axis!.format, '.0%');
@@ -121,7 +127,7 @@ describe('plot specs', () => {
   test('params: log x axis over the cut model size with 1-2-3-5 ticks', () => {
     const spec = asSpec(plotSpec('params', runs));
     const line = spec.layer![4];
-    assert.equal(line.encoding.x.field, 'params');
+    assert.equal(line.encoding.x.field, 'x');
     assert.equal(line.encoding.x.scale!.type, 'log');
     // 82M + k × 30.7M parameters: 112.7M for 1 layer … 1.556B for 48.
     const sizes = spec.data.values.map((v) => v.params as number);
@@ -364,7 +370,15 @@ describe('plots that tell the truth', () => {
       'not "bottom k": other selections are drawn',
     );
     assert.equal(line.encoding.color.title, 'Layers kept');
-    assert.equal(spec.data.values.filter((v) => v.keptLayers === 4).length, 5);
+    // The five points at 4 layers are drawn side by side (their values unchanged), the ticks at the counts.
+    const atFour = spec.data.values.filter((v) => v.keptLayers === 4);
+    assert.equal(atFour.length, 5);
+    assert.equal(new Set(atFour.map((v) => v.x)).size, 5);
+    assert.ok(atFour.every((v) => Math.abs(Math.log2(v.x as number) - 2) < 0.15));
+    assert.equal(spec.data.values.find((v) => v.keptLayers === 1)!.x, 1, 'alone at its x: not nudged');
+    assert.deepEqual(line.encoding.x.axis!.values, [1, 2, 4, 8]);
+    const [low, high] = line.encoding.x.scale!.domain as number[];
+    assert.ok(low! < 1 && high! > 8, 'every tick inside the axis');
   });
 
   test('the band is mean ± std of exactly the runs its line averages', () => {
@@ -399,6 +413,10 @@ describe('plots that tell the truth', () => {
 
     const three = asSpec(plotSpec('layers', stored)) as SpecLike & { title: { subtitle: string[] } };
     assert.equal(three.title.subtitle[0], 'mean of 3 seeds; band: ± 1 std over seeds');
+    assert.equal(
+      three.title.subtitle[1],
+      'dashed: majority class; points at one x nudged apart for legibility',
+    );
   });
 
   test('a majority-class line, computed from the test samples', async () => {
