@@ -2,8 +2,9 @@
  * Methods × depth: prompt-based fine-tuning through the LM head (`lm`, the paper's), a new
  * classification head at the answer slot (`promptCls`) and one on the raw text (`cls`), each
  * with a learning rate of its own, on the shipped `tiny-english` cut to 1, 2, 4 and all 8
- * layers, on the offline `spam` task, three seeds each: 3 × 4 × 3 = 36 runs, about 10 minutes
- * of CPU time on one core (wasm).
+ * layers, on the offline `spam` task, three seeds each: 3 × 4 × 3 = 36 runs. Measured 2026-12-06
+ * on a shared 2-core machine (load 4–7): 29 min wall, 20 min of CPU (wasm). The lm runs are
+ * those of examples/selections.ts (same plans, same ids): one store runs them once.
  *
  *   layercut run examples/methods-depth.ts --db methods.db
  *   layercut results --db methods.db --view paper --by method

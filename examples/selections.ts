@@ -2,8 +2,8 @@
  * Which layers to keep, at each depth: the paper's bottom-k cut against the top layers, a
  * block dropped from the middle, and the layers chosen from data by block influence (ShortGPT)
  * and by angular distance (Gromov et al.) — on the shipped `tiny-english` (8 layers) and the
- * offline `spam` task, three seeds each: 11 selections × 3 seeds = 33 runs, about 10 minutes of
- * CPU time on one core (wasm).
+ * offline `spam` task, three seeds each: 11 selections × 3 seeds = 33 runs. Measured 2026-12-06
+ * on a shared 2-core machine (load 4–14): 57 min wall, 26 min of CPU (wasm).
  *
  *   layercut run examples/selections.ts --db selections.db
  *   layercut results --db selections.db --view paper --ci

@@ -212,7 +212,7 @@ export function rowKeyText(row: PaperRow, key: SettingKey): string {
 export const DIVERGED_MARK = '†';
 
 export interface PaperDisplayOptions {
-  /** Show each cell's 95 % confidence interval after it: "85.0 ± 7.1 [67.3, 100.0]". */
+  /** Show each cell's 95 % confidence interval after it: "89.7 ± 0.6 [88.2, 91.1]" (3 seeds). */
   ci?: boolean;
 }
 
