@@ -27,6 +27,10 @@
  * step; `--dawn-toggles a,b` and `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE)
  * are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
  *
+ * `--lora R` trains LoRA adapters of rank R (alpha R, every projection) on the frozen model
+ * instead of every weight: the same step, for the memory and time of adapters beside full
+ * fine-tuning (issue 21).
+ *
  * `--plain` runs the pre-issue-9 code paths (LAYERCUT_PLAIN_OPS). `--compare-plain` fine-tunes
  * a random GPT-2 on a synthetic prompt task twice with the same seed, fast and plain paths,
  * and reports both test accuracies, the largest train-loss difference and both times.
@@ -41,6 +45,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { gpt2 } from '../src/models/gpt2.js';
 import { loadModel } from '../src/models/load.js';
+import { LoraAdapters } from '../src/models/lora.js';
 import { keepFirst } from '../src/models/selection.js';
 import type { LanguageModel } from '../src/models/types.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../src/plan/types.js';
@@ -77,6 +82,7 @@ const { values, positionals } = parseArgs({
     'submit-batch': { type: 'string' },
     'dawn-toggles': { type: 'string' },
     'keep-constants': { type: 'boolean', default: false },
+    lora: { type: 'string' },
     lr: { type: 'string' },
     epochs: { type: 'string' },
     table: { type: 'boolean', default: false },
@@ -242,6 +248,8 @@ interface BenchOptions {
   evalBatches: number;
   dir: string;
   plain: boolean;
+  /** LoRA rank: train adapters (src/models/lora.ts) instead of the model's weights. */
+  loraRank?: number;
 }
 
 /**
@@ -280,8 +288,16 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
     loadStart = performance.now();
     await touchAll(model);
     const toDeviceSeconds = (performance.now() - loadStart) / 1000;
-    const variables = [...model.params.values()];
-    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+    const adapters = o.loraRank
+      ? new LoraAdapters(
+          model,
+          { kind: 'lora', rank: o.loraRank, alpha: o.loraRank, targets: 'all', dropout: 0 },
+          0,
+        )
+      : undefined;
+    const trained = adapters?.params ?? model.params;
+    const variables = [...trained.values()];
+    const nameOf = new Map([...trained].map(([name, v]) => [v.name, name]));
     // the loss of the checkpoint's own weights on each batch, before any step changes them
     const firstLosses: number[] = [];
     for (const [batchSize, seq] of o.shapes) {
@@ -295,7 +311,7 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       const firstLoss = firstLosses[shapeIndex]!;
       webGpuMemory({ reset: true });
       let peakTensorBytes = tf.memory().numBytes;
-      const optimizer = new AdamW(model.params, { weightDecay: 0 });
+      const optimizer = new AdamW(trained, { weightDecay: 0 });
       const batch = benchBatch(batchSize, seq, shape.vocab);
       const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');
       const step = (): tf.Scalar => {
@@ -337,10 +353,11 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       const mem = memoryNow();
       console.log(
         JSON.stringify({
-          impl: `layercut ${tf.getBackend()} ${matMulPrecision()}${o.plain ? ' plain' : ''}`,
+          impl: `layercut ${tf.getBackend()} ${matMulPrecision()}${o.plain ? ' plain' : ''}${o.loraRank ? ` lora r${o.loraRank}` : ''}`,
           model: shape.label,
           layers,
           params: model.info.paramsAfter,
+          trainableParams: variables.reduce((n, v) => n + v.size, 0),
           batch: batchSize,
           seq,
           msPerStep: +msPerStep.toFixed(1),
@@ -364,6 +381,7 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       );
       tf.dispose([batch.inputIds, batch.attentionMask, batch.answerPositions, batch.labels, labelTokenIds]);
     }
+    adapters?.dispose();
     model.dispose();
   }
 }
@@ -631,6 +649,7 @@ if (values.table) {
         evalBatches: Number(values['eval-batches'] ?? (smoke ? 2 : 5)),
         dir: values.dir ?? path.join('.cache', 'bench'),
         plain: values.plain!,
+        ...(values.lora ? { loraRank: Number(values.lora) } : {}),
       });
     }
   }

@@ -3,7 +3,7 @@
  * parameters, training curves, or a comparison of methods — as SVG, PNG or a Vega-Lite spec.
  */
 import { parseOptions } from './options.js';
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from './output.js';
 import path from 'node:path';
 
 import type { Command } from '../cli.js';
@@ -50,7 +50,6 @@ function positiveNumber(option: string, value: string | undefined): number | und
 }
 
 export const plotCommand: Command = {
-  summary: 'plot stored runs (accuracy vs layers or size, training curves, methods) as SVG/PNG',
   usage,
   async run(args: string[]): Promise<number> {
     const { values } = parseOptions('plot', {
@@ -108,14 +107,18 @@ export const plotCommand: Command = {
       },
     );
     if (extension === '.json') {
-      writeFileSync(values.out!, `${JSON.stringify(spec, null, 2)}\n`);
+      writeOutputFile('plot', values.out!, `${JSON.stringify(spec, null, 2)}\n`);
       return ExitCode.ok;
     }
     const svg = await renderSvg(spec);
     if (values.out === undefined) process.stdout.write(svg);
-    else if (extension === '.svg') writeFileSync(values.out, svg);
-    else writeFileSync(values.out, await svgToPng(svg, { scale: positiveNumber('scale', values.scale) }));
-    if (values.out !== undefined) console.error(`layercut plot: wrote ${values.out}`);
+    else if (extension === '.svg') writeOutputFile('plot', values.out, svg);
+    else
+      writeOutputFile(
+        'plot',
+        values.out,
+        await svgToPng(svg, { scale: positiveNumber('scale', values.scale) }),
+      );
     return ExitCode.ok;
   },
 };

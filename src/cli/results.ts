@@ -4,7 +4,7 @@
  * CSV, LaTeX or JSON.
  */
 import { parseOptions } from './options.js';
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from './output.js';
 
 import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
@@ -79,7 +79,6 @@ function settingList(option: string, values: readonly string[]): SettingKey[] {
 }
 
 export const resultsCommand: Command = {
-  summary: 'show stored runs: per run, paper-style mean ± std, or paired comparisons (md/csv/tex/json)',
   usage,
   async run(args: string[]): Promise<number> {
     const { values } = parseOptions('results', {
@@ -148,7 +147,7 @@ export const resultsCommand: Command = {
       ci: values.ci,
       compare,
     });
-    if (values.out) writeFileSync(values.out, text);
+    if (values.out) writeOutputFile('results', values.out, text);
     else process.stdout.write(text);
     return ExitCode.ok;
   },

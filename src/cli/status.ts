@@ -28,7 +28,6 @@ examples:
   layercut status --queue redis://10.0.0.5:6379 --db paper.db`;
 
 export const statusCommand: Command = {
-  summary: "a sweep's progress: runs per status in the store; the Redis queue and its workers",
   usage,
   async run(args: string[]): Promise<number> {
     const { values } = parseOptions('status', {

@@ -12,14 +12,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
 import {
+  ACTIVATIONS,
   activation,
-  attention,
   causalMaskBias,
   layerNorm,
   linearInOut,
-  mergeHeads,
+  packedSelfAttention,
   positionsFromMask,
-  splitHeads,
+  type Activation,
 } from './layers.js';
 import { DecoderModel } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
@@ -28,7 +28,7 @@ export interface Gpt2Config extends FamilyConfig {
   heads: number;
   innerSize: number;
   layerNormEps: number;
-  activation: string;
+  activation: Activation;
   scaleAttnWeights: boolean;
   scaleAttnByInverseLayerIdx: boolean;
   tieWordEmbeddings: boolean;
@@ -44,17 +44,17 @@ export const gpt2: ModelFamily<Gpt2Config> = {
 
   parseConfig(json) {
     const read = new ConfigReader(json, 'gpt2');
-    const hiddenSize = read.integer('n_embd');
+    const hiddenSize = read.positiveInteger('n_embd');
     return {
       modelType: 'gpt2',
-      numLayers: read.integer('n_layer'),
+      numLayers: read.positiveInteger('n_layer'),
       hiddenSize,
-      vocabSize: read.integer('vocab_size'),
-      maxPositions: read.integer('n_positions'),
-      heads: read.integer('n_head'),
-      innerSize: read.integer('n_inner', 4 * hiddenSize),
-      layerNormEps: read.number('layer_norm_epsilon', 1e-5),
-      activation: read.string('activation_function', 'gelu_new'),
+      vocabSize: read.positiveInteger('vocab_size'),
+      maxPositions: read.positiveInteger('n_positions'),
+      heads: read.divisorOf('n_head', 'n_embd', hiddenSize),
+      innerSize: read.positiveInteger('n_inner', 4 * hiddenSize),
+      layerNormEps: read.positiveNumber('layer_norm_epsilon', 1e-5),
+      activation: read.oneOf('activation_function', ACTIVATIONS, 'gelu_new'),
       scaleAttnWeights: read.boolean('scale_attn_weights', true),
       scaleAttnByInverseLayerIdx: read.boolean('scale_attn_by_inverse_layer_idx', false),
       tieWordEmbeddings: read.boolean('tie_word_embeddings', true),
@@ -118,19 +118,13 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
     const eps = c.layerNormEps;
 
     const x = layerNorm(h, p('ln_1.weight'), p('ln_1.bias'), eps);
-    const qkv = linearInOut(x, p('attn.c_attn.weight'), p('attn.c_attn.bias')); // [B, T, 3D]
-    const [q, k, v] = tf.split(qkv, 3, 2);
+    const qkv = linearInOut(x, p('attn.c_attn.weight'), p('attn.c_attn.bias')) as tf.Tensor3D; // [B, T, 3D]
     const headDim = c.hiddenSize / c.heads;
     let scale = c.scaleAttnWeights ? 1 / Math.sqrt(headDim) : 1;
     if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1; // the original index, also after a cut
-    const attended = attention(
-      splitHeads(q!, c.heads),
-      splitHeads(k!, c.heads),
-      splitHeads(v!, c.heads),
-      bias,
-      scale,
-    );
-    h = tf.add(h, linearInOut(mergeHeads(attended), p('attn.c_proj.weight'), p('attn.c_proj.bias')));
+    const layout = { heads: c.heads, kvHeads: c.heads, headDim };
+    const attended = packedSelfAttention(qkv, bias, layout, scale, true); // [B, T, D]
+    h = tf.add(h, linearInOut(attended, p('attn.c_proj.weight'), p('attn.c_proj.bias')));
 
     const y = layerNorm(h, p('ln_2.weight'), p('ln_2.bias'), eps);
     const inner = this.act(linearInOut(y, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'))); // [B, T, F]

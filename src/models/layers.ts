@@ -9,10 +9,18 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceConstant, deviceScalar } from '../runtime/constants.js';
 import { plainOps } from '../runtime/flags.js';
+import {
+  flashAttention,
+  flashAttentionActive,
+  flashAttentionFits,
+  type HeadLayout,
+} from '../runtime/attention/flash.js';
 import { fusedMaskedSoftmax } from '../runtime/fused/attention-softmax.js';
 import { fusedGeluTanh } from '../runtime/fused/gelu.js';
 import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
+import { fusedCausalBias, fusedPositions } from '../runtime/fused/masks.js';
 import { fusedKernelsActive } from '../runtime/fused/program.js';
+import { projectionHooks } from './projection-hooks.js';
 
 /**
  * `x @ W + b` for a weight stored as [in, out] (GPT-2's Conv1D layout).
@@ -34,8 +42,9 @@ function project(x: tf.Tensor, weight: tf.Tensor, transposeWeight: boolean, bias
   const inFeatures = x.shape[x.shape.length - 1]!;
   const outFeatures = weight.shape[transposeWeight ? 0 : 1]!;
   const rows = x.reshape([-1, inFeatures]) as tf.Tensor2D; // [N, in]
-  let y: tf.Tensor = tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight); // [N, out]
-  if (bias) y = tf.add(y, bias);
+  const product = tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight) as tf.Tensor2D; // [N, out]
+  // + bias, and a LoRA adapter's update or an observer where one is attached (projection-hooks.ts)
+  const y = projectionHooks(weight, rows, product, bias);
   return y.reshape([...x.shape.slice(0, -1), outFeatures]);
 }
 
@@ -127,7 +136,9 @@ export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor {
   return tf.mul(op(x), gain);
 }
 
-export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu' | 'relu' | 'silu' | 'swish';
+/** The activation functions layercut computes, by their config.json names (families check configs against it). */
+export const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu', 'silu', 'swish'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
@@ -137,7 +148,7 @@ const GELU_CUBIC = 0.044715;
  * The GELUs and SiLU have analytic gradients whose constants stay on the device; the
  * LAYERCUT_PLAIN_OPS switch is read at each call.
  */
-export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
+export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
@@ -152,7 +163,7 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
     default:
       throw new LayercutError(
         `unsupported activation function '${name}' in config.json`,
-        'layercut knows gelu_new, gelu_pytorch_tanh, gelu, relu and silu',
+        `layercut knows ${ACTIVATIONS.join(', ')}`,
       );
   }
 }
@@ -248,25 +259,44 @@ function silu(x: tf.Tensor): tf.Tensor {
 const MASKED = -1e9;
 
 /**
- * Additive attention bias for causal self-attention over a padded batch.
+ * Additive attention bias for causal self-attention over a padded batch. With `window` (sliding-
+ * window attention, as Mistral's), a query also sees only the `window` latest keys, itself
+ * included: key k is allowed for query q when q − window < k ≤ q (Hugging Face's rule).
  * attentionMask: [B, T] with 1 for real tokens → bias [B, 1, T, T] (0 where allowed, −1e9 elsewhere).
  */
-export function causalMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
+export function causalMaskBias(attentionMask: tf.Tensor2D, window?: number): tf.Tensor4D {
+  const [, seqLength] = attentionMask.shape;
+  // on webgpu one program (src/runtime/fused/masks.ts); it knows no sliding window
+  const windowBites = window !== undefined && window < seqLength;
+  if (!windowBites && attentionMask.dtype === 'int32' && fusedKernelsActive()) {
+    return fusedCausalBias(attentionMask, MASKED);
+  }
   return tf.tidy(() => {
     const [batch, seq] = attentionMask.shape;
+    const band = window === undefined || window >= seq ? -1 : window - 1; // keys below the diagonal
     const causal = plainOps()
-      ? tf.linalg.bandPart(tf.ones([seq, seq]), -1, 0)
-      : deviceConstant(`causal:${seq}`, () => lowerTriangle(seq)); // [T, T]
+      ? tf.linalg.bandPart(tf.ones([seq, seq]), band, 0)
+      : deviceConstant(`causal:${seq}:${band}`, () => lowerBand(seq, band)); // [T, T]
     const keys = tf.cast(attentionMask, 'float32').reshape([batch, 1, 1, seq]); // [B,1,1,T]
     const allowed = tf.mul(causal.reshape([1, 1, seq, seq]), keys); // [B,1,T,T]
     return maskedWhereZero(allowed);
   });
 }
 
-/** [T, T] float32 with 1 on and below the diagonal (key ≤ query), 0 above. */
-function lowerTriangle(seq: number): tf.Tensor2D {
-  const index = tf.range(0, seq, 1, 'int32');
-  return tf.cast(tf.greaterEqual(index.reshape([seq, 1]), index.reshape([1, seq])), 'float32') as tf.Tensor2D;
+/**
+ * [T, T] float32 with 1 where key ≤ query and query − key ≤ `below` (any distance when `below` is
+ * −1), 0 elsewhere.
+ */
+function lowerBand(seq: number, below: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    // index tensors only, no JS-number operands: each of those would be an upload (a host tensor)
+    const query = tf.range(0, seq, 1, 'int32').reshape([seq, 1]); // [T, 1]
+    const key = tf.range(0, seq, 1, 'int32').reshape([1, seq]); // [1, T]
+    const causal = tf.greaterEqual(query, key); // key ≤ query
+    // query − key ≤ below  ⇔  query ≤ key + below
+    const allowed = below < 0 ? causal : tf.logicalAnd(causal, tf.lessEqual(query, tf.range(below, seq + below, 1, 'int32').reshape([1, seq])));
+    return tf.cast(allowed, 'float32') as tf.Tensor2D;
+  });
 }
 
 /** (1 − allowed) · (−1e9): 0 where `allowed` is 1, −1e9 where it is 0. */
@@ -292,6 +322,7 @@ export function paddingMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
  * attentionMask: [B, T] int32 → [B, T] int32.
  */
 export function positionsFromMask(attentionMask: tf.Tensor2D, offset = 0): tf.Tensor2D {
+  if (attentionMask.dtype === 'int32' && fusedKernelsActive()) return fusedPositions(attentionMask, offset);
   return tf.tidy(() => {
     const mask = tf.cast(attentionMask, 'int32');
     const positions = tf.mul(tf.sub(tf.cumsum(mask, 1), deviceScalar(1, 'int32')), mask);
@@ -309,6 +340,56 @@ export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
 export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   const [batch, heads, seq, headDim] = x.shape;
   return x.transpose([0, 2, 1, 3]).reshape([batch, seq, heads * headDim]) as tf.Tensor3D;
+}
+
+export type { HeadLayout };
+
+/**
+ * Self-attention over packed projections: qkv [B, T, (H + 2·Hkv)·Dh] holds the query heads, then
+ * the key heads, then the value heads, each Dh wide (GPT-2's c_attn output) → [B, T, H·Dh], heads
+ * merged. `causal`: the bias masks every key after its query. On webgpu one program each way
+ * (src/runtime/attention/flash.ts) where the shapes fit; else heads split, `attention`, merged.
+ */
+export function packedSelfAttention(
+  qkv: tf.Tensor3D,
+  bias: tf.Tensor4D,
+  layout: HeadLayout,
+  scale: number,
+  causal: boolean,
+): tf.Tensor3D {
+  if (flashAttentionActive() && qkv.dtype === 'float32' && flashAttentionFits(qkv.shape, bias, layout)) {
+    return flashAttention(qkv, bias, layout, scale, causal);
+  }
+  const { heads, kvHeads, headDim } = layout;
+  const [q, k, v] = tf.split(qkv, [heads * headDim, kvHeads * headDim, kvHeads * headDim], 2);
+  return mergeHeads(attention(splitHeads(q!, heads), splitHeads(k!, kvHeads), splitHeads(v!, kvHeads), bias, scale));
+}
+
+/**
+ * `packedSelfAttention` for separate projections: q [B, T, H·Dh], k and v [B, T, Hkv·Dh] →
+ * [B, T, H·Dh]. On webgpu they are concatenated into the packed input of the one program.
+ */
+export function selfAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  bias: tf.Tensor4D,
+  layout: HeadLayout,
+  scale: number,
+  causal: boolean,
+): tf.Tensor3D {
+  const { heads, kvHeads, headDim } = layout;
+  const [batch, seq] = q.shape;
+  const packs =
+    [q, k, v].every((t) => t.dtype === 'float32' && t.shape[0] === batch && t.shape[1] === seq) &&
+    q.shape[2] === heads * headDim &&
+    k.shape[2] === kvHeads * headDim &&
+    v.shape[2] === kvHeads * headDim;
+  if (flashAttentionActive() && packs && flashAttentionFits([batch, seq, (heads + 2 * kvHeads) * headDim], bias, layout)) {
+    const qkv = tf.concat([q, k, v], 2) as tf.Tensor3D; // [B, T, (H + 2·Hkv)·Dh]
+    return flashAttention(qkv, bias, layout, scale, causal);
+  }
+  return mergeHeads(attention(splitHeads(q, heads), splitHeads(k, kvHeads), splitHeads(v, kvHeads), bias, scale));
 }
 
 /**

@@ -4,6 +4,7 @@
  * outcomes (accuracy, macro-F1, parameter count). Every view and plot starts from these rows.
  */
 import { parseLayerText, resolveLayerRequest } from '../compile/layers.js';
+import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
 import { LayercutError } from '../errors.js';
 import { computedSelectionText, resolveLayers, type LayerSelection } from '../models/selection.js';
 import type { ModelSource, RunPlan } from '../plan/types.js';
@@ -41,6 +42,10 @@ export interface RunSettings {
   earlyStopPatience: number;
   /** 'fp32' or 'mixed'. */
   precision: string;
+  /** Healing (src/plan/healing-labels.ts): 'none' or 'lora r8 a8'; 'none' or the replacement; 'none' or 'attn 1,3'. */
+  adapters: string;
+  replace: string;
+  sublayers: string;
   freezeEmbeddings: boolean;
   freezeLayers: string;
   validation: number;
@@ -76,6 +81,9 @@ export const settingKeys = [
   'evalEvery',
   'earlyStopPatience',
   'precision',
+  'adapters',
+  'replace',
+  'sublayers',
   'freezeEmbeddings',
   'freezeLayers',
   'validation',
@@ -105,6 +113,10 @@ export const coreSettingKeys: readonly SettingKey[] = [
 export interface RunRow extends RunSettings {
   id: string;
   status: RunStatus;
+  /** The run's name (DSL `name`; a label, not a setting), or null. */
+  name: string | null;
+  /** Its tags, comma-separated (a filter `tags=x` keeps runs with tag x among them), or null. */
+  tags: string | null;
   /** Why it failed, the whole message without a stack (status 'failed'). */
   error: string | null;
   attempts: number;
@@ -150,7 +162,14 @@ export const resultKeys: readonly (keyof RunRow)[] = [
 ];
 
 /** Columns a filter or a view may name. */
-export const rowKeys: readonly (keyof RunRow)[] = ['id', 'status', ...settingKeys, ...resultKeys];
+export const rowKeys: readonly (keyof RunRow)[] = [
+  'id',
+  'status',
+  'name',
+  'tags',
+  ...settingKeys,
+  ...resultKeys,
+];
 
 export function modelName(source: ModelSource): string {
   switch (source.kind) {
@@ -217,6 +236,9 @@ export function planSettings(plan: RunPlan, layersAfter?: number): RunSettings {
     evalEvery: String(train.evalEvery),
     earlyStopPatience: train.earlyStopPatience,
     precision: train.precision ?? 'fp32',
+    adapters: adapterLabel(train.adapters),
+    replace: replacementLabel(train.replace),
+    sublayers: sublayerLabel(plan.sublayers),
     freezeEmbeddings: method.freezeEmbeddings,
     freezeLayers: method.freezeLayers.join(','),
     validation: data.validation,
@@ -234,6 +256,8 @@ export function runRow(run: StoredRun): RunRow {
   return {
     id: run.id,
     status: run.status,
+    name: run.plan.labels?.name ?? null,
+    tags: run.plan.labels?.tags?.join(', ') ?? null,
     error: run.error === null ? null : errorMessage(run.error),
     attempts: run.attempts,
     ...planSettings(run.plan, result?.size.layersAfter),
@@ -349,7 +373,11 @@ function layersMatch(row: RunRow, wanted: string): boolean {
 export function filterRows(rows: readonly RunRow[], filter: RowFilter): RunRow[] {
   return rows.filter((row) =>
     [...filter].every(([key, values]) =>
-      values.some((v) => cellMatches(row[key], v) || (key === 'layers' && layersMatch(row, v))),
+      values.some((v) =>
+        key === 'tags'
+          ? (row.tags?.split(', ') ?? []).includes(v)
+          : cellMatches(row[key], v) || (key === 'layers' && layersMatch(row, v)),
+      ),
     ),
   );
 }

@@ -23,6 +23,7 @@ import type Database from 'better-sqlite3';
 
 import { LayercutError } from '../errors.js';
 import { runId } from '../plan/id.js';
+import { storedLabels, withLabels } from '../plan/labels.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
 import { divergence } from '../train/divergence.js';
 import { holderAlive, processStart, type Viewer } from './owner.js';
@@ -103,8 +104,14 @@ export interface StoreReader {
 }
 
 export interface ResultsStore extends StoreReader {
-  /** Adds runs as 'queued'; a run already in the store (same id) is left as it is. */
+  /**
+   * Adds runs as 'queued'; a run already in the store (same id) is left as it is, except its
+   * labels (not part of the id): it takes the name and tags of the plan given here and adds its
+   * files to those it had (src/plan/labels.ts).
+   */
   enqueue(plans: readonly RunPlan[]): { ids: string[]; added: string[]; existing: string[] };
+  /** Removes these runs and their results, except any a live process is running: the ids removed. */
+  forget(ids: readonly string[]): string[];
   /** Takes the run for this process: false when it is done or a live process runs it. */
   markRunning(id: string): boolean;
   /** Hands out up to `limit` runs to this process (queued, failed, or abandoned by a dead owner), oldest first. */
@@ -313,6 +320,7 @@ class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
     const insert = this.db.prepare(
       `INSERT INTO runs (id, plan, status, created_at) VALUES (?, ?, 'queued', ?) ON CONFLICT (id) DO NOTHING`,
     );
+    const relabel = this.db.prepare(`UPDATE runs SET plan = ? WHERE id = ?`);
     const ids = plans.map((plan) => runId(plan));
     const added: string[] = [];
     const existing: string[] = [];
@@ -320,10 +328,27 @@ class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
       const createdAt = this.isoNow();
       plans.forEach((plan, i) => {
         const { changes } = insert.run(ids[i], JSON.stringify(plan), createdAt);
-        (changes === 1 ? added : existing).push(ids[i]);
+        (changes === 1 ? added : existing).push(ids[i]!);
+        if (changes === 1) return;
+        const stored = JSON.parse(this.row(ids[i]!)!.plan) as RunPlan;
+        const labeled = JSON.stringify(withLabels(stored, storedLabels(stored.labels, plan.labels)));
+        if (labeled !== JSON.stringify(stored)) relabel.run(labeled, ids[i]);
       });
     });
     return { ids, added, existing };
+  }
+
+  forget(ids: readonly string[]): string[] {
+    const remove = this.db.prepare(`DELETE FROM runs WHERE id = ?`);
+    return this.write(() =>
+      ids.filter((id) => {
+        const row = this.row(id);
+        if (!row) return false;
+        // a run that a live process holds is left to it
+        if (row.status === 'running' && !this.claimable(row, true)) return false;
+        return remove.run(id).changes === 1;
+      }),
+    );
   }
 
   markRunning(id: string): boolean {

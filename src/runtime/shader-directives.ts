@@ -1,4 +1,6 @@
 /**
+ * Rewrites of the shaders tfjs-backend-webgpu builds from layercut's programs.
+ *
  * WGSL directives (`enable f16;`, `enable chromium_experimental_subgroup_matrix;`,
  * `diagnostic(off, …);`) must come before every declaration of a shader module. tfjs-backend-webgpu
  * builds each shader as its own header (bindings, uniforms, helpers) followed by the program's
@@ -16,12 +18,35 @@ export function hoistShaderDirectives(code: string): string {
   return `${directives.join('\n')}\n${code.replace(directiveLine, '')}`;
 }
 
-/** Makes `device.createShaderModule` hoist directives; safe to call more than once. */
+/**
+ * tfjs declares every input of a program read-only. A program with a second output (the
+ * attention's row log-sum-exp) takes it as an input and writes it: a line
+ * `// layercut:writes NAME` in its code makes the binding of input NAME read_write.
+ */
+export function writesBinding(name: string): string {
+  return `// layercut:writes ${name}`;
+}
+
+const writesLine = /^[ \t]*\/\/ layercut:writes (\w+)[ \t]*$/gm;
+
+/** The shader with the inputs its `writesBinding` lines name declared read_write. */
+export function applyWritableBindings(code: string): string {
+  let out = code;
+  for (const [, name] of code.matchAll(writesLine)) {
+    out = out.replace(new RegExp(`var<storage, read> ${name}\\s*:`), `var<storage, read_write> ${name} :`);
+  }
+  return out;
+}
+
+/** Makes `device.createShaderModule` hoist directives and apply `writesBinding`; safe to call more than once. */
 export function installDirectiveHoisting(device: GPUDevice): void {
   const marked = device as GPUDevice & { layercutHoistsDirectives?: true };
   if (marked.layercutHoistsDirectives) return;
   const createShaderModule = device.createShaderModule.bind(device);
   marked.createShaderModule = (descriptor: GPUShaderModuleDescriptor) =>
-    createShaderModule({ ...descriptor, code: hoistShaderDirectives(descriptor.code) });
+    createShaderModule({
+      ...descriptor,
+      code: applyWritableBindings(hoistShaderDirectives(descriptor.code)),
+    });
   marked.layercutHoistsDirectives = true;
 }

@@ -69,10 +69,40 @@ function tileSide(size: number): number {
   return size % 128 === 0 || (size % 64 !== 0 && size > 512) ? 128 : 64;
 }
 
-/** The workgroup tile for an output of `rows` × `cols`. */
-export function tilingFor(matrix: SubgroupMatrixShape, rows: number, cols: number): MatMulTiling {
-  const tileRows = tileSide(rows);
-  const tileCols = tileSide(cols);
+type TileSides = Pick<MatMulTiling, 'rows' | 'cols' | 'depth'>;
+
+/** Bytes of workgroup memory the program's two f16 tiles take (each keeps its operand's layout). */
+export function operandTileBytes(t: TileSides, transposeA: boolean, transposeB: boolean): number {
+  const a = transposeA ? t.depth * (t.rows + tilePad) : t.rows * (t.depth + tilePad);
+  const b = transposeB ? t.cols * (t.depth + tilePad) : t.depth * (t.cols + tilePad);
+  return 2 * (a + b);
+}
+
+/** The most workgroup memory a tiling takes, over the four operand layouts. */
+export function tileBytes(t: TileSides): number {
+  return Math.max(
+    ...[false, true].flatMap((transposeA) =>
+      [false, true].map((transposeB) => operandTileBytes(t, transposeA, transposeB)),
+    ),
+  );
+}
+
+/**
+ * The workgroup tile for an output of `rows` × `cols`, within `maxWorkgroupBytes` of workgroup
+ * memory (the device's maxComputeWorkgroupStorageSize: a 128 × 128 tile needs 20 KiB, more than
+ * WebGPU's default 16 KiB; 64-wide sides take its place where it does not fit).
+ */
+export function tilingFor(
+  matrix: SubgroupMatrixShape,
+  rows: number,
+  cols: number,
+  maxWorkgroupBytes = Infinity,
+): MatMulTiling {
+  const depth = 32;
+  let tileRows = tileSide(rows);
+  let tileCols = tileSide(cols);
+  if (tileBytes({ rows: tileRows, cols: tileCols, depth }) > maxWorkgroupBytes) tileCols = 64;
+  if (tileBytes({ rows: tileRows, cols: tileCols, depth }) > maxWorkgroupBytes) tileRows = 64;
   const warpRows = tileRows === 128 && tileCols === 64 ? 4 : 2;
   return {
     matrix,
@@ -80,7 +110,7 @@ export function tilingFor(matrix: SubgroupMatrixShape, rows: number, cols: numbe
     cols: tileCols,
     warpRows,
     warpCols: subgroupsPerWorkgroup / warpRows,
-    depth: 32,
+    depth,
   };
 }
 
@@ -283,8 +313,9 @@ export class TensorCoreMatMulProgram {
     transposeB: boolean,
     vector: 1 | 4,
     matrix: SubgroupMatrixShape,
+    maxWorkgroupBytes = Infinity,
   ) {
-    const tiling = tilingFor(matrix, rows, cols);
+    const tiling = tilingFor(matrix, rows, cols, maxWorkgroupBytes);
     const tilesDown = Math.ceil(rows / tiling.rows);
     const tilesAcross = Math.ceil(cols / tiling.cols);
     this.outputShape = [batch, tilesDown * tiling.rows, tilesAcross * tiling.cols];
@@ -324,8 +355,9 @@ export function tensorCoreWorkgroups(
   batch: number,
   rows: number,
   cols: number,
+  maxWorkgroupBytes = Infinity,
 ): number {
-  const tiling = tilingFor(matrix, rows, cols);
+  const tiling = tilingFor(matrix, rows, cols, maxWorkgroupBytes);
   return batch * Math.ceil(rows / tiling.rows) * Math.ceil(cols / tiling.cols);
 }
 
@@ -351,7 +383,15 @@ export function pickSubgroupMatrix(
   return usable ? { m: usable.M, n: usable.N, k: usable.K } : undefined;
 }
 
-let installed: { matrix: SubgroupMatrixShape; fallback: tf.KernelFunc; slice: tf.KernelFunc } | undefined;
+let installed:
+  | {
+      matrix: SubgroupMatrixShape;
+      /** The device's maxComputeWorkgroupStorageSize. */
+      maxWorkgroupBytes: number;
+      fallback: tf.KernelFunc;
+      slice: tf.KernelFunc;
+    }
+  | undefined;
 
 /** The subgroup-matrix shape in use, or undefined when the tensor-core kernel is not installed. */
 export function tensorCoreMatrix(): SubgroupMatrixShape | undefined {
@@ -379,7 +419,13 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
     !simpleBatch ||
     (!everyShape &&
       (rows * cols * inner < minimumWork ||
-        tensorCoreWorkgroups(installed.matrix, Math.max(batchA, batchB), rows, cols) < minimumWorkgroups))
+        tensorCoreWorkgroups(
+          installed.matrix,
+          Math.max(batchA, batchB),
+          rows,
+          cols,
+          installed.maxWorkgroupBytes,
+        ) < minimumWorkgroups))
   ) {
     return installed.fallback(args);
   }
@@ -404,6 +450,7 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
     transposeB,
     vector,
     installed.matrix,
+    installed.maxWorkgroupBytes,
   );
   const gpu = backend as unknown as WebGpuBackendLike;
   let out = gpu.runWebGPUProgram(program, [a3d, b3d], 'float32'); // [batch, rows, cols] padded to tiles
@@ -422,9 +469,10 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
 
 /**
  * Puts the tensor-core kernel in place of tfjs's BatchMatMul on webgpu (tfjs's stays as the
- * fallback). Call after the webgpu backend is registered, with the adapter's shape.
+ * fallback). Call after the webgpu backend is registered, with the adapter's shape and the
+ * device's maxComputeWorkgroupStorageSize.
  */
-export function installTensorCoreMatMul(matrix: SubgroupMatrixShape): void {
+export function installTensorCoreMatMul(matrix: SubgroupMatrixShape, maxWorkgroupBytes: number): void {
   const current = tf.getKernel('BatchMatMul', 'webgpu');
   if (!current) throw new Error('tfjs has no BatchMatMul kernel for webgpu');
   const fallback = current.kernelFunc === tensorCoreBatchMatMul ? installed?.fallback : current.kernelFunc;
@@ -432,7 +480,7 @@ export function installTensorCoreMatMul(matrix: SubgroupMatrixShape): void {
   if (!fallback || !slice) throw new Error('tfjs’s webgpu BatchMatMul or Slice kernel is missing');
   tf.unregisterKernel('BatchMatMul', 'webgpu');
   tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: tensorCoreBatchMatMul });
-  installed = { matrix, fallback, slice };
+  installed = { matrix, maxWorkgroupBytes, fallback, slice };
 }
 
 /** Gives BatchMatMul on webgpu back to tfjs. */

@@ -31,6 +31,7 @@ import {
   type SubgroupMatrixShape,
 } from './tensor-core-matmul.js';
 import { probeVulkanLoader, vulkanLoaderName, type VulkanLoaderProbe } from './vulkan.js';
+import { installWebGpuKernels, uninstallWebGpuKernels } from './webgpu-kernels.js';
 
 export interface WebGpuOptions {
   /** Index into Dawn's adapter list (see `listWebGpuAdapters`). */
@@ -268,6 +269,7 @@ export function stopWebGpuBackend(): void {
   active = undefined;
   releaseDeviceConstants();
   uninstallTensorCoreMatMul();
+  uninstallWebGpuKernels();
   if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
   device.destroy();
   removeNavigatorGpu();
@@ -330,8 +332,9 @@ export async function startWebGpuBackend(
     throw new BackendUnavailableError('webgpu', `the GPU device could not be set up: ${firstLineOf(error)}`);
   }
   active = { device, removeNavigatorGpu, ...tracked };
+  installWebGpuKernels();
   const matrix = tensorCoreShape(adapter, device);
-  if (matrix) installTensorCoreMatMul(matrix);
+  if (matrix) installTensorCoreMatMul(matrix, device.limits.maxComputeWorkgroupStorageSize);
   else uninstallTensorCoreMatMul();
 
   const batchFlag = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
@@ -343,6 +346,11 @@ export async function startWebGpuBackend(
     `${describeAdapter(adapter.info, device)}; tfjs ${tf.version.tfjs}, ` +
     `submit batch ${String(tf.env().get(batchFlag))}${toggles}${tensorCores}`
   );
+}
+
+/** The GPU device of the running webgpu backend (undefined when none runs). */
+export function activeWebGpuDevice(): GPUDevice | undefined {
+  return active?.device;
 }
 
 /** Device memory of the running webgpu backend, in bytes (undefined when none runs). */

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +26,7 @@ import { paperView } from '../../src/results/paper-view.js';
 import { runRows } from '../../src/results/rows.js';
 import type { StoredRun } from '../../src/results/store.js';
 import { fakePlan, fakeResult } from '../results/fake-runs.js';
+import { runToEnd } from '../helpers/spawn.js';
 import { repoRoot } from './helpers.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-notebook-'));
@@ -302,17 +302,17 @@ describe('outside a kernel', () => {
     assert.equal(kernelChannel(), undefined);
   });
 
-  test('show, plot and run print text; running again reuses the finished run', () => {
+  test('show, plot and run print text; running again reuses the finished run', async (t) => {
     const store = path.join(dir, 'runs.db');
-    const env = { ...process.env, LAYERCUT_CACHE: path.join(dir, 'cache') };
+    const env = { LAYERCUT_CACHE: path.join(dir, 'cache') };
     const script = path.join(repoRoot, 'test', 'notebook', 'outside-kernel.ts');
-    const once = (): { stdout: string; result: Record<string, unknown> } => {
-      const child = spawnSync(process.execPath, ['--import', 'tsx', script, store], {
+    const once = async (): Promise<{ stdout: string; result: Record<string, unknown> }> => {
+      const child = await runToEnd(t, process.execPath, ['--import', 'tsx', script, store], {
         cwd: repoRoot,
         env,
-        encoding: 'utf8',
+        timeoutMs: 120_000,
       });
-      assert.equal(child.status, 0, child.stderr);
+      assert.equal(child.code, 0, child.stderr);
       const marker = child.stdout.split('\n').find((line) => line.startsWith('RESULT '));
       assert.ok(marker, child.stdout);
       return {
@@ -321,7 +321,7 @@ describe('outside a kernel', () => {
       };
     };
 
-    const first = once();
+    const first = await once();
     assert.ok(
       first.stdout.startsWith(
         '| task | accuracy |\n| --- | ---: |\n| spam | 0.8125 |\n| sotu-party | 0.5 |\n' +
@@ -339,7 +339,7 @@ describe('outside a kernel', () => {
     const table = first.result['paperTable'] as { rows: { text: string }[][] };
     assert.equal(table.rows[0]![1]!.text, (accuracy * 100).toFixed(1));
 
-    const again = once();
+    const again = await once();
     assert.match(again.stdout, /1 run: 0 done now · 1 reused · 0 failed · \d+\.\d s\n/);
     assert.doesNotMatch(again.stdout, /✓/);
     assert.deepEqual(again.result['counts'], { total: 1, ran: 0, reused: 1, failed: 0, unfinished: 0 });

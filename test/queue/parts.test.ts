@@ -301,10 +301,11 @@ describe('the sweep printer', () => {
 });
 
 describe('a run process', { timeout: 60_000 }, () => {
-  test('a run that throws is a failed outcome with its message; the process lives on and stops when told', async () => {
+  test('a run that throws is a failed outcome with its message; the process lives on and stops when told', async (t) => {
     const [plan] = await tinyPlans(1);
     const broken: RunPlan = { ...plan!, model: { kind: 'local', path: path.join(dir, 'no-such-model') } };
     const child = await RunProcess.start({ name: 't0' });
+    t.after(() => child.kill()); // however the test ends
     try {
       assert.ok(child.alive);
       const outcome = await child.run('0123456789abcdef', broken);

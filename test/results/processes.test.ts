@@ -4,12 +4,12 @@
  * the same file at once lose nothing; a pid that now names another process holds nothing.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, test } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 
 import Database from 'better-sqlite3';
 
@@ -18,22 +18,16 @@ import { processStart } from '../../src/results/owner.js';
 import { openStore } from '../../src/results/store.js';
 import { captured } from '../helpers/console.js';
 import { fakePlan } from './fake-runs.js';
+import { spawnNode } from '../helpers/spawn.js';
 
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'store-worker.ts');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-procs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Every process a test started: killed when the file's tests end, whether they passed, failed or timed out. */
-const children = new Set<ChildProcess>();
-after(() => children.forEach((child) => child.kill('SIGKILL')));
-
-function startWorker(...args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
+/** Starts store-worker.ts with `args`; it ends with test `t` (test/helpers/spawn.ts). */
+function startWorker(t: TestContext, ...args: string[]): ChildProcess {
+  return spawnNode(t, ['--import', 'tsx', worker, ...args], { cwd: process.cwd(), name: 'store-worker' })
+    .process;
 }
 
 /** Resolves with the exit code once the process is gone (and reaped: its pid no longer exists). */
@@ -61,9 +55,9 @@ function lines(child: ChildProcess, onLine: (line: string) => void): { all: stri
 }
 
 describe('results store across processes', { timeout: 60_000 }, () => {
-  test('a process killed between markRunning and finish leaves its run unfinished, and it is run again', async () => {
+  test('a process killed between markRunning and finish leaves its run unfinished, and it is run again', async (t) => {
     const file = path.join(dir, 'killed.db');
-    const child = startWorker('hold', file, '17');
+    const child = startWorker(t, 'hold', file, '17');
     const gone = exited(child);
     const id = await new Promise<string>((resolve) => {
       lines(child, (line) => {
@@ -89,10 +83,10 @@ describe('results store across processes', { timeout: 60_000 }, () => {
     store.close();
   });
 
-  test('a process killed in the middle of finishing runs leaves each run whole or unfinished', async () => {
+  test('a process killed in the middle of finishing runs leaves each run whole or unfinished', async (t) => {
     const file = path.join(dir, 'half.db');
     const total = 30;
-    const child = startWorker('finish-all', file, String(total));
+    const child = startWorker(t, 'finish-all', file, String(total));
     const gone = exited(child);
     const out = lines(child, (line) => {
       if (line.startsWith('finished ') && out.all.length === 5) child.kill('SIGKILL');
@@ -119,7 +113,7 @@ describe('results store across processes', { timeout: 60_000 }, () => {
     store.close();
   });
 
-  test('two processes enqueueing, claiming and finishing in one file at once lose nothing and run nothing twice', async () => {
+  test('two processes enqueueing, claiming and finishing in one file at once lose nothing and run nothing twice', async (t) => {
     const file = path.join(dir, 'shared.db');
     const goFile = path.join(dir, 'go');
     const count = 200;
@@ -127,7 +121,7 @@ describe('results store across processes', { timeout: 60_000 }, () => {
     const bothReady = new Promise<void>((resolve) => (markReady = resolve));
     let ready = 0;
     const children = ['one', 'two'].map((name) => {
-      const child = startWorker('hammer', file, name, String(count), goFile);
+      const child = startWorker(t, 'hammer', file, name, String(count), goFile);
       const out = lines(child, (line) => {
         if (line === 'ready' && ++ready === 2) markReady();
       });
@@ -160,10 +154,11 @@ describe('results store across processes', { timeout: 60_000 }, () => {
 describe('who holds a run', { timeout: 60_000 }, () => {
   /** Starts `hold` in a worker process and resolves with the id of the run it holds. */
   async function holding(
+    t: TestContext,
     file: string,
     seed: string,
   ): Promise<{ child: ChildProcess; id: string; gone: Promise<number | null> }> {
-    const child = startWorker('hold', file, seed);
+    const child = startWorker(t, 'hold', file, seed);
     const gone = exited(child);
     const id = await new Promise<string>((resolve) => {
       lines(child, (line) => {
@@ -173,9 +168,9 @@ describe('who holds a run', { timeout: 60_000 }, () => {
     return { child, id, gone };
   }
 
-  test('layercut status: a holder killed with SIGKILL is shown as gone and its run as abandoned, not running', async () => {
+  test('layercut status: a holder killed with SIGKILL is shown as gone and its run as abandoned, not running', async (t) => {
     const file = path.join(dir, 'status.db');
-    const { child, id, gone } = await holding(file, '21');
+    const { child, id, gone } = await holding(t, file, '21');
     const live = await captured(() => main(['status', '--db', file]));
     assert.equal(live.code, 0);
     assert.match(live.out, /1 runs — 0 queued, 1 running, 0 done, 0 failed/);
@@ -206,9 +201,10 @@ describe('who holds a run', { timeout: 60_000 }, () => {
 
   test('a run recorded under a pid that now names an unrelated live process (pid reuse) is handed out again (Linux: /proc start times)', async (t) => {
     // An unrelated live process: it never opened the store.
-    const unrelated = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    children.add(unrelated);
-    t.after(() => unrelated.kill('SIGKILL'));
+    const unrelated = spawnNode(t, ['-e', 'setInterval(() => {}, 1000)'], {
+      cwd: process.cwd(),
+      name: 'unrelated',
+    }).process;
     const pid = unrelated.pid!;
     const file = path.join(dir, 'reused-pid.db');
     const store = openStore(file);

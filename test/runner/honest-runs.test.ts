@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 
 import { main } from '../../src/cli.js';
 import { compileFile } from '../../src/compile/file.js';
@@ -33,19 +33,13 @@ import { layercutBin, repoRoot, testFolder } from './helpers.js';
 const { dir, cache } = testFolder('layercut-honest-runs-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Every command started here: killed when the file's tests end, also after a failure or a timeout. */
-const started = new Set<SpawnedCommand>();
-after(() => started.forEach((command) => command.process.kill('SIGKILL')));
-
-function layercutRun(args: string[]): SpawnedCommand {
-  const command = spawnNode([layercutBin, 'run', ...args], {
+/** `layercut run ARGS` in the test folder; it ends with test `t` (test/helpers/spawn.ts). */
+function layercutRun(t: TestContext, args: string[]): SpawnedCommand {
+  return spawnNode(t, [layercutBin, 'run', ...args], {
     cwd: dir,
     env: { LAYERCUT_CACHE: cache },
     name: 'layercut run',
   });
-  started.add(command);
-  void command.exit.then(() => started.delete(command));
-  return command;
 }
 
 const dsl = JSON.stringify(path.join(repoRoot, 'dsl', 'index.js'));
@@ -93,7 +87,7 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
     holder.enqueue(runs.map((run) => run.plan));
     assert.equal(holder.markRunning(runs[0]!.id), true);
 
-    const second = layercutRun([file, '--db', db]);
+    const second = layercutRun(t, [file, '--db', db]);
     assert.equal(await second.exit, 3, second.stderr());
     const held = `process ${process.pid} on ${os.hostname()} is running it`;
     assert.match(
@@ -106,35 +100,41 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
 
     // Once the holder is done, the same command finishes the sweep and exits 0.
     holder.close();
-    const third = layercutRun([file, '--db', db]);
+    const third = layercutRun(t, [file, '--db', db]);
     assert.equal(await third.exit, 0, third.stderr());
     assert.match(third.stderr(), /^2 of 2 runs done · /m);
   });
 
-  test('a failure of several lines (a verbalizer problem) is printed whole, indented, and stored whole', async () => {
+  test('a failure of several lines (a corrupt checkpoint) is printed whole, indented, and stored whole', async (t) => {
+    // Config and tokenizer are fine (the checks before the run pass); only loading the cut-off weights fails.
+    const model = path.join(dir, 'corrupt-model');
+    mkdirSync(model, { recursive: true });
+    const source = await builtinModelFolder('tiny-gpt2');
+    for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'])
+      copyFileSync(path.join(source, name), path.join(model, name));
+    writeFileSync(path.join(model, 'model.safetensors'), Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123, 34]));
     const file = experimentFile(
-      'clash.ts',
-      `export const clash = experiment({ ...base, words: verbalizer(tasks.spam, { ham: ' good', spam: ' good' }) });`,
+      'corrupt.ts',
+      `export const corrupt = experiment({ ...base, model: { kind: 'local', path: ${JSON.stringify(model)} } });`,
     );
-    const db = path.join(dir, 'clash.db');
-    const run = layercutRun([file, '--db', db]);
-    assert.equal(await run.exit, 1);
-    const problem = `- labels 'ham' (" good") and 'spam' (" good") have the same first token "Ġgood": they cannot be told apart`;
-    const hint =
-      'hint: run `layercut verbalizer --tokenizer <dir> --task <task>` to see every label word in its slot';
+    const db = path.join(dir, 'corrupt.db');
+    const run = layercutRun(t, [file, '--db', db]);
+    assert.equal(await run.exit, 1, run.stderr());
+    const problem = `${path.join(model, 'model.safetensors')}: header length 200 (first 8 bytes, little-endian u64) is beyond the end of the 10-byte file; the file is not a safetensors file or is corrupt`;
+    const hint = 'hint: Re-download or re-write the file; a truncated download is the usual cause.';
     const whole = (prefix: string): RegExp =>
-      new RegExp(`^${prefix}verbalizer has 1 error:\\n {6}${escape(problem)}\\n {6}${escape(hint)}$`, 'm');
+      new RegExp(`^${prefix}${escape(problem)}\\n {6}${escape(hint)}$`, 'm');
     assert.match(
       run.stderr(),
-      whole(`\\[1/1\\] FAILED [0-9a-f]{16} {2}tiny-gpt2 first 1 · spam · lm · seed 0: `),
+      whole(`\\[1/1\\] FAILED [0-9a-f]{16} {2}${escape(model)} first 1 · spam · lm · seed 0: `),
     );
     assert.match(run.stderr(), whole('failed: [0-9a-f]{16}: '));
 
     const [stored] = storedRuns(db);
     assert.equal(stored!.status, 'failed');
-    assert.equal(stored!.error, `verbalizer has 1 error:\n  ${problem}\n  ${hint}`);
+    assert.equal(stored!.error, `${problem}\n  ${hint}`);
     // The results table keeps it whole on the run's one line; JSON as it is.
-    const out = path.join(dir, 'clash.json');
+    const out = path.join(dir, 'corrupt.json');
     assert.equal(
       (await captured(() => main(['results', '--db', db, '--format', 'json', '--out', out]))).code,
       0,
@@ -142,13 +142,13 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
     assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { error: string }[])[0]!.error, stored!.error);
   });
 
-  test('a run whose loss explodes (AdamW lr 1e6) is done but marked diverged in its done line, the store and the tables', async () => {
+  test('a run whose loss explodes (AdamW lr 1e6) is done but marked diverged in its done line, the store and the tables', async (t) => {
     const file = experimentFile(
       'explode.ts',
       `export const lrs = concat(experiment(base), experiment({ ...base, train: { ...base.train, optimizer: adamw({ lr: 1e6 }) } }));`,
     );
     const db = path.join(dir, 'explode.db');
-    const run = layercutRun([file, '--db', db]);
+    const run = layercutRun(t, [file, '--db', db]);
     assert.equal(await run.exit, 0, run.stderr());
     const runs = storedRuns(db);
     const [healthy, exploded] = [1e-3, 1e6].map((lr) => runs.find((r) => r.plan.train.optimizer.lr === lr)!);
@@ -186,7 +186,7 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
     assert.match(table, new RegExp(`^diverged: ${exploded!.id}: ${escape(why)}$`, 'm'));
   });
 
-  test('a model whose test scores are not finite: the run fails, it is not stored as done', async () => {
+  test('a model whose test scores are not finite: the run fails, it is not stored as done', async (t) => {
     // tiny-gpt2 with its final LayerNorm gain set to NaN: every score is NaN.
     const model = path.join(dir, 'nan-gpt2');
     mkdirSync(model);
@@ -198,7 +198,7 @@ describe('layercut run: what it did not do', { timeout: 180_000 }, () => {
       `export const nan = experiment({ ...base, model: { kind: 'local', path: ${JSON.stringify(model)} }, method: icl() });`,
     );
     const db = path.join(dir, 'nan.db');
-    const run = layercutRun([file, '--db', db]);
+    const run = layercutRun(t, [file, '--db', db]);
     assert.equal(await run.exit, 1, run.stderr());
     assert.match(
       run.stderr(),

@@ -24,6 +24,10 @@ export interface WebGpuProgram {
   uniforms?: string;
   /** True: tfjs adds `uniforms.size`, the output's element count. */
   size?: boolean;
+  /** Floats per element of `result` (4: `array<vec4<f32>>`); default 1. */
+  outputComponent?: number;
+  /** Floats per element of each input array, in `variableNames` order; default `outputComponent`. */
+  variableComponents?: number[];
   getUserCode(): string;
 }
 
@@ -34,6 +38,7 @@ export interface ProgramUniform {
 }
 
 interface WebGpuBackendLike {
+  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   runWebGPUProgram(
     program: WebGpuProgram,
     inputs: tf.TensorInfo[],
@@ -47,15 +52,25 @@ export function fusedKernelsActive(): boolean {
   return tf.getBackend() === 'webgpu' && !plainOps() && !envFlag('LAYERCUT_NO_FUSED_KERNELS');
 }
 
-/** Runs `program` on float32 `inputs` and returns its output as a tensor. */
+/** Runs `program` on `inputs` and returns its output (float32 unless `dtype` says otherwise) as a tensor. */
 export function runProgram(
   program: WebGpuProgram,
   inputs: tf.Tensor[],
   uniforms?: ProgramUniform[],
+  dtype: 'float32' | 'int32' = 'float32',
 ): tf.Tensor {
   const backend = tf.backend() as unknown as WebGpuBackendLike;
-  const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+  const info = backend.runWebGPUProgram(program, inputs, dtype, uniforms);
   return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/**
+ * A float32 tensor with no values yet, for a program to write through a binding marked with
+ * `writesBinding` (its device buffer is allocated when the program binds it).
+ */
+export function unfilledTensor(shape: number[]): tf.Tensor {
+  const backend = tf.backend() as unknown as WebGpuBackendLike;
+  return tf.engine().makeTensorFromTensorInfo(backend.makeTensorInfo(shape, 'float32'));
 }
 
 export const elementwiseWorkgroup = 256;
@@ -69,6 +84,8 @@ export class ElementwiseProgram implements WebGpuProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [elementwiseWorkgroup, 1, 1];
   size = true;
+  /** Extra uniform fields, e.g. 'offset : i32,'. */
+  uniforms?: string;
 
   constructor(
     readonly outputShape: number[],

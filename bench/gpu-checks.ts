@@ -1,0 +1,414 @@
+/**
+ * Checks of layercut's WebGPU programs against their references, run on a GPU by bench/matmul.ts
+ * (with timings) and bench/gpu-suite.ts (npm run test:gpu). Each returns `Check`s: a name, the
+ * largest difference, the tolerance it must stay within, and the figures that go with it.
+ *
+ *   tensor-core matmul  against the CPU model `mixedMatMulReference` (f16-rounded inputs, exact
+ *                       sums) and against tfjs's fp32 kernel
+ *   fused programs      LayerNorm, GELU, attention softmax against their tfjs-op formulations
+ *   fused AdamW         against the tfjs-ops AdamW, three steps
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  activation,
+  attentionProbabilities,
+  causalMaskBias,
+  layerNorm,
+  paddingMaskBias,
+  positionsFromMask,
+} from '../src/models/layers.js';
+import { setPlainOps } from '../src/runtime/flags.js';
+import {
+  mixedMatMulReference,
+  setMatMulPrecision,
+  tensorCoreMatrix,
+  type MatMulPrecision,
+} from '../src/runtime/tensor-core-matmul.js';
+import { AdamW } from '../src/train/optimizers.js';
+
+/** One compared quantity. `diff` is relative to the reference's largest |value| when `relative`. */
+export interface Check {
+  name: string;
+  diff: number;
+  tolerance: number;
+  relative: boolean;
+  /** Timings and shapes, for the JSON line. */
+  details?: Record<string, unknown>;
+  /** Set when the check could not run (counts as a failure). */
+  error?: string;
+}
+
+export const passes = (c: Check): boolean =>
+  c.error === undefined && Number.isFinite(c.diff) && c.diff <= c.tolerance;
+
+/** "ok    name    max|Δ| 1.2e-07 (relative, tolerance 1e-5)" */
+export function checkLine(c: Check): string {
+  const verdict = passes(c) ? 'ok  ' : 'FAIL';
+  const what = c.error
+    ? `error: ${c.error}`
+    : `max|Δ| ${c.diff.toExponential(2)}${c.relative ? ' rel' : ''} (tol ${c.tolerance.toExponential(0)})`;
+  return `${verdict}  ${c.name.padEnd(58)} ${what}`;
+}
+
+/**
+ * max |a − b| / max |b| when relative, else max |a − b|, computed on the host from both tensors'
+ * values (a device that computes nothing must not pass its own comparison). NaN anywhere → NaN.
+ */
+export async function maxDifference(a: tf.Tensor, b: tf.Tensor, relative: boolean): Promise<number> {
+  if (a.shape.join() !== b.shape.join()) return NaN;
+  const [x, y] = await Promise.all([a.data(), b.data()]);
+  let worst = 0;
+  let largest = 0;
+  for (let i = 0; i < y.length; i++) {
+    const d = Math.abs(x[i]! - y[i]!);
+    if (!(d <= worst)) worst = d; // NaN replaces worst and stays
+    largest = Math.max(largest, Math.abs(y[i]!));
+  }
+  return relative ? worst / largest : worst;
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n').slice(0, 4).join(' | ') : String(error);
+}
+
+export interface MatmulCase {
+  name: string;
+  /** [batch, rows, inner] of A before any transpose, and the same for B. */
+  a: number[];
+  b: number[];
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+const tokens = 16 * 128;
+/** GPT2-XL training shapes (forward and both backward products), attention, ragged and broadcast. */
+export const matmulCases: MatmulCase[] = [
+  { name: 'xl mlp up: x·W', a: [tokens, 1600], b: [1600, 6400], transposeA: false, transposeB: false },
+  { name: 'xl mlp up dX: dY·Wᵀ', a: [tokens, 6400], b: [1600, 6400], transposeA: false, transposeB: true },
+  { name: 'xl mlp up dW: xᵀ·dY', a: [tokens, 1600], b: [tokens, 6400], transposeA: true, transposeB: false },
+  { name: 'xl qkv: x·W', a: [tokens, 1600], b: [1600, 4800], transposeA: false, transposeB: false },
+  { name: 'xl attn scores: q·kᵀ', a: [400, 128, 64], b: [400, 128, 64], transposeA: false, transposeB: true },
+  { name: 'xl attn out: p·v', a: [400, 128, 128], b: [400, 128, 64], transposeA: false, transposeB: false },
+  { name: 'xl attn dP: pᵀ·dO', a: [400, 128, 128], b: [400, 128, 64], transposeA: true, transposeB: false },
+  { name: 'small mlp up: x·W', a: [tokens, 768], b: [768, 3072], transposeA: false, transposeB: false },
+  { name: 'mid 512x512x512', a: [512, 512], b: [512, 512], transposeA: false, transposeB: false },
+  { name: 'mid tA tB 384x448x256', a: [256, 384], b: [448, 256], transposeA: true, transposeB: true },
+  { name: 'ragged 1000x700x300', a: [1000, 300], b: [300, 700], transposeA: false, transposeB: false },
+  { name: 'ragged tA tB 77x50x200', a: [3, 200, 77], b: [3, 50, 200], transposeA: true, transposeB: true },
+  {
+    name: 'broadcast batch 8x(130x96)·(96x260)',
+    a: [8, 130, 96],
+    b: [96, 260],
+    transposeA: false,
+    transposeB: false,
+  },
+];
+
+/** Mixed against fp32 (f16 inputs: about 1e-3 of the largest value) and against the CPU model of the kernel. */
+const mixedVsFp32Tolerance = 1e-2;
+const mixedVsModelTolerance = 1e-5;
+
+async function timeMs(fn: () => tf.Tensor, iterations: number): Promise<number> {
+  for (let i = 0; i < 2; i++) {
+    const warm = fn();
+    await warm.data();
+    warm.dispose();
+  }
+  const start = performance.now();
+  const outs: tf.Tensor[] = [];
+  for (let i = 0; i < iterations; i++) outs.push(fn());
+  await tf.slice(outs.at(-1)!.reshape([-1]), 0, 1).data();
+  const ms = (performance.now() - start) / iterations;
+  tf.dispose(outs);
+  return ms;
+}
+
+/**
+ * One matmul case in fp32 (tfjs) and mixed (tensor cores; the caller forces them for every shape):
+ * the JSON record bench/matmul.ts prints, and its checks.
+ */
+export async function matmulCase(
+  c: MatmulCase,
+  iterations: number,
+): Promise<{ record: Record<string, unknown>; checks: Check[] }> {
+  const a = tf.randomNormal(c.a, 0, 1, 'float32', 1);
+  const b = tf.randomNormal(c.b, 0, 1, 'float32', 2);
+  const product = () => tf.matMul(a, b, c.transposeA, c.transposeB);
+  const record: Record<string, unknown> = {
+    case: c.name,
+    a: c.a,
+    b: c.b,
+    transposeA: c.transposeA,
+    transposeB: c.transposeB,
+  };
+  const checks: Check[] = [];
+  const outputs: Partial<Record<MatMulPrecision, tf.Tensor>> = {};
+  const inner = c.transposeA ? c.a.at(-2)! : c.a.at(-1)!;
+  for (const precision of ['fp32', 'mixed'] as const) {
+    if (precision === 'mixed' && !tensorCoreMatrix()) continue;
+    setMatMulPrecision(precision);
+    try {
+      const out = product();
+      outputs[precision] = out;
+      await out.data();
+      const ms = await timeMs(product, iterations);
+      record[`${precision}Ms`] = +ms.toFixed(3);
+      record[`${precision}Tflops`] = +((2 * out.size * inner) / ms / 1e9).toFixed(1);
+    } catch (error) {
+      record[`${precision}Error`] = errorText(error);
+      checks.push({
+        name: `matmul ${c.name} (${precision})`,
+        diff: NaN,
+        tolerance: 0,
+        relative: true,
+        error: errorText(error),
+      });
+    }
+  }
+  setMatMulPrecision('fp32');
+  if (outputs.fp32 && outputs.mixed) {
+    const sameShape = outputs.mixed.shape.join() === outputs.fp32.shape.join();
+    record.shape = outputs.mixed.shape;
+    record.sameShape = sameShape;
+    if (!sameShape) {
+      checks.push({
+        name: `matmul ${c.name}: shape`,
+        diff: NaN,
+        tolerance: 0,
+        relative: false,
+        error: `mixed ${outputs.mixed.shape} vs fp32 ${outputs.fp32.shape}`,
+      });
+    } else {
+      const relativeError = await maxDifference(outputs.mixed, outputs.fp32, true);
+      record.relativeError = +relativeError.toExponential(2);
+      checks.push({
+        name: `matmul ${c.name}: mixed vs fp32`,
+        diff: relativeError,
+        tolerance: mixedVsFp32Tolerance,
+        relative: true,
+      });
+    }
+    // against the CPU model, on the first batch of shapes small enough for the host
+    const [rows, cols] = outputs.mixed.shape.slice(-2) as [number, number];
+    if (rows * cols * inner <= 2 ** 27) {
+      const [a2, b2] = tf.tidy(() => {
+        const first = (t: tf.Tensor) =>
+          t.rank === 3 ? t.slice([0, 0, 0], [1, -1, -1]).reshape(t.shape.slice(1)) : t;
+        const a0 = first(a) as tf.Tensor2D;
+        const b0 = first(b) as tf.Tensor2D;
+        return [c.transposeA ? a0.transpose() : a0, c.transposeB ? b0.transpose() : b0];
+      });
+      const reference = mixedMatMulReference(
+        (await a2.data()) as Float32Array,
+        (await b2.data()) as Float32Array,
+        rows,
+        inner,
+        cols,
+      );
+      const mixedFirst = (await outputs.mixed.data()).subarray(0, rows * cols);
+      let worst = 0;
+      let largest = 0;
+      reference.forEach((r, i) => {
+        worst = Math.max(worst, Math.abs(r - mixedFirst[i]!));
+        largest = Math.max(largest, Math.abs(r));
+      });
+      record.errorVsF16Reference = +(worst / largest).toExponential(2);
+      checks.push({
+        name: `matmul ${c.name}: mixed vs CPU model`,
+        diff: worst / largest,
+        tolerance: mixedVsModelTolerance,
+        relative: true,
+      });
+      tf.dispose([a2, b2]);
+    }
+  }
+  tf.dispose([a, b, outputs.fp32, outputs.mixed].filter((t): t is tf.Tensor => t !== undefined));
+  return { record, checks };
+}
+
+/**
+ * Fused in-place AdamW (src/runtime/fused-adamw.ts) against the plain tfjs-ops AdamW on the same
+ * device: three steps on the same parameters and gradients, largest parameter difference.
+ */
+export async function adamwCheck(): Promise<Check> {
+  const shapes = [[50257, 64], [1600], [1600, 4800], [7]];
+  const finals: Float32Array[][] = [];
+  const times: number[] = [];
+  for (const plain of [false, true]) {
+    setPlainOps(plain);
+    // variables that own their data (the fused pass updates only those in place)
+    const params = new Map(
+      shapes.map((shape, i) => {
+        const init = tf.randomNormal(shape, 0, 0.02, 'float32', 10 + i);
+        const variable = tf.variable(init);
+        init.dispose();
+        return [`p${i}`, variable];
+      }),
+    );
+    const optimizer = new AdamW(params, { weightDecay: 0.01 });
+    const start = performance.now();
+    for (let step = 0; step < 3; step++) {
+      const grads = Object.fromEntries(
+        shapes.map((shape, i) => [`p${i}`, tf.randomNormal(shape, 0, 1e-3, 'float32', 100 * step + i + 1)]),
+      );
+      optimizer.step(grads, 1e-3);
+      tf.dispose(Object.values(grads));
+    }
+    finals.push(await Promise.all([...params.values()].map((p) => p.data() as Promise<Float32Array>)));
+    times.push(performance.now() - start);
+    optimizer.dispose();
+    tf.dispose([...params.values()]);
+  }
+  setPlainOps(undefined);
+  let maxDiff = 0;
+  let maxValue = 0;
+  finals[0]!.forEach((fused, i) => {
+    const plain = finals[1]![i]!;
+    for (let j = 0; j < fused.length; j++) {
+      maxDiff = Math.max(maxDiff, Math.abs(fused[j]! - plain[j]!));
+      maxValue = Math.max(maxValue, Math.abs(plain[j]!));
+    }
+  });
+  return {
+    name: 'fused AdamW vs tfjs-ops AdamW, 3 steps',
+    diff: maxDiff / maxValue,
+    tolerance: 1e-5,
+    relative: true,
+    details: { maxAbsDiff: maxDiff, maxAbsValue: maxValue, ms: times.map((t) => +t.toFixed(1)) },
+  };
+}
+
+/** The mask programs (src/runtime/fused/masks.ts) against tfjs ops: positions and causal bias, exactly. */
+export async function maskChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  // rows padded on the right after 0…T tokens, and one with a hole (what tfjs's cumsum gives there too)
+  const [batch, seq] = [5, 77];
+  const values = Array.from({ length: batch * seq }, (_, i) => {
+    const [row, t] = [Math.floor(i / seq), i % seq];
+    return row === 4 ? (t % 3 === 0 ? 0 : 1) : t < [77, 50, 1, 0][row]! ? 1 : 0;
+  });
+  const mask = tf.tensor2d(values, [batch, seq], 'int32');
+  const run = (fused: boolean) => {
+    process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+    try {
+      return [positionsFromMask(mask), positionsFromMask(mask, 2), causalMaskBias(mask)];
+    } finally {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+    }
+  };
+  const fused = run(true);
+  const plain = run(false);
+  const names = ['positions', 'positions + 2 (OPT)', 'causal bias'];
+  for (let i = 0; i < names.length; i++) {
+    checks.push({
+      name: `fused ${names[i]} ${batch}x${seq} vs tfjs ops`,
+      diff: await maxDifference(fused[i]!, plain[i]!, false),
+      tolerance: 0,
+      relative: false,
+    });
+  }
+  tf.dispose([mask, ...fused, ...plain]);
+  return checks;
+}
+
+/** Fused programs against tfjs ops: |Δ| of values and gradients relative to the largest tfjs value. */
+const fusedTolerance = 1e-5;
+
+/**
+ * Fused LayerNorm, GELU and attention-softmax programs (src/runtime/fused/) against the tfjs-op
+ * formulations they replace, on the same device: values and gradients of Σ(f(x) · r), and the
+ * time of 10 forward + backward passes each way.
+ */
+export async function fusedKernelChecks(): Promise<Check[]> {
+  const gelu = activation('gelu_new');
+  // masks with real padding: the second sequence of each batch ends early
+  const lengths = (batch: number, seq: number) =>
+    tf.tensor2d(
+      Array.from({ length: batch * seq }, (_, i) => (i % seq < seq - (Math.floor(i / seq) % 2) * 20 ? 1 : 0)),
+      [batch, seq],
+      'int32',
+    );
+  const causal = causalMaskBias(lengths(16, 128));
+  const padding = paddingMaskBias(lengths(4, 77));
+  const cases: {
+    name: string;
+    shape: number[];
+    f: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  }[] = [
+    { name: 'layerNorm 2048x1600', shape: [16, 128, 1600], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'layerNorm 37x77', shape: [37, 77], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'layerNorm 300x3000', shape: [300, 3000], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'gelu_new 2048x6400', shape: [2048, 6400], f: (x) => gelu(x) },
+    { name: 'gelu_new 1000x77 (wide range)', shape: [1000, 77], f: (x) => gelu(tf.mul(x, 8)) },
+    {
+      name: 'attention softmax 16x25x128x128 causal',
+      shape: [16, 25, 128, 128],
+      f: (x) => attentionProbabilities(x as tf.Tensor4D, causal, 0.125),
+    },
+    {
+      name: 'attention softmax 4x12x77x77 padding',
+      shape: [4, 12, 77, 77],
+      f: (x) => attentionProbabilities(x as tf.Tensor4D, padding, 1 / 8),
+    },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const width = c.shape.at(-1)!;
+    const x = tf.randomNormal(c.shape, 0.3, 1.5, 'float32', 5);
+    const g = tf.randomNormal([width], 1, 0.2, 'float32', 6);
+    const b = tf.randomNormal([width], 0, 0.2, 'float32', 7);
+    const r = tf.randomNormal(c.shape, 0, 1, 'float32', 8);
+    const withGainBias = c.name.startsWith('layerNorm');
+    const run = (fused: boolean) => {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+      return tf.tidy(() => {
+        const value = c.f(x, g, b);
+        const grads = withGainBias
+          ? tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(c.f(xi, gi, bi), r)))([
+              x,
+              g,
+              b,
+            ])
+          : tf.grads((xi: tf.Tensor) => tf.sum(tf.mul(c.f(xi, g, b), r)))([x]);
+        return [value, ...grads];
+      });
+    };
+    const time = async (fused: boolean) => {
+      tf.dispose(run(fused));
+      const start = performance.now();
+      const outs = Array.from({ length: 10 }, () => run(fused));
+      await outs.at(-1)![0]!.data();
+      tf.dispose(outs);
+      return (performance.now() - start) / 10;
+    };
+    try {
+      const fused = run(true);
+      const plain = run(false);
+      const labels = withGainBias ? ['value', 'dx', 'dgain', 'dbias'] : ['value', 'dx'];
+      const timing = { fusedMs: +(await time(true)).toFixed(2), plainMs: +(await time(false)).toFixed(2) };
+      for (let i = 0; i < fused.length; i++) {
+        checks.push({
+          name: `fused ${c.name} ${labels[i]} vs tfjs ops`,
+          diff: await maxDifference(fused[i]!, plain[i]!, true),
+          tolerance: fusedTolerance,
+          relative: true,
+          details: timing,
+        });
+      }
+      tf.dispose([...fused, ...plain]);
+    } catch (error) {
+      checks.push({
+        name: `fused ${c.name}`,
+        diff: NaN,
+        tolerance: fusedTolerance,
+        relative: true,
+        error: errorText(error),
+      });
+    } finally {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+    }
+    tf.dispose([x, g, b, r]);
+  }
+  tf.dispose([causal, padding]);
+  return checks;
+}

@@ -1,0 +1,365 @@
+// Every WGSL program layercut generates, compiled and validated by Dawn on its null backend (a
+// WebGPU device without a GPU: Tint's full WGSL validation and Dawn's pipeline and command
+// validation run, nothing executes and read-backs are meaningless). Each check runs the real code
+// path on the tfjs webgpu backend, reads a result back (which submits the work) and fails on any
+// compilation message of type error, any error of its scopes and any uncaptured error.
+//
+// What the null device cannot check: numbers (bench/gpu-suite.ts does, on a GPU), and a subgroup
+// matrix's shape against the adapter's configs (the null adapter lists none and Dawn checks none).
+// Its limits are WebGPU's defaults: a tensor-core tile of more than 16 KiB of workgroup memory is
+// validated up to Dawn's limit check, which must be the only error it raises.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { loadModel } from '../../src/models/load.js';
+import {
+  activation,
+  attentionProbabilities,
+  causalMaskBias,
+  layerNorm,
+  packedSelfAttention,
+  paddingMaskBias,
+  positionsFromMask,
+  rmsNorm,
+  type HeadLayout,
+} from '../../src/models/layers.js';
+import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
+import { RowProgram, runProgram } from '../../src/runtime/fused/program.js';
+import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
+import {
+  installTensorCoreMatMul,
+  operandTileBytes,
+  setMatMulPrecision,
+  setTensorCoresForEveryShape,
+  TensorCoreMatMulProgram,
+  tilingFor,
+} from '../../src/runtime/tensor-core-matmul.js';
+import { activeWebGpuDevice } from '../../src/runtime/webgpu.js';
+import { clipByGlobalNorm } from '../../src/train/clip.js';
+import { promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
+import { AdamW } from '../../src/train/optimizers.js';
+import { modelFixture } from '../helpers/fixtures.js';
+
+const matrix = { m: 16, n: 16, k: 16 };
+let watch: DeviceErrorWatch;
+let device: GPUDevice;
+
+/** tfjs's webgpu backend, as far as these checks reach into it. */
+interface BackendInternals {
+  pipelineCache: Record<string, unknown>;
+  runWebGPUProgram(
+    program: TensorCoreMatMulProgram,
+    inputs: tf.TensorInfo[],
+    dtype: 'float32',
+  ): tf.TensorInfo;
+}
+const backend = () => tf.backend() as unknown as BackendInternals;
+
+before(async () => {
+  await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
+  device = activeWebGpuDevice()!;
+  watch = watchDeviceErrors(device);
+  // the null adapter offers the feature but no configs: put the kernel in place as on an NVIDIA GPU
+  installTensorCoreMatMul(matrix, device.limits.maxComputeWorkgroupStorageSize);
+});
+
+after(() => {
+  setMatMulPrecision('fp32');
+  setTensorCoresForEveryShape(false);
+  watch.stop();
+  releaseBackend();
+});
+
+/**
+ * Runs `fn` (every program compiled afresh: tfjs's pipeline cache is emptied first), reads its
+ * outputs back, and returns the errors and the labels of the shader modules it made.
+ */
+async function run(name: string, fn: () => tf.Tensor | tf.Tensor[]) {
+  backend().pipelineCache = {};
+  const result = await watch.check(name, async () => {
+    const outputs = [tf.tidy(fn)].flat();
+    await Promise.all(outputs.map((t) => t.data()));
+    tf.dispose(outputs);
+  });
+  return result;
+}
+
+/** `run`, asserting no error and that the programs named in `compiles` were among those compiled. */
+async function assertValid(name: string, compiles: string[], fn: () => tf.Tensor | tf.Tensor[]) {
+  const { errors, modules } = await run(name, fn);
+  assert.deepEqual(errors, [], `${name}: ${errors.join('\n')}`);
+  for (const label of compiles) assert.ok(modules.includes(label), `${name} compiled ${modules.join(', ')}`);
+}
+
+/** Values and input gradients of Σ f(x) · r. */
+function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): tf.Tensor[] {
+  const value = f(...inputs);
+  const r = tf.randomNormal(value.shape, 0, 1, 'float32', 3);
+  const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
+  return [value, ...grads];
+}
+
+/** Attention masks [B, T] whose second row is padded after `real` tokens. */
+function paddedMask(batch: number, seq: number, real: number): tf.Tensor2D {
+  const values = Array.from({ length: batch * seq }, (_, i) =>
+    Math.floor(i / seq) % 2 === 1 && i % seq >= real ? 0 : 1,
+  );
+  return tf.tensor2d(values, [batch, seq], 'int32');
+}
+
+describe('the check itself', () => {
+  const broken = (code: string, name: string) =>
+    run(name, () => runProgram(new RowProgram([4, 8], 4, ['x'], name, code), [tf.ones([4, 8])]));
+
+  it('fails on a WGSL syntax error, with its line and column', async () => {
+    const { errors } = await broken('fn main() { let x = ; }', 'layercutBrokenSyntax');
+    assert.ok(errors.length > 0);
+    assert.match(errors[0]!, /RowProgram:\d+:\d+ error: /);
+  });
+
+  it('fails on a type error that only resolution finds', async () => {
+    const { errors } = await broken('fn main() { let x : f32 = 1u; result[0] = x; }', 'layercutBrokenType');
+    assert.ok(
+      errors.some((e) => /cannot initialize 'let' of type 'f32'/.test(e)),
+      errors.join('\n'),
+    );
+  });
+
+  it('fails on a pipeline the device cannot create (too much workgroup memory)', async () => {
+    const { errors } = await broken(
+      'var<workgroup> big : array<f32, 8192>;\nfn main() { big[localIndex] = 1.0; workgroupBarrier(); result[0] = big[0]; }',
+      'layercutBrokenPipeline',
+    );
+    assert.ok(
+      errors.some((e) => /workgroup storage \(32768 bytes\)/.test(e)),
+      errors.join('\n'),
+    );
+  });
+
+  it('passes a valid program and names it', async () => {
+    // every binding must be used: 'auto' layouts drop unused ones, and tfjs binds them all
+    const { errors, modules } = await broken(
+      'fn main() { result[rowIndex()] = x[0] + f32(uniforms.xShape.x); }',
+      'layercutValid',
+    );
+    assert.deepEqual(errors, []);
+    assert.ok(modules.includes('RowProgram'));
+  });
+});
+
+describe('fused programs', () => {
+  it('LayerNorm forward and backward (row statistics, apply, input gradient, column sums)', async () => {
+    // 300 rows: the column sum takes two passes (blocks of 128 rows)
+    const x = tf.randomNormal([3, 100, 40]);
+    const [g, b] = [tf.ones([40]), tf.zeros([40])];
+    await assertValid('layerNorm', ['RowProgram', 'ElementwiseProgram', 'ColumnSumProgram'], () =>
+      valueAndGrads((xi, gi, bi) => layerNorm(xi!, gi, bi, 1e-5), [x, g, b]),
+    );
+    tf.dispose([x, g, b]);
+  });
+
+  it('RMSNorm forward and backward (tfjs ops: layercut has no fused program for it)', async () => {
+    const x = tf.randomNormal([3, 5, 40]);
+    const g = tf.ones([40]);
+    await assertValid('rmsNorm', [], () => valueAndGrads((xi, gi) => rmsNorm(xi!, gi!, 1e-6), [x, g]));
+    tf.dispose([x, g]);
+  });
+
+  it('tanh GELU forward and backward; SiLU (tfjs ops)', async () => {
+    const x = tf.randomNormal([7, 33]);
+    const gelu = activation('gelu_new');
+    const silu = activation('silu');
+    await assertValid('gelu_new', ['ElementwiseProgram'], () => valueAndGrads((xi) => gelu(xi!), [x]));
+    await assertValid('silu', [], () => valueAndGrads((xi) => silu(xi!), [x]));
+    x.dispose();
+  });
+
+  it('attention softmax forward and backward, causal and padding biases', async () => {
+    const mask = paddedMask(2, 9, 5);
+    const causal = causalMaskBias(mask);
+    const padding = paddingMaskBias(mask);
+    const scores = tf.randomNormal([2, 3, 9, 9]);
+    for (const [name, bias] of [
+      ['causal', causal],
+      ['padding', padding],
+    ] as const) {
+      await assertValid(`softmax ${name}`, ['RowProgram'], () =>
+        valueAndGrads((s) => attentionProbabilities(s as tf.Tensor4D, bias, 0.125), [scores]),
+      );
+    }
+    tf.dispose([mask, causal, padding, scores]);
+  });
+
+  it('positions and causal bias from the attention mask', async () => {
+    const mask = paddedMask(3, 11, 4);
+    await assertValid('mask programs', ['ElementwiseProgram'], () => [
+      positionsFromMask(mask, 2),
+      causalMaskBias(mask),
+    ]);
+    mask.dispose();
+  });
+
+  it('AdamW: one in-place pass per parameter', async () => {
+    const params = new Map([
+      ['a', tf.variable(tf.randomNormal([5, 7]))],
+      ['b', tf.variable(tf.randomNormal([3]))],
+    ]);
+    const optimizer = new AdamW(params, { weightDecay: 0.01 });
+    const { errors } = await watch.check('adamw', async () => {
+      const grads = { a: tf.onesLike(params.get('a')!), b: tf.onesLike(params.get('b')!) };
+      optimizer.step(grads, 1e-3);
+      tf.dispose(Object.values(grads));
+      await params.get('a')!.data();
+    });
+    assert.deepEqual(errors, []);
+    optimizer.dispose();
+    tf.dispose([...params.values()]);
+  });
+});
+
+describe('tensor-core matmul', () => {
+  before(() => {
+    setMatMulPrecision('mixed');
+    setTensorCoresForEveryShape(true);
+  });
+  after(() => {
+    setMatMulPrecision('fp32');
+    setTensorCoresForEveryShape(false);
+  });
+
+  // [A shape, B shape, transposeA, transposeB]: every tile class the device's 16 KiB allows, each
+  // transpose, vec4 and scalar loads, ragged edges (a padded output sliced), batches, a broadcast
+  const cases: [string, number[], number[], boolean, boolean][] = [
+    ['128x64 tiles, vec4', [256, 64], [64, 256], false, false],
+    ['64x128 tiles, A transposed', [32, 192], [32, 256], true, false],
+    ['64x64 tiles, B transposed', [64, 32], [64, 32], false, true],
+    ['both transposed, ragged, scalar loads', [50, 77], [201, 50], true, true],
+    ['ragged 1000x300x700', [1000, 300], [300, 700], false, false],
+    ['batched 3x(128x64)x(64x128)', [3, 128, 64], [3, 64, 128], false, false],
+    ['broadcast batch 8x(130x96)x(96x260)', [8, 130, 96], [96, 260], false, false],
+  ];
+  for (const [name, aShape, bShape, transposeA, transposeB] of cases) {
+    it(name, async () => {
+      const a = tf.randomNormal(aShape);
+      const b = tf.randomNormal(bShape);
+      await assertValid(name, ['TensorCoreMatMulProgram'], () => tf.matMul(a, b, transposeA, transposeB));
+      tf.dispose([a, b]);
+    });
+  }
+
+  it('chooses tiles within the device’s workgroup memory', () => {
+    const limit = device.limits.maxComputeWorkgroupStorageSize;
+    assert.equal(limit, 16384);
+    const wide = tilingFor(matrix, 2048, 6400, limit);
+    assert.deepEqual([wide.rows, wide.cols], [128, 64]);
+    const unlimited = tilingFor(matrix, 2048, 6400);
+    assert.deepEqual([unlimited.rows, unlimited.cols], [128, 128]);
+  });
+
+  for (const [transposeA, transposeB] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    it(`128x128 tiles (A${transposeA ? 'ᵀ' : ''}·B${transposeB ? 'ᵀ' : ''}): valid WGSL, only over the null device's limit`, async () => {
+      const program = new TensorCoreMatMulProgram(1, 256, 256, transposeA, transposeB, 4, matrix, Infinity);
+      const bytes = operandTileBytes(tilingFor(matrix, 256, 256), transposeA, transposeB);
+      assert.ok(bytes > 16384);
+      // [batch, rows, inner] or, transposed, [batch, inner, rows]
+      const a = tf.randomNormal(transposeA ? [1, 64, 256] : [1, 256, 64]);
+      const b = tf.randomNormal(transposeB ? [1, 256, 64] : [1, 64, 256]);
+      const { errors, modules } = await run('128x128', () =>
+        tf.engine().makeTensorFromTensorInfo(backend().runWebGPUProgram(program, [a, b], 'float32')),
+      );
+      assert.ok(modules.includes('TensorCoreMatMulProgram'));
+      // Tint accepted the module (no compilation error); the pipeline failed only on the limit
+      assert.ok(errors.length >= 1);
+      for (const error of errors) {
+        assert.match(
+          error,
+          new RegExp(`workgroup storage \\(${bytes} bytes\\) is larger than the maximum allowed|Invalid`),
+          error,
+        );
+      }
+      assert.match(errors[0]!, new RegExp(`workgroup storage \\(${bytes} bytes\\)`));
+      tf.dispose([a, b]);
+    });
+  }
+});
+
+describe('flash attention', () => {
+  // head widths of GPT-2 small and XL (64), a Llama-style 80 and 128 with grouped-query heads, and the fixtures' 8
+  const layouts: [string, HeadLayout, number][] = [
+    ['Dh 64, 3 heads', { heads: 3, kvHeads: 3, headDim: 64 }, 70],
+    ['Dh 80, 4 heads on 2 key/value heads', { heads: 4, kvHeads: 2, headDim: 80 }, 40],
+    ['Dh 128, 4 heads on 1 key/value head', { heads: 4, kvHeads: 1, headDim: 128 }, 33],
+    ['Dh 8, 4 heads', { heads: 4, kvHeads: 4, headDim: 8 }, 12],
+  ];
+  for (const [name, layout, seq] of layouts) {
+    for (const causal of [true, false]) {
+      it(`${name}, T ${seq}, ${causal ? 'causal' : 'padding'} mask: forward and backward`, async () => {
+        const mask = paddedMask(2, seq, seq - 5);
+        const bias = causal ? causalMaskBias(mask) : paddingMaskBias(mask);
+        const width = (layout.heads + 2 * layout.kvHeads) * layout.headDim;
+        const qkv = tf.randomNormal([2, seq, width]);
+        await assertValid(name, ['FlashAttentionProgram', 'FlashAttentionGradProgram'], () =>
+          valueAndGrads((x) => packedSelfAttention(x as tf.Tensor3D, bias, layout, 0.125, causal), [qkv]),
+        );
+        tf.dispose([mask, bias, qkv]);
+      });
+    }
+  }
+});
+
+describe('a training step on the webgpu backend', () => {
+  for (const fixture of ['gpt2-tiny', 'opt-tiny', 'llama-tiny-gqa']) {
+    for (const precision of ['fp32', 'mixed'] as const) {
+      it(`${fixture}, ${precision}: loss, gradients, clipping, AdamW`, async () => {
+        setMatMulPrecision(precision);
+        setTensorCoresForEveryShape(precision === 'mixed');
+        const { model } = await loadModel(modelFixture(fixture));
+        const optimizer = new AdamW(model.params, { weightDecay: 0.1 });
+        const variables = [...model.params.values()];
+        const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+        const batch: PromptBatch = {
+          inputIds: tf.tensor2d([5, 6, 7, 8, 9, 10, 11, 1], [2, 4], 'int32'),
+          attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0], [2, 4], 'int32'),
+          answerPositions: tf.tensor1d([3, 2], 'int32'),
+          labels: tf.tensor1d([0, 1], 'int32'),
+        };
+        const labelTokenIds = tf.tensor1d([7, 42], 'int32');
+        backend().pipelineCache = {};
+        const { errors, modules } = await watch.check(`${fixture} step`, async () => {
+          const { value, grads } = tf.variableGrads(
+            () => promptLmLoss(model, batch, labelTokenIds),
+            variables,
+          );
+          const named: tf.NamedTensorMap = {};
+          for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+          const clipped = clipByGlobalNorm(named, 1);
+          optimizer.step(clipped.grads, 1e-3);
+          await variables[0]!.data();
+          await value.data();
+          tf.dispose([value, named, clipped.grads, clipped.norm]);
+        });
+        setMatMulPrecision('fp32');
+        setTensorCoresForEveryShape(false);
+        optimizer.dispose();
+        model.dispose();
+        tf.dispose([...Object.values(batch), labelTokenIds]);
+        assert.deepEqual(errors, [], errors.join('\n'));
+        assert.ok(modules.includes('FlashAttentionProgram') && modules.includes('FlashAttentionGradProgram'));
+        if (precision === 'mixed') assert.ok(modules.includes('TensorCoreMatMulProgram'));
+      });
+    }
+  }
+});
+
+it('raised no error outside the checks', () => {
+  assert.deepEqual(watch.uncaptured, []);
+  assert.deepEqual(
+    watch.warnings.filter((w) => !w.check.startsWith('layercutBroken')),
+    [],
+  );
+});
