@@ -1,8 +1,9 @@
 /**
  * The fine-tuning step the benchmarks time (bench/train.ts on a GPU, bench/host-profile.ts on
- * Dawn's null device): the `lm` prompt loss, layercut's gradients, AdamW over every parameter,
- * each updated as soon as its gradient is complete (no clipping, so nothing needs all gradients
- * at once). Returns the step's loss, not yet read back.
+ * Dawn's null device): the `lm` prompt loss, layercut's gradients, AdamW over the trained
+ * parameters (every weight, or LoRA adapters: `trained`), each updated as soon as its gradient is
+ * complete (no clipping, so nothing needs all gradients at once). Returns the step's loss, not yet
+ * read back.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../src/models/types.js';
@@ -21,9 +22,10 @@ export function fineTuneStep(
   labelTokenIds: tf.Tensor1D,
   optimizer: Optimizer,
   onPhase?: (phase: StepPhase) => void,
+  trained: ReadonlyMap<string, tf.Variable> = model.params,
 ): () => tf.Scalar {
-  const variables = [...model.params.values()];
-  const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+  const variables = [...trained.values()];
+  const nameOf = new Map([...trained].map(([name, v]) => [v.name, name]));
   return () => {
     // each parameter is updated as soon as its gradient is complete, during the backward pass
     const updates = optimizer.begin(benchLearningRate);

@@ -30,6 +30,10 @@
  * step; `--dawn-toggles a,b` and `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE)
  * are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
  *
+ * `--lora R` trains LoRA adapters of rank R (alpha R, every projection) on the frozen model
+ * instead of every weight: the same step, for the memory and time of adapters beside full
+ * fine-tuning (issue 21).
+ *
  * `--plain` runs the pre-issue-9 code paths (LAYERCUT_PLAIN_OPS). `--compare-plain` fine-tunes
  * a random GPT-2 on a synthetic prompt task twice with the same seed, fast and plain paths,
  * and reports both test accuracies, the largest train-loss difference and both times.
@@ -44,6 +48,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { gpt2 } from '../src/models/gpt2.js';
 import { loadModel } from '../src/models/load.js';
+import { LoraAdapters } from '../src/models/lora.js';
 import { keepFirst } from '../src/models/selection.js';
 import type { LanguageModel } from '../src/models/types.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../src/plan/types.js';
@@ -81,6 +86,7 @@ const { values, positionals } = parseArgs({
     'submit-batch': { type: 'string' },
     'dawn-toggles': { type: 'string' },
     'keep-constants': { type: 'boolean', default: false },
+    lora: { type: 'string' },
     lr: { type: 'string' },
     epochs: { type: 'string' },
     table: { type: 'boolean', default: false },
@@ -251,6 +257,8 @@ interface BenchOptions {
   evalBatches: number;
   dir: string;
   plain: boolean;
+  /** LoRA rank: train adapters (src/models/lora.ts) instead of the model's weights. */
+  loraRank?: number;
 }
 
 /**
@@ -289,6 +297,14 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
     loadStart = performance.now();
     await touchAll(model);
     const toDeviceSeconds = (performance.now() - loadStart) / 1000;
+    const adapters = o.loraRank
+      ? new LoraAdapters(
+          model,
+          { kind: 'lora', rank: o.loraRank, alpha: o.loraRank, targets: 'all', dropout: 0 },
+          0,
+        )
+      : undefined;
+    const trained = adapters?.params ?? model.params;
     // the loss of the checkpoint's own weights on each batch, before any step changes them
     const firstLosses = new Map<string, number>(); // "BxT precision" → loss
     const runs = o.shapes.flatMap(([batchSize, seq]) =>
@@ -307,12 +323,19 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       const firstLoss = firstLosses.get(`${batchSize}x${seq} ${precision}`)!;
       webGpuMemory({ reset: true });
       let peakTensorBytes = tf.memory().numBytes;
-      const optimizer = new AdamW(model.params, { weightDecay: 0 });
+      const optimizer = new AdamW(trained, { weightDecay: 0 });
       const batch = benchBatch(batchSize, seq, shape.vocab);
       const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');
-      const step = fineTuneStep(model, batch, labelTokenIds, optimizer, (phase) => {
-        if (phase === 'optimizer done') peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
-      });
+      const step = fineTuneStep(
+        model,
+        batch,
+        labelTokenIds,
+        optimizer,
+        (phase) => {
+          if (phase === 'optimizer done') peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+        },
+        trained,
+      );
       for (let i = 0; i < o.warmup; i++) {
         const loss = step(); // warm-up: compiles every GPU program
         await loss.data();
@@ -343,10 +366,11 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       const mem = memoryNow();
       console.log(
         JSON.stringify({
-          impl: `layercut ${tf.getBackend()} ${matMulPrecision()}${o.plain ? ' plain' : ''}`,
+          impl: `layercut ${tf.getBackend()} ${matMulPrecision()}${o.plain ? ' plain' : ''}${o.loraRank ? ` lora r${o.loraRank}` : ''}`,
           model: shape.label,
           layers,
           params: model.info.paramsAfter,
+          trainableParams: [...trained.values()].reduce((n, v) => n + v.size, 0),
           batch: batchSize,
           seq,
           msPerStep: +msPerStep.toFixed(1),
@@ -372,6 +396,7 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       );
       tf.dispose([batch.inputIds, batch.attentionMask, batch.answerPositions, batch.labels, labelTokenIds]);
     }
+    adapters?.dispose();
     model.dispose();
   }
 }
@@ -704,6 +729,7 @@ if (values.table) {
         evalBatches: Number(values['eval-batches'] ?? (smoke ? 2 : 5)),
         dir: values.dir ?? path.join('.cache', 'bench'),
         plain: values.plain!,
+        ...(values.lora ? { loraRank: Number(values.lora) } : {}),
       });
     }
   }

@@ -52,6 +52,10 @@ export interface ExperimentOptions<
   seed?: number;
   /** Compute backend (default: decided when the run starts). Not part of the run's id. */
   backend?: Backend;
+  /** What to call the run in tables and filters (`--filter name=…`). Not part of the run's id. */
+  name?: string;
+  /** Tags to find the run by (`--filter tags=…`); they add up with a sweep's. Not part of the run's id. */
+  tags?: readonly string[];
 }
 
 /** The options of an experiment with the type parameters erased: what sweeps and overrides hold. */
@@ -66,6 +70,8 @@ export interface ExperimentSettings {
   train?: TrainOptions;
   seed?: number;
   backend?: Backend;
+  name?: string;
+  tags?: readonly string[];
 }
 
 /** One run (before defaults are filled in), or a base for sweeps and overrides. */

@@ -12,6 +12,7 @@ export {
   byInfluence,
   depth,
   drop,
+  dropSublayers,
   keep,
   keepAll,
   keepFirst,
@@ -29,6 +30,7 @@ export type {
   LayerSelection,
   LayerText,
   Layers,
+  SublayerSelection,
 } from './layers.js';
 export { paperSeeds, paperTasks, task, tasks } from './tasks.js';
 export type { AnyTask, FieldOf, LabelOf, Task, TaskName } from './tasks.js';
@@ -45,12 +47,14 @@ export type {
   PromptClsMethod,
   SlotMethod,
 } from './methods.js';
-export { adamw, constant, cosine, linear, sgd } from './training.js';
+export { adamw, constant, cosine, linear, lora, replaceBlock, sgd } from './training.js';
 export type {
   AdamW,
   Backend,
   DataOptions,
+  Lora,
   Optimizer,
+  ReplaceBlock,
   Schedule,
   ScheduleOptions,
   Sgd,
@@ -65,7 +69,7 @@ export type {
   NeedsAnswerSlot,
   Override,
 } from './experiment.js';
-export { concat, grid, sweep, zip } from './sweep.js';
+export { concat, grid, sample, sweep, zip } from './sweep.js';
 export type {
   AxesPart,
   AxisName,
@@ -75,8 +79,10 @@ export type {
   Grid,
   ModelFacts,
   RunSet,
+  Sample,
   Sweep,
   SweepAxes,
+  SweepLabels,
   Zip,
 } from './sweep.js';
 export { byteLevelBpe, corpus, gpt2Architecture, pretraining } from './pretraining.js';

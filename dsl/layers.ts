@@ -40,10 +40,33 @@ export type LayerText =
   | `last ${number}`
   | `drop ${number}${string}`
   | `${number}..${string}`
-  | `${number},${string}`;
+  | `${number},${string}`
+  | `drop attn ${string}`
+  | `drop mlp ${string}`
+  | `${string}; drop attn ${string}`
+  | `${string}; drop mlp ${string}`;
+
+/**
+ * `base` without the attention and/or MLP sublayers of some layers (pre-norm families: GPT-2,
+ * OPT, Llama and the Llama-like, GPT-NeoX). The text form says the same: `'drop attn 10..20'`, `'first 12; drop mlp 3, 5'`.
+ */
+export interface SublayerSelection {
+  kind: 'sublayers';
+  base: Layers;
+  attention: readonly number[];
+  mlp: readonly number[];
+}
 
 /** A layer selection as an experiment may write it. */
-export type Layers = LayerSelection | DropLayers | FirstAndLastLayers | LayerText;
+export type Layers = LayerSelection | DropLayers | FirstAndLastLayers | SublayerSelection | LayerText;
+
+/** Drops the attention and/or MLP sublayer of these layers (original indices) from `base` (default: every layer). */
+export function dropSublayers(
+  parts: { attention?: readonly number[]; mlp?: readonly number[] },
+  base: Layers = { kind: 'all' },
+): SublayerSelection {
+  return { kind: 'sublayers', base, attention: [...(parts.attention ?? [])], mlp: [...(parts.mlp ?? [])] };
+}
 
 /** The bottom `count` layers (0..count-1): the paper's cut. */
 export function keepFirst(count: number): LayerSelection {

@@ -5,6 +5,7 @@
  *   sweep(base, zip({ task: [tasks.sst2, tasks.agnews], prompt: [p1, p2] }))   // pairs: 2 runs
  *   sweep(base, grid({ seed: [0, 1] }, zip({ … })))                 // a grid of parts
  *   concat(table2, ablation)                                        // one list after the other
+ *   sweep(base, sample(20, { lr: lrs, layers: cuts, seed: seeds }, { seed: 0 }))  // 20 points of the grid, at random
  *
  * Axis values can depend on other choices: a function of the run chosen so far
  * (`lr: ({ method }) => method.kind === 'cls' ? [1e-4, 3e-4] : [5e-5]` sees the axes before
@@ -76,11 +77,28 @@ export interface Zip {
   readonly parts: readonly AxesPart[];
 }
 
+/**
+ * `count` points of the grid of `axes`, drawn at random without repeats from `seed` — the same
+ * points for the same seed, in grid order, each with the id it has in the full grid.
+ */
+export interface Sample {
+  readonly kind: 'sample';
+  readonly count: number;
+  readonly axes: AxesPart;
+  readonly seed: number;
+}
+
 /** A plain object of axes is a grid of them (a zip of them inside `zip`). */
-export type AxesPart = SweepAxes | Grid | Zip;
+export type AxesPart = SweepAxes | Grid | Zip | Sample;
+
+/** A sweep's name and tags, given to each of its runs (`name` replaces the base's; tags add up). Not part of run ids. */
+export interface SweepLabels {
+  readonly name?: string;
+  readonly tags?: readonly string[];
+}
 
 /** `base` once for each choice of the axes. */
-export interface Sweep {
+export interface Sweep extends SweepLabels {
   readonly kind: 'sweep';
   readonly base: RunSet;
   readonly axes: AxesPart;
@@ -95,9 +113,9 @@ export interface Concat {
 /** Anything that stands for runs: one experiment, an override, a sweep, a concatenation. */
 export type RunSet = Experiment | Override | Sweep | Concat;
 
-/** `base` (an experiment or another sweep) once for every choice of `axes`. */
-export function sweep(base: RunSet, axes: AxesPart): Sweep {
-  return { kind: 'sweep', base, axes };
+/** `base` (an experiment or another sweep) once for every choice of `axes`; `labels` name and tag its runs. */
+export function sweep(base: RunSet, axes: AxesPart, labels: SweepLabels = {}): Sweep {
+  return { kind: 'sweep', base, axes, ...labels };
 }
 
 /** Every combination of the parts (the first outermost). */
@@ -108,6 +126,14 @@ export function grid(...parts: AxesPart[]): Grid {
 /** The parts side by side: `zip({ task: [a, b], prompt: [p, q] })` is (a, p), (b, q). */
 export function zip(...parts: AxesPart[]): Zip {
   return { kind: 'zip', parts };
+}
+
+/**
+ * `count` points of the grid of `axes` at random (without repeats; all of them when the grid
+ * has no more), the same for the same `seed`: for spaces too big to run whole.
+ */
+export function sample(count: number, axes: AxesPart, options: { seed: number }): Sample {
+  return { kind: 'sample', count, axes, seed: options.seed };
 }
 
 /** The runs of each item, one list after the other. */

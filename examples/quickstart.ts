@@ -7,7 +7,9 @@
  * see examples/pretrain-tiny.ts and docs/pretraining.md. The task is `spam` (SpamAssassin
  * emails, shipped on npm). Each run keeps the bottom k layers (k = 1, 2, 4 and all 8),
  * fine-tunes the cut model with prompts — the LM head scores the label words " ham" / " spam"
- * after "Category:" — and reports test accuracy on 200 held-out emails.
+ * after "Category:" — and reports test accuracy on 200 held-out emails. " ham" is two tokens in
+ * tiny-english's vocabulary ("Ġha" "m"): each word is scored by the mean log-probability of all
+ * its tokens, not by its first token alone (`layercut check` shows the tokens).
  *
  *   npm start                                 # = layercut run examples/quickstart.ts
  *   layercut plan examples/quickstart.ts      # the runs, their sizes and costs
@@ -33,7 +35,7 @@ const base = experiment({
   model,
   task: tasks.spam,
   prompt: template(tasks.spam)`Email: ${'text'}\nCategory:${'label'}`,
-  words: verbalizer(tasks.spam, { ham: ' ham', spam: ' spam' }),
+  words: verbalizer(tasks.spam, { ham: ' ham', spam: ' spam' }, { scoring: 'mean' }),
   method: lm(),
   // Few-shot data: 32 emails per class to train on, 32 for validation (picks the best epoch),
   // 200 to test. An email is "subject. body", cut after its first 64 tokens; no demonstrations.

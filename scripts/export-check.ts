@@ -16,6 +16,9 @@
  *
  *   node --import tsx scripts/export-check.ts --model gpt2-tiny --layers '0, 2' --train-steps 2 --out /tmp/export/gpt2
  *   python3 scripts/check_export.py /tmp/export/gpt2
+ *
+ * `--all --out DIR` runs every case of EXPORT_CASES (each family, cut and fine-tuned) into
+ * DIR/<case>/; then `python3 scripts/check_export.py DIR/*` checks them all.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -61,6 +64,43 @@ export interface ExportCheckSummary {
   shape: number[];
   /** max |Δ| between the in-memory model's logits and OUT/model reloaded by layercut. */
   reloadMaxAbsDiff: number;
+}
+
+/** The cases of `--all`: a model (folder or built-in name), its layers and AdamW steps before saving. */
+export const EXPORT_CASES: readonly { model: string; layers: string; trainSteps: number }[] = [
+  { model: 'models/tiny-english', layers: 'all', trainSteps: 0 },
+  { model: 'models/tiny-english', layers: 'first 3', trainSteps: 0 },
+  { model: 'models/tiny-english', layers: 'first 2', trainSteps: 2 },
+  { model: 'gpt2-tiny', layers: '0, 2', trainSteps: 2 },
+  { model: 'gpt2-tiny-bf16', layers: 'first 2', trainSteps: 2 },
+  { model: 'opt-tiny', layers: 'first 2', trainSteps: 2 },
+  { model: 'opt-tiny-postln', layers: '0, 3', trainSteps: 2 },
+  { model: 'llama-tiny-gqa', layers: 'first 1 + last 1', trainSteps: 2 },
+  { model: 'bert-tiny', layers: '0, 3', trainSteps: 2 },
+  { model: 'roberta-tiny', layers: 'first 1 + last 1', trainSteps: 2 },
+  // issue 19: every new family, with cuts that renumber layers (sliding-window layer types follow)
+  { model: 'qwen2-tiny', layers: 'first 2', trainSteps: 2 },
+  { model: 'qwen2-tiny-window', layers: 'first 1 + last 1', trainSteps: 2 },
+  { model: 'qwen3-tiny', layers: '0, 2', trainSteps: 2 },
+  { model: 'qwen3-tiny-window', layers: 'first 1 + last 2', trainSteps: 2 },
+  { model: 'mistral-tiny', layers: 'first 3', trainSteps: 2 },
+  { model: 'mistral-tiny-nowindow', layers: '1, 3', trainSteps: 2 },
+  { model: 'phi3-tiny', layers: 'first 2', trainSteps: 2 },
+  { model: 'phi3-tiny-partial', layers: 'first 1 + last 1', trainSteps: 2 },
+  { model: 'phi3-tiny-longrope', layers: '0, 2', trainSteps: 2 },
+  { model: 'phi3-tiny-longrope-long', layers: 'first 3', trainSteps: 2 },
+  { model: 'gemma-tiny', layers: '0, 3', trainSteps: 2 },
+  { model: 'gemma-tiny-act', layers: 'first 2', trainSteps: 2 },
+  { model: 'gpt-neox-tiny', layers: 'first 1 + last 1', trainSteps: 2 },
+  { model: 'gpt-neox-tiny-sequential', layers: 'first 2', trainSteps: 2 },
+  { model: 'llama3-tiny', layers: '0, 2', trainSteps: 2 },
+  { model: 'llama-tiny-linear', layers: 'first 1 + last 1', trainSteps: 2 },
+  { model: 'llama-tiny-dynamic', layers: 'first 3', trainSteps: 2 },
+];
+
+/** The folder name of a case under `--all`'s OUT: "qwen2-tiny-window-first_1___last_1-2". */
+export function caseFolder(c: (typeof EXPORT_CASES)[number]): string {
+  return `${c.model}-${c.layers}-${c.trainSteps}`.replace(/[^A-Za-z0-9-]/g, '_');
 }
 
 const BATCH = 2;
@@ -191,7 +231,17 @@ export async function exportForCheck(options: ExportCheckOptions): Promise<Expor
   }
 }
 
-const usage = `usage: node --import tsx scripts/export-check.ts --model <dir|builtin> --out <dir> [--layers TEXT] [--train-steps N] [--seed N]`;
+const usage = `usage: node --import tsx scripts/export-check.ts --model <dir|builtin> --out <dir> [--layers TEXT] [--train-steps N] [--seed N]
+       node --import tsx scripts/export-check.ts --all --out <dir>     (every case of EXPORT_CASES, one folder each)`;
+
+/** One line about a finished export. */
+function describeSummary(summary: ExportCheckSummary, out: string): string {
+  return (
+    `${summary.model}: kept layers [${summary.keptLayers.join(', ')}], ${summary.trainSteps} training step(s); ` +
+    `saved ${path.join(out, summary.savedModel)}, logits [${summary.shape}] in ` +
+    `${path.join(out, summary.logits)}; layercut reload max |Δ| = ${summary.reloadMaxAbsDiff}`
+  );
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -201,27 +251,41 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       'train-steps': { type: 'string' },
       seed: { type: 'string' },
+      all: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help || !values.model || !values.out) {
+  if (values.help || (!values.model && !values.all) || !values.out) {
     console.error(usage);
     return values.help ? 0 : 2;
   }
   await tf.setBackend('cpu');
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
   try {
+    if (values.all) {
+      let failed = 0;
+      for (const c of EXPORT_CASES) {
+        const out = path.join(values.out, caseFolder(c));
+        const summary = await exportForCheck({
+          model: c.model,
+          layers: c.layers,
+          out,
+          trainSteps: c.trainSteps,
+          seed,
+        });
+        console.log(describeSummary(summary, out));
+        if (summary.reloadMaxAbsDiff !== 0) failed++;
+      }
+      return failed === 0 ? 0 : 1;
+    }
     const summary = await exportForCheck({
-      model: values.model,
+      model: values.model!,
       layers: values.layers,
       out: values.out,
       trainSteps: values['train-steps'] === undefined ? 0 : Number(values['train-steps']),
-      seed: values.seed === undefined ? 0 : Number(values.seed),
+      seed,
     });
-    console.log(
-      `${summary.model}: kept layers [${summary.keptLayers.join(', ')}], ${summary.trainSteps} training step(s); ` +
-        `saved ${path.join(values.out, summary.savedModel)}, logits [${summary.shape}] in ` +
-        `${path.join(values.out, summary.logits)}; layercut reload max |Δ| = ${summary.reloadMaxAbsDiff}`,
-    );
+    console.log(describeSummary(summary, values.out));
     return summary.reloadMaxAbsDiff === 0 ? 0 : 1;
   } catch (error) {
     if (error instanceof LayercutError) {

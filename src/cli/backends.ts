@@ -70,7 +70,6 @@ function optionsFrom(args: string[]): { options: BackendOptions; listAdapters: b
 }
 
 export const backendsCommand: Command = {
-  summary: 'show which compute backend (tensorflow, webgpu, wasm, cpu) runs here, and check it',
   usage,
   async run(args: string[]): Promise<number> {
     const { options, listAdapters } = optionsFrom(args);

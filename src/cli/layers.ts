@@ -34,6 +34,8 @@ options:
   --max-length N       longest prompt in tokens (default: the model's positions, at most 1024)
   --batch-size N       examples per forward pass (default 8)
   --greedy             also search greedily by zero-shot accuracy (drops one layer at a time)
+  --sublayers          also measure the attention and the MLP of each layer apart (pre-norm models)
+  --greedy-sublayers N also drop N sublayers greedily by zero-shot accuracy (pre-norm models)
   --json               print the report as JSON instead of tables
   --out DIR            write layer-similarity.svg/.png, block-influence.svg/.png, layers.json
   --backend NAME       auto | tensorflow | webgpu | wasm | cpu
@@ -98,6 +100,31 @@ export function formatLayerReport(report: LayerReport): string {
     const drops = steps.map((step) => `${step.dropped} → ${fixed(step.accuracy, 3)}`).join(', ');
     lines.push(`  greedy search     zero-shot accuracy ${fixed(start!.accuracy, 3)} with all; drop ${drops}`);
   }
+  if (report.greedySublayers) {
+    const [start, ...steps] = report.greedySublayers.path;
+    const drops = steps
+      .map(
+        (s) =>
+          `${s.dropped!.part === 'attention' ? 'attn' : 'mlp'} ${s.dropped!.layer} → ${fixed(s.accuracy, 3)}`,
+      )
+      .join(', ');
+    lines.push(`  greedy sublayers  zero-shot accuracy ${fixed(start!.accuracy, 3)} with all; drop ${drops}`);
+  }
+  if (report.sublayers) {
+    const rows = [['layer', 'sublayer', 'influence', 'angular']];
+    report.layers.forEach((layer, l) => {
+      (['attn', 'mlp'] as const).forEach((part, p) => {
+        const k = 2 * l + p;
+        rows.push([
+          String(layer),
+          part,
+          fixed(report.sublayers!.influence[k]!),
+          fixed(report.sublayers!.angular[k]!),
+        ]);
+      });
+    });
+    lines.push('', 'per sublayer:', table(rows));
+  }
   return lines.join('\n');
 }
 
@@ -125,7 +152,6 @@ export async function writeLayerPlots(report: LayerReport, dir: string): Promise
 }
 
 export const layersCommand: Command = {
-  summary: 'measure each layer on a task (influence, angular distance, zero-shot accuracy by depth)',
   usage,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseOptions('layers', {
@@ -139,6 +165,8 @@ export const layersCommand: Command = {
         'max-length': { type: 'string' },
         'batch-size': { type: 'string' },
         greedy: { type: 'boolean', default: false },
+        sublayers: { type: 'boolean', default: false },
+        'greedy-sublayers': { type: 'string' },
         json: { type: 'boolean', default: false },
         out: { type: 'string' },
         backend: { type: 'string' },
@@ -158,6 +186,8 @@ export const layersCommand: Command = {
       maxLength: count('max-length', values['max-length'], 2),
       batchSize: count('batch-size', values['batch-size'], 1),
       greedy: values.greedy,
+      sublayers: values.sublayers,
+      greedySublayers: count('greedy-sublayers', values['greedy-sublayers'], 1),
       onProgress: values.json ? undefined : (message) => console.error(`layercut layers: ${message}`),
     });
     if (values.json) {

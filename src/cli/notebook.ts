@@ -18,7 +18,6 @@ examples:
   layercut notebook examples/ablations.ts --out notebooks/my-ablations.ipynb`;
 
 export const notebookCommand: Command = {
-  summary: "write a tslab notebook that runs a file's experiments cell by cell",
   usage,
   async run(args) {
     const { values, positionals } = parseOptions('notebook', {

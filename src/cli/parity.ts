@@ -9,13 +9,13 @@ const usage = `usage: layercut parity <dir> [<dir>…] [--backend auto|tensorflo
 
 Each <dir> holds a Hugging Face checkpoint (config.json, model.safetensors) and reference.safetensors
 with input_ids, attention_mask, logits_full and logits_keep{k} made by transformers. Prints the max
-absolute difference of each reference over real (unpadded) positions; exits 1 if any exceeds the tolerance.
+absolute difference of each reference over real (unpadded) positions; exits 1 if any exceeds the tolerance
+or any logit is NaN or infinite.
 
 example:
   layercut parity test/fixtures/models/gpt2-tiny --backend wasm`;
 
 export const parityCommand: Command = {
-  summary: 'compare logits with Hugging Face reference outputs (full and cut models)',
   usage,
   async run(args) {
     const { values, positionals } = parseOptions('parity', {
@@ -34,7 +34,11 @@ export const parityCommand: Command = {
     for (const dir of positionals) {
       for (const row of await checkParity(dir, tolerance)) {
         failed ||= !row.ok;
-        const verdict = row.ok ? 'ok' : `FAIL (> ${tolerance})`;
+        const verdict = row.ok
+          ? 'ok'
+          : row.nonFinite > 0
+            ? `FAIL (${row.nonFinite} logits are NaN or infinite)`
+            : `FAIL (> ${tolerance})`;
         console.log(
           `${dir}  ${row.reference.padEnd(14)} max|Δ| = ${row.maxAbsDiff.toExponential(2)}  ${verdict}`,
         );

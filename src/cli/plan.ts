@@ -1,71 +1,92 @@
 /**
- * `layercut plan <file.ts> [--json]`: the runs an experiment file defines — ids, what varies,
- * the parameters of each cut model, estimated tokens and FLOPs, which are finished — from
- * config.json alone (local, cached, or layercut's table of known hub models). Loads no weights
- * and downloads nothing. Exit code 1 when the file has errors (printed as file:line:col).
+ * `layercut plan <file.ts> [--json] [--db FILE]`: the runs an experiment file defines — ids, what
+ * varies, the parameters of each cut model, estimated tokens and FLOPs, and each run's status in
+ * the results store (done, failed, to do) — from config.json alone (local, cached, or layercut's
+ * table of known hub models). Loads no weights and downloads nothing; the store is opened
+ * read-only (never created or migrated). Exit code 2 when the file has errors (printed as
+ * file:line:col).
  */
-import { parseOptions } from './options.js';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../cli.js';
+import { parseAxisOverrides } from '../compile/axis-overrides.js';
 import { compileFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
-import { formatListing, listPlan } from '../compile/listing.js';
+import { formatListing, listPlan, type PlannedStatus } from '../compile/listing.js';
 import { ExitCode, LayercutError } from '../errors.js';
+import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
+import { parseOptions } from './options.js';
 
-const usage = `usage: layercut plan <file.ts> [--json] [--only <export>]...
+const usage = `usage: layercut plan <file.ts> [AXIS=VALUE,…]… [--json] [--db FILE] [--only <export>]...
 
 Lists the runs the experiment file's exported experiments and sweeps define: each run's id,
 the settings that vary, the cut model's parameters (from config.json), estimated tokens and
-FLOPs (upper bounds: every epoch, no early stopping), and whether it is finished.
+FLOPs (upper bounds: every epoch, no early stopping), and its status in the results store:
+done, failed, or todo (not there, queued or running).
 
-  --json            print the listing (run plans included) as JSON
+  AXIS=VALUE,…      as for layercut run: every run once for each value (e.g. seed=0,1)
+  --json            print the listing (run plans and statuses included) as JSON
+  --db FILE         the results store to read (default: ${DEFAULT_DB_FILE} when it exists; read-only)
   --only <export>   list only this exported experiment or sweep (repeatable)`;
 
-export interface PlanCommandHooks {
-  /** Which of these run ids are already finished (the results store plugs in here). */
-  finishedIds?: (ids: string[]) => Promise<ReadonlySet<string>>;
+/** Each run's status in the store at `db` (read-only). */
+function statusesIn(db: string, ids: readonly string[]): Map<string, PlannedStatus> {
+  const store = openStoreReadOnly(db);
+  try {
+    const statuses = new Map<string, PlannedStatus>();
+    for (const run of store.list({ ids })) {
+      statuses.set(run.id, run.status === 'done' || run.status === 'failed' ? run.status : 'todo');
+    }
+    return statuses;
+  } finally {
+    store.close();
+  }
 }
 
-/** The plan command, with the hooks it can use. */
-export function makePlanCommand(hooks: PlanCommandHooks = {}): Command {
-  return {
-    summary: 'list the runs an experiment file defines, their model sizes and costs (no downloads)',
-    usage,
-    async run(args) {
-      const parsed = parseOptions('plan', {
-        args,
-        allowPositionals: true,
-        options: { json: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } },
-      });
-      const [file, ...extra] = parsed.positionals;
-      if (!file)
-        throw new LayercutError('no experiment file given', 'layercut plan examples/paper-gpt2xl.ts');
-      if (extra.length > 0) throw new LayercutError(`one file at a time, got ${parsed.positionals.length}`);
-      const compiled = await compileFile(file, parsed.values.only ? { only: parsed.values.only } : {});
-      const errors = compiled.issues.filter((issue) => issue.severity === 'error');
-      if (errors.length > 0) {
-        const relative = (f: string): string => path.relative(process.cwd(), f) || f;
-        for (const issue of errors) console.error(formatIssue(issue, relative));
-        return ExitCode.failed;
-      }
-      const finishedIds = hooks.finishedIds
-        ? await hooks.finishedIds(compiled.runs.map((r) => r.id))
-        : undefined;
-      const listing = listPlan(compiled, finishedIds ? { finishedIds } : {});
-      if (parsed.values.json) {
-        console.log(
-          JSON.stringify(
-            { ...listing, file: path.relative(process.cwd(), listing.file) || listing.file },
-            null,
-            2,
-          ),
-        );
-      } else {
-        console.log(formatListing(listing, path.relative(process.cwd(), listing.file) || listing.file));
-      }
-      return ExitCode.ok;
-    },
-  };
-}
-
-export const planCommand: Command = makePlanCommand();
+export const planCommand: Command = {
+  usage,
+  async run(args) {
+    const parsed = parseOptions('plan', {
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        db: { type: 'string' },
+        only: { type: 'string', multiple: true },
+      },
+    });
+    const [file, ...extra] = parsed.positionals;
+    if (!file) throw new LayercutError('no experiment file given', 'layercut plan examples/paper-gpt2xl.ts');
+    const axes = extra.length > 0 ? parseAxisOverrides(extra) : undefined;
+    const relative = (f: string): string => path.relative(process.cwd(), f) || f;
+    const compiled = await compileFile(file, {
+      ...(parsed.values.only ? { only: parsed.values.only } : {}),
+      ...(axes ? { axes } : {}),
+    });
+    const errors = compiled.issues.filter((issue) => issue.severity === 'error');
+    if (errors.length > 0) {
+      for (const issue of errors) console.error(formatIssue(issue, relative));
+      return ExitCode.usage;
+    }
+    // An explicit --db must be there; the default is read only when it exists.
+    const db = parsed.values.db ?? (existsSync(DEFAULT_DB_FILE) ? DEFAULT_DB_FILE : undefined);
+    const listing = listPlan(
+      compiled,
+      db === undefined
+        ? {}
+        : {
+            statuses: statusesIn(
+              db,
+              compiled.runs.map((r) => r.id),
+            ),
+            store: relative(path.resolve(db)),
+          },
+    );
+    if (parsed.values.json) {
+      console.log(JSON.stringify({ ...listing, file: relative(listing.file) }, null, 2));
+    } else {
+      console.log(formatListing(listing, relative(listing.file)));
+    }
+    return ExitCode.ok;
+  },
+};

@@ -73,7 +73,6 @@ async function pickPlan(file: string, only: string | undefined): Promise<Pretrai
 }
 
 export const pretrainCommand: Command = {
-  summary: 'pretrain a small GPT-2-style model (tokenizer included) on the offline corpus',
   usage,
   async run(args) {
     const { values, positionals } = parseOptions('pretrain', {

@@ -9,17 +9,19 @@
  * anywhere, through a BullMQ queue on Redis (`--queue redis://…`: src/queue/coordinator.ts).
  * In every case this process alone writes the results store.
  *
- * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 130 interrupted.
+ * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 3 no run failed
+ * but some are not done (another live process holds them; each is named), 130 interrupted.
  */
+import { handleCtrlC } from './ctrl-c.js';
 import { parseOptions } from './options.js';
 import path from 'node:path';
 import type { Command } from '../cli.js';
 import { compileFile, type CompiledFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
-import { ExitCode, LayercutError } from '../errors.js';
+import { ExitCode, indentContinuation, LayercutError } from '../errors.js';
 import { exportResults } from '../results/export.js';
 import { runRows } from '../results/rows.js';
-import { DEFAULT_DB_FILE, openStore, type ResultsStore } from '../results/store.js';
+import { DEFAULT_DB_FILE, errorMessage, openStore, type ResultsStore } from '../results/store.js';
 import { checkQueueName, DEFAULT_QUEUE_NAME, parseRedisUrl } from '../queue/address.js';
 import { parseBackendName, type BackendName } from '../runtime/backend.js';
 import { RunnerModelCatalog } from '../runner/catalog.js';
@@ -29,16 +31,20 @@ import { runPool } from '../queue/pool.js';
 import { parseCount, parseGpuList } from '../queue/options.js';
 import { SweepPrinter } from '../queue/printer.js';
 import { SweepInterruptedError, sweepRuns, type SweepOutcome } from '../queue/sweep.js';
+import type { SweepEvent } from '../queue/events.js';
+import { RepeatedFailureStop } from './repeated-failures.js';
+import { parseAxisOverrides, type AxisOverrides } from '../compile/axis-overrides.js';
 
-/** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
-export const INTERRUPTED_EXIT_CODE = 130;
-
-const usage = `usage: layercut run <file.ts> [options]
+const usage = `usage: layercut run <file.ts> [AXIS=VALUE,…]… [options]
 
 Runs the experiments and sweeps the file exports: every run not yet finished in the results
 store, one after the other. Finished runs are never run again, so after Ctrl-C or a crash the
 same command carries on where it stopped. Progress goes to stderr; the paper-style table of the
 file's runs (mean ± std over seeds, Markdown) to stdout.
+
+axes: AXIS=VALUE,… after the file runs every run once for each of these values, in place of
+what the file sets (e.g. seed=0,1 layers=1,2,4 lr=1e-4,3e-4 task=sst2 method=lm,cls); they
+are checked like axes in the file (docs/run.md lists how each is written)
 
 options:
   --only ID|EXPORT     only this run (an id or the start of one) or this exported experiment
@@ -57,11 +63,14 @@ on several processes (this process coordinates and alone writes the results stor
                        for \`layercut worker\`s anywhere to run them; results come back here
   --queue-name NAME    the queue (default: ${DEFAULT_QUEUE_NAME})
 
-exit codes: 0 all runs done, 1 some failed, 2 usage or compile error, 130 interrupted
+exit codes: 0 all runs done, 1 some failed, 2 usage or compile error, 3 some runs still
+running in another process (this command ran the rest; run it again once that one is done),
+130 interrupted
 
 examples:
   layercut run examples/quickstart.ts
   layercut run examples/quickstart.ts --backend wasm --db /tmp/quick.db
+  layercut run examples/quickstart.ts seed=0,1,2          # three seeds of every run
   layercut run examples/paper-gpt2xl.ts --only gpt2xlGrid --backend webgpu
   layercut run examples/ablations.ts --only 3f2a9c --retry-failed
   layercut run examples/paper-gpt2xl.ts --workers 2 --gpus 0,1 --backend webgpu
@@ -70,6 +79,8 @@ examples:
 
 interface RunArgs {
   file: string;
+  /** Axes given after the file (`seed=0,1`): src/compile/axis-overrides.ts. */
+  axes?: AxisOverrides;
   only: string[];
   backend?: BackendName;
   db: string;
@@ -101,7 +112,7 @@ function parseRunArgs(args: string[]): RunArgs {
   });
   const [file, ...extra] = parsed.positionals;
   if (!file) throw new LayercutError('no experiment file given', 'layercut run examples/quickstart.ts');
-  if (extra.length > 0) throw new LayercutError(`one file at a time, got ${parsed.positionals.length}`);
+  const axes = extra.length > 0 ? parseAxisOverrides(extra) : undefined;
   const { values } = parsed;
   const local = values.workers !== undefined || values.gpus !== undefined;
   if (local && values.queue !== undefined) {
@@ -120,6 +131,7 @@ function parseRunArgs(args: string[]): RunArgs {
   if (values.queue !== undefined) parseRedisUrl(values.queue);
   return {
     file,
+    ...(axes ? { axes } : {}),
     only: values.only,
     ...(values.backend !== undefined ? { backend: parseBackendName(values.backend, '--backend') } : {}),
     db: values.db,
@@ -159,6 +171,7 @@ async function sweep(
   store: ResultsStore,
   signal: AbortSignal,
   printer: ProgressPrinter | SweepPrinter,
+  stop: RepeatedFailureStop,
 ): Promise<SweepOutcome> {
   const backend = options.backend ? { backend: options.backend } : {};
   if (printer instanceof ProgressPrinter) {
@@ -166,7 +179,10 @@ async function sweep(
       runs.map((run) => run.plan),
       {
         store,
-        onEvent: printer.handle,
+        onEvent: (event) => {
+          printer.handle(event);
+          stop.handle(event);
+        },
         signal,
         retryFailed: options.retryFailed,
         ...backend,
@@ -179,7 +195,10 @@ async function sweep(
   const common = {
     store,
     signal,
-    onEvent: printer.handle,
+    onEvent: (event: SweepEvent) => {
+      printer.handle(event);
+      stop.handle(event);
+    },
     retryFailed: options.retryFailed,
     ...backend,
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
@@ -201,7 +220,6 @@ async function sweep(
 }
 
 export const runCommand: Command = {
-  summary: 'run an experiment file: every unfinished run, with progress, resumable; prints the results table',
   usage,
   async run(args: string[]): Promise<number> {
     const options = parseRunArgs(args);
@@ -210,7 +228,11 @@ export const runCommand: Command = {
       return shorter && !shorter.startsWith('..') ? shorter : file;
     };
 
-    const compiled = await compileFile(options.file, { catalog: new RunnerModelCatalog() });
+    const compiled = await compileFile(options.file, {
+      ...(options.axes ? { axes: options.axes } : {}),
+      catalog: new RunnerModelCatalog(),
+      checkPrompts: true,
+    });
     const errors = compiled.issues.filter((issue) => issue.severity === 'error');
     for (const issue of compiled.issues.filter((i) => i.severity === 'warning'))
       console.error(formatIssue(issue, relative));
@@ -231,35 +253,40 @@ export const runCommand: Command = {
       .filter((id) => only.length === 0 || only.some((prefix) => id.startsWith(prefix)));
 
     const store = openStore(options.db);
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSigint = (): void => {
-      interrupts++;
-      if (interrupts > 1) {
-        // A second Ctrl-C: stop now. The run is left `running` by a dead process, which a resume re-runs.
-        process.stderr.write('\nlayercut run: stopped\n');
-        process.exit(INTERRUPTED_EXIT_CODE);
-      }
+    // Ctrl-C: stop at the next step, put the run back, exit 130; a second one ends us at once (cli/ctrl-c.ts).
+    const ctrlC = handleCtrlC(() =>
       process.stderr.write(
         options.queue !== undefined
           ? '\nlayercut run: no longer waiting; the runs stay in the queue and the workers go on (run the same command to collect their results)\n'
           : '\nlayercut run: stopping after this step (Ctrl-C again to stop at once)…\n',
-      );
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
+      ),
+    );
     const printer =
       options.workers !== undefined || options.gpus !== undefined || options.queue !== undefined
         ? new SweepPrinter()
         : new ProgressPrinter();
+    const stop = new RepeatedFailureStop();
     try {
       let outcome: SweepOutcome;
       try {
-        outcome = await sweep(options, compiled.runs, selected, only, store, controller.signal, printer);
+        outcome = await sweep(
+          options,
+          compiled.runs,
+          selected,
+          only,
+          store,
+          AbortSignal.any([ctrlC.signal, stop.signal]),
+          printer,
+          stop,
+        );
       } catch (error) {
         printer.finish();
+        if (stop.stopped) {
+          console.error(stop.report());
+          return ExitCode.failed;
+        }
         if (error instanceof RunsInterruptedError || error instanceof SweepInterruptedError) {
-          return INTERRUPTED_EXIT_CODE;
+          return ExitCode.interrupted;
         }
         throw error;
       }
@@ -270,19 +297,38 @@ export const runCommand: Command = {
       const stillFailed = stored.filter((run) => run.status === 'failed');
       for (const run of stillFailed) {
         const when = failedNow.has(run.id) ? 'failed' : 'failed before';
-        console.error(`${when}: ${run.id}: ${(run.error ?? '').split('\n')[0]}`);
+        console.error(`${when}: ${run.id}: ${indentContinuation(errorMessage(run.error ?? ''))}`);
+      }
+      // Neither done nor failed: held by another live process, or left by one since.
+      const unfinished = stored.filter((run) => run.status === 'running' || run.status === 'queued');
+      const elsewhere = unfinished.filter((run) => run.owner?.alive);
+      for (const run of unfinished) {
+        const owner = run.owner;
+        console.error(
+          owner?.alive
+            ? `running elsewhere: ${run.id}: process ${owner.pid} on ${owner.host} is running it`
+            : `not finished: ${run.id}: ${owner ? `process ${owner.pid} on ${owner.host} stopped running it` : 'another process put it back in the queue'}; run the same command again`,
+        );
       }
       const done = stored.filter((run) => run.status === 'done').length;
+      const notDone = [
+        ...(stillFailed.length ? [`${stillFailed.length} failed`] : []),
+        ...(elsewhere.length ? [`${elsewhere.length} running in another process`] : []),
+        ...(unfinished.length > elsewhere.length
+          ? [`${unfinished.length - elsewhere.length} not finished`]
+          : []),
+      ];
       console.error(
-        `${done} of ${stored.length} runs done${stillFailed.length ? `, ${stillFailed.length} failed` : ''}` +
+        `${done} of ${stored.length} runs done${notDone.map((part) => `, ${part}`).join('')}` +
           ` · results in ${relative(store.path)} (layercut results --db ${relative(store.path)} --view runs)`,
       );
       if (done > 0) {
         process.stdout.write(exportResults(runRows(stored), { view: 'paper', format: 'md' }));
       }
-      return stillFailed.length > 0 ? ExitCode.failed : ExitCode.ok;
+      if (stillFailed.length > 0) return ExitCode.failed;
+      return unfinished.length > 0 ? ExitCode.unfinished : ExitCode.ok;
     } finally {
-      process.off('SIGINT', onSigint);
+      ctrlC.dispose();
       store.close();
     }
   },

@@ -9,7 +9,7 @@ import type { Command } from '../cli.js';
 import { ExitCode } from '../errors.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/address.js';
 import { formatStoreStatus, storeStatus } from '../queue/store-status.js';
-import { DEFAULT_DB_FILE, openStore } from '../results/store.js';
+import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
 import { parseOptions } from './options.js';
 
 const usage = `usage: layercut status [--db FILE] [--queue redis://host:port] [--json]
@@ -28,7 +28,6 @@ examples:
   layercut status --queue redis://10.0.0.5:6379 --db paper.db`;
 
 export const statusCommand: Command = {
-  summary: "a sweep's progress: runs per status in the store; the Redis queue and its workers",
   usage,
   async run(args: string[]): Promise<number> {
     const { values } = parseOptions('status', {
@@ -46,7 +45,7 @@ export const statusCommand: Command = {
     const readStore = values.db !== undefined || values.queue === undefined || existsSync(db);
     let store;
     if (readStore) {
-      const opened = openStore(db, { mustExist: true });
+      const opened = openStoreReadOnly(db);
       try {
         store = storeStatus(opened);
       } finally {

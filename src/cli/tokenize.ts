@@ -71,7 +71,6 @@ export async function tokenizeOutput(args: string[]): Promise<string> {
 }
 
 export const tokenizeCommand: Command = {
-  summary: 'encode a text with a tokenizer folder; prints {"ids":[...],"tokens":[...]}',
   usage,
   async run(args: string[]): Promise<number> {
     process.stdout.write((await tokenizeOutput(args)) + '\n');

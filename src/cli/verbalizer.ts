@@ -3,7 +3,7 @@
  * label word with the tokens it gets in the template's answer slot and flags problems:
  * split (several tokens), collision (two labels score the same ids), merge (the word
  * merges with the text before the slot), line-start (it tokenizes differently at the start
- * of a line). Exit code 1 when there are errors, 0 otherwise.
+ * of a line). Exit code 2 when there are errors, 0 otherwise.
  */
 import { parseOptions } from './options.js';
 import type { Command } from '../cli.js';
@@ -30,7 +30,7 @@ flags: split       the word is several tokens (error with --single-token)
        merge       the word merges with the text before the slot (error)
        line-start  the word tokenizes differently at the start of a line (for information)
 
-Exit code 1 when there are errors.`;
+Exit code 2 when there are errors.`;
 
 function parse(args: string[]) {
   return parseOptions('verbalizer', {
@@ -150,11 +150,10 @@ export async function verbalizerReport(args: string[]): Promise<{ text: string; 
 }
 
 export const verbalizerCommand: Command = {
-  summary: "check a task's label words against a tokenizer (tokens in the answer slot, collisions)",
   usage,
   async run(args: string[]): Promise<number> {
     const report = await verbalizerReport(args);
     process.stdout.write(report.text + '\n');
-    return report.errors > 0 ? ExitCode.failed : ExitCode.ok;
+    return report.errors > 0 ? ExitCode.usage : ExitCode.ok;
   },
 };

@@ -16,9 +16,6 @@ import { SweepPrinter } from '../queue/printer.js';
 import { parseBackendName } from '../runtime/backend.js';
 import { parseOptions } from './options.js';
 
-/** Exit code after a second Ctrl-C (128 + SIGINT), as `layercut run` uses it. */
-const INTERRUPTED_EXIT_CODE = 130;
-
 const usage = `usage: layercut worker --queue redis://host:port [options]
 
 Runs the runs of sweeps sent to the queue (layercut run <file> --queue …), one at a time, until
@@ -46,7 +43,6 @@ examples:
   layercut status --queue redis://10.0.0.5:6379      # the queue and its workers`;
 
 export const workerCommand: Command = {
-  summary: 'take runs from a Redis queue (layercut run --queue) and run them, one at a time',
   usage,
   async run(args: string[]): Promise<number> {
     const { values } = parseOptions('worker', {
@@ -74,7 +70,7 @@ export const workerCommand: Command = {
       signals++;
       if (signals > 1) {
         process.stderr.write('\nlayercut worker: stopped\n');
-        process.exit(INTERRUPTED_EXIT_CODE);
+        process.exit(ExitCode.interrupted);
       }
       process.stderr.write(
         '\nlayercut worker: stopping; the run in progress goes back to the queue (Ctrl-C again to leave at once)…\n',

@@ -7,18 +7,26 @@
  */
 import { getTask, type TaskSpec } from '../data/tasks.js';
 import { LayercutError } from '../errors.js';
+import { layerProjections, selectProjections } from '../models/lora-targets.js';
+import { removedBlock } from '../models/removed-block.js';
+import { sublayerLayout } from '../models/sublayers.js';
 import type { LayerSelection } from '../models/selection.js';
 import type {
   DataSpec,
+  LoraSpec,
   MethodName,
+  ReplacementSpec,
+  SublayerDrops,
   MethodSpec,
   ModelSource,
   OptimizerSpec,
   PromptSpec,
+  RunLabels,
   RunPlan,
   ScheduleSpec,
   TrainSpec,
 } from '../plan/types.js';
+import { cleanLabels } from '../plan/labels.js';
 import { PAPER_DEFAULTS } from '../plan/types.js';
 import { parseTemplate, TemplateError } from '../prompts/template.js';
 import { scoringModes, type ScoringMode } from '../prompts/verbalizer.js';
@@ -26,6 +34,7 @@ import type { BackendName } from '../runtime/backend.js';
 import { originOf, type Draft } from './expand.js';
 import { oneLine, type CompileIssue, type InnerPosition } from './issues.js';
 import { LayerIssue, readLayers, resolveLayerRequest } from './layers.js';
+import { readSublayers, resolveSublayers } from './sublayers.js';
 import type { ModelCatalog, ModelDescription } from './model-info.js';
 import { isRecord, show } from './shape.js';
 
@@ -310,6 +319,16 @@ function readWords(
     }
     labelWords[label] = [...(words as string[])];
   }
+  for (const [i, a] of task.labels.entries()) {
+    for (const b of task.labels.slice(i + 1)) {
+      const shared = labelWords[a]!.find((word) => labelWords[b]!.includes(word));
+      if (shared !== undefined)
+        return check.error(
+          'words',
+          `labels '${a}' and '${b}' both have the word ${JSON.stringify(shared)}: they cannot be told apart`,
+        );
+    }
+  }
   const scoring = value['scoring'] ?? 'first';
   if (!scoringModes.includes(scoring as ScoringMode)) {
     return check.error('words', `scoring must be one of ${scoringModes.join(', ')}, got ${show(scoring)}`);
@@ -317,13 +336,22 @@ function readWords(
   return { labelWords, scoring: scoring as ScoringMode };
 }
 
-const dataKeys = Object.keys(PAPER_DEFAULTS.data) as (keyof DataSpec)[];
+/** Data options: the paper's (always in the plan) and `demoMaxTokens` (in the plan only when set, so older plans keep their ids). */
+const dataKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.data), 'demoMaxTokens'];
 
-function readData(value: unknown, check: Checker): DataSpec | undefined {
+/**
+ * The data options with defaults filled in. The default `maxLength` is the paper's 1024, or the
+ * model's positions when it has fewer (known from config.json): the default always fits the model.
+ */
+function readData(value: unknown, check: Checker, maxPositions: number | undefined): DataSpec | undefined {
   const given = value ?? {};
   if (!isRecord(given)) return check.error('data', `data options must be an object, got ${show(value)}`);
   check.exactKeys('data', given, dataKeys, 'data');
-  const merged = { ...PAPER_DEFAULTS.data, ...given } as Record<string, unknown>;
+  const defaults = {
+    ...PAPER_DEFAULTS.data,
+    maxLength: Math.min(PAPER_DEFAULTS.data.maxLength, maxPositions ?? Infinity),
+  };
+  const merged = { ...defaults, ...given } as Record<string, unknown>;
   const trainPerClass =
     merged['trainPerClass'] === 'all'
       ? 'all'
@@ -339,6 +367,10 @@ function readData(value: unknown, check: Checker): DataSpec | undefined {
     maxLength: check.integer('data.maxLength', merged['maxLength'], 1, 'data.maxLength') ?? 1,
     truncate: truncate === 'right' ? 'right' : 'left',
   };
+  if (merged['demoMaxTokens'] !== undefined) {
+    data.demoMaxTokens =
+      check.integer('data.demoMaxTokens', merged['demoMaxTokens'], 1, 'data.demoMaxTokens') ?? 1;
+  }
   return data;
 }
 
@@ -408,7 +440,79 @@ function readSchedule(value: unknown, check: Checker): ScheduleSpec {
   return { kind: given['kind'] as ScheduleSpec['kind'], warmupSteps };
 }
 
-const trainKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.train), 'steps', 'precision'];
+const trainKeys: readonly string[] = [
+  ...Object.keys(PAPER_DEFAULTS.train),
+  'steps',
+  'precision',
+  'adapters',
+  'replace',
+];
+
+/** A block replacement: linear by default; the MLP's hidden width 0 means the model's width. */
+function readReplacement(value: unknown, check: Checker): ReplacementSpec | undefined {
+  if (!isRecord(value) || value['kind'] !== 'replace')
+    return check.error(
+      'train.replace',
+      `${show(value)} is not a replacement: use replaceBlock({ fit: 'linear' })`,
+    );
+  const fit = value['fit'] ?? 'linear';
+  const key = 'train.replace';
+  if (fit !== 'linear' && fit !== 'mlp')
+    return check.error(`${key}.fit`, `replaceBlock fit is 'linear' or 'mlp', not ${show(fit)}`);
+  check.exactKeys(
+    key,
+    value,
+    fit === 'linear'
+      ? ['kind', 'fit', 'calibration']
+      : ['kind', 'fit', 'calibration', 'hidden', 'steps', 'lr'],
+    `replaceBlock fit '${fit}'`,
+  );
+  const calibration =
+    check.integer(`${key}.calibration`, value['calibration'] ?? 64, 1, 'calibration examples') ?? 64;
+  if (fit === 'linear') return { kind: 'replace', fit, calibration };
+  return {
+    kind: 'replace',
+    fit,
+    calibration,
+    hidden:
+      check.integer(`${key}.hidden`, value['hidden'] ?? 0, 0, "the replacement MLP's hidden width") ?? 0,
+    steps: check.integer(`${key}.steps`, value['steps'] ?? 500, 1, "the replacement MLP's steps") ?? 1,
+    lr: check.positive(`${key}.lr`, value['lr'] ?? 1e-3, "the replacement MLP's learning rate") ?? 1e-3,
+  };
+}
+
+/** LoRA's defaults are PEFT's LoraConfig's: r 8, lora_alpha 8, dropout 0 (targets: every projection). */
+function readAdapters(value: unknown, check: Checker): LoraSpec | undefined {
+  if (!isRecord(value) || value['kind'] !== 'lora')
+    return check.error(
+      'train.adapters',
+      `${show(value)} is not an adapter: use lora({ rank, alpha, targets })`,
+    );
+  check.exactKeys('train.adapters', value, ['kind', 'rank', 'alpha', 'targets', 'dropout'], 'lora');
+  const rank = check.integer('train.adapters.rank', value['rank'] ?? 8, 1, 'the LoRA rank') ?? 8;
+  const alpha = check.positive('train.adapters.alpha', value['alpha'] ?? 8, 'LoRA alpha') ?? 8;
+  const dropout = value['dropout'] ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
+    check.error('train.adapters.dropout', `LoRA dropout must be a number in [0, 1), got ${show(dropout)}`);
+  const targets = value['targets'] ?? 'all';
+  const validTargets =
+    targets === 'all' ||
+    (Array.isArray(targets) &&
+      targets.length > 0 &&
+      targets.every((t) => typeof t === 'string' && t.length > 0));
+  if (!validTargets)
+    check.error(
+      'train.adapters.targets',
+      `LoRA targets must be 'all' or module names such as ['c_attn'] or ['q_proj', 'v_proj'], got ${show(targets)}`,
+    );
+  return {
+    kind: 'lora',
+    rank,
+    alpha,
+    targets: validTargets && targets !== 'all' ? [...new Set(targets as string[])] : 'all',
+    dropout: typeof dropout === 'number' ? dropout : 0,
+  };
+}
 
 function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
   const given = value ?? {};
@@ -449,7 +553,59 @@ function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
   if (precision === 'mixed') train.precision = 'mixed';
   else if (precision !== 'fp32')
     check.error('train.precision', `train.precision is 'fp32' or 'mixed', not ${show(precision)}`);
+  if (given['adapters'] !== undefined) train.adapters = readAdapters(given['adapters'], check);
+  if (given['replace'] !== undefined) train.replace = readReplacement(given['replace'], check);
   return train;
+}
+
+/** Adapters need a method that trains the model, and targets the model's family has. */
+function checkAdapters(
+  adapters: LoraSpec,
+  method: MethodSpec,
+  description: ModelDescription | undefined,
+  check: Checker,
+): void {
+  if (frozenMethods.includes(method.kind))
+    check.error(
+      'train.adapters',
+      `method ${method.kind} trains no model weights: LoRA adapters need lm(), promptCls() or cls()`,
+    );
+  if (!description?.known) return;
+  const projections = layerProjections(description.family, description.config);
+  const { unmatched } = selectProjections(projections, adapters.targets);
+  if (unmatched.length > 0)
+    check.error(
+      'train.adapters.targets',
+      `LoRA target${unmatched.length > 1 ? 's' : ''} ${unmatched.map((t) => `'${t}'`).join(', ')} ${unmatched.length > 1 ? 'match' : 'matches'} no projection of ${description.config.modelType}: its projections are ${projections.join(', ')}`,
+    );
+}
+
+/**
+ * An in-context-learning run trains nothing: the training options it never reads (optimizer,
+ * schedule, epochs, batch size, …, and how many training examples to sample) take the paper's
+ * values, so runs that differ only in them are one run with one id. It keeps `precision` (its
+ * forward passes use it) and every data option that shapes its prompts and test set.
+ */
+function iclPlan(plan: RunPlan): RunPlan {
+  const train: TrainSpec = structuredClone(PAPER_DEFAULTS.train);
+  if (plan.train.precision) train.precision = plan.train.precision;
+  if (plan.train.replace) train.replace = plan.train.replace; // the healed cut is what it scores
+  return { ...plan, train, data: { ...plan.data, trainPerClass: PAPER_DEFAULTS.data.trainPerClass } };
+}
+
+/** `name` and `tags` as the plan's labels (not part of its id). */
+function readLabels(name: unknown, tags: unknown, check: Checker): RunLabels | undefined {
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === ''))
+    check.error('name', `name must be a non-empty string, got ${show(name)}`);
+  const tagList = tags ?? [];
+  if (!Array.isArray(tagList) || !tagList.every((t) => typeof t === 'string' && t.trim() !== '')) {
+    check.error('tags', `tags must be a list of non-empty strings, got ${show(tags)}`);
+    return undefined;
+  }
+  return cleanLabels({
+    ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}),
+    tags: tagList as string[],
+  });
 }
 
 /** How a model reads in messages. */
@@ -496,6 +652,24 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     if (!(error instanceof LayerIssue)) throw error;
     check.error('layers', error.message, error.inner);
   }
+  let sublayers: SublayerDrops | undefined;
+  try {
+    const request = readSublayers(s['layers']);
+    if (request) {
+      const known = description?.known
+        ? {
+            depth: description.depth,
+            config: description.config,
+            name: model ? modelName(model) : 'the model',
+          }
+        : undefined;
+      const drops = resolveSublayers(request, known, keptLayers);
+      if (drops.attention.length + drops.mlp.length > 0) sublayers = drops;
+    }
+  } catch (error) {
+    if (!(error instanceof LayerIssue)) throw error;
+    check.error('layers', error.message);
+  }
   if (method && layers && method.freezeLayers.length > 0) {
     const kept =
       keptLayers ??
@@ -519,17 +693,30 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     if (template !== undefined && words)
       prompt = { template, labelWords: words.labelWords, scoring: words.scoring };
   }
-  const data = readData(s['data'], check);
+  const data = readData(s['data'], check, description?.known ? description.config.maxPositions : undefined);
   if (data && description?.known && data.maxLength > description.config.maxPositions) {
-    // at the data option when one is written, else at the model that has too few positions for the default
+    // only a written maxLength can exceed the positions: the default is at most the model's
     check.error(
-      originOf(draft, 'data.maxLength') ? 'data.maxLength' : 'model',
+      'data.maxLength',
       `data.maxLength ${data.maxLength} is more than ${model ? modelName(model) : 'the model'} has positions ` +
         `(${description.config.maxPositions}): set data: { maxLength: ${description.config.maxPositions} } or less`,
     );
   }
   const train = readTrain(s['train'], check);
+  if (train?.adapters && method) checkAdapters(train.adapters, method, description, check);
+  if (train?.replace && description?.known && keptLayers) {
+    const layout = sublayerLayout(description.config);
+    const block = removedBlock(keptLayers, description.depth);
+    if (sublayers)
+      check.error(
+        'train.replace',
+        'a block replacement is fitted on whole layers: drop no sublayers with it',
+      );
+    else if (typeof layout === 'string') check.error('train.replace', `cannot replace a block: ${layout}`);
+    else if (typeof block === 'string') check.error('train.replace', `cannot replace a block: ${block}`);
+  }
   const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
+  const labels = readLabels(s['name'], s['tags'], check);
   const backend = s['backend'];
   if (backend !== undefined && !backendNames.includes(backend as BackendName)) {
     check.error('backend', `backend must be one of ${backendNames.join(', ')}, got ${show(backend)}`);
@@ -546,7 +733,12 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     seed === undefined
   )
     return undefined;
-  const plan: RunPlan = { model, layers, task: task.name, prompt, method, data, train, seed };
+  const plan: RunPlan =
+    method.kind === 'icl'
+      ? iclPlan({ model, layers, task: task.name, prompt, method, data, train, seed })
+      : { model, layers, task: task.name, prompt, method, data, train, seed };
+  if (sublayers) plan.sublayers = sublayers;
   if (backend !== undefined) plan.backend = backend as BackendName;
+  if (labels) plan.labels = labels;
   return { plan, ...(description ? { model: description } : {}), ...(keptLayers ? { keptLayers } : {}) };
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticCategory, Project, ts, type Diagnostic, type DiagnosticMessageChain } from 'ts-morph';
 import { LayercutError } from '../errors.js';
-import { compileFile, ExperimentLoadError, type CompileFileOptions } from './file.js';
+import { compileFile, ExperimentLoadError, type CompiledFile, type CompileFileOptions } from './file.js';
 import type { SourceLocation } from './issues.js';
 
 export interface FileDiagnostic {
@@ -57,6 +57,21 @@ function flatten(message: string | DiagnosticMessageChain, indent = ''): string 
   return [head, ...rest].join('\n');
 }
 
+/**
+ * TypeScript's "declared but never used" family (noUnusedLocals / noUnusedParameters): the file
+ * still runs, so `check` reports them as warnings, not errors.
+ */
+const unusedCodes: ReadonlySet<number> = new Set([6133, 6138, 6192, 6196, 6198, 6199, 6205]);
+
+/** Hints added to TypeScript messages whose cause is a known DSL mistake. */
+const typeHints: readonly { pattern: RegExp; hint: string }[] = [
+  {
+    // layers: [1, 2, 4] in a sweep (each a number), or layers: 2 in an experiment
+    pattern: /^Type 'number(\[\])?' is not assignable to type 'Layers'/,
+    hint: 'hint: a number is not a layer selection: keepFirst(k) keeps the bottom k layers; to sweep over depths write layers: [1, 2, 4].map(keepFirst)',
+  },
+];
+
 function fromTypeScript(diagnostic: Diagnostic, file: string): FileDiagnostic {
   const sf = diagnostic.getSourceFile();
   const start = diagnostic.getStart();
@@ -64,13 +79,17 @@ function fromTypeScript(diagnostic: Diagnostic, file: string): FileDiagnostic {
     sf && start !== undefined
       ? { file: sf.getFilePath() as string, ...sf.getLineAndColumnAtPos(start) }
       : { file, line: 1, column: 1 };
+  const message = flatten(diagnostic.getMessageText());
+  const hint = typeHints.find((h) => h.pattern.test(message))?.hint;
+  const code = diagnostic.getCode();
   return {
     location,
     ...(start !== undefined ? { offset: start } : {}),
-    severity: diagnostic.getCategory() === DiagnosticCategory.Error ? 'error' : 'warning',
+    severity:
+      diagnostic.getCategory() === DiagnosticCategory.Error && !unusedCodes.has(code) ? 'error' : 'warning',
     source: 'typescript',
-    code: diagnostic.getCode(),
-    message: flatten(diagnostic.getMessageText()),
+    code,
+    message: hint ? `${message}\n${hint}` : message,
   };
 }
 
@@ -97,16 +116,29 @@ export interface CheckOptions extends CompileFileOptions {
   project?: Project;
 }
 
+/** What `checkFileReport` finds: diagnostics, and (with `checkPrompts`) token counts and notes. */
+export interface CheckReport {
+  diagnostics: FileDiagnostic[];
+  prompts?: CompiledFile['prompts'];
+}
+
 /**
  * TypeScript's diagnostics and layercut's (an import failure, or compile issues), in source
  * order. A layercut issue whose value comes through code TypeScript already flagged is left
  * out: it is the same mistake seen twice.
  */
 export async function checkFile(file: string, options: CheckOptions = {}): Promise<FileDiagnostic[]> {
+  return (await checkFileReport(file, options)).diagnostics;
+}
+
+/** `checkFile` with the token counts and notes of `checkPrompts`. */
+export async function checkFileReport(file: string, options: CheckOptions = {}): Promise<CheckReport> {
   const typed = typeDiagnostics(file, options.project);
   const ours: FileDiagnostic[] = [];
+  let prompts: CompiledFile['prompts'];
   try {
     const compiled = await compileFile(file, options);
+    prompts = compiled.prompts;
     for (const issue of compiled.issues) {
       // the same mistake as a type error: the value came through code TypeScript already flagged
       const seen = issue.through?.some((range) =>
@@ -143,11 +175,12 @@ export async function checkFile(file: string, options: CheckOptions = {}): Promi
     d.location?.line ?? 0,
     d.location?.column ?? 0,
   ];
-  return [...typed, ...ours].sort((a, b) => {
+  const diagnostics = [...typed, ...ours].sort((a, b) => {
     const [fa, la, ca] = located(a);
     const [fb, lb, cb] = located(b);
     return fa < fb ? -1 : fa > fb ? 1 : la - lb || ca - cb;
   });
+  return { diagnostics, ...(prompts ? { prompts } : {}) };
 }
 
 /** `file:line:col message` (the file relative to `cwd`). */

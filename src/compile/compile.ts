@@ -8,9 +8,10 @@
  * the source. `compile` is the notebook form: it returns plans or throws a CompileError.
  */
 import { runId } from '../plan/id.js';
+import { mergeLabels, withLabels } from '../plan/labels.js';
 import type { RunPlan } from '../plan/types.js';
 import { buildPlan } from './build.js';
-import { expandRunSet } from './expand.js';
+import { expandRunSet, type Draft } from './expand.js';
 import { CompileError, type CompileIssue } from './issues.js';
 import { ModelCatalog, type ModelDescription } from './model-info.js';
 
@@ -23,6 +24,8 @@ export interface CompiledRun {
   model?: ModelDescription;
   /** The kept layers' original indices, when the model's depth is known. */
   keptLayers?: number[];
+  /** Where each option of its first definition came from (see Draft), for issues found later. */
+  origins: Draft['origins'];
 }
 
 export interface CompileResult {
@@ -69,6 +72,7 @@ export async function compileValues(
       const seen = byId.get(id);
       if (seen) {
         duplicates++;
+        seen.plan = withLabels(seen.plan, mergeLabels(seen.plan.labels, built.plan.labels));
         if (name !== undefined && !seen.exports.includes(name)) seen.exports.push(name);
         continue;
       }
@@ -76,6 +80,7 @@ export async function compileValues(
         id,
         plan: built.plan,
         exports: name === undefined ? [] : [name],
+        origins: draft.origins,
         ...(built.model ? { model: built.model } : {}),
         ...(built.keptLayers ? { keptLayers: built.keptLayers } : {}),
       });

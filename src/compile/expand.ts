@@ -5,10 +5,12 @@
  * later points at the property that caused it.
  *
  * Order: a sweep's axes vary with the first axis outermost; `grid(a, b)` crosses a (outer)
- * with b; `zip` pairs its parts' values index by index; `concat` lists its items in turn.
+ * with b; `zip` pairs its parts' values index by index; `concat` lists its items in turn;
+ * `sample(n, axes, { seed })` keeps n points of its grid, drawn from the seed, in grid order.
  * Function axes see the run as chosen so far (the base and the axes before them).
  */
 import { resolveDepthList } from '../../dsl/layers.js';
+import { randomStream } from '../data/random.js';
 import type { ModelFacts } from '../../dsl/sweep.js';
 import type { CompileIssue, ValuePath } from './issues.js';
 import type { ModelCatalog } from './model-info.js';
@@ -22,8 +24,8 @@ export interface Draft {
   origins: Record<string, ValuePath>;
 }
 
-/** Top-level options of an experiment. */
-export const optionKeys = [
+/** Top-level options of an experiment that a sweep can vary. */
+const settingKeys = [
   'model',
   'layers',
   'task',
@@ -36,6 +38,12 @@ export const optionKeys = [
   'backend',
 ] as const;
 
+/** Labels: experiment options that are no axis (a sweep names and tags its runs with its own). */
+const labelKeys = ['name', 'tags'] as const;
+
+/** Top-level options of an experiment. */
+export const optionKeys: readonly string[] = [...settingKeys, ...labelKeys];
+
 /** Axis names that set something inside `train` or `data`: axis → where. */
 const shortcutAxes: Readonly<Record<string, readonly string[]>> = {
   lr: ['train', 'optimizer', 'lr'],
@@ -46,7 +54,7 @@ const shortcutAxes: Readonly<Record<string, readonly string[]>> = {
   trainPerClass: ['data', 'trainPerClass'],
 };
 
-export const axisNames: readonly string[] = [...optionKeys, ...Object.keys(shortcutAxes)];
+export const axisNames: readonly string[] = [...settingKeys, ...Object.keys(shortcutAxes)];
 
 export interface ExpandContext {
   catalog: ModelCatalog;
@@ -127,7 +135,7 @@ function applyOptions(
   const next = cloneDraft(draft);
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (!(optionKeys as readonly string[]).includes(key)) {
+    if (!optionKeys.includes(key)) {
       ctx.issues.push({
         severity: 'error',
         message: `unknown experiment option '${key}': the options are ${optionKeys.join(', ')}`,
@@ -136,8 +144,22 @@ function applyOptions(
       });
       continue;
     }
-    setAt(next, [key], value, [...path, key]);
+    setAt(next, [key], key === 'tags' ? addedTags(next, value) : value, [...path, key]);
   }
+  return next;
+}
+
+/** Tags add up: the draft's so far, then `value` (left as it is when it is not a list: the compiler reports it). */
+function addedTags(draft: Draft, value: unknown): unknown {
+  const before = draft.settings['tags'];
+  return Array.isArray(before) && Array.isArray(value) ? [...before, ...value] : value;
+}
+
+/** A sweep's name (replacing the base's) and tags (added) on one of its runs. */
+function applySweepLabels(draft: Draft, set: Record<string, unknown>, path: ValuePath): Draft {
+  const next = cloneDraft(draft);
+  if (set['name'] !== undefined) setAt(next, ['name'], set['name'], [...path, 'name']);
+  if (set['tags'] !== undefined) setAt(next, ['tags'], addedTags(next, set['tags']), [...path, 'tags']);
   return next;
 }
 
@@ -246,6 +268,7 @@ async function choices(
     return undefined;
   }
   const kind = part['kind'];
+  if (kind === 'sample') return sampleChoices(part, path, draft, ctx);
   if (kind === 'grid' || kind === 'zip') {
     const parts = Array.isArray(part['parts']) ? (part['parts'] as unknown[]) : [];
     if (kind === 'grid') {
@@ -277,7 +300,7 @@ async function choices(
   if (kind !== undefined) {
     ctx.issues.push({
       severity: 'error',
-      message: `sweep axes of kind ${show(kind)} are not known: use an object, grid(…) or zip(…)`,
+      message: `sweep axes of kind ${show(kind)} are not known: use an object, grid(…), zip(…) or sample(…)`,
       exportName: ctx.exportName,
       path,
     });
@@ -311,6 +334,76 @@ async function choices(
     out = next;
   }
   return out;
+}
+
+/**
+ * `count` distinct indices of [0, total), sorted, drawn from `seed` (Floyd's algorithm: `count`
+ * draws, whatever `total` is). The same for the same (count, total, seed).
+ */
+function sampleIndices(count: number, total: number, seed: number): number[] {
+  const random = randomStream(seed, 'sweep sample');
+  const picked = new Set<number>();
+  for (let j = total - count; j < total; j++) {
+    const t = random.int(j + 1);
+    picked.add(picked.has(t) ? j : t);
+  }
+  return [...picked].sort((a, b) => a - b);
+}
+
+/**
+ * The choices of `sample(count, axes, { seed })`: `count` points of the grid of `axes`. A plain
+ * object of list axes is sampled by index, without listing its grid (any size up to 2^53
+ * points); anything else (function axes, zips, nested grids) is listed, then sampled — both
+ * ways pick the same points.
+ */
+async function sampleChoices(
+  part: Record<string, unknown>,
+  path: ValuePath,
+  draft: Draft,
+  ctx: ExpandContext,
+): Promise<Assignment[][] | undefined> {
+  const fail = (key: string, message: string): undefined => {
+    ctx.issues.push({ severity: 'error', message, exportName: ctx.exportName, path: [...path, key] });
+    return undefined;
+  };
+  const { count, seed, axes } = part;
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)
+    return fail('count', `sample needs a whole number of points ≥ 1, got ${show(count)}`);
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0)
+    return fail(
+      'seed',
+      `sample needs a seed (a whole number ≥ 0): sample(${count}, axes, { seed: 0 }), got ${show(seed)}`,
+    );
+  const inner = [...path, 'axes'];
+  const lists =
+    isRecord(axes) && axes['kind'] === undefined
+      ? Object.entries(axes).filter(([, spec]) => spec !== undefined)
+      : undefined;
+  if (
+    lists &&
+    lists.every(([axis, spec]) => Array.isArray(spec) && spec.length > 0 && axisNames.includes(axis))
+  ) {
+    const lengths = lists.map(([, spec]) => (spec as unknown[]).length);
+    const total = lengths.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(total))
+      return fail('axes', `sample: the grid has more than 2^53 points (${total})`);
+    return sampleIndices(Math.min(count, total), total, seed).map((index) => {
+      // mixed radix, first axis most significant: the grid's own order
+      const digits: number[] = [];
+      for (let a = lengths.length - 1, rest = index; a >= 0; a--) {
+        digits[a] = rest % lengths[a]!;
+        rest = Math.floor(rest / lengths[a]!);
+      }
+      return lists.map(([axis, spec], a) => ({
+        axis,
+        value: (spec as unknown[])[digits[a]!],
+        path: valuePath(spec, [...inner, axis], digits[a]!),
+      }));
+    });
+  }
+  const all = await choices(axes, inner, draft, ctx);
+  if (!all) return undefined;
+  return sampleIndices(Math.min(count, all.length), all.length, seed).map((index) => all[index]!);
 }
 
 /** Where the i-th value of an axis was written: the list element, or the axis itself when computed. */
@@ -370,7 +463,8 @@ export async function expandRunSet(
       for (const base of bases) {
         const made = await choices(set.axes, [...path, 'axes'], base, ctx);
         if (!made) return out;
-        for (const choice of made) out.push(apply(base, choice));
+        for (const choice of made)
+          out.push(applySweepLabels(apply(base, choice), set as unknown as Record<string, unknown>, path));
       }
       return out;
     }

@@ -20,6 +20,7 @@ import {
   type LayerSelection,
 } from '../models/selection.js';
 import { oneLine, type InnerPosition } from './issues.js';
+import { show } from './shape.js';
 
 /** A selection before the depth is applied. `to: null` is "up to the last layer". */
 export type LayerRequest =
@@ -42,6 +43,9 @@ export class LayerIssue extends Error {
   }
 }
 
+/** More layers than any model has: a range naming more, with the depth unknown, is refused, not expanded. */
+export const MOST_LAYERS = 10_000;
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -51,6 +55,12 @@ const isIndex = (value: unknown): value is number =>
 
 function rangesOf(nodes: LayerRangeNode[]): { from: number; to: number | null }[] {
   return nodes.map(({ from, to }) => ({ from, to }));
+}
+
+/** Layer text as messages quote it: in single quotes, on one line (control characters escaped), cut when long. */
+function quoteLayerText(text: string): string {
+  const escaped = JSON.stringify(text.slice(0, 81)).slice(1, -1).replaceAll('\\"', '"');
+  return `'${escaped.length > 80 ? `${escaped.slice(0, 77)}...` : escaped}'`;
 }
 
 /** Parses layer text (grammar/layers.peggy); syntax errors become a LayerIssue pointing into the text. */
@@ -73,7 +83,7 @@ export function parseLayerText(text: string): LayerRequest {
     if (error instanceof PeggySyntaxError) {
       const { line, column, offset } = error.location.start;
       throw new LayerIssue(
-        `cannot read layer selection '${text}': ${error.message.replace(/\.$/, '')}` +
+        `cannot read layer selection ${quoteLayerText(text)}: ${error.message.replace(/\.$/, '')}` +
           ` (write e.g. 'first 2', 'last 2', '0..1', '0, 5, 7', 'drop 24..47' or 'all')`,
         { line, column, offset },
       );
@@ -92,48 +102,56 @@ export function readLayers(value: unknown): LayerRequest {
       case 'first':
         if (isIndex(value['count'])) return { kind: 'first', count: value['count'] };
         throw new LayerIssue(
-          `keepFirst needs a whole number of layers (0 or more), got ${JSON.stringify(value['count'])}`,
+          `keepFirst needs a whole number of layers (0 or more), got ${show(value['count'])}`,
         );
       case 'indices': {
         const indices = value['indices'];
         if (Array.isArray(indices) && indices.every(isIndex)) {
           return { kind: 'keep', ranges: indices.map((i) => ({ from: i, to: i })) };
         }
-        throw new LayerIssue(
-          `keep needs a list of layer indices (0, 1, 2, …), got ${JSON.stringify(indices)}`,
-        );
+        throw new LayerIssue(`keep needs a list of layer indices (0, 1, 2, …), got ${show(indices)}`);
       }
       case 'first-last': {
         const { first, last } = value;
         if (isIndex(first) && isIndex(last)) return { kind: 'ends', first, last };
         throw new LayerIssue(
-          `keepFirstAndLast needs two whole numbers of layers, got keepFirstAndLast(${JSON.stringify(first)}, ${JSON.stringify(last)})`,
+          `keepFirstAndLast needs two whole numbers of layers, got keepFirstAndLast(${show(first)}, ${show(last)})`,
         );
       }
       case 'computed':
         return { kind: 'computed', selection: readComputed(value) };
+      case 'sublayers': // dropSublayers(…, base): the layers are the base's (the drops: sublayers.ts)
+        return readLayers(value['base'] ?? { kind: 'all' });
       case 'drop': {
         const { from, to } = value;
         if (isIndex(from) && (to === null || to === undefined || isIndex(to))) {
           return { kind: 'drop', ranges: [{ from, to: to ?? null }] };
         }
-        throw new LayerIssue(
-          `drop needs layer indices, got drop(${JSON.stringify(from)}, ${JSON.stringify(to)})`,
-        );
+        throw new LayerIssue(`drop needs layer indices, got drop(${show(from)}, ${show(to)})`);
       }
     }
   }
-  throw new LayerIssue(
-    `${JSON.stringify(value)} is not a layer selection: use keepFirst(k), keep([…]), drop(from, to), ` +
-      `keepFirstAndLast(a, b), byInfluence({ keep }), byAngularDistance({ drop }) or text such as 'first 2'`,
-  );
+  throw new LayerIssue(`${show(value)} is not a layer selection: ${numberHint(value) ?? anySelection}`);
+}
+
+const anySelection =
+  'use keepFirst(k), keep([…]), drop(from, to), keepFirstAndLast(a, b), byInfluence({ keep }), ' +
+  "byAngularDistance({ drop }) or text such as 'first 2'";
+
+/** What a number (or list of numbers) written as layers most likely meant. */
+function numberHint(value: unknown): string | undefined {
+  if (typeof value === 'number')
+    return `keepFirst(${value}) keeps the bottom ${value}; to sweep over depths write layers: [1, 2, 4].map(keepFirst)`;
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number'))
+    return `keep(${JSON.stringify(value)}) keeps those layers; to sweep over depths write sweep(base, { layers: ${JSON.stringify(value)}.map(keepFirst) })`;
+  return undefined;
 }
 
 /** A computed selection's object, with the default calibration filled in; counts are checked later. */
 function readComputed(value: Record<string, unknown>): ComputedLayerSelection {
   const calibration = value['calibration'] ?? DEFAULT_CALIBRATION;
   if (!isRecord(calibration) || Object.keys(calibration).some((key) => key !== 'examples')) {
-    throw new LayerIssue(`calibration must be { examples: number }, got ${JSON.stringify(calibration)}`);
+    throw new LayerIssue(`calibration must be { examples: number }, got ${show(calibration)}`);
   }
   const examples = (calibration['examples'] ?? DEFAULT_CALIBRATION.examples) as number;
   const count = (key: string) => value[key] as number;
@@ -144,7 +162,7 @@ function readComputed(value: Record<string, unknown>): ComputedLayerSelection {
       return { kind: 'computed', by: 'angular-distance', drop: count('drop'), calibration: { examples } };
     default:
       throw new LayerIssue(
-        `a computed selection is chosen by 'influence' or 'angular-distance', got ${JSON.stringify(value['by'])}: ` +
+        `a computed selection is chosen by 'influence' or 'angular-distance', got ${show(value['by'])}: ` +
           'use byInfluence({ keep }) or byAngularDistance({ drop })',
       );
   }
@@ -159,11 +177,29 @@ export function needsDepth(request: LayerRequest): boolean {
   );
 }
 
-function expandRanges(ranges: { from: number; to: number | null }[], depth: number | undefined): number[] {
+/**
+ * The layers the ranges name, in order. With the depth known, a range reaching past the
+ * model is refused at its first missing layer (`outside` throws) before anything is
+ * expanded, so `0..4777777777777` costs nothing; offline, a range of more than MOST_LAYERS
+ * layers is refused.
+ */
+function expandRanges(
+  ranges: { from: number; to: number | null }[],
+  depth: number | undefined,
+  outside: (index: number) => never,
+): number[] {
   const out: number[] = [];
   for (const { from, to } of ranges) {
-    const last = to ?? (depth === undefined ? from : depth - 1);
-    if (last < from) throw new LayerIssue(`layer range ${from}..${to} runs backwards: write ${to}..${from}`);
+    if (to !== null && to < from)
+      throw new LayerIssue(`layer range ${from}..${to} runs backwards: write ${to}..${from}`);
+    // offline, `to` is never null: open ranges need the depth (checked before)
+    const last = to ?? depth! - 1;
+    if (depth !== undefined && Math.max(from, last) >= depth) outside(Math.max(from, depth));
+    if (depth === undefined && last - from + 1 > MOST_LAYERS) {
+      throw new LayerIssue(
+        `layer range ${from}..${to} names ${last - from + 1} layers, more than any model has (${MOST_LAYERS})`,
+      );
+    }
     for (let i = from; i <= last; i++) out.push(i);
   }
   return out;
@@ -192,6 +228,16 @@ export function resolveLayerRequest(
   depth: number | undefined,
   modelName: string,
 ): ResolvedLayers {
+  try {
+    return resolveOrThrow(request, depth, modelName);
+  } catch (error) {
+    if (error instanceof LayerSelectionError) throw new LayerIssue(oneLine(error));
+    throw error;
+  }
+}
+
+/** resolveLayerRequest, except that the checks of src/models/selection.ts throw their LayerSelectionError. */
+function resolveOrThrow(request: LayerRequest, depth: number | undefined, modelName: string): ResolvedLayers {
   let selection: LayerSelection;
   switch (request.kind) {
     case 'all':
@@ -224,12 +270,7 @@ export function resolveLayerRequest(
       break;
     }
     case 'computed':
-      try {
-        checkComputedSelection(request.selection, depth, modelName);
-      } catch (error) {
-        if (error instanceof LayerSelectionError) throw new LayerIssue(oneLine(error));
-        throw error;
-      }
+      checkComputedSelection(request.selection, depth, modelName);
       // chosen from data when the run starts: nothing is kept yet
       return { selection: request.selection };
     case 'keep':
@@ -241,32 +282,30 @@ export function resolveLayerRequest(
             'use keepFirst(k) or explicit indices, or put its config.json in the Hugging Face cache',
         );
       }
-      const listed = expandRanges(request.ranges, depth);
+      const outside = (index: number): never => {
+        if (request.kind === 'drop') {
+          throw new LayerIssue(
+            `cannot drop layer ${index}: ${modelName} has ${depth} layers (0..${depth! - 1})`,
+          );
+        }
+        resolveLayers({ kind: 'indices', indices: [index] }, depth!, modelName); // throws: it does not exist
+        throw new Error(`layer ${index} was expected to lie outside the model`);
+      };
+      const listed = expandRanges(request.ranges, depth, outside);
       const seen = new Set<number>();
       for (const index of listed) {
         if (seen.has(index)) throw new LayerIssue(`layer ${index} is named twice in the selection`);
         seen.add(index);
       }
-      if (request.kind === 'keep') {
-        selection = normalise(listed);
-      } else {
-        const last = depth! - 1;
-        const outside = listed.find((i) => i > last);
-        if (outside !== undefined) {
-          throw new LayerIssue(`cannot drop layer ${outside}: ${modelName} has ${depth} layers (0..${last})`);
-        }
-        selection = normalise(Array.from({ length: depth! }, (_, i) => i).filter((i) => !seen.has(i)));
-      }
+      selection =
+        request.kind === 'keep'
+          ? normalise(listed)
+          : normalise(Array.from({ length: depth! }, (_, i) => i).filter((i) => !seen.has(i)));
       break;
     }
   }
   if (depth === undefined) return { selection };
-  try {
-    return { selection, kept: resolveLayers(selection, depth, modelName) };
-  } catch (error) {
-    if (error instanceof LayerSelectionError) throw new LayerIssue(oneLine(error));
-    throw error;
-  }
+  return { selection, kept: resolveLayers(selection, depth, modelName) };
 }
 
 /** How a selection reads in listings: `first 2`, `all`, `0,5,7`. */

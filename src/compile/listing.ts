@@ -1,6 +1,7 @@
 /**
  * What `layercut plan` shows: the runs of a compiled file with what varies between them,
- * the size of each cut model, estimated tokens and FLOPs, and which runs are already finished.
+ * the size of each cut model, estimated tokens and FLOPs, and where each run stands in the
+ * results store (done, failed, or still to do).
  */
 import { modelLabel } from '../../dsl/models.js';
 import type { RunPlan } from '../plan/types.js';
@@ -8,6 +9,12 @@ import { estimateRun, type RunEstimate } from './estimate.js';
 import type { CompiledFile } from './file.js';
 import { formatIssue } from './issues.js';
 import { layerLabel } from './layers.js';
+import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
+
+/** A run's state in the results store: `todo` when it is not there, queued, or running. */
+export type PlannedStatus = 'done' | 'failed' | 'todo';
+
+export const plannedStatuses: readonly PlannedStatus[] = ['done', 'failed', 'todo'];
 
 export interface PlannedRun {
   id: string;
@@ -15,7 +22,7 @@ export interface PlannedRun {
   exports: string[];
   /** Column → value, for the columns that vary across the file's runs. */
   varies: Record<string, string>;
-  finished: boolean;
+  status: PlannedStatus;
   estimate: RunEstimate;
   plan: RunPlan;
 }
@@ -28,7 +35,10 @@ export interface PlanListing {
   columns: string[];
   /** Settings that are the same for every run (column → value). */
   same: Record<string, string>;
-  finished: number;
+  /** Runs per status. */
+  counts: Record<PlannedStatus, number>;
+  /** The results store the statuses come from (absent: none was read, every run is todo). */
+  store?: string;
   /** Definitions that repeated a run (merged). */
   duplicates: number;
   /** Sum of the runs' FLOPs estimates (only runs with an estimate). */
@@ -40,8 +50,10 @@ export interface PlanListing {
 }
 
 export interface ListingOptions {
-  /** Ids of runs already finished (from the results store). */
-  finishedIds?: ReadonlySet<string>;
+  /** Each run's status in the results store (a run it does not name is todo). */
+  statuses?: ReadonlyMap<string, PlannedStatus>;
+  /** Where those came from, for the listing's header. */
+  store?: string;
 }
 
 /** A number as people write hyperparameters: 5e-5, 0.001, 42. */
@@ -87,6 +99,9 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['evalEvery', (p) => String(p.train.evalEvery)],
   ['earlyStopPatience', (p) => String(p.train.earlyStopPatience)],
   ['precision', (p) => p.train.precision ?? 'fp32'],
+  ['sublayers', (p) => sublayerLabel(p.sublayers)],
+  ['adapters', (p) => adapterLabel(p.train.adapters)],
+  ['replace', (p) => replacementLabel(p.train.replace)],
   ['trainPerClass', (p) => String(p.data.trainPerClass)],
   ['demosPerClass', (p) => String(p.data.demosPerClass)],
   ['validation', (p) => String(p.data.validation)],
@@ -94,6 +109,8 @@ const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['maxLength', (p) => String(p.data.maxLength)],
   ['truncate', (p) => p.data.truncate],
   ['backend', (p) => p.backend ?? 'auto'],
+  ['name', (p) => p.labels?.name ?? '-'],
+  ['tags', (p) => p.labels?.tags?.join(', ') ?? '-'],
 ];
 
 /** Columns always listed under "same for all" when they do not vary (the rest only when they vary). */
@@ -143,7 +160,7 @@ export function listPlan(compiled: CompiledFile, options: ListingOptions = {}): 
       id: run.id,
       exports: run.exports,
       varies,
-      finished: options.finishedIds?.has(run.id) ?? false,
+      status: options.statuses?.get(run.id) ?? 'todo',
       estimate: estimateRun(run),
       plan: run.plan,
     };
@@ -155,7 +172,10 @@ export function listPlan(compiled: CompiledFile, options: ListingOptions = {}): 
     runs,
     columns,
     same,
-    finished: runs.filter((r) => r.finished).length,
+    counts: Object.fromEntries(
+      plannedStatuses.map((status) => [status, runs.filter((r) => r.status === status).length]),
+    ) as Record<PlannedStatus, number>,
+    ...(options.store !== undefined ? { store: options.store } : {}),
     duplicates: compiled.duplicates,
     totalFlops: estimated.reduce((sum, r) => sum + r.estimate.flops!.total, 0),
     unestimated: runs.length - estimated.length,
@@ -178,20 +198,28 @@ export function humanCount(n: number): string {
 /** 1.8e15 → "1.8e15". */
 export const humanFlops = (n: number): string => n.toExponential(1).replace('e+', 'e');
 
+/** `2 done, 1 failed, 5 to do (in layercut.db)`, or `no results store read` when none was. */
+export function statusSummary(listing: PlanListing): string {
+  const { done, failed, todo } = listing.counts;
+  return listing.store === undefined
+    ? 'no results store read'
+    : `${done} done, ${failed} failed, ${todo} to do (in ${listing.store})`;
+}
+
 /** The listing as a text table. */
 export function formatListing(listing: PlanListing, fileLabel = listing.file): string {
   const perExport = listing.exports.map(
     (name) => `${name} ${listing.runs.filter((r) => r.exports.includes(name)).length}`,
   );
   const lines = [
-    `${fileLabel}: ${listing.runs.length} run${listing.runs.length === 1 ? '' : 's'} (${perExport.join(', ')}), ${listing.finished} finished` +
+    `${fileLabel}: ${listing.runs.length} run${listing.runs.length === 1 ? '' : 's'} (${perExport.join(', ')}), ${statusSummary(listing)}` +
       (listing.duplicates
         ? `, ${listing.duplicates} repeated definition${listing.duplicates === 1 ? '' : 's'} merged`
         : ''),
   ];
   const same = Object.entries(listing.same).map(([k, v]) => `${k} ${v}`);
   if (same.length) lines.push(`same for all: ${same.join(' · ')}`);
-  const header = ['id', ...listing.columns, 'params', 'tokens', 'FLOPs', 'done'];
+  const header = ['id', ...listing.columns, 'params', 'tokens', 'FLOPs', 'status'];
   const rows = listing.runs.map((run) => [
     run.id,
     ...listing.columns.map((c) => run.varies[c] ?? ''),
@@ -200,7 +228,7 @@ export function formatListing(listing: PlanListing, fileLabel = listing.file): s
       : '?',
     run.estimate.tokens ? humanCount(run.estimate.tokens.train + run.estimate.tokens.eval) : '?',
     run.estimate.flops ? humanFlops(run.estimate.flops.total) : '?',
-    run.finished ? 'yes' : '',
+    run.status,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>

@@ -110,6 +110,26 @@ export class ModelCatalog {
     return found;
   }
 
+  /**
+   * The folder holding `model`'s tokenizer.json, from what is on this machine: the model's own
+   * folder (builtin, local) or the Hugging Face cache (hub). Never downloads; when it is not
+   * here, why not.
+   */
+  async tokenizerDir(model: ModelSource): Promise<{ dir: string } | { reason: string }> {
+    if (model.kind === 'hub') {
+      const cache = new RepoCache(this.hubCacheDir, { repo: model.repo, repoType: 'model' });
+      const commit = await cache.readRef(model.revision ?? 'main');
+      const file = commit ? await cache.cachedFile(commit, 'tokenizer.json') : undefined;
+      return file
+        ? { dir: path.dirname(file) }
+        : { reason: `the tokenizer of ${model.repo} is not in the Hugging Face cache (${this.hubCacheDir})` };
+    }
+    const description = await this.describe(model);
+    const dir = description.known ? description.dir : undefined;
+    if (dir && existsSync(path.join(dir, 'tokenizer.json'))) return { dir };
+    return { reason: `there is no tokenizer.json ${dir ? `in ${dir}` : `for ${JSON.stringify(model)}`}` };
+  }
+
   private async fromFolder(dir: string): Promise<ModelDescription> {
     const file = path.join(dir, 'config.json');
     if (!existsSync(file)) return { known: false, reason: `there is no config.json in ${dir}` };
@@ -128,8 +148,8 @@ export class ModelCatalog {
         const cache = new RepoCache(this.hubCacheDir, { repo: model.repo, repoType: 'model' });
         const commit = await cache.readRef(revision);
         if (commit) {
-          const file = cache.filePath(commit, 'config.json');
-          if (existsSync(file)) {
+          const file = await cache.cachedFile(commit, 'config.json');
+          if (file) {
             const { family, config } = await parseConfigJson(await readJson(file), file);
             return { known: true, family, config, depth: config.numLayers, configFrom: 'hub cache' };
           }

@@ -9,15 +9,26 @@
  * 2. Offline (`HF_HUB_OFFLINE=1`): anything missing is a `HubError` of kind `offline-miss`.
  * 3. Otherwise it resolves the revision to a commit, lists the repository (for patterns) or
  *    asks for the named paths' info, and downloads each missing blob to a temporary name,
- *    checking size and hash before renaming it into place.
+ *    checking size and hash before renaming it into place. A failed, stalled or oversized
+ *    download removes its temporary file: the cache holds only complete, verified blobs.
+ *
+ * What the hub answers is checked before it names anything on disk (see hub-api.ts), and
+ * a cached file is only used when it resolves inside the repository's cache folder.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { HubError } from './errors.js';
-import { RepoCache, checkRepoPath, fileExists, isCommitHash, repoFolderName } from './cache.js';
+import { RepoCache, checkRepoPath, isCommitHash, repoFolderName } from './cache.js';
 import type { RepoRef, RepoType } from './cache.js';
-import { describeRepo, listRepoFiles, openFile, pathEntries, resolveCommit } from './hub-api.js';
+import {
+  describeRepo,
+  entryProblem,
+  fileChunks,
+  listRepoFiles,
+  pathEntries,
+  resolveCommit,
+} from './hub-api.js';
 import type { RepoFileEntry } from './hub-api.js';
 import { matchPaths } from './patterns.js';
 import { hubSettings } from './settings.js';
@@ -76,6 +87,7 @@ export async function downloadRepoFiles(options: DownloadRepoFilesOptions): Prom
   const ref: RepoRef = { repo: options.repo, repoType: options.repoType ?? 'model' };
   checkRepoId(ref.repo);
   const revision = options.revision ?? 'main';
+  checkRepoPath(revision, 'revision');
   const files = options.files ?? [];
   const patterns = options.patterns ?? [];
   if (files.length === 0 && patterns.length === 0) {
@@ -85,7 +97,7 @@ export async function downloadRepoFiles(options: DownloadRepoFilesOptions): Prom
       'pass `files` or `patterns`',
     );
   }
-  files.forEach(checkRepoPath);
+  for (const file of files) checkRepoPath(file);
   const cache = new RepoCache(settings.cacheDir, ref);
   const listings = new ListingCache(settings.layercutCacheDir, ref);
 
@@ -113,8 +125,8 @@ export async function downloadRepoFiles(options: DownloadRepoFilesOptions): Prom
   const entries = await wantedEntries(settings, ref, listings, commit, revision, files, patterns);
   const missing: RepoFileEntry[] = [];
   for (const entry of entries) {
-    if (await fileExists(cache.filePath(commit, entry.path))) continue;
-    if (await fileExists(cache.blobPath(entry.etag))) await cache.link(commit, entry.path, entry.etag);
+    if (await cache.cachedFile(commit, entry.path)) continue;
+    if (await cache.cachedBlob(entry.etag)) await cache.link(commit, entry.path, entry.etag);
     else missing.push(entry);
   }
   const overall = { loaded: 0, total: missing.reduce((sum, e) => sum + e.size, 0) };
@@ -163,6 +175,7 @@ export async function listRepo(options: ListRepoOptions): Promise<RepoListing> {
   const ref: RepoRef = { repo: options.repo, repoType: options.repoType ?? 'model' };
   checkRepoId(ref.repo);
   const revision = options.revision ?? 'main';
+  checkRepoPath(revision, 'revision');
   const cache = new RepoCache(settings.cacheDir, ref);
   const listings = new ListingCache(settings.layercutCacheDir, ref);
   if (!options.refresh || settings.offline) {
@@ -228,7 +241,7 @@ function resultFor(
 }
 
 async function allCached(cache: RepoCache, commit: string, paths: string[]): Promise<boolean> {
-  for (const path of paths) if (!(await fileExists(cache.filePath(commit, path)))) return false;
+  for (const path of paths) if (!(await cache.cachedFile(commit, path))) return false;
   return true;
 }
 
@@ -338,10 +351,16 @@ async function downloadBlob(
   const handle = await open(temporary, 'w');
   try {
     report(options, entry.path, 'downloading', 0, entry.size, overall.loaded, overall.total);
-    const body = await openFile(settings, ref, commit, revision, entry.path);
     let lastReport = 0;
     try {
-      for await (const chunk of body) {
+      for await (const chunk of fileChunks(settings, ref, commit, revision, entry.path)) {
+        if (loaded + chunk.byteLength > entry.size) {
+          throw new HubError(
+            'integrity',
+            `file '${entry.path}' of ${describeRepo(ref)} is longer than the ${entry.size} bytes the hub announced; nothing was cached`,
+            'run again; if it persists, the mirror at HF_ENDPOINT may serve stale files',
+          );
+        }
         hash.update(chunk);
         await handle.write(chunk);
         loaded += chunk.byteLength;
@@ -396,7 +415,13 @@ class ListingCache {
   async read(commit: string): Promise<RepoFileEntry[] | undefined> {
     try {
       const parsed: unknown = JSON.parse(await readFile(join(this.dir, `${commit}.json`), 'utf8'));
-      return Array.isArray(parsed) ? (parsed as RepoFileEntry[]) : undefined;
+      // A listing is trusted no more than the hub that sent it: one bad entry and it is fetched again.
+      const valid =
+        Array.isArray(parsed) &&
+        parsed.every(
+          (e: unknown) => typeof e === 'object' && e !== null && !entryProblem(e as RepoFileEntry),
+        );
+      return valid ? (parsed as RepoFileEntry[]) : undefined;
     } catch {
       return undefined;
     }

@@ -19,9 +19,16 @@ export type HubErrorKind =
   | 'offline-miss'
   /** The connection failed or closed before the whole file arrived. */
   | 'interrupted'
+  /** The hub did not answer within `HF_HUB_ETAG_TIMEOUT`, or a download stalled past `HF_HUB_DOWNLOAD_TIMEOUT`. */
+  | 'timeout'
+  /**
+   * A value that would become a cache path is unsafe: a hub answer's file path, blob id or
+   * commit that could leave the cache, or a cached link that resolves outside it.
+   */
+  | 'unsafe-path'
   /** The downloaded bytes do not match the size or hash the hub announced. */
   | 'integrity'
-  /** The hub answered with an unexpected status or a malformed body. */
+  /** The hub answered with an unexpected status or a malformed body (or endless pages). */
   | 'bad-response'
   /** A setting is wrong (a token not starting with `hf_`, a path escaping the cache, …). */
   | 'bad-setting';

@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
 import { DecoderModel } from './decoder.js';
 import {
+  ACTIVATIONS,
   activation,
   attention,
   layerNorm,
@@ -29,6 +30,7 @@ import {
   mergeHeads,
   paddingMaskBias,
   splitHeads,
+  type Activation,
 } from './layers.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
@@ -37,7 +39,7 @@ export interface EncoderConfig extends FamilyConfig {
   heads: number;
   intermediateSize: number;
   layerNormEps: number;
-  activation: string;
+  activation: Activation;
   typeVocabSize: number;
   /** Rows of position_embeddings (max_position_embeddings); RoBERTa uses fewer as positions. */
   positionTableSize: number;
@@ -76,19 +78,29 @@ export function parseEncoderConfig(
   defaultPadTokenId: number,
 ): EncoderConfig {
   const read = new ConfigReader(json, modelType);
-  const positionTableSize = read.integer('max_position_embeddings');
+  const hiddenSize = read.positiveInteger('hidden_size');
+  const vocabSize = read.positiveInteger('vocab_size');
+  const positionTableSize = read.positiveInteger('max_position_embeddings');
   const padTokenId = read.integer('pad_token_id', defaultPadTokenId);
+  read.check(padTokenId < vocabSize, 'pad_token_id', padTokenId, `be below vocab_size (${vocabSize})`);
+  const maxPositions = positionsUsable(positionTableSize, padTokenId);
+  read.check(
+    maxPositions >= 1,
+    'max_position_embeddings',
+    positionTableSize,
+    `leave room for one token (${positionTableSize - maxPositions} rows go before the first, with pad_token_id ${padTokenId})`,
+  );
   return {
     modelType,
-    numLayers: read.integer('num_hidden_layers'),
-    hiddenSize: read.integer('hidden_size'),
-    vocabSize: read.integer('vocab_size'),
-    maxPositions: positionsUsable(positionTableSize, padTokenId),
-    heads: read.integer('num_attention_heads'),
-    intermediateSize: read.integer('intermediate_size'),
-    layerNormEps: read.number('layer_norm_eps', 1e-12),
-    activation: read.string('hidden_act', 'gelu'),
-    typeVocabSize: read.integer('type_vocab_size', 2),
+    numLayers: read.positiveInteger('num_hidden_layers'),
+    hiddenSize,
+    vocabSize,
+    maxPositions,
+    heads: read.divisorOf('num_attention_heads', 'hidden_size', hiddenSize),
+    intermediateSize: read.positiveInteger('intermediate_size'),
+    layerNormEps: read.positiveNumber('layer_norm_eps', 1e-12),
+    activation: read.oneOf('hidden_act', ACTIVATIONS, 'gelu'),
+    typeVocabSize: read.positiveInteger('type_vocab_size', 2),
     positionTableSize,
     padTokenId,
     tieWordEmbeddings: read.boolean('tie_word_embeddings', true),
@@ -147,7 +159,7 @@ export abstract class EncoderModel extends DecoderModel<EncoderConfig> {
     params: Map<string, tf.Variable>,
     private readonly names: EncoderNames,
     /** The activation inside the head's transform (BERT: hidden_act; RoBERTa: always exact gelu). */
-    headActivation: string,
+    headActivation: Activation,
   ) {
     const vocabulary = config.tieWordEmbeddings
       ? `${names.base}embeddings.word_embeddings.weight`

@@ -1,6 +1,18 @@
 /**
- * Typed reading of a Hugging Face config.json: each family asks for the keys it needs and
- * gets a clear error naming the key when it is missing or of the wrong type.
+ * Typed reading of a Hugging Face config.json: each family asks for the keys it needs, stating
+ * what the maths needs of each, and gets a clear error naming the key when it is missing, of
+ * the wrong type or out of range. The reads in a family's `parseConfig` are its rules:
+ *
+ *   positiveInteger  a width, a count of layers, heads, tokens or positions: a whole number ≥ 1
+ *   divisorOf        heads that split a width, kv heads that share out the heads: ≥ 1 and dividing
+ *   positiveNumber   an epsilon, a rotary base: finite and > 0
+ *   oneOf            an activation's name, from the ones layercut computes
+ *   check            any other rule between keys, with the key and its value in the message
+ *
+ *   const read = new ConfigReader(json, 'gpt2');
+ *   const width = read.positiveInteger('n_embd');
+ *   const heads = read.divisorOf('n_head', 'n_embd', width);
+ *   // gpt2: config.json n_head (3) must be a positive integer that divides n_embd (32)
  */
 import { LayercutError } from '../errors.js';
 
@@ -31,13 +43,36 @@ export class ConfigReader {
     return value;
   }
 
+  /** A whole number ≥ 0 (an id, a count that may be zero). */
   integer(key: string, fallback?: number): number {
     const value = this.number(key, fallback);
-    if (!Number.isInteger(value) || value < 0) {
-      throw new ConfigError(
-        `${this.source}: config.json '${key}' should be a non-negative integer, got ${value}`,
-      );
-    }
+    this.check(Number.isInteger(value) && value >= 0, key, value, 'be a non-negative integer');
+    return value;
+  }
+
+  /** A whole number ≥ 1: a width, or a count of layers, heads, tokens or positions. */
+  positiveInteger(key: string, fallback?: number): number {
+    const value = this.number(key, fallback);
+    this.check(Number.isInteger(value) && value >= 1, key, value, 'be a positive integer');
+    return value;
+  }
+
+  /** A positive integer that divides `dividend` (config key `dividendKey`): heads of a width, kv heads of the heads. */
+  divisorOf(key: string, dividendKey: string, dividend: number, fallback?: number): number {
+    const value = this.number(key, fallback);
+    this.check(
+      Number.isInteger(value) && value >= 1 && dividend % value === 0,
+      key,
+      value,
+      `be a positive integer that divides ${dividendKey} (${dividend})`,
+    );
+    return value;
+  }
+
+  /** A finite number > 0: an epsilon, a rotary base. */
+  positiveNumber(key: string, fallback?: number): number {
+    const value = this.number(key, fallback);
+    this.check(value > 0, key, value, 'be a number > 0');
     return value;
   }
 
@@ -61,5 +96,17 @@ export class ConfigReader {
       );
     }
     return value;
+  }
+
+  /** One of `allowed` (e.g. the activations layercut computes). */
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const value = this.string(key, fallback);
+    this.check((allowed as readonly string[]).includes(value), key, `'${value}'`, `be one of ${allowed.join(', ')}`);
+    return value as T;
+  }
+
+  /** Throws unless `holds`: "<source>: config.json <key> (<value>) must <requirement>". */
+  check(holds: boolean, key: string, value: unknown, requirement: string): void {
+    if (!holds) throw new ConfigError(`${this.source}: config.json ${key} (${String(value)}) must ${requirement}`);
   }
 }

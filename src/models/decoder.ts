@@ -1,7 +1,7 @@
 /**
  * The forward loop every family shares: embed, run the kept layers in order, apply the final
  * norm, score with the LM head. Families implement `embed`, `maskBias`, `block` and `headInput`.
- * Decoders (GPT-2, OPT, Llama) give a causal `maskBias`; encoders (BERT, RoBERTa) a padding-only
+ * Decoders (GPT-2, OPT, the Llama-like families, GPT-NeoX) give a causal `maskBias`; encoders (BERT, RoBERTa) a padding-only
  * one and override `lmHead` with their masked-LM head.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,12 +17,15 @@ import type {
 
 /** Tensors made once per forward pass that every layer reads besides the mask bias. */
 export interface LayerExtras {
-  /** Rotary position embedding tables (Llama): cos and sin of each angle, [B, 1, T, Dh/2]. */
+  /** Rotary position embedding tables (Llama-like, GPT-NeoX): cos and sin of each angle, [B, 1, T, Dr/2]. */
   rotary?: { cos: tf.Tensor4D; sin: tf.Tensor4D };
+  /** The attention bias of sliding-window layers (Mistral, Qwen2, Phi-3), [B, 1, T, T]. */
+  slidingBias?: tf.Tensor4D;
 }
 
 export abstract class DecoderModel<C extends FamilyConfig> implements LanguageModel {
   readonly info: ModelInfo;
+  readonly afterLayer = new Map<number, (hidden: tf.Tensor3D) => tf.Tensor3D>();
 
   constructor(
     familyName: string,
@@ -91,6 +94,8 @@ export abstract class DecoderModel<C extends FamilyConfig> implements LanguageMo
       const states: tf.Tensor3D[] = [hidden];
       for (const layer of this.keptLayers) {
         hidden = this.block(layer, hidden, bias, extras);
+        const replacement = this.afterLayer.get(layer); // a fitted block replacement (replacement.ts)
+        if (replacement) hidden = replacement(hidden);
         if (options.hiddenStates) states.push(hidden);
       }
       const lastHidden = this.headInput(hidden) as tf.Tensor3D;

@@ -12,12 +12,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
 import {
+  ACTIVATIONS,
   activation,
   causalMaskBias,
   layerNorm,
   linearInOut,
   packedSelfAttention,
   positionsFromMask,
+  type Activation,
 } from './layers.js';
 import { DecoderModel } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
@@ -26,7 +28,7 @@ export interface Gpt2Config extends FamilyConfig {
   heads: number;
   innerSize: number;
   layerNormEps: number;
-  activation: string;
+  activation: Activation;
   scaleAttnWeights: boolean;
   scaleAttnByInverseLayerIdx: boolean;
   tieWordEmbeddings: boolean;
@@ -42,17 +44,17 @@ export const gpt2: ModelFamily<Gpt2Config> = {
 
   parseConfig(json) {
     const read = new ConfigReader(json, 'gpt2');
-    const hiddenSize = read.integer('n_embd');
+    const hiddenSize = read.positiveInteger('n_embd');
     return {
       modelType: 'gpt2',
-      numLayers: read.integer('n_layer'),
+      numLayers: read.positiveInteger('n_layer'),
       hiddenSize,
-      vocabSize: read.integer('vocab_size'),
-      maxPositions: read.integer('n_positions'),
-      heads: read.integer('n_head'),
-      innerSize: read.integer('n_inner', 4 * hiddenSize),
-      layerNormEps: read.number('layer_norm_epsilon', 1e-5),
-      activation: read.string('activation_function', 'gelu_new'),
+      vocabSize: read.positiveInteger('vocab_size'),
+      maxPositions: read.positiveInteger('n_positions'),
+      heads: read.divisorOf('n_head', 'n_embd', hiddenSize),
+      innerSize: read.positiveInteger('n_inner', 4 * hiddenSize),
+      layerNormEps: read.positiveNumber('layer_norm_epsilon', 1e-5),
+      activation: read.oneOf('activation_function', ACTIVATIONS, 'gelu_new'),
       scaleAttnWeights: read.boolean('scale_attn_weights', true),
       scaleAttnByInverseLayerIdx: read.boolean('scale_attn_by_inverse_layer_idx', false),
       tieWordEmbeddings: read.boolean('tie_word_embeddings', true),

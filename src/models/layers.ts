@@ -21,6 +21,7 @@ import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
 import { fusedCausalBias, fusedPositions } from '../runtime/fused/masks.js';
 import { fusedKernelsActive } from '../runtime/fused/program.js';
 import { matMulBias } from '../runtime/linear.js';
+import { projectionHooks } from './projection-hooks.js';
 
 /**
  * `x @ W + b` for a weight stored as [in, out] (GPT-2's Conv1D layout).
@@ -42,13 +43,13 @@ function project(x: tf.Tensor, weight: tf.Tensor, transposeWeight: boolean, bias
   const inFeatures = x.shape[x.shape.length - 1]!;
   const outFeatures = weight.shape[transposeWeight ? 0 : 1]!;
   const rows = x.reshape([-1, inFeatures]) as tf.Tensor2D; // [N, in]
-  let y: tf.Tensor; // [N, out]
-  if (bias && !plainOps()) {
-    y = matMulBias(rows, weight as tf.Tensor2D, bias as tf.Tensor1D, transposeWeight); // (src/runtime/linear.ts)
-  } else {
-    y = tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight);
-    if (bias) y = tf.add(y, bias);
-  }
+  // x W + b as one op where it can be (src/runtime/linear.ts: it keeps only x and W for backward)
+  const fuseBias = bias !== undefined && !plainOps();
+  const product = fuseBias
+    ? matMulBias(rows, weight as tf.Tensor2D, bias as tf.Tensor1D, transposeWeight)
+    : (tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight) as tf.Tensor2D); // [N, out]
+  // the bias if not fused, and a LoRA adapter's update or an observer where one is attached (projection-hooks.ts)
+  const y = projectionHooks(weight, rows, product, fuseBias ? undefined : bias);
   return y.reshape([...x.shape.slice(0, -1), outFeatures]);
 }
 
@@ -140,7 +141,9 @@ export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor {
   return tf.mul(op(x), gain);
 }
 
-export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu' | 'relu' | 'silu' | 'swish';
+/** The activation functions layercut computes, by their config.json names (families check configs against it). */
+export const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu', 'silu', 'swish'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
@@ -150,7 +153,7 @@ const GELU_CUBIC = 0.044715;
  * The GELUs and SiLU have analytic gradients whose constants stay on the device; the
  * LAYERCUT_PLAIN_OPS switch is read at each call.
  */
-export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
+export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
@@ -165,7 +168,7 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
     default:
       throw new LayercutError(
         `unsupported activation function '${name}' in config.json`,
-        'layercut knows gelu_new, gelu_pytorch_tanh, gelu, relu and silu',
+        `layercut knows ${ACTIVATIONS.join(', ')}`,
       );
   }
 }
@@ -261,27 +264,44 @@ function silu(x: tf.Tensor): tf.Tensor {
 const MASKED = -1e9;
 
 /**
- * Additive attention bias for causal self-attention over a padded batch.
+ * Additive attention bias for causal self-attention over a padded batch. With `window` (sliding-
+ * window attention, as Mistral's), a query also sees only the `window` latest keys, itself
+ * included: key k is allowed for query q when q − window < k ≤ q (Hugging Face's rule).
  * attentionMask: [B, T] with 1 for real tokens → bias [B, 1, T, T] (0 where allowed, −1e9 elsewhere).
  */
-export function causalMaskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-  // on webgpu one program (src/runtime/fused/masks.ts)
-  if (attentionMask.dtype === 'int32' && fusedKernelsActive()) return fusedCausalBias(attentionMask, MASKED);
+export function causalMaskBias(attentionMask: tf.Tensor2D, window?: number): tf.Tensor4D {
+  const [, seqLength] = attentionMask.shape;
+  // on webgpu one program (src/runtime/fused/masks.ts); it knows no sliding window
+  const windowBites = window !== undefined && window < seqLength;
+  if (!windowBites && attentionMask.dtype === 'int32' && fusedKernelsActive()) {
+    return fusedCausalBias(attentionMask, MASKED);
+  }
   return tf.tidy(() => {
     const [batch, seq] = attentionMask.shape;
+    const band = window === undefined || window >= seq ? -1 : window - 1; // keys below the diagonal
     const causal = plainOps()
-      ? tf.linalg.bandPart(tf.ones([seq, seq]), -1, 0)
-      : deviceConstant(`causal:${seq}`, () => lowerTriangle(seq)); // [T, T]
+      ? tf.linalg.bandPart(tf.ones([seq, seq]), band, 0)
+      : deviceConstant(`causal:${seq}:${band}`, () => lowerBand(seq, band)); // [T, T]
     const keys = tf.cast(attentionMask, 'float32').reshape([batch, 1, 1, seq]); // [B,1,1,T]
     const allowed = tf.mul(causal.reshape([1, 1, seq, seq]), keys); // [B,1,T,T]
     return maskedWhereZero(allowed);
   });
 }
 
-/** [T, T] float32 with 1 on and below the diagonal (key ≤ query), 0 above. */
-function lowerTriangle(seq: number): tf.Tensor2D {
-  const index = tf.range(0, seq, 1, 'int32');
-  return tf.cast(tf.greaterEqual(index.reshape([seq, 1]), index.reshape([1, seq])), 'float32') as tf.Tensor2D;
+/**
+ * [T, T] float32 with 1 where key ≤ query and query − key ≤ `below` (any distance when `below` is
+ * −1), 0 elsewhere.
+ */
+function lowerBand(seq: number, below: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    // index tensors only, no JS-number operands: each of those would be an upload (a host tensor)
+    const query = tf.range(0, seq, 1, 'int32').reshape([seq, 1]); // [T, 1]
+    const key = tf.range(0, seq, 1, 'int32').reshape([1, seq]); // [1, T]
+    const causal = tf.greaterEqual(query, key); // key ≤ query
+    // query − key ≤ below  ⇔  query ≤ key + below
+    const allowed = below < 0 ? causal : tf.logicalAnd(causal, tf.lessEqual(query, tf.range(below, seq + below, 1, 'int32').reshape([1, seq])));
+    return tf.cast(allowed, 'float32') as tf.Tensor2D;
+  });
 }
 
 /** (1 − allowed) · (−1e9): 0 where `allowed` is 1, −1e9 where it is 0. */

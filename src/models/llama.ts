@@ -1,257 +1,28 @@
 /**
- * Llama (Llama 2 and 3 and their many fine-tunes), as Hugging Face's `LlamaForCausalLM`.
+ * Llama (Llama 2, Llama 3 / 3.1 / 3.2 and their many fine-tunes), as Hugging Face's
+ * `LlamaForCausalLM`. The layout and forward pass are the shared Llama-like decoder
+ * (llama-like.ts): separate q/k/v/o projections, a SiLU-gated MLP, RMSNorm, rotary positions.
  *
- * Checkpoint keys (prefix "model." from `LlamaForCausalLM`, none from `LlamaModel`):
- *   embed_tokens.weight [V, D]   norm.weight [D]   lm_head.weight [V, D] at the root (only if untied)
- *   layers.{i}.input_layernorm.weight [D]           layers.{i}.post_attention_layernorm.weight [D]
- *   layers.{i}.self_attn.q_proj.weight [H·Dh, D]    layers.{i}.self_attn.{k,v}_proj.weight [Hkv·Dh, D]
- *   layers.{i}.self_attn.o_proj.weight [D, H·Dh]    (each with a bias only when attention_bias)
- *   layers.{i}.mlp.{gate,up}_proj.weight [F, D]     layers.{i}.mlp.down_proj.weight [D, F]  (biases if mlp_bias)
- * Weights are nn.Linear's [out, in]. Blocks are pre-RMSNorm:
- *   h = h + o_proj(attn(rope(q), rope(k), v));  h = h + down(silu(gate(x)) · up(x)) with x = norm(h);
- *   then norm, then logits = h · lm_headᵀ. Keys and values may have fewer heads than queries
- *   (grouped-query attention: Hkv divides H).
+ * config.json read: hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads,
+ * head_dim, intermediate_size, vocab_size, max_position_embeddings, rms_norm_eps, hidden_act,
+ * tie_word_embeddings (Llama 3.2: true), attention_bias (q, k, v and o biases), mlp_bias, and the
+ * rotary settings (rotary.ts: rope_theta, e.g. 500000 for Llama 3; rope_type "llama3" for 3.1+,
+ * "linear", "dynamic").
  */
-import * as tf from '@tensorflow/tfjs';
-import { ConfigError, ConfigReader } from './config.js';
-import { DecoderModel, type LayerExtras } from './decoder.js';
-import {
-  activation,
-  causalMaskBias,
-  linearOutIn,
-  positionsFromMask,
-  rmsNorm,
-  selfAttention,
-} from './layers.js';
-import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
+import { ConfigReader } from './config.js';
+import { llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
 
-export interface LlamaConfig extends FamilyConfig {
-  heads: number;
-  /** Key/value heads (Hkv); equals `heads` without grouped-query attention. */
-  kvHeads: number;
-  /** Width of one attention head (Dh); hidden_size / heads unless config.json sets head_dim. */
-  headDim: number;
-  intermediateSize: number;
-  rmsNormEps: number;
-  activation: string;
-  /** Base of the rotary frequencies. */
-  ropeTheta: number;
-  attentionBias: boolean;
-  mlpBias: boolean;
-  tieWordEmbeddings: boolean;
-}
-
-export const llama: ModelFamily<LlamaConfig> = {
-  modelTypes: ['llama'],
-  keyPrefixes: ['model.', ''],
-  probeTensor: 'embed_tokens.weight',
-  savePrefix: 'model.',
-  layerPrefix: (index) => `layers.${index}.`,
-  numLayersKey: 'num_hidden_layers',
-
-  parseConfig(json) {
-    const read = new ConfigReader(json, 'llama');
-    const hiddenSize = read.integer('hidden_size');
-    const heads = read.integer('num_attention_heads');
-    const kvHeads = read.integer('num_key_value_heads', heads);
-    if (kvHeads === 0 || heads % kvHeads !== 0) {
-      throw new ConfigError(
-        `llama: config.json num_key_value_heads (${kvHeads}) must divide num_attention_heads (${heads})`,
-      );
-    }
-    const headDim = read.integer('head_dim', hiddenSize / heads);
-    if (headDim % 2 !== 0) {
-      throw new ConfigError(
-        `llama: the attention head width (head_dim ${headDim}) must be even for rotary embeddings`,
-      );
-    }
-    return {
-      modelType: 'llama',
-      numLayers: read.integer('num_hidden_layers'),
-      hiddenSize,
-      vocabSize: read.integer('vocab_size'),
-      maxPositions: read.integer('max_position_embeddings'),
-      heads,
-      kvHeads,
-      headDim,
-      intermediateSize: read.integer('intermediate_size'),
-      rmsNormEps: read.number('rms_norm_eps', 1e-6),
-      activation: read.string('hidden_act', 'silu'),
-      ropeTheta: readRopeTheta(json),
-      attentionBias: read.boolean('attention_bias', false),
-      mlpBias: read.boolean('mlp_bias', false),
-      tieWordEmbeddings: read.boolean('tie_word_embeddings', false),
-    };
-  },
-
-  expectedTensors(c, keptLayers) {
-    const d = c.hiddenSize;
-    const qWidth = c.heads * c.headDim;
-    const kvWidth = c.kvHeads * c.headDim;
-    const shapes = new Map<string, number[]>([['embed_tokens.weight', [c.vocabSize, d]]]);
-    const linear = (name: string, outF: number, inF: number, bias: boolean) => {
-      shapes.set(`${name}.weight`, [outF, inF]);
-      if (bias) shapes.set(`${name}.bias`, [outF]);
-    };
-    for (const i of keptLayers) {
-      const p = `layers.${i}.`;
-      shapes.set(`${p}input_layernorm.weight`, [d]);
-      linear(`${p}self_attn.q_proj`, qWidth, d, c.attentionBias);
-      linear(`${p}self_attn.k_proj`, kvWidth, d, c.attentionBias);
-      linear(`${p}self_attn.v_proj`, kvWidth, d, c.attentionBias);
-      linear(`${p}self_attn.o_proj`, d, qWidth, c.attentionBias);
-      shapes.set(`${p}post_attention_layernorm.weight`, [d]);
-      linear(`${p}mlp.gate_proj`, c.intermediateSize, d, c.mlpBias);
-      linear(`${p}mlp.up_proj`, c.intermediateSize, d, c.mlpBias);
-      linear(`${p}mlp.down_proj`, d, c.intermediateSize, c.mlpBias);
-    }
-    shapes.set('norm.weight', [d]);
-    if (!c.tieWordEmbeddings) shapes.set('lm_head.weight', [c.vocabSize, d]);
-    return shapes;
-  },
-
-  build(config, keptLayers, params): LanguageModel {
-    return new LlamaModel(config, keptLayers, params);
-  },
-};
-
-/**
- * The rotary base from config.json: `rope_parameters` (transformers 5) or `rope_theta` with
- * `rope_scaling` (transformers 4). Only plain rotary embeddings are supported.
- */
-function readRopeTheta(json: Record<string, unknown>): number {
-  const parameters = json['rope_parameters'];
-  const scaling = json['rope_scaling'];
-  const settings = parameters ?? scaling;
-  let ropeType = 'default';
-  if (settings !== undefined && settings !== null) {
-    if (typeof settings !== 'object' || Array.isArray(settings)) {
-      const key = parameters === undefined ? 'rope_scaling' : 'rope_parameters';
-      throw new ConfigError(
-        `llama: config.json '${key}' should be an object, got ${JSON.stringify(settings)}`,
-      );
-    }
-    const fields = settings as Record<string, unknown>;
-    const type = fields['rope_type'] ?? fields['type'];
-    if (type !== undefined) ropeType = String(type);
-  }
-  if (ropeType !== 'default') {
-    throw new ConfigError(
-      `llama: rotary scaling '${ropeType}' in config.json is not supported`,
-      'layercut implements plain rotary position embeddings only (rope_scaling null or rope_type "default")',
-    );
-  }
-  const fromParameters =
-    parameters !== undefined && parameters !== null
-      ? (parameters as Record<string, unknown>)['rope_theta']
-      : undefined;
-  const read = new ConfigReader(
-    fromParameters === undefined ? json : { rope_theta: fromParameters },
-    'llama',
-  );
-  return read.number('rope_theta', 10000);
-}
-
-export { rmsNorm };
-
-/**
- * cos and sin of the rotary angles position · θ^(−2j/Dh), j = 0..Dh/2−1.
- * positions: [B, T] int32 → cos, sin: [B, 1, T, Dh/2] (broadcast over heads).
- */
-export function rotaryTables(
-  positions: tf.Tensor2D,
-  headDim: number,
-  theta: number,
-): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
-  return tf.tidy(() => {
-    const [batch, seq] = positions.shape;
-    const half = headDim / 2;
-    const frequencies = Float32Array.from({ length: half }, (_, j) => theta ** (-(2 * j) / headDim));
-    const inverseFrequencies = tf.tensor3d(frequencies, [1, 1, half]);
-    const angles = tf.mul(tf.cast(positions, 'float32').reshape([batch, seq, 1]), inverseFrequencies); // [B, T, Dh/2]
-    const shape: [number, number, number, number] = [batch, 1, seq, half];
-    return { cos: tf.cos(angles).reshape(shape), sin: tf.sin(angles).reshape(shape) };
-  });
-}
-
-/**
- * Rotates each head's vector by the rotary angles, Hugging Face's `rotate_half` convention: the
- * first and second halves of Dh form the (real, imaginary) pairs.
- * x: [B, H, T, Dh], cos and sin: [B, 1, T, Dh/2] → [B, H, T, Dh].
- */
-export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  const [first, second] = tf.split(x, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
-  const rotatedFirst = tf.sub(tf.mul(first, cos), tf.mul(second, sin));
-  const rotatedSecond = tf.add(tf.mul(second, cos), tf.mul(first, sin));
-  return tf.concat([rotatedFirst, rotatedSecond], 3) as tf.Tensor4D;
-}
-
-class LlamaModel extends DecoderModel<LlamaConfig> {
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
-
-  constructor(config: LlamaConfig, keptLayers: number[], params: Map<string, tf.Variable>) {
-    super(
-      'llama',
-      llama,
-      config,
-      keptLayers,
-      params,
-      config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight',
-    );
-    this.act = activation(config.activation);
-  }
-
-  private linear(name: string, x: tf.Tensor): tf.Tensor {
-    return linearOutIn(
-      x,
-      this.p(`${name}.weight`),
-      this.params.has(`${name}.bias`) ? this.p(`${name}.bias`) : undefined,
-    );
-  }
-
-  /** Token embeddings only: positions enter through the rotary angles. [B, T] → [B, T, D]. */
-  protected embed(inputIds: tf.Tensor2D): tf.Tensor3D {
-    return tf.gather(this.p('embed_tokens.weight'), inputIds);
-  }
-
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-    return causalMaskBias(attentionMask);
-  }
-
-  protected override layerExtras(attentionMask: tf.Tensor2D): LayerExtras {
-    const c = this.config;
-    return { rotary: rotaryTables(positionsFromMask(attentionMask), c.headDim, c.ropeTheta) };
-  }
-
-  /** One pre-RMSNorm block: [B, T, D] → [B, T, D]. */
-  protected block(layer: number, h: tf.Tensor3D, bias: tf.Tensor4D, extras: LayerExtras): tf.Tensor3D {
-    const c = this.config;
-    const p = `layers.${layer}.`;
-    const { cos, sin } = extras.rotary!;
-
-    const x = rmsNorm(h, this.p(`${p}input_layernorm.weight`), c.rmsNormEps);
-    // rotated with the heads in place, [B, T, n, Dh]: the tables [B, 1, T, Dh/2] as [B, T, 1, Dh/2]
-    const [batch, seq] = h.shape;
-    const tableShape = [batch, seq, 1, c.headDim / 2];
-    const rotate = (y: tf.Tensor, n: number) =>
-      applyRotary(y.reshape([batch, seq, n, c.headDim]), cos.reshape(tableShape), sin.reshape(tableShape)).reshape([
-        batch,
-        seq,
-        n * c.headDim,
-      ]) as tf.Tensor3D;
-    const q = rotate(this.linear(`${p}self_attn.q_proj`, x), c.heads); // [B, T, H·Dh]
-    const k = rotate(this.linear(`${p}self_attn.k_proj`, x), c.kvHeads); // [B, T, Hkv·Dh]
-    const v = this.linear(`${p}self_attn.v_proj`, x) as tf.Tensor3D; // [B, T, Hkv·Dh]
-    const layout = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
-    const attended = selfAttention(q, k, v, bias, layout, 1 / Math.sqrt(c.headDim), true); // [B, T, H·Dh]
-    h = tf.add(h, this.linear(`${p}self_attn.o_proj`, attended));
-
-    const y = rmsNorm(h, this.p(`${p}post_attention_layernorm.weight`), c.rmsNormEps);
-    const gated = tf.mul(this.act(this.linear(`${p}mlp.gate_proj`, y)), this.linear(`${p}mlp.up_proj`, y)); // [B, T, F]
-    return tf.add(h, this.linear(`${p}mlp.down_proj`, gated));
-  }
-
-  headInput(hidden: tf.Tensor): tf.Tensor {
-    return rmsNorm(hidden, this.p('norm.weight'), this.config.rmsNormEps);
-  }
-}
+export const llama = llamaLikeFamily('llama', (json): LlamaLikeConfig => {
+  const read = new ConfigReader(json, 'llama');
+  const attentionBias = read.boolean('attention_bias', false);
+  return {
+    ...readLlamaLikeBase(json, 'llama', { rmsNormEps: 1e-6, activation: 'silu', tieWordEmbeddings: false }),
+    qkvBias: attentionBias,
+    outputBias: attentionBias,
+    mlpBias: read.boolean('mlp_bias', false),
+    slidingWindow: null,
+    qkNorm: false,
+    gemmaScaling: false,
+    fusedProjections: false,
+  };
+});

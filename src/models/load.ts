@@ -8,15 +8,33 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { openCheckpoint, type Checkpoint } from '../weights/safetensors.js';
 import { bert } from './bert.js';
+import { gemma } from './gemma.js';
 import { gpt2 } from './gpt2.js';
+import { gptNeox } from './gpt-neox.js';
 import { llama } from './llama.js';
+import { mistral } from './mistral.js';
 import { opt } from './opt.js';
+import { phi3 } from './phi3.js';
+import { qwen2 } from './qwen2.js';
+import { qwen3 } from './qwen3.js';
 import { roberta } from './roberta.js';
 import { keepAll, resolveLayers, type LayerSelection } from './selection.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
 /** The families layercut can load, one file each in src/models/. */
-export const families: ModelFamily[] = [gpt2, opt, llama, bert, roberta] as ModelFamily[];
+export const families: ModelFamily[] = [
+  gpt2,
+  opt,
+  llama,
+  qwen2,
+  qwen3,
+  mistral,
+  phi3,
+  gemma,
+  gptNeox,
+  bert,
+  roberta,
+] as ModelFamily[];
 
 export class ModelLoadError extends LayercutError {
   override name = 'ModelLoadError';

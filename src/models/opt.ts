@@ -16,12 +16,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
 import {
+  ACTIVATIONS,
   activation,
   causalMaskBias,
   layerNorm,
   linearOutIn,
   positionsFromMask,
   selfAttention,
+  type Activation,
 } from './layers.js';
 import { DecoderModel } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
@@ -35,7 +37,7 @@ export interface OptConfig extends FamilyConfig {
   finalLayerNorm: boolean;
   layerNormAffine: boolean;
   bias: boolean;
-  activation: string;
+  activation: Activation;
   tieWordEmbeddings: boolean;
 }
 
@@ -54,22 +56,22 @@ export const opt: ModelFamily<OptConfig> = {
 
   parseConfig(json) {
     const read = new ConfigReader(json, 'opt');
-    const hiddenSize = read.integer('hidden_size');
+    const hiddenSize = read.positiveInteger('hidden_size');
     const preLayerNorm = read.boolean('do_layer_norm_before', true);
     return {
       modelType: 'opt',
-      numLayers: read.integer('num_hidden_layers'),
+      numLayers: read.positiveInteger('num_hidden_layers'),
       hiddenSize,
-      vocabSize: read.integer('vocab_size'),
-      maxPositions: read.integer('max_position_embeddings'),
-      heads: read.integer('num_attention_heads'),
-      ffnSize: read.integer('ffn_dim'),
-      wordEmbedProjDim: read.integer('word_embed_proj_dim', hiddenSize),
+      vocabSize: read.positiveInteger('vocab_size'),
+      maxPositions: read.positiveInteger('max_position_embeddings'),
+      heads: read.divisorOf('num_attention_heads', 'hidden_size', hiddenSize),
+      ffnSize: read.positiveInteger('ffn_dim'),
+      wordEmbedProjDim: read.positiveInteger('word_embed_proj_dim', hiddenSize),
       preLayerNorm,
       finalLayerNorm: preLayerNorm && !read.boolean('_remove_final_layer_norm', false),
       layerNormAffine: read.boolean('layer_norm_elementwise_affine', true),
       bias: read.boolean('enable_bias', true),
-      activation: read.string('activation_function', 'relu'),
+      activation: read.oneOf('activation_function', ACTIVATIONS, 'relu'),
       tieWordEmbeddings: read.boolean('tie_word_embeddings', true),
     };
   },

@@ -19,6 +19,8 @@ export interface ParityRow {
   layers: LayerSelection;
   /** Max |layercut − reference| over positions whose attention mask is 1. */
   maxAbsDiff: number;
+  /** layercut's logits at those positions that are NaN or ±Infinity (any fails the row: max and abs could hide them). */
+  nonFinite: number;
   ok: boolean;
 }
 
@@ -51,12 +53,14 @@ export async function checkParity(dir: string, tolerance = DEFAULT_TOLERANCE): P
             const logits = model.logits(inputIds, attentionMask); // [B, T, V]
             const diff = tf.abs(tf.sub(logits, tf.tensor(expected.data, expected.shape)));
             const real = tf.cast(attentionMask, 'float32').expandDims(2); // [B, T, 1]
-            return tf.max(tf.mul(diff, real));
+            const notFinite = tf.logicalAnd(tf.logicalNot(tf.isFinite(logits)), tf.cast(real, 'bool'));
+            return tf.stack([tf.max(tf.mul(diff, real)), tf.sum(tf.cast(notFinite, 'float32'))]); // [2]
           });
           // async read: WebGPU in Node cannot read synchronously
-          const maxAbsDiff = (await worst.data())[0]!;
+          const [maxAbsDiff, nonFinite] = Array.from(await worst.data()) as [number, number];
           worst.dispose();
-          rows.push({ reference: name, layers, maxAbsDiff, ok: maxAbsDiff <= tolerance });
+          const ok = nonFinite === 0 && maxAbsDiff <= tolerance;
+          rows.push({ reference: name, layers, maxAbsDiff, nonFinite, ok });
         } finally {
           model.dispose();
         }

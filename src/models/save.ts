@@ -1,6 +1,6 @@
 /**
  * Saves a (cut, possibly fine-tuned) model as a Hugging Face directory: config.json with the new
- * layer count, model.safetensors with the layers renumbered 0..k−1 under the key prefix that
+ * layer count (and per-layer settings such as layer_types cut with the layers), model.safetensors with the layers renumbered 0..k−1 under the key prefix that
  * `save_pretrained` writes, and the tokenizer files of the source. layercut and `transformers`
  * both load it back.
  */
@@ -67,10 +67,14 @@ export async function saveModel(model: LanguageModel, dir: string, options: Save
 
   await mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  const layerTypes = sourceConfig['layer_types'];
   const config = {
     ...sourceConfig,
     ...(options.dtype === 'F16' ? { torch_dtype: 'float16' } : {}),
     [family.numLayersKey]: kept.length,
+    // per-layer settings follow their layers
+    ...(Array.isArray(layerTypes) ? { layer_types: kept.map((layer) => layerTypes[layer] as unknown) } : {}),
+    ...family.savedConfig?.(sourceConfig, model.info.config, kept),
     layercut: { kept_layers: kept, layers_before: model.info.layersBefore, ...options.metadata },
   };
   await writeFile(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);

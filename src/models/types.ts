@@ -33,6 +33,11 @@ export interface ModelFamily<C extends FamilyConfig = FamilyConfig> {
   parseConfig(json: Record<string, unknown>): C;
   /** Every parameter the model with these kept layers needs, with its shape (from config alone). */
   expectedTensors(config: C, keptLayers: number[]): Map<string, number[]>;
+  /**
+   * config.json keys to change when a model keeping `keptLayers` (original indices) is saved,
+   * besides the layer count: e.g. Qwen2's per-layer `layer_types`. None when absent.
+   */
+  savedConfig?(sourceConfig: Record<string, unknown>, config: C, keptLayers: number[]): Record<string, unknown>;
   /** Builds the forward pass over loaded parameters. */
   build(config: C, keptLayers: number[], params: Map<string, tf.Variable>): LanguageModel;
 }
@@ -64,6 +69,11 @@ export interface LanguageModel {
   readonly info: ModelInfo;
   /** Trainable parameters by canonical name (see the file comment). */
   readonly params: Map<string, tf.Variable>;
+  /**
+   * Maps applied to the residual stream right after a kept layer (by original index), [B, T, D] →
+   * [B, T, D]: where a fitted replacement stands in for the block a cut removed.
+   */
+  readonly afterLayer: Map<number, (hidden: tf.Tensor3D) => tf.Tensor3D>;
   /** Width of `forward`'s lastHidden (Dhead): D, or OPT's word_embed_proj_dim after project_out. */
   readonly headWidth: number;
   /** inputIds, attentionMask: [B, T] int32 (mask 1 for real tokens). */

@@ -5,11 +5,11 @@
  *   const listing = listPlan(await compileFile('../examples/paper.ts'));
  *   show(planTable(listing));
  */
-import { humanCount, humanFlops, type PlanListing } from '../compile/listing.js';
+import { humanCount, humanFlops, statusSummary, type PlanListing } from '../compile/listing.js';
 import type { DisplayTable } from '../results/format.js';
 
 export function planTable(listing: PlanListing): DisplayTable {
-  const headers = ['id', ...listing.columns, 'params', 'tokens', 'FLOPs', 'done'];
+  const headers = ['id', ...listing.columns, 'params', 'tokens', 'FLOPs', 'status'];
   const rows = listing.runs.map((run) =>
     [
       run.id,
@@ -19,12 +19,12 @@ export function planTable(listing: PlanListing): DisplayTable {
         : '?',
       run.estimate.tokens ? humanCount(run.estimate.tokens.train + run.estimate.tokens.eval) : '?',
       run.estimate.flops ? humanFlops(run.estimate.flops.total) : '?',
-      run.finished ? 'yes' : '',
+      run.status,
     ].map((text) => ({ text })),
   );
   const same = Object.entries(listing.same).map(([key, value]) => `${key} ${value}`);
   const notes = [
-    `${listing.runs.length} runs, ${listing.finished} finished; estimated total ${humanFlops(listing.totalFlops)} FLOPs (upper bound: every epoch, no early stop)`,
+    `${listing.runs.length} runs, ${statusSummary(listing)}; estimated total ${humanFlops(listing.totalFlops)} FLOPs (upper bound: every epoch, no early stop)`,
     ...(same.length ? [`same for all: ${same.join(' · ')}`] : []),
     ...listing.notes.map((note) => `note: ${note}`),
   ];

@@ -14,8 +14,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** 16 hex digits of SHA-256 over the canonical plan, without the backend (where it runs is not what runs). */
+/**
+ * 16 hex digits of SHA-256 over the canonical plan, without the backend (where it runs is not
+ * what runs) and the labels (what it is called is not what runs).
+ */
 export function runId(plan: RunPlan): string {
-  const { backend: _backend, ...what } = plan;
+  const { backend: _backend, labels: _labels, ...what } = plan;
   return createHash('sha256').update(canonicalJson(what)).digest('hex').slice(0, 16);
 }

@@ -47,6 +47,13 @@ export interface DataSpec {
   maxLength: number;
   /** Which end of the field text is cut when an input is too long. */
   truncate: 'left' | 'right';
+  /**
+   * Longest demonstration in tokens (counted on its own); longer ones are shortened in their
+   * field text. Absent: demonstrations stay whole when they fit with the input's field text
+   * emptied, else each gets an equal share of half of `maxLength` (src/prompts/render.ts,
+   * `fitDemonstrations`). Absent from plans that leave it unset, so they keep their ids.
+   */
+  demoMaxTokens?: number;
 }
 
 export type OptimizerSpec =
@@ -57,6 +64,32 @@ export type ScheduleSpec =
   | { kind: 'constant'; warmupSteps: number }
   | { kind: 'linear'; warmupSteps: number }
   | { kind: 'cosine'; warmupSteps: number };
+
+/**
+ * LoRA adapters (src/models/lora.ts): the base weights stay frozen and each targeted projection
+ * of the kept layers learns a low-rank update, scaled by alpha / rank (PEFT's LoraConfig).
+ */
+export interface LoraSpec {
+  kind: 'lora';
+  rank: number;
+  alpha: number;
+  /** Module names matched at the end of each projection's path ('c_attn', 'attn.c_proj'), or every projection. */
+  targets: string[] | 'all';
+  /** Dropout on each adapter's input during training steps. */
+  dropout: number;
+}
+
+/**
+ * Replacement of the one contiguous block of layers a cut removes (src/models/replacement.ts),
+ * fitted on calibration hidden states before any training:
+ *   linear  ReplaceMe's least-squares map T from the MLP output of the layer below the block to
+ *           what the block adds, folded into that MLP's output projection (no new weights)
+ *   mlp     LLM-Streamline's lightweight network: h + W₂ gelu(W₁ h + b₁) + b₂ in place of the
+ *           block, trained on the MSE between the block's input and output
+ */
+export type ReplacementSpec =
+  | { kind: 'replace'; fit: 'linear'; calibration: number }
+  | { kind: 'replace'; fit: 'mlp'; calibration: number; hidden: number; steps: number; lr: number };
 
 export interface TrainSpec {
   optimizer: OptimizerSpec;
@@ -80,11 +113,26 @@ export interface TrainSpec {
    * fp32 plans keep the ids they had before this option existed.
    */
   precision?: 'mixed';
+  /** Train adapters instead of the model's weights; absent means full fine-tuning (ids unchanged). */
+  adapters?: LoraSpec;
+  /** Heal the removed block with a fitted replacement first; absent means none. */
+  replace?: ReplacementSpec;
+}
+
+/**
+ * Sublayers removed from the kept layers (original indices): a pre-norm layer without its
+ * attention computes h + mlp(norm₂(h)), without its MLP h + attn(norm₁(h)); without both it is gone.
+ */
+export interface SublayerDrops {
+  attention: number[];
+  mlp: number[];
 }
 
 export interface RunPlan {
   model: ModelSource;
   layers: LayerSelection;
+  /** Sublayer drops ('drop attn 10..20'); absent when none (ids unchanged). */
+  sublayers?: SublayerDrops;
   /** Task registry name (src/data/tasks.ts). */
   task: string;
   prompt: PromptSpec;
@@ -94,6 +142,22 @@ export interface RunPlan {
   seed: number;
   /** Compute backend; not part of the run's id (the same run on another device is the same run). */
   backend?: BackendName;
+  /** What people call the run and where it is defined; not part of its id (see RunLabels). */
+  labels?: RunLabels;
+}
+
+/**
+ * A run's labels: its name and tags (DSL `name` / `tags` on experiments and sweeps) and the
+ * experiment files that define it. Not part of the run's id — renaming a sweep reruns nothing —
+ * and kept in the results store with the run (the latest definition's), for filtering
+ * (`layercut results --filter tags=…`) and for `layercut forget`.
+ */
+export interface RunLabels {
+  name?: string;
+  /** Sorted, without repeats. */
+  tags?: string[];
+  /** Absolute paths of the experiment files that define the run, sorted. */
+  files?: string[];
 }
 
 /** The paper's settings, used wherever an experiment says nothing. */
@@ -149,6 +213,11 @@ export interface RunResult {
    * layers the run chose from calibration data. Absent for fixed selections.
    */
   keptLayers?: number[];
+  /**
+   * Set when the training loss exploded or became NaN (src/train/divergence.ts): why. The
+   * run's numbers are not to be trusted; tables mark it. Absent for a run that did not diverge.
+   */
+  divergence?: string;
   /** Largest number of bytes held by tensors during the run. */
   peakTensorBytes: number;
   backend: string;

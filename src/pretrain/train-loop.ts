@@ -9,6 +9,7 @@ import { randomStream, shuffled } from '../data/random.js';
 import { LayercutError } from '../errors.js';
 import type { LanguageModel } from '../models/types.js';
 import { deviceScalar } from '../runtime/constants.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { variableGrads } from '../runtime/gradients.js';
 import { clipByGlobalNorm } from '../train/clip.js';
 import { AdamW, Sgd, type Optimizer } from '../train/optimizers.js';
@@ -26,6 +27,7 @@ export interface PretrainLoopOptions {
   onEvent?: (event: PretrainEvent) => void;
   /** Called after each evaluation with the training so far (e.g. to save a checkpoint); awaited. */
   onCheckpoint?: (sofar: PretrainSoFar) => Promise<void>;
+  /** Aborting stops pretraining at the next step or validation batch (InterruptedError). */
   signal?: AbortSignal;
   /** Steps whose losses are read back together (default 20). */
   readEvery?: number;
@@ -45,19 +47,21 @@ export interface PretrainLoopOutcome {
 /** The training so far, at a checkpoint: the curve and evaluations up to it (the last one included). */
 export type PretrainSoFar = Readonly<Pick<PretrainLoopOutcome, 'curve' | 'evals' | 'steps'>>;
 
-/** Mean validation loss over the first `spec.evalSequences` blocks, in batches. */
+/** Mean validation loss over the first `spec.evalSequences` blocks, in batches; aborting `signal` stops it at the next batch. */
 export async function validationLoss(
   model: LanguageModel,
   blocks: Int32Array,
   length: number,
   sequences: number,
   batchSize: number,
+  signal?: AbortSignal,
 ): Promise<number> {
   const available = Math.floor(blocks.length / (length + 1));
   const count = Math.min(sequences, available);
   if (count === 0) throw new LayercutError('the validation text is shorter than one sequence');
   let total = 0;
   for (let first = 0; first < count; first += batchSize) {
+    await interruptionPoint(signal, 'validation');
     const indices = Array.from({ length: Math.min(batchSize, count - first) }, (_, i) => first + i);
     const loss = causalLmLoss(model, gatherBlocks(blocks, length, indices));
     total += (await loss.data())[0]! * indices.length;
@@ -120,7 +124,14 @@ export async function pretrainLoop(
   const start = now();
   const evaluate = async () => {
     await flush();
-    const loss = await validationLoss(model, data.validation, length, spec.evalSequences, spec.batchSize);
+    const loss = await validationLoss(
+      model,
+      data.validation,
+      length,
+      spec.evalSequences,
+      spec.batchSize,
+      options.signal,
+    );
     const point = { step: outcome.steps, loss, perplexity: Math.exp(loss), seconds: (now() - start) / 1000 };
     outcome.evals.push(point);
     options.onEvent?.({ kind: 'eval', ...point });
@@ -133,7 +144,8 @@ export async function pretrainLoop(
   let evalMs = 0;
   try {
     while (outcome.steps < spec.steps) {
-      if (options.signal?.aborted) throw new LayercutError('pretraining was interrupted');
+      // a turn of the event loop each step: an abort (Ctrl-C in a notebook) is seen here (runtime/event-loop.ts)
+      await interruptionPoint(options.signal, 'pretraining');
       const elapsed = now() - start - evalMs;
       if (elapsed >= budgetMs) {
         outcome.stoppedBy = 'time';

@@ -15,6 +15,9 @@
  * text nor the demonstrations) — by default the longest field, cut from the right (its
  * end is dropped), like Hugging Face's default truncation side. The cut is the longest
  * that fits, in whole characters, found by re-tokenizing.
+ *
+ * Demonstrations get their own cap, applied once per sample before rendering
+ * (`fitDemonstrations`): each is shortened in its field text, the same way, to `demoMaxTokens`.
  */
 import { LayercutError } from '../errors.js';
 import type { Tokenizer } from '../tokenizers/types.js';
@@ -100,7 +103,7 @@ function renderUntruncated(
   const slot = template.slot;
   if (!slot) {
     throw new LayercutError(
-      `template '${template.source}' has no answer slot to render a prompt for`,
+      `template ${JSON.stringify(template.source)} has no answer slot to render a prompt for`,
       'add {label} or {mask}',
     );
   }
@@ -110,7 +113,7 @@ function renderUntruncated(
     const ids = [...lead, ...tokenizer.encode(beforeSlot, { addSpecialTokens: false }).ids];
     if (ids.length === 0) {
       throw new LayercutError(
-        `nothing comes before {label} in '${template.source}'`,
+        `nothing comes before {label} in ${JSON.stringify(template.source)}`,
         'a decoder reads the answer after at least one token: put text or a field before {label}',
       );
     }
@@ -147,6 +150,90 @@ function longestField(
   return best;
 }
 
+/** The longest start (or end, with `keepEnd`) of `text`, in whole characters, that `fits`; `fits('')` holds and `fits(text)` does not. */
+function longestFitting(text: string, keepEnd: boolean, fits: (kept: string) => boolean): string {
+  const chars = [...text];
+  const kept = (count: number): string =>
+    (keepEnd ? chars.slice(chars.length - count) : chars.slice(0, count)).join('');
+  // Longest kept length that fits: lo always fits, hi never does.
+  let lo = 0;
+  let hi = chars.length;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(kept(mid))) lo = mid;
+    else hi = mid;
+  }
+  return kept(lo);
+}
+
+export interface FitDemonstrationsOptions {
+  /** Most tokens the prompt may have (`data.maxLength`). */
+  maxLength: number;
+  /** Most tokens of one demonstration, counted on its own; absent: the default rule (see `fitDemonstrations`). */
+  demoMaxTokens?: number;
+  /** Which end of a demonstration's field text to drop: `right` (default) keeps the beginning. */
+  truncation?: 'left' | 'right';
+  /** As for `renderPrompt`. */
+  separator?: string;
+  addSpecialTokens?: boolean;
+}
+
+/** Tokens of one filled demonstration on its own (no special tokens). */
+export function demonstrationTokens(
+  template: PromptTemplate,
+  tokenizer: Tokenizer,
+  demo: Demonstration,
+): number {
+  return tokenizer.encode(fillTemplate(template, demo.fields, demo.answer), { addSpecialTokens: false }).ids
+    .length;
+}
+
+/**
+ * The demonstrations as every prompt of a sample holds them. With `demoMaxTokens`, each longer
+ * than that (counted on its own) is shortened in its longest field. Without it (the default),
+ * they stay whole when the template and demonstrations fit `maxLength` with the query's fields
+ * left empty — so every prompt that rendered before keeps its tokens — else each is cut to an
+ * equal share of half of `maxLength`, ⌊maxLength / (2 × demonstrations)⌋ tokens, leaving the
+ * other half to the query.
+ */
+export function fitDemonstrations(
+  template: PromptTemplate,
+  tokenizer: Tokenizer,
+  demonstrations: readonly Demonstration[],
+  options: FitDemonstrationsOptions,
+): Demonstration[] {
+  if (demonstrations.length === 0) return [];
+  let cap = options.demoMaxTokens;
+  if (cap === undefined) {
+    const emptyQuery = Object.fromEntries(template.fields.map((field) => [field, '']));
+    const whole = renderPrompt(template, tokenizer, {
+      fields: emptyQuery,
+      demonstrations,
+      ...(options.separator !== undefined ? { separator: options.separator } : {}),
+      ...(options.addSpecialTokens !== undefined ? { addSpecialTokens: options.addSpecialTokens } : {}),
+    });
+    if (whole.ids.length <= options.maxLength) return [...demonstrations];
+    cap = Math.max(1, Math.floor(options.maxLength / (2 * demonstrations.length)));
+  }
+  const limit = cap;
+  return demonstrations.map((demo) => {
+    const fits = (fields: Readonly<Record<string, string>>): boolean =>
+      demonstrationTokens(template, tokenizer, { ...demo, fields }) <= limit;
+    if (fits(demo.fields)) return demo;
+    const field = longestField(template, demo.fields);
+    if (field === undefined || !fits({ ...demo.fields, [field]: '' })) {
+      throw new LayercutError(
+        `a demonstration cannot be shortened to ${limit} tokens: the template and label word alone take more`,
+        'raise data.demoMaxTokens (or data.maxLength), or use fewer demonstrations',
+      );
+    }
+    const text = longestFitting(demo.fields[field] ?? '', options.truncation === 'left', (kept) =>
+      fits({ ...demo.fields, [field]: kept }),
+    );
+    return { ...demo, fields: { ...demo.fields, [field]: text } };
+  });
+}
+
 /** Renders `template` for one query example with optional demonstrations. */
 export function renderPrompt(
   template: PromptTemplate,
@@ -175,26 +262,16 @@ export function renderPrompt(
         : `the template's fields are: ${template.fields.join(', ')}`,
     );
   }
-  const chars = [...(options.fields[fieldName] ?? '')];
-  const keepRight = options.truncation === 'left';
-  const cut = (keep: number) => ({
-    ...options.fields,
-    [fieldName]: (keepRight ? chars.slice(chars.length - keep) : chars.slice(0, keep)).join(''),
-  });
-  const fitsWith = (keep: number) => render(cut(keep)).ids.length <= maxLength;
-  if (!fitsWith(0)) {
+  const text = options.fields[fieldName] ?? '';
+  const withField = (kept: string) => ({ ...options.fields, [fieldName]: kept });
+  const fits = (kept: string) => render(withField(kept)).ids.length <= maxLength;
+  if (!fits('')) {
+    const empty = render(withField('')).ids.length;
     throw new LayercutError(
-      `the template and demonstrations alone take more than maxLength ${maxLength} tokens`,
-      'raise maxLength or use fewer or shorter demonstrations',
+      `the template and demonstrations alone take ${empty} tokens, more than maxLength ${maxLength}`,
+      'raise data.maxLength, lower data.demoMaxTokens or use fewer demonstrations (`layercut check` shows the counts)',
     );
   }
-  // Longest kept length that fits: lo always fits, hi never does.
-  let lo = 0;
-  let hi = chars.length;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (fitsWith(mid)) lo = mid;
-    else hi = mid;
-  }
-  return { ...render(cut(lo)), truncatedChars: chars.length - lo };
+  const kept = longestFitting(text, options.truncation === 'left', fits);
+  return { ...render(withField(kept)), truncatedChars: [...text].length - [...kept].length };
 }

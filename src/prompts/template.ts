@@ -172,7 +172,8 @@ export function fillTemplate(
       if (upTo === 'slot') return out;
       out += answer;
     } else {
-      const value = values[part.name];
+      // own values only: a field named like an Object method ({constructor}) is not filled from the prototype
+      const value = Object.hasOwn(values, part.name) ? values[part.name] : undefined;
       if (value === undefined) {
         throw new LayercutError(
           `the example has no field '${part.name}' that the template uses as {${part.name}}`,

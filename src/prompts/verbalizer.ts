@@ -135,6 +135,19 @@ function resolveWord(tokenizer: Tokenizer, context: string, label: string, word:
   };
 }
 
+/**
+ * For a word that splits: whether the same word with the other spacing (the leading space added
+ * or removed) is one token in the slot — in byte-level and SentencePiece vocabularies "▁positive"
+ * and "positive" are different tokens, often one whole and one split. "" when it splits too.
+ */
+function otherSpacingHint(tokenizer: Tokenizer, context: string, word: string): string {
+  const other = /^\s/.test(word) ? word.trimStart() : ` ${word}`;
+  if (other === '') return '';
+  const resolved = tokensAfter(tokenizer, context, other);
+  if (resolved.boundaryMerge || resolved.ids.length !== 1) return '';
+  return ` (${JSON.stringify(other)} is one token there: ${showTokens(resolved.tokens)})`;
+}
+
 /** Resolves every word and lists all issues (errors and warnings); never throws on them. */
 export function analyzeVerbalizer(options: VerbalizerOptions): Verbalizer & { errors: VerbalizerIssue[] } {
   const { tokenizer, template, labels, labelWords } = options;
@@ -193,7 +206,9 @@ export function analyzeVerbalizer(options: VerbalizerOptions): Verbalizer & { er
         code: 'split' as const,
         label,
         word,
-        message: `${quoted} is ${resolved.ids.length} tokens: ${showTokens(resolved.tokens)}`,
+        message:
+          `${quoted} is ${resolved.ids.length} tokens: ${showTokens(resolved.tokens)}` +
+          otherSpacingHint(tokenizer, context, word),
       };
       if (options.singleToken) error({ ...issue, message: `${issue.message}; one token is required` });
       else if (scoring === 'first') warn({ ...issue, message: `${issue.message}; only the first is scored` });

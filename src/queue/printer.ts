@@ -7,8 +7,17 @@
  *   [3/8] done 9a00ab423fce9d09 on w1  tiny-gpt2 first 2 · spam · lm · seed 0: test accuracy 75.5%, macro-F1 60.6% (19.3 s)
  *   3/8 settled · w0 first 3 seed 1 train ███░░░░ 12/40 · w1 first 1 seed 0 load
  */
+import { indentContinuation } from '../errors.js';
 import { layersText, modelName } from '../results/rows.js';
-import { bar, percent, planLine, runLabel, skipLine, type ProgressStream } from '../runner/progress.js';
+import {
+  bar,
+  percent,
+  planLine,
+  resultText,
+  runLabel,
+  skipLine,
+  type ProgressStream,
+} from '../runner/progress.js';
 import type { RunPlan } from '../plan/types.js';
 import type { RunProgress } from '../train/run.js';
 import type { SweepEvent } from './events.js';
@@ -45,11 +54,6 @@ export function progressText(progress: RunProgress): string {
     case 'test':
       return 'test';
   }
-}
-
-/** The first line of an error text. */
-export function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
 }
 
 export class SweepPrinter {
@@ -134,11 +138,9 @@ export class SweepPrinter {
         this.settled = event.index;
         this.of = event.of;
         this.working.delete(event.worker);
-        const test = event.result.test;
         this.line(
           `${this.position(event)} done ${event.id}${this.onWorker(event)}  ${runLabel(event.result.plan)}: ` +
-            `test accuracy ${percent(test.accuracy)}, macro-F1 ${percent(test.macroF1)} ` +
-            `(${event.result.timings.wallSeconds.toFixed(1)} s)`,
+            `${resultText(event.result)} (${event.result.timings.wallSeconds.toFixed(1)} s)`,
         );
         return;
       }
@@ -147,7 +149,7 @@ export class SweepPrinter {
         this.working.delete(event.worker);
         const what = event.retry ? `failed (attempt ${event.attempt}, will retry)` : 'FAILED';
         this.line(
-          `${this.position(event)} ${what} ${event.id}${this.onWorker(event)}: ${firstLine(event.error)}`,
+          `${this.position(event)} ${what} ${event.id}${this.onWorker(event)}: ${indentContinuation(event.error)}`,
         );
         return;
       }

@@ -40,9 +40,9 @@ export interface RunProcessOptions {
   entry?: string;
   /**
    * How long `stop()` waits for the child to leave before killing it, ms (default 5000). The
-   * child reads `stop` between training steps only when the backend gives the event loop a turn
-   * (webgpu's readbacks do; cpu and wasm compute to the end of the run without one): after
-   * this grace the run is abandoned by killing the process, and it goes back to the queue all the same.
+   * child reads `stop` at its next training step or evaluation batch (each gives the event loop
+   * a turn: runtime/event-loop.ts); a single step longer than this grace is abandoned by killing
+   * the process, and the run goes back to the queue all the same.
    */
   stopTimeoutMs?: number;
   /** Each line the child writes to stderr (default: kept only for crash reports). */

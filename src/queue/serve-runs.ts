@@ -42,8 +42,9 @@ class ProgressThrottle {
 
 /**
  * Kills this process once its parent is gone. The IPC channel's 'disconnect' says so only when
- * the main thread gets a turn of the event loop, and on cpu and wasm a run never gives it one
- * until it ends; a thread of its own notices within a second (the parent id changes).
+ * the main thread gets a turn of the event loop, which a run gives once per training step or
+ * evaluation batch, and a single step of a large model on a CPU backend can take minutes; a
+ * thread of its own notices within a second (the parent id changes).
  */
 function watchParent(): void {
   const watchdog = new Worker(
@@ -104,7 +105,7 @@ export async function serveRuns(): Promise<void> {
     } finally {
       current = undefined;
     }
-    // Asked to stop while the run finished anyway (the signal is only read between training steps).
+    // Asked to stop while the run finished anyway (the signal is read at each step and evaluation batch).
     if (stopping) await stopNow(null);
   };
 

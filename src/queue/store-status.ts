@@ -1,15 +1,25 @@
 /**
  * Where a sweep stands in the results store, for `layercut status`: runs per status, and the
- * runs marked running with the process (host, pid) that holds each.
+ * runs marked running with the process (host, pid) that holds each — or, where that process is
+ * gone (killed, crashed: its pid no longer names it, or its lease ran out), that the run was
+ * abandoned and the next `layercut run` runs it again.
  */
 import type { RunPlan } from '../plan/types.js';
 import { layersText, modelName } from '../results/rows.js';
-import { runStatuses, type ResultsStore, type RunStatus } from '../results/store.js';
+import { runStatuses, type RunStatus, type StoreReader } from '../results/store.js';
 
 export interface StoreStatus {
   file: string;
   counts: Record<RunStatus, number>;
-  running: { id: string; label: string; host: string; pid: number; startedAt: string | null }[];
+  /** Runs marked running; `alive` false: abandoned by a process that is gone. */
+  running: {
+    id: string;
+    label: string;
+    host: string;
+    pid: number;
+    startedAt: string | null;
+    alive: boolean;
+  }[];
 }
 
 /** "tiny-gpt2 first 2 · spam · seed 0". */
@@ -18,7 +28,7 @@ export function runLabel(plan: RunPlan): string {
 }
 
 /** The store's side of a sweep. */
-export function storeStatus(store: ResultsStore): StoreStatus {
+export function storeStatus(store: StoreReader): StoreStatus {
   return {
     file: store.path,
     counts: store.counts(),
@@ -28,6 +38,7 @@ export function storeStatus(store: ResultsStore): StoreStatus {
       host: run.owner?.host ?? '?',
       pid: run.owner?.pid ?? -1,
       startedAt: run.startedAt,
+      alive: run.owner?.alive ?? false,
     })),
   };
 }
@@ -35,13 +46,19 @@ export function storeStatus(store: ResultsStore): StoreStatus {
 /** The store's status as lines. */
 export function formatStoreStatus(status: StoreStatus): string {
   const total = runStatuses.reduce((n, s) => n + status.counts[s], 0);
-  const lines = [
-    `results store ${status.file}: ${total} runs — ` +
-      runStatuses.map((s) => `${status.counts[s]} ${s}`).join(', '),
-  ];
+  const abandoned = status.running.filter((run) => !run.alive).length;
+  const counts = runStatuses.map((s) =>
+    s === 'running' && abandoned > 0
+      ? `${status.counts.running - abandoned} running, ${abandoned} abandoned`
+      : `${status.counts[s]} ${s}`,
+  );
+  const lines = [`results store ${status.file}: ${total} runs — ${counts.join(', ')}`];
   for (const run of status.running) {
+    const since = run.startedAt ?? '?';
     lines.push(
-      `  running ${run.id}  ${run.label}  (pid ${run.pid} on ${run.host}, since ${run.startedAt ?? '?'})`,
+      run.alive
+        ? `  running ${run.id}  ${run.label}  (pid ${run.pid} on ${run.host}, since ${since})`
+        : `  abandoned ${run.id}  ${run.label}  (pid ${run.pid} on ${run.host} is gone, started ${since}; the next layercut run runs it again)`,
     );
   }
   return lines.join('\n');

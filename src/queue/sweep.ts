@@ -104,7 +104,7 @@ export function triage(
   store.enqueue([...unique.values()].map((run) => run.plan));
   const result: Triage = { toRun: [], finished: new Map(), skips: [] };
   for (const run of unique.values()) {
-    const decision = decide(store, store.get(run.id), options.retryFailed ?? false);
+    const decision = decide(store.get(run.id), options.retryFailed ?? false);
     if (decision.action === 'reuse') result.finished.set(run.id, decision.result);
     else if (decision.action === 'skip')
       result.skips.push({ id: run.id, reason: decision.reason, detail: decision.detail });

@@ -4,7 +4,8 @@
  */
 declare module 'better-sqlite3' {
   class Database {
-    constructor(filename: string, options?: Database.Options);
+    /** A file, or a Buffer holding a database image (opened in memory). */
+    constructor(filename: string | Buffer, options?: Database.Options);
     readonly name: string;
     readonly open: boolean;
     readonly inTransaction: boolean;

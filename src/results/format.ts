@@ -106,10 +106,11 @@ export function latexText(text: string): string {
     '−': '$-$',
     Δ: '$\\Delta$',
     '∞': '$\\infty$',
+    '†': '\\textdagger{}',
     '<': '$<$',
     '>': '$>$',
   };
-  return oneLine(text).replace(/[\\{}$&#%_^~±−Δ∞<>]/g, (c) => escapes[c]);
+  return oneLine(text).replace(/[\\{}$&#%_^~±−Δ∞†<>]/g, (c) => escapes[c]);
 }
 
 export function toLatex(table: DisplayTable): string {

@@ -1,6 +1,7 @@
 /**
  * The raw runs view: one row per run with its id, status, the settings that matter (the core
- * ones and any that vary between the runs shown) and its accuracy, macro-F1 and size.
+ * ones and any that vary between the runs shown) and its accuracy, macro-F1 and size. A run
+ * whose loss exploded has "(diverged)" beside its accuracy and a note under the table saying why.
  */
 import * as aq from 'arquero';
 
@@ -58,25 +59,29 @@ export function runsDisplay(view: RunsView): DisplayTable {
       row.id,
       row.status,
       ...view.settings.map((key) => displayValue(row[key])),
-      fraction(row.accuracy),
+      // a run whose loss exploded: its numbers are there, marked
+      row.diverged === null ? fraction(row.accuracy) : `${fraction(row.accuracy)} (diverged)`,
       fraction(row.macroF1),
       row.params === null ? '' : humanCount(row.params),
     ];
     if (hasChosen) cells.push(row.chosenLayers ?? '');
-    if (hasErrors) cells.push(row.error ?? '');
+    // the whole message on the row's one line
+    if (hasErrors) cells.push(row.error === null ? '' : row.error.replace(/\s*\n\s*/g, ' '));
     return cells.map((text) => ({ text }));
   });
+  const diverged = view.rows.filter((row) => row.diverged !== null);
   const numeric = headers.map((h) =>
     ['keptLayers', 'seed', 'lr', 'accuracy (%)', 'macro-F1 (%)', 'params'].includes(h),
   );
-  return { headers, rows, numeric };
+  const notes = diverged.map((row) => `diverged: ${row.id}: ${row.diverged}`);
+  return { headers, rows, numeric, ...(notes.length ? { notes } : {}) };
 }
 
 /** What CSV holds: raw values (accuracy as a fraction, full parameter counts). */
 export function runsCsvTable(view: RunsView): DisplayTable {
-  // chosenLayers only where some run chose its layers from data (a computed selection)
+  // chosenLayers only where some run chose its layers from data (a computed selection), diverged where some run did
   const results = resultKeys.filter(
-    (key) => key !== 'chosenLayers' || view.rows.some((row) => row.chosenLayers),
+    (key) => (key !== 'chosenLayers' && key !== 'diverged') || view.rows.some((row) => row[key] !== null),
   );
   const headers = ['id', 'status', ...view.settings, ...results, 'error'];
   const rows = view.rows.map((row) =>
@@ -96,6 +101,7 @@ export function runsJson(view: RunsView): RunJson[] {
     wallSeconds: row.wallSeconds,
     attempts: row.attempts,
     ...(row.chosenLayers ? { chosenLayers: row.chosenLayers } : {}),
+    ...(row.diverged ? { diverged: row.diverged } : {}),
     error: row.error,
   }));
 }

@@ -5,23 +5,29 @@
  * writers wait for each other instead of losing updates.
  *
  * A run moves queued → running → done | failed. `markRunning` / `claimRuns` record who runs it
- * (host, pid, a token per open store, and a lease that this store renews while it is open).
- * A result is written in one transaction with the status change, so a process killed half-way
- * leaves its run `running` with no result — and once the owner is gone (its pid no longer
- * exists on this host, or its lease ran out on another host) the run counts as unfinished and
- * `claimRuns` hands it out again.
+ * (host, pid, the process's start time, a token per open store, and a lease that this store
+ * renews while it is open). A result is written in one transaction with the status change, so a
+ * process killed half-way leaves its run `running` with no result — and once the owner is gone
+ * (owner.ts: on this host its pid no longer names the same process; on another host its lease
+ * ran out) the run counts as unfinished and `claimRuns` hands it out again.
+ *
+ * `openStore` opens a store to run runs in (creating or migrating it); `openStoreReadOnly`
+ * opens one to look at (never creating, migrating or writing it). Neither touches a file that
+ * is not a layercut store (store-file.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 
 import { LayercutError } from '../errors.js';
 import { runId } from '../plan/id.js';
+import { storedLabels, withLabels } from '../plan/labels.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
-import { migrate } from './schema.js';
+import { divergence } from '../train/divergence.js';
+import { holderAlive, processStart, type Viewer } from './owner.js';
+import { openForReading, openForWriting } from './store-file.js';
 
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed';
 export const runStatuses: readonly RunStatus[] = ['queued', 'running', 'done', 'failed'];
@@ -32,6 +38,8 @@ export interface RunOwner {
   pid: number;
   /** ISO time after which an owner on another host counts as dead unless it renews the lease. */
   leaseUntil: string;
+  /** Whether it is still running the run, as far as this process can tell (owner.ts); false: abandoned. */
+  alive: boolean;
 }
 
 /** One run as the store holds it. */
@@ -54,8 +62,6 @@ export interface StoredRun {
 }
 
 export interface StoreOptions {
-  /** Refuse to create a new file (for commands that only read). Default false. */
-  mustExist?: boolean;
   /** How long to wait for another process's write lock, in ms. Default 15000. */
   busyTimeoutMs?: number;
   /** Lease on a run marked running; this store renews it every third of it. Default 300 s. */
@@ -84,11 +90,28 @@ export interface ClaimedRun {
   plan: RunPlan;
 }
 
-export interface ResultsStore {
+/** What reading a store offers (`openStoreReadOnly`); `ResultsStore` adds the writes. */
+export interface StoreReader {
   /** The file's absolute path. */
   readonly path: string;
-  /** Adds runs as 'queued'; a run already in the store (same id) is left as it is. */
+  get(id: string): StoredRun | undefined;
+  /** Runs in the order they were enqueued. */
+  list(filter?: ListFilter): StoredRun[];
+  /** Number of runs per status. */
+  counts(): Record<RunStatus, number>;
+  /** Closes the file (a writing store first puts runs it still holds back in the queue). */
+  close(): void;
+}
+
+export interface ResultsStore extends StoreReader {
+  /**
+   * Adds runs as 'queued'; a run already in the store (same id) is left as it is, except its
+   * labels (not part of the id): it takes the name and tags of the plan given here and adds its
+   * files to those it had (src/plan/labels.ts).
+   */
   enqueue(plans: readonly RunPlan[]): { ids: string[]; added: string[]; existing: string[] };
+  /** Removes these runs and their results, except any a live process is running: the ids removed. */
+  forget(ids: readonly string[]): string[];
   /** Takes the run for this process: false when it is done or a live process runs it. */
   markRunning(id: string): boolean;
   /** Hands out up to `limit` runs to this process (queued, failed, or abandoned by a dead owner), oldest first. */
@@ -97,17 +120,10 @@ export interface ResultsStore {
   heartbeat(id: string): void;
   /** Records the result and marks the run done; false (and nothing written) when it was already done. */
   finish(id: string, result: RunResult): boolean;
-  /** Marks the run failed with the error's text; false when it was already done. */
+  /** Marks the run failed with the error's whole text (errorText); false when it was already done. */
   fail(id: string, error: unknown): boolean;
-  get(id: string): StoredRun | undefined;
-  /** Runs in the order they were enqueued. */
-  list(filter?: ListFilter): StoredRun[];
   /** Of `ids`, those a resume must (re)run: missing, queued, failed (unless retryFailed is false), or abandoned. */
   unfinished(ids: readonly string[], options?: { retryFailed?: boolean }): string[];
-  /** Number of runs per status. */
-  counts(): Record<RunStatus, number>;
-  /** Puts runs this store still owns back to 'queued', then closes the file. */
-  close(): void;
 }
 
 /** The row as SQLite returns it. */
@@ -135,7 +151,10 @@ interface RunRow {
   peak_tensor_bytes: number | null;
   backend: string | null;
   versions: string | null;
-  kept_layers: string | null;
+  // Absent (undefined) in files of an older schema, which a reader does not migrate.
+  kept_layers?: string | null;
+  owner_start?: string | null;
+  divergence?: string | null;
 }
 
 /** Tokens of the stores open in this process: an owner with our pid but an unknown token is dead. */
@@ -143,55 +162,155 @@ const openTokens = new Set<string>();
 
 export const DEFAULT_DB_FILE = 'layercut.db';
 
-/** Opens (creating when needed) the results store at `file`, default `layercut.db` in the cwd. */
+/** Opens (creating or migrating when needed) the results store at `file`, default `layercut.db` in the cwd, to run runs in. */
 export function openStore(file: string = DEFAULT_DB_FILE, options: StoreOptions = {}): ResultsStore {
   const absolute = path.resolve(file);
-  if (options.mustExist && !existsSync(absolute)) {
-    throw new LayercutError(`no results store at ${absolute}`, 'pass --db with the file your runs wrote to');
-  }
-  if (!existsSync(path.dirname(absolute))) {
-    throw new LayercutError(
-      `cannot create results store ${absolute}: its folder does not exist`,
-      'create the folder or pick another --db path',
-    );
-  }
-  let db: Database | undefined;
-  try {
-    db = new Database(absolute, { timeout: options.busyTimeoutMs ?? 15_000 });
-    db.pragma('journal_mode = WAL');
-    migrate(db, absolute);
-  } catch (error) {
-    db?.close();
-    if (error instanceof LayercutError) throw error;
-    const code = (error as { code?: unknown }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-      throw new LayercutError(
-        `${absolute} is not a layercut results store (${(error as Error).message})`,
-        'pass --db with a results store file',
-      );
-    }
-    throw error;
-  }
+  const db = openForWriting(absolute, { busyTimeoutMs: options.busyTimeoutMs ?? 15_000 });
   return new SqliteResultsStore(db, absolute, options);
 }
 
-class SqliteResultsStore implements ResultsStore {
+/**
+ * Opens the results store at `file` to read it: never creates, migrates or writes it (a store
+ * of an older schema is read as it is), and refuses a missing, empty or foreign file untouched.
+ */
+export function openStoreReadOnly(
+  file: string = DEFAULT_DB_FILE,
+  options: Pick<StoreOptions, 'now'> = {},
+): StoreReader {
+  const absolute = path.resolve(file);
+  return new SqliteStoreReader(openForReading(absolute), absolute, options.now ?? (() => new Date()));
+}
+
+class SqliteStoreReader implements StoreReader {
+  constructor(
+    protected readonly db: Database,
+    readonly path: string,
+    protected readonly now: () => Date,
+  ) {}
+
+  /** Who looks at the runs' owners, to tell a live owner from a dead one: this process. */
+  protected viewer(): Viewer {
+    return { host: os.hostname(), pid: process.pid, token: null, now: this.now(), openTokens };
+  }
+
+  get(id: string): StoredRun | undefined {
+    const row = this.row(id);
+    return row && this.toStoredRun(row);
+  }
+
+  list(filter: ListFilter = {}): StoredRun[] {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (filter.status !== undefined) {
+      where.push('status IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(typeof filter.status === 'string' ? [filter.status] : filter.status));
+    }
+    if (filter.ids !== undefined) {
+      where.push('id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(filter.ids));
+    }
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, rowid`;
+    return (this.db.prepare(sql).all(...params) as RunRow[]).map((row) => this.toStoredRun(row));
+  }
+
+  counts(): Record<RunStatus, number> {
+    const counts: Record<RunStatus, number> = { queued: 0, running: 0, done: 0, failed: 0 };
+    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM runs GROUP BY status`).all() as {
+      status: RunStatus;
+      n: number;
+    }[];
+    for (const { status, n } of rows) counts[status] = n;
+    return counts;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  protected row(id: string): RunRow | undefined {
+    return this.db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+  }
+
+  /** Whether the process that marked the run running may still be running it. */
+  protected ownerAlive(row: RunRow): boolean {
+    return holderAlive(
+      {
+        host: row.owner_host,
+        pid: row.owner_pid,
+        token: row.owner_token,
+        start: row.owner_start ?? null,
+        leaseUntil: row.lease_until,
+      },
+      this.viewer(),
+    );
+  }
+
+  private toStoredRun(row: RunRow): StoredRun {
+    const plan = JSON.parse(row.plan) as RunPlan;
+    const owner =
+      row.status === 'running' && row.owner_host !== null && row.owner_pid !== null
+        ? {
+            host: row.owner_host,
+            pid: row.owner_pid,
+            leaseUntil: row.lease_until ?? '',
+            alive: this.ownerAlive(row),
+          }
+        : null;
+    let result: RunResult | null = null;
+    if (row.status === 'done') {
+      const curves = parseJson<RunResult['curves']>(row.curves)!;
+      // A file older than schema version 3 has no divergence column: judge the stored curves.
+      const diverged = row.divergence === undefined ? divergence(curves) : row.divergence;
+      result = {
+        id: row.id,
+        plan,
+        test: parseJson<RunResult['test']>(row.test_metrics)!,
+        validation: parseJson<RunResult['validation']>(row.validation)!,
+        curves,
+        timings: parseJson<RunResult['timings']>(row.timings)!,
+        size: {
+          layersBefore: row.layers_before!,
+          layersAfter: row.layers_after!,
+          paramsBefore: row.params_before!,
+          paramsAfter: row.params_after!,
+        },
+        peakTensorBytes: row.peak_tensor_bytes!,
+        backend: row.backend!,
+        versions: parseJson<RunResult['versions']>(row.versions)!,
+        ...(row.kept_layers == null ? {} : { keptLayers: parseJson<number[]>(row.kept_layers)! }),
+        ...(diverged == null ? {} : { divergence: diverged }),
+      };
+    }
+    return {
+      id: row.id,
+      plan,
+      status: row.status,
+      error: row.error,
+      attempts: row.attempts,
+      createdAt: row.created_at,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      owner,
+      result,
+    };
+  }
+}
+
+class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
   private readonly host: string;
   private readonly pid: number;
+  /** processStart(pid): recorded with each run this store takes. */
+  private readonly start: string | null;
   private readonly token = randomUUID();
   private readonly leaseMs: number;
-  private readonly now: () => Date;
   private readonly leaseTimer: NodeJS.Timeout;
 
-  constructor(
-    private readonly db: Database,
-    readonly path: string,
-    options: StoreOptions,
-  ) {
+  constructor(db: Database, path: string, options: StoreOptions) {
+    super(db, path, options.now ?? (() => new Date()));
     this.host = options.host ?? os.hostname();
     this.pid = options.pid ?? process.pid;
+    this.start = processStart(this.pid);
     this.leaseMs = (options.leaseSeconds ?? 300) * 1000;
-    this.now = options.now ?? (() => new Date());
     openTokens.add(this.token);
     this.leaseTimer = setInterval(() => this.renewLeases(), Math.max(1000, this.leaseMs / 3));
     this.leaseTimer.unref();
@@ -201,6 +320,7 @@ class SqliteResultsStore implements ResultsStore {
     const insert = this.db.prepare(
       `INSERT INTO runs (id, plan, status, created_at) VALUES (?, ?, 'queued', ?) ON CONFLICT (id) DO NOTHING`,
     );
+    const relabel = this.db.prepare(`UPDATE runs SET plan = ? WHERE id = ?`);
     const ids = plans.map((plan) => runId(plan));
     const added: string[] = [];
     const existing: string[] = [];
@@ -208,10 +328,27 @@ class SqliteResultsStore implements ResultsStore {
       const createdAt = this.isoNow();
       plans.forEach((plan, i) => {
         const { changes } = insert.run(ids[i], JSON.stringify(plan), createdAt);
-        (changes === 1 ? added : existing).push(ids[i]);
+        (changes === 1 ? added : existing).push(ids[i]!);
+        if (changes === 1) return;
+        const stored = JSON.parse(this.row(ids[i]!)!.plan) as RunPlan;
+        const labeled = JSON.stringify(withLabels(stored, storedLabels(stored.labels, plan.labels)));
+        if (labeled !== JSON.stringify(stored)) relabel.run(labeled, ids[i]);
       });
     });
     return { ids, added, existing };
+  }
+
+  forget(ids: readonly string[]): string[] {
+    const remove = this.db.prepare(`DELETE FROM runs WHERE id = ?`);
+    return this.write(() =>
+      ids.filter((id) => {
+        const row = this.row(id);
+        if (!row) return false;
+        // a run that a live process holds is left to it
+        if (row.status === 'running' && !this.claimable(row, true)) return false;
+        return remove.run(id).changes === 1;
+      }),
+    );
   }
 
   markRunning(id: string): boolean {
@@ -279,6 +416,7 @@ class SqliteResultsStore implements ResultsStore {
       backend: result.backend,
       versions: JSON.stringify(result.versions),
       keptLayers: result.keptLayers ? JSON.stringify(result.keptLayers) : null,
+      divergence: result.divergence ?? null,
     };
     return this.write(() => {
       const row = this.row(id);
@@ -287,11 +425,11 @@ class SqliteResultsStore implements ResultsStore {
       this.db
         .prepare(
           `UPDATE runs SET status = 'done', error = NULL, finished_at = @now, started_at = COALESCE(started_at, @now),
-             owner_host = NULL, owner_pid = NULL, owner_token = NULL, lease_until = NULL,
+             owner_host = NULL, owner_pid = NULL, owner_token = NULL, owner_start = NULL, lease_until = NULL,
              accuracy = @accuracy, macro_f1 = @macroF1, test_metrics = @test, validation = @validation,
              curves = @curves, timings = @timings, layers_before = @layersBefore, layers_after = @layersAfter,
              params_before = @paramsBefore, params_after = @paramsAfter, peak_tensor_bytes = @peak,
-             backend = @backend, versions = @versions, kept_layers = @keptLayers
+             backend = @backend, versions = @versions, kept_layers = @keptLayers, divergence = @divergence
            WHERE id = @id`,
         )
         .run(values);
@@ -300,7 +438,7 @@ class SqliteResultsStore implements ResultsStore {
   }
 
   fail(id: string, error: unknown): boolean {
-    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const text = errorText(error);
     return this.write(() => {
       const row = this.row(id);
       if (!row) throw notInStore(id, this.path);
@@ -308,31 +446,11 @@ class SqliteResultsStore implements ResultsStore {
       this.db
         .prepare(
           `UPDATE runs SET status = 'failed', error = ?, finished_at = ?,
-             owner_host = NULL, owner_pid = NULL, owner_token = NULL, lease_until = NULL WHERE id = ?`,
+             owner_host = NULL, owner_pid = NULL, owner_token = NULL, owner_start = NULL, lease_until = NULL WHERE id = ?`,
         )
         .run(text, this.isoNow(), id);
       return true;
     });
-  }
-
-  get(id: string): StoredRun | undefined {
-    const row = this.row(id);
-    return row && toStoredRun(row);
-  }
-
-  list(filter: ListFilter = {}): StoredRun[] {
-    const where: string[] = [];
-    const params: string[] = [];
-    if (filter.status !== undefined) {
-      where.push('status IN (SELECT value FROM json_each(?))');
-      params.push(JSON.stringify(typeof filter.status === 'string' ? [filter.status] : filter.status));
-    }
-    if (filter.ids !== undefined) {
-      where.push('id IN (SELECT value FROM json_each(?))');
-      params.push(JSON.stringify(filter.ids));
-    }
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, rowid`;
-    return (this.db.prepare(sql).all(...params) as RunRow[]).map(toStoredRun);
   }
 
   unfinished(ids: readonly string[], options: { retryFailed?: boolean } = {}): string[] {
@@ -346,38 +464,28 @@ class SqliteResultsStore implements ResultsStore {
     return read();
   }
 
-  counts(): Record<RunStatus, number> {
-    const counts: Record<RunStatus, number> = { queued: 0, running: 0, done: 0, failed: 0 };
-    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM runs GROUP BY status`).all() as {
-      status: RunStatus;
-      n: number;
-    }[];
-    for (const { status, n } of rows) counts[status] = n;
-    return counts;
-  }
-
-  close(): void {
+  override close(): void {
     if (!this.db.open) return;
     clearInterval(this.leaseTimer);
     this.write(() => {
       this.db
         .prepare(
-          `UPDATE runs SET status = 'queued', owner_host = NULL, owner_pid = NULL, owner_token = NULL, lease_until = NULL
+          `UPDATE runs SET status = 'queued', owner_host = NULL, owner_pid = NULL, owner_token = NULL, owner_start = NULL, lease_until = NULL
            WHERE status = 'running' AND owner_token = ?`,
         )
         .run(this.token);
     });
     openTokens.delete(this.token);
-    this.db.close();
+    super.close();
+  }
+
+  protected override viewer(): Viewer {
+    return { host: this.host, pid: this.pid, token: this.token, now: this.now(), openTokens };
   }
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction: it takes the write lock before reading. */
   private write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
-  }
-
-  private row(id: string): RunRow | undefined {
-    return this.db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
   }
 
   /** Marks a run running under this store (inside a write transaction). */
@@ -386,9 +494,9 @@ class SqliteResultsStore implements ResultsStore {
     this.db
       .prepare(
         `UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?, finished_at = NULL, error = NULL,
-           owner_host = ?, owner_pid = ?, owner_token = ?, lease_until = ? WHERE id = ?`,
+           owner_host = ?, owner_pid = ?, owner_token = ?, owner_start = ?, lease_until = ? WHERE id = ?`,
       )
-      .run(now, this.host, this.pid, this.token, this.leaseEnd(), id);
+      .run(now, this.host, this.pid, this.token, this.start, this.leaseEnd(), id);
   }
 
   /** Whether this store may take the run now. */
@@ -403,18 +511,6 @@ class SqliteResultsStore implements ResultsStore {
       case 'running':
         return !this.ownerAlive(row);
     }
-  }
-
-  /** Whether the process that marked the run running may still be running it. */
-  private ownerAlive(row: RunRow): boolean {
-    if (row.owner_token === this.token) return true;
-    if (row.owner_host === this.host && row.owner_pid !== null) {
-      // Our own pid with another token: a store of this process, or a dead process whose pid we reuse.
-      if (row.owner_pid === this.pid) return row.owner_token !== null && openTokens.has(row.owner_token);
-      return processExists(row.owner_pid);
-    }
-    // Another host: we cannot see its processes; trust the lease.
-    return row.lease_until !== null && Date.parse(row.lease_until) > this.now().getTime();
   }
 
   private renewLeases(): void {
@@ -439,16 +535,6 @@ class SqliteResultsStore implements ResultsStore {
   }
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function notInStore(id: string, file: string): LayercutError {
   return new LayercutError(`run ${id} is not in the results store ${file}`, 'enqueue its plan first');
 }
@@ -457,43 +543,20 @@ function parseJson<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
 }
 
-function toStoredRun(row: RunRow): StoredRun {
-  const plan = JSON.parse(row.plan) as RunPlan;
-  const owner =
-    row.status === 'running' && row.owner_host !== null && row.owner_pid !== null
-      ? { host: row.owner_host, pid: row.owner_pid, leaseUntil: row.lease_until ?? '' }
-      : null;
-  let result: RunResult | null = null;
-  if (row.status === 'done') {
-    result = {
-      id: row.id,
-      plan,
-      test: parseJson<RunResult['test']>(row.test_metrics)!,
-      validation: parseJson<RunResult['validation']>(row.validation)!,
-      curves: parseJson<RunResult['curves']>(row.curves)!,
-      timings: parseJson<RunResult['timings']>(row.timings)!,
-      size: {
-        layersBefore: row.layers_before!,
-        layersAfter: row.layers_after!,
-        paramsBefore: row.params_before!,
-        paramsAfter: row.params_after!,
-      },
-      peakTensorBytes: row.peak_tensor_bytes!,
-      backend: row.backend!,
-      versions: parseJson<RunResult['versions']>(row.versions)!,
-      ...(row.kept_layers === null ? {} : { keptLayers: parseJson<number[]>(row.kept_layers)! }),
-    };
-  }
-  return {
-    id: row.id,
-    plan,
-    status: row.status,
-    error: row.error,
-    attempts: row.attempts,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    owner,
-    result,
-  };
+/**
+ * What the store keeps of an error: a LayercutError's whole message (what went wrong, every
+ * line of it, and the hint); for anything else, a bug, the stack as well.
+ */
+export function errorText(error: unknown): string {
+  if (error instanceof LayercutError) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** A stored error without its stack frames: the message, every line of it. */
+export function errorMessage(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !/^\s+at .+/.test(line))
+    .join('\n')
+    .trimEnd();
 }

@@ -2,12 +2,14 @@
  * Progress of a sweep as text, from `RunnerEvent`s: on a terminal one status line redrawn in
  * place with `\r` (a bar for downloads, loading and training steps, with the loss and the last
  * validation accuracy); otherwise — a log file, a pipe, CI — plain lines now and then. Either
- * way each run ends with a permanent line: done with its test accuracy, or failed with why.
+ * way each run ends with a permanent line: done with its test accuracy (and DIVERGED with why,
+ * when its loss exploded), or failed with why (the whole message, continuation lines indented).
  *
  *   [2/8] tiny-gpt2 first 2 · spam · lm · seed 0  train ███████░░░░░░░░ 18/40  epoch 2  loss 0.532  val 81.2%
  */
+import { indentContinuation } from '../errors.js';
 import { layersText, modelName } from '../results/rows.js';
-import type { RunPlan } from '../plan/types.js';
+import type { RunPlan, RunResult } from '../plan/types.js';
 import type { RunProgress } from '../train/run.js';
 import type { QueuePosition, RunnerEvent, SkipReason } from './events.js';
 
@@ -87,9 +89,15 @@ export function planLine(event: PlanEvent, where?: string): string {
   return `${parts.join(', ')} (results store ${event.store})`;
 }
 
-/** "skip ID: why — detail". */
+/** "skip ID: why — detail" (a detail of several lines indented under it). */
 export function skipLine(event: SkippedEvent): string {
-  return `skip ${event.id}: ${skipText[event.reason]}${event.detail ? ` — ${event.detail}` : ''}`;
+  return `skip ${event.id}: ${skipText[event.reason]}${event.detail ? ` — ${indentContinuation(event.detail)}` : ''}`;
+}
+
+/** "test accuracy 75.5%, macro-F1 60.6%", and what makes the numbers untrustworthy: "; DIVERGED: why". */
+export function resultText(result: RunResult): string {
+  const scores = `test accuracy ${percent(result.test.accuracy)}, macro-F1 ${percent(result.test.macroF1)}`;
+  return result.divergence === undefined ? scores : `${scores}; DIVERGED: ${result.divergence}`;
 }
 
 export class ProgressPrinter {
@@ -130,19 +138,18 @@ export class ProgressPrinter {
         this.progress(event.progress);
         return;
       case 'done': {
-        const test = event.result.test;
         const took = this.run
           ? seconds(this.now() - this.run.startedAt)
           : `${event.result.timings.wallSeconds.toFixed(1)} s`;
         this.endRun(
           `${this.prefix()} done ${event.id}  ${this.run?.label ?? runLabel(event.result.plan)}: ` +
-            `test accuracy ${percent(test.accuracy)}, macro-F1 ${percent(test.macroF1)} (${took})`,
+            `${resultText(event.result)} (${took})`,
         );
         return;
       }
       case 'failed':
         this.endRun(
-          `${this.prefix()} FAILED ${event.id}  ${this.run?.label ?? ''}: ${event.error.split('\n')[0]}`,
+          `${this.prefix()} FAILED ${event.id}  ${this.run?.label ?? ''}: ${indentContinuation(event.error)}`,
         );
         return;
       case 'interrupted':

@@ -13,7 +13,13 @@ import os from 'node:os';
 import { LayercutError } from '../errors.js';
 import { runId } from '../plan/id.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
-import { openStore, DEFAULT_DB_FILE, type ResultsStore, type StoredRun } from '../results/store.js';
+import {
+  errorMessage,
+  openStore,
+  DEFAULT_DB_FILE,
+  type ResultsStore,
+  type StoredRun,
+} from '../results/store.js';
 import type { BackendName } from '../runtime/backend.js';
 import { runExperiment, type RunOptions } from '../train/run.js';
 import type { RunnerEvent, SkipReason } from './events.js';
@@ -72,11 +78,7 @@ function selectPlans(plans: readonly { id: string; plan: RunPlan }[], only: read
   return plans.filter((p) => only.some((prefix) => p.id.startsWith(prefix)));
 }
 
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0] ?? text;
-}
-
+/** An error as people read it: its whole message (all lines, the hint too), no stack. */
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -88,7 +90,7 @@ export type Decision =
   | { action: 'skip'; reason: SkipReason; detail: string };
 
 /** What to do with a run, from its row in the store (also used by the multi-process schedulers in src/queue/). */
-export function decide(store: ResultsStore, stored: StoredRun | undefined, retryFailed: boolean): Decision {
+export function decide(stored: StoredRun | undefined, retryFailed: boolean): Decision {
   if (!stored) return { action: 'run' };
   switch (stored.status) {
     case 'done':
@@ -98,12 +100,12 @@ export function decide(store: ResultsStore, stored: StoredRun | undefined, retry
     case 'failed':
       return retryFailed
         ? { action: 'run' }
-        : { action: 'skip', reason: 'failed-before', detail: firstLine(stored.error ?? 'failed') };
+        : { action: 'skip', reason: 'failed-before', detail: errorMessage(stored.error ?? 'failed') };
     case 'running': {
       const owner = stored.owner;
       // Ours (left running by an earlier call of this process on this store), or abandoned by a dead process.
       const ours = owner !== null && owner.host === os.hostname() && owner.pid === process.pid;
-      if (ours || store.unfinished([stored.id]).length > 0) return { action: 'run' };
+      if (ours || !owner?.alive) return { action: 'run' };
       return {
         action: 'skip',
         reason: 'running-elsewhere',
@@ -148,7 +150,7 @@ export async function runPlans(
     const skips: { id: string; reason: SkipReason; detail: string }[] = [];
     let finished = 0;
     for (const { id, plan } of selected) {
-      const decision = decide(store, store.get(id), retryFailed);
+      const decision = decide(store.get(id), retryFailed);
       if (decision.action === 'reuse') {
         finished++;
         resultById.set(id, decision.result);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../models/types.js';
+import { nonFiniteCounts, stateName, throwIfNotFinite } from './finite.js';
 
 /** Cosine similarity over the last axis, as torch's cosine_similarity (eps 1e-8): [B, T, D] → [B, T]. */
 function cosine(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor2D {
@@ -22,6 +23,7 @@ export async function blockInfluence(
   inputIds: tf.Tensor2D,
   attentionMask: tf.Tensor2D,
 ): Promise<number[]> {
+  const layers = model.info.keptLayers;
   const perLayer = tf.tidy(() => {
     const states = model.forward(inputIds, attentionMask, { hiddenStates: true }).hiddenStates!; // L+1 × [B, T, D]
     const real = tf.cast(attentionMask, 'float32');
@@ -30,9 +32,10 @@ export async function blockInfluence(
       const meanCos = tf.div(tf.sum(tf.mul(cosine(states[l]!, output), real)), count);
       return tf.sub(1, meanCos);
     });
-    return tf.stack(influence); // [L]
+    return tf.concat([tf.stack(influence), nonFiniteCounts(states, attentionMask)]); // [L] influence, [L+1] counts
   });
-  const values = Array.from(await perLayer.data());
+  const values = await perLayer.data();
   perLayer.dispose();
-  return values;
+  throwIfNotFinite('block influence', values.subarray(layers.length), (depth) => stateName(layers, depth));
+  return Array.from(values.subarray(0, layers.length));
 }

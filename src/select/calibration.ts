@@ -12,15 +12,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { randomStream, range, shuffled } from '../data/random.js';
 import type { LanguageModel } from '../models/types.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type Batch, type EncodedExample } from '../train/batching.js';
 import { angularDistances } from './angular-distance.js';
 import { blockInfluence } from './block-influence.js';
+import { nonFiniteCounts, stateName, throwIfNotFinite } from './finite.js';
 
 export interface MeasureOptions {
   /** Examples per forward pass (default 8). */
   batchSize?: number;
   /** Id written into padding positions (default 0; only the attention mask marks them). */
   padId?: number;
+  /** Aborting stops the measurement at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 /** `count` examples of `train` in a seeded order (all of them when it has fewer). */
@@ -39,6 +43,7 @@ async function weightedMean(
   let sums: number[] | undefined;
   let total = 0;
   for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
+    await interruptionPoint(options.signal, 'the layer measurement');
     const batch = makeBatch(
       indices.map((i) => examples[i]!),
       options.padId ?? 0,
@@ -120,11 +125,20 @@ export async function depthSimilarity(
           tf.maximum(tf.matMul(norms, norms, false, true), 1e-8),
         ); // [B, L+1, L+1]
         const angle = tf.div(tf.acos(tf.clipByValue(cos, -1, 1)), Math.PI);
-        return tf.concat([tf.mean(cos, 0).flatten(), tf.mean(angle, 0).flatten()]); // [2 (L+1)²]
+        // [2 (L+1)²] means, then [L+1] counts of values that are not finite
+        return tf.concat([
+          tf.mean(cos, 0).flatten(),
+          tf.mean(angle, 0).flatten(),
+          nonFiniteCounts(states, batch.attentionMask),
+        ]);
       });
-      const values = Array.from(await sums.data());
+      const values = await sums.data();
       sums.dispose();
-      return values;
+      const means = 2 * depths * depths;
+      throwIfNotFinite('layer similarity', values.subarray(means), (depth) =>
+        stateName(model.info.keptLayers, depth),
+      );
+      return Array.from(values.subarray(0, means));
     },
     (batch) => batch.size,
   );

@@ -6,8 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../models/types.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
 import { atPositions } from '../train/objectives.js';
+import { nonFiniteCounts, throwIfNotFinite } from './finite.js';
 
 export interface DepthReading {
   /** Kept layers (the first `depth` of the model's kept layers). */
@@ -22,34 +24,45 @@ export async function depthPreview(
   model: LanguageModel,
   examples: readonly EncodedExample[],
   labelTokenIds: readonly number[],
-  options: { batchSize?: number; padId?: number } = {},
+  options: { batchSize?: number; padId?: number; signal?: AbortSignal } = {},
 ): Promise<DepthReading[]> {
   const depths = model.info.layersAfter;
   const predictions = Array.from({ length: depths }, () => new Array<number>(examples.length));
   const tokenIds = tf.tensor1d(Array.from(labelTokenIds), 'int32');
   try {
     for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
+      await interruptionPoint(options.signal, 'the depth preview');
       const batch = makeBatch(
         indices.map((i) => examples[i]!),
         options.padId ?? 0,
       );
-      const perDepth = tf.tidy(() => {
-        const states = model.forward(batch.inputIds, batch.attentionMask, {
-          hiddenStates: true,
-        }).hiddenStates!;
-        return tf.stack(
-          states.slice(1).map((state) => {
+      let perDepth: tf.Tensor;
+      try {
+        perDepth = tf.tidy(() => {
+          const states = model.forward(batch.inputIds, batch.attentionMask, {
+            hiddenStates: true,
+          }).hiddenStates!;
+          const scores = states.slice(1).map((state) => {
             const atSlot = atPositions(model.headInput(state) as tf.Tensor3D, batch.scorePositions); // [B, D]
-            return tf.argMax(model.lmHead(atSlot, tokenIds), 1); // [B]
-          }),
-        ); // [L, B]
-      });
+            return model.lmHead(atSlot, tokenIds) as tf.Tensor2D; // [B, C]
+          });
+          const predicted = tf.stack(scores.map((s) => tf.argMax(s, 1))).flatten(); // [L·B]
+          const everyRow = tf.ones([indices.length, 1], 'int32') as tf.Tensor2D; // the slot is a real token
+          return tf.concat([tf.cast(predicted, 'float32'), nonFiniteCounts(scores, everyRow)]); // and [L] counts
+        });
+      } finally {
+        disposeBatch(batch);
+      }
       const values = await perDepth.data();
       perDepth.dispose();
+      throwIfNotFinite(
+        'depth preview',
+        values.subarray(depths * indices.length),
+        (d) => `the label scores at depth ${d + 1} (after layer ${model.info.keptLayers[d]})`,
+      );
       for (let d = 0; d < depths; d++) {
         indices.forEach((example, row) => (predictions[d]![example] = values[d * indices.length + row]!));
       }
-      disposeBatch(batch);
     }
   } finally {
     tokenIds.dispose();

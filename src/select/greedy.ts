@@ -11,8 +11,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { LanguageModel } from '../models/types.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
 import { atPositions } from '../train/objectives.js';
+import { nonFiniteCounts, throwIfNotFinite } from './finite.js';
 import { withLayers } from './layer-view.js';
 
 export interface LabelScore {
@@ -28,6 +30,8 @@ export interface ScoreOptions {
   batchSize?: number;
   /** Id written into padding positions (default 0). */
   padId?: number;
+  /** Aborting stops the scoring at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 /** Zero-shot accuracy of `model` on `examples`: the class whose label token scores highest at the slot. */
@@ -43,25 +47,42 @@ export async function labelAccuracy(
   const tokenIds = tf.tensor1d(Array.from(labelTokenIds), 'int32');
   try {
     for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
+      await interruptionPoint(options.signal, 'the greedy search');
       const batch = makeBatch(
         indices.map((i) => examples[i]!),
         options.padId ?? 0,
       );
-      const [predicted, trueLogProb] = tf.tidy(() => {
-        const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
-        const scores = model.lmHead(atPositions(lastHidden, batch.scorePositions), tokenIds) as tf.Tensor2D; // [B, C]
-        const logProbs = tf.logSoftmax(scores); // [B, C]
-        const truth = tf.sum(tf.mul(logProbs, tf.oneHot(batch.labels, labelTokenIds.length)), 1); // [B]
-        return [tf.argMax(scores, 1), truth];
-      });
-      const [predictedIds, logProbs] = [await predicted.data(), await trueLogProb.data()];
-      tf.dispose([predicted, trueLogProb]);
+      // [B] predicted classes, [B] log p(true class), [1] count of label scores that are not finite
+      let results: [tf.Tensor, tf.Tensor, tf.Tensor];
+      try {
+        results = tf.tidy((): [tf.Tensor, tf.Tensor, tf.Tensor] => {
+          const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
+          const scores = model.lmHead(atPositions(lastHidden, batch.scorePositions), tokenIds) as tf.Tensor2D; // [B, C]
+          const logProbs = tf.logSoftmax(scores); // [B, C]
+          const truth = tf.sum(tf.mul(logProbs, tf.oneHot(batch.labels, labelTokenIds.length)), 1); // [B]
+          const everyRow = tf.ones([indices.length, 1], 'int32') as tf.Tensor2D; // the slot is a real token
+          return [tf.argMax(scores, 1), truth, nonFiniteCounts([scores], everyRow)];
+        });
+      } finally {
+        disposeBatch(batch);
+      }
+      const [predicted, trueLogProb, nonFinite] = results;
+      const [predictedIds, logProbs, counts] = [
+        await predicted.data(),
+        await trueLogProb.data(),
+        await nonFinite.data(),
+      ];
+      tf.dispose(results);
+      throwIfNotFinite(
+        'zero-shot accuracy',
+        counts,
+        () => `the label scores with layers ${model.info.keptLayers.join(', ')}`,
+      );
       indices.forEach((example, row) => {
         predictions[example] = predictedIds[row]!;
         if (predictedIds[row] === examples[example]!.label) correct++;
         logProbSum += logProbs[row]!;
       });
-      disposeBatch(batch);
     }
   } finally {
     tokenIds.dispose();

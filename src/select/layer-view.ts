@@ -31,6 +31,7 @@ export function withLayers(model: LanguageModel, layers: readonly number[]): Lan
   return {
     info: view.info,
     params: view.params,
+    afterLayer: view.afterLayer,
     get headWidth() {
       return view.headWidth;
     },

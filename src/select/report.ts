@@ -33,6 +33,8 @@ import { resolveModelDir } from '../train/run.js';
 import { calibrationSample, depthSimilarity, influenceOver, type DepthSimilarity } from './calibration.js';
 import { depthPreview } from './depth-preview.js';
 import { greedyLayerSearch, type GreedySearchResult } from './greedy.js';
+import { greedySublayerSearch, type GreedySublayerResult } from './greedy-sublayers.js';
+import { sublayerMeasuresOver, type SublayerMeasures } from './sublayer-measures.js';
 
 export interface LayerSuggestions {
   /** Layers by increasing block influence: ShortGPT drops them in this order. */
@@ -57,6 +59,10 @@ export interface LayerMeasurement {
   suggestions: LayerSuggestions;
   /** Present when asked for: greedy elimination down to one layer. */
   greedy?: GreedySearchResult;
+  /** Present when asked for: block influence and angular distance per sublayer (attention, MLP of each layer). */
+  sublayers?: SublayerMeasures;
+  /** Present when asked for: greedy elimination of sublayers. */
+  greedySublayers?: GreedySublayerResult;
 }
 
 export interface MeasureLayersOptions {
@@ -64,6 +70,12 @@ export interface MeasureLayersOptions {
   padId?: number;
   /** Also run the greedy search (one forward pass per candidate: L²/2 passes). */
   greedy?: boolean;
+  /** Also measure each sublayer (pre-norm families). */
+  sublayers?: boolean;
+  /** Also drop this many sublayers greedily by zero-shot accuracy (pre-norm families). */
+  greedySublayers?: number;
+  /** Aborting stops the measurements at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 /** The smallest depth of highest accuracy (depths are 1-based). */
@@ -83,7 +95,7 @@ export async function measureLayers(
   options: MeasureLayersOptions = {},
 ): Promise<LayerMeasurement> {
   const layers = model.info.keptLayers;
-  const measure = { batchSize: options.batchSize, padId: options.padId };
+  const measure = { batchSize: options.batchSize, padId: options.padId, signal: options.signal };
   const influence = await influenceOver(model, examples, measure);
   const similarity = await depthSimilarity(model, examples, measure);
   const preview = await depthPreview(model, examples, labelTokenIds, measure);
@@ -117,6 +129,13 @@ export async function measureLayers(
   };
   if (options.greedy && examples.length > 0 && layers.length > 1) {
     measurement.greedy = await greedyLayerSearch(model, examples, labelTokenIds, { ...measure, keep: 1 });
+  }
+  if (options.sublayers) measurement.sublayers = await sublayerMeasuresOver(model, examples, measure);
+  if (options.greedySublayers) {
+    measurement.greedySublayers = await greedySublayerSearch(model, examples, labelTokenIds, {
+      ...measure,
+      drop: options.greedySublayers,
+    });
   }
   return measurement;
 }
@@ -154,8 +173,12 @@ export interface LayerReportOptions {
   maxLength?: number;
   batchSize?: number;
   greedy?: boolean;
+  sublayers?: boolean;
+  greedySublayers?: number;
   /** Progress lines ("loading model …"). */
   onProgress?: (message: string) => void;
+  /** Aborting stops the measurements at the next batch (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 export interface LayerReport extends LayerMeasurement {
@@ -220,6 +243,9 @@ export async function layerReport(options: LayerReportOptions): Promise<LayerRep
       batchSize: options.batchSize,
       padId,
       greedy: options.greedy,
+      sublayers: options.sublayers,
+      greedySublayers: options.greedySublayers,
+      signal: options.signal,
     });
     const name = modelName(source);
     return {

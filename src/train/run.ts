@@ -15,19 +15,27 @@ import { getTask, type TaskSpec } from '../data/tasks.js';
 import type { Dataset, Example } from '../data/types.js';
 import { downloadRepoFiles } from '../hub/download.js';
 import { builtinModelFolder } from '../models/builtin.js';
-import { loadModel } from '../models/load.js';
+import { loadModel, readModelConfig } from '../models/load.js';
+import { fitReplacement } from '../models/replacement.js';
+import { keepIndices, resolveLayers } from '../models/selection.js';
+import { applySublayerDrops, layersLeft } from '../models/sublayer-drops.js';
+import { LoraAdapters } from '../models/lora.js';
 import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
 import type { ModelSource, RunPlan, RunResult } from '../plan/types.js';
 import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
-import { renderPrompt } from '../prompts/render.js';
+import { sampleDemonstrations } from '../prompts/demonstrations.js';
+import { fitDemonstrations, renderPrompt } from '../prompts/render.js';
 import { buildVerbalizer } from '../prompts/verbalizer.js';
 import { initBackend } from '../runtime/backend.js';
+import { LayercutError } from '../errors.js';
+import { divergence } from './divergence.js';
 import { withMatMulPrecision } from './precision.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { EncodedExample } from './batching.js';
-import { makeScorer, promptMethods } from './scorers.js';
+import { DepthFeatures, depthScorer, sharedDepthFeatures, usesSharedDepthPass } from './depth-features.js';
+import { makeScorer, promptMethods, type ClassScorer } from './scorers.js';
 import { evaluate, train, type TrainEvent } from './trainer.js';
 import { calibrationSample } from '../select/calibration.js';
 import { resolveComputedSelection } from '../select/computed.js';
@@ -41,6 +49,7 @@ export type RunProgress =
 
 export interface RunOptions {
   onProgress?: (event: RunProgress) => void;
+  /** Aborting stops the run at its next training step or evaluation batch (InterruptedError). */
   signal?: AbortSignal;
   /** Use this task definition instead of the registry's (custom tasks in notebooks, tests). */
   task?: TaskSpec;
@@ -48,6 +57,11 @@ export interface RunOptions {
   dataset?: Dataset;
   /** Save the fine-tuned cut model (and its head) here as a Hugging Face directory. */
   saveDir?: string;
+  /**
+   * linear-probe and first-token icl runs of a keepFirst sweep share one forward pass for every
+   * depth (default true); false runs each on its cut model alone.
+   */
+  sharedDepthPass?: boolean;
 }
 
 /** The local directory of a model, downloading hub models into the hub cache first. */
@@ -98,11 +112,12 @@ function encodePrompts(
   tokenizer: Tokenizer,
   plan: RunPlan,
 ): EncodedExample[] {
-  const labels = sample.task.labels;
-  const demonstrations = sample.demos.map((demo) => ({
-    fields: demo.fields,
-    answer: plan.prompt.labelWords[labels[demo.label]!]![0]!,
-  }));
+  // Shortened once to data.demoMaxTokens (or by the default rule), the same for every prompt.
+  const demonstrations = fitDemonstrations(template, tokenizer, sampleDemonstrations(sample, plan), {
+    maxLength: plan.data.maxLength,
+    truncation: plan.data.truncate,
+    ...(plan.data.demoMaxTokens !== undefined ? { demoMaxTokens: plan.data.demoMaxTokens } : {}),
+  });
   return examples.map((example) => {
     const rendered = renderPrompt(template, tokenizer, {
       fields: example.fields,
@@ -126,6 +141,23 @@ function encodeTexts(examples: readonly Example[], tokenizer: Tokenizer, plan: R
     }
     if (ids.length === 0) ids = [tokenizer.specialTokens.eos?.id ?? 0];
     return { ids, scorePosition: ids.length - 1, label: example.label };
+  });
+}
+
+/** Every depth's features of `examples` from one pass of the uncut model, shared by a sweep's runs. */
+async function sharedFeatures(
+  modelDir: string,
+  examples: readonly EncodedExample[],
+  padId: number,
+): Promise<DepthFeatures> {
+  const key = `${tf.getBackend()}|${modelDir}|${padId}`;
+  return sharedDepthFeatures(key, examples, async () => {
+    const { model: uncut } = await loadModel(modelDir);
+    try {
+      return await DepthFeatures.compute(key, uncut, examples, padId);
+    } finally {
+      uncut.dispose();
+    }
   });
 }
 
@@ -180,42 +212,106 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
     modelDir,
     plan.layers,
     (count) => encode(calibrationSample(dataset.train, count, plan.seed)),
-    { padId: tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0 },
+    {
+      padId: tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0,
+      signal: options.signal,
+    },
   );
+  // A replacement of the removed block is fitted on the uncut model first (src/models/replacement.ts).
+  const replacement = plan.train.replace
+    ? await fitReplacement(
+        modelDir,
+        resolveLayers(layers, (await readModelConfig(modelDir)).config.numLayers),
+        plan.train.replace,
+        encode(calibrationSample(dataset.train, plan.train.replace.calibration, plan.seed)),
+        tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0,
+        plan.seed,
+      )
+    : undefined;
+  // sublayer drops: a layer without both sublayers is not loaded; the others' dropped output
+  // projections are zeroed and their parameters frozen (src/models/sublayer-drops.ts)
+  const drops = plan.sublayers;
+  const loaded = drops
+    ? keepIndices(
+        layersLeft(resolveLayers(layers, (await readModelConfig(modelDir)).config.numLayers), drops),
+      )
+    : layers;
   const { model } = await loadModel(modelDir, {
-    layers,
+    layers: loaded,
     onProgress: (e) => progress?.({ phase: 'load', loaded: e.loaded, total: e.total }),
+  }).catch((error: unknown) => {
+    replacement?.dispose();
+    throw error;
   });
-  const scorer = makeScorer(model, plan.method, verbalizer, plan.seed);
   const padId = tokenizer.specialTokens.pad?.id ?? tokenizer.specialTokens.eos?.id ?? 0;
+  let adapters: LoraAdapters | undefined;
+  let scorer: ClassScorer | undefined;
   try {
-    const trained =
-      plan.method.kind === 'icl'
-        ? undefined
-        : await train(scorer, trainSet, validation, {
-            spec: plan.train,
-            seed: plan.seed,
-            padId,
-            labels: task.labels,
-            signal: options.signal,
-            onEvent: (event) => progress?.({ phase: 'train', ...event }),
-          });
+    replacement?.apply(model);
+    const frozen = drops ? applySublayerDrops(model, drops) : new Set<string>();
+    // LoRA: the model's weights stay frozen, adapters on its kept layers' projections train
+    adapters = plan.train.adapters
+      ? new LoraAdapters(model, plan.train.adapters, plan.seed, plan.method.freezeLayers, frozen)
+      : undefined;
+    // linear-probe and first-token icl read every depth from one shared pass (depth-features.ts)
+    scorer =
+      options.sharedDepthPass !== false && usesSharedDepthPass(plan, verbalizer.scoring)
+        ? depthScorer(
+            await sharedFeatures(modelDir, [...trainSet, ...validation, ...testSet], padId),
+            model.info.layersAfter,
+            model,
+            plan,
+            verbalizer,
+          )
+        : makeScorer(model, plan.method, verbalizer, plan.seed, adapters?.params);
+    for (const name of frozen) scorer.trainable.delete(name); // dropped sublayers stay zero
+    // icl trains nothing; neither does a run of 0 epochs (a training-free replacement, say)
+    const trains = plan.method.kind !== 'icl' && (plan.train.steps ?? plan.train.epochs) > 0;
+    const trained = !trains
+      ? undefined
+      : await train(scorer, trainSet, validation, {
+          spec: plan.train,
+          seed: plan.seed,
+          padId,
+          labels: task.labels,
+          signal: options.signal,
+          onEvent: (event) => progress?.({ phase: 'train', ...event }),
+        });
     if (options.saveDir) {
+      if (adapters) {
+        // the adapter in PEFT's layout (for the cut model), then merged: a plain checkpoint
+        await adapters.save(path.join(options.saveDir, 'adapter'), { baseModel: modelDir });
+        adapters.merge();
+      }
       await saveModel(model, options.saveDir, {
         sourceDir: modelDir,
         extraTensors: scorer.head,
         metadata: { run_id: id, method: plan.method.kind, task: task.name, labels: task.labels },
       });
+      await replacement?.save(options.saveDir, model);
     }
     progress?.({ phase: 'test', examples: testSet.length });
     const evalStart = performance.now();
-    const evalOptions = { batchSize: Math.max(plan.train.batchSize, 8), padId, labels: task.labels };
+    const evalOptions = {
+      batchSize: Math.max(plan.train.batchSize, 8),
+      padId,
+      labels: task.labels,
+      signal: options.signal,
+    };
     const test = await evaluate(scorer, testSet, evalOptions);
+    if (!Number.isFinite(test.loss)) {
+      throw new LayercutError(
+        `the model's test scores are not finite (test loss ${test.loss}): its weights blew up in training`,
+        'lower the learning rate (or clip gradients with train.maxGradNorm) and run it again',
+      );
+    }
     const validationAccuracy =
       trained?.best.accuracy ??
       (validation.length ? (await evaluate(scorer, validation, evalOptions)).metrics.accuracy : 0);
     const evalSeconds = (trained?.evalSeconds ?? 0) + (performance.now() - evalStart) / 1000;
     const trainSeconds = trained?.trainSeconds ?? 0;
+    const curves = trained?.curves ?? { train: [], eval: [] };
+    const diverged = divergence(curves);
     return {
       id,
       plan,
@@ -225,7 +321,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
         step: trained?.best.step ?? 0,
         epoch: trained?.best.epoch ?? 0,
       },
-      curves: trained?.curves ?? { train: [], eval: [] },
+      curves,
       timings: {
         wallSeconds: (performance.now() - wallStart) / 1000,
         trainSeconds,
@@ -240,12 +336,15 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
       },
       // the layers a computed selection chose (a fixed one says them in the plan already)
       ...(plan.layers.kind === 'computed' ? { keptLayers: model.info.keptLayers } : {}),
+      ...(diverged === null ? {} : { divergence: diverged }),
       peakTensorBytes: Math.max(trained?.peakTensorBytes ?? 0, tf.memory().numBytes),
       backend: backend.name,
       versions: { layercut: packageVersion(), tfjs: tf.version.tfjs, node: process.version },
     };
   } finally {
-    scorer.dispose();
+    scorer?.dispose();
+    adapters?.dispose();
+    replacement?.dispose();
     model.dispose();
   }
 }

@@ -31,7 +31,7 @@ export const promptMethods: ReadonlySet<MethodSpec['kind']> = new Set(['lm', 'pr
 
 /** Parameter names of the embeddings (token and position; tied LM heads go with them). */
 const EMBEDDING =
-  /(^|\.)(wte|wpe|embed_tokens|embed_positions|project_in|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/;
+  /(^|\.)(wte|wpe|embed_tokens|embed_in|embed_positions|project_in|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/;
 /** The original layer index in a parameter name ("h.3.…", "layers.3.…", BERT's "layer.3.…"). */
 const LAYER_INDEX = /(?:^|\.)(?:h|layers|layer)\.(\d+)\./;
 
@@ -49,7 +49,7 @@ function backboneTrainable(model: LanguageModel, method: MethodSpec): Map<string
 }
 
 /** Per label, the log-sum-exp of its words' scores: [B, W] → [B, C] (words in label order). */
-function perLabel(wordScores: tf.Tensor2D, wordsPerLabel: number[]): tf.Tensor2D {
+export function perLabel(wordScores: tf.Tensor2D, wordsPerLabel: number[]): tf.Tensor2D {
   if (wordsPerLabel.every((n) => n === 1)) return wordScores;
   return tf.concat(
     tf.split(wordScores, wordsPerLabel, 1).map((s) => tf.logSumExp(s, 1, true)),
@@ -121,14 +121,24 @@ function multiTokenScorer(
   };
 }
 
-/** Build the scorer of `method` over `model`. `seed` initialises a new head. */
+/** A new linear head on the hidden state at the scored position, as HF's `score` layer: [C, D]. */
+export function newClassHead(classes: number, width: number, seed: number): tf.Variable {
+  // seed + 1: tfjs treats a seed of 0 as no seed at all
+  return tf.tidy(() => tf.variable(tf.randomNormal([classes, width], 0, 0.02, 'float32', seed + 1), true));
+}
+
+/**
+ * Build the scorer of `method` over `model`. `seed` initialises a new head. `backbone`, when
+ * given, is what trains of the model instead of its own weights (LoRA adapters).
+ */
 export function makeScorer(
   model: LanguageModel,
   method: MethodSpec,
   verbalizer: Verbalizer,
   seed: number,
+  backbone?: ReadonlyMap<string, tf.Variable>,
 ): ClassScorer {
-  const trainable = backboneTrainable(model, method);
+  const trainable = backbone ? new Map(backbone) : backboneTrainable(model, method);
   const classes = verbalizer.labels.length;
   if ((method.kind === 'lm' || method.kind === 'icl') && verbalizer.scoring !== 'first') {
     return multiTokenScorer(model, verbalizer, trainable);
@@ -153,12 +163,7 @@ export function makeScorer(
       dispose: () => tokenIds.dispose(),
     };
   }
-  // a new linear head on the hidden state at the scored position, as HF's `score` layer: [C, D]
-  const width = model.headWidth;
-  const weight = tf.tidy(() =>
-    // seed + 1: tfjs treats a seed of 0 as no seed at all
-    tf.variable(tf.randomNormal([classes, width], 0, 0.02, 'float32', seed + 1), true),
-  );
+  const weight = newClassHead(classes, model.headWidth, seed);
   const head = new Map([['score.weight', weight]]);
   trainable.set('score.weight', weight);
   return {

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { EvalMetrics, TrainSpec } from '../plan/types.js';
 import { deviceScalar } from '../runtime/constants.js';
+import { interruptionPoint } from '../runtime/event-loop.js';
 import { plainOps } from '../runtime/flags.js';
 import { variableGrads } from '../runtime/gradients.js';
 import { DEFAULT_READBACK, DeferredScalars, type ReadbackPolicy } from '../runtime/readback.js';
@@ -43,6 +44,7 @@ export interface TrainOptions {
   padId: number;
   labels: string[];
   onEvent?: (event: TrainEvent) => void;
+  /** Aborting stops training at the next step or evaluation batch (InterruptedError). */
   signal?: AbortSignal;
   /** When step losses are read back from the device (default: 16 steps or 2 s, whichever first). */
   readback?: ReadbackPolicy;
@@ -66,12 +68,13 @@ const EVAL_BATCHES_PER_READ = 32;
 /**
  * Class predictions and mean loss of `scorer` over `examples`, batch by batch. Each batch's
  * results stay on the device until a group of batches is read back at once (every batch
- * under LAYERCUT_PLAIN_OPS); the values are the same either way.
+ * under LAYERCUT_PLAIN_OPS); the values are the same either way. Aborting `signal` stops it
+ * at the next batch (InterruptedError).
  */
 export async function evaluate(
   scorer: ClassScorer,
   examples: readonly EncodedExample[],
-  options: { batchSize: number; padId: number; labels: string[] },
+  options: { batchSize: number; padId: number; labels: string[]; signal?: AbortSignal },
 ): Promise<{ metrics: EvalMetrics; loss: number; predictions: number[] }> {
   const predictions: number[] = [];
   let lossSum = 0;
@@ -95,6 +98,7 @@ export async function evaluate(
   const perRead = plainOps() ? 1 : EVAL_BATCHES_PER_READ;
   try {
     for (const indices of batchOrder(examples, options.batchSize, { bucket: true })) {
+      await interruptionPoint(options.signal, 'evaluation');
       const batch = makeBatch(
         indices.map((i) => examples[i]!),
         options.padId,
@@ -149,7 +153,7 @@ export async function train(
   const optimizer = makeOptimizer(spec, scorer.trainable);
   const variables = [...scorer.trainable.values()];
   const nameOf = new Map([...scorer.trainable].map(([name, v]) => [v.name, name]));
-  const evalOptions = { batchSize: Math.max(spec.batchSize, 8), padId, labels };
+  const evalOptions = { batchSize: Math.max(spec.batchSize, 8), padId, labels, signal: options.signal };
   // mixed precision: gradients are computed for loss × scale (small ones then survive f16);
   // losses and norms are divided back on the host, the optimizer takes the scale
   const lossScale = lossScaleFor(spec);
@@ -234,7 +238,8 @@ export async function train(
         !stop && first < batches.length && step < totalSteps;
         first += spec.gradientAccumulation
       ) {
-        if (options.signal?.aborted) throw new LayercutError('training was interrupted');
+        // a turn of the event loop each step: Ctrl-C and a worker's `stop` are seen here (runtime/event-loop.ts)
+        await interruptionPoint(options.signal, 'training');
         const start = performance.now();
         const group = batches.slice(first, first + spec.gradientAccumulation);
         const groupSize = group.reduce((n, b) => n + b.length, 0);

@@ -15,7 +15,7 @@ import {
   isFloatDtype,
   swapBytesInPlace,
 } from './dtypes.js';
-import { SafetensorsError } from './errors.js';
+import { quoted, SafetensorsError, shown } from './errors.js';
 import {
   pytorchPickleError,
   readExactly,
@@ -133,7 +133,7 @@ async function openSharded(indexFile: string): Promise<Checkpoint> {
       path.isAbsolute(shard) ||
       shard.split(/[\\/]/).includes('..')
     ) {
-      throw invalid(`tensor "${tensor}" maps to ${JSON.stringify(shard)}, not a file name in this directory`);
+      throw invalid(`tensor ${quoted(tensor)} maps to ${shown(shard)}, not a file name in this directory`);
     }
     shardOf.set(tensor, shard);
     shardSet.add(shard);
@@ -145,7 +145,7 @@ async function openSharded(indexFile: string): Promise<Checkpoint> {
       const example = [...shardOf].find(([, s]) => s === shard)![0];
       throw new SafetensorsError(
         'missing-shard',
-        `${indexFile}: shard ${shard} (holding e.g. "${example}") does not exist in ${dir}`,
+        `${indexFile}: shard ${quoted(shard)} (holding e.g. ${quoted(example)}) does not exist in ${dir}`,
         { file: path.join(dir, shard), tensor: example, hint: 'Download all shard files the index lists.' },
       );
     }
@@ -192,7 +192,7 @@ async function openFiles(files: string[], index: ShardIndex | undefined): Promis
         if (!info) {
           throw new SafetensorsError(
             'index-mismatch',
-            `${index.indexFile}: tensor "${name}" is mapped to ${path.basename(shard)}, whose header does not ` +
+            `${index.indexFile}: tensor ${quoted(name)} is mapped to ${quoted(path.basename(shard))}, whose header does not ` +
               `list it`,
             {
               file: shard,
@@ -245,12 +245,12 @@ class OpenCheckpoint implements Checkpoint {
     if (info) return info;
     const where = this.files.length === 1 ? this.files[0]! : path.dirname(this.files[0] ?? '.');
     const close = closestNames(name, this.tensors.keys());
-    throw new SafetensorsError('missing-tensor', `${where}: no tensor "${name}" in this checkpoint`, {
+    throw new SafetensorsError('missing-tensor', `${where}: no tensor ${quoted(name)} in this checkpoint`, {
       file: where,
       tensor: name,
       hint:
         close.length > 0
-          ? `Similar names: ${close.map((n) => `"${n}"`).join(', ')}.`
+          ? `Similar names: ${close.map(quoted).join(', ')}.`
           : 'The checkpoint has no tensors.',
     });
   }
@@ -331,7 +331,7 @@ class OpenCheckpoint implements Checkpoint {
     if (this.#closed || !handle) {
       throw new SafetensorsError(
         'closed',
-        `${info.file}: cannot read "${info.name}", the checkpoint was closed`,
+        `${info.file}: cannot read ${quoted(info.name)}, the checkpoint was closed`,
         {
           file: info.file,
           tensor: info.name,
@@ -365,8 +365,12 @@ function bytesOf(
 function wrongDtype(info: TensorInfo, called: string, instead: string): SafetensorsError {
   return new SafetensorsError(
     'wrong-dtype',
-    `${info.file}: tensor "${info.name}" is ${info.dtype}; ${called} cannot read it`,
-    { file: info.file, tensor: info.name, hint: `Use ${instead}("${info.name}") for ${info.dtype} tensors.` },
+    `${info.file}: tensor ${quoted(info.name)} is ${info.dtype}; ${called} cannot read it`,
+    {
+      file: info.file,
+      tensor: info.name,
+      hint: `Use ${instead}(${quoted(info.name)}) for ${info.dtype} tensors.`,
+    },
   );
 }
 
@@ -377,7 +381,7 @@ function int64ToInt32(wide: BigInt64Array, info: TensorInfo): Int32Array {
     if (value < -2147483648n || value > 2147483647n) {
       throw new SafetensorsError(
         'int-range',
-        `${info.file}: tensor "${info.name}" (I64) holds ${value} at flat index ${i}, outside the int32 range`,
+        `${info.file}: tensor ${quoted(info.name)} (I64) holds ${value} at flat index ${i}, outside the int32 range`,
         { file: info.file, tensor: info.name, hint: 'Use readRaw() and decode the 64-bit values yourself.' },
       );
     }

@@ -60,3 +60,26 @@ export class SafetensorsError extends LayercutError {
     return this.details.tensor;
   }
 }
+
+/** A tensor name or header key as messages quote it: a JSON string (on one line, whatever it holds), cut when long. */
+export function quoted(name: string): string {
+  const json = JSON.stringify(name);
+  return json.length > 120 ? `${json.slice(0, 100)}..." (${name.length} characters)` : json;
+}
+
+/**
+ * A header value as messages show it: its JSON, cut when long. Numbers JSON cannot write
+ * (a header's `1e400` reads as Infinity) show as such, and nesting too deep to print says so.
+ */
+export function shown(value: unknown): string {
+  let json: string | undefined;
+  try {
+    const marked = (_: string, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}` : v;
+    json = JSON.stringify(value, marked)?.replace(/"\\u0000(-?Infinity|NaN)"/g, '$1');
+  } catch {
+    return '(nested too deep to show)';
+  }
+  if (json === undefined) return String(value);
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}

@@ -11,7 +11,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { DTYPES, DTYPE_BYTES, UNSUPPORTED_SAFETENSORS_DTYPES, isDtype, type Dtype } from './dtypes.js';
-import { SafetensorsError } from './errors.js';
+import { quoted, SafetensorsError, shown } from './errors.js';
 
 /** Where one tensor's bytes are in a file. */
 export interface TensorInfo {
@@ -123,7 +123,11 @@ function parseJson(bytes: Uint8Array, file: string, prefix: Uint8Array): unknown
     return JSON.parse(text) as unknown;
   } catch (cause) {
     if (looksLikePytorch(prefix)) throw pytorchPickleError(file, 'this is a PyTorch checkpoint');
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    // the parser's message quotes the header's text, which may hold line breaks: escape them
+    const detail = (cause instanceof Error ? cause.message : String(cause)).replace(
+      /[\p{Cc}\u2028\u2029]/gu,
+      (c) => JSON.stringify(c).slice(1, -1),
+    );
     throw new SafetensorsError('invalid-json', `${file}: the header is not valid UTF-8 JSON (${detail})`, {
       file,
       hint: 'The file is corrupt or not a safetensors file: re-download or re-write it.',
@@ -160,46 +164,56 @@ export function validateHeader(
     if (name === '__metadata__') {
       if (!isPlainObject(entry)) throw invalid('"__metadata__" must be an object of strings');
       for (const [key, value] of Object.entries(entry)) {
-        if (typeof value !== 'string') throw invalid(`"__metadata__" value of "${key}" is not a string`);
+        if (typeof value !== 'string')
+          throw invalid(`"__metadata__" value of ${quoted(key)} is not a string`);
       }
       metadata = Object.fromEntries(Object.entries(entry)) as Record<string, string>;
       continue;
     }
-    if (!isPlainObject(entry)) throw invalid(`tensor "${name}": entry is not an object`, name);
+    if (!isPlainObject(entry)) throw invalid(`tensor ${quoted(name)}: entry is not an object`, name);
     const { dtype, shape, data_offsets: offsets } = entry;
     if (!isDtype(dtype)) {
       const known = typeof dtype === 'string' && UNSUPPORTED_SAFETENSORS_DTYPES.includes(dtype);
       throw new SafetensorsError(
         'unknown-dtype',
-        `${file}: tensor "${name}" has dtype ${JSON.stringify(dtype)}, ` +
-          (known ? 'which layercut does not support' : 'which is not a safetensors dtype'),
+        `${file}: tensor ${quoted(name)} ` +
+          (dtype === undefined
+            ? 'has no dtype'
+            : `has dtype ${shown(dtype)}, ` +
+              (known ? 'which layercut does not support' : 'which is not a safetensors dtype')),
         { file, tensor: name, hint: `Supported dtypes: ${DTYPES.join(', ')}.` },
       );
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) {
-      throw invalid(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of sizes`, name);
+      const what = shape === undefined ? ' has no shape' : `: shape ${shown(shape)} is not a list of sizes`;
+      throw invalid(`tensor ${quoted(name)}${what}`, name);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-      throw invalid(`tensor "${name}": data_offsets ${JSON.stringify(offsets)} is not [begin, end]`, name);
+      const what =
+        offsets === undefined
+          ? ' has no data_offsets'
+          : `: data_offsets ${shown(offsets)} is not [begin, end]`;
+      throw invalid(`tensor ${quoted(name)}${what}`, name);
     }
     const [begin, end] = offsets as [number, number];
     if (end < begin)
-      throw invalid(`tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`, name);
+      throw invalid(`tensor ${quoted(name)}: data_offsets [${begin}, ${end}] end before they begin`, name);
     if (end > dataLength) {
       throw new SafetensorsError(
         'offsets-out-of-range',
-        `${file}: tensor "${name}" has data_offsets [${begin}, ${end}], beyond the ${dataLength}-byte data ` +
+        `${file}: tensor ${quoted(name)} has data_offsets [${begin}, ${end}], beyond the ${dataLength}-byte data ` +
           `section`,
         { file, tensor: name, hint: 'The file is truncated or corrupt: re-download or re-write it.' },
       );
     }
-    const elements = (shape as number[]).reduce((a, b) => a * b, 1);
-    const expected = elements * DTYPE_BYTES[dtype];
-    if (!Number.isSafeInteger(expected) || end - begin !== expected) {
+    // exact (a float product of large sizes rounds, and overflows to Infinity, or NaN with a 0)
+    const expected = (shape as number[]).reduce((a, b) => a * BigInt(b), BigInt(DTYPE_BYTES[dtype]));
+    if (BigInt(end - begin) !== expected) {
+      const dims =
+        shape.length > 8 ? `${shape.slice(0, 8).join(', ')}, … (${shape.length} sizes)` : shape.join(', ');
       throw new SafetensorsError(
         'size-mismatch',
-        `${file}: tensor "${name}" holds ${end - begin} bytes, but ${dtype} shape [${shape.join(', ')}] ` +
-          `needs ${expected}`,
+        `${file}: tensor ${quoted(name)} holds ${end - begin} bytes, but ${dtype} shape [${dims}] needs ${expected}`,
         { file, tensor: name, hint: 'The file is corrupt: re-download or re-write it.' },
       );
     }
@@ -226,8 +240,8 @@ function checkCoverage(tensors: TensorInfo[], file: string, dataStart: number, d
     if (tensor.begin < covered && previous) {
       throw new SafetensorsError(
         'overlap',
-        `${file}: tensors "${previous.name}" (data_offsets [${previous.begin - dataStart}, ` +
-          `${previous.end - dataStart}]) and "${tensor.name}" (data_offsets [${tensor.begin - dataStart}, ` +
+        `${file}: tensors ${quoted(previous.name)} (data_offsets [${previous.begin - dataStart}, ` +
+          `${previous.end - dataStart}]) and ${quoted(tensor.name)} (data_offsets [${tensor.begin - dataStart}, ` +
           `${tensor.end - dataStart}]) overlap`,
         { file, tensor: tensor.name, hint },
       );
@@ -236,7 +250,7 @@ function checkCoverage(tensors: TensorInfo[], file: string, dataStart: number, d
       throw new SafetensorsError(
         'gap',
         `${file}: bytes [${covered - dataStart}, ${tensor.begin - dataStart}) of the data section, before ` +
-          `tensor "${tensor.name}", belong to no tensor`,
+          `tensor ${quoted(tensor.name)}, belong to no tensor`,
         { file, tensor: tensor.name, hint },
       );
     }

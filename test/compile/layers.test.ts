@@ -237,3 +237,51 @@ test('layercut check: computed and first-and-last selections against a builtin m
     ],
   );
 });
+
+// Minimal inputs the layer-grammar fuzzer (test/fuzz/layers.ts) found crashing or misreported.
+test('fuzz finds: huge ranges are checked, not expanded; open ranges past the model name their first layer', () => {
+  const resolve = (text: string, depth?: number) => resolveLayerRequest(parseLayerText(text), depth, 'gpt2');
+  // expanded in full, this aborted the process (an array of 4.7e12 layers)
+  assert.equal(
+    issue(() => resolve('drop 24..4777777777777', 48)).message,
+    'cannot drop layer 48: gpt2 has 48 layers (0..47)',
+  );
+  assert.equal(
+    issue(() => resolve('0..30000000', 12)).message,
+    'layer 12 does not exist: gpt2 has 12 layers (0..11); pick layer indices in 0..11',
+  );
+  // offline: once accepted as `first 3000001`
+  assert.equal(
+    issue(() => resolve('0..3000000')).message,
+    'layer range 0..3000000 names 3000001 layers, more than any model has (10000)',
+  );
+  // once "layer range 2..null runs backwards: write null..2"
+  assert.equal(
+    issue(() => resolve('2..', 2)).message,
+    'layer 2 does not exist: gpt2 has 2 layers (0..1); pick layer indices in 0..1',
+  );
+  assert.equal(
+    issue(() => resolve('drop 12..', 5)).message,
+    'cannot drop layer 12: gpt2 has 5 layers (0..4)',
+  );
+});
+
+test('fuzz finds: layer indices past 2^53 are refused, not rounded', () => {
+  // once read as Infinity ("'Infinity' is ambiguous") and as 9007199254740992
+  const huge = issue(() => parseLayerText('9'.repeat(400)));
+  assert.match(huge.message, /: 99999999999999999\.\.\. is too large for a layer index \(write e\.g\./);
+  assert.deepEqual(huge.inner, { line: 1, column: 1, offset: 0 });
+  assert.match(
+    issue(() => parseLayerText('first 9007199254740993')).message,
+    /9007199254740993 is too large/,
+  );
+  assert.deepEqual(parseLayerText('first 9007199254740991'), { kind: 'first', count: 9007199254740991 });
+});
+
+test('fuzz finds: the quoted layer text stays on one line and short', () => {
+  const newline = issue(() => parseLayerText('\n'));
+  assert.equal(newline.message.split('\n').length, 1);
+  assert.match(newline.message, /^cannot read layer selection '\\n': Expected/);
+  const long = issue(() => parseLayerText(`x${'1'.repeat(1000)}`));
+  assert.match(long.message, /^cannot read layer selection 'x1{76}\.\.\.': Expected/);
+});

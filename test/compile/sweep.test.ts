@@ -16,6 +16,7 @@ import {
   paperSeeds,
   paperTasks,
   promptCls,
+  sample,
   sgd,
   sweep,
   tasks,
@@ -278,4 +279,74 @@ test('axis values that are not lists, empty lists and unknown axes are errors at
       ['throws', ['axes', 'seed'], "sweep axis 'seed' failed: no seeds today"],
     ],
   );
+});
+
+test('sample(n, axes, { seed }): n points of the grid, deterministic, with the grid’s own ids, in grid order', async () => {
+  const axes = {
+    layers: [1, 2, 3, 4, 6, 8, 10, 12].map(keepFirst),
+    lr: [1e-5, 3e-5, 1e-4, 3e-4],
+    seed: [0, 1, 2, 3, 4],
+  };
+  const full = await compileOne(sweep(base, axes));
+  assert.equal(full.runs.length, 160);
+  const position = new Map(full.runs.map((r, i) => [r.id, i]));
+  const picked = await compileOne(sweep(base, sample(12, axes, { seed: 7 })));
+  assert.deepEqual(picked.issues, []);
+  assert.equal(picked.runs.length, 12);
+  const where = picked.runs.map((r) => position.get(r.id));
+  assert.ok(
+    where.every((i) => i !== undefined),
+    'every sampled run is a run of the grid, with its id',
+  );
+  assert.deepEqual(
+    where,
+    [...where].sort((a, b) => a! - b!),
+    'in grid order',
+  );
+  assert.equal(new Set(where).size, 12);
+  // the same seed, the same runs; another seed, other runs
+  const again = await compileOne(sweep(base, sample(12, axes, { seed: 7 })));
+  assert.deepEqual(
+    again.runs.map((r) => r.id),
+    picked.runs.map((r) => r.id),
+  );
+  const other = await compileOne(sweep(base, sample(12, axes, { seed: 8 })));
+  assert.notDeepEqual(
+    other.runs.map((r) => r.id),
+    picked.runs.map((r) => r.id),
+  );
+  // a part that has to be listed first (grid of parts) picks the same points as the plain object
+  const listed = await compileOne(
+    sweep(base, sample(12, grid({ layers: axes.layers }, { lr: axes.lr, seed: axes.seed }), { seed: 7 })),
+  );
+  assert.deepEqual(
+    listed.runs.map((r) => r.id),
+    picked.runs.map((r) => r.id),
+  );
+  // more points than the grid has: all of them
+  const all = await compileOne(sweep(base, sample(1000, { seed: [0, 1, 2] }, { seed: 1 })));
+  assert.deepEqual(
+    all.runs.map((r) => r.plan.seed),
+    [0, 1, 2],
+  );
+});
+
+test('sample draws from a grid far too big to list, and checks its count and seed', async () => {
+  const huge = {
+    lr: Array.from({ length: 1000 }, (_, i) => (i + 1) * 1e-6),
+    epochs: Array.from({ length: 1000 }, (_, i) => i + 1),
+    seed: Array.from({ length: 1000 }, (_, i) => i),
+  }; // 10^9 points
+  const started = performance.now();
+  const result = await compileOne(sweep(base, sample(5, huge, { seed: 3 })));
+  assert.equal(result.runs.length, 5);
+  assert.ok(performance.now() - started < 20_000);
+  assert.equal(new Set(result.runs.map((r) => r.id)).size, 5);
+  const bad = await compileOne(sweep(base, sample(0, huge, { seed: 3 })));
+  assert.deepEqual(
+    bad.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    ['axes.count: sample needs a whole number of points ≥ 1, got 0'],
+  );
+  const noSeed = await compileOne(sweep(base, sample(2, huge, {} as { seed: number })));
+  assert.match(noSeed.issues[0]!.message, /^sample needs a seed \(a whole number ≥ 0\)/);
 });

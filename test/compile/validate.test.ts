@@ -4,7 +4,7 @@
  * the path of the option that caused it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -15,6 +15,7 @@ import {
   hf,
   keepFirst,
   lm,
+  local,
   sweep,
   task,
   tasks,
@@ -29,6 +30,7 @@ import { listPlan } from '../../src/compile/listing.js';
 import { ModelCatalog } from '../../src/compile/model-info.js';
 import { runId } from '../../src/plan/id.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
+import { modelFixture } from '../helpers/fixtures.js';
 import { offlineCatalog } from './helpers.js';
 
 const gpt2 = hf('openai-community/gpt2');
@@ -157,6 +159,74 @@ test('layers are checked against the depth of local and builtin models and of kn
   ]);
 });
 
+test('the depth of every family added for issue 19 is known at compile time from its config.json', async () => {
+  for (const name of [
+    'qwen2-tiny-window',
+    'qwen3-tiny',
+    'mistral-tiny',
+    'phi3-tiny',
+    'gemma-tiny',
+    'gpt-neox-tiny',
+    'llama3-tiny',
+  ]) {
+    const result = await check(
+      experiment({
+        model: local(modelFixture(name)),
+        task: tasks.spam,
+        layers: keepFirst(5),
+        data: { maxLength: 32 },
+      }),
+    );
+    assert.deepEqual(problems(result), [
+      `error options.layers: cannot keep the first 5 layers: ${modelFixture(name)} has 4 layers; choose a count from 0 to 4`,
+    ]);
+  }
+  // a Qwen2.5 config.json in the Hugging Face cache, as transformers 5 writes it
+  const cache = mkdtempSync(path.join(tmpdir(), 'layercut-hub-'));
+  try {
+    const commit = 'b'.repeat(40);
+    const repoDir = path.join(cache, 'models--Qwen--Qwen2.5-0.5B');
+    mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    mkdirSync(path.join(repoDir, 'snapshots', commit), { recursive: true });
+    writeFileSync(path.join(repoDir, 'refs', 'main'), commit);
+    const config = {
+      model_type: 'qwen2',
+      hidden_size: 64,
+      intermediate_size: 96,
+      num_hidden_layers: 24,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 512,
+      vocab_size: 100,
+      rope_parameters: { rope_type: 'default', rope_theta: 1000000 },
+      tie_word_embeddings: true,
+      use_sliding_window: false,
+      sliding_window: null,
+      layer_types: Array.from({ length: 24 }, () => 'full_attention'),
+    };
+    writeFileSync(path.join(repoDir, 'snapshots', commit, 'config.json'), JSON.stringify(config));
+    const result = await compileValues(
+      [
+        {
+          name: 'run',
+          value: experiment({
+            model: hf('Qwen/Qwen2.5-0.5B'),
+            task: tasks.sst2,
+            layers: keepFirst(25),
+            data: { maxLength: 64 },
+          }),
+        },
+      ],
+      { catalog: new ModelCatalog({ hubCacheDir: cache }) },
+    );
+    assert.deepEqual(problems(result), [
+      'error options.layers: cannot keep the first 25 layers: Qwen/Qwen2.5-0.5B has 24 layers; choose a count from 0 to 24',
+    ]);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
 test('a hub model whose config.json is not available offline: depth checks wait until run time, and say so', async () => {
   const result = await check(
     experiment({ model: hf('someone/new-model'), task: tasks.sst2, layers: keepFirst(99) }),
@@ -198,11 +268,39 @@ test('a config.json in the Hugging Face cache is used (and wins over the table o
   }
 });
 
+test('a config.json link in the hub cache that leads outside the cache is not read', async () => {
+  const cache = mkdtempSync(path.join(tmpdir(), 'layercut-hub-'));
+  try {
+    const commit = 'a'.repeat(40);
+    const repoDir = path.join(cache, 'models--openai-community--gpt2');
+    const link = path.join(repoDir, 'snapshots', commit, 'config.json');
+    mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    mkdirSync(path.dirname(link), { recursive: true });
+    writeFileSync(path.join(repoDir, 'refs', 'main'), commit);
+    // What a hostile mirror's traversal etag once planted: a snapshot entry linking elsewhere.
+    const secret = path.join(cache, 'secret.txt');
+    writeFileSync(secret, 'SECRET-CONTENTS');
+    symlinkSync(secret, link);
+    const result = await compileValues(
+      [{ name: 'run', value: experiment({ model: gpt2, task: tasks.sst2, data: { maxLength: 64 } }) }],
+      { catalog: new ModelCatalog({ hubCacheDir: cache }) },
+    );
+    const messages = problems(result);
+    assert.equal(messages.length, 1, messages.join('\n'));
+    assert.ok(
+      messages[0]!.startsWith(`error options.model: the cache entry ${link} resolves to ${secret}, outside`),
+    );
+    assert.ok(!messages[0]!.includes('SECRET-CONTENTS'));
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
 test('options checked at run time: positions, frozen layers, option names, optimizer settings', async () => {
   const tiny = builtin('gpt2-tiny');
-  const positions = await check(experiment({ model: tiny, task: tasks.spam }));
+  const positions = await check(experiment({ model: tiny, task: tasks.spam, data: { maxLength: 64 } }));
   assert.deepEqual(problems(positions), [
-    'error options.model: data.maxLength 1024 is more than builtin model gpt2-tiny has positions (32): set data: { maxLength: 32 } or less',
+    'error options.data.maxLength: data.maxLength 64 is more than builtin model gpt2-tiny has positions (32): set data: { maxLength: 32 } or less',
   ]);
   const frozen = await check(
     experiment({
@@ -227,7 +325,7 @@ test('options checked at run time: positions, frozen layers, option names, optim
     },
   });
   assert.deepEqual(problems(handWritten), [
-    "error options.train.lerningRate: unknown train option 'lerningRate': the options are optimizer, schedule, batchSize, gradientAccumulation, epochs, maxGradNorm, evalEvery, earlyStopPatience, steps, precision",
+    "error options.train.lerningRate: unknown train option 'lerningRate': the options are optimizer, schedule, batchSize, gradientAccumulation, epochs, maxGradNorm, evalEvery, earlyStopPatience, steps, precision, adapters, replace",
     'error options.train.optimizer: sgd needs a learning rate: sgd({ lr: 1e-3 })',
     'error options.seed: seed must be a whole number ≥ 0, got -1',
     'error options.backend: backend must be one of auto, tensorflow, webgpu, wasm, cpu, got "tpu"',
@@ -294,4 +392,62 @@ test('a sweep over precision lists it as a varying column', async () => {
     listing.runs.map((run) => run.varies['precision']),
     ['fp32', 'mixed'],
   );
+});
+
+test('the default maxLength fits the model: min(1024, its positions); a written one above them is an error', async () => {
+  // tiny-english has 256 positions: the minimal experiment compiles, with maxLength 256
+  const minimal = await check(experiment({ model: builtin('tiny-english'), task: tasks.spam }));
+  assert.deepEqual(problems(minimal), []);
+  assert.equal(minimal.runs[0]!.plan.data.maxLength, 256);
+  // GPT-2 has 1024: the paper's default, so its plans (and ids) are as before
+  const [paper] = (await check(experiment({ model: gpt2, task: tasks.sst2 }))).runs;
+  assert.equal(paper!.plan.data.maxLength, 1024);
+  const written = await check(
+    experiment({ model: builtin('tiny-english'), task: tasks.spam, data: { maxLength: 512 } }),
+  );
+  assert.deepEqual(problems(written), [
+    'error options.data.maxLength: data.maxLength 512 is more than builtin model tiny-english has positions (256): set data: { maxLength: 256 } or less',
+  ]);
+});
+
+test('data.demoMaxTokens is in the plan only when written, and must be a whole number ≥ 1', async () => {
+  const [unset] = (await check(experiment({ model: gpt2, task: tasks.sst2 }))).runs;
+  assert.equal('demoMaxTokens' in unset!.plan.data, false);
+  const [set] = (await check(experiment({ model: gpt2, task: tasks.sst2, data: { demoMaxTokens: 64 } })))
+    .runs;
+  assert.equal(set!.plan.data.demoMaxTokens, 64);
+  assert.notEqual(set!.id, unset!.id);
+  const bad = await check(experiment({ model: gpt2, task: tasks.sst2, data: { demoMaxTokens: 0 } }));
+  assert.deepEqual(problems(bad), [
+    'error options.data.demoMaxTokens: data.demoMaxTokens must be a whole number ≥ 1, got 0',
+  ]);
+});
+
+test('one word under two labels is an error, without any tokenizer', async () => {
+  const result = await check(
+    experiment({
+      model: gpt2,
+      task: tasks.sst2,
+      words: verbalizer(tasks.sst2, { negative: [' bad', ' meh'], positive: [' good', ' meh'] }),
+    }),
+  );
+  assert.deepEqual(problems(result), [
+    `error options.words: labels 'negative' and 'positive' both have the word " meh": they cannot be told apart`,
+  ]);
+});
+
+test('numbers written as layers get the keepFirst hint', async () => {
+  const numbers = await check(
+    sweep(experiment({ model: gpt2, task: tasks.sst2 }), { layers: [1, 2] as unknown as [] }),
+  );
+  assert.deepEqual(problems(numbers), [
+    'error axes.layers.0: 1 is not a layer selection: keepFirst(1) keeps the bottom 1; to sweep over depths write layers: [1, 2, 4].map(keepFirst)',
+    'error axes.layers.1: 2 is not a layer selection: keepFirst(2) keeps the bottom 2; to sweep over depths write layers: [1, 2, 4].map(keepFirst)',
+  ]);
+  const list = await check(
+    experiment({ model: gpt2, task: tasks.sst2, layers: [1, 2, 4] as unknown as 'all' }),
+  );
+  assert.deepEqual(problems(list), [
+    'error options.layers: [1,2,4] is not a layer selection: keep([1,2,4]) keeps those layers; to sweep over depths write sweep(base, { layers: [1,2,4].map(keepFirst) })',
+  ]);
 });

@@ -86,7 +86,7 @@ beforeEach(async () => {
     layercutCacheDir: join(cache, 'layercut'),
     offline: false,
   };
-  hub.requests.length = 0;
+  hub.reset();
 });
 
 describe('hub datasets', () => {
@@ -188,6 +188,40 @@ describe('hub datasets', () => {
         e.kind === 'repo-not-found' &&
         e.message.includes("dataset repository 'org/missing'"),
     );
+  });
+});
+
+describe('hub datasets from a hostile mirror', () => {
+  const LIMIT = { timeout: 10_000 };
+
+  test('a listed split file whose path climbs out of the snapshot is refused', LIMIT, async () => {
+    const bad = 'data/../../../../train-00000-of-00001.parquet';
+    hub.hostile.listing = (entries) =>
+      entries.map((e) => (e.path.startsWith('data/train-00000') ? { ...e, path: bad } : e));
+    await assert.rejects(
+      loadDataset('sst2', { repo: 'org/sst2-mini', hub: settings }),
+      (e: unknown) =>
+        e instanceof HubError &&
+        e.kind === 'unsafe-path' &&
+        e.message.includes(`${hub.url}/api/datasets/org/sst2-mini/tree/`) &&
+        e.message.includes(JSON.stringify(bad)),
+    );
+    assert.equal(hub.requestsMatching('/resolve/').length, 0, 'nothing was downloaded');
+  });
+
+  test('a stalled conversion-branch listing is a timeout, not a missing split', LIMIT, async () => {
+    hub.stall(`/revision/${encodeURIComponent('refs/convert/parquet')}`);
+    await assert.rejects(
+      loadDataset('trec', { repo: 'org/trec-mini', hub: { ...settings, etagTimeoutSeconds: 0.3 } }),
+      (e: unknown) =>
+        e instanceof HubError &&
+        e.kind === 'timeout' &&
+        e.message.includes('refs%2Fconvert%2Fparquet') &&
+        e.message.includes('HF_HUB_ETAG_TIMEOUT'),
+    );
+    // Once the mirror answers, the same load succeeds.
+    const data = await loadDataset('trec', { repo: 'org/trec-mini', hub: settings });
+    assert.equal(data.train.length, 2);
   });
 });
 

@@ -8,5 +8,29 @@ export const modelFixture = (name: string): string => path.join(fixturesDir, 'mo
 /** Decoder fixtures layercut's GPT-2 and OPT code must match. */
 export const decoderFixtures = ['gpt2-tiny', 'gpt2-tiny-bf16', 'opt-tiny', 'opt-tiny-postln'];
 
-/** Fixtures of the other families: Llama (grouped-query attention), BERT, RoBERTa. */
-export const familyFixtures = ['llama-tiny-gqa', 'bert-tiny', 'roberta-tiny'];
+/** Fixtures of the families added for issue 19, each config exercising its options. */
+export const newFamilyFixtures = [
+  'qwen2-tiny',
+  'qwen2-tiny-window',
+  'qwen3-tiny',
+  'qwen3-tiny-window',
+  'mistral-tiny',
+  'mistral-tiny-nowindow',
+  'phi3-tiny',
+  'phi3-tiny-partial',
+  'phi3-tiny-longrope',
+  'phi3-tiny-longrope-long',
+  'gemma-tiny',
+  'gemma-tiny-act',
+  'gpt-neox-tiny',
+  'gpt-neox-tiny-sequential',
+  'llama3-tiny',
+  'llama-tiny-linear',
+  'llama-tiny-dynamic',
+];
+
+/** Fixtures of the other families: Llama (grouped-query attention), BERT, RoBERTa, and the new ones. */
+export const familyFixtures = ['llama-tiny-gqa', 'bert-tiny', 'roberta-tiny', ...newFamilyFixtures];
+
+/** The encoder (masked-LM) fixtures; every other fixture is a decoder. */
+export const encoderFixtures = ['bert-tiny', 'roberta-tiny'];

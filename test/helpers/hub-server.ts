@@ -24,7 +24,16 @@
  *   process.env.HF_ENDPOINT = hub.url;   // or pass { endpoint: hub.url } as hub settings
  *   hub.interrupt('model.safetensors', 100);   // next GET of it dies after 100 bytes
  *   hub.requests                                // every request seen, for "no network" checks
- *   await hub.close();
+ *   await hub.close();                          // also ends stalled and open connections
+ *
+ * It also plays a hostile mirror, for the client's defences:
+ *   hub.hostile.listing = (entries) => …        // lie in listings and paths-info (traversal oids, paths, sizes)
+ *   hub.hostile.commit = '../x'                 // lie about the revision's commit
+ *   hub.hostile.nextLink = 'self'               // page links to itself | 'endless' | 'same-cursor' | { origin }
+ *   hub.stall('/tree/', 5)                      // next such request: headers, 5 body bytes, then silence
+ *   hub.stall('/revision/')                     // next such request: not even headers
+ *   hub.throttle('model.safetensors', 65536, 50) // next GET: the body 64 KiB every 50 ms
+ *   hub.reset()                                 // honest again: lies, faults, paging, token, log cleared
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -44,6 +53,35 @@ export interface ServedRepo {
   /** Branch or ref name, e.g. `main` (default) or `refs/convert/parquet`. */
   revision?: string;
 }
+
+/** How a hostile mirror lies; `reset()` makes it honest again. */
+export interface HostileMirror {
+  /** Rewrites the file entries of every tree listing and paths-info answer. */
+  listing?: (entries: TreeEntry[]) => TreeEntry[];
+  /** Sent by the revision API instead of the real commit hash. */
+  commit?: string;
+  /**
+   * Tree pages' `Link: rel="next"`: `self` to the page itself; `endless` to ever new (empty)
+   * pages; `same-cursor` to new URLs that repeat the cursor; `{ origin }` to the same page
+   * on another origin.
+   */
+  nextLink?: 'self' | 'endless' | 'same-cursor' | { origin: string };
+}
+
+/** What happens to the body of the next `times` GET/POSTs whose URL contains `fragment`. */
+interface BodyFault {
+  fragment: string;
+  times: number;
+  /** `drop`: `afterBytes` bytes, then the connection is cut; `stall`: then silence; `throttle`: slowly. */
+  kind: 'drop' | 'stall' | 'throttle';
+  /** Bytes sent before dropping or stalling; for `stall`, undefined means not even the headers. */
+  afterBytes?: number;
+  chunkBytes?: number;
+  delayMs?: number;
+}
+
+/** The fault applying to a response's body, set when its request arrives. */
+const faultOfResponse = new WeakMap<ServerResponse, BodyFault>();
 
 export interface LoggedRequest {
   method: string;
@@ -114,7 +152,9 @@ export class LoopbackHub {
   /** Every request received, in order. */
   readonly requests: LoggedRequest[] = [];
   private readonly repos: (ServedRepo & { revision: string })[] = [];
-  private readonly interruptions = new Map<string, { afterBytes: number; times: number }>();
+  private bodyFaults: BodyFault[] = [];
+  /** Lies this hub tells (a hostile mirror); empty for an honest hub. */
+  hostile: HostileMirror = {};
   /** When set, every request must carry `Authorization: Bearer {token}`, else 401. */
   requiredToken: string | undefined;
   /** When set, tree listings are paged with this many entries per page (Link: rel="next"). */
@@ -152,7 +192,30 @@ export class LoopbackHub {
 
   /** The next `times` GETs of a file named `path` (any repo) send `afterBytes` bytes, then drop the connection. */
   interrupt(path: string, afterBytes: number, times = 1): void {
-    this.interruptions.set(path, { afterBytes, times });
+    this.bodyFaults.push({ fragment: path, times, kind: 'drop', afterBytes });
+  }
+
+  /**
+   * The next `times` requests whose URL contains `fragment` get their headers and the first
+   * `afterBytes` bytes of the body, then nothing (until `close()`); without `afterBytes`,
+   * not even the headers.
+   */
+  stall(fragment: string, afterBytes?: number, times = 1): void {
+    this.bodyFaults.push({ fragment, times, kind: 'stall', afterBytes });
+  }
+
+  /** The next `times` requests whose URL contains `fragment` get their body `chunkBytes` every `delayMs`. */
+  throttle(fragment: string, chunkBytes: number, delayMs: number, times = 1): void {
+    this.bodyFaults.push({ fragment, times, kind: 'throttle', chunkBytes, delayMs });
+  }
+
+  /** An honest hub again: no lies, faults, paging or token; the request log emptied. */
+  reset(): void {
+    this.hostile = {};
+    this.bodyFaults = [];
+    this.pageSize = undefined;
+    this.requiredToken = undefined;
+    this.requests.length = 0;
   }
 
   /** The commit hash the hub reports for a served revision. */
@@ -197,6 +260,13 @@ export class LoopbackHub {
     const rawUrl = req.url ?? '/';
     this.requests.push({ method, url: rawUrl, headers: { ...req.headers } });
     const body = method === 'POST' ? await readBody(req) : '';
+    const fault =
+      method === 'HEAD' ? undefined : this.bodyFaults.find((f) => f.times > 0 && rawUrl.includes(f.fragment));
+    if (fault) {
+      fault.times--;
+      if (fault.kind === 'stall' && fault.afterBytes === undefined) return; // never answered
+      faultOfResponse.set(res, fault);
+    }
     if (this.requiredToken !== undefined && req.headers.authorization !== `Bearer ${this.requiredToken}`) {
       return sendJson(res, 401, { error: 'Invalid credentials in Authorization header' });
     }
@@ -266,25 +336,36 @@ export class LoopbackHub {
     if (action === 'revision') {
       return sendJson(res, 200, {
         id: repo,
-        sha: commit,
+        sha: this.hostile.commit ?? commit,
         siblings: files.map((f) => ({ rfilename: f.path })),
       });
     }
     const expand = url.searchParams.get('expand') === 'true';
     if (action === 'tree') {
       const recursive = url.searchParams.get('recursive') === 'true';
-      const entries = treeEntries(files, path, recursive).map((e) => (expand ? { ...e, lastCommit } : e));
+      const entries = this.lie(treeEntries(files, path, recursive)).map((e) =>
+        expand ? { ...e, lastCommit } : e,
+      );
       if (entries.length === 0 && path !== '') {
         res.setHeader('X-Error-Code', 'EntryNotFound');
         return sendJson(res, 404, { error: `${path} does not exist on "${served.revision}"` });
       }
       const cursor = Number(url.searchParams.get('cursor') ?? '0');
-      if (this.pageSize !== undefined && cursor + this.pageSize < entries.length) {
-        const next = new URL(url.toString());
-        next.searchParams.set('cursor', String(cursor + this.pageSize));
-        res.setHeader('Link', `<${this.url}${next.pathname}${next.search}>; rel="next"`);
+      const step = this.pageSize ?? Math.max(1, entries.length);
+      const next = new URL(url.toString());
+      next.searchParams.set('cursor', String(cursor + step));
+      const lie = this.hostile.nextLink;
+      if (lie === 'self') next.href = url.href;
+      if (lie === 'same-cursor' && url.searchParams.has('cursor')) {
+        // The second page on, every next link repeats this page's cursor under a new URL.
+        next.searchParams.set('cursor', String(cursor));
+        next.searchParams.set('page', String(Number(url.searchParams.get('page') ?? '0') + 1));
       }
-      const page = this.pageSize === undefined ? entries : entries.slice(cursor, cursor + this.pageSize);
+      const origin = typeof lie === 'object' ? lie.origin : this.url;
+      if (lie !== undefined || cursor + step < entries.length) {
+        res.setHeader('Link', `<${origin}${next.pathname}${next.search}>; rel="next"`);
+      }
+      const page = entries.slice(cursor, cursor + step);
       return sendJson(res, 200, page);
     }
     // paths-info
@@ -297,7 +378,7 @@ export class LoopbackHub {
     } catch {
       return sendJson(res, 400, { error: 'body must be JSON' });
     }
-    const all = treeEntries(files, '', true);
+    const all = this.lie(treeEntries(files, '', true));
     const found = all
       .filter((e) => wanted.includes(e.path))
       .map((e) => (expandBody ? { ...e, lastCommit, securityFileStatus: { status: 'safe' } } : e));
@@ -345,21 +426,19 @@ export class LoopbackHub {
     const slice = file.bytes.subarray(start, end + 1);
     res.writeHead(range ? 206 : 200, { 'Content-Length': String(slice.length) });
     if (method === 'HEAD') return void res.end();
+    sendBody(res, slice);
+  }
 
-    const fault = this.interruptions.get(file.path);
-    if (fault && fault.times > 0) {
-      fault.times--;
-      res.write(slice.subarray(0, fault.afterBytes), () => {
-        // Drop the connection mid-body, as a network failure would.
-        setTimeout(() => req.socket.destroy(), 10);
-      });
-      return;
-    }
-    res.end(slice);
+  /** The file entries as the hostile mirror presents them (folders untouched). */
+  private lie(entries: TreeEntry[]): TreeEntry[] {
+    if (!this.hostile.listing) return entries;
+    const folders = entries.filter((e) => e.type === 'directory');
+    return [...folders, ...this.hostile.listing(entries.filter((e) => e.type === 'file'))];
   }
 }
 
-interface TreeEntry {
+/** An entry of the tree and paths-info APIs, as the hub sends it. */
+export interface TreeEntry {
   type: 'file' | 'directory';
   oid: string;
   size: number;
@@ -393,9 +472,32 @@ function treeEntries(files: FileInfo[], prefix: string, recursive: boolean): Tre
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
+  const body = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  sendBody(res, body);
+}
+
+/** Sends a body whose headers are written, honouring the response's fault (drop, stall, throttle). */
+function sendBody(res: ServerResponse, body: Buffer): void {
+  const fault = faultOfResponse.get(res);
+  if (!fault) return void res.end(body);
+  if (fault.kind === 'drop') {
+    res.write(body.subarray(0, fault.afterBytes), () => {
+      // Drop the connection mid-body, as a network failure would.
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+  } else if (fault.kind === 'stall') {
+    res.write(body.subarray(0, fault.afterBytes)); // and then nothing, until close()
+  } else {
+    const chunk = fault.chunkBytes ?? body.length;
+    const sendFrom = (offset: number): void => {
+      if (res.destroyed) return;
+      if (offset + chunk >= body.length) return void res.end(body.subarray(offset));
+      res.write(body.subarray(offset, offset + chunk));
+      setTimeout(() => sendFrom(offset + chunk), fault.delayMs ?? 0);
+    };
+    sendFrom(0);
+  }
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

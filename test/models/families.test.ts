@@ -1,4 +1,4 @@
-// Llama, BERT and RoBERTa: logits (full and cut) and hidden states equal Hugging Face transformers'
+// Llama, BERT, RoBERTa and the families of issue 19: hidden states equal Hugging Face transformers'
 // on the committed fixtures; cuts read only the kept layers; the encoders' masked-LM head scores
 // label words as the full logits do; configs are checked; saved cuts load back.
 import assert from 'node:assert/strict';
@@ -9,14 +9,15 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../../src/errors.js';
 import { ConfigError } from '../../src/models/config.js';
-import { llama, rmsNorm } from '../../src/models/llama.js';
+import { rmsNorm } from '../../src/models/layers.js';
+import { llama } from '../../src/models/llama.js';
 import { loadModel } from '../../src/models/load.js';
 import { saveModel } from '../../src/models/save.js';
 import { keepFirst, keepIndices } from '../../src/models/selection.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { atPositions, promptLmLoss } from '../../src/train/objectives.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
-import { familyFixtures, modelFixture } from '../helpers/fixtures.js';
+import { encoderFixtures, familyFixtures, modelFixture } from '../helpers/fixtures.js';
 
 /** The original layer index in a checkpoint key of any of these families. */
 const LAYER_KEY = /(?:^|\.)layers?\.(\d+)\./;
@@ -53,10 +54,10 @@ describe('hidden states', () => {
       const { model } = await loadModel(modelFixture(fixture));
       const { lastHidden, hiddenStates } = model.forward(inputIds, attentionMask, { hiddenStates: true });
       assert.equal(hiddenStates!.length, 5);
-      // transformers' last Llama entry is after the final norm (our lastHidden); the encoders have no final norm
-      const compared = fixture.startsWith('llama')
-        ? [...hiddenStates!.slice(0, 4), lastHidden]
-        : hiddenStates!;
+      // transformers' last decoder entry is after the final norm (our lastHidden); the encoders have no final norm
+      const compared = encoderFixtures.includes(fixture)
+        ? hiddenStates!
+        : [...hiddenStates!.slice(0, 4), lastHidden];
       compared.forEach((state, layer) => {
         const diff = maxDiffOnRealTokens(
           state,
@@ -149,6 +150,13 @@ describe('saving a cut', () => {
     ['llama-tiny-gqa', keepIndices([0, 2]), 'model.layers.', 'lm_head.weight'],
     ['bert-tiny', keepIndices([1, 3]), 'bert.encoder.layer.', 'cls.predictions.bias'],
     ['roberta-tiny', keepFirst(2), 'roberta.encoder.layer.', 'lm_head.bias'],
+    ['qwen2-tiny-window', keepIndices([1, 3]), 'model.layers.', 'lm_head.weight'],
+    ['qwen3-tiny', keepIndices([0, 3]), 'model.layers.', 'model.layers.1.self_attn.q_norm.weight'],
+    ['mistral-tiny', keepFirst(2), 'model.layers.', 'lm_head.weight'],
+    ['phi3-tiny-partial', keepIndices([2, 3]), 'model.layers.', 'model.layers.0.self_attn.qkv_proj.weight'],
+    ['gemma-tiny', keepIndices([0, 2]), 'model.layers.', 'model.embed_tokens.weight'],
+    ['gpt-neox-tiny', keepIndices([1, 2]), 'gpt_neox.layers.', 'embed_out.weight'],
+    ['llama3-tiny', keepFirst(2), 'model.layers.', 'model.norm.weight'],
   ] as const) {
     it(`${fixture}: saved with transformers' keys and renumbered layers, it reloads with identical logits`, async () => {
       await initBackend({ backend: 'cpu' });
@@ -215,36 +223,33 @@ describe('llama building blocks and config', () => {
 
   it('reads rotary settings from transformers 5 and 4 configs', () => {
     const v5 = llama.parseConfig({ ...base, rope_parameters: { rope_type: 'default', rope_theta: 500000 } });
-    assert.equal(v5.ropeTheta, 500000);
+    assert.equal(v5.rotary.theta, 500000);
     assert.equal(v5.kvHeads, 2);
     assert.equal(v5.headDim, 8);
     assert.equal(v5.tieWordEmbeddings, false);
     const v4 = llama.parseConfig({ ...base, rope_theta: 250000, rope_scaling: null, head_dim: 16 });
-    assert.equal(v4.ropeTheta, 250000);
+    assert.equal(v4.rotary.theta, 250000);
     assert.equal(v4.headDim, 16);
-    assert.equal(llama.parseConfig(base).ropeTheta, 10000);
+    assert.equal(llama.parseConfig(base).rotary.theta, 10000);
     // a wider head_dim changes every attention shape
     assert.deepEqual(llama.expectedTensors(v4, [0]).get('layers.0.self_attn.q_proj.weight'), [64, 32]);
     assert.deepEqual(llama.expectedTensors(v4, [0]).get('layers.0.self_attn.k_proj.weight'), [32, 32]);
   });
 
-  it('rejects scaled rotary embeddings and key/value heads that do not divide the heads', () => {
+  it('rejects unsupported rotary variants, incomplete llama3 settings and key/value heads that do not divide the heads', () => {
     assert.throws(
       () => llama.parseConfig({ ...base, rope_scaling: { rope_type: 'llama3', factor: 8 } }),
-      (error: Error) => error instanceof ConfigError && /rotary scaling 'llama3'/.test(error.message),
+      (error: Error) =>
+        error instanceof ConfigError && /llama \(in 'rope_scaling'\): config.json has no 'low_freq_factor'/.test(error.message),
     );
     assert.throws(
       () =>
         llama.parseConfig({ ...base, rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } }),
-      /rotary scaling 'yarn' in config.json is not supported/,
-    );
-    assert.throws(
-      () => llama.parseConfig({ ...base, rope_scaling: { type: 'linear', factor: 2 } }),
-      /'linear'/,
+      /config.json 'rope_parameters' rope_type 'yarn' is not supported/,
     );
     assert.throws(
       () => llama.parseConfig({ ...base, num_key_value_heads: 3 }),
-      /num_key_value_heads \(3\) must divide num_attention_heads \(4\)/,
+      /num_key_value_heads \(3\) must be a positive integer that divides num_attention_heads \(4\)/,
     );
   });
 });

@@ -1,10 +1,10 @@
 // `layercut notebook <file.ts>` writes a tslab notebook that runs the file's experiments; the
 // generated notebook executes headless with Jupyter's client and shows a table and a plot.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, it } from 'node:test';
+import { runToEnd } from '../helpers/spawn.js';
 import { ensureBuilt, jupyterMissing, python, repoRoot } from './helpers.js';
 
 // inside the repository, where the kernel resolves `layercut` (node_modules/layercut)
@@ -18,13 +18,18 @@ interface Cell {
   outputs?: { output_type: string; data?: Record<string, unknown>; ename?: string }[];
 }
 
-it('writes one run cell per export, loading the file by a path relative to the notebook', () => {
+it('writes one run cell per export, loading the file by a path relative to the notebook', async (t) => {
   const out = path.join(dir, 'ablations.ipynb');
-  const cli = spawnSync('node', ['bin/layercut.mjs', 'notebook', 'examples/ablations.ts', '--out', out], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  });
-  assert.equal(cli.status, 0, cli.stderr);
+  const cli = await runToEnd(
+    t,
+    'node',
+    ['bin/layercut.mjs', 'notebook', 'examples/ablations.ts', '--out', out],
+    {
+      cwd: repoRoot,
+      timeoutMs: 120_000,
+    },
+  );
+  assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, /4 experiment cell\(s\) \(templateAblation, whichLayers, depthScan, lrByMethod\)/);
   const notebook = JSON.parse(readFileSync(out, 'utf8')) as {
     metadata: { kernelspec: { name: string } };
@@ -37,27 +42,25 @@ it('writes one run cell per export, loading the file by a path relative to the n
   assert.match(code[4]!, /await run\(experiments\["lrByMethod"\]\)/);
 });
 
-it('the generated notebook runs in the tslab kernel and shows a table and a plot', () => {
-  assert.equal(jupyterMissing(), undefined, jupyterMissing());
-  ensureBuilt();
+it('the generated notebook runs in the tslab kernel and shows a table and a plot', async (t) => {
+  const missing = await jupyterMissing(t);
+  assert.equal(missing, undefined, missing);
+  await ensureBuilt(t);
   const notebook = path.join(dir, 'tiny.ipynb');
   const fixture = path.join(repoRoot, 'test', 'fixtures', 'dsl', 'notebook-tiny.ts');
-  const cli = spawnSync('node', ['bin/layercut.mjs', 'notebook', fixture, '--out', notebook], {
+  const cli = await runToEnd(t, 'node', ['bin/layercut.mjs', 'notebook', fixture, '--out', notebook], {
     cwd: repoRoot,
-    encoding: 'utf8',
+    timeoutMs: 120_000,
   });
-  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(cli.code, 0, cli.stderr);
   const executed = path.join(dir, 'tiny.out.ipynb');
-  const run = spawnSync(
+  const run = await runToEnd(
+    t,
     python,
     ['test/notebook/execute_notebook.py', notebook, executed, '--timeout', '600'],
-    {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      env: { ...process.env, LAYERCUT_DB: path.join(dir, 'runs.db') },
-    },
+    { cwd: repoRoot, env: { LAYERCUT_DB: path.join(dir, 'runs.db') }, timeoutMs: 660_000 },
   );
-  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
   const cells = (JSON.parse(readFileSync(executed, 'utf8')) as { cells: Cell[] }).cells.filter(
     (c) => c.cell_type === 'code',
   );

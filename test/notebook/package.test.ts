@@ -5,7 +5,6 @@
  * `typesVersions`, found via the node_modules/layercut link).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -16,16 +15,17 @@ import { adamw, experiment, keepFirst, lm, sweep, tasks } from '../../dsl/index.
 import { compile } from '../../src/compile/compile.js';
 import { runId } from '../../src/plan/id.js';
 import { linkPackageToItself } from '../../src/notebook/link-self.js';
+import { runToEnd } from '../helpers/spawn.js';
 import { ensureBuilt, repoRoot } from './helpers.js';
 
 const notebooks = path.join(repoRoot, 'notebooks');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'layercut-package-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-before(() => ensureBuilt());
+before(() => ensureBuilt(null));
 
 describe('require("layercut") from CommonJS', () => {
-  test('loads the build, and compiles to the same run ids as the sources', async () => {
+  test('loads the build, and compiles to the same run ids as the sources', async (t) => {
     // Run by plain node (no tsx), from the notebooks folder, as tslab's require does.
     const script = `
       const layercut = require('layercut');
@@ -51,7 +51,9 @@ describe('require("layercut") from CommonJS', () => {
           ids: plans.map(layercut.runId),
         }));
       });`;
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: notebooks, encoding: 'utf8' });
+    const run = await runToEnd(t, process.execPath, ['-e', script], { cwd: notebooks, timeoutMs: 120_000 });
+    assert.equal(run.code, 0, run.stderr);
+    const out = run.stdout;
     const loaded = JSON.parse(out) as {
       resolved: string;
       dsl: string;

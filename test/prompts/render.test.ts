@@ -7,7 +7,12 @@ import { test } from 'node:test';
 import { encode as r50k } from 'gpt-tokenizer/encoding/r50k_base';
 import { getTask, taskNames } from '../../src/data/tasks.js';
 import { LayercutError } from '../../src/errors.js';
-import { renderPrompt, type Demonstration } from '../../src/prompts/render.js';
+import {
+  demonstrationTokens,
+  fitDemonstrations,
+  renderPrompt,
+  type Demonstration,
+} from '../../src/prompts/render.js';
 import { parseTemplate } from '../../src/prompts/template.js';
 import { buildVerbalizer } from '../../src/prompts/verbalizer.js';
 import { fixtureTokenizer } from '../tokenizers/fixture-tokenizers.js';
@@ -127,8 +132,69 @@ test('truncation shortens only the field text, from the right by default, to the
 
   assert.throws(
     () => renderPrompt(template, gpt2, { fields: { text: longText }, demonstrations, maxLength: 10 }),
-    /the template and demonstrations alone take more than maxLength 10 tokens/,
+    /the template and demonstrations alone take \d+ tokens, more than maxLength 10/,
   );
+});
+
+test('demoMaxTokens shortens each demonstration in its field text only, from either end', async () => {
+  const gpt2 = await fixtureTokenizer('gpt2');
+  const template = parseTemplate('Review: {text}\nSentiment:{label}');
+  const long = 'An uneven but often funny story about two brothers and a boat. '.repeat(6);
+  const demos: Demonstration[] = [
+    { fields: { text: long }, answer: ' Positive' },
+    { fields: { text: 'dull' }, answer: ' Negative' },
+  ];
+  assert.ok(demonstrationTokens(template, gpt2, demos[0]!) > 60);
+  const right = fitDemonstrations(template, gpt2, demos, { maxLength: 1024, demoMaxTokens: 20 });
+  assert.ok(demonstrationTokens(template, gpt2, right[0]!) <= 20);
+  assert.ok(long.startsWith(right[0]!.fields['text']!), 'right truncation keeps the beginning');
+  assert.ok(right[0]!.fields['text']!.length > 10);
+  assert.equal(right[0]!.answer, ' Positive');
+  // one more character would not fit the cap
+  const more = long.slice(0, right[0]!.fields['text']!.length + 1);
+  assert.ok(demonstrationTokens(template, gpt2, { ...demos[0]!, fields: { text: more } }) > 20);
+  assert.deepEqual(right[1], demos[1], 'a demonstration within the cap is left as it is');
+  const left = fitDemonstrations(template, gpt2, demos, {
+    maxLength: 1024,
+    demoMaxTokens: 20,
+    truncation: 'left',
+  });
+  assert.ok(long.endsWith(left[0]!.fields['text']!), 'left truncation keeps the end');
+  assert.throws(
+    () => fitDemonstrations(template, gpt2, demos, { maxLength: 1024, demoMaxTokens: 3 }),
+    (error: unknown) =>
+      error instanceof LayercutError && /cannot be shortened to 3 tokens/.test(error.message),
+  );
+});
+
+test('by default demonstrations stay whole when they fit, else each gets an equal share of half of maxLength', async () => {
+  const gpt2 = await fixtureTokenizer('gpt2');
+  const template = parseTemplate('Review: {text}\nSentiment:{label}');
+  const long = 'An uneven but often funny story about two brothers and a boat. '.repeat(6);
+  const demos: Demonstration[] = [
+    { fields: { text: long }, answer: ' Positive' },
+    { fields: { text: long }, answer: ' Negative' },
+  ];
+  const wholeTokens = renderPrompt(template, gpt2, { fields: { text: '' }, demonstrations: demos }).ids
+    .length;
+  // they fit: left exactly as they are (prompts that rendered before render the same)
+  assert.deepEqual(fitDemonstrations(template, gpt2, demos, { maxLength: wholeTokens }), demos);
+  // they do not: each is cut to ⌊100 / 4⌋ = 25 tokens, and a long query still fits with room to spare
+  const fitted = fitDemonstrations(template, gpt2, demos, { maxLength: 100 });
+  for (const demo of fitted) assert.ok(demonstrationTokens(template, gpt2, demo) <= 25);
+  assert.throws(() =>
+    renderPrompt(template, gpt2, { fields: { text: long }, demonstrations: demos, maxLength: 100 }),
+  );
+  const query = renderPrompt(template, gpt2, {
+    fields: { text: long },
+    demonstrations: fitted,
+    maxLength: 100,
+  });
+  assert.ok(query.ids.length <= 100);
+  assert.ok(query.text.endsWith('\nSentiment:'));
+  const emptyQuery = renderPrompt(template, gpt2, { fields: { text: '' }, demonstrations: fitted }).ids
+    .length;
+  assert.ok(100 - emptyQuery >= 40, `room for the query: ${100 - emptyQuery} tokens`);
 });
 
 test('a prompt that fits is not truncated; the truncated field can be chosen', async () => {
@@ -195,5 +261,24 @@ test("decoder prompts keep the tokenizer's BOS; a mask slot needs a mask token",
   assert.throws(
     () => renderPrompt(parseTemplate('{label}'), gpt2, { fields: {} }),
     /nothing comes before \{label\}/,
+  );
+});
+
+test('fuzz finds: a template quoted in a render error stays on one line', async () => {
+  // once "template '{t}\n' has no answer slot …" across two lines (test/fuzz/template.ts)
+  const gpt2 = await fixtureTokenizer('gpt2');
+  const noSlot = parseTemplate('{t}\n', { requireSlot: false });
+  assert.throws(
+    () => renderPrompt(noSlot, gpt2, { fields: { t: 'x' } }),
+    (error: unknown) =>
+      error instanceof LayercutError &&
+      error.message ===
+        'template "{t}\\n" has no answer slot to render a prompt for\n  hint: add {label} or {mask}',
+  );
+  assert.throws(
+    () => renderPrompt(parseTemplate('{label}\n'), gpt2, { fields: {} }),
+    (error: unknown) =>
+      error instanceof LayercutError &&
+      error.message.startsWith('nothing comes before {label} in "{label}\\n"\n'),
   );
 });

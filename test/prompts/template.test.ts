@@ -106,3 +106,19 @@ test('grammar/template.generated.js is up to date with template.peggy', () => {
   const types = readFileSync(path.join(repoRoot, 'grammar/template.generated.d.ts'), 'utf8');
   assert.match(types, /\): import\("\.\/template-ast\.js"\)\.TemplateNode\[\];/);
 });
+
+test('fuzz finds: a field named like an Object method is not filled from the prototype', () => {
+  // once rendered as "function valueOf() { [native code] }" (test/fuzz/template.ts)
+  for (const name of ['valueOf', 'constructor', '__proto__', 'toString']) {
+    const template = parseTemplate(`{${name}} {label}`);
+    assert.throws(
+      () => fillTemplate(template, {}, ' yes'),
+      (error: unknown) => {
+        assert.ok(error instanceof LayercutError);
+        assert.match(error.message, new RegExp(`the example has no field '${name}'`));
+        return true;
+      },
+    );
+    assert.equal(fillTemplate(template, { [name]: 'v' }, ' yes'), 'v  yes');
+  }
+});

@@ -1,6 +1,5 @@
 /** Verbalizers: label words resolved to token ids in their slot, and every typed error. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { verbalizerReport } from '../../src/cli/verbalizer.js';
@@ -15,6 +14,8 @@ import {
   type VerbalizerOptions,
 } from '../../src/prompts/verbalizer.js';
 import { fixtureTokenizer, repoRoot, tokenizerFixture } from '../tokenizers/fixture-tokenizers.js';
+import { runToEnd } from '../helpers/spawn.js';
+import { realTokenizer } from '../tokenizers/real-tokenizers.js';
 
 const sst2Template = parseTemplate('Review: {text}\nSentiment:{label}');
 const labels = ['negative', 'positive'];
@@ -188,19 +189,49 @@ test('layercut verbalizer prints the table and counts errors', async () => {
   );
 });
 
-test('node bin/layercut.mjs verbalizer exits 0 when clean and 1 on errors', () => {
+test('node bin/layercut.mjs verbalizer exits 0 when clean and 2 on errors', async (t) => {
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, [path.join(repoRoot, 'bin/layercut.mjs'), 'verbalizer', ...args], {
+    runToEnd(t, process.execPath, [path.join(repoRoot, 'bin/layercut.mjs'), 'verbalizer', ...args], {
       cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 60_000,
+      timeoutMs: 60_000,
     });
   const gpt2 = tokenizerFixture('gpt2');
-  const clean = run('--tokenizer', gpt2, '--task', 'agnews');
+  const clean = await run('--tokenizer', gpt2, '--task', 'agnews');
   assert.doesNotMatch(clean.stderr, /unknown command 'verbalizer'/, 'register verbalizer in src/cli.ts');
-  assert.equal(clean.status, 0, clean.stderr);
+  assert.equal(clean.code, 0, clean.stderr);
   assert.match(clean.stdout, /^technology +" Technology" +ĠTechnology +8987 /m);
-  const failing = run('--tokenizer', gpt2, '--task', 'trec', '--single-token');
-  assert.equal(failing.status, 1);
+  const failing = await run('--tokenizer', gpt2, '--task', 'trec', '--single-token');
+  assert.equal(failing.code, 2, 'label words with errors are bad input (ExitCode.usage)');
   assert.match(failing.stdout, /" Abbreviation" is 3 tokens: "ĠAb" "bre" "viation"; one token is required/);
+});
+
+test('real SentencePiece and byte-level vocabularies: the linter names split words and the spacing that is one token', async () => {
+  const template = sst2Template;
+  const labelWords = { negative: ['sadness', ' Sci/Tech'], positive: [' positive', 'positive'] };
+  const gemma = analyzeVerbalizer({ tokenizer: await realTokenizer('gemma'), template, labels, labelWords });
+  // SentencePiece: a leading space is part of the piece, "▁positive" and "positive" are other ids
+  const [sadness, sciTech] = gemma.words[0]!;
+  const [spaced, bare] = gemma.words[1]!;
+  assert.deepEqual(spaced!.tokens, ['▁positive']);
+  assert.notDeepEqual(spaced!.ids, bare!.ids);
+  assert.deepEqual(sadness!.tokens, ['sad', 'ness']);
+  assert.deepEqual(sciTech!.tokens, ['▁Sci', '/', 'Tech']);
+  assert.deepEqual(
+    gemma.issues.filter((issue) => issue.code === 'split').map((issue) => issue.message),
+    [
+      '"sadness" is 2 tokens: "sad" "ness" (" sadness" is one token there: "▁sadness"); only the first is scored',
+      '" Sci/Tech" is 3 tokens: "▁Sci" "/" "Tech"; only the first is scored',
+    ],
+  );
+  // byte-level BPE (Qwen2.5): the space shows as Ġ; "sadness" also merges with "Sentiment:"
+  const qwen = analyzeVerbalizer({ tokenizer: await realTokenizer('qwen2_5'), template, labels, labelWords });
+  assert.deepEqual(qwen.words[1]![0]!.tokens, ['Ġpositive']);
+  assert.deepEqual(
+    qwen.errors.map((issue) => [issue.code, issue.word]),
+    [['boundary-merge', 'sadness']],
+  );
+  assert.match(
+    qwen.issues.find((issue) => issue.code === 'split' && issue.word === 'sadness')!.message,
+    /\(" sadness" is one token there: "Ġsadness"\)/,
+  );
 });

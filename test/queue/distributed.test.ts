@@ -11,26 +11,26 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { openStore } from '../../src/results/store.js';
-import type { SpawnedCommand } from '../helpers/spawn.js';
+import { openStoreReadOnly } from '../../src/results/store.js';
+import type { Owner, SpawnedCommand } from '../helpers/spawn.js';
 import { testFolder, writeTinyExperiment } from '../runner/helpers.js';
 import { doneIds, eventually, processExists, startCommand, startRedis, type RedisServer } from './helpers.js';
 
 const { dir } = testFolder('layercut-queue-');
 let redis: RedisServer;
-const running: SpawnedCommand[] = [];
 
 before(async () => {
   redis = await startRedis(dir);
 });
 after(async () => {
-  for (const command of running) command.process.kill('SIGKILL');
   await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function worker(name: string): SpawnedCommand {
-  const command = startCommand(
+/** A `layercut worker` on the test's Redis, ended with test `t`. */
+function worker(t: Owner, name: string): SpawnedCommand {
+  return startCommand(
+    t,
     [
       'worker',
       '--queue',
@@ -48,15 +48,13 @@ function worker(name: string): SpawnedCommand {
     ],
     dir,
   );
-  running.push(command);
-  return command;
 }
 
 describe('layercut run --queue with layercut workers', { timeout: 120_000 }, () => {
-  test('a worker killed mid-run: its run goes to the other worker; every run stored once, with its result', async () => {
+  test('a worker killed mid-run: its run goes to the other worker; every run stored once, with its result', async (t) => {
     const file = writeTinyExperiment(dir, { layers: 2, seeds: 2, epochs: 3 });
     const db = path.join(dir, 'queue.db');
-    const [a, b] = [worker('A'), worker('B')];
+    const [a, b] = [worker(t, 'A'), worker(t, 'B')];
     // Both wait for runs, each with its run process ready.
     const childOfA = Number(
       /pid (\d+)/.exec(await a.waitForLine(/^\[A\] worker started \(pid \d+\): run process ready/))![1],
@@ -64,8 +62,7 @@ describe('layercut run --queue with layercut workers', { timeout: 120_000 }, () 
     await a.waitForLine(/^\[A\] worker started .*waiting for runs on queue 'layercut'/);
     await b.waitForLine(/^\[B\] worker started .*waiting for runs on queue 'layercut'/);
 
-    const coordinator = startCommand(['run', file, '--db', db, '--queue', redis.url], dir);
-    running.push(coordinator);
+    const coordinator = startCommand(t, ['run', file, '--db', db, '--queue', redis.url], dir);
     await coordinator.waitForLine(/^4 runs, 4 to run on queue 'layercut' at redis:\/\/127\.0\.0\.1:\d+/);
 
     // A trains its first run: kill it there (no chance to say anything).
@@ -89,7 +86,7 @@ describe('layercut run --queue with layercut workers', { timeout: 120_000 }, () 
     assert.match(err, new RegExp(`^\\[\\d/4\\] done ${killedId} on B `, 'm'));
     assert.match(err, /^4 of 4 runs done · results in /m);
 
-    const store = openStore(db, { mustExist: true });
+    const store = openStoreReadOnly(db);
     let runs;
     try {
       runs = store.list();
@@ -114,7 +111,7 @@ describe('layercut run --queue with layercut workers', { timeout: 120_000 }, () 
     assert.match(coordinator.stdout(), /^\| first 2 \| (\*\*)?\d+\.\d ± \d+\.\d(\*\*)? \|$/m);
 
     // The whole picture: the store, an empty queue, and B alone (A's announcement expired).
-    const status = startCommand(['status', '--queue', redis.url, '--db', db], dir);
+    const status = startCommand(t, ['status', '--queue', redis.url, '--db', db], dir);
     assert.equal(await status.exit, 0, status.stderr());
     assert.match(
       status.stdout(),

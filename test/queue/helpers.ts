@@ -3,12 +3,11 @@
  * temporary folder), and layercut commands (`run`, `worker`, `status`) as real processes whose
  * stderr lines a test can wait for (test/helpers/spawn.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { spawnNode, type SpawnedCommand } from '../helpers/spawn.js';
+import { spawnCommand, spawnNode, type Owner, type SpawnedCommand } from '../helpers/spawn.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Entry running `run`, `worker` and `status` like bin/layercut.mjs (see commands.ts). */
@@ -29,49 +28,56 @@ export function freePort(): Promise<number> {
 export interface RedisServer {
   url: string;
   port: number;
-  process: ChildProcess;
+  command: SpawnedCommand;
   /** Kills the server and waits until it is gone. */
   stop(): Promise<void>;
 }
 
-/** Starts /usr/bin/redis-server on 127.0.0.1 at a free port, saving nothing, in `dir`. */
+/**
+ * Starts /usr/bin/redis-server on 127.0.0.1 at a free port, saving nothing, in `dir`. Started in
+ * a `before` hook (no test owns it): `stop()` it in an `after` hook; its time limit (10 minutes)
+ * and this process's exit end it otherwise.
+ */
 export async function startRedis(dir: string): Promise<RedisServer> {
   const port = await freePort();
-  const child = spawn(
+  const command = spawnCommand(
+    null,
     '/usr/bin/redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: dir, name: 'redis-server', timeoutMs: 600_000 },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    command.process.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('Ready to accept connections')) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.once('exit', (code) => {
+    void command.exit.then((code) => {
       clearTimeout(timer);
       reject(new Error(`redis-server exited with ${code}:\n${output}`));
     });
+  }).catch(async (error: unknown) => {
+    await command.kill();
+    throw error;
   });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    process: child,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return { url: `redis://127.0.0.1:${port}`, port, command, stop: () => command.kill() };
 }
 
-/** Starts `layercut <args>` (run, worker or status) in `cwd`; stderr is a pipe, so progress comes as plain lines. */
-export function startCommand(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): SpawnedCommand {
-  return spawnNode(['--import', import.meta.resolve('tsx/esm'), commandsEntry, ...args], {
+/**
+ * Starts `layercut <args>` (run, worker or status) in `cwd`, ended with `owner` (test/helpers/spawn.ts);
+ * stderr is a pipe, so progress comes as plain lines.
+ */
+export function startCommand(
+  owner: Owner,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): SpawnedCommand {
+  return spawnNode(owner, ['--import', import.meta.resolve('tsx/esm'), commandsEntry, ...args], {
     cwd,
     env,
     name: `layercut ${args[0]}`,

@@ -264,7 +264,7 @@ describe('the sweep printer', () => {
       kind: 'failed',
       id,
       worker: 'w0',
-      error: 'boom\nstack',
+      error: 'verbalizer has 1 error:\n  - labels clash\n  hint: look',
       attempt: 1,
       retry: true,
       index: 0,
@@ -287,7 +287,10 @@ describe('the sweep printer', () => {
         `[w0] start ${id}  tiny-gpt2 first 2 · sst2 · lm · seed 0`,
         `[w0] ${id} train step 1/8`,
         `[w0] ${id} eval at step 4 (epoch 1): validation accuracy 62.5%`,
-        `[0/2] failed (attempt 1, will retry) ${id} on w0: boom`,
+        // a message of several lines comes whole, indented under its first line
+        `[0/2] failed (attempt 1, will retry) ${id} on w0: verbalizer has 1 error:`,
+        '      - labels clash',
+        '      hint: look',
         `[1/2] done ${id} on w1  tiny-gpt2 first 2 · sst2 · lm · seed 0: test accuracy 87.5%, macro-F1 ${(
           fakeResult(plan, { accuracy: 0.875 }).test.macroF1 * 100
         ).toFixed(1)}% (${fakeResult(plan, { accuracy: 0.875 }).timings.wallSeconds.toFixed(1)} s)`,
@@ -298,10 +301,11 @@ describe('the sweep printer', () => {
 });
 
 describe('a run process', { timeout: 60_000 }, () => {
-  test('a run that throws is a failed outcome with its message; the process lives on and stops when told', async () => {
+  test('a run that throws is a failed outcome with its message; the process lives on and stops when told', async (t) => {
     const [plan] = await tinyPlans(1);
     const broken: RunPlan = { ...plan!, model: { kind: 'local', path: path.join(dir, 'no-such-model') } };
     const child = await RunProcess.start({ name: 't0' });
+    t.after(() => child.kill()); // however the test ends
     try {
       assert.ok(child.alive);
       const outcome = await child.run('0123456789abcdef', broken);

@@ -10,7 +10,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { openStore, type StoredRun } from '../../src/results/store.js';
+import { openStoreReadOnly, type StoredRun } from '../../src/results/store.js';
 import { repoRoot, testFolder, writeTinyExperiment } from '../runner/helpers.js';
 import { doneIds, eventually, processExists, startCommand } from './helpers.js';
 
@@ -18,7 +18,7 @@ const { dir } = testFolder('layercut-pool-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function storedRuns(db: string): StoredRun[] {
-  const store = openStore(db, { mustExist: true });
+  const store = openStoreReadOnly(db);
   try {
     return store.list();
   } finally {
@@ -27,7 +27,7 @@ function storedRuns(db: string): StoredRun[] {
 }
 
 describe('layercut run --workers', { timeout: 120_000 }, () => {
-  test('two workers; a broken run fails after its retry, a killed worker is replaced and its run retried', async () => {
+  test('two workers; a broken run fails after its retry, a killed worker is replaced and its run retried', async (t) => {
     const file = path.join(dir, 'pool-broken.ts');
     const dsl = JSON.stringify(path.join(repoRoot, 'dsl', 'index.js'));
     writeFileSync(
@@ -45,7 +45,7 @@ export const pool = concat(
 `,
     );
     const db = path.join(dir, 'pool.db');
-    const run = startCommand(['run', file, '--db', db, '--workers', '2', '--retries', '1'], dir);
+    const run = startCommand(t, ['run', file, '--db', db, '--workers', '2', '--retries', '1'], dir);
     await run.waitForLine(/^3 runs, 3 to run on 2 worker processes/);
 
     // Largest first: the 3-layer run goes to the first worker; kill that worker's process mid-training.
@@ -105,10 +105,10 @@ export const pool = concat(
     assert.match(run.stdout(), /^\| first 3 \| (\*\*)?\d+\.\d(\*\*)? \|$/m);
   });
 
-  test('Ctrl-C: exit 130, runs in progress back in the queue and no process left; the same command completes', async () => {
+  test('Ctrl-C: exit 130, runs in progress back in the queue and no process left; the same command completes', async (t) => {
     const file = writeTinyExperiment(dir, { layers: 2, seeds: 2, epochs: 2 });
     const db = path.join(dir, 'pool-interrupted.db');
-    const first = startCommand(['run', file, '--db', db, '--workers', '2'], dir);
+    const first = startCommand(t, ['run', file, '--db', db, '--workers', '2'], dir);
     const pids = await Promise.all(
       ['w0', 'w1'].map(async (w) =>
         Number(/pid (\d+)/.exec(await first.waitForLine(new RegExp(`^\\[${w}\\] worker started`)))![1]),
@@ -133,7 +133,7 @@ export const pool = concat(
     const doneBefore = between.filter((r) => r.status === 'done').map((r) => r.id);
     assert.ok(doneBefore.length < 4, 'stopped before the end');
 
-    const second = startCommand(['run', file, '--db', db, '--workers', '2'], dir);
+    const second = startCommand(t, ['run', file, '--db', db, '--workers', '2'], dir);
     assert.equal(await second.exit, 0, second.stderr());
     const finishedBefore = doneBefore.length ? `${doneBefore.length} finished before, ` : '';
     assert.match(

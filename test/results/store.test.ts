@@ -11,7 +11,7 @@ import { runId } from '../../src/plan/id.js';
 import { runRows } from '../../src/results/rows.js';
 import { runsCsvTable, runsDisplay, runsView } from '../../src/results/runs-view.js';
 import { migrations, SCHEMA_VERSION } from '../../src/results/schema.js';
-import { openStore } from '../../src/results/store.js';
+import { openStore, openStoreReadOnly } from '../../src/results/store.js';
 import { fakePlan, fakeResult, keepAll } from './fake-runs.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-store-'));
@@ -218,7 +218,7 @@ describe('results store', () => {
     const other = fakeResult(fakePlan({ seed: 99 }), { accuracy: 0.5 });
     assert.throws(() => store.finish(id, other), LayercutError);
     store.close();
-    assert.throws(() => openStore(path.join(dir, 'absent.db'), { mustExist: true }), /no results store/);
+    assert.throws(() => openStoreReadOnly(path.join(dir, 'absent.db')), /no results store/);
     assert.throws(() => openStore(path.join(dir, 'no-such-folder', 'x.db')), /folder does not exist/);
     const junk = path.join(dir, 'junk.db');
     writeFileSync(

@@ -9,17 +9,17 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { main } from '../../src/cli.js';
-import { openStore } from '../../src/results/store.js';
+import { openStoreReadOnly } from '../../src/results/store.js';
 import { layercutBin, repoRoot, testFolder, writeTinyExperiment } from './helpers.js';
 import { captured } from '../helpers/console.js';
-import { spawnNode, type SpawnedCommand } from '../helpers/spawn.js';
+import { spawnNode, type Owner, type SpawnedCommand } from '../helpers/spawn.js';
 
 const { dir, cache } = testFolder('layercut-run-cli-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Starts `layercut run <args>` (plain progress lines: stderr is a pipe). */
-function layercutRun(args: string[]): SpawnedCommand {
-  return spawnNode([layercutBin, 'run', ...args], {
+/** Starts `layercut run <args>` (plain progress lines: stderr is a pipe); it ends with test `t`. */
+function layercutRun(t: Owner, args: string[]): SpawnedCommand {
+  return spawnNode(t, [layercutBin, 'run', ...args], {
     cwd: dir,
     env: { LAYERCUT_CACHE: cache },
     name: 'layercut run',
@@ -58,7 +58,7 @@ describe('layercut run', { timeout: 120_000 }, () => {
     assert.match(help.out, /examples:\n {2}layercut run examples\/quickstart\.ts/);
   });
 
-  test('a failing run: exit 1, the error on stderr, the other run in the table', async () => {
+  test('a failing run: exit 1, the error on stderr, the other run in the table', async (t) => {
     const file = path.join(dir, 'one-broken.ts');
     const dsl = JSON.stringify(path.join(repoRoot, 'dsl', 'index.js'));
     writeFileSync(
@@ -75,25 +75,28 @@ export const both = concat(
 );
 `,
     );
-    const run = layercutRun([file, '--db', 'broken.db']);
+    const run = layercutRun(t, [file, '--db', 'broken.db']);
     assert.equal(await run.exit, 1);
     assert.match(run.stderr(), /^\[2\/2\] FAILED [0-9a-f]{16} {2}\.\/no-such-model first 1/m);
     assert.match(run.stderr(), /^failed: [0-9a-f]{16}: .*no-such-model/m);
-    // Only the run that finished is in the table.
-    assert.match(run.stdout(), /^\| layers \| spam \|\n\| --- \| ---: \|\n\| first 1 \| \d+\.\d \|\n\n/);
+    // Only the run that finished is in the table (and the majority class of its test sample).
+    assert.match(
+      run.stdout(),
+      /^\| layers \| spam \|\n\| --- \| ---: \|\n\| first 1 \| \d+\.\d \|\n\| majority class \| \d+\.\d \|\n\n/,
+    );
 
     // Run again: the failed run is skipped, not forgotten (still exit 1); the table is printed again.
-    const again = layercutRun([file, '--db', 'broken.db']);
+    const again = layercutRun(t, [file, '--db', 'broken.db']);
     assert.equal(await again.exit, 1);
     assert.match(again.stderr(), /^2 runs, 1 finished before, 0 to run, 1 skipped/m);
     assert.match(again.stderr(), /^skip [0-9a-f]{16}: failed before \(--retry-failed runs it again\)/m);
     assert.equal(again.stdout(), run.stdout());
   });
 
-  test('SIGKILL half-way through a sweep, then the same command: every run once, each with a result', async () => {
+  test('SIGKILL half-way through a sweep, then the same command: every run once, each with a result', async (t) => {
     const file = writeTinyExperiment(dir, { layers: 2, seeds: 2, epochs: 2 });
     const db = path.join(dir, 'killed.db');
-    const first = layercutRun([file, '--db', db]);
+    const first = layercutRun(t, [file, '--db', db]);
     // The first run finished and the second is training: kill it there.
     const done = await first.waitForLine(/^\[1\/4\] done /);
     await first.waitForLine(/^\[2\/4\] train step/);
@@ -101,7 +104,7 @@ export const both = concat(
     assert.equal(await first.exit, 'SIGKILL');
     const firstId = /done ([0-9a-f]{16})/.exec(done)![1]!;
 
-    const store = openStore(db, { mustExist: true });
+    const store = openStoreReadOnly(db);
     let before;
     try {
       before = store.list();
@@ -114,7 +117,7 @@ export const both = concat(
     assert.ok(unfinished.length >= 2, 'killed mid-sweep');
     assert.ok(before.every((r) => r.status !== 'failed'));
 
-    const second = layercutRun([file, '--db', db]);
+    const second = layercutRun(t, [file, '--db', db]);
     assert.equal(await second.exit, 0, second.stderr());
     const finishedBefore = 4 - unfinished.length;
     assert.match(
@@ -123,7 +126,7 @@ export const both = concat(
     );
     assert.deepEqual(startedIds(second.stderr()).sort(), unfinished.map((r) => r.id).sort());
 
-    const reopened = openStore(db, { mustExist: true });
+    const reopened = openStoreReadOnly(db);
     try {
       const after = reopened.list();
       assert.deepEqual(after.map((r) => r.id).sort(), before.map((r) => r.id).sort());
@@ -145,17 +148,17 @@ export const both = concat(
     assert.match(second.stdout(), /^\| first 2 \| (\*\*)?\d+\.\d ± \d+\.\d(\*\*)? \|$/m);
   });
 
-  test('Ctrl-C (SIGINT): exit 130, the run is put back, not failed; the same command completes the sweep', async () => {
+  test('Ctrl-C (SIGINT): exit 130, the run is put back, not failed; the same command completes the sweep', async (t) => {
     const file = writeTinyExperiment(dir, { layers: 2, seeds: 2, epochs: 2 });
     const db = path.join(dir, 'interrupted.db');
-    const first = layercutRun([file, '--db', db]);
+    const first = layercutRun(t, [file, '--db', db]);
     await first.waitForLine(/^\[2\/4\] train step/);
     first.process.kill('SIGINT');
     assert.equal(await first.exit, 130);
     assert.match(first.stderr(), /^interrupted/m);
     assert.equal(first.stdout(), '');
 
-    const store = openStore(db, { mustExist: true });
+    const store = openStoreReadOnly(db);
     let before;
     try {
       before = store.list();
@@ -171,10 +174,10 @@ export const both = concat(
     const putBack = /interrupted: run ([0-9a-f]{16}) was put back/.exec(first.stderr())?.[1];
     if (putBack) assert.equal(before.find((r) => r.id === putBack)!.attempts, 1);
 
-    const second = layercutRun([file, '--db', db]);
+    const second = layercutRun(t, [file, '--db', db]);
     assert.equal(await second.exit, 0, second.stderr());
     assert.deepEqual(startedIds(second.stderr()).sort(), queued.map((r) => r.id).sort());
-    const reopened = openStore(db, { mustExist: true });
+    const reopened = openStoreReadOnly(db);
     try {
       assert.deepEqual(reopened.counts(), { queued: 0, running: 0, done: 4, failed: 0 });
     } finally {

@@ -84,7 +84,7 @@ describe('fast building blocks equal the plain ones (values and gradients)', () 
       tf.dispose([...inputs, ...fast, ...plain]);
     });
 
-    for (const name of ['gelu_new', 'gelu', 'silu', 'relu']) {
+    for (const name of ['gelu_new', 'gelu', 'silu', 'relu'] as const) {
       it(`${name}, ${where}`, () => {
         const act = activation(name);
         const inputs = [tf.randomNormal([3, 40], 0, 2.5, 'float32', 5)];

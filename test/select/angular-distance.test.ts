@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
 import { angularDistances, blockToDrop } from '../../src/select/angular-distance.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
-import { modelFixture } from '../helpers/fixtures.js';
+import { modelFixture, newFamilyFixtures } from '../helpers/fixtures.js';
 
 await tf.setBackend('cpu');
 
@@ -41,12 +41,13 @@ function referenceDistances(
   return out;
 }
 
-// the last reference hidden state has the final norm applied for GPT-2 and Llama: stop before it
+// the last reference hidden state has the final norm applied for the decoders: stop before it
 for (const [fixture, rawStates] of [
   ['bert-tiny', 5],
   ['roberta-tiny', 5],
   ['gpt2-tiny', 4],
   ['llama-tiny-gqa', 4],
+  ...newFamilyFixtures.map((name) => [name, 4] as const),
 ] as const) {
   it(`${fixture}: angular distances equal those of transformers' hidden states`, async () => {
     const dir = modelFixture(fixture);

@@ -7,13 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
 import { blockInfluence } from '../../src/select/block-influence.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
-import { modelFixture } from '../helpers/fixtures.js';
+import { modelFixture, newFamilyFixtures } from '../helpers/fixtures.js';
 
 await tf.setBackend('cpu');
 
 // transformers' last hidden state has the final norm applied for these families, so its last
 // block-influence entry is not the raw layer's: compare layers 0..L-2 there, all layers elsewhere
-const finalNormApplied = new Set(['gpt2-tiny', 'opt-tiny', 'llama-tiny-gqa']);
+const finalNormApplied = new Set(['gpt2-tiny', 'opt-tiny', 'llama-tiny-gqa', ...newFamilyFixtures]);
 
 for (const fixture of [
   'gpt2-tiny',
@@ -22,6 +22,7 @@ for (const fixture of [
   'llama-tiny-gqa',
   'bert-tiny',
   'roberta-tiny',
+  ...newFamilyFixtures,
 ]) {
   it(`${fixture}: block influence equals PyTorch's`, async () => {
     const dir = modelFixture(fixture);

@@ -17,7 +17,18 @@ const examples: EncodedExample[] = Array.from({ length: 12 }, (_, i) => {
 });
 const labelIds = [7, 42, 77];
 
-for (const fixture of ['gpt2-tiny', 'opt-tiny', 'llama-tiny-gqa']) {
+// one fixture of each family of issue 19 too (their sliding windows, fused projections, parallel residual)
+const newFamilies = [
+  'qwen2-tiny-window',
+  'qwen3-tiny',
+  'mistral-tiny',
+  'phi3-tiny-partial',
+  'gemma-tiny',
+  'gpt-neox-tiny',
+  'llama3-tiny',
+];
+
+for (const fixture of ['gpt2-tiny', 'opt-tiny', 'llama-tiny-gqa', ...newFamilies]) {
   it(`${fixture}: reading k equals the model cut to its first k layers`, async () => {
     const { model } = await loadModel(modelFixture(fixture));
     const readings = await depthPreview(model, examples, labelIds, { batchSize: 5 });

@@ -5,11 +5,11 @@
  * `layercut tokenize` — in process, and once per folder through bin/layercut.mjs.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { tokenizeOutput } from '../../src/cli/tokenize.js';
+import { runToEnd } from '../helpers/spawn.js';
 import { fixtureTokenizer, repoRoot, tokenizerFixture, tokenizerFixturesDir } from './fixture-tokenizers.js';
 
 interface ExpectedSample {
@@ -63,15 +63,16 @@ for (const name of folders) {
     }
   });
 
-  test(`${name}: node bin/layercut.mjs tokenize gives the same line`, () => {
+  test(`${name}: node bin/layercut.mjs tokenize gives the same line`, async (t) => {
     const sample = samples.find((s) => s.text.startsWith('Emoji:'))!;
-    const result = spawnSync(
+    const result = await runToEnd(
+      t,
       process.execPath,
       [path.join(repoRoot, 'bin/layercut.mjs'), 'tokenize', '--tokenizer', dir, sample.text],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+      { cwd: repoRoot, timeoutMs: 60_000 },
     );
     assert.doesNotMatch(result.stderr, /unknown command 'tokenize'/, 'register tokenize in src/cli.ts');
-    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, JSON.stringify({ ids: sample.ids, tokens: sample.tokens }) + '\n');
   });
 }

@@ -327,3 +327,80 @@ test('a file truncated after it was opened fails the read, naming the file', asy
   await rejectsWith(ckpt.readFloat32('w'), 'truncated', file);
   await ckpt.close();
 });
+
+// Minimal inputs the safetensors fuzzer (test/fuzz/safetensors.ts) found crashing or misreported.
+test('fuzz finds: a deeply nested header value is refused, not a stack overflow', async () => {
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  const shape = await writeRaw(
+    dir,
+    'deep-shape.safetensors',
+    `{"t":{"dtype":"F32","shape":${deep},"data_offsets":[0,0]}}`,
+    new Uint8Array(),
+  );
+  await rejectsWith(
+    openCheckpoint(shape),
+    'invalid-header',
+    'tensor "t": shape (nested too deep to show) is not a list of sizes',
+  );
+  const dtype = await writeRaw(
+    dir,
+    'deep-dtype.safetensors',
+    `{"t":{"dtype":${deep},"shape":[],"data_offsets":[0,0]}}`,
+    new Uint8Array(),
+  );
+  await rejectsWith(
+    openCheckpoint(dtype),
+    'unknown-dtype',
+    'has dtype (nested too deep to show), which is not',
+  );
+});
+
+test('fuzz finds: messages say what is missing or odd, on one line', async () => {
+  const oneLine = async (header: string, data: Uint8Array, kind: SafetensorsErrorKind, part: string) => {
+    const file = await writeRaw(dir, 'odd.safetensors', header, data);
+    await rejectsWith(openCheckpoint(file), kind, part);
+    await openCheckpoint(file).catch((error: Error) => {
+      assert.equal(error.message.split('\n  hint: ')[0]!.split('\n').length, 1, error.message);
+    });
+  };
+  // once "has dtype undefined", "shape [null]" (for 1e400), and a name or JSON error over two lines
+  await oneLine(
+    '{"t":{"shape":[],"data_offsets":[0,0]}}',
+    new Uint8Array(),
+    'unknown-dtype',
+    'tensor "t" has no dtype',
+  );
+  await oneLine(
+    '{"t":{"dtype":"U8","data_offsets":[0,0]}}',
+    new Uint8Array(),
+    'invalid-header',
+    'tensor "t" has no shape',
+  );
+  await oneLine(
+    '{"t":{"dtype":"U8","shape":[]}}',
+    new Uint8Array(),
+    'invalid-header',
+    'tensor "t" has no data_offsets',
+  );
+  await oneLine(
+    '{"t":{"dtype":"U8","shape":[1e400],"data_offsets":[0,0]}}',
+    new Uint8Array(),
+    'invalid-header',
+    'shape [Infinity] is not',
+  );
+  await oneLine(
+    '{"a\\nb":{"dtype":"F32","shape":[1],"data_offsets":[0,0]}}',
+    new Uint8Array(),
+    'size-mismatch',
+    'tensor "a\\nb" holds 0 bytes',
+  );
+  await oneLine('F\n', new Uint8Array(), 'invalid-json', '"F\\n" is not valid JSON');
+  // 31 sizes whose float product overflows to Infinity, times 0: once "needs NaN"
+  const huge = Array(30).fill(9007199254740991).join(',');
+  await oneLine(
+    `{"t":{"dtype":"F32","shape":[${huge},0],"data_offsets":[0,4]}}`,
+    f32Bytes([1]),
+    'size-mismatch',
+    '… (31 sizes)] needs 0',
+  );
+});
