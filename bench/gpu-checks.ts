@@ -9,6 +9,8 @@
  *   fused AdamW         against the tfjs-ops AdamW, three steps
  *   matMulBias          x·W + b with the bias in the matmul's epilogue, against matMul + add
  *   gather gradient     the row scatter against tfjs's unsorted segment sum
+ *   cross-entropy       the fused loss over label-word scores against tfjs ops
+ *   early AdamW         AdamW applied during the backward pass against after it (GPT-2 fixture)
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -27,6 +29,9 @@ import {
   tensorCoreMatrix,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
+import { loadModel } from '../src/models/load.js';
+import { variableGrads } from '../src/runtime/gradients.js';
+import { crossEntropy, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
 import { AdamW } from '../src/train/optimizers.js';
 
 /** One compared quantity. `diff` is relative to the reference's largest |value| when `relative`. */
@@ -526,6 +531,124 @@ export async function gatherGradientChecks(): Promise<Check[]> {
       });
     }
     tf.dispose([table, ids, dy]);
+  }
+  return checks;
+}
+
+/**
+ * AdamW applied to each parameter during the backward pass, as its gradient becomes ready
+ * (variableGrads' onReady; the fused pass writes the parameter in place while the other
+ * gradients are still queued), against AdamW applied after it: 3 steps of the GPT-2 fixture
+ * (`dir`), every parameter compared.
+ */
+export async function earlyOptimizerCheck(dir: string): Promise<Check> {
+  const finals: Map<string, Float32Array>[] = [];
+  for (const early of [false, true]) {
+    const { model } = await loadModel(dir);
+    const variables = [...model.params.values()];
+    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+    const optimizer = new AdamW(model.params, { weightDecay: 0.01 });
+    const batch: PromptBatch = {
+      inputIds: tf.tensor2d([5, 6, 7, 8, 9, 10, 11, 1, 5, 5, 6, 3], [3, 4], 'int32'),
+      attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0], [3, 4], 'int32'),
+      answerPositions: tf.tensor1d([3, 2, 1], 'int32'),
+      labels: tf.tensor1d([0, 1, 1], 'int32'),
+    };
+    const labelTokenIds = tf.tensor1d([7, 42], 'int32');
+    const loss = () => promptLmLoss(model, batch, labelTokenIds);
+    for (let step = 0; step < 3; step++) {
+      if (early) {
+        const updates = optimizer.begin(1e-3);
+        const { value } = variableGrads(loss, variables, {
+          onReady: (variable, grad) => {
+            updates.update(nameOf.get(variable.name)!, grad);
+            grad.dispose();
+          },
+        });
+        updates.finish();
+        value.dispose();
+      } else {
+        const { value, grads } = variableGrads(loss, variables);
+        const named: tf.NamedTensorMap = {};
+        for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+        optimizer.step(named, 1e-3);
+        tf.dispose([value, named]);
+      }
+    }
+    const values = new Map<string, Float32Array>();
+    for (const [name, v] of model.params) values.set(name, (await v.data()) as Float32Array);
+    finals.push(values);
+    optimizer.dispose();
+    model.dispose();
+    tf.dispose([...Object.values(batch), labelTokenIds]);
+  }
+  let maxDiff = 0;
+  let maxValue = 0;
+  for (const [name, late] of finals[0]!) {
+    const early = finals[1]!.get(name)!;
+    for (let i = 0; i < late.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(early[i]! - late[i]!));
+      maxValue = Math.max(maxValue, Math.abs(late[i]!));
+    }
+  }
+  return {
+    name: 'AdamW as gradients become ready vs after backward, 3 steps',
+    diff: maxDiff / maxValue,
+    tolerance: 1e-5,
+    relative: true,
+  };
+}
+
+/**
+ * The fused cross-entropy (fused/cross-entropy.ts) against its tfjs-op formulation
+ * (LAYERCUT_NO_FUSED_KERNELS), loss and score gradient: 16 rows of 2 label words, 1 row, and 300
+ * rows of 5 with a label outside the classes.
+ */
+export async function crossEntropyChecks(): Promise<Check[]> {
+  const cases = [
+    { name: '16x2', rows: 16, classes: 2, invalidAt: -1 },
+    { name: '1x2', rows: 1, classes: 2, invalidAt: -1 },
+    { name: '300x5, one label out of range', rows: 300, classes: 5, invalidAt: 11 },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const scores = tf.randomNormal([c.rows, c.classes], 0, 3, 'float32', 16);
+    const labels = tf.tensor1d(
+      Array.from({ length: c.rows }, (_, i) => (i === c.invalidAt ? c.classes + 2 : (i * 7) % c.classes)),
+      'int32',
+    );
+    const run = (fused: boolean) => {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+      try {
+        return tf.tidy(() => {
+          const f = (s: tf.Tensor) => crossEntropy(s as tf.Tensor2D, labels);
+          return [f(scores), tf.grads((s: tf.Tensor) => tf.mul(f(s), 3))([scores])[0]!];
+        });
+      } finally {
+        process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+      }
+    };
+    try {
+      const [fused, plain] = [run(true), run(false)];
+      for (const [i, part] of ['loss', 'dscores'].entries()) {
+        checks.push({
+          name: `fused cross-entropy ${c.name} ${part} vs tfjs ops`,
+          diff: await maxDifference(fused[i]!, plain[i]!, true),
+          tolerance: 1e-6,
+          relative: true,
+        });
+      }
+      tf.dispose([...fused, ...plain]);
+    } catch (error) {
+      checks.push({
+        name: `fused cross-entropy ${c.name}`,
+        diff: NaN,
+        tolerance: 1e-6,
+        relative: true,
+        error: errorText(error),
+      });
+    }
+    tf.dispose([scores, labels]);
   }
   return checks;
 }

@@ -1,7 +1,9 @@
 /**
  * The fine-tuning step the benchmarks time (bench/train.ts on a GPU, bench/host-profile.ts on
  * Dawn's null device): the `lm` prompt loss, layercut's gradients, AdamW over the trained
- * parameters (every weight, or LoRA adapters: `trained`), no clipping. Returns the step's loss, not yet read back.
+ * parameters (every weight, or LoRA adapters: `trained`), each updated as soon as its gradient is
+ * complete (no clipping, so nothing needs all gradients at once). Returns the step's loss, not yet
+ * read back.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../src/models/types.js';
@@ -25,16 +27,25 @@ export function fineTuneStep(
   const variables = [...trained.values()];
   const nameOf = new Map([...trained].map(([name, v]) => [v.name, name]));
   return () => {
-    const { value, grads } = variableGrads(() => {
-      const loss = promptLmLoss(model, batch, labelTokenIds);
-      onPhase?.('forward done');
-      return loss;
-    }, variables);
+    // each parameter is updated as soon as its gradient is complete, during the backward pass
+    const updates = optimizer.begin(benchLearningRate);
+    const { value, grads } = variableGrads(
+      () => {
+        const loss = promptLmLoss(model, batch, labelTokenIds);
+        onPhase?.('forward done');
+        return loss;
+      },
+      variables,
+      {
+        onReady: (variable, grad) => {
+          updates.update(nameOf.get(variable.name)!, grad);
+          grad.dispose();
+        },
+      },
+    );
     onPhase?.('backward done');
-    const named: tf.NamedTensorMap = {};
-    for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-    optimizer.step(named, benchLearningRate);
-    tf.dispose(grads);
+    updates.finish();
+    tf.dispose(grads); // none: every gradient went to onReady
     onPhase?.('optimizer done');
     return value;
   };

@@ -12,6 +12,11 @@
  *   has turned them into its inputs' gradients nothing reads them again;
  * - the tensors the node saved for its gradient.
  *
+ * With `onReady` each variable's gradient is handed over as soon as it is complete, so that an
+ * optimizer can apply it and free it during the backward pass (without it every gradient is
+ * alive at the end at once, and in the next step's forward pass their buffers sit in tfjs's
+ * pool, of sizes no activation has).
+ *
  * Inside another gradient computation (higher-order gradients) the outer tape needs both, and
  * this is tfjs's own `tf.variableGrads`. LAYERCUT_PLAIN_OPS also selects tfjs's own.
  */
@@ -68,6 +73,17 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
     }));
 }
 
+export interface GradientOptions {
+  /**
+   * Called with each variable's gradient as soon as no op is left to add to it, during the
+   * backward pass (the op that used the variable first in the forward pass has run); the callee
+   * owns `grad` and disposes it. Such variables are left out of the returned gradients. An
+   * optimizer can update the variable there (`Optimizer.begin`): every op that read it has run,
+   * and its gradient's memory is free for the rest of the backward pass.
+   */
+  onReady?: (variable: tf.Variable, grad: tf.Tensor) => void;
+}
+
 /**
  * Gradients of the scalar `f()` with respect to `varList` (default: every trainable variable),
  * by variable name, as `tf.variableGrads` returns them.
@@ -75,9 +91,21 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
 export function variableGrads(
   f: () => tf.Scalar,
   varList?: tf.Variable[],
+  options: GradientOptions = {},
 ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   const engine = tf.engine() as unknown as EngineInternals;
-  if (plainOps() || engine.state.gradientDepth > 0) return tf.variableGrads(f, varList);
+  if (plainOps() || engine.state.gradientDepth > 0) {
+    const result = tf.variableGrads(f, varList);
+    if (!options.onReady) return result;
+    // hand every gradient over at the end, as if each became ready then
+    for (const v of varList ?? Object.values(engine.registeredVariables)) {
+      const grad = result.grads[v.name];
+      if (!grad) continue;
+      delete result.grads[v.name];
+      options.onReady(v, grad);
+    }
+    return result;
+  }
   const variables = (varList ?? Object.values(engine.registeredVariables)).filter((v) => v.trainable);
   if (variables.length === 0)
     throw new Error('variableGrads() expects at least one of the input variables to be trainable');
@@ -91,6 +119,18 @@ export function variableGrads(
     throw new Error('The f passed in variableGrads(f) must return a scalar');
   const tape = engine.state.activeTape ?? [];
   const nodes = nodesFromXsToY(tape, variables, y);
+  // node index → the variables whose gradient is complete once that node has run (their first use)
+  const readyAfter = new Map<number, tf.Variable[]>();
+  if (options.onReady) {
+    const firstUse = new Map<number, number>();
+    nodes.forEach((node, i) => {
+      for (const input of Object.values(node.inputs)) if (!firstUse.has(input.id)) firstUse.set(input.id, i);
+    });
+    for (const v of variables) {
+      const at = firstUse.get(v.id);
+      if (at !== undefined) readyAfter.set(at, [...(readyAfter.get(at) ?? []), v]);
+    }
+  }
 
   const grads = engine.tidy('backward', () => {
     const gradientOf = new Map<number, tf.Tensor>([[y.id, tf.ones(y.shape)]]); // tensor id → dL/dt
@@ -129,6 +169,11 @@ export function variableGrads(
         gradientOf.delete(output.id);
       }
       for (const saved of node.saved ?? []) saved.dispose();
+      for (const v of readyAfter.get(i) ?? []) {
+        const grad = gradientOf.get(v.id);
+        gradientOf.delete(v.id);
+        if (grad) options.onReady!(v, grad);
+      }
     }
     return variables.map((v) => gradientOf.get(v.id));
   });
@@ -140,7 +185,7 @@ export function variableGrads(
     const grad = grads[i];
     if (grad) named[v.name] = grad;
   });
-  if (Object.keys(named).length === 0)
+  if (Object.keys(named).length === 0 && readyAfter.size === 0)
     throw new Error(
       'Cannot find a connection between any variable and the result of the loss function y=f(x).',
     );

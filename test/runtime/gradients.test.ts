@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
 import { promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
+import { AdamW, Sgd, type Optimizer } from '../../src/train/optimizers.js';
 import { modelFixture } from '../helpers/fixtures.js';
 import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
 
@@ -89,6 +90,78 @@ describe('variableGrads', () => {
       ...Object.values(actual.grads),
     ]);
     tf.dispose([a, b, c]);
+  });
+
+  it('hands each gradient to onReady once, as soon as it is complete; an optimizer applying them there ends where step() does', async () => {
+    const makeOptimizers: [string, (params: Map<string, tf.Variable>) => Optimizer][] = [
+      ['AdamW', (params) => new AdamW(params, { weightDecay: 0.1 })],
+      ['SGD', (params) => new Sgd(params, { momentum: 0.9, weightDecay: 0.01 })],
+    ];
+    for (const [optimizerName, makeOptimizer] of makeOptimizers) {
+      const runs = [];
+      for (const early of [false, true]) {
+        const { model } = await loadModel(modelFixture('gpt2-tiny'));
+        const batch = fixtureBatch(model.info.config.vocabSize);
+        const labelTokenIds = tf.tensor1d([5, 9], 'int32');
+        const variables = [...model.params.values()];
+        const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+        const optimizer = makeOptimizer(model.params);
+        const loss = () => promptLmLoss(model, batch, labelTokenIds);
+        const handed: string[] = [];
+        /** Bytes more than at the step's start when the backward pass has ended (the gradients held). */
+        let heldAfterBackward = 0;
+        const oneStep = () => {
+          const before = tf.memory().numBytes;
+          if (early) {
+            const updates = optimizer.begin(1e-2);
+            const { value, grads } = variableGrads(loss, variables, {
+              onReady: (variable, grad) => {
+                handed.push(variable.name);
+                updates.update(nameOf.get(variable.name)!, grad);
+                grad.dispose();
+              },
+            });
+            heldAfterBackward = tf.memory().numBytes - before - value.size * 4;
+            updates.finish();
+            assert.deepEqual(Object.keys(grads), []);
+            value.dispose();
+          } else {
+            const { value, grads } = variableGrads(loss, variables);
+            heldAfterBackward = tf.memory().numBytes - before - value.size * 4;
+            const named: tf.NamedTensorMap = {};
+            for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+            optimizer.step(named, 1e-2);
+            tf.dispose([value, named]);
+          }
+        };
+        for (let step = 0; step < 3; step++) oneStep();
+        const values = new Map<string, Float32Array>();
+        for (const [name, v] of model.params) values.set(name, (await v.data()) as Float32Array);
+        runs.push({ values, handed, heldAfterBackward });
+        optimizer.dispose();
+        model.dispose();
+        tf.dispose([labelTokenIds, ...Object.values(batch)]);
+      }
+      const [late, early] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      assert.equal(
+        early.handed.length,
+        3 * late.values.size,
+        `${optimizerName}: every parameter, every step`,
+      );
+      assert.equal(new Set(early.handed.slice(0, late.values.size)).size, late.values.size);
+      for (const [name, value] of late.values)
+        assert.deepEqual(early.values.get(name), value, `${optimizerName}: ${name} after 3 steps`);
+      // the tied embedding's gradient is complete only at the end: the first handed over is a later layer's
+      assert.ok(!early.handed[0]!.includes('wte'), early.handed[0]);
+      // without onReady every gradient is alive when the backward pass ends; with it none
+      const paramBytes = [...late.values.values()].reduce((n, v) => n + v.length * 4, 0);
+      assert.equal(late.heldAfterBackward, paramBytes, `${optimizerName}: gradients held without onReady`);
+      // (with onReady, only the optimizer's per-step scalars: a few floats)
+      assert.ok(
+        early.heldAfterBackward <= 16,
+        `${optimizerName}: ${early.heldAfterBackward} bytes held with onReady`,
+      );
+    }
   });
 
   it('leaves out variables the loss does not reach, and refuses a loss that reaches none', () => {

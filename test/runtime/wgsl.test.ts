@@ -38,7 +38,7 @@ import {
 } from '../../src/runtime/tensor-core-matmul.js';
 import { activeWebGpuDevice } from '../../src/runtime/webgpu.js';
 import { clipByGlobalNorm } from '../../src/train/clip.js';
-import { promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
+import { crossEntropy, promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
 import { AdamW } from '../../src/train/optimizers.js';
 import { modelFixture } from '../helpers/fixtures.js';
 
@@ -206,6 +206,18 @@ describe('fused programs', () => {
       ),
     );
     tf.dispose([table, ids, x, w, bias]);
+  });
+
+  it('cross-entropy of label-word scores forward and backward (a label outside the classes too)', async () => {
+    const scores = tf.randomNormal([300, 3]);
+    const labels = tf.tensor1d(
+      Array.from({ length: 300 }, (_, i) => (i === 7 ? 5 : i % 3)),
+      'int32',
+    );
+    await assertValid('cross-entropy', ['RowProgram', 'ElementwiseProgram'], () =>
+      valueAndGrads((s) => crossEntropy(s as tf.Tensor2D, labels), [scores]),
+    );
+    tf.dispose([scores, labels]);
   });
 
   it('positions and causal bias from the attention mask', async () => {
