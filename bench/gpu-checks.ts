@@ -13,16 +13,12 @@
  *   early AdamW         AdamW applied during the backward pass against after it (GPT-2 fixture)
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  activation,
-  attentionProbabilities,
-  causalMaskBias,
-  layerNorm,
-  paddingMaskBias,
-  positionsFromMask,
-} from '../src/models/layers.js';
+import { activation } from '../src/models/layers.js';
+import { attentionProbabilities } from '../src/runtime/ops/attention.js';
+import { causalMaskBias, paddingMaskBias, positionsFromMask } from '../src/runtime/ops/masks.js';
+import { layerNorm } from '../src/runtime/ops/norms.js';
 import { setPlainOps } from '../src/runtime/flags.js';
-import { matMulBias } from '../src/runtime/linear.js';
+import { matMulBias } from '../src/runtime/ops/linear.js';
 import {
   mixedMatMulReference,
   setMatMulPrecision,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { variableGrads } from '../../src/runtime/gradients.js';
-import { matMulBias } from '../../src/runtime/linear.js';
+import { matMulBias } from '../../src/runtime/ops/linear.js';
 import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
 
 onCpuWithRuntimeReset();

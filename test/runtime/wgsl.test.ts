@@ -12,20 +12,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
+import { activation } from '../../src/models/layers.js';
 import {
-  activation,
   attentionProbabilities,
-  causalMaskBias,
-  layerNorm,
   packedSelfAttention,
-  paddingMaskBias,
-  positionsFromMask,
-  rmsNorm,
   type HeadLayout,
-} from '../../src/models/layers.js';
+} from '../../src/runtime/ops/attention.js';
+import { causalMaskBias, paddingMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
+import { layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
 import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
-import { matMulBias } from '../../src/runtime/linear.js';
+import { matMulBias } from '../../src/runtime/ops/linear.js';
 import { RowProgram, runProgram } from '../../src/runtime/fused/program.js';
 import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
 import {
