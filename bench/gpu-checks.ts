@@ -418,7 +418,7 @@ export async function fusedKernelChecks(): Promise<Check[]> {
 }
 
 /**
- * matMulBias (src/runtime/linear.ts; in fp32 tfjs's fused matmul, the bias in its epilogue)
+ * matMulBias (src/runtime/ops/linear.ts; in fp32 tfjs's fused matmul, the bias in its epilogue)
  * against matMul + add on the same device, values and the x, W, b gradients of Σ(f · r), in
  * fp32 and in mixed precision: GPT2-XL's c_attn at 16 × 128 and 1 × 128 tokens, a ragged
  * product with the weight stored [out, in].
