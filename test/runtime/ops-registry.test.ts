@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setPlainOps } from '../../src/runtime/flags.js';
 import { geluErf, geluTanh, silu } from '../../src/runtime/ops/activations.js';
-import { attention, packedSelfAttention, selfAttention } from '../../src/runtime/ops/attention.js';
+import {
+  attentionProbabilities,
+  packedSelfAttention,
+  selfAttention,
+} from '../../src/runtime/ops/attention.js';
 import { crossEntropy } from '../../src/runtime/ops/cross-entropy.js';
 import { matMulBias } from '../../src/runtime/ops/linear.js';
 import { causalMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
@@ -16,8 +20,8 @@ import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
 onCpuWithRuntimeReset();
 
 /** An op whose kernels say which of them ran. */
-const which = defineOp('test:which', {
-  webgpu: (fits: boolean) => (fits ? 'webgpu' : undefined),
+const which = defineOp<[fits: boolean], string>('test:which', {
+  webgpu: (fits) => (fits ? 'webgpu' : undefined),
   tfjs: () => 'tfjs',
   plain: () => 'plain',
 });
@@ -61,8 +65,15 @@ describe('kernel registry', () => {
 
   it("holds layercut's ops with the kernel sets docs/gpu.md names", () => {
     // referenced so that the modules are loaded (each op registers itself when its module loads)
-    const ops = [geluErf, geluTanh, silu, attention, packedSelfAttention, selfAttention, crossEntropy];
-    ops.push(matMulBias, causalMaskBias, positionsFromMask, layerNorm, rmsNorm);
+    const ops: unknown[] = [
+      geluErf,
+      geluTanh,
+      silu,
+      attentionProbabilities,
+      packedSelfAttention,
+      selfAttention,
+    ];
+    ops.push(crossEntropy, matMulBias, causalMaskBias, positionsFromMask, layerNorm, rmsNorm);
     assert.equal(ops.length, 12);
     const layercut = Object.fromEntries([...registeredOps()].filter(([name]) => !name.startsWith('test:')));
     assert.deepEqual(layercut, {
