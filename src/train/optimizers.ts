@@ -5,14 +5,14 @@
  * On a GPU each JS number used as an operand is a host→device upload (tfjs's own Adam makes
  * about six per parameter per step). Here constants (β1, β2, momentum, decay) are tensors
  * kept for the optimizer's lifetime, and the per-step scalars (rate, bias corrections) are
- * packed into one tensor: one upload per step. LAYERCUT_PLAIN_OPS (runtime/flags.ts) selects
- * the plain formulation, numbers as operands, for comparisons.
+ * packed into one tensor: one upload per step. The plain kernel set (runtime/ops/registry.ts)
+ * selects the plain formulation, numbers as operands, for comparisons.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceScalar } from '../runtime/constants.js';
-import { plainOps } from '../runtime/flags.js';
 import { fusedAdamWUpdate } from '../runtime/fused-adamw.js';
+import { kernelSet } from '../runtime/ops/registry.js';
 
 export interface Optimizer {
   /**
@@ -99,7 +99,7 @@ export class AdamW implements Optimizer {
   private readonly eps: number;
   private readonly weightDecay: number;
   private readonly decaying: Set<string>;
-  private readonly plain = plainOps();
+  private readonly plain = kernelSet() === 'plain';
   /** m̂ and v̂ (fast path) or m and v (plain path) per parameter. */
   private readonly moments = new Map<string, { m: tf.Variable; v: tf.Variable }>();
   private readonly perStep = new PerStepScalars(3);
@@ -224,7 +224,7 @@ export class Sgd implements Optimizer {
   private readonly buffers = new Map<string, tf.Variable>();
   private readonly momentum: number;
   private readonly weightDecay: number;
-  private readonly plain = plainOps();
+  private readonly plain = kernelSet() === 'plain';
   private readonly perStep = new PerStepScalars(1);
   private readonly momentumTensor: tf.Scalar;
   private readonly weightDecayTensor: tf.Scalar;

@@ -13,9 +13,13 @@ import { LayercutError } from '../errors.js';
 import type { EvalMetrics, TrainSpec } from '../plan/types.js';
 import { deviceScalar } from '../runtime/constants.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
-import { plainOps } from '../runtime/flags.js';
 import { variableGrads } from '../runtime/gradients.js';
-import { DEFAULT_READBACK, DeferredScalars, type ReadbackPolicy } from '../runtime/readback.js';
+import {
+  DeferredScalars,
+  readbackGroupSize,
+  readbackPolicy,
+  type ReadbackPolicy,
+} from '../runtime/readback.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from './batching.js';
 import { clipByGlobalNorm } from './clip.js';
 import { classificationMetrics } from './metrics.js';
@@ -95,7 +99,7 @@ export async function evaluate(
       at += indices.length + 1;
     }
   };
-  const perRead = plainOps() ? 1 : EVAL_BATCHES_PER_READ;
+  const perRead = readbackGroupSize(EVAL_BATCHES_PER_READ);
   try {
     for (const indices of batchOrder(examples, options.batchSize, { bucket: true })) {
       await interruptionPoint(options.signal, 'evaluation');
@@ -171,7 +175,7 @@ export async function train(
   let step = 0;
 
   const pending = new DeferredScalars<{ step: number; epoch: number; lr: number }>(
-    plainOps() ? { everySteps: 1, maxSeconds: 0 } : (options.readback ?? DEFAULT_READBACK),
+    readbackPolicy(options.readback),
   );
   /** Reads the waiting losses back (one host sync), records them and sends their events. */
   const readLosses = async () => {
