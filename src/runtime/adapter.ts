@@ -106,7 +106,11 @@ export function chooseAdapter(
     entry,
   };
   if (selected !== index) {
-    choice.unreachable = `adapters ${selected} and ${index} are both '${entry.name}' and Dawn takes the first`;
+    const earlier = adapters[selected]!.name;
+    choice.unreachable =
+      earlier === entry.name
+        ? `adapters ${selected} and ${index} are both '${entry.name}' and Dawn takes the first`
+        : `adapter ${index}'s name '${entry.name}' is part of adapter ${selected}'s '${earlier}' and Dawn takes the first`;
   }
   return choice;
 }
