@@ -11,7 +11,12 @@
  *               environment does not help: checked on a 2×H200 host, CUDA_VISIBLE_DEVICES,
  *               NVIDIA_VISIBLE_DEVICES (inside the container) and VK_LOADER_DEVICE_SELECT (vendor
  *               and device id, the same for both) all leave both GPUs visible to Dawn. Then the
- *               process gets the first of them, and says so.
+ *               process gets the first of them, and says so — unless Mesa's Vulkan
+ *               device-select layer is installed (Debian/Ubuntu: mesa-vulkan-drivers): then
+ *               `DRI_PRIME=pci-<address>` with `MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE=1`
+ *               leaves Vulkan the one GPU at that PCI address, the i-th of that vendor in bus
+ *               order (as nvidia-smi numbers them), and `pinByPciAddress` checks that Dawn then
+ *               lists exactly one of them. Not yet tried on a host with that layer.
  *
  * Every bound process writes one line on stderr when its backend starts (`gpuBindingLine`):
  *
@@ -21,6 +26,9 @@
  * warns when a worker did not get its GPU, or two workers asked for different GPUs got the same
  * device (`bindingWarning`).
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { LayercutError } from '../errors.js';
 
 /** Environment variable naming the GPU a process is bound to (an index, as `--gpus` lists them). */
@@ -65,6 +73,8 @@ export interface AdapterChoice {
   entry: WebGpuAdapterEntry;
   /** When `selected !== index`: why the adapter asked for cannot be had. */
   unreachable?: string;
+  /** Set when the process was confined to the GPU at this PCI address (`pinByPciAddress`). */
+  pci?: string;
 }
 
 /** What to do when identical GPUs stand in the way (said in errors and warnings). */
@@ -115,6 +125,110 @@ export function chooseAdapter(
   return choice;
 }
 
+/** What `pinByPciAddress` needs to know about this machine. */
+export interface PciView {
+  /** True when Mesa's Vulkan device-select layer is installed (an implicit layer: always loaded). */
+  deviceSelectLayer: boolean;
+  /** PCI addresses ('0000:19:00.0') of the display devices of this vendor, in bus order. */
+  gpus(vendorId: number): string[];
+}
+
+/** Where Vulkan loaders look for implicit layers on Linux. */
+const implicitLayerDirs = [
+  '/usr/share/vulkan/implicit_layer.d',
+  '/usr/local/share/vulkan/implicit_layer.d',
+  '/etc/vulkan/implicit_layer.d',
+];
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** This machine as sysfs (`pciRoot`) and the implicit layer folders show it. */
+export function pciView(pciRoot = '/sys/bus/pci/devices', layerDirs = implicitLayerDirs): PciView {
+  return {
+    deviceSelectLayer: layerDirs.some((dir) =>
+      listDir(dir).some((file) => /device_select.*\.json$/i.test(file)),
+    ),
+    gpus: (vendorId) =>
+      listDir(pciRoot)
+        .filter((address) => {
+          const pciClass = readText(path.join(pciRoot, address, 'class'));
+          const vendor = readText(path.join(pciRoot, address, 'vendor'));
+          return pciClass?.startsWith('0x03') === true && vendor !== undefined && Number(vendor) === vendorId;
+        })
+        .sort(),
+  };
+}
+
+/** The PCI vendor id a device name starts with ('NVIDIA H200' → 0x10de); undefined when unknown. */
+export function pciVendorOf(name: string): number | undefined {
+  if (/^nvidia\b/i.test(name)) return 0x10de;
+  if (/^(amd|ati)\b|radeon/i.test(name)) return 0x1002;
+  if (/^intel\b/i.test(name)) return 0x8086;
+  return undefined;
+}
+
+/** The environment that makes Mesa's device-select layer leave Vulkan only the GPU at `address`. */
+export function deviceSelectEnv(address: string): Record<string, string> {
+  const [domain, bus, device, fn] = address.split(/[:.]/);
+  return {
+    DRI_PRIME: `pci-${domain}_${bus}_${device}_${fn}`,
+    MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE: '1',
+  };
+}
+
+/**
+ * For a choice Dawn cannot make by name (identical GPUs), confines this process to the GPU asked
+ * for through Mesa's device-select layer: sets `deviceSelectEnv` in `env` (before Dawn creates
+ * the Vulkan instance the choice is for), lists Dawn's adapters again (`relist`) and returns the
+ * pinned choice when exactly one adapter of that name is left. Otherwise (no layer, a vendor or
+ * count that does not match the PCI bus, the layer without effect) it leaves `env` as it was
+ * and returns the choice unchanged: the process then takes the first of them, and says so.
+ */
+export async function pinByPciAddress(
+  choice: AdapterChoice,
+  adapters: readonly WebGpuAdapterEntry[],
+  relist: () => Promise<WebGpuAdapterEntry[]>,
+  machine: PciView = pciView(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AdapterChoice> {
+  if (!choice.unreachable || !machine.deviceSelectLayer) return choice;
+  const name = choice.entry.name;
+  const vendor = pciVendorOf(name);
+  const twins = adapters.flatMap((adapter, i) => (adapter.name === name ? [i] : []));
+  const addresses = vendor === undefined ? [] : machine.gpus(vendor);
+  // The k-th adapter of that name is the k-th GPU of the vendor on the bus only when they are as many.
+  if (addresses.length !== twins.length) return choice;
+  const address = addresses[twins.indexOf(choice.index)];
+  if (address === undefined) return choice;
+  const wanted = deviceSelectEnv(address);
+  const before = Object.fromEntries(Object.keys(wanted).map((key) => [key, env[key]]));
+  Object.assign(env, wanted);
+  const left = (await relist()).filter((adapter) => adapter.name === name);
+  if (left.length === 1) {
+    const { unreachable: _, ...rest } = choice;
+    return { ...rest, selected: choice.index, pci: address };
+  }
+  for (const [key, value] of Object.entries(before)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return choice;
+}
+
 /** What a bound process reports about the GPU it got (one line on stderr, see the file comment). */
 export interface GpuBinding {
   /** The GPU index asked for (LAYERCUT_GPU). */
@@ -157,10 +271,11 @@ export function parseGpuBindingLine(line: string): GpuBinding | undefined {
 
 /** The binding of a webgpu process: what `chooseAdapter` chose, with the adapter's description. */
 export function webGpuBinding(choice: AdapterChoice, detail: string): GpuBinding {
+  const where = choice.pci ? `at PCI ${choice.pci}` : `${choice.selected} of ${choice.count}`;
   const binding: GpuBinding = {
     gpu: choice.index,
     backend: 'webgpu',
-    adapter: `${choice.entry.backend} adapter ${choice.selected} of ${choice.count} "${choice.entry.name}"`,
+    adapter: `${choice.entry.backend} adapter ${where} "${choice.entry.name}"`,
     detail,
   };
   if (choice.unreachable) binding.notAsked = `${choice.unreachable}. ${identicalAdaptersHint}`;

@@ -21,6 +21,7 @@ import {
   gpuBindingLine,
   gpuIndexFromEnv,
   identicalAdaptersHint,
+  pinByPciAddress,
   webGpuBinding,
   type AdapterChoice,
   type WebGpuAdapterEntry,
@@ -193,7 +194,8 @@ export async function listWebGpuAdapters(options: WebGpuOptions = {}): Promise<W
 
 /**
  * The adapter asked for: `adapterIndex` (an identical name before it is an error), else
- * LAYERCUT_GPU (then the first of identical adapters is taken, and the binding line says so).
+ * LAYERCUT_GPU (of identical adapters, the one asked for where Mesa's device-select layer can
+ * confine the process to it, else the first, and the binding line says so).
  */
 async function adapterChoice(options: WebGpuOptions): Promise<AdapterChoice | undefined> {
   const named = options.createFlags?.some((flag) => flag.startsWith('adapter=')) ?? false;
@@ -206,7 +208,9 @@ async function adapterChoice(options: WebGpuOptions): Promise<AdapterChoice | un
     adapters,
     options.adapterIndex === undefined ? 'LAYERCUT_GPU' : 'adapterIndex',
   );
-  if (choice.unreachable && options.adapterIndex !== undefined)
+  if (choice.unreachable && options.adapterIndex === undefined)
+    return pinByPciAddress(choice, adapters, () => listWebGpuAdapters(options));
+  if (choice.unreachable)
     throw new LayercutError(
       `webgpu adapterIndex ${index} cannot be selected: ${choice.unreachable}`,
       identicalAdaptersHint,

@@ -5,8 +5,10 @@
  * warnings, and the whole path in a real process on Dawn's null backend.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 
 import { LayercutError } from '../../src/errors.js';
 import {
@@ -15,9 +17,12 @@ import {
   gpuBindingLine,
   gpuIndexFromEnv,
   parseGpuBindingLine,
+  pciView,
+  pinByPciAddress,
   tensorflowBinding,
   webGpuBinding,
   type GpuBinding,
+  type PciView,
   type WebGpuAdapterEntry,
 } from '../../src/runtime/adapter.js';
 import { listWebGpuAdapters } from '../../src/runtime/webgpu.js';
@@ -111,6 +116,84 @@ describe('choosing adapter i of Dawn’s list', () => {
       () => chooseAdapter(-1, mixed, '--adapter-index'),
       /--adapter-index -1: there is no GPU adapter -1/,
     );
+  });
+});
+
+describe('identical GPUs pinned by PCI address (Mesa’s device-select layer)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'layercut-adapter-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const twoGpus = (layer: boolean, addresses = ['0000:19:00.0', '0000:2a:00.0']): PciView => ({
+    deviceSelectLayer: layer,
+    gpus: (vendor) => (vendor === 0x10de ? addresses : []),
+  });
+
+  test('sysfs and the layer folders read: NVIDIA display devices in bus order, the layer’s manifest found', () => {
+    const pci = path.join(dir, 'pci');
+    const devices: [string, string, string][] = [
+      ['0000:2a:00.0', '0x030200', '0x10de'], // H200 (3D controller)
+      ['0000:02:00.0', '0x030000', '0x1a03'], // the board's VGA (ASPEED)
+      ['0000:19:00.0', '0x030200', '0x10de'],
+      ['0000:05:00.0', '0x068000', '0x10de'], // an NVSwitch bridge: not a display device
+    ];
+    for (const [address, pciClass, vendor] of devices) {
+      mkdirSync(path.join(pci, address), { recursive: true });
+      writeFileSync(path.join(pci, address, 'class'), `${pciClass}\n`);
+      writeFileSync(path.join(pci, address, 'vendor'), `${vendor}\n`);
+    }
+    const layers = path.join(dir, 'implicit_layer.d');
+    mkdirSync(layers);
+    assert.equal(pciView(pci, [layers]).deviceSelectLayer, false);
+    writeFileSync(path.join(layers, 'VkLayer_MESA_device_select.json'), '{}');
+    const view = pciView(pci, [path.join(dir, 'none'), layers]);
+    assert.equal(view.deviceSelectLayer, true);
+    assert.deepEqual(view.gpus(0x10de), ['0000:19:00.0', '0000:2a:00.0']);
+    assert.deepEqual(view.gpus(0x1002), []);
+  });
+
+  test('with the layer, GPU 1 of two H200s is pinned when Dawn then lists one of them', async () => {
+    const env: NodeJS.ProcessEnv = { DRI_PRIME: 'left-alone?' };
+    const seen: NodeJS.ProcessEnv[] = [];
+    const pinned = await pinByPciAddress(
+      chooseAdapter(1, twoH200),
+      twoH200,
+      async () => {
+        seen.push({ ...env });
+        return [h200];
+      },
+      twoGpus(true),
+      env,
+    );
+    assert.deepEqual(seen, [
+      { DRI_PRIME: 'pci-0000_2a_00_0', MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE: '1' },
+    ]);
+    assert.equal(env.DRI_PRIME, 'pci-0000_2a_00_0');
+    assert.equal(pinned.pci, '0000:2a:00.0');
+    assert.equal(pinned.unreachable, undefined);
+    const binding = webGpuBinding(pinned, 'nvidia-h200');
+    assert.equal(binding.adapter, 'vulkan adapter at PCI 0000:2a:00.0 "NVIDIA H200"');
+    assert.equal(binding.notAsked, undefined);
+  });
+
+  test('no layer, a bus that does not match, or a layer without effect: unchanged, the environment as it was', async () => {
+    const choice = chooseAdapter(1, twoH200);
+    let lists = 0;
+    const relistBoth = async () => {
+      lists++;
+      return twoH200;
+    };
+    const env: NodeJS.ProcessEnv = { DRI_PRIME: '1' };
+    assert.equal(await pinByPciAddress(choice, twoH200, relistBoth, twoGpus(false), env), choice);
+    assert.equal(
+      await pinByPciAddress(choice, twoH200, relistBoth, twoGpus(true, ['0000:19:00.0']), env),
+      choice,
+    );
+    assert.equal(lists, 0);
+    assert.equal(await pinByPciAddress(choice, twoH200, relistBoth, twoGpus(true), env), choice);
+    assert.equal(lists, 1);
+    assert.deepEqual(env, { DRI_PRIME: '1' });
+    // a choice Dawn can make by name needs nothing
+    const byName = chooseAdapter(1, mixed);
+    assert.equal(await pinByPciAddress(byName, mixed, relistBoth, twoGpus(true), env), byName);
   });
 });
 
