@@ -18,7 +18,9 @@
  * bench/summary-workers.json, a JSON array) as {gpus, workers, runs, seconds, speedup, device,
  * date, …}: `gpus` is how many distinct GPUs the workers were given, `devices` how many distinct
  * devices they reported, `device` the `--device` label (else the devices reported, else the
- * backend and CPU). `--list-adapters` prints Dawn's adapter list as JSON and exits.
+ * backend and CPU). `--list-adapters` prints Dawn's adapter list as JSON and exits. `--warmup N`
+ * (default 1) runs N runs first, untimed, so that what only a machine's first run pays does not
+ * count against the first worker count.
  *
  * This file is also the entry of its own worker processes (a bundle has no other file to
  * start): started as one, it serves runs instead.
@@ -53,6 +55,7 @@ async function bench(): Promise<void> {
       'max-length': { type: 'string', default: '96' },
       test: { type: 'string', default: '100' },
       'batch-size': { type: 'string', default: '8' },
+      warmup: { type: 'string', default: '1' },
       summary: { type: 'string', default: path.join('bench', 'summary-workers.json') },
       device: { type: 'string' },
       'list-adapters': { type: 'boolean', default: false },
@@ -147,8 +150,20 @@ async function bench(): Promise<void> {
   const entry = fileURLToPath(import.meta.url);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'layercut-bench-workers-'));
   const walls: number[] = [];
-  const summaryRows: SummaryRow[] = [];
   try {
+    // Untimed first: what only the first run on a machine pays (a built-in model written to the
+    // cache, files read into memory) would otherwise slow the first count and inflate every speed-up.
+    const warmup = parseCount(values.warmup, '--warmup', 0);
+    if (warmup > 0) {
+      process.stderr.write(`warm-up: ${warmup} run(s) on 1 worker, not timed\n`);
+      const outcome = await runPool(runs.slice(0, warmup), {
+        store: path.join(scratch, 'warmup.db'),
+        workers: 1,
+        ...(gpus ? { gpus: gpus.slice(0, 1) } : {}),
+        entry,
+      });
+      if (outcome.failed.length > 0) throw new Error(`the warm-up run failed: ${outcome.failed[0]!.error}`);
+    }
     for (const workers of counts) {
       const printer = new SweepPrinter({ live: false });
       const adapters = new Map<string, string>(); // worker → the device it reported
@@ -177,7 +192,8 @@ async function bench(): Promise<void> {
       const speedup = Number((walls[0]! / wallSeconds).toFixed(2));
       const date = new Date().toISOString();
       if (outcome.failed.length === 0) {
-        summaryRows.push({
+        // written count by count: a later count that runs out of time keeps the earlier rows
+        await appendSummary(values.summary, {
           gpus: givenGpus.size,
           workers,
           runs: runs.length,
@@ -227,7 +243,6 @@ async function bench(): Promise<void> {
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  if (summaryRows.length > 0) await appendSummary(values.summary, summaryRows);
   process.stderr.write(
     `\n${counts.map((n, i) => `${n} worker${n === 1 ? '' : 's'}: ${walls[i]!.toFixed(1)} s (×${(walls[0]! / walls[i]!).toFixed(2)})`).join('\n')}\n`,
   );
@@ -254,12 +269,12 @@ interface SummaryRow {
   host: string;
 }
 
-/** Adds rows to the JSON array in `file` (created when missing). */
-async function appendSummary(file: string, rows: SummaryRow[]): Promise<void> {
+/** Adds a row to the JSON array in `file` (created when missing). */
+async function appendSummary(file: string, row: SummaryRow): Promise<void> {
   const text = await readFile(file, 'utf8').catch(() => '[]');
   const existing = JSON.parse(text) as unknown;
   if (!Array.isArray(existing)) throw new Error(`${file} is not a JSON array`);
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  await writeFile(file, `${JSON.stringify([...existing, ...rows], null, 2)}\n`);
-  process.stderr.write(`${rows.length} row(s) added to ${file}\n`);
+  await writeFile(file, `${JSON.stringify([...existing, row], null, 2)}\n`);
+  process.stderr.write(`row added to ${file}\n`);
 }
