@@ -20,8 +20,9 @@
 #   machine.txt         the GPUs (nvidia-smi: index, name, PCI bus, memory, driver), the Vulkan
 #                       loader, the implicit Vulkan layers (Mesa's device-select layer pins
 #                       identical GPUs by PCI address: src/runtime/adapter.ts)
-#   adapters.txt        Dawn's adapter list plain, with CUDA_VISIBLE_DEVICES=1, and with the
-#                       device-select environment for GPU 1 (which of them leave one adapter)
+#   adapters.txt        Dawn's adapter list plain, with CUDA_VISIBLE_DEVICES=1, with the
+#                       device-select environment for GPU 1, and with /dev/nvidia0 hidden in a
+#                       private mount namespace (which of them leave one adapter)
 #   workers.jsonl/.log  A: 1 worker on GPU 0, then one worker per GPU (--gpus 0,1,…): the speed-up
 #   control.jsonl/.log  B: 1 worker, then as many workers all on GPU 0: what running several
 #                       processes gains without a second GPU (host-side parallelism)
@@ -89,6 +90,9 @@ case "$mode" in
         tag=$(echo "$bus" | sed -E 's/^0*([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/pci-\1_\2_\3_\4/')
         echo "DRI_PRIME=$tag MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE=1: $(DRI_PRIME=$tag MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE=1 list)"
       fi
+      # What a container per GPU does, in a private mount namespace: GPU 0's device node hidden.
+      echo "/dev/nvidia0 hidden (unshare -m): $(timeout 60 unshare -m sh -c \
+        'mount --bind /dev/null /dev/nvidia0 && bash .device/run.sh workers.mjs --list-adapters' 2>&1 | tail -n 3)"
     } | tee "$out/adapters.txt"
 
     sweep=(--backend webgpu --runs 8 --layers 4 --width 1600 --heads 25 --batch-size 16 --max-length 128
