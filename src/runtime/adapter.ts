@@ -104,7 +104,7 @@ export function chooseAdapter(
       `${source} ${index}: there is no GPU adapter ${index}; ${seen}`,
       adapters.length === 0
         ? 'run on a machine with a GPU, or use --backend wasm'
-        : `use a GPU index from 0 to ${adapters.length - 1} (--gpus, --gpu, ${GPU_ENV})`,
+        : `use an index from 0 to ${adapters.length - 1}${source === GPU_ENV ? ` (--gpus, --gpu, ${GPU_ENV})` : ''}`,
     );
   }
   const selected = adapters.findIndex((adapter) => adapter.name.includes(entry.name));
@@ -191,8 +191,9 @@ export function deviceSelectEnv(address: string): Record<string, string> {
 }
 
 /**
- * For a choice Dawn cannot make by name (identical GPUs), confines this process to the GPU asked
- * for through Mesa's device-select layer: sets `deviceSelectEnv` in `env` (before Dawn creates
+ * For a choice among identical GPUs (which Dawn cannot make by name beyond the first), confines
+ * this process to the GPU asked for — the first one too, so that every worker's GPU is named by
+ * its PCI address alike — through Mesa's device-select layer: sets `deviceSelectEnv` in `env` (before Dawn creates
  * the Vulkan instance the choice is for), lists Dawn's adapters again (`relist`) and returns the
  * pinned choice when exactly one adapter of that name is left. Otherwise (no layer, a vendor or
  * count that does not match the PCI bus, the layer without effect) it leaves `env` as it was
@@ -205,10 +206,10 @@ export async function pinByPciAddress(
   machine: PciView = pciView(),
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<AdapterChoice> {
-  if (!choice.unreachable || !machine.deviceSelectLayer) return choice;
   const name = choice.entry.name;
-  const vendor = pciVendorOf(name);
   const twins = adapters.flatMap((adapter, i) => (adapter.name === name ? [i] : []));
+  if (twins.length < 2 || !machine.deviceSelectLayer) return choice;
+  const vendor = pciVendorOf(name);
   const addresses = vendor === undefined ? [] : machine.gpus(vendor);
   // The k-th adapter of that name is the k-th GPU of the vendor on the bus only when they are as many.
   if (addresses.length !== twins.length) return choice;

@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import {
   chooseAdapter,
+  GPU_ENV,
   gpuBindingLine,
   gpuIndexFromEnv,
   identicalAdaptersHint,
@@ -206,9 +207,9 @@ async function adapterChoice(options: WebGpuOptions): Promise<AdapterChoice | un
   const choice = chooseAdapter(
     index,
     adapters,
-    options.adapterIndex === undefined ? 'LAYERCUT_GPU' : 'adapterIndex',
+    options.adapterIndex === undefined ? GPU_ENV : 'adapterIndex',
   );
-  if (choice.unreachable && options.adapterIndex === undefined)
+  if (options.adapterIndex === undefined)
     return pinByPciAddress(choice, adapters, () => listWebGpuAdapters(options));
   if (choice.unreachable)
     throw new LayercutError(

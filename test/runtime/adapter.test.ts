@@ -72,7 +72,7 @@ describe('choosing adapter i of Dawn’s list', () => {
         error instanceof LayercutError &&
         error.message.startsWith(
           'LAYERCUT_GPU 1: there is no GPU adapter 1; Dawn sees 1: 0: Null backend (null)\n' +
-            '  hint: use a GPU index from 0 to 0',
+            '  hint: use an index from 0 to 0 (--gpus, --gpu, LAYERCUT_GPU)',
         ),
     );
   });
@@ -172,6 +172,15 @@ describe('identical GPUs pinned by PCI address (Mesa’s device-select layer)', 
     const binding = webGpuBinding(pinned, 'nvidia-h200');
     assert.equal(binding.adapter, 'vulkan adapter at PCI 0000:2a:00.0 "NVIDIA H200"');
     assert.equal(binding.notAsked, undefined);
+    // GPU 0 is pinned too (to the first address), so that the two workers' devices are told apart alike
+    const first = await pinByPciAddress(
+      chooseAdapter(0, twoH200),
+      twoH200,
+      async () => [h200],
+      twoGpus(true),
+      {},
+    );
+    assert.equal(first.pci, '0000:19:00.0');
   });
 
   test('no layer, a bus that does not match, or a layer without effect: unchanged, the environment as it was', async () => {
@@ -191,7 +200,7 @@ describe('identical GPUs pinned by PCI address (Mesa’s device-select layer)', 
     assert.equal(await pinByPciAddress(choice, twoH200, relistBoth, twoGpus(true), env), choice);
     assert.equal(lists, 1);
     assert.deepEqual(env, { DRI_PRIME: '1' });
-    // a choice Dawn can make by name needs nothing
+    // a name no other adapter has needs nothing
     const byName = chooseAdapter(1, mixed);
     assert.equal(await pinByPciAddress(byName, mixed, relistBoth, twoGpus(true), env), byName);
   });
@@ -292,7 +301,7 @@ describe('a bound process on Dawn’s null backend', { timeout: 120_000 }, () =>
     assert.equal(
       missing.stdout.trim(),
       'LayercutError\nLAYERCUT_GPU 1: there is no GPU adapter 1; Dawn sees 1: 0: Null backend (null)\n' +
-        '  hint: use a GPU index from 0 to 0 (--gpus, --gpu, LAYERCUT_GPU)',
+        '  hint: use an index from 0 to 0 (--gpus, --gpu, LAYERCUT_GPU)',
     );
     const bad = await node(t, 'one');
     assert.match(bad.stdout, /^LayercutError\nLAYERCUT_GPU=one is not a GPU index/);
