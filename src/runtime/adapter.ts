@@ -56,7 +56,7 @@ export function gpuIndexFromEnv(env: NodeJS.ProcessEnv = process.env): number | 
 }
 
 /** "0: NVIDIA H200 (vulkan), 1: NVIDIA H200 (vulkan)". */
-export function adapterListing(adapters: readonly WebGpuAdapterEntry[]): string {
+function adapterListing(adapters: readonly WebGpuAdapterEntry[]): string {
   return adapters.map((a, i) => `${i}: ${a.name} (${a.backend})`).join(', ');
 }
 
