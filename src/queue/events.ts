@@ -7,6 +7,8 @@
  *   skipped*                   runs left alone (failed before, or held by another process)
  *   enqueued                   (Redis) jobs added, already there, or whose results were waiting
  *   worker*                    a worker (process) started, stopped or died
+ *   adapter*                   a worker bound to a GPU said which device it got; `warning` when
+ *                              it is not the GPU asked for, or another worker's
  *   start → progress* → done   per run, on some worker; `failed` instead of `done` when it failed
  *   stalled                    (Redis) a run's worker stopped answering; the run is back in the queue
  *   interrupted                at most once: the sweep was stopped; these runs go back to the queue
@@ -29,6 +31,16 @@ export type SweepEvent =
       pid?: number;
       gpu?: number;
       detail?: string;
+    }
+  | {
+      kind: 'adapter';
+      worker: string;
+      /** The GPU asked for (LAYERCUT_GPU). */
+      gpu: number;
+      /** The device it got, e.g. 'webgpu vulkan adapter 0 of 2 "NVIDIA H200"' (runtime/adapter.ts). */
+      adapter: string;
+      /** Set when the worker did not get a GPU of its own. */
+      warning?: string;
     }
   | { kind: 'start'; id: string; plan: RunPlan; worker: string; attempt: number }
   | { kind: 'progress'; id: string; worker: string; progress: RunProgress }

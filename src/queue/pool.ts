@@ -17,6 +17,7 @@
  */
 import { LayercutError } from '../errors.js';
 import type { ResultsStore } from '../results/store.js';
+import { bindingWarning, type GpuBinding } from '../runtime/adapter.js';
 import type { BackendName } from '../runtime/backend.js';
 import type { SweepEvent } from './events.js';
 import { RunProcess } from './run-process.js';
@@ -94,9 +95,20 @@ export async function runPool(runs: readonly SweepRun[], options: PoolOptions = 
     };
     options.signal?.addEventListener('abort', stopAll, { once: true });
 
+    // The device each worker said it got: two workers on one device is worth a warning.
+    const bindings = new Map<string, GpuBinding>();
+    const onBinding = (worker: string, binding: GpuBinding): void => {
+      bindings.delete(worker); // a replaced process reports again
+      const warning = bindingWarning(binding, bindings);
+      bindings.set(worker, binding);
+      const adapter = `${binding.backend} ${binding.adapter}`;
+      emit({ kind: 'adapter', worker, gpu: binding.gpu, adapter, ...(warning ? { warning } : {}) });
+    };
+
     const startProcess = async (slot: Slot): Promise<RunProcess> => {
       const child = await RunProcess.start({
         name: slot.name,
+        onBinding: (binding) => onBinding(slot.name, binding),
         ...(slot.gpu !== undefined ? { gpu: slot.gpu } : {}),
         ...(options.entry ? { entry: options.entry } : {}),
         ...(options.env ? { env: options.env } : {}),

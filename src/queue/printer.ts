@@ -104,6 +104,10 @@ export class SweepPrinter {
         if (event.state !== 'started') this.working.delete(event.worker);
         return;
       }
+      case 'adapter':
+        this.line(`[${event.worker}] GPU ${event.gpu} → ${event.adapter}`);
+        if (event.warning) this.line(`[${event.worker}] warning: ${event.warning}`);
+        return;
       case 'start': {
         this.working.set(event.worker, {
           id: event.id,
