@@ -45,7 +45,8 @@ import {
   adamwCheck,
   checkLine,
   crossEntropyChecks,
-  earlyOptimizerCheck,
+  earlyOptimizerChecks,
+  isKeyBias,
   errorText,
   fusedKernelChecks,
   gatherGradientChecks,
@@ -441,20 +442,11 @@ async function fineTune(fixture: string): Promise<{ losses: number[]; weights: M
   return { losses: outcome.curves.train.map((p) => p.loss), weights };
 }
 
-/**
- * Key biases get an exactly zero gradient (a constant added to every score of a query leaves its
- * softmax unchanged): Adam divides rounding noise by rounding noise there, differently on each backend.
- */
-function isKeyBias(name: string, width: number, index: number): boolean {
-  if (name.endsWith('attn.c_attn.bias')) return index >= width && index < 2 * width; // [q | k | v]
-  return name.endsWith('self_attn.k_proj.bias');
-}
-
 await section('finetune', 90, async () => {
   const fixtures = ['gpt2-tiny', 'opt-tiny', 'llama-tiny-gqa'];
   const gpu = new Map<string, Awaited<ReturnType<typeof fineTune>>>();
   for (const fixture of fixtures) gpu.set(fixture, await fineTune(fixture));
-  report(await earlyOptimizerCheck(path.join(fixturesDir, 'gpt2-tiny')));
+  for (const check of await earlyOptimizerChecks(path.join(fixturesDir, 'gpt2-tiny'))) report(check);
   watch.stop(); // the webgpu part is done; the cpu backend follows
   await initBackend({ backend: 'cpu' });
   for (const fixture of fixtures) {
