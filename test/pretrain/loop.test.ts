@@ -111,7 +111,7 @@ describe('pretraining plans', () => {
         assert.match(error.message, /corpus: unknown source 'wikipedia'/);
         assert.match(error.message, /architecture.heads: width 30 is not divisible by 4 heads/);
         assert.match(error.message, /train.contextLength: 100 is longer than the model's 64 positions/);
-        assert.match(error.message, /train.batchsize: unknown option/);
+        assert.match(error.message, /train.batchsize: unknown train option 'batchsize'/);
         return true;
       },
     );
@@ -137,7 +137,7 @@ describe('pretraining plans', () => {
     assert.equal(plain.train.precision, undefined);
     assert.throws(
       () => compilePretraining(declaration({ train: { precision: 'bf16' as never } })),
-      /train.precision: is 'fp32' or 'mixed', not "bf16"/,
+      /train.precision: train.precision is 'fp32' or 'mixed', not "bf16"/,
     );
   });
 
@@ -167,7 +167,7 @@ describe('pretraining plans', () => {
     );
     assert.throws(
       () => compilePretraining(declared, { steps: 0 }),
-      /train.steps: must be an integer ≥ 1, got 0/,
+      /train.steps: train.steps must be a whole number ≥ 1, got 0/,
     );
   });
 });
