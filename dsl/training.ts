@@ -13,6 +13,7 @@ import type {
   trainOptions,
 } from '../src/plan/options.js';
 import type { Input } from '../src/plan/schema.js';
+import type { BackendName } from '../src/runtime/backend-names.js';
 
 /** A union's members without their `kind` (Omit on each member). */
 type WithoutKind<T> = T extends unknown ? Omit<T, 'kind'> : never;
@@ -84,4 +85,4 @@ export type TrainOptions = Input<typeof trainOptions>;
 export type DataOptions = DataInput;
 
 /** Where runs compute (default: decided when the run starts); not part of a run's id. */
-export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type Backend = BackendName;

@@ -11,7 +11,7 @@ import { layerProjections, selectProjections } from '../models/lora-targets.js';
 import { removedBlock } from '../models/removed-block.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { LayerSelection } from '../models/selection.js';
-import { dataOptions, trainOptions } from '../plan/options.js';
+import { backendOption, dataOptions, trainOptions } from '../plan/options.js';
 import { integer, unknownOption, withDefault } from '../plan/schema.js';
 import type {
   DataSpec,
@@ -29,7 +29,6 @@ import { cleanLabels } from '../plan/labels.js';
 import { PAPER_DEFAULTS } from '../plan/types.js';
 import { parseTemplate, TemplateError } from '../prompts/template.js';
 import { scoringModes, type ScoringMode } from '../prompts/verbalizer.js';
-import type { BackendName } from '../runtime/backend.js';
 import { originOf, type Draft } from './expand.js';
 import { oneLine, type CompileIssue, type InnerPosition } from './issues.js';
 import { LayerIssue, readLayers, resolveLayerRequest } from './layers.js';
@@ -42,7 +41,6 @@ const methodNames: readonly MethodName[] = ['lm', 'prompt-cls', 'cls', 'icl', 'l
 export const slotMethods: readonly MethodName[] = ['lm', 'prompt-cls', 'icl'];
 /** Methods that train nothing of the model (no freeze options). */
 const frozenMethods: readonly MethodName[] = ['icl', 'linear-probe'];
-const backendNames: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface BuiltRun {
   plan: RunPlan;
@@ -499,10 +497,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
   }
   const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
   const labels = readLabels(s['name'], s['tags'], check);
-  const backend = s['backend'];
-  if (backend !== undefined && !backendNames.includes(backend as BackendName)) {
-    check.error('backend', `backend must be one of ${backendNames.join(', ')}, got ${show(backend)}`);
-  }
+  const backend = s['backend'] === undefined ? undefined : backendOption.read(s['backend'], 'backend', check);
   if (
     check.failed ||
     !model ||
@@ -520,7 +515,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
       ? iclPlan({ model, layers, task: task.name, prompt, method, data, train, seed })
       : { model, layers, task: task.name, prompt, method, data, train, seed };
   if (sublayers) plan.sublayers = sublayers;
-  if (backend !== undefined) plan.backend = backend as BackendName;
+  if (backend !== undefined) plan.backend = backend;
   if (labels) plan.labels = labels;
   return { plan, ...(description ? { model: description } : {}), ...(keptLayers ? { keptLayers } : {}) };
 }

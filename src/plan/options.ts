@@ -26,6 +26,7 @@ import {
   type Input,
   type Output,
 } from './schema.js';
+import { backendNames } from '../runtime/backend-names.js';
 
 const notAnOptimizer = (value: unknown): string =>
   `${show(value)} is not an optimizer: use adamw({ lr }) or sgd({ lr })`;
@@ -269,6 +270,12 @@ export const pretrainTrainOptions = object(
     evalSequences: withDefault(integer(1, 'train.evalSequences'), 256),
     precision: shared.precision,
   },
+);
+
+/** Where runs compute (default: decided when the run starts); not part of a run's id. */
+export const backendOption = oneOf(
+  backendNames,
+  (v, path) => `${path} must be one of ${backendNames.join(', ')}, got ${show(v)}`,
 );
 
 /** The few-shot data protocol; each option left out takes the paper's value. */

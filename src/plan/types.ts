@@ -3,7 +3,7 @@
  * engine consumes it. Plain JSON: every default is filled in, so the plan alone says what ran.
  * Its content hash is the run's id (see id.ts): the same plan in two files is the same run.
  */
-import type { BackendName } from '../runtime/backend.js';
+import type { BackendName } from '../runtime/backend-names.js';
 import type { LayerSelection } from '../models/selection.js';
 import { defaultsOf } from './schema.js';
 import { dataOptions, trainOptions, type DataSpec, type TrainSpec } from './options.js';

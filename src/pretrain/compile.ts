@@ -7,10 +7,9 @@
  * (or saved) plan back into a declaration for that.
  */
 import { LayercutError } from '../errors.js';
-import { pretrainTrainOptions, scheduleOptions } from '../plan/options.js';
+import { backendOption, pretrainTrainOptions, scheduleOptions } from '../plan/options.js';
 import { defaultsOf, integer, keysOf, optional, withDefault } from '../plan/schema.js';
 import type { ScheduleSpec } from '../plan/types.js';
-import type { BackendName } from '../runtime/backend.js';
 import type { CorpusSourceName, PretrainPlan, PretrainTrainSpec } from './plan.js';
 
 export const corpusSourceNames: readonly CorpusSourceName[] = [
@@ -19,7 +18,6 @@ export const corpusSourceNames: readonly CorpusSourceName[] = [
   'spam-assassin',
   'debian-licenses',
 ];
-const backendNames: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /**
  * Defaults for what a pretraining declaration leaves out (nanoGPT-like small-model settings):
@@ -155,12 +153,8 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
     'saveDtype',
     `must be 'F16' or 'F32', got ${String(saveDtype)}`,
   );
-  const backend = value['backend'];
-  need(
-    backend === undefined || backendNames.includes(backend as BackendName),
-    'backend',
-    `unknown backend '${String(backend)}'`,
-  );
+  const backend =
+    value['backend'] === undefined ? undefined : backendOption.read(value['backend'], 'backend', issues);
 
   const plan: PretrainPlan = {
     name: name as string,
@@ -176,7 +170,7 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
     }),
     saveDtype: saveDtype as 'F16' | 'F32',
     seed: int(value['seed'] ?? PRETRAIN_DEFAULTS.seed, 'seed', 0),
-    ...(backend === undefined ? {} : { backend: backend as BackendName }),
+    ...(backend === undefined ? {} : { backend }),
   };
   if (problems.length) {
     throw new PretrainPlanError(

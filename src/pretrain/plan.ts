@@ -6,7 +6,7 @@
  */
 import type { pretrainTrainOptions, ScheduleSpec } from '../plan/options.js';
 import type { Output } from '../plan/schema.js';
-import type { BackendName } from '../runtime/backend.js';
+import type { BackendName } from '../runtime/backend-names.js';
 
 /** Text sources of the offline corpus (see src/data/corpus.ts). */
 export type CorpusSourceName = 'sotu' | 'moby-dick' | 'spam-assassin' | 'debian-licenses';
