@@ -146,16 +146,3 @@ export function resolveLayers(selection: LayerSelection, depth: number, modelNam
       );
   }
 }
-
-/** Parses the command-line form: "all", "first:2" / "2" (keep first k), or "0,1,5". */
-export function parseLayerOption(text: string): LayerSelection {
-  const trimmed = text.trim();
-  if (trimmed === 'all') return keepAll;
-  const first = /^(?:first:)?(\d+)$/.exec(trimmed);
-  if (first) return keepFirst(Number(first[1]));
-  if (/^\d+(\s*,\s*\d+)+$/.test(trimmed)) return keepIndices(trimmed.split(',').map((s) => Number(s.trim())));
-  throw new LayerSelectionError(
-    `cannot read layer selection '${text}'`,
-    "write 'all', a count such as 2, or indices such as 0,1,5",
-  );
-}
