@@ -12,7 +12,6 @@ import { parse, SyntaxError as PeggySyntaxError } from '../../grammar/layers.gen
 import type { LayerRangeNode } from '../../grammar/layers-ast.js';
 import {
   checkComputedSelection,
-  computedSelectionText,
   DEFAULT_CALIBRATION,
   LayerSelectionError,
   resolveLayers,
@@ -306,18 +305,4 @@ function resolveOrThrow(request: LayerRequest, depth: number | undefined, modelN
   }
   if (depth === undefined) return { selection };
   return { selection, kept: resolveLayers(selection, depth, modelName) };
-}
-
-/** How a selection reads in listings: `first 2`, `all`, `0,5,7`. */
-export function layerLabel(selection: LayerSelection): string {
-  switch (selection.kind) {
-    case 'all':
-      return 'all';
-    case 'first':
-      return `first ${selection.count}`;
-    case 'indices':
-      return selection.indices.join(',');
-    case 'computed':
-      return computedSelectionText(selection);
-  }
 }

@@ -41,6 +41,27 @@ export const keepFirst = (count: number): LayerSelection => ({ kind: 'first', co
 export const keepIndices = (indices: number[]): LayerSelection => ({ kind: 'indices', indices });
 export const keepAll: LayerSelection = { kind: 'all' };
 
+/**
+ * How a selection reads everywhere it is shown (plan listings, result tables, plots, progress):
+ * `all`, `first 2`, `0,5,7`, `5..5` (one layer: a lone number would read as a count), `none`,
+ * and for a computed selection its rule, `keep 2 by influence (64 examples)`. A fixed selection's
+ * text is layer text: the grammar (grammar/layers.peggy) reads it back as the same selection.
+ */
+export function layerText(selection: LayerSelection): string {
+  switch (selection.kind) {
+    case 'all':
+      return 'all';
+    case 'first':
+      return `first ${selection.count}`;
+    case 'indices': {
+      const { indices } = selection;
+      return indices.length === 0 ? 'none' : indices.length === 1 ? `${indices[0]}..${indices[0]}` : indices.join(',');
+    }
+    case 'computed':
+      return computedSelectionText(selection);
+  }
+}
+
 /** "keep 2 by influence (64 examples)", "drop 3 by angular distance (64 examples)". */
 export function computedSelectionText(selection: ComputedLayerSelection): string {
   const rule =
