@@ -101,7 +101,7 @@ export const scheduleOptions = variants(
 export const loraOptions = object(
   {
     what: 'lora',
-    checkOrder: ['kind', 'rank', 'alpha', 'dropout', 'targets'],
+    checkOrder: ['kind', 'rank', 'alpha', 'dropout'], // then targets: the order of its messages
     notOne: (value) => `${show(value)} is not an adapter: use lora({ rank, alpha, targets })`,
   },
   {

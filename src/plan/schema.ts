@@ -211,12 +211,14 @@ export function object<const S extends Shape>(
   options: {
     what: string;
     notOne: (value: unknown, path: string) => string;
-    /** The order in which the options are checked, when not the order of the declaration. */
+    /** Options checked first, in this order (the rest follow in the order of the declaration). */
     checkOrder?: readonly (keyof S & string)[];
   },
   shape: S,
 ): ObjectSchema<S> {
   const keys = Object.keys(shape);
+  const first = options.checkOrder ?? [];
+  const checkOrder = [...first, ...keys.filter((key) => !first.includes(key))];
   return {
     shape,
     with: (fields) => object(options, { ...shape, ...fields }),
@@ -235,7 +237,7 @@ export function object<const S extends Shape>(
       }
       const out: Record<string, unknown> = {};
       let complete = true;
-      for (const key of options.checkOrder ?? keys) {
+      for (const key of checkOrder) {
         const field = asField(shape[key]!);
         const given = value[key];
         if (given === undefined || (field.fill === 'absentWhen' && given === field.value)) {

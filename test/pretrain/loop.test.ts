@@ -10,7 +10,7 @@ import type { PretrainTrainSpec } from '../../src/pretrain/plan.js';
 import { pretrainLoop } from '../../src/pretrain/train-loop.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { openCheckpoint } from '../../src/weights/checkpoint.js';
-import { byteLevelBpe, corpus, gpt2Architecture, pretraining } from '../../dsl/index.js';
+import { adamw, byteLevelBpe, corpus, cosine, gpt2Architecture, pretraining } from '../../dsl/index.js';
 import { modelFixture } from '../helpers/fixtures.js';
 
 /** Mean next-token cross-entropy computed in float64 from reference logits [B, T, V]. */
@@ -138,6 +138,36 @@ describe('pretraining plans', () => {
     assert.throws(
       () => compilePretraining(declaration({ train: { precision: 'bf16' as never } })),
       /train.precision: train.precision is 'fp32' or 'mixed', not "bf16"/,
+    );
+  });
+
+  it('checks its optimizer, schedule and train options as fine-tuning does (one schema)', () => {
+    assert.throws(
+      () =>
+        compilePretraining(
+          declaration({
+            train: {
+              steps: 10,
+              optimizer: adamw({ betas: [1.5, 0.9], eps: 0 }),
+              schedule: cosine({ warmupSteps: -2 }),
+              maxGradNorm: -1,
+            },
+          }),
+        ),
+      (error: Error) => {
+        assert.match(error.message, /4 problems/);
+        assert.match(
+          error.message,
+          /train.optimizer.betas: adamw betas must be two numbers in \[0, 1\), got \[1.5,0.9\]/,
+        );
+        assert.match(error.message, /train.optimizer.eps: adamw eps must be a positive number, got 0/);
+        assert.match(
+          error.message,
+          /train.schedule.warmupSteps: warmupSteps must be a whole number ≥ 0, got -2/,
+        );
+        assert.match(error.message, /train.maxGradNorm: train.maxGradNorm must be a number ≥ 0, got -1/);
+        return true;
+      },
     );
   });
 
