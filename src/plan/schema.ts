@@ -116,31 +116,36 @@ export function tag<const T extends string>(value: T): Tag<T> {
  *   absentWhen  the plan has no such key when left out or written as `value` (a later option
  *               whose default must not change the ids of plans made before it existed)
  */
-export type Field<In, Out, InOptional extends boolean, OutOptional extends boolean> = {
+export interface Field<In, Out, InOptional extends boolean, OutOptional extends boolean> {
   readonly schema: Schema<In, Out>;
   readonly inOptional: InOptional;
   readonly outOptional: OutOptional;
-} & (
-  | { readonly fill: 'required'; readonly missing?: string }
-  | { readonly fill: 'default'; readonly value: Out }
-  | { readonly fill: 'optional' }
-  | { readonly fill: 'absentWhen'; readonly value: unknown }
-);
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any field, for constraints
-type AnyField = Field<any, any, boolean, boolean>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema, for constraints
-type AnySchema = Schema<any, any>;
-
-export function required<In, Out>(schema: Schema<In, Out>, missing?: string): Field<In, Out, false, false> {
-  return { schema, inOptional: false, outOptional: false, fill: 'required', ...(missing ? { missing } : {}) };
 }
-
-/** A field with a default, as `withDefault` makes it. */
-export type DefaultField<In, Out> = Field<In, Out, true, false> & {
+export interface RequiredField<In, Out> extends Field<In, Out, false, false> {
+  readonly fill: 'required';
+  readonly missing?: string;
+}
+export interface DefaultField<In, Out> extends Field<In, Out, true, false> {
   readonly fill: 'default';
   readonly value: Out;
-};
+}
+export interface OptionalField<In, Out> extends Field<In, Out, true, true> {
+  readonly fill: 'optional';
+}
+export interface AbsentWhenField<In, Out> extends Field<In, Out, true, true> {
+  readonly fill: 'absentWhen';
+  readonly value: unknown;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- any field or schema, for constraints */
+type AnyField =
+  RequiredField<any, any> | DefaultField<any, any> | OptionalField<any, any> | AbsentWhenField<any, any>;
+type AnySchema = Schema<any, any>;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export function required<In, Out>(schema: Schema<In, Out>, missing?: string): RequiredField<In, Out> {
+  return { schema, inOptional: false, outOptional: false, fill: 'required', ...(missing ? { missing } : {}) };
+}
 
 /** T, not used to infer T (TypeScript 5.0 lacks NoInfer; tslab's compiler reads these types). */
 type Later<T> = [T][T extends unknown ? 0 : never];
@@ -149,14 +154,14 @@ export function withDefault<In, Out>(schema: Schema<In, Out>, value: Later<Out>)
   return { schema, inOptional: true, outOptional: false, fill: 'default', value };
 }
 
-export function optional<In, Out>(schema: Schema<In, Out>): Field<In, Out, true, true> {
+export function optional<In, Out>(schema: Schema<In, Out>): OptionalField<In, Out> {
   return { schema, inOptional: true, outOptional: true, fill: 'optional' };
 }
 
 export function absentWhen<In, Out, const V extends Out>(
   schema: Schema<In, Out>,
   value: V,
-): Field<In, Exclude<Out, V>, true, true> {
+): AbsentWhenField<In, Exclude<Out, V>> {
   return {
     schema: schema as Schema<In, Exclude<Out, V>>,
     inOptional: true,
@@ -169,11 +174,7 @@ export function absentWhen<In, Out, const V extends Out>(
 /** An object's options: each a Field, or a bare schema (required) such as its tag. */
 export type Shape = Record<string, AnyField | AnySchema>;
 
-type FieldOf<F> = F extends AnyField
-  ? F
-  : F extends Schema<infer I, infer O>
-    ? Field<I, O, false, false>
-    : never;
+type FieldOf<F> = F extends AnyField ? F : F extends Schema<infer I, infer O> ? RequiredField<I, O> : never;
 type FieldIn<F> = FieldOf<F> extends Field<infer I, unknown, boolean, boolean> ? I : never;
 type FieldOut<F> = FieldOf<F> extends Field<unknown, infer O, boolean, boolean> ? O : never;
 type InOptionalKeys<S> = { [K in keyof S]: FieldOf<S[K]>['inOptional'] extends true ? K : never }[keyof S];
