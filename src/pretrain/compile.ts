@@ -54,10 +54,10 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
   if (!isPretraining(value))
     throw new PretrainPlanError('not a pretraining declaration: use pretraining({...})');
   const problems: string[] = [];
-  const need = (ok: boolean, path: string, message: string) => {
-    if (!ok) problems.push(`${path}: ${message}`);
-  };
   const issues = { error: (path: string, message: string) => problems.push(`${path}: ${message}`) };
+  const need = (ok: boolean, path: string, message: string) => {
+    if (!ok) issues.error(path, message);
+  };
   const int = (v: unknown, path: string, min: number): number => integer(min).read(v, path, issues) ?? min;
 
   const name = value['name'];
@@ -127,7 +127,6 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
         cosine: warmupDefault('cosine'),
       }),
     ),
-    contextLength: optional(pretrainTrainOptions.shape.contextLength.schema),
   });
   const read = trainSchema.read(given, 'train', issues);
 
