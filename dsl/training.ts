@@ -1,6 +1,7 @@
 /**
  * Optimizers, learning-rate schedules, and the training and data options of an experiment.
- * Anything left out takes the paper's value (PAPER_DEFAULTS in src/plan/types.ts), filled in
+ * Their types are derived from the one declaration of each option (src/plan/options.ts, which
+ * also holds its default and its check). Anything left out takes the paper's value, filled in
  * by the compiler so every value is visible in the run plan.
  */
 import type {

@@ -2,7 +2,8 @@
  * One draft → one checked run plan with every default filled in (PAPER_DEFAULTS, the task's
  * template and label words). Checks what a type checker cannot see in values built at run
  * time: unknown task, template fields and answer slot, verbalizer labels, layer indices
- * against the model's depth (when config.json is known), option names and ranges.
+ * against the model's depth (when config.json is known), option names and ranges (the train,
+ * data and backend options with their schemas, src/plan/options.ts).
  * Each problem becomes an issue at the path of the option that caused it.
  */
 import { getTask, type TaskSpec } from '../data/tasks.js';
