@@ -12,7 +12,9 @@
  *     train: { steps: 6000, batchSize: 32, contextLength: 128 },
  *   });
  */
-import type { Backend, Optimizer, Schedule } from './training.js';
+import type { pretrainTrainOptions } from '../src/plan/options.js';
+import type { Input } from '../src/plan/schema.js';
+import type { Backend } from './training.js';
 
 /**
  * Offline text sources: State of the Union addresses, Moby-Dick, SpamAssassin emails (npm), and
@@ -63,28 +65,8 @@ export function gpt2Architecture(options: {
   return { kind: 'gpt2-architecture', ...options };
 }
 
-export interface PretrainTrainOptions {
-  /** Default AdamW lr 1e-3, betas [0.9, 0.95], weight decay 0.1. */
-  optimizer?: Optimizer;
-  /** Default: cosine decay after a warm-up of a tenth of the steps (at most 200). */
-  schedule?: Schedule;
-  /** Sequences per step (default 32). */
-  batchSize?: number;
-  /** Tokens per sequence (default: the architecture's positions). */
-  contextLength?: number;
-  /** Optimizer steps (required: the schedule decays over them). */
-  steps: number;
-  /** Stop after this many minutes even if steps remain (default: no limit). */
-  maxMinutes?: number;
-  /** Global gradient-norm clipping (default 1). */
-  maxGradNorm?: number;
-  /** Validation perplexity (and a checkpoint) every N steps (default 500). */
-  evalEvery?: number;
-  /** Validation sequences per evaluation (default 256). */
-  evalSequences?: number;
-  /** 'fp32' (default) or 'mixed': tensor-core matmuls on webgpu with loss scaling, as in fine-tuning. */
-  precision?: 'fp32' | 'mixed';
-}
+/** Pretraining's train options (declared in src/plan/options.ts; `steps` is required). */
+export type PretrainTrainOptions = Input<typeof pretrainTrainOptions>;
 
 export interface Pretraining {
   readonly kind: 'pretraining';

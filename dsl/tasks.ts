@@ -1,10 +1,10 @@
 /**
  * Tasks as typed values: each carries its field names and label names as literal types, so
- * templates and verbalizers are checked against them by the type checker. The task's default
- * template and label words (the paper's) live in the registry, src/data/tasks.ts; a test keeps
- * the two in step.
+ * templates and verbalizers are checked against them by the type checker. They are derived
+ * from the registry, src/data/tasks.ts (its names, fields and labels keep their literal types),
+ * which also holds each task's default template and label words (the paper's).
  */
-import { getTask } from '../src/data/tasks.js';
+import { getTask, registeredTasks, type RegisteredTask } from '../src/data/tasks.js';
 
 export interface Task<
   Name extends string = string,
@@ -39,25 +39,22 @@ function defineTask<const Name extends string, const Field extends string, const
   });
 }
 
-/** The registered tasks: the paper's four, and two offline ones built from npm-shipped corpora. */
-export const tasks = {
-  /** SST-2 movie review sentiment. */
-  sst2: defineTask('sst2', ['text'], ['negative', 'positive']),
-  /** AG News topics. */
-  agnews: defineTask('agnews', ['text'], ['world', 'sports', 'business', 'technology']),
-  /** TREC question types (coarse). */
-  trec: defineTask(
-    'trec',
-    ['text'],
-    ['abbreviation', 'entity', 'description', 'person', 'location', 'number'],
-  ),
-  /** EmoContext dialogue emotion. */
-  emoc: defineTask('emoc', ['text'], ['others', 'happy', 'sad', 'angry']),
-  /** SpamAssassin spam or ham (offline). */
-  spam: defineTask('spam', ['text'], ['ham', 'spam']),
-  /** State of the Union passages: the speaker's party (offline). */
-  sotuParty: defineTask('sotu-party', ['text'], ['democratic', 'republican']),
-} as const;
+type Registry = typeof registeredTasks;
+/** 'sotu-party' → 'sotuParty': a registry name as a property name. */
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
+type TaskOf<R> =
+  R extends RegisteredTask<infer Name, infer Field, infer Label> ? Task<Name, Field, Label> : never;
+const camelCase = (name: string): string => name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+
+/** The registered tasks (the paper's four, and two offline ones), by camel-cased registry name. */
+export const tasks = Object.fromEntries(
+  Object.values(registeredTasks).map((spec) => [
+    camelCase(spec.name),
+    defineTask(spec.name, spec.fields, spec.labels),
+  ]),
+) as { readonly [K in keyof Registry as CamelCase<K & string>]: TaskOf<Registry[K]> };
 
 /** The four tasks of the paper's tables, in the paper's order. */
 export const paperTasks = [tasks.sst2, tasks.agnews, tasks.trec, tasks.emoc] as const;

@@ -1,6 +1,7 @@
 /**
- * The syntax tree the layer-selection grammar (`layers.peggy`) produces. A selection says
- * which transformer layers a cut model keeps, by their original 0-based indices:
+ * What the layer-selection grammar (`layers.peggy`) produces: a layer request, the selection as
+ * written, before the model's depth is applied. Layer text says which transformer layers a cut
+ * model keeps, by their original 0-based indices:
  *
  *   all            every layer
  *   first 2        the bottom 2 layers (0 and 1)
@@ -11,35 +12,32 @@
  *   drop 24..47    every layer except these
  *   drop attn 10..20       every layer, without the attention of layers 10..20 (`; drop mlp 3` adds more)
  *
- * Open ranges (`12..`), `first … + last …` and `drop` need the model's depth; `src/compile/layers.ts` resolves
- * them once config.json is known.
+ * The compiler reads the DSL's builders into the same request (src/compile/layers.ts, which
+ * adds computed selections) and resolves it against the depth into the plan's LayerSelection
+ * (src/models/selection.ts: the model of a layer selection) and the kept layers' indices.
+ * Open ranges (`12..`), `first … + last …` and `drop` need the model's depth.
  */
-import type { SourceSpan } from './template-ast.js';
-
-export type { SourcePoint, SourceSpan } from './template-ast.js';
 
 /** `from..to` (both included), `from..` (to the last layer: `to` is null) or one layer (`from` = `to`). */
-export interface LayerRangeNode {
+export interface LayerRange {
   from: number;
   to: number | null;
-  location: SourceSpan;
 }
 
-/** `drop attn 10..20` / `drop mlp 3`: a sublayer of each of these layers goes. */
-export interface SublayerDropNode {
-  part: 'attention' | 'mlp';
-  ranges: LayerRangeNode[];
-  location: SourceSpan;
-}
-
-export type LayerSelectionNode = (
-  | { type: 'all'; location: SourceSpan }
-  | { type: 'first'; count: number; location: SourceSpan }
+/** A selection as layer text writes it, before the depth is applied. */
+export type TextLayerRequest =
+  | { kind: 'all' }
+  | { kind: 'first'; count: number }
+  | { kind: 'keep'; ranges: LayerRange[] }
+  | { kind: 'drop'; ranges: LayerRange[] }
   /** The bottom `first` and the top `last` layers. */
-  | { type: 'ends'; first: number; last: number; location: SourceSpan }
-  | { type: 'keep'; ranges: LayerRangeNode[]; location: SourceSpan }
-  | { type: 'drop'; ranges: LayerRangeNode[]; location: SourceSpan }
-) & {
-  /** Sublayer drops after the layer part (`first 12; drop attn 4..11`), when there are any. */
-  sublayers?: SublayerDropNode[];
-};
+  | { kind: 'ends'; first: number; last: number };
+
+/** `drop attn 10..20; drop mlp 3`: the attention or MLP sublayer of each of these layers goes. */
+export interface SublayerRequest {
+  attention: LayerRange[];
+  mlp: LayerRange[];
+}
+
+/** The grammar's result: the layer part, and the sublayer drops after it when there are any. */
+export type LayerSelectionNode = TextLayerRequest & { sublayers?: SublayerRequest };

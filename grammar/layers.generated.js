@@ -4,12 +4,11 @@
 
 
 
-  // Turns peggy's location range into the plain span of layers-ast.ts.
-  function span(range) {
-    return {
-      start: { line: range.start.line, column: range.start.column, offset: range.start.offset },
-      end: { line: range.end.line, column: range.end.column, offset: range.end.offset },
-    };
+  // The sublayer drops after ";", as one request: the layers of each part, in order.
+  function sublayerRequest(drops) {
+    const request = { attention: [], mlp: [] };
+    for (const drop of drops) request[drop.part].push(...drop.ranges);
+    return request;
   }
 
 class peg$SyntaxError extends SyntaxError {
@@ -205,33 +204,31 @@ function peg$parse(input, options) {
   const peg$e14 = peg$classExpectation([" ", "\t"], false, false, false);
 
   function peg$f0(selection, sublayers) {
-    return sublayers.length > 0 ? { ...selection, sublayers } : selection;
+    return sublayers.length > 0 ? { ...selection, sublayers: sublayerRequest(sublayers) } : selection;
   }
   function peg$f1(head, tail) {
-    return { type: 'all', location: span(location()), sublayers: [head, ...tail] };
+    return { kind: 'all', sublayers: sublayerRequest([head, ...tail]) };
   }
   function peg$f2(part, ranges) {
-    return { part: part === 'attn' ? 'attention' : 'mlp', ranges, location: span(location()) };
+    return { part: part === 'attn' ? 'attention' : 'mlp', ranges };
   }
-  function peg$f3() {    return { type: 'all', location: span(location()) };  }
+  function peg$f3() {    return { kind: 'all' };  }
   function peg$f4(first, last) {
-    return last === null
-      ? { type: 'first', count: first, location: span(location()) }
-      : { type: 'ends', first, last, location: span(location()) };
+    return last === null ? { kind: 'first', count: first } : { kind: 'ends', first, last };
   }
-  function peg$f5(last) {    return { type: 'ends', first: 0, last, location: span(location()) };  }
+  function peg$f5(last) {    return { kind: 'ends', first: 0, last };  }
   function peg$f6(count) {    return count;  }
-  function peg$f7(ranges) {    return { type: 'drop', ranges, location: span(location()) };  }
+  function peg$f7(ranges) {    return { kind: 'drop', ranges };  }
   function peg$f8(ranges) {
     if (ranges.length === 1 && ranges[0].to === ranges[0].from && !text().includes('..')) {
       error(`'${text()}' is ambiguous: write 'first ${ranges[0].from}' for the bottom ${ranges[0].from} layers, or '${ranges[0].from}..${ranges[0].from}' for layer ${ranges[0].from} alone`);
     }
-    return { type: 'keep', ranges, location: span(location()) };
+    return { kind: 'keep', ranges };
   }
   function peg$f9(head, tail) {    return [head, ...tail];  }
-  function peg$f10(from, to) {    return { from, to, location: span(location()) };  }
-  function peg$f11(from) {    return { from, to: null, location: span(location()) };  }
-  function peg$f12(from) {    return { from, to: from, location: span(location()) };  }
+  function peg$f10(from, to) {    return { from, to };  }
+  function peg$f11(from) {    return { from, to: null };  }
+  function peg$f12(from) {    return { from, to: from };  }
   function peg$f13(digits) {
     const value = Number(digits);
     if (!Number.isSafeInteger(value)) {

@@ -2,7 +2,8 @@
  * One draft → one checked run plan with every default filled in (PAPER_DEFAULTS, the task's
  * template and label words). Checks what a type checker cannot see in values built at run
  * time: unknown task, template fields and answer slot, verbalizer labels, layer indices
- * against the model's depth (when config.json is known), option names and ranges.
+ * against the model's depth (when config.json is known), option names and ranges (the train,
+ * data and backend options with their schemas, src/plan/options.ts).
  * Each problem becomes an issue at the path of the option that caused it.
  */
 import { getTask, type TaskSpec } from '../data/tasks.js';
@@ -11,26 +12,24 @@ import { layerProjections, selectProjections } from '../models/lora-targets.js';
 import { removedBlock } from '../models/removed-block.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { LayerSelection } from '../models/selection.js';
+import { backendOption, dataOptions, trainOptions } from '../plan/options.js';
+import { integer, unknownOption, withDefault } from '../plan/schema.js';
 import type {
   DataSpec,
   LoraSpec,
   MethodName,
-  ReplacementSpec,
   SublayerDrops,
   MethodSpec,
   ModelSource,
-  OptimizerSpec,
   PromptSpec,
   RunLabels,
   RunPlan,
-  ScheduleSpec,
   TrainSpec,
 } from '../plan/types.js';
 import { cleanLabels } from '../plan/labels.js';
 import { PAPER_DEFAULTS } from '../plan/types.js';
 import { parseTemplate, TemplateError } from '../prompts/template.js';
 import { scoringModes, type ScoringMode } from '../prompts/verbalizer.js';
-import type { BackendName } from '../runtime/backend.js';
 import { originOf, type Draft } from './expand.js';
 import { oneLine, type CompileIssue, type InnerPosition } from './issues.js';
 import { LayerIssue, readLayers, resolveLayerRequest } from './layers.js';
@@ -43,7 +42,6 @@ const methodNames: readonly MethodName[] = ['lm', 'prompt-cls', 'cls', 'icl', 'l
 export const slotMethods: readonly MethodName[] = ['lm', 'prompt-cls', 'icl'];
 /** Methods that train nothing of the model (no freeze options). */
 const frozenMethods: readonly MethodName[] = ['icl', 'linear-probe'];
-const backendNames: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface BuiltRun {
   plan: RunPlan;
@@ -91,26 +89,13 @@ class Checker {
   exactKeys(key: string, value: Record<string, unknown>, allowed: readonly string[], what: string): void {
     for (const name of Object.keys(value)) {
       if (value[name] !== undefined && !allowed.includes(name)) {
-        this.error(
-          `${key}.${name}`,
-          `unknown ${what} option '${name}': the options are ${allowed.join(', ')}`,
-        );
+        this.error(`${key}.${name}`, unknownOption(what, name, allowed));
       }
     }
   }
 
   integer(key: string, value: unknown, min: number, what: string): number | undefined {
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min) return value;
-    return this.error(key, `${what} must be a whole number ≥ ${min}, got ${show(value)}`);
-  }
-
-  positive(key: string, value: unknown, what: string, allowZero = false): number | undefined {
-    if (typeof value === 'number' && Number.isFinite(value) && (value > 0 || (allowZero && value === 0)))
-      return value;
-    return this.error(
-      key,
-      `${what} must be a ${allowZero ? 'number ≥ 0' : 'positive number'}, got ${show(value)}`,
-    );
+    return integer(min, what).read(value, key, this);
   }
 }
 
@@ -336,226 +321,22 @@ function readWords(
   return { labelWords, scoring: scoring as ScoringMode };
 }
 
-/** Data options: the paper's (always in the plan) and `demoMaxTokens` (in the plan only when set, so older plans keep their ids). */
-const dataKeys: readonly string[] = [...Object.keys(PAPER_DEFAULTS.data), 'demoMaxTokens'];
-
 /**
- * The data options with defaults filled in. The default `maxLength` is the paper's 1024, or the
- * model's positions when it has fewer (known from config.json): the default always fits the model.
+ * The data options with defaults filled in (declared in src/plan/options.ts). The default
+ * `maxLength` is the paper's 1024, or the model's positions when it has fewer (known from
+ * config.json): the default always fits the model.
  */
 function readData(value: unknown, check: Checker, maxPositions: number | undefined): DataSpec | undefined {
-  const given = value ?? {};
-  if (!isRecord(given)) return check.error('data', `data options must be an object, got ${show(value)}`);
-  check.exactKeys('data', given, dataKeys, 'data');
-  const defaults = {
-    ...PAPER_DEFAULTS.data,
-    maxLength: Math.min(PAPER_DEFAULTS.data.maxLength, maxPositions ?? Infinity),
-  };
-  const merged = { ...defaults, ...given } as Record<string, unknown>;
-  const trainPerClass =
-    merged['trainPerClass'] === 'all'
-      ? 'all'
-      : check.integer('data.trainPerClass', merged['trainPerClass'], 1, "data.trainPerClass (or 'all')");
-  const truncate = merged['truncate'];
-  if (truncate !== 'left' && truncate !== 'right')
-    check.error('data.truncate', `data.truncate must be 'left' or 'right', got ${show(truncate)}`);
-  const data: DataSpec = {
-    validation: check.integer('data.validation', merged['validation'], 0, 'data.validation') ?? 0,
-    demosPerClass: check.integer('data.demosPerClass', merged['demosPerClass'], 0, 'data.demosPerClass') ?? 0,
-    trainPerClass: trainPerClass ?? 1,
-    test: check.integer('data.test', merged['test'], 1, 'data.test') ?? 1,
-    maxLength: check.integer('data.maxLength', merged['maxLength'], 1, 'data.maxLength') ?? 1,
-    truncate: truncate === 'right' ? 'right' : 'left',
-  };
-  if (merged['demoMaxTokens'] !== undefined) {
-    data.demoMaxTokens =
-      check.integer('data.demoMaxTokens', merged['demoMaxTokens'], 1, 'data.demoMaxTokens') ?? 1;
-  }
-  return data;
+  const maxLength = dataOptions.shape.maxLength;
+  const schema = dataOptions.with({
+    maxLength: withDefault(maxLength.schema, Math.min(maxLength.value, maxPositions ?? Infinity)),
+  });
+  return schema.read(value ?? {}, 'data', check);
 }
 
-type AdamWSpec = Extract<OptimizerSpec, { kind: 'adamw' }>;
-
-/** The paper's optimizer: AdamW (lr 5e-5, betas [0.9, 0.999], eps 1e-8, no weight decay). */
-function paperOptimizer(): AdamWSpec {
-  const d = PAPER_DEFAULTS.train.optimizer as AdamWSpec;
-  return { kind: 'adamw', lr: d.lr, betas: [d.betas[0], d.betas[1]], eps: d.eps, weightDecay: d.weightDecay };
-}
-
-function readOptimizer(value: unknown, check: Checker): OptimizerSpec | undefined {
-  const given = value ?? { kind: 'adamw' };
-  const defaults = paperOptimizer();
-  if (!isRecord(given) || (given['kind'] !== 'adamw' && given['kind'] !== 'sgd')) {
-    return check.error(
-      'train.optimizer',
-      `${show(value)} is not an optimizer: use adamw({ lr }) or sgd({ lr })`,
-    );
-  }
-  if (given['kind'] === 'adamw') {
-    check.exactKeys('train.optimizer', given, ['kind', 'lr', 'betas', 'eps', 'weightDecay'], 'adamw');
-    const betas = given['betas'] ?? defaults.betas;
-    const validBetas =
-      Array.isArray(betas) &&
-      betas.length === 2 &&
-      betas.every((b) => typeof b === 'number' && b >= 0 && b < 1);
-    if (!validBetas)
-      check.error('train.optimizer.betas', `adamw betas must be two numbers in [0, 1), got ${show(betas)}`);
-    return {
-      kind: 'adamw',
-      lr:
-        check.positive('train.optimizer.lr', given['lr'] ?? defaults.lr, 'the learning rate') ?? defaults.lr,
-      betas: validBetas
-        ? [(betas as number[])[0]!, (betas as number[])[1]!]
-        : [defaults.betas[0], defaults.betas[1]],
-      eps: check.positive('train.optimizer.eps', given['eps'] ?? defaults.eps, 'adamw eps') ?? defaults.eps,
-      weightDecay:
-        check.positive('train.optimizer.weightDecay', given['weightDecay'] ?? 0, 'weight decay', true) ?? 0,
-    };
-  }
-  check.exactKeys('train.optimizer', given, ['kind', 'lr', 'momentum', 'weightDecay'], 'sgd');
-  if (given['lr'] === undefined)
-    return check.error('train.optimizer', 'sgd needs a learning rate: sgd({ lr: 1e-3 })');
-  return {
-    kind: 'sgd',
-    lr: check.positive('train.optimizer.lr', given['lr'], 'the learning rate') ?? 1,
-    momentum: check.positive('train.optimizer.momentum', given['momentum'] ?? 0, 'sgd momentum', true) ?? 0,
-    weightDecay:
-      check.positive('train.optimizer.weightDecay', given['weightDecay'] ?? 0, 'weight decay', true) ?? 0,
-  };
-}
-
-function readSchedule(value: unknown, check: Checker): ScheduleSpec {
-  const given = value ?? { kind: 'constant' };
-  const kinds = ['constant', 'linear', 'cosine'];
-  if (!isRecord(given) || !kinds.includes(given['kind'] as string)) {
-    check.error(
-      'train.schedule',
-      `${show(value)} is not a schedule: use constant(), linear({ warmupSteps }) or cosine({ warmupSteps })`,
-    );
-    return { ...PAPER_DEFAULTS.train.schedule };
-  }
-  check.exactKeys('train.schedule', given, ['kind', 'warmupSteps'], 'schedule');
-  const warmupSteps =
-    check.integer('train.schedule.warmupSteps', given['warmupSteps'] ?? 0, 0, 'warmupSteps') ?? 0;
-  return { kind: given['kind'] as ScheduleSpec['kind'], warmupSteps };
-}
-
-const trainKeys: readonly string[] = [
-  ...Object.keys(PAPER_DEFAULTS.train),
-  'steps',
-  'precision',
-  'adapters',
-  'replace',
-];
-
-/** A block replacement: linear by default; the MLP's hidden width 0 means the model's width. */
-function readReplacement(value: unknown, check: Checker): ReplacementSpec | undefined {
-  if (!isRecord(value) || value['kind'] !== 'replace')
-    return check.error(
-      'train.replace',
-      `${show(value)} is not a replacement: use replaceBlock({ fit: 'linear' })`,
-    );
-  const fit = value['fit'] ?? 'linear';
-  const key = 'train.replace';
-  if (fit !== 'linear' && fit !== 'mlp')
-    return check.error(`${key}.fit`, `replaceBlock fit is 'linear' or 'mlp', not ${show(fit)}`);
-  check.exactKeys(
-    key,
-    value,
-    fit === 'linear'
-      ? ['kind', 'fit', 'calibration']
-      : ['kind', 'fit', 'calibration', 'hidden', 'steps', 'lr'],
-    `replaceBlock fit '${fit}'`,
-  );
-  const calibration =
-    check.integer(`${key}.calibration`, value['calibration'] ?? 64, 1, 'calibration examples') ?? 64;
-  if (fit === 'linear') return { kind: 'replace', fit, calibration };
-  return {
-    kind: 'replace',
-    fit,
-    calibration,
-    hidden:
-      check.integer(`${key}.hidden`, value['hidden'] ?? 0, 0, "the replacement MLP's hidden width") ?? 0,
-    steps: check.integer(`${key}.steps`, value['steps'] ?? 500, 1, "the replacement MLP's steps") ?? 1,
-    lr: check.positive(`${key}.lr`, value['lr'] ?? 1e-3, "the replacement MLP's learning rate") ?? 1e-3,
-  };
-}
-
-/** LoRA's defaults are PEFT's LoraConfig's: r 8, lora_alpha 8, dropout 0 (targets: every projection). */
-function readAdapters(value: unknown, check: Checker): LoraSpec | undefined {
-  if (!isRecord(value) || value['kind'] !== 'lora')
-    return check.error(
-      'train.adapters',
-      `${show(value)} is not an adapter: use lora({ rank, alpha, targets })`,
-    );
-  check.exactKeys('train.adapters', value, ['kind', 'rank', 'alpha', 'targets', 'dropout'], 'lora');
-  const rank = check.integer('train.adapters.rank', value['rank'] ?? 8, 1, 'the LoRA rank') ?? 8;
-  const alpha = check.positive('train.adapters.alpha', value['alpha'] ?? 8, 'LoRA alpha') ?? 8;
-  const dropout = value['dropout'] ?? 0;
-  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
-    check.error('train.adapters.dropout', `LoRA dropout must be a number in [0, 1), got ${show(dropout)}`);
-  const targets = value['targets'] ?? 'all';
-  const validTargets =
-    targets === 'all' ||
-    (Array.isArray(targets) &&
-      targets.length > 0 &&
-      targets.every((t) => typeof t === 'string' && t.length > 0));
-  if (!validTargets)
-    check.error(
-      'train.adapters.targets',
-      `LoRA targets must be 'all' or module names such as ['c_attn'] or ['q_proj', 'v_proj'], got ${show(targets)}`,
-    );
-  return {
-    kind: 'lora',
-    rank,
-    alpha,
-    targets: validTargets && targets !== 'all' ? [...new Set(targets as string[])] : 'all',
-    dropout: typeof dropout === 'number' ? dropout : 0,
-  };
-}
-
+/** The training options with defaults filled in (declared in src/plan/options.ts). */
 function readTrain(value: unknown, check: Checker): TrainSpec | undefined {
-  const given = value ?? {};
-  if (!isRecord(given)) return check.error('train', `train options must be an object, got ${show(value)}`);
-  check.exactKeys('train', given, trainKeys, 'train');
-  const d = PAPER_DEFAULTS.train;
-  const optimizer = readOptimizer(given['optimizer'], check);
-  const evalEvery = given['evalEvery'] ?? d.evalEvery;
-  if (evalEvery !== 'epoch')
-    check.integer('train.evalEvery', evalEvery, 1, "train.evalEvery ('epoch' or a step count)");
-  const train: TrainSpec = {
-    optimizer: optimizer ?? paperOptimizer(),
-    schedule: readSchedule(given['schedule'], check),
-    batchSize: check.integer('train.batchSize', given['batchSize'] ?? d.batchSize, 1, 'train.batchSize') ?? 1,
-    gradientAccumulation:
-      check.integer(
-        'train.gradientAccumulation',
-        given['gradientAccumulation'] ?? d.gradientAccumulation,
-        1,
-        'train.gradientAccumulation',
-      ) ?? 1,
-    epochs: check.integer('train.epochs', given['epochs'] ?? d.epochs, 0, 'train.epochs') ?? 1,
-    maxGradNorm:
-      check.positive('train.maxGradNorm', given['maxGradNorm'] ?? d.maxGradNorm, 'train.maxGradNorm', true) ??
-      0,
-    evalEvery: evalEvery === 'epoch' || typeof evalEvery !== 'number' ? 'epoch' : evalEvery,
-    earlyStopPatience:
-      check.integer(
-        'train.earlyStopPatience',
-        given['earlyStopPatience'] ?? d.earlyStopPatience,
-        0,
-        'train.earlyStopPatience',
-      ) ?? 0,
-  };
-  if (given['steps'] !== undefined)
-    train.steps = check.integer('train.steps', given['steps'], 1, 'train.steps') ?? 1;
-  const precision = given['precision'] ?? 'fp32';
-  if (precision === 'mixed') train.precision = 'mixed';
-  else if (precision !== 'fp32')
-    check.error('train.precision', `train.precision is 'fp32' or 'mixed', not ${show(precision)}`);
-  if (given['adapters'] !== undefined) train.adapters = readAdapters(given['adapters'], check);
-  if (given['replace'] !== undefined) train.replace = readReplacement(given['replace'], check);
-  return train;
+  return trainOptions.read(value ?? {}, 'train', check);
 }
 
 /** Adapters need a method that trains the model, and targets the model's family has. */
@@ -717,10 +498,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
   }
   const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
   const labels = readLabels(s['name'], s['tags'], check);
-  const backend = s['backend'];
-  if (backend !== undefined && !backendNames.includes(backend as BackendName)) {
-    check.error('backend', `backend must be one of ${backendNames.join(', ')}, got ${show(backend)}`);
-  }
+  const backend = s['backend'] === undefined ? undefined : backendOption.read(s['backend'], 'backend', check);
   if (
     check.failed ||
     !model ||
@@ -738,7 +516,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
       ? iclPlan({ model, layers, task: task.name, prompt, method, data, train, seed })
       : { model, layers, task: task.name, prompt, method, data, train, seed };
   if (sublayers) plan.sublayers = sublayers;
-  if (backend !== undefined) plan.backend = backend as BackendName;
+  if (backend !== undefined) plan.backend = backend;
   if (labels) plan.labels = labels;
   return { plan, ...(description ? { model: description } : {}), ...(keptLayers ? { keptLayers } : {}) };
 }

@@ -18,6 +18,6 @@ export { estimateRun, promptTokens, tokenEstimate } from './estimate.js';
 export type { RunEstimate } from './estimate.js';
 export { formatListing, listPlan } from './listing.js';
 export type { ListingOptions, PlanListing, PlannedRun } from './listing.js';
-export { layerLabel, parseLayerText, readLayers, resolveLayerRequest } from './layers.js';
+export { parseLayerText, readLayers, resolveLayerRequest } from './layers.js';
 export type { LayerRequest, ResolvedLayers } from './layers.js';
 export { SourceLocator } from './locate.js';

@@ -9,10 +9,9 @@
  * counts are checked against the depth here, their layers are chosen when the run starts.
  */
 import { parse, SyntaxError as PeggySyntaxError } from '../../grammar/layers.generated.js';
-import type { LayerRangeNode } from '../../grammar/layers-ast.js';
+import type { LayerRange, TextLayerRequest } from '../../grammar/layers-ast.js';
 import {
   checkComputedSelection,
-  computedSelectionText,
   DEFAULT_CALIBRATION,
   LayerSelectionError,
   resolveLayers,
@@ -22,14 +21,17 @@ import {
 import { oneLine, type InnerPosition } from './issues.js';
 import { show } from './shape.js';
 
-/** A selection before the depth is applied. `to: null` is "up to the last layer". */
+/**
+ * A selection as written (layer text, as grammar/layers.peggy parses it, or a DSL builder),
+ * before the depth is applied. The shapes of a layer selection, from the user to the run:
+ *   Layers (dsl/layers.ts)           what an experiment writes: builders or layer text
+ *   LayerRequest (here)              what it asks for, before the model's depth is known
+ *   LayerSelection (models/selection.ts)  the model: the plan's canonical selection, in the run id
+ *   kept layers (number[])           its original indices once the depth is known
+ * and layerText (models/selection.ts) is the one way any of them is printed.
+ */
 export type LayerRequest =
-  | { kind: 'all' }
-  | { kind: 'first'; count: number }
-  | { kind: 'keep'; ranges: { from: number; to: number | null }[] }
-  | { kind: 'drop'; ranges: { from: number; to: number | null }[] }
-  /** The bottom `first` and the top `last` layers. */
-  | { kind: 'ends'; first: number; last: number }
+  | TextLayerRequest
   /** Chosen from calibration data at run time. */
   | { kind: 'computed'; selection: ComputedLayerSelection };
 
@@ -53,10 +55,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 const isIndex = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
-function rangesOf(nodes: LayerRangeNode[]): { from: number; to: number | null }[] {
-  return nodes.map(({ from, to }) => ({ from, to }));
-}
-
 /** Layer text as messages quote it: in single quotes, on one line (control characters escaped), cut when long. */
 function quoteLayerText(text: string): string {
   const escaped = JSON.stringify(text.slice(0, 81)).slice(1, -1).replaceAll('\\"', '"');
@@ -66,19 +64,8 @@ function quoteLayerText(text: string): string {
 /** Parses layer text (grammar/layers.peggy); syntax errors become a LayerIssue pointing into the text. */
 export function parseLayerText(text: string): LayerRequest {
   try {
-    const node = parse(text);
-    switch (node.type) {
-      case 'all':
-        return { kind: 'all' };
-      case 'first':
-        return { kind: 'first', count: node.count };
-      case 'ends':
-        return { kind: 'ends', first: node.first, last: node.last };
-      case 'keep':
-        return { kind: 'keep', ranges: rangesOf(node.ranges) };
-      case 'drop':
-        return { kind: 'drop', ranges: rangesOf(node.ranges) };
-    }
+    const { sublayers: _sublayers, ...request } = parse(text); // the sublayer part: sublayers.ts
+    return request;
   } catch (error) {
     if (error instanceof PeggySyntaxError) {
       const { line, column, offset } = error.location.start;
@@ -184,7 +171,7 @@ export function needsDepth(request: LayerRequest): boolean {
  * layers is refused.
  */
 function expandRanges(
-  ranges: { from: number; to: number | null }[],
+  ranges: LayerRange[],
   depth: number | undefined,
   outside: (index: number) => never,
 ): number[] {
@@ -306,18 +293,4 @@ function resolveOrThrow(request: LayerRequest, depth: number | undefined, modelN
   }
   if (depth === undefined) return { selection };
   return { selection, kept: resolveLayers(selection, depth, modelName) };
-}
-
-/** How a selection reads in listings: `first 2`, `all`, `0,5,7`. */
-export function layerLabel(selection: LayerSelection): string {
-  switch (selection.kind) {
-    case 'all':
-      return 'all';
-    case 'first':
-      return `first ${selection.count}`;
-    case 'indices':
-      return selection.indices.join(',');
-    case 'computed':
-      return computedSelectionText(selection);
-  }
 }

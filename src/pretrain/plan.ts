@@ -4,8 +4,9 @@
  * saved beside a model says exactly how it was made. `dsl/pretraining.ts` builds the
  * declaration; `compilePretraining` (compile.ts) checks it and fills in the defaults.
  */
-import type { OptimizerSpec, ScheduleSpec } from '../plan/types.js';
-import type { BackendName } from '../runtime/backend.js';
+import type { pretrainTrainOptions, ScheduleSpec } from '../plan/options.js';
+import type { Output } from '../plan/schema.js';
+import type { BackendName } from '../runtime/backend-names.js';
 
 /** Text sources of the offline corpus (see src/data/corpus.ts). */
 export type CorpusSourceName = 'sotu' | 'moby-dick' | 'spam-assassin' | 'debian-licenses';
@@ -21,29 +22,24 @@ export interface Gpt2Architecture {
   positions: number;
 }
 
-export interface PretrainTrainSpec {
-  optimizer: OptimizerSpec;
+/**
+ * The train options with every default filled in (declared in src/plan/options.ts, checked by
+ * compile.ts), the schedule and context length included.
+ */
+export type PretrainTrainSpec = Omit<
+  Output<typeof pretrainTrainOptions>,
+  'schedule' | 'contextLength' | 'maxMinutes'
+> & {
   schedule: ScheduleSpec;
-  /** Sequences per optimizer step. */
-  batchSize: number;
   /** Tokens per training sequence (≤ positions). */
   contextLength: number;
-  /** Optimizer steps planned; the schedule decays over them. */
-  steps: number;
   /**
    * A wall-clock budget in minutes, or null. When set, the run ends at whichever comes first,
    * and the schedule follows whichever is further along (steps done / steps, or time / budget),
    * so a run stopped by its budget still ends with a decayed learning rate.
    */
   maxMinutes: number | null;
-  maxGradNorm: number;
-  /** Validation perplexity every this many steps (and at the end); a checkpoint is saved then. */
-  evalEvery: number;
-  /** Validation sequences used for each evaluation (the first ones, always the same). */
-  evalSequences: number;
-  /** 'mixed': tensor-core matmuls with loss scaling, as in fine-tuning (src/train/precision.ts); absent: fp32. */
-  precision?: 'mixed';
-}
+};
 
 export interface PretrainPlan {
   /** The model's name: the folder it is saved under (`models/<name>` by default). */

@@ -8,7 +8,8 @@
  *   3/8 settled · w0 first 3 seed 1 train ███░░░░ 12/40 · w1 first 1 seed 0 load
  */
 import { indentContinuation } from '../errors.js';
-import { layersText, modelName } from '../results/rows.js';
+import { layerText } from '../models/selection.js';
+import { modelName } from '../results/rows.js';
 import {
   bar,
   percent,
@@ -35,7 +36,7 @@ export interface SweepPrinterOptions {
 
 /** "first 2 seed 0": the short name of a run in the status line. */
 function shortLabel(plan: RunPlan): string {
-  return `${modelName(plan.model)} ${layersText(plan.layers)} seed ${plan.seed}`;
+  return `${modelName(plan.model)} ${layerText(plan.layers)} seed ${plan.seed}`;
 }
 
 /** What a run is doing, in a few words. */

@@ -5,7 +5,8 @@
  * abandoned and the next `layercut run` runs it again.
  */
 import type { RunPlan } from '../plan/types.js';
-import { layersText, modelName } from '../results/rows.js';
+import { layerText } from '../models/selection.js';
+import { modelName } from '../results/rows.js';
 import { runStatuses, type RunStatus, type StoreReader } from '../results/store.js';
 
 export interface StoreStatus {
@@ -24,7 +25,7 @@ export interface StoreStatus {
 
 /** "tiny-gpt2 first 2 · spam · seed 0". */
 export function runLabel(plan: RunPlan): string {
-  return `${modelName(plan.model)} ${layersText(plan.layers)} · ${plan.task} · seed ${plan.seed}`;
+  return `${modelName(plan.model)} ${layerText(plan.layers)} · ${plan.task} · seed ${plan.seed}`;
 }
 
 /** The store's side of a sweep. */

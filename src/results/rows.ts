@@ -6,7 +6,7 @@
 import { parseLayerText, resolveLayerRequest } from '../compile/layers.js';
 import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
 import { LayercutError } from '../errors.js';
-import { computedSelectionText, resolveLayers, type LayerSelection } from '../models/selection.js';
+import { layerText, resolveLayers, type LayerSelection } from '../models/selection.js';
 import type { ModelSource, RunPlan } from '../plan/types.js';
 import { oneLine } from './format.js';
 import { errorMessage, type RunStatus, type StoredRun } from './store.js';
@@ -17,7 +17,7 @@ export type SettingValue = string | number | boolean | null;
 /** The columns a plan flattens into. */
 export interface RunSettings {
   model: string;
-  /** "first 2", "all", "indices 0,5". */
+  /** "first 2", "all", "0,5". */
   layers: string;
   /** How many layers the run kept (for 'all': the model's depth, once the run is done). */
   keptLayers: number | null;
@@ -182,19 +182,6 @@ export function modelName(source: ModelSource): string {
   }
 }
 
-export function layersText(layers: LayerSelection): string {
-  switch (layers.kind) {
-    case 'all':
-      return 'all';
-    case 'first':
-      return `first ${layers.count}`;
-    case 'indices':
-      return `indices ${layers.indices.join(',')}`;
-    case 'computed':
-      return computedSelectionText(layers);
-  }
-}
-
 function keptLayerCount(layers: LayerSelection, layersAfter: number | undefined): number | null {
   switch (layers.kind) {
     case 'all':
@@ -213,7 +200,7 @@ export function planSettings(plan: RunPlan, layersAfter?: number): RunSettings {
   const { train, data, method, prompt } = plan;
   return {
     model: modelName(plan.model),
-    layers: layersText(plan.layers),
+    layers: layerText(plan.layers),
     keptLayers: keptLayerCount(plan.layers, layersAfter),
     task: plan.task,
     method: method.kind,
@@ -343,10 +330,17 @@ export function keptIndices(row: Pick<RunRow, 'layers' | 'layersFull' | 'chosenL
   const listed = (text: string): number[] => text.split(',').map(Number);
   if (row.chosenLayers !== null) return listed(row.chosenLayers);
   if (row.layers === 'all') return row.layersFull === null ? null : range(row.layersFull);
-  const first = /^first (\d+)$/.exec(row.layers);
-  if (first) return range(Number(first[1]));
-  const indices = /^indices ([\d,]+)$/.exec(row.layers);
-  return indices ? listed(indices[1]!) : null;
+  // the rest is layer text (layerText prints it): 'first 2', '0,5,7', '5..5'
+  try {
+    const { selection } = resolveLayerRequest(parseLayerText(row.layers), undefined, 'the model');
+    return selection.kind === 'first'
+      ? range(selection.count)
+      : selection.kind === 'indices'
+        ? selection.indices
+        : null;
+  } catch {
+    return null; // a computed selection's rule, or 'none'
+  }
 }
 
 const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
@@ -384,7 +378,7 @@ export function filterRows(rows: readonly RunRow[], filter: RowFilter): RunRow[]
 
 /**
  * The error for filters no row passes: each filtered key with the values it takes among `rows`
- * (so 'last 4' shows up as the "indices 4,5,6,7" the tables print).
+ * (so 'last 4' shows up as the "4,5,6,7" the tables print).
  */
 export function noRowsMatch(rows: readonly RunRow[], filter: RowFilter, what = 'runs'): LayercutError {
   const wanted = [...filter].map(([key, values]) => values.map((v) => `${key}=${v}`).join(' or ')).join(', ');
@@ -412,13 +406,13 @@ export function compareValues(a: SettingValue, b: SettingValue): number {
   return String(a).localeCompare(String(b), 'en', { numeric: true });
 }
 
-/** Fewer kept layers first; among equal counts, 'first k' before 'all' before index lists. */
+/** Fewer kept layers first; among equal counts, named forms ('all', 'first k', rules) before index lists ('0,5'). */
 export function compareLayers(
   keptA: number | null,
   textA: string,
   keptB: number | null,
   textB: string,
 ): number {
-  const byCount = compareValues(keptA, keptB);
-  return byCount !== 0 ? byCount : compareValues(textA, textB);
+  const isList = (text: string) => (/^\d/.test(text) ? 1 : 0);
+  return compareValues(keptA, keptB) || isList(textA) - isList(textB) || compareValues(textA, textB);
 }

@@ -8,7 +8,8 @@
  *   [2/8] tiny-gpt2 first 2 · spam · lm · seed 0  train ███████░░░░░░░░ 18/40  epoch 2  loss 0.532  val 81.2%
  */
 import { indentContinuation } from '../errors.js';
-import { layersText, modelName } from '../results/rows.js';
+import { layerText } from '../models/selection.js';
+import { modelName } from '../results/rows.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
 import type { RunProgress } from '../train/run.js';
 import type { QueuePosition, RunnerEvent, SkipReason } from './events.js';
@@ -35,7 +36,7 @@ export interface ProgressPrinterOptions {
 
 /** "tiny-gpt2 first 2 · spam · lm · seed 0": what tells the runs of a sweep apart. */
 export function runLabel(plan: RunPlan): string {
-  return `${modelName(plan.model)} ${layersText(plan.layers)} · ${plan.task} · ${plan.method.kind} · seed ${plan.seed}`;
+  return `${modelName(plan.model)} ${layerText(plan.layers)} · ${plan.task} · ${plan.method.kind} · seed ${plan.seed}`;
 }
 
 /** A bar of `width` cells, `fraction` of them full. */

@@ -5,8 +5,9 @@
  */
 import { LayercutError } from '../errors.js';
 
-/** The backends layercut can run tfjs on, fastest first. */
-export type ConcreteBackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+import type { ConcreteBackendName } from './backend-names.js';
+
+export type { ConcreteBackendName };
 
 export class BackendUnavailableError extends LayercutError {
   override name = 'BackendUnavailableError';

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { gpuBindingLine, gpuIndexFromEnv, tensorflowBinding } from './adapter.js';
 import { BackendUnavailableError, type ConcreteBackendName } from './backend-error.js';
+import { backendNames, concreteBackendNames, type BackendName } from './backend-names.js';
 import { startTensorflowBackend } from './tensorflow.js';
 import { registerHostKernels } from './kernels.js';
 import { startWasmBackend } from './wasm.js';
@@ -25,13 +26,10 @@ import { startWebGpuBackend, stopWebGpuBackend, webGpuPrecheck, type WebGpuOptio
 export { BackendUnavailableError };
 export type { ConcreteBackendName, WebGpuOptions };
 
-export type BackendName = 'auto' | ConcreteBackendName;
-
-/** Every accepted backend name, `auto` first. */
-export const backendNames: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export { backendNames, type BackendName } from './backend-names.js';
 
 /** The order `auto` tries backends in: fastest first. */
-export const autoOrder: readonly ConcreteBackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+export const autoOrder: readonly ConcreteBackendName[] = concreteBackendNames;
 
 export interface BackendOptions {
   /** Default: process.env.LAYERCUT_BACKEND, else 'auto'. */

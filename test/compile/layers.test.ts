@@ -4,13 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import peggy from 'peggy';
-import {
-  LayerIssue,
-  layerLabel,
-  parseLayerText,
-  readLayers,
-  resolveLayerRequest,
-} from '../../src/compile/layers.js';
+import { LayerIssue, parseLayerText, readLayers, resolveLayerRequest } from '../../src/compile/layers.js';
+import { layerText } from '../../src/models/selection.js';
 import { builtin, experiment, sweep, tasks } from '../../dsl/index.js';
 import { byAngularDistance, byInfluence, keepFirstAndLast } from '../../dsl/layers.js';
 import { compileValues, type CompileResult } from '../../src/compile/compile.js';
@@ -75,7 +70,7 @@ test('equal selections resolve to one plan form: sorted indices, bottom-k lists 
   });
   assert.deepEqual(resolve('10..', 12).selection, { kind: 'indices', indices: [10, 11] });
   assert.deepEqual(resolve('all', 3), { selection: { kind: 'all' }, kept: [0, 1, 2] });
-  assert.equal(layerLabel(resolve('5, 0..1').selection), '0,1,5');
+  assert.equal(layerText(resolve('5, 0..1').selection), '0,1,5');
 });
 
 test('checks against the depth, and what waits for it', () => {
@@ -199,8 +194,8 @@ test('computed selections stay rules in the plan; their counts are checked again
     issue(() => resolve({ kind: 'computed', by: 'magic', keep: 2 })).message,
     /chosen by 'influence' or 'angular-distance', got "magic"/,
   );
-  assert.equal(layerLabel(influence), 'keep 3 by influence (64 examples)');
-  assert.equal(layerLabel(angular), 'drop 4 by angular distance (16 examples)');
+  assert.equal(layerText(influence), 'keep 3 by influence (64 examples)');
+  assert.equal(layerText(angular), 'drop 4 by angular distance (16 examples)');
 });
 
 test('layercut check: computed and first-and-last selections against a builtin model’s depth', async () => {

@@ -3,13 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, readModelConfig } from '../../src/models/load.js';
-import {
-  keepAll,
-  keepFirst,
-  keepIndices,
-  LayerSelectionError,
-  parseLayerOption,
-} from '../../src/models/selection.js';
+import { keepFirst, keepIndices, LayerSelectionError } from '../../src/models/selection.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
 import { modelFixture } from '../helpers/fixtures.js';
 
@@ -97,14 +91,6 @@ it('reads config.json alone without weights', async () => {
   assert.deepEqual(family.modelTypes, ['opt']);
   assert.equal(config.numLayers, 4);
   assert.equal(config.hiddenSize, 32);
-});
-
-it('parses the command-line layer forms', () => {
-  assert.deepEqual(parseLayerOption('all'), keepAll);
-  assert.deepEqual(parseLayerOption('2'), keepFirst(2));
-  assert.deepEqual(parseLayerOption('first:3'), keepFirst(3));
-  assert.deepEqual(parseLayerOption('0, 1,5'), keepIndices([0, 1, 5]));
-  assert.throws(() => parseLayerOption('1..x'), LayerSelectionError);
 });
 
 it('does not leak tensors across forward passes', async () => {

@@ -344,16 +344,16 @@ describe('plots that tell the truth', () => {
     const points = plotPoints(runRows(stored));
     const four = points.filter((p) => p.keptLayers === 4);
     assert.deepEqual(four.map((p) => p.selection).sort(), [
+      '0,1,6,7',
       'bottom k',
       'by angular distance (64 examples)',
       'by influence (64 examples)',
-      'indices 0,1,6,7',
       'top k',
     ]);
     // Each is the mean of its own three seeds: base + (0 + 0.02 + 0.07) / 3.
     const expected: Record<string, number> = {
       'bottom k': 0.84,
-      'indices 0,1,6,7': 0.76,
+      '0,1,6,7': 0.76,
       'top k': 0.66,
       'by influence (64 examples)': 0.78,
       'by angular distance (64 examples)': 0.74,
@@ -486,8 +486,8 @@ describe('plots that tell the truth', () => {
     const depth8 = { layersFull: 8, chosenLayers: null };
     assert.equal(selectionFamily({ layers: 'first 3', ...depth8 }), 'bottom k');
     assert.equal(selectionFamily({ layers: 'all', ...depth8 }), 'bottom k');
-    assert.equal(selectionFamily({ layers: 'indices 5,6,7', ...depth8 }), 'top k');
-    assert.equal(selectionFamily({ layers: 'indices 0,7', ...depth8 }), 'indices 0,7');
+    assert.equal(selectionFamily({ layers: '5,6,7', ...depth8 }), 'top k');
+    assert.equal(selectionFamily({ layers: '0,7', ...depth8 }), '0,7');
     assert.equal(
       selectionFamily({ layers: 'keep 2 by influence (64 examples)', layersFull: 8, chosenLayers: '0,3' }),
       'by influence (64 examples)',

@@ -10,7 +10,7 @@ import type { PretrainTrainSpec } from '../../src/pretrain/plan.js';
 import { pretrainLoop } from '../../src/pretrain/train-loop.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { openCheckpoint } from '../../src/weights/checkpoint.js';
-import { byteLevelBpe, corpus, gpt2Architecture, pretraining } from '../../dsl/index.js';
+import { adamw, byteLevelBpe, corpus, cosine, gpt2Architecture, pretraining } from '../../dsl/index.js';
 import { modelFixture } from '../helpers/fixtures.js';
 
 /** Mean next-token cross-entropy computed in float64 from reference logits [B, T, V]. */
@@ -111,7 +111,7 @@ describe('pretraining plans', () => {
         assert.match(error.message, /corpus: unknown source 'wikipedia'/);
         assert.match(error.message, /architecture.heads: width 30 is not divisible by 4 heads/);
         assert.match(error.message, /train.contextLength: 100 is longer than the model's 64 positions/);
-        assert.match(error.message, /train.batchsize: unknown option/);
+        assert.match(error.message, /train.batchsize: unknown train option 'batchsize'/);
         return true;
       },
     );
@@ -137,7 +137,37 @@ describe('pretraining plans', () => {
     assert.equal(plain.train.precision, undefined);
     assert.throws(
       () => compilePretraining(declaration({ train: { precision: 'bf16' as never } })),
-      /train.precision: is 'fp32' or 'mixed', not "bf16"/,
+      /train.precision: train.precision is 'fp32' or 'mixed', not "bf16"/,
+    );
+  });
+
+  it('checks its optimizer, schedule and train options as fine-tuning does (one schema)', () => {
+    assert.throws(
+      () =>
+        compilePretraining(
+          declaration({
+            train: {
+              steps: 10,
+              optimizer: adamw({ betas: [1.5, 0.9], eps: 0 }),
+              schedule: cosine({ warmupSteps: -2 }),
+              maxGradNorm: -1,
+            },
+          }),
+        ),
+      (error: Error) => {
+        assert.match(error.message, /4 problems/);
+        assert.match(
+          error.message,
+          /train.optimizer.betas: adamw betas must be two numbers in \[0, 1\), got \[1.5,0.9\]/,
+        );
+        assert.match(error.message, /train.optimizer.eps: adamw eps must be a positive number, got 0/);
+        assert.match(
+          error.message,
+          /train.schedule.warmupSteps: warmupSteps must be a whole number ≥ 0, got -2/,
+        );
+        assert.match(error.message, /train.maxGradNorm: train.maxGradNorm must be a number ≥ 0, got -1/);
+        return true;
+      },
     );
   });
 
@@ -167,7 +197,7 @@ describe('pretraining plans', () => {
     );
     assert.throws(
       () => compilePretraining(declared, { steps: 0 }),
-      /train.steps: must be an integer ≥ 1, got 0/,
+      /train.steps: train.steps must be a whole number ≥ 1, got 0/,
     );
   });
 });

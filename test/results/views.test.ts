@@ -89,7 +89,7 @@ describe('run rows', () => {
     assert.equal(all.accuracy, 0.75);
     assert.equal(all.params, 40_000_000 + 12 * 7_000_000);
     assert.equal(all.backend, 'cpu', 'where it ran, from the result');
-    assert.equal(indices.layers, 'indices 0,5');
+    assert.equal(indices.layers, '0,5');
     assert.equal(indices.keptLayers, 2);
     assert.equal(indices.status, 'queued');
     assert.equal(indices.accuracy, null);
@@ -628,7 +628,7 @@ describe('filters as the tables print them', () => {
   test('layers as experiment files write them, templates with \\n as typed', () => {
     assert.deepEqual(
       filterRows(rows, parseFilters(['layers=last 4'])).map((row) => row.layers),
-      ['indices 4,5,6,7'],
+      ['4,5,6,7'],
     );
     assert.deepEqual(
       filterRows(rows, parseFilters(['layers=0..3'])).map((row) => row.layers),
@@ -645,7 +645,7 @@ describe('filters as the tables print them', () => {
       (e: unknown) =>
         e instanceof LayercutError &&
         /no runs match layers=drop 2\.\.5/.test(e.message) &&
-        /layers: first 4 \| indices 4,5,6,7/.test(e.message),
+        /layers: first 4 \| 4,5,6,7/.test(e.message),
     );
     // No rows at all: an empty table, not arquero's "Invalid column reference".
     assert.match(exportResults([], { view: 'paper', format: 'md' }), /no finished runs/);
