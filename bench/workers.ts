@@ -53,10 +53,11 @@ async function bench(): Promise<void> {
   const { layercutCacheDir } = await import('../src/hub/settings.js');
   const { randomGpt2Checkpoint } = await import('../src/models/init.js');
   const { packageRoot } = await import('../src/package-root.js');
-  const { runPool } = await import('../src/queue/pool.js');
+  const { workerPool } = await import('../src/queue/pool.js');
   const { parseCount, parseGpuList } = await import('../src/queue/options.js');
-  const { SweepPrinter } = await import('../src/queue/printer.js');
-  const { sweepRuns } = await import('../src/queue/sweep.js');
+  const { ProgressPrinter } = await import('../src/runner/progress.js');
+  const { sweepRuns } = await import('../src/runner/executor.js');
+  const { runSweep } = await import('../src/runner/run-plans.js');
   const { RunnerModelCatalog } = await import('../src/runner/catalog.js');
   const { parseBackendName } = await import('../src/runtime/backend.js');
   const { writeSafetensors } = await import('../src/weights/safetensors.js');
@@ -133,13 +134,11 @@ async function bench(): Promise<void> {
   const walls: number[] = [];
   try {
     for (const workers of counts) {
-      const printer = new SweepPrinter({ live: false });
+      const printer = new ProgressPrinter({ live: false });
       const started = performance.now();
-      const outcome = await runPool(runs, {
+      const outcome = await runSweep(runs, {
         store: path.join(scratch, `workers-${workers}.db`),
-        workers,
-        ...(gpus ? { gpus } : {}),
-        entry,
+        executor: workerPool({ workers, ...(gpus ? { gpus } : {}), entry }),
         onEvent: (event) => {
           if (event.kind !== 'progress') printer.handle(event);
         },

@@ -12,7 +12,7 @@ import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/address.js';
 import { parseCount } from '../queue/options.js';
-import { SweepPrinter } from '../queue/printer.js';
+import { ProgressPrinter } from '../runner/progress.js';
 import { parseBackendName } from '../runtime/backend.js';
 import { parseOptions } from './options.js';
 
@@ -79,7 +79,7 @@ export const workerCommand: Command = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const printer = new SweepPrinter();
+    const printer = new ProgressPrinter();
     const verbose = (process.env['LAYERCUT_VERBOSE'] ?? '') !== '';
     try {
       await runQueueWorker({

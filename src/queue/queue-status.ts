@@ -16,9 +16,9 @@ import {
   type RunJobData,
   type WorkerInfo,
 } from './address.js';
-import { progressText } from './printer.js';
+import { progressText } from '../runner/progress.js';
+import { runLabel as label } from '../results/rows.js';
 import { bullConnection, checkRedis, openRedis } from './redis.js';
-import { runLabel as label } from './store-status.js';
 
 export interface QueueStatus {
   queue: string;

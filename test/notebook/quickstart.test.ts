@@ -116,7 +116,7 @@ describe('notebooks/quickstart.ipynb in the tslab kernel', () => {
     const text = live['text/plain'] as string;
     assert.match(text, /^8 runs: 8 done now · 0 reused · 0 failed · \d+\.\d s\n/);
     assert.equal(
-      text.match(/^✓ tiny-english · first [1248] · (spam|sotu-party) · lm · seed 0 — accuracy/gm)?.length,
+      text.match(/^✓ tiny-english first [1248] · (spam|sotu-party) · lm · seed 0 — accuracy/gm)?.length,
       8,
     );
     const html = live['text/html'] as string;
