@@ -58,7 +58,6 @@ async function bench(): Promise<void> {
   const { ProgressPrinter } = await import('../src/runner/progress.js');
   const { sweepRuns } = await import('../src/runner/executor.js');
   const { runSweep } = await import('../src/runner/run-plans.js');
-  const { RunnerModelCatalog } = await import('../src/runner/catalog.js');
   const { parseBackendName } = await import('../src/runtime/backend.js');
   const { writeSafetensors } = await import('../src/weights/safetensors.js');
 
@@ -93,7 +92,7 @@ async function bench(): Promise<void> {
       process.stderr.write(`writing a random GPT-2 ${layers}×${width} to ${dir}…\n`);
       await writeSafetensors(weights, await randomGpt2Checkpoint(config, 1));
       await writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-      const tokenizer = path.join(packageRoot, 'test', 'fixtures', 'tokenizers', 'gpt2');
+      const tokenizer = path.join(packageRoot, 'models', 'tokenizers', 'gpt2');
       for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
         await copyFile(path.join(tokenizer, file), path.join(dir, file));
       }
@@ -122,9 +121,7 @@ async function bench(): Promise<void> {
     backend,
   });
   const seeds = Array.from({ length: parseCount(values.runs, '--runs', 1) }, (_, i) => i);
-  const compiled = await compileValues([{ name: 'bench', value: sweep(base, { seed: seeds }) }], {
-    catalog: new RunnerModelCatalog(),
-  });
+  const compiled = await compileValues([{ name: 'bench', value: sweep(base, { seed: seeds }) }]);
   const errors = compiled.issues.filter((issue) => issue.severity === 'error');
   if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('\n'));
   const runs = sweepRuns(compiled.runs);

@@ -8,6 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from '../cli.js';
+import { layercutEnv } from '../env.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { renderSvg, svgToPng, systemFontsPresent } from '../plots/render.js';
 import { initBackend, type BackendName } from '../runtime/backend.js';
@@ -132,7 +133,7 @@ export function formatLayerReport(report: LayerReport): string {
 export async function writeLayerPlots(report: LayerReport, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  const png = systemFontsPresent() || process.env.LAYERCUT_FONT !== undefined;
+  const png = systemFontsPresent() || layercutEnv().font !== undefined;
   for (const [name, spec] of [
     ['layer-similarity', report.specs.similarity],
     ['block-influence', report.specs.influence],

@@ -19,13 +19,13 @@ import path from 'node:path';
 import type { Command } from '../cli.js';
 import { compileFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
+import { layercutEnv } from '../env.js';
 import { ExitCode, indentContinuation, LayercutError } from '../errors.js';
 import { exportResults } from '../results/export.js';
 import { runRows } from '../results/rows.js';
 import { DEFAULT_DB_FILE, errorMessage, openStore } from '../results/store.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/address.js';
 import { parseBackendName, type BackendName } from '../runtime/backend.js';
-import { RunnerModelCatalog } from '../runner/catalog.js';
 import { chooseExecutor } from '../runner/choose.js';
 import { RunsInterruptedError, sweepRuns, type Executor, type RunsOutcome } from '../runner/executor.js';
 import { ProgressPrinter } from '../runner/progress.js';
@@ -111,7 +111,7 @@ function parseRunArgs(args: string[], printer: ProgressPrinter): RunArgs {
   if (!file) throw new LayercutError('no experiment file given', 'layercut run examples/quickstart.ts');
   const axes = extra.length > 0 ? parseAxisOverrides(extra) : undefined;
   const { values } = parsed;
-  const verbose = (process.env['LAYERCUT_VERBOSE'] ?? '') !== '';
+  const { verbose } = layercutEnv();
   // Mistakes (a mistyped address, --queue with --workers) are usage errors before anything compiles.
   const executor = chooseExecutor(
     {
@@ -168,7 +168,6 @@ export const runCommand: Command = {
 
     const compiled = await compileFile(options.file, {
       ...(options.axes ? { axes: options.axes } : {}),
-      catalog: new RunnerModelCatalog(),
       checkPrompts: true,
     });
     const errors = compiled.issues.filter((issue) => issue.severity === 'error');

@@ -9,6 +9,7 @@
  * picked up as a stalled job once its lock runs out).
  */
 import type { Command } from '../cli.js';
+import { layercutEnv } from '../env.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/address.js';
 import { parseCount } from '../queue/options.js';
@@ -80,7 +81,7 @@ export const workerCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const printer = new ProgressPrinter();
-    const verbose = (process.env['LAYERCUT_VERBOSE'] ?? '') !== '';
+    const { verbose } = layercutEnv();
     try {
       await runQueueWorker({
         url: values.queue,

@@ -16,6 +16,7 @@
  */
 import { compile } from '../compile/compile.js';
 import type { ModelCatalog } from '../compile/model-info.js';
+import { layercutEnv } from '../env.js';
 import type { RunPlan } from '../plan/types.js';
 import { runId } from '../plan/id.js';
 import { openStore, DEFAULT_DB_FILE, type ResultsStore, type StoredRun } from '../results/store.js';
@@ -132,7 +133,7 @@ function countRuns(stored: readonly StoredRun[], board: RunProgressBoard): RunCo
 export async function run(experimentOrSweep: unknown, options: NotebookRunOptions = {}): Promise<RunResults> {
   const executor = chooseExecutor(options);
   const plans = await compile(experimentOrSweep, options.catalog ? { catalog: options.catalog } : {});
-  const storeOption = options.store ?? process.env['LAYERCUT_DB'] ?? DEFAULT_DB_FILE;
+  const storeOption = options.store ?? layercutEnv().db ?? DEFAULT_DB_FILE;
   const store = typeof storeOption === 'string' ? openStore(storeOption) : storeOption;
   const channel = kernelChannel();
   const output = channel ? cellOutput(channel, options.refreshMs ?? 1000) : consoleOutput();

@@ -17,13 +17,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { variables } from '../env.js';
 import { LayercutError } from '../errors.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
 import type { RunProgress } from '../train/run.js';
 import { isFromRunProcess, RUN_PROCESS_ENV, type FromRunProcess, type ToRunProcess } from './messages.js';
 
 /** Environment variable naming the GPU a run process is bound to (an index, as `--gpus` lists them). */
-export const GPU_ENV = 'LAYERCUT_GPU';
+export const GPU_ENV = variables.gpu.name;
 
 export interface RunProcessOptions {
   /** What progress lines call this process, e.g. 'w0'. */

@@ -16,7 +16,7 @@ import { workerCommand } from '../../src/cli/worker.js';
 import { compileValues } from '../../src/compile/compile.js';
 import type { RunPlan } from '../../src/plan/types.js';
 import { openStore } from '../../src/results/store.js';
-import { RunnerModelCatalog } from '../../src/runner/catalog.js';
+import { ModelCatalog as RunnerModelCatalog } from '../../src/compile/model-info.js';
 import { checkQueueName, jobIdOf, parseRedisUrl, runIdOfJob } from '../../src/queue/address.js';
 import { parseCount, parseGpuList } from '../../src/queue/options.js';
 import { ProgressPrinter as SweepPrinter } from '../../src/runner/progress.js';
