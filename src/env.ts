@@ -79,7 +79,7 @@ export const variables = {
   }),
   models: variable({
     name: 'LAYERCUT_MODELS',
-    type: `paths (separated by '${path.delimiter}')`,
+    type: 'paths (separated by `:`, `;` on Windows)',
     default: 'none',
     description:
       "folders of model folders that `builtin('<name>')` finds, searched before the shipped `models/`",
@@ -96,7 +96,8 @@ export const variables = {
     name: 'LAYERCUT_NO_FUSED_KERNELS',
     type: 'flag',
     default: 'off',
-    description: "WebGPU: none of layercut's fused programs (norms, activations, attention, AdamW)",
+    description:
+      "WebGPU: tfjs's own ops instead of layercut's fused programs (src/runtime/fused/, flash attention included)",
     read: flag,
   }),
   plainOps: variable({

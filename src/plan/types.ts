@@ -10,7 +10,7 @@ import type { LayerSelection } from '../models/selection.js';
 export type ModelSource =
   | { kind: 'hub'; repo: string; revision?: string }
   | { kind: 'local'; path: string }
-  /** Shipped with layercut (test/fixtures or models/): resolved by name. */
+  /** A built-in model (models/, a folder in $LAYERCUT_MODELS, or generated): resolved by name. */
   | { kind: 'builtin'; name: string };
 
 /** How an example becomes a prompt and how its answer is scored. */
