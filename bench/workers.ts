@@ -54,7 +54,7 @@ async function bench(): Promise<void> {
   const { randomGpt2Checkpoint } = await import('../src/models/init.js');
   const { packageRoot } = await import('../src/package-root.js');
   const { workerPool } = await import('../src/queue/pool.js');
-  const { parseCount, parseGpuList } = await import('../src/queue/options.js');
+  const { parseCount, parseGpuList } = await import('../src/cli/options.js');
   const { ProgressPrinter } = await import('../src/runner/progress.js');
   const { sweepRuns } = await import('../src/runner/executor.js');
   const { runSweep } = await import('../src/runner/run-plans.js');

@@ -7,13 +7,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Command } from '../cli.js';
 import { layercutEnv } from '../env.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { renderSvg, svgToPng, systemFontsPresent } from '../plots/render.js';
-import { initBackend, type BackendName } from '../runtime/backend.js';
+import { initBackend, parseBackendName } from '../runtime/backend.js';
 import { layerReport, type LayerReport } from '../select/report.js';
-import { parseOptions } from './options.js';
+import { defineCommand } from './options.js';
 
 const usage = `usage: layercut layers <model> --task <task> [options]
 
@@ -152,32 +151,31 @@ export async function writeLayerPlots(report: LayerReport, dir: string): Promise
   return written;
 }
 
-export const layersCommand: Command = {
+export const layersCommand = defineCommand('layers', {
   usage,
-  async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseOptions('layers', {
-      args,
-      allowPositionals: true,
-      options: {
-        task: { type: 'string' },
-        examples: { type: 'string' },
-        seed: { type: 'string' },
-        template: { type: 'string' },
-        'max-length': { type: 'string' },
-        'batch-size': { type: 'string' },
-        greedy: { type: 'boolean', default: false },
-        sublayers: { type: 'boolean', default: false },
-        'greedy-sublayers': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        backend: { type: 'string' },
-      },
-    });
+  positionals: true,
+  options: {
+    task: { type: 'string' },
+    examples: { type: 'string' },
+    seed: { type: 'string' },
+    template: { type: 'string' },
+    'max-length': { type: 'string' },
+    'batch-size': { type: 'string' },
+    greedy: { type: 'boolean', default: false },
+    sublayers: { type: 'boolean', default: false },
+    'greedy-sublayers': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    backend: { type: 'string' },
+  },
+  async run({ values, positionals }) {
     if (positionals.length !== 1) {
       throw new LayercutError('give one model', 'see layercut layers --help');
     }
     if (!values.task) throw new LayercutError('missing --task <name>', 'see layercut layers --help');
-    await initBackend({ backend: values.backend as BackendName | undefined });
+    await initBackend(
+      values.backend === undefined ? {} : { backend: parseBackendName(values.backend, '--backend') },
+    );
     const report = await layerReport({
       model: positionals[0]!,
       task: values.task,
@@ -203,4 +201,4 @@ export const layersCommand: Command = {
     }
     return ExitCode.ok;
   },
-};
+});

@@ -14,9 +14,15 @@
  * but some are not done (another live process holds them; each is named), 130 interrupted.
  */
 import { handleCtrlC } from './ctrl-c.js';
-import { parseOptions } from './options.js';
-import path from 'node:path';
-import type { Command } from '../cli.js';
+import {
+  defineCommand,
+  experimentFiles,
+  parseCount,
+  parseGpuList,
+  printErrors,
+  shownPath,
+  type ParsedArgs,
+} from './options.js';
 import { compileFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
 import { layercutEnv } from '../env.js';
@@ -30,7 +36,6 @@ import { chooseExecutor } from '../runner/choose.js';
 import { RunsInterruptedError, sweepRuns, type Executor, type RunsOutcome } from '../runner/executor.js';
 import { ProgressPrinter } from '../runner/progress.js';
 import { runSweep } from '../runner/run-plans.js';
-import { parseCount, parseGpuList } from '../queue/options.js';
 import { RepeatedFailureStop } from './repeated-failures.js';
 import { parseAxisOverrides, type AxisOverrides } from '../compile/axis-overrides.js';
 
@@ -90,25 +95,21 @@ interface RunArgs {
   queue?: string;
 }
 
+const options = {
+  only: { type: 'string', multiple: true, default: [] as string[] },
+  backend: { type: 'string' },
+  db: { type: 'string', default: DEFAULT_DB_FILE },
+  'retry-failed': { type: 'boolean', default: false },
+  workers: { type: 'string' },
+  gpus: { type: 'string' },
+  retries: { type: 'string' },
+  queue: { type: 'string' },
+  'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
+} as const;
+
 /** The options, checked; worker processes' stderr lines go to `printer` (with LAYERCUT_VERBOSE). */
-function parseRunArgs(args: string[], printer: ProgressPrinter): RunArgs {
-  const parsed = parseOptions('run', {
-    args,
-    allowPositionals: true,
-    options: {
-      only: { type: 'string', multiple: true, default: [] },
-      backend: { type: 'string' },
-      db: { type: 'string', default: DEFAULT_DB_FILE },
-      'retry-failed': { type: 'boolean', default: false },
-      workers: { type: 'string' },
-      gpus: { type: 'string' },
-      retries: { type: 'string' },
-      queue: { type: 'string' },
-      'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-    },
-  });
-  const [file, ...extra] = parsed.positionals;
-  if (!file) throw new LayercutError('no experiment file given', 'layercut run examples/quickstart.ts');
+function runArgs(parsed: ParsedArgs<typeof options, true>, printer: ProgressPrinter): RunArgs {
+  const [file, ...extra] = experimentFiles(parsed.positionals, 'layercut run examples/quickstart.ts');
   const axes = extra.length > 0 ? parseAxisOverrides(extra) : undefined;
   const { values } = parsed;
   const { verbose } = layercutEnv();
@@ -156,27 +157,21 @@ function resolveOnly(
   });
 }
 
-export const runCommand: Command = {
+export const runCommand = defineCommand('run', {
   usage,
-  async run(args: string[]): Promise<number> {
+  positionals: true,
+  options,
+  async run(parsed) {
     const printer = new ProgressPrinter();
-    const options = parseRunArgs(args, printer);
-    const relative = (file: string): string => {
-      const shorter = path.relative(process.cwd(), file);
-      return shorter && !shorter.startsWith('..') ? shorter : file;
-    };
+    const options = runArgs(parsed, printer);
 
     const compiled = await compileFile(options.file, {
       ...(options.axes ? { axes: options.axes } : {}),
       checkPrompts: true,
     });
-    const errors = compiled.issues.filter((issue) => issue.severity === 'error');
     for (const issue of compiled.issues.filter((i) => i.severity === 'warning'))
-      console.error(formatIssue(issue, relative));
-    if (errors.length > 0) {
-      for (const issue of errors) console.error(formatIssue(issue, relative));
-      return ExitCode.usage;
-    }
+      console.error(formatIssue(issue, shownPath));
+    if (printErrors(compiled.issues)) return ExitCode.usage;
     if (compiled.runs.length === 0) {
       throw new LayercutError(
         `${options.file} exports no experiments or sweeps`,
@@ -253,7 +248,7 @@ export const runCommand: Command = {
       ];
       console.error(
         `${done} of ${stored.length} runs done${notDone.map((part) => `, ${part}`).join('')}` +
-          ` · results in ${relative(store.path)} (layercut results --db ${relative(store.path)} --view runs)`,
+          ` · results in ${shownPath(store.path)} (layercut results --db ${shownPath(store.path)} --view runs)`,
       );
       if (done > 0) {
         process.stdout.write(exportResults(runRows(stored), { view: 'paper', format: 'md' }));
@@ -265,4 +260,4 @@ export const runCommand: Command = {
       store.close();
     }
   },
-};
+});

@@ -18,7 +18,7 @@ import type { RunPlan } from '../../src/plan/types.js';
 import { openStore } from '../../src/results/store.js';
 import { ModelCatalog as RunnerModelCatalog } from '../../src/compile/model-info.js';
 import { checkQueueName, jobIdOf, parseRedisUrl, runIdOfJob } from '../../src/queue/address.js';
-import { parseCount, parseGpuList } from '../../src/queue/options.js';
+import { parseCount, parseGpuList } from '../../src/cli/options.js';
 import { ProgressPrinter as SweepPrinter } from '../../src/runner/progress.js';
 import { RunProcess } from '../../src/queue/run-process.js';
 import type { RunEvent as SweepEvent } from '../../src/runner/events.js';
