@@ -289,10 +289,12 @@ export function causalMaskBias(attentionMask: tf.Tensor2D, window?: number): tf.
  */
 function lowerBand(seq: number, below: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const index = tf.range(0, seq, 1, 'int32');
-    const distance = tf.sub(index.reshape([seq, 1]), index.reshape([1, seq])); // query − key
-    const causal = tf.greaterEqual(distance, 0);
-    const allowed = below < 0 ? causal : tf.logicalAnd(causal, tf.lessEqual(distance, below));
+    // index tensors only, no JS-number operands: each of those would be an upload (a host tensor)
+    const query = tf.range(0, seq, 1, 'int32').reshape([seq, 1]); // [T, 1]
+    const key = tf.range(0, seq, 1, 'int32').reshape([1, seq]); // [1, T]
+    const causal = tf.greaterEqual(query, key); // key ≤ query
+    // query − key ≤ below  ⇔  query ≤ key + below
+    const allowed = below < 0 ? causal : tf.logicalAnd(causal, tf.lessEqual(query, tf.range(below, seq + below, 1, 'int32').reshape([1, seq])));
     return tf.cast(allowed, 'float32') as tf.Tensor2D;
   });
 }
