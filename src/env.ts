@@ -5,12 +5,9 @@
  * docs/env.md is generated from `variables` (`tsx src/env.ts --markdown`; a test keeps them
  * equal and checks that every `LAYERCUT_` name in src/ and docs/ is declared here).
  *
- *   layercutEnv().cache        the value, read from process.env at each call
+ *   layercutEnv().cache        every value, read from process.env at each call
+ *   envValue('plainOps')       one value (for the checks made per op: reads only its variable)
  *   variables.gpu.name         'LAYERCUT_GPU', for setting it in a child's environment
- *
- * Not yet read through here (they wait for the branches that change those files): the GPU
- * switches and LAYERCUT_BACKEND / LAYERCUT_VERBOSE in src/runtime/, and LAYERCUT_FONT in
- * src/plots/render.ts; test/env.test.ts lists them.
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -139,12 +136,19 @@ export const variables = {
 type Variables = typeof variables;
 export type LayercutEnv = { [K in keyof Variables]: ReturnType<Variables[K]['read']> };
 
+/** One variable's value in `env` (default: this process's environment, read now). */
+export function envValue<K extends keyof Variables>(
+  key: K,
+  env: NodeJS.ProcessEnv = process.env,
+): LayercutEnv[K] {
+  const spec = variables[key] as Variable<LayercutEnv[K]>;
+  return spec.read(env[spec.name], env);
+}
+
 /** Every variable's value in `env` (default: this process's environment, read now). */
 export function layercutEnv(env: NodeJS.ProcessEnv = process.env): LayercutEnv {
   const values: Partial<Record<keyof Variables, unknown>> = {};
-  for (const [key, spec] of Object.entries(variables) as [keyof Variables, Variable<unknown>][]) {
-    values[key] = spec.read(env[spec.name], env);
-  }
+  for (const key of Object.keys(variables) as (keyof Variables)[]) values[key] = envValue(key, env);
   return values as LayercutEnv;
 }
 

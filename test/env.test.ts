@@ -1,8 +1,8 @@
 /**
  * One place for layercut's environment variables (src/env.ts): every `LAYERCUT_` name that
  * src/ or docs/ mentions is declared there, docs/env.md's table is the one generated from the
- * declarations, no module but src/env.ts reads one from the environment (except the readers
- * listed below, in files other branches are changing now), and the values read as declared.
+ * declarations, no module but src/env.ts reads one from the environment, and the values read
+ * as declared.
  * Also: no product code reads the test fixtures.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { layercutEnv, variables, variablesMarkdown } from '../src/env.js';
+import { envValue, layercutEnv, variables, variablesMarkdown } from '../src/env.js';
 import { repoRoot } from './runner/helpers.js';
 
 /** The text files under `dir` (relative to the repository), recursively. */
@@ -56,29 +56,15 @@ test('docs/env.md has the table generated from the declarations', () => {
   assert.equal(tableRows(table).length, declared.size + 1);
 });
 
-/**
- * Readers of LAYERCUT_ variables outside src/env.ts that wait for the branches changing their
- * files (src/runtime/: the GPU kernels; src/plots/: the plots). Each moves to layercutEnv()
- * when its file is free; this list only shrinks.
- */
-const pendingReaders: Record<string, string[]> = {
-  'src/plots/render.ts': ['LAYERCUT_FONT'],
-  'src/runtime/attention/flash.ts': ['LAYERCUT_NO_FLASH_ATTENTION'],
-  'src/runtime/backend.ts': ['LAYERCUT_BACKEND', 'LAYERCUT_VERBOSE'],
-  'src/runtime/buffer-pool.ts': ['LAYERCUT_WEBGPU_POOL_MB'],
-  'src/runtime/flags.ts': ['LAYERCUT_PLAIN_OPS'],
-  'src/runtime/fused/program.ts': ['LAYERCUT_NO_FUSED_KERNELS'],
-};
-
-test('only src/env.ts reads LAYERCUT_ variables from the environment (and the readers still to move)', () => {
+test('only src/env.ts reads LAYERCUT_ variables from the environment', () => {
   const readers: Record<string, string[]> = {};
-  const reads = /(?:process\.env\.|process\.env\[['"]|env\[['"]|envFlag\(['"])(LAYERCUT_[A-Z0-9_]*[A-Z0-9])/g;
+  const reads = /(?:process\.env\.|process\.env\[['"]|env\[['"])(LAYERCUT_[A-Z0-9_]*[A-Z0-9])/g;
   for (const file of filesUnder('src', ['.ts'])) {
     if (file === path.join('src', 'env.ts')) continue;
     const names = [...new Set([...read(file).matchAll(reads)].map((match) => match[1]!))].sort();
     if (names.length > 0) readers[file.split(path.sep).join('/')] = names;
   }
-  assert.deepEqual(readers, pendingReaders);
+  assert.deepEqual(readers, {});
 });
 
 test('values read as declared: defaults, paths, flags', () => {
@@ -112,6 +98,12 @@ test('values read as declared: defaults, paths, flags', () => {
   assert.equal(layercutEnv({ LAYERCUT_WEBGPU_POOL_MB: 'lots' }).webgpuPoolMb, 32 * 1024);
   assert.equal(set.gpu, 1);
   assert.equal(set.runProcess, true);
+
+  // one variable read alone (the per-op checks of src/runtime/) gives what layercutEnv() gives
+  assert.equal(envValue('plainOps', { LAYERCUT_PLAIN_OPS: ' On ' }), true);
+  assert.equal(envValue('noFusedKernels', { LAYERCUT_NO_FUSED_KERNELS: '0' }), false);
+  assert.equal(envValue('backend', { LAYERCUT_BACKEND: '  ' }), undefined, 'blank is unset');
+  assert.equal(envValue('webgpuPoolMb', { LAYERCUT_WEBGPU_POOL_MB: '-1' }), 32 * 1024);
 });
 
 test('no product code reads the test fixtures', () => {

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { envValue } from '../env.js';
 import { LayercutError } from '../errors.js';
 import { BackendUnavailableError, type ConcreteBackendName } from './backend-error.js';
 import { startTensorflowBackend } from './tensorflow.js';
@@ -33,7 +34,7 @@ export const backendNames: readonly BackendName[] = ['auto', 'tensorflow', 'webg
 export const autoOrder: readonly ConcreteBackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface BackendOptions {
-  /** Default: process.env.LAYERCUT_BACKEND, else 'auto'. */
+  /** Default: LAYERCUT_BACKEND, else 'auto'. */
   backend?: BackendName;
   webgpu?: WebGpuOptions;
   /** Threads for the wasm backend's XNNPACK pool (tfjs runs it single-threaded under Node). */
@@ -66,14 +67,13 @@ export function parseBackendName(value: string, source = 'backend'): BackendName
 
 function requestedBackend(options: BackendOptions): BackendName {
   if (options.backend !== undefined) return parseBackendName(options.backend, 'the backend option');
-  const fromEnv = process.env.LAYERCUT_BACKEND;
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return parseBackendName(fromEnv, 'LAYERCUT_BACKEND');
+  const fromEnv = envValue('backend');
+  if (fromEnv !== undefined) return parseBackendName(fromEnv, 'LAYERCUT_BACKEND');
   return 'auto';
 }
 
 function defaultLog(): ((line: string) => void) | undefined {
-  const verbose = process.env.LAYERCUT_VERBOSE;
-  if (verbose === undefined || verbose === '' || verbose === '0' || verbose === 'false') return undefined;
+  if (!envValue('verbose')) return undefined;
   return (line) => process.stderr.write(`${line}\n`);
 }
 

@@ -28,7 +28,7 @@
  * weighted sum, merge heads); bench/gpu-suite.ts compares the two on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';
-import { envFlag } from '../flags.js';
+import { envValue } from '../../env.js';
 import { fusedKernelsActive, runProgram, unfilledTensor, type WebGpuProgram } from '../fused/program.js';
 import { writesBinding } from '../shader-directives.js';
 
@@ -87,7 +87,7 @@ export function flashAttentionFits(
 
 /** True when attention runs through these programs: fused kernels on, LAYERCUT_NO_FLASH_ATTENTION off. */
 export function flashAttentionActive(): boolean {
-  return fusedKernelsActive() && !envFlag('LAYERCUT_NO_FLASH_ATTENTION');
+  return fusedKernelsActive() && !envValue('noFlashAttention');
 }
 
 /** WGSL shared by both programs: the block ids made uniform, and the bias index of a (query, key) pair. */

@@ -10,7 +10,8 @@
  * (LAYERCUT_PLAIN_OPS) are off; `LAYERCUT_NO_FUSED_KERNELS=1` turns them off to compare.
  */
 import * as tf from '@tensorflow/tfjs';
-import { envFlag, plainOps } from '../flags.js';
+import { envValue } from '../../env.js';
+import { plainOps } from '../flags.js';
 
 /** The fields of a tfjs-webgpu program. */
 export interface WebGpuProgram {
@@ -49,7 +50,7 @@ interface WebGpuBackendLike {
 
 /** True when fused kernels run: the webgpu backend is active, plain paths and the opt-out are off. */
 export function fusedKernelsActive(): boolean {
-  return tf.getBackend() === 'webgpu' && !plainOps() && !envFlag('LAYERCUT_NO_FUSED_KERNELS');
+  return tf.getBackend() === 'webgpu' && !plainOps() && !envValue('noFusedKernels');
 }
 
 /** Runs `program` on `inputs` and returns its output (float32 unless `dtype` says otherwise) as a tensor. */
