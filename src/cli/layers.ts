@@ -10,6 +10,7 @@ import path from 'node:path';
 import { layercutEnv } from '../env.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { renderSvg, svgToPng, systemFontsPresent } from '../plots/render.js';
+import { alignedColumns } from '../results/format.js';
 import { initBackend, parseBackendName } from '../runtime/backend.js';
 import { layerReport, type LayerReport } from '../select/report.js';
 import { defineCommand } from './options.js';
@@ -54,19 +55,6 @@ function count(option: string, value: string | undefined, min: number): number |
 
 const fixed = (value: number, digits = 4) => value.toFixed(digits);
 
-/** Columns separated by two spaces, left-aligned. */
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, col) => cell.padEnd(widths[col]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 /** The report as `layercut layers` prints it. */
 export function formatLayerReport(report: LayerReport): string {
   const rows = [['layer', 'influence', 'angular', 'depth', 'preview']];
@@ -86,7 +74,7 @@ export function formatLayerReport(report: LayerReport): string {
     `${report.model} · task ${report.task} · ${report.examples} calibration examples (seed ${report.seed})`,
     `template ${JSON.stringify(report.template)}`,
     '',
-    table(rows),
+    alignedColumns(rows),
     '',
     'suggested cuts:',
     `  block influence   drop in this order (lowest first): ${influenceDropOrder.join(', ')}`,
@@ -123,7 +111,7 @@ export function formatLayerReport(report: LayerReport): string {
         ]);
       });
     });
-    lines.push('', 'per sublayer:', table(rows));
+    lines.push('', 'per sublayer:', alignedColumns(rows));
   }
   return lines.join('\n');
 }

@@ -57,27 +57,15 @@ export interface ModelCatalogOptions {
   useKnownConfigs?: boolean;
 }
 
-/** The model families, imported on first use (they import tfjs). */
-async function modelFamilies(): Promise<ModelFamily[]> {
-  return (await import('../models/load.js')).families;
-}
-
-/** Parses config.json contents into family + config, or a LayercutError naming the file. */
+/**
+ * Parses config.json contents into family + config, or a LayercutError naming the file
+ * (models/load.ts, imported on first use: the families import tfjs).
+ */
 async function parseConfigJson(
   json: Record<string, unknown>,
   where: string,
 ): Promise<{ family: ModelFamily; config: FamilyConfig }> {
-  const families = await modelFamilies();
-  const modelType = json['model_type'];
-  const family = families.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));
-  if (!family) {
-    const known = families.flatMap((f) => f.modelTypes).join(', ');
-    throw new LayercutError(
-      `${where}: model_type ${JSON.stringify(modelType)} is not supported`,
-      `layercut reads ${known}`,
-    );
-  }
-  return { family, config: family.parseConfig(json) };
+  return (await import('../models/load.js')).parseModelConfig(json, where);
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {

@@ -25,6 +25,9 @@ export interface PromptSpec {
 
 export type MethodName = 'lm' | 'prompt-cls' | 'cls' | 'icl' | 'linear-probe';
 
+/** The methods whose input is the prompt template (with an answer slot and demonstrations). */
+export const promptMethods: ReadonlySet<MethodName> = new Set(['lm', 'prompt-cls', 'icl']);
+
 export interface MethodSpec {
   kind: MethodName;
   /** Keep the token and position embeddings fixed. */

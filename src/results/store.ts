@@ -418,10 +418,7 @@ class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
       keptLayers: result.keptLayers ? JSON.stringify(result.keptLayers) : null,
       divergence: result.divergence ?? null,
     };
-    return this.write(() => {
-      const row = this.row(id);
-      if (!row) throw notInStore(id, this.path);
-      if (row.status === 'done') return false;
+    return this.settle(id, () =>
       this.db
         .prepare(
           `UPDATE runs SET status = 'done', error = NULL, finished_at = @now, started_at = COALESCE(started_at, @now),
@@ -432,23 +429,29 @@ class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
              backend = @backend, versions = @versions, kept_layers = @keptLayers, divergence = @divergence
            WHERE id = @id`,
         )
-        .run(values);
-      return true;
-    });
+        .run(values),
+    );
   }
 
   fail(id: string, error: unknown): boolean {
     const text = errorText(error);
-    return this.write(() => {
-      const row = this.row(id);
-      if (!row) throw notInStore(id, this.path);
-      if (row.status === 'done') return false;
+    return this.settle(id, () =>
       this.db
         .prepare(
           `UPDATE runs SET status = 'failed', error = ?, finished_at = ?,
              owner_host = NULL, owner_pid = NULL, owner_token = NULL, owner_start = NULL, lease_until = NULL WHERE id = ?`,
         )
-        .run(text, this.isoNow(), id);
+        .run(text, this.isoNow(), id),
+    );
+  }
+
+  /** Writes a run's outcome with `update`, unless it is already done (false then); a run not in the store is an error. */
+  private settle(id: string, update: () => void): boolean {
+    return this.write(() => {
+      const row = this.row(id);
+      if (!row) throw notInStore(id, this.path);
+      if (row.status === 'done') return false;
+      update();
       return true;
     });
   }

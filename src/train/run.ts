@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset } from '../data/load.js';
-import { sampleFewShot, type FewShotSample } from '../data/sampling.js';
+import { planSampleOptions, sampleFewShot, type FewShotSample } from '../data/sampling.js';
 import { getTask, type TaskSpec } from '../data/tasks.js';
 import type { Dataset, Example } from '../data/types.js';
 import { downloadRepoFiles } from '../hub/download.js';
@@ -22,7 +22,7 @@ import { applySublayerDrops, layersLeft } from '../models/sublayer-drops.js';
 import { LoraAdapters } from '../models/lora.js';
 import { saveModel } from '../models/save.js';
 import { runId } from '../plan/id.js';
-import type { ModelSource, RunPlan, RunResult } from '../plan/types.js';
+import { promptMethods, type ModelSource, type RunPlan, type RunResult } from '../plan/types.js';
 import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
 import { sampleDemonstrations } from '../prompts/demonstrations.js';
 import { fitDemonstrations, renderPrompt } from '../prompts/render.js';
@@ -35,7 +35,7 @@ import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { EncodedExample } from './batching.js';
 import { DepthFeatures, depthScorer, sharedDepthFeatures, usesSharedDepthPass } from './depth-features.js';
-import { makeScorer, promptMethods, type ClassScorer } from './scorers.js';
+import { makeScorer, type ClassScorer } from './scorers.js';
 import { evaluate, train, type TrainEvent } from './trainer.js';
 import { calibrationSample } from '../select/calibration.js';
 import { resolveComputedSelection } from '../select/computed.js';
@@ -175,18 +175,7 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const modelDir = await resolveModelDir(plan.model, progress);
   const task = options.task ?? getTask(plan.task);
   const dataset = options.dataset ?? (await loadDataset(task));
-  const sample = sampleFewShot(dataset, {
-    seed: plan.seed,
-    validation: plan.data.validation,
-    demosPerClass: promptMethods.has(plan.method.kind) ? plan.data.demosPerClass : 0,
-    train:
-      plan.method.kind === 'icl'
-        ? { perClass: 0 }
-        : plan.data.trainPerClass === 'all'
-          ? 'all'
-          : { perClass: plan.data.trainPerClass },
-    test: plan.data.test,
-  });
+  const sample = sampleFewShot(dataset, planSampleOptions(plan));
 
   const tokenizer = await loadTokenizer(modelDir);
   const usesPrompt = promptMethods.has(plan.method.kind);
