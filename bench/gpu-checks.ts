@@ -7,6 +7,10 @@
  *                       sums) and against tfjs's fp32 kernel
  *   fused programs      LayerNorm, GELU, attention softmax against their tfjs-op formulations
  *   fused AdamW         against the tfjs-ops AdamW, three steps
+ *   matMulBias          x·W + b with the bias in the matmul's epilogue, against matMul + add
+ *   gather gradient     the row scatter against tfjs's unsorted segment sum
+ *   cross-entropy       the fused loss over label-word scores against tfjs ops
+ *   early AdamW         AdamW applied during the backward pass against after it (GPT-2 fixture)
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -18,12 +22,16 @@ import {
   positionsFromMask,
 } from '../src/models/layers.js';
 import { setPlainOps } from '../src/runtime/flags.js';
+import { matMulBias } from '../src/runtime/linear.js';
 import {
   mixedMatMulReference,
   setMatMulPrecision,
   tensorCoreMatrix,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
+import { loadModel } from '../src/models/load.js';
+import { variableGrads } from '../src/runtime/gradients.js';
+import { crossEntropy, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
 import { AdamW } from '../src/train/optimizers.js';
 
 /** One compared quantity. `diff` is relative to the reference's largest |value| when `relative`. */
@@ -410,5 +418,237 @@ export async function fusedKernelChecks(): Promise<Check[]> {
     tf.dispose([x, g, b, r]);
   }
   tf.dispose([causal, padding]);
+  return checks;
+}
+
+/**
+ * matMulBias (src/runtime/linear.ts; in fp32 tfjs's fused matmul, the bias in its epilogue)
+ * against matMul + add on the same device, values and the x, W, b gradients of Σ(f · r), in
+ * fp32 and in mixed precision: GPT2-XL's c_attn at 16 × 128 and 1 × 128 tokens, a ragged
+ * product with the weight stored [out, in].
+ */
+export async function linearChecks(): Promise<Check[]> {
+  const cases = [
+    { name: 'xl c_attn 2048x1600·1600x4800', rows: 2048, inner: 1600, cols: 4800, transposeWeight: false },
+    { name: 'xl c_fc 128x1600·1600x6400', rows: 128, inner: 1600, cols: 6400, transposeWeight: false },
+    { name: 'ragged 77x96·(300x96)ᵀ', rows: 77, inner: 96, cols: 300, transposeWeight: true },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const x = tf.randomNormal([c.rows, c.inner], 0, 1, 'float32', 11) as tf.Tensor2D;
+    const w = tf.randomNormal(
+      c.transposeWeight ? [c.cols, c.inner] : [c.inner, c.cols],
+      0,
+      0.05,
+      'float32',
+      12,
+    ) as tf.Tensor2D;
+    const b = tf.randomNormal([c.cols], 0, 1, 'float32', 13) as tf.Tensor1D;
+    const r = tf.randomNormal([c.rows, c.cols], 0, 1, 'float32', 14);
+    const run = (f: (xi: tf.Tensor2D, wi: tf.Tensor2D, bi: tf.Tensor1D) => tf.Tensor) =>
+      tf.tidy(() => {
+        const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          tf.sum(tf.mul(f(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), r)),
+        )([x, w, b]);
+        return [f(x, w, b), ...grads];
+      });
+    for (const precision of ['fp32', 'mixed'] as MatMulPrecision[]) {
+      if (precision === 'mixed' && !tensorCoreMatrix()) continue;
+      setMatMulPrecision(precision);
+      try {
+        const fused = run((xi, wi, bi) => matMulBias(xi, wi, bi, c.transposeWeight));
+        const plain = run((xi, wi, bi) => tf.add(tf.matMul(xi, wi, false, c.transposeWeight), bi));
+        const labels = ['value', 'dx', 'dW', 'db'];
+        for (let i = 0; i < labels.length; i++) {
+          checks.push({
+            name: `matMulBias ${c.name} ${precision} ${labels[i]} vs matMul + add`,
+            diff: await maxDifference(fused[i]!, plain[i]!, true),
+            tolerance: 1e-6,
+            relative: true,
+          });
+        }
+        tf.dispose([...fused, ...plain]);
+      } catch (error) {
+        checks.push({
+          name: `matMulBias ${c.name} ${precision}`,
+          diff: NaN,
+          tolerance: 1e-6,
+          relative: true,
+          error: errorText(error),
+        });
+      } finally {
+        setMatMulPrecision('fp32');
+      }
+    }
+    tf.dispose([x, w, b, r]);
+  }
+  return checks;
+}
+
+/**
+ * The gather gradient as a row scatter (fused/scatter-rows.ts) against tfjs's unsorted segment
+ * sum (LAYERCUT_NO_FUSED_KERNELS), on the same device: GPT2-XL's embedding with a 16 × 128 batch
+ * of ids (many repeated), and a small ragged table.
+ */
+export async function gatherGradientChecks(): Promise<Check[]> {
+  const cases = [
+    { name: 'xl embedding 50257x1600, 2048 ids', rows: 50257, width: 1600, ids: 2048 },
+    { name: 'ragged 100x77, 300 ids', rows: 100, width: 77, ids: 300 },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const table = tf.zeros([c.rows, c.width]);
+    // ids: every 7th repeats an earlier one, so rows get several additions
+    const ids = tf.tensor1d(
+      Array.from({ length: c.ids }, (_, i) => (i % 7 === 0 ? (i * 13) % 50 : (i * 131 + 11) % c.rows)),
+      'int32',
+    );
+    const dy = tf.randomNormal([c.ids, c.width], 0, 1, 'float32', 15);
+    const run = (fused: boolean) => {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+      try {
+        return tf.tidy(() => tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), dy)))([table])[0]!);
+      } finally {
+        process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+      }
+    };
+    try {
+      const [fused, plain] = [run(true), run(false)];
+      checks.push({
+        name: `gather gradient ${c.name} vs tfjs segment sum`,
+        diff: await maxDifference(fused, plain, true),
+        tolerance: 1e-6,
+        relative: true,
+      });
+      tf.dispose([fused, plain]);
+    } catch (error) {
+      checks.push({
+        name: `gather gradient ${c.name}`,
+        diff: NaN,
+        tolerance: 1e-6,
+        relative: true,
+        error: errorText(error),
+      });
+    }
+    tf.dispose([table, ids, dy]);
+  }
+  return checks;
+}
+
+/**
+ * AdamW applied to each parameter during the backward pass, as its gradient becomes ready
+ * (variableGrads' onReady; the fused pass writes the parameter in place while the other
+ * gradients are still queued), against AdamW applied after it: 3 steps of the GPT-2 fixture
+ * (`dir`), every parameter compared.
+ */
+export async function earlyOptimizerCheck(dir: string): Promise<Check> {
+  const finals: Map<string, Float32Array>[] = [];
+  for (const early of [false, true]) {
+    const { model } = await loadModel(dir);
+    const variables = [...model.params.values()];
+    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+    const optimizer = new AdamW(model.params, { weightDecay: 0.01 });
+    const batch: PromptBatch = {
+      inputIds: tf.tensor2d([5, 6, 7, 8, 9, 10, 11, 1, 5, 5, 6, 3], [3, 4], 'int32'),
+      attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0], [3, 4], 'int32'),
+      answerPositions: tf.tensor1d([3, 2, 1], 'int32'),
+      labels: tf.tensor1d([0, 1, 1], 'int32'),
+    };
+    const labelTokenIds = tf.tensor1d([7, 42], 'int32');
+    const loss = () => promptLmLoss(model, batch, labelTokenIds);
+    for (let step = 0; step < 3; step++) {
+      if (early) {
+        const updates = optimizer.begin(1e-3);
+        const { value } = variableGrads(loss, variables, {
+          onReady: (variable, grad) => {
+            updates.update(nameOf.get(variable.name)!, grad);
+            grad.dispose();
+          },
+        });
+        updates.finish();
+        value.dispose();
+      } else {
+        const { value, grads } = variableGrads(loss, variables);
+        const named: tf.NamedTensorMap = {};
+        for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+        optimizer.step(named, 1e-3);
+        tf.dispose([value, named]);
+      }
+    }
+    const values = new Map<string, Float32Array>();
+    for (const [name, v] of model.params) values.set(name, (await v.data()) as Float32Array);
+    finals.push(values);
+    optimizer.dispose();
+    model.dispose();
+    tf.dispose([...Object.values(batch), labelTokenIds]);
+  }
+  let maxDiff = 0;
+  let maxValue = 0;
+  for (const [name, late] of finals[0]!) {
+    const early = finals[1]!.get(name)!;
+    for (let i = 0; i < late.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(early[i]! - late[i]!));
+      maxValue = Math.max(maxValue, Math.abs(late[i]!));
+    }
+  }
+  return {
+    name: 'AdamW as gradients become ready vs after backward, 3 steps',
+    diff: maxDiff / maxValue,
+    tolerance: 1e-5,
+    relative: true,
+  };
+}
+
+/**
+ * The fused cross-entropy (fused/cross-entropy.ts) against its tfjs-op formulation
+ * (LAYERCUT_NO_FUSED_KERNELS), loss and score gradient: 16 rows of 2 label words, 1 row, and 300
+ * rows of 5 with a label outside the classes.
+ */
+export async function crossEntropyChecks(): Promise<Check[]> {
+  const cases = [
+    { name: '16x2', rows: 16, classes: 2, invalidAt: -1 },
+    { name: '1x2', rows: 1, classes: 2, invalidAt: -1 },
+    { name: '300x5, one label out of range', rows: 300, classes: 5, invalidAt: 11 },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const scores = tf.randomNormal([c.rows, c.classes], 0, 3, 'float32', 16);
+    const labels = tf.tensor1d(
+      Array.from({ length: c.rows }, (_, i) => (i === c.invalidAt ? c.classes + 2 : (i * 7) % c.classes)),
+      'int32',
+    );
+    const run = (fused: boolean) => {
+      process.env['LAYERCUT_NO_FUSED_KERNELS'] = fused ? '' : '1';
+      try {
+        return tf.tidy(() => {
+          const f = (s: tf.Tensor) => crossEntropy(s as tf.Tensor2D, labels);
+          return [f(scores), tf.grads((s: tf.Tensor) => tf.mul(f(s), 3))([scores])[0]!];
+        });
+      } finally {
+        process.env['LAYERCUT_NO_FUSED_KERNELS'] = '';
+      }
+    };
+    try {
+      const [fused, plain] = [run(true), run(false)];
+      for (const [i, part] of ['loss', 'dscores'].entries()) {
+        checks.push({
+          name: `fused cross-entropy ${c.name} ${part} vs tfjs ops`,
+          diff: await maxDifference(fused[i]!, plain[i]!, true),
+          tolerance: 1e-6,
+          relative: true,
+        });
+      }
+      tf.dispose([...fused, ...plain]);
+    } catch (error) {
+      checks.push({
+        name: `fused cross-entropy ${c.name}`,
+        diff: NaN,
+        tolerance: 1e-6,
+        relative: true,
+        error: errorText(error),
+      });
+    }
+    tf.dispose([scores, labels]);
+  }
   return checks;
 }

@@ -3,14 +3,16 @@
  * `ok` or `FAIL`, with its largest difference and tolerance; exit status 1 if any check fails,
  * could not run, or a WebGPU error reached no scope. Each section has its own time limit.
  *
- *   fused      LayerNorm, GELU, attention softmax, positions, causal bias, AdamW against their tfjs formulations
+ *   fused      LayerNorm, GELU, attention softmax, positions, causal bias, AdamW, matMulBias, the
+ *              gather gradient's row scatter, the cross-entropy against their tfjs formulations
  *   matmul     the tensor-core matmul against its CPU model and tfjs's fp32 kernel
  *   flash      flash attention (src/runtime/attention/flash.ts) against split heads + attention +
  *              merge on the same device, values and the q, k, v gradients, causal and padded, at
  *              head widths 64 (GPT-2 small, GPT2-XL), 80 and 128 (Llama-style, grouped heads)
  *   parity     `layercut parity` on every fixture in test/fixtures/models (against transformers)
  *   pytorch    three AdamW steps of prompt fine-tuning against torch (test/fixtures/models/train-gpt2-adamw)
- *   finetune   a short fine-tune on webgpu equal to the same one on the cpu backend
+ *   finetune   a short fine-tune on webgpu equal to the same one on the cpu backend; AdamW applied
+ *              during the backward pass equal to AdamW after it
  *
  *   npm run test:gpu [-- --only flash,parity]
  *   on the GPU machine: bench/device-gpu-suite.sh
@@ -31,6 +33,7 @@ import {
 import { checkParity } from '../src/models/parity.js';
 import { PAPER_DEFAULTS } from '../src/plan/types.js';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
+import { variableGrads } from '../src/runtime/gradients.js';
 import { checkMatmul } from '../src/runtime/sanity.js';
 import { flashAttention, flashAttentionFits } from '../src/runtime/attention/flash.js';
 import { watchDeviceErrors } from '../src/runtime/shader-errors.js';
@@ -47,8 +50,12 @@ import { openCheckpoint } from '../src/weights/safetensors.js';
 import {
   adamwCheck,
   checkLine,
+  crossEntropyChecks,
+  earlyOptimizerCheck,
   errorText,
   fusedKernelChecks,
+  gatherGradientChecks,
+  linearChecks,
   maskChecks,
   matmulCase,
   matmulCases,
@@ -133,6 +140,9 @@ await section('fused', 90, async () => {
   for (const check of await fusedKernelChecks()) report(check);
   for (const check of await maskChecks()) report(check);
   report(await adamwCheck());
+  for (const check of await linearChecks()) report(check);
+  for (const check of await gatherGradientChecks()) report(check);
+  for (const check of await crossEntropyChecks()) report(check);
 });
 
 await section('matmul', 100, async () => {
@@ -370,7 +380,7 @@ await section('pytorch', 30, async () => {
         { kind: 'linear', warmupSteps: settings.warmup_steps, totalSteps: settings.total_steps },
         step,
       );
-    const { value, grads } = tf.variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
+    const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
     const byName: tf.NamedTensorMap = {};
     for (const [varName, g] of Object.entries(grads)) byName[nameOf.get(varName)!] = g;
     const clipped = clipByGlobalNorm(byName, settings.max_grad_norm);
@@ -450,6 +460,7 @@ await section('finetune', 90, async () => {
   const fixtures = ['gpt2-tiny', 'opt-tiny', 'llama-tiny-gqa'];
   const gpu = new Map<string, Awaited<ReturnType<typeof fineTune>>>();
   for (const fixture of fixtures) gpu.set(fixture, await fineTune(fixture));
+  report(await earlyOptimizerCheck(path.join(fixturesDir, 'gpt2-tiny')));
   watch.stop(); // the webgpu part is done; the cpu backend follows
   await initBackend({ backend: 'cpu' });
   for (const fixture of fixtures) {

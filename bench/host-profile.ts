@@ -1,47 +1,103 @@
 /**
- * The host side of a fine-tuning step on the webgpu backend, measurable without a GPU: Dawn's
- * null backend validates and "runs" every dispatch but executes nothing, so what is left is the
- * host's work (tfjs, bind groups, uniforms, submits). Prints one JSON line: ms per step, and
- * dispatches, bind groups, uniform writes and submits per step, then the programs per step.
+ * What a fine-tuning step costs on the host and in device memory, measured without a GPU: Dawn's
+ * null backend validates and "runs" every dispatch but executes nothing, so what it leaves is the
+ * host's work (tfjs, bind groups, uniforms, submits) and tfjs's bookkeeping of GPU buffers, which
+ * is what bench/train.ts reports as peak GPU memory on a real device.
  *
- *   node --import tsx bench/host-profile.ts [--width 768 --heads 12 --layers 2 --vocab 2000 --seq 128 --steps 20]
- *   node --cpu-prof --import tsx bench/host-profile.ts      (a .cpuprofile of the same steps)
+ *   node --import tsx bench/host-profile.ts [--model small] [--layers 2] [--batch 1] [--seq 128]
+ *        [--steps 20] [--precision fp32|mixed]                    host ms, dispatches, … per step
+ *   node --cpu-prof --import tsx bench/host-profile.ts             (a .cpuprofile of the same steps)
+ *   node --import tsx bench/host-profile.ts --memory --model xl --layers 4,8 --batch 16 [--steps 3]
  *
- * A GPT-2-shaped random model (batch 1), the `lm` prompt loss and AdamW, as bench/train.ts runs them.
+ * Models: `small` is GPT-2 small's shape with a 2,000-token vocabulary (host time does not depend
+ * on the vocabulary), `xl` GPT2-XL's with its 50,257 tokens; --width, --heads, --vocab override.
+ * The step is bench/train.ts's (bench/train-step.ts); parameters are made on the device (no
+ * upload), the batch is bench/train.ts's.
+ *
+ * Host mode prints one JSON line (ms per step, wall and this process's CPU time, the median of
+ * --repeats runs of --steps steps; dispatches, bind groups asked for and made (the rest reused),
+ * uniform writes, submits, buffers created and destroyed per step), then the programs per step.
+ * Wall time is noisy on a shared machine; CPU time less so.
+ *
+ * Memory mode prints one JSON line per layer count: peak bytes allocated from the device (used +
+ * tfjs's pool of free buffers) and used by tensors during the last of --steps steps, the bytes in
+ * use at the step's start (parameters, optimizer state, batch) and at the end of its phases, and
+ * at the peak of bytes used, the phase running and the pool's largest free sizes; with two or more layer counts, a line
+ * fitting fixed + per-layer bytes. The null device holds 512 MB: in this mode it is filled first,
+ * so that every buffer tfjs makes is invalid and raises an error (counted, not shown), which
+ * changes nothing in tfjs's bookkeeping.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { gpt2 } from '../src/models/gpt2.js';
-import { randomGpt2Checkpoint } from '../src/models/init.js';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
-import { activeWebGpuDevice } from '../src/runtime/webgpu.js';
-import { promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
+import {
+  installTensorCoreMatMul,
+  setMatMulPrecision,
+  type MatMulPrecision,
+} from '../src/runtime/tensor-core-matmul.js';
+import { activeWebGpuDevice, webGpuBindGroups, webGpuMemory } from '../src/runtime/webgpu.js';
+import type { PromptBatch } from '../src/train/objectives.js';
 import { AdamW } from '../src/train/optimizers.js';
+import { fineTuneStep, type StepPhase } from './train-step.js';
 
 const { values } = parseArgs({
   options: {
-    width: { type: 'string', default: '768' },
-    heads: { type: 'string', default: '12' },
+    memory: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'small' },
+    width: { type: 'string' },
+    heads: { type: 'string' },
+    vocab: { type: 'string' },
     layers: { type: 'string', default: '2' },
-    vocab: { type: 'string', default: '2000' },
+    batch: { type: 'string' },
     seq: { type: 'string', default: '128' },
-    steps: { type: 'string', default: '20' },
+    steps: { type: 'string' },
+    repeats: { type: 'string', default: '3' },
+    precision: { type: 'string', default: 'fp32' },
   },
 });
-const [width, heads, layers, vocab, seq, steps] = [
-  values.width,
-  values.heads,
-  values.layers,
-  values.vocab,
-  values.seq,
-  values.steps,
-].map(Number) as [number, number, number, number, number, number];
+const presets: Record<string, { width: number; heads: number; vocab: number }> = {
+  small: { width: 768, heads: 12, vocab: 2000 },
+  xl: { width: 1600, heads: 25, vocab: 50257 },
+};
+const preset = presets[values.model!];
+if (!preset) throw new Error(`--model is ${Object.keys(presets).join(' or ')}, not '${values.model}'`);
+const width = Number(values.width ?? preset.width);
+const heads = Number(values.heads ?? preset.heads);
+const vocab = Number(values.vocab ?? preset.vocab);
+const layerCounts = values.layers!.split(',').map(Number);
+const batchSize = Number(values.batch ?? (values.memory ? 16 : 1));
+const seq = Number(values.seq);
+const steps = Number(values.steps ?? (values.memory ? 3 : 20));
+const repeats = Number(values.repeats);
+if (values.precision !== 'fp32' && values.precision !== 'mixed')
+  throw new Error(`--precision is fp32 or mixed, not '${values.precision}'`);
+const precision = values.precision as MatMulPrecision;
 
 await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
 const device = activeWebGpuDevice()!;
-const counts = { dispatches: 0, bindGroups: 0, uniformWrites: 0, submits: 0 };
+if (precision === 'mixed') {
+  // the null adapter lists no subgroup-matrix configs: put the kernel in place as on an NVIDIA GPU
+  installTensorCoreMatMul({ m: 16, n: 16, k: 16 }, device.limits.maxComputeWorkgroupStorageSize);
+}
+setMatMulPrecision(precision);
+
+// ---------------------------------------------------------------- what the host does, counted
+
+const counts = {
+  dispatches: 0,
+  bindGroups: 0,
+  uniformWrites: 0,
+  submits: 0,
+  buffersCreated: 0,
+  bufferBytesCreated: 0,
+  buffersDestroyed: 0,
+  deviceErrors: 0,
+};
+const resetCounts = () => {
+  for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] = 0;
+};
 const programs = new Map<string, number>();
-// count what the host does per dispatch
 const probe = device.createCommandEncoder().beginComputePass();
 const passPrototype = Object.getPrototypeOf(probe) as GPUComputePassEncoder;
 const dispatch = passPrototype.dispatchWorkgroups;
@@ -58,9 +114,52 @@ const writeBuffer = device.queue.writeBuffer.bind(device.queue) as (...args: unk
 );
 const submit = device.queue.submit.bind(device.queue);
 device.queue.submit = (buffers) => (counts.submits++, submit(buffers));
-const backend = tf.backend() as unknown as {
-  runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown;
+const createBuffer = device.createBuffer.bind(device);
+device.createBuffer = (descriptor) => {
+  counts.buffersCreated++;
+  counts.bufferBytesCreated += descriptor.size;
+  const buffer = createBuffer(descriptor);
+  const destroy = buffer.destroy.bind(buffer);
+  buffer.destroy = () => (counts.buffersDestroyed++, destroy());
+  return buffer;
 };
+device.addEventListener('uncapturederror', (event) => {
+  event.preventDefault();
+  counts.deviceErrors++;
+});
+if (values.memory) await fillNullDevice();
+
+/**
+ * Takes all of the null device's 512 MB, so that every buffer tfjs makes from here on is an
+ * invalid one of the size asked for (tfjs's bookkeeping is the same). Otherwise a buffer that
+ * still fits can be refused the staging memory Dawn gives a buffer mapped at creation, which
+ * throws.
+ */
+async function fillNullDevice(): Promise<void> {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  for (let size = 2 ** 28; size >= 4; size /= 2) {
+    for (;;) {
+      device.pushErrorScope('out-of-memory');
+      device.createBuffer({ size, usage });
+      if (await device.popErrorScope()) break;
+    }
+  }
+}
+
+/** tfjs's webgpu backend, as far as this reaches into it. */
+interface BackendInternals {
+  runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown;
+  bufferManager: {
+    numBytesUsed: number;
+    numBytesAllocated: number;
+    freeBuffers: Map<string, unknown[]>;
+    acquireBuffer: (size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean) => unknown;
+  };
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+const backend = tf.backend() as unknown as BackendInternals;
 const runWebGPUProgram = backend.runWebGPUProgram.bind(backend);
 backend.runWebGPUProgram = (program, ...rest) => {
   const name = `${program.constructor.name} ${program.shaderKey.split('_')[0]}`;
@@ -68,73 +167,215 @@ backend.runWebGPUProgram = (program, ...rest) => {
   return runWebGPUProgram(program, ...rest);
 };
 
-const configJson = {
-  model_type: 'gpt2',
-  n_embd: width,
-  n_head: heads,
-  n_layer: layers,
-  vocab_size: vocab,
-  n_positions: seq,
-};
-const config = gpt2.parseConfig(configJson);
-const keptLayers = Array.from({ length: layers }, (_, i) => i);
-const tensors = await randomGpt2Checkpoint(configJson, 0);
-const params = new Map(
-  Object.entries(tensors).map(([name, t]) => {
-    const values = tf.tensor(t.data as Float32Array, t.shape);
-    const variable = tf.variable(values, true, name);
-    values.dispose();
-    return [name, variable];
-  }),
-);
-const model = gpt2.build(config, keptLayers, params);
-const variables = [...model.params.values()];
-const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
-const batch: PromptBatch = {
-  inputIds: tf.tensor2d(
-    Array.from({ length: seq }, (_, i) => (i * 37) % vocab),
-    [1, seq],
-    'int32',
-  ),
-  attentionMask: tf.ones([1, seq], 'int32') as tf.Tensor2D,
-  answerPositions: tf.tensor1d([seq - 1], 'int32'),
-  labels: tf.tensor1d([0], 'int32'),
-};
-const labelTokenIds = tf.tensor1d([5, 9], 'int32');
-const optimizer = new AdamW(model.params, { weightDecay: 0 });
-const step = (): tf.Scalar => {
-  const { value, grads } = tf.variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
-  const named: tf.NamedTensorMap = {};
-  for (const [name, g] of Object.entries(grads)) named[nameOf.get(name)!] = g;
-  optimizer.step(named, 5e-5);
-  tf.dispose(grads);
-  return value;
-};
-for (let i = 0; i < 3; i++) {
-  const loss = step(); // compiles every program
-  await loss.data();
-  loss.dispose();
+/** Submits what tfjs has queued and waits for the device (a read-back could fail on invalid buffers). */
+async function finish(): Promise<void> {
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
+  await device.queue.onSubmittedWorkDone();
 }
-Object.assign(counts, { dispatches: 0, bindGroups: 0, uniformWrites: 0, submits: 0 });
-programs.clear();
-const start = performance.now();
-const losses = Array.from({ length: steps }, step);
-await losses.at(-1)!.data();
-const ms = (performance.now() - start) / steps;
-tf.dispose(losses);
-const perStep = (n: number) => +(n / steps).toFixed(2);
-console.log(
-  JSON.stringify({
-    model: `gpt2 d${width} h${heads} ${layers} layers, vocab ${vocab}, 1x${seq}`,
-    hostMsPerStep: +ms.toFixed(1),
-    dispatches: perStep(counts.dispatches),
-    bindGroups: perStep(counts.bindGroups),
-    uniformWrites: perStep(counts.uniformWrites),
-    submits: perStep(counts.submits),
-  }),
-);
-for (const [name, n] of [...programs].sort((a, b) => b[1] - a[1]))
-  console.log(`${perStep(n).toString().padStart(6)}  ${name}`);
-optimizer.dispose();
-model.dispose();
+
+// ---------------------------------------------------------------- the pool at the peak
+
+const manager = backend.bufferManager;
+/** The part of the step that runs. */
+type RunningPhase = 'forward' | 'backward' | 'optimizer' | 'after the step';
+let phase = 'forward' as RunningPhase;
+const phaseAfter: Record<StepPhase, RunningPhase> = {
+  'forward done': 'backward',
+  'backward done': 'optimizer',
+  'optimizer done': 'after the step',
+};
+/** At the highest bytes used of a step: the phase, and the free buffers in tfjs's pool by size. */
+interface PeakSnapshot {
+  phase: string;
+  usedBytes: number;
+  allocatedBytes: number;
+  pooled: [number, number][];
+}
+const peakWatch: { on: boolean; snapshot?: PeakSnapshot } = { on: false };
+const acquireBuffer = manager.acquireBuffer.bind(manager);
+manager.acquireBuffer = (size, usage, mappedAtCreation, reuse) => {
+  const buffer = acquireBuffer(size, usage, mappedAtCreation, reuse);
+  if (peakWatch.on && manager.numBytesUsed > (peakWatch.snapshot?.usedBytes ?? 0)) {
+    const pooled = new Map<number, number>(); // byte size → free buffers of that size
+    for (const [key, free] of manager.freeBuffers)
+      if (free.length) {
+        const bytes = Number(key.split('_')[0]);
+        pooled.set(bytes, (pooled.get(bytes) ?? 0) + free.length);
+      }
+    peakWatch.snapshot = {
+      phase,
+      usedBytes: manager.numBytesUsed,
+      allocatedBytes: manager.numBytesAllocated,
+      pooled: [...pooled],
+    };
+  }
+  return buffer;
+};
+
+// ---------------------------------------------------------------- the model and the step
+
+function buildModel(layers: number) {
+  const config = gpt2.parseConfig({
+    model_type: 'gpt2',
+    n_embd: width,
+    n_head: heads,
+    n_layer: layers,
+    vocab_size: vocab,
+    n_positions: Math.max(seq, 1024),
+  });
+  const keptLayers = Array.from({ length: layers }, (_, i) => i);
+  const params = new Map<string, tf.Variable>();
+  for (const [name, shape] of gpt2.expectedTensors(config, keptLayers)) {
+    const value = tf.fill(shape, name.includes('ln_') && name.endsWith('.weight') ? 1 : 0.01); // on the device
+    params.set(name, tf.variable(value, true, name));
+    value.dispose();
+  }
+  return gpt2.build(config, keptLayers, params);
+}
+
+/** bench/train.ts's batch: ids[i][j] = (131·i + 17·j + 11) mod V, labels alternating. */
+function benchBatch(): PromptBatch {
+  const ids = new Int32Array(batchSize * seq).map(
+    (_, k) => (131 * Math.floor(k / seq) + 17 * (k % seq) + 11) % vocab,
+  );
+  return {
+    inputIds: tf.tensor2d(ids, [batchSize, seq], 'int32'),
+    attentionMask: tf.ones([batchSize, seq], 'int32') as tf.Tensor2D,
+    answerPositions: tf.fill([batchSize], seq - 1, 'int32') as tf.Tensor1D,
+    labels: tf.tensor1d(
+      Array.from({ length: batchSize }, (_, i) => i % 2),
+      'int32',
+    ),
+  };
+}
+
+const gb = (bytes: number) => +(bytes / 1e9).toFixed(3);
+const perStepOf = (n: number) => +(n / steps).toFixed(2);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const label = (layers: number) =>
+  `gpt2 d${width} h${heads} ${layers} layers, vocab ${vocab}, ${batchSize}x${seq}, ${precision}`;
+
+async function measure(layers: number) {
+  const model = buildModel(layers);
+  const batch = benchBatch();
+  const labelTokenIds = tf.tensor1d(vocab > 36183 ? [36183, 33733] : [5, 9], 'int32');
+  const optimizer = new AdamW(model.params, { weightDecay: 0 });
+  const phases: Record<string, { usedGb: number; allocatedGb: number }> = {};
+  const step = fineTuneStep(model, batch, labelTokenIds, optimizer, (at) => {
+    phase = phaseAfter[at];
+    const memory = webGpuMemory()!;
+    phases[at] = { usedGb: gb(memory.usedBytes), allocatedGb: gb(memory.allocatedBytes) };
+  });
+  const run = async (n: number) => {
+    const losses = Array.from({ length: n }, step);
+    await finish();
+    tf.dispose(losses);
+  };
+  await run(values.memory ? Math.max(1, steps - 1) : 3); // compiles every program, makes the optimizer state
+  let line: Record<string, unknown>;
+  if (values.memory) {
+    phase = 'forward';
+    const atStart = webGpuMemory({ reset: true })!;
+    resetCounts();
+    peakWatch.snapshot = undefined;
+    peakWatch.on = true;
+    await run(1);
+    peakWatch.on = false;
+    const peakSnapshot = peakWatch.snapshot as PeakSnapshot | undefined; // set by acquireBuffer
+    const memory = webGpuMemory()!;
+    const pooledTop = (peakSnapshot?.pooled ?? [])
+      .sort((a, b) => b[0] * b[1] - a[0] * a[1])
+      .slice(0, 6)
+      .map(([bytes, n]) => `${n} × ${(bytes / 1e6).toFixed(1)} MB`);
+    line = {
+      memory: label(layers),
+      layers,
+      peakAllocatedGb: gb(memory.peakAllocatedBytes),
+      peakUsedGb: gb(memory.peakUsedBytes),
+      stepStartUsedGb: gb(atStart.usedBytes),
+      phases,
+      atPeakUsed: peakSnapshot && {
+        phase: peakSnapshot.phase,
+        aboveStepStartGb: gb(peakSnapshot.usedBytes - atStart.usedBytes),
+        pooledGb: gb(peakSnapshot.allocatedBytes - peakSnapshot.usedBytes),
+        pooledTop,
+      },
+      buffersCreatedPerStep: counts.buffersCreated,
+      gbCreatedPerStep: gb(counts.bufferBytesCreated),
+      buffersDestroyedPerStep: counts.buffersDestroyed,
+      deviceErrors: counts.deviceErrors,
+    };
+  } else {
+    const times: number[] = [];
+    const cpuTimes: number[] = [];
+    const bindGroups = webGpuBindGroups()!;
+    let made = 0;
+    for (let r = 0; r < repeats; r++) {
+      resetCounts();
+      programs.clear();
+      const missesBefore = bindGroups.misses;
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await run(steps);
+      times.push((performance.now() - start) / steps);
+      const used = process.cpuUsage(cpu);
+      cpuTimes.push((used.user + used.system) / 1000 / steps);
+      made = bindGroups.misses - missesBefore;
+    }
+    const perStep = perStepOf;
+    line = {
+      model: label(layers),
+      layers,
+      hostMsPerStep: +median(times).toFixed(1),
+      hostMsRuns: times.map((t) => +t.toFixed(1)),
+      hostCpuMsPerStep: +median(cpuTimes).toFixed(1),
+      bindGroupsMade: bindGroups.misses + bindGroups.hits > 0 ? perStepOf(made) : null,
+      ...Object.fromEntries(
+        Object.entries(counts)
+          .filter(([key]) => key !== 'bufferBytesCreated')
+          .map(([key, n]) => [key, perStep(n)]),
+      ),
+    };
+  }
+  optimizer.dispose();
+  model.dispose();
+  tf.dispose([labelTokenIds, ...Object.values(batch)]);
+  return line;
+}
+
+const lines: Record<string, unknown>[] = [];
+for (const layers of layerCounts) {
+  const line = await measure(layers);
+  lines.push(line);
+  console.log(JSON.stringify(line));
+  if (!values.memory)
+    for (const [name, n] of [...programs].sort((a, b) => b[1] - a[1]))
+      console.log(`${(n / steps).toFixed(2).padStart(8)}  ${name}`);
+}
+if (values.memory && lines.length >= 2) {
+  // least squares: bytes = fixed + perLayer · layers
+  const fit = (key: 'peakAllocatedGb' | 'peakUsedGb') => {
+    const xs = lines.map((l) => l['layers'] as number);
+    const ys = lines.map((l) => l[key] as number);
+    const mx = xs.reduce((a, b) => a + b) / xs.length;
+    const my = ys.reduce((a, b) => a + b) / ys.length;
+    const perLayer =
+      xs.reduce((s, x, i) => s + (x - mx) * (ys[i]! - my), 0) / xs.reduce((s, x) => s + (x - mx) ** 2, 0);
+    const fixed = my - perLayer * mx;
+    return {
+      fixedGb: +fixed.toFixed(3),
+      perLayerGb: +perLayer.toFixed(4),
+      at48LayersGb: +(fixed + 48 * perLayer).toFixed(1),
+    };
+  };
+  console.log(
+    JSON.stringify({
+      fit: 'peak GB = fixed + perLayer × layers',
+      allocated: fit('peakAllocatedGb'),
+      used: fit('peakUsedGb'),
+    }),
+  );
+}
 releaseBackend();

@@ -8,7 +8,10 @@
  *   node --import tsx bench/train.ts --smoke               tiny shapes on the cpu backend (a check;
  *                                                          constants kept as on a GPU, which
  *                                                          --keep-constants also asks for)
- *   node --import tsx bench/train.ts --table layercut.jsonl pytorch.jsonl [compare.jsonl]   markdown
+ *   node --import tsx bench/train.ts --table layercut.jsonl pytorch.jsonl [compare.jsonl] [--summary FILE]
+ *        markdown on stdout, and the rows of bench/summary.json (or FILE): one per layercut line,
+ *        {model, layers, batch, seq, precision, ms, pytorchFp32Ms, pytorchBf16Ms, peakGpuGb,
+ *        pytorchPeakGpuGb, device, date} and the used/reserved peaks
  *   node --import tsx bench/train.ts --compare-plain [--smoke] [--backend webgpu] [--width 128 --heads 4
  *                                    --layers 2 --lr 1e-3 --epochs 8]
  *
@@ -23,7 +26,7 @@
  * (GPU uploads) per step, and the first step's loss: bench/train_peer.py runs PyTorch on the
  * same checkpoint and the same token ids, so the two first losses must agree.
  *
- * `--precision mixed` uses the tensor-core matmul; `--profile` adds each kernel's GPU time for one
+ * `--precision mixed` uses the tensor-core matmul, `--precision fp32,mixed` times both on each loaded cut; `--profile` adds each kernel's GPU time for one
  * step; `--dawn-toggles a,b` and `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE)
  * are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
  *
@@ -65,6 +68,7 @@ import { AdamW } from '../src/train/optimizers.js';
 import { runExperiment } from '../src/train/run.js';
 import { writeSafetensors, type WritableTensor } from '../src/weights/safetensors.js';
 import { fruitDataset, fruitTask } from '../test/helpers/tiny-gpt2.js';
+import { fineTuneStep } from './train-step.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -86,6 +90,7 @@ const { values, positionals } = parseArgs({
     lr: { type: 'string' },
     epochs: { type: 'string' },
     table: { type: 'boolean', default: false },
+    summary: { type: 'string' },
     'compare-plain': { type: 'boolean', default: false },
     // the earlier single-model options (bench/device-train*.sh)
     layers: { type: 'string' },
@@ -242,7 +247,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 interface BenchOptions {
   backend: BackendName;
+  /** The adapter, as the backend report names it. */
+  device: string;
   shapes: [number, number][];
+  /** Each batch shape runs in each, on the same loaded model. */
+  precisions: MatMulPrecision[];
   steps: number;
   warmup: number;
   evalBatches: number;
@@ -296,33 +305,37 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
         )
       : undefined;
     const trained = adapters?.params ?? model.params;
-    const variables = [...trained.values()];
-    const nameOf = new Map([...trained].map(([name, v]) => [v.name, name]));
     // the loss of the checkpoint's own weights on each batch, before any step changes them
-    const firstLosses: number[] = [];
-    for (const [batchSize, seq] of o.shapes) {
+    const firstLosses = new Map<string, number>(); // "BxT precision" → loss
+    const runs = o.shapes.flatMap(([batchSize, seq]) =>
+      o.precisions.map((precision) => ({ batchSize, seq, precision })),
+    );
+    for (const { batchSize, seq, precision } of runs) {
+      setMatMulPrecision(precision);
       const batch = benchBatch(batchSize, seq, shape.vocab);
       const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');
       const loss = tf.tidy(() => promptLmLoss(model, batch, labelTokenIds));
-      firstLosses.push((await loss.data())[0]!);
+      firstLosses.set(`${batchSize}x${seq} ${precision}`, (await loss.data())[0]!);
       tf.dispose([loss, labelTokenIds, ...Object.values(batch)]);
     }
-    for (const [shapeIndex, [batchSize, seq]] of o.shapes.entries()) {
-      const firstLoss = firstLosses[shapeIndex]!;
+    for (const { batchSize, seq, precision } of runs) {
+      setMatMulPrecision(precision);
+      const firstLoss = firstLosses.get(`${batchSize}x${seq} ${precision}`)!;
       webGpuMemory({ reset: true });
       let peakTensorBytes = tf.memory().numBytes;
       const optimizer = new AdamW(trained, { weightDecay: 0 });
       const batch = benchBatch(batchSize, seq, shape.vocab);
       const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');
-      const step = (): tf.Scalar => {
-        const { value, grads } = tf.variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
-        const named: tf.NamedTensorMap = {};
-        for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-        optimizer.step(named, 5e-5);
-        tf.dispose(grads);
-        peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
-        return value;
-      };
+      const step = fineTuneStep(
+        model,
+        batch,
+        labelTokenIds,
+        optimizer,
+        (phase) => {
+          if (phase === 'optimizer done') peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+        },
+        trained,
+      );
       for (let i = 0; i < o.warmup; i++) {
         const loss = step(); // warm-up: compiles every GPU program
         await loss.data();
@@ -357,7 +370,7 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
           model: shape.label,
           layers,
           params: model.info.paramsAfter,
-          trainableParams: variables.reduce((n, v) => n + v.size, 0),
+          trainableParams: [...trained.values()].reduce((n, v) => n + v.size, 0),
           batch: batchSize,
           seq,
           msPerStep: +msPerStep.toFixed(1),
@@ -377,6 +390,8 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
           firstLoss: +firstLoss.toFixed(5),
           loss: +lastLoss.toFixed(5),
           keptConstants: keptConstantCount(),
+          device: o.device,
+          date: new Date().toISOString().slice(0, 10),
         }),
       );
       tf.dispose([batch.inputIds, batch.attentionMask, batch.answerPositions, batch.labels, labelTokenIds]);
@@ -401,8 +416,35 @@ interface Line {
   loadSeconds?: number;
   toDeviceSeconds?: number;
   peakGpuGb?: number | null;
+  peakGpuUsedGb?: number | null;
+  /** PyTorch's max_memory_reserved (the peer's lines). */
+  peakGpuReservedGb?: number;
   firstLoss?: number;
   hostTensorsPerStep?: number;
+  device?: string;
+  date?: string;
+}
+
+/** One row of bench/summary.json (the GPU-speed issue's format, plus memory details). */
+interface SummaryRow {
+  model: string;
+  layers: number;
+  batch: number;
+  seq: number;
+  precision: 'fp32' | 'mixed';
+  ms: number;
+  pytorchFp32Ms: number | null;
+  pytorchBf16Ms: number | null;
+  /** Bytes layercut took from the device at its peak (tensors + tfjs's pool of free buffers). */
+  peakGpuGb: number | null;
+  /** Of it, bytes in tensors (what PyTorch's max_memory_allocated counts). */
+  peakGpuUsedGb: number | null;
+  /** PyTorch fp32's max_memory_allocated. */
+  pytorchPeakGpuGb: number | null;
+  /** PyTorch fp32's max_memory_reserved (its caching allocator's hold on the device). */
+  pytorchPeakGpuReservedGb: number | null;
+  device: string | null;
+  date: string | null;
 }
 
 function readLines(file: string): Line[] {
@@ -414,14 +456,44 @@ function readLines(file: string): Line[] {
     .filter((l) => typeof l.msPerStep === 'number');
 }
 
+const lineKey = (l: Line) => `${l.model.replace(/ \(smoke.*\)$/, '')}|${l.layers}|${l.batch}x${l.seq}`;
+/** The peer's line for the same model, cut and batch shape in `precision` (fp32, bf16). */
+const peerLine = (peer: Line[], l: Line, precision: string) =>
+  peer.find((p) => lineKey(p) === lineKey(l) && p.impl.endsWith(` ${precision}`));
+
+/** bench/summary.json's rows: every layercut line (not --plain) with PyTorch's figures beside it. */
+function summaryRows(layercutFile: string, peerFile: string): SummaryRow[] {
+  const peer = readLines(peerFile);
+  return readLines(layercutFile)
+    .filter((l) => !l.impl.endsWith('plain'))
+    .map((l) => {
+      const fp32 = peerLine(peer, l, 'fp32');
+      return {
+        model: l.model,
+        layers: l.layers,
+        batch: l.batch,
+        seq: l.seq,
+        precision: l.impl.includes(' mixed') ? 'mixed' : 'fp32',
+        ms: l.msPerStep,
+        pytorchFp32Ms: fp32?.msPerStep ?? null,
+        pytorchBf16Ms: peerLine(peer, l, 'bf16')?.msPerStep ?? null,
+        peakGpuGb: l.peakGpuGb ?? null,
+        peakGpuUsedGb: l.peakGpuUsedGb ?? null,
+        pytorchPeakGpuGb: fp32?.peakGpuGb ?? null,
+        pytorchPeakGpuReservedGb: fp32?.peakGpuReservedGb ?? null,
+        device: l.device ?? fp32?.device ?? null,
+        date: l.date ?? null,
+      };
+    });
+}
+
 /** Markdown for RESULTS.md: one row per (model, layers, batch shape), PyTorch beside layercut. */
 function table(layercutFile: string, peerFile: string): string {
   const ours = readLines(layercutFile);
   const peer = readLines(peerFile);
-  const key = (l: Line) => `${l.model.replace(/ \(smoke.*\)$/, '')}|${l.layers}|${l.batch}x${l.seq}`;
+  const key = lineKey;
   const samePrecision = (a: Line, b: Line) => a.impl.includes(' mixed') === b.impl.includes(' mixed');
-  const peerOf = (l: Line, precision: string) =>
-    peer.find((p) => key(p) === key(l) && p.impl.endsWith(` ${precision}`));
+  const peerOf = (l: Line, precision: string) => peerLine(peer, l, precision);
   const num = (v: number | undefined | null, digits = 1) =>
     v === undefined || v === null || Number.isNaN(v)
       ? '—'
@@ -603,9 +675,13 @@ async function comparePlain(backend: BackendName): Promise<void> {
 // ---------------------------------------------------------------- main
 
 if (values.table) {
-  const [layercutFile, peerFile, compareFile] = positionals;
-  console.log(table(layercutFile ?? 'layercut.jsonl', peerFile ?? 'pytorch.jsonl'));
+  const [layercutFile = 'layercut.jsonl', peerFile = 'pytorch.jsonl', compareFile] = positionals;
+  console.log(table(layercutFile, peerFile));
   if (compareFile) console.log(`\n${compareSummary(compareFile)}`);
+  const summaryFile = values.summary ?? path.join('bench', 'summary.json');
+  const rows = summaryRows(layercutFile, peerFile);
+  await writeFile(summaryFile, `${JSON.stringify(rows, null, 2)}\n`);
+  log(`wrote ${rows.length} rows to ${summaryFile}`);
 } else {
   const backend = (values.backend ?? (smoke ? 'cpu' : 'webgpu')) as BackendName;
   const toggles = values['dawn-toggles']?.split(',').filter(Boolean);
@@ -613,9 +689,11 @@ if (values.table) {
   log(`backend ${report.name}: ${report.detail}`);
   if (values['submit-batch'])
     tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(values['submit-batch']));
-  if (values.precision !== 'fp32' && values.precision !== 'mixed')
-    throw new Error(`--precision is fp32 or mixed, not '${values.precision}'`);
-  setMatMulPrecision(values.precision as MatMulPrecision);
+  const precisions = values.precision!.split(',') as MatMulPrecision[];
+  for (const precision of precisions)
+    if (precision !== 'fp32' && precision !== 'mixed')
+      throw new Error(`--precision is fp32, mixed or both (fp32,mixed), not '${precision}'`);
+  setMatMulPrecision(precisions[0]!);
   if (values['compare-plain']) {
     await comparePlain(backend);
   } else {
@@ -643,7 +721,9 @@ if (values.table) {
     for (const shape of models) {
       await benchModel(shape, {
         backend,
+        device: report.detail.split(';')[0]!,
         shapes,
+        precisions,
         steps: Number(values.steps ?? (smoke ? 2 : 5)),
         warmup: Number(values.warmup ?? (smoke ? 1 : 2)),
         evalBatches: Number(values['eval-batches'] ?? (smoke ? 2 : 5)),

@@ -1,7 +1,9 @@
 """PyTorch + transformers peer of bench/train.ts: the same prompt-based fine-tuning step
 (LM-head scores of two label words at the last position, cross-entropy, AdamW) on GPT-2-shaped
 models cut to k layers, batch B x T, fp32 and bf16 autocast. One JSON line per
-(model, layers, batch shape, precision), with the keys bench/train.ts writes.
+(model, layers, batch shape, precision), with the keys bench/train.ts writes; peakGpuGb is
+torch.cuda.max_memory_allocated (tensors), peakGpuReservedGb max_memory_reserved (what the
+caching allocator took from the device).
 
     python3 bench/train_peer.py [--models xl:1,2,4,12,48+small:12] [--shapes 16x128,1x128]
                                 [--dir DIR] [--steps 5] [--warmup 2] [--eval-batches 5]
@@ -153,6 +155,8 @@ for shape, cuts in models:
                         "evalMsPerBatch": round(eval_ms, 2),
                         "evalTokensPerSecond": round(batch * seq * 1000 / eval_ms),
                         "peakGpuGb": round(torch.cuda.max_memory_allocated() / 1e9, 2),
+                        "peakGpuReservedGb": round(torch.cuda.max_memory_reserved() / 1e9, 2),
+                        "device": torch.cuda.get_device_name(),
                         "firstLoss": round(first_losses[(batch, seq)], 5), "loss": round(last, 5)}
                 if load_seconds is not None:
                     line["loadSeconds"] = round(load_seconds, 2)

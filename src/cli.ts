@@ -44,7 +44,8 @@ const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./cli/plan.js')).planCommand,
   },
   results: {
-    summary: 'show stored runs: per run, paper-style mean ± std, or paired comparisons (md/csv/tex/json)',
+    summary:
+      'show stored runs: per run, paper-style mean ± std, per condition with 95% CIs, or paired comparisons (md/csv/tex/json)',
     load: async () => (await import('./cli/results.js')).resultsCommand,
   },
   plot: {

@@ -52,6 +52,14 @@ export const variables = {
     read: (value, env) =>
       value ?? path.join(env['XDG_CACHE_HOME'] ?? path.join(homedir(), '.cache'), 'layercut'),
   }),
+  cellTimeout: variable({
+    name: 'LAYERCUT_CELL_TIMEOUT',
+    type: 'seconds',
+    default: '600',
+    description:
+      'the test suite only: seconds a notebook cell may take in test/notebook/quickstart.test.ts (raise it on a loaded machine)',
+    read: text,
+  }),
   db: variable({
     name: 'LAYERCUT_DB',
     type: 'path',
@@ -81,6 +89,14 @@ export const variables = {
     description:
       "folders of model folders that `builtin('<name>')` finds, searched before the shipped `models/`",
     read: (value) => (value ?? '').split(path.delimiter).filter((dir) => dir.trim() !== ''),
+  }),
+  noBindGroupCache: variable({
+    name: 'LAYERCUT_NO_BIND_GROUP_CACHE',
+    type: 'flag',
+    default: 'off',
+    description:
+      'WebGPU: a new bind group for every dispatch, as tfjs makes them (to compare host time; src/runtime/bind-groups.ts)',
+    read: flag,
   }),
   noFlashAttention: variable({
     name: 'LAYERCUT_NO_FLASH_ATTENTION',

@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import { ExitCode, LayercutError } from '../errors.js';
 import { plotKinds, plotSpec, renderSvg, svgToPng } from '../plots/index.js';
-import { filterRows, parseFilters, runRows, settingKeys, type SettingKey } from '../results/rows.js';
+import { filterRows, noRowsMatch, parseFilters, runRows } from '../results/rows.js';
 import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
 
 const usage = `usage: layercut plot [options]
@@ -17,20 +17,27 @@ Draws the finished runs of a results store.
 
 options:
   --db FILE              results store (default: ${DEFAULT_DB_FILE})
-  --kind KIND            layers (default): accuracy vs kept layers, a line per task
+  --kind KIND            layers (default): accuracy vs kept layers, a line per task (per
+                           kind of layer selection where not all are the bottom k)
                          params: accuracy vs parameter count (log scale)
                          curves: training loss vs step, a line per run (see --color-by)
-                         methods: grouped bars, one per method, per task
+                         methods: bars per layer selection, one per method, a panel per task
+                         Accuracy plots show the mean over seeds, a ± 1 std band (n ≥ 2) or
+                         the 95% Wilson interval (1 seed), and the majority class dashed;
+                         anything else that varies gets panels of its own
   --out FILE             .svg, .png or .json (the Vega-Lite spec); default: SVG to standard output
   --filter KEY=VALUE     keep runs whose KEY is VALUE (repeatable; see layercut results --help)
   --metric METRIC        accuracy (default) | macroF1
-  --color-by SETTING     curves: one line per value of SETTING (mean over its runs), e.g. layers
+  --color-by SETTING     layers, params: colour lines by SETTING (e.g. method: methods overlaid
+                           in one panel) or by selection; curves: one line per value of
+                           SETTING (mean over seeds), e.g. layers
   --title TEXT           plot title
   --width N, --height N  size of one panel in pixels (default 320 × 220)
   --scale N              PNG pixels per SVG pixel (default 2)
 
 examples:
   layercut plot --kind layers --filter model=openai-community/gpt2-xl --out layers.png
+  layercut plot --kind layers --color-by method --out methods-by-depth.png
   layercut plot --kind curves --filter task=sst2 --color-by layers --out curves.svg`;
 
 export const plotCommand = defineCommand('plot', {
@@ -53,11 +60,6 @@ export const plotCommand = defineCommand('plot', {
       throw new LayercutError(`--metric must be accuracy or macroF1; got '${values.metric}'`);
     }
     const colorBy = values['color-by'];
-    if (colorBy !== undefined && colorBy !== 'run' && !(settingKeys as readonly string[]).includes(colorBy)) {
-      throw new LayercutError(
-        `--color-by must be run or a setting (${settingKeys.join(', ')}); got '${colorBy}'`,
-      );
-    }
     const extension = values.out === undefined ? '.svg' : path.extname(values.out).toLowerCase();
     if (!['.svg', '.png', '.json'].includes(extension)) {
       throw new LayercutError(
@@ -74,7 +76,9 @@ export const plotCommand = defineCommand('plot', {
     } finally {
       store.close();
     }
-    const kept = new Set(filterRows(runRows(runs), filter).map((row) => row.id));
+    const all = runRows(runs);
+    const kept = new Set(filterRows(all, filter).map((row) => row.id));
+    if (kept.size === 0 && filter.size > 0) throw noRowsMatch(all, filter, 'finished runs');
     const spec = plotSpec(
       kind,
       runs.filter((run) => kept.has(run.id)),
@@ -83,7 +87,7 @@ export const plotCommand = defineCommand('plot', {
         title: values.title,
         width: positiveNumber(values.width, '--width'),
         height: positiveNumber(values.height, '--height'),
-        colorBy: colorBy as SettingKey | 'run' | undefined,
+        colorBy,
       },
     );
     if (extension === '.json') {

@@ -20,6 +20,7 @@ import { fusedGeluTanh } from '../runtime/fused/gelu.js';
 import { fusedLayerNorm } from '../runtime/fused/layer-norm.js';
 import { fusedCausalBias, fusedPositions } from '../runtime/fused/masks.js';
 import { fusedKernelsActive } from '../runtime/fused/program.js';
+import { matMulBias } from '../runtime/linear.js';
 import { projectionHooks } from './projection-hooks.js';
 
 /**
@@ -42,9 +43,13 @@ function project(x: tf.Tensor, weight: tf.Tensor, transposeWeight: boolean, bias
   const inFeatures = x.shape[x.shape.length - 1]!;
   const outFeatures = weight.shape[transposeWeight ? 0 : 1]!;
   const rows = x.reshape([-1, inFeatures]) as tf.Tensor2D; // [N, in]
-  const product = tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight) as tf.Tensor2D; // [N, out]
-  // + bias, and a LoRA adapter's update or an observer where one is attached (projection-hooks.ts)
-  const y = projectionHooks(weight, rows, product, bias);
+  // x W + b as one op where it can be (src/runtime/linear.ts: it keeps only x and W for backward)
+  const fuseBias = bias !== undefined && !plainOps();
+  const product = fuseBias
+    ? matMulBias(rows, weight as tf.Tensor2D, bias as tf.Tensor1D, transposeWeight)
+    : (tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight) as tf.Tensor2D); // [N, out]
+  // the bias if not fused, and a LoRA adapter's update or an observer where one is attached (projection-hooks.ts)
+  const y = projectionHooks(weight, rows, product, fuseBias ? undefined : bias);
   return y.reshape([...x.shape.slice(0, -1), outFeatures]);
 }
 

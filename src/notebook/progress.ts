@@ -1,16 +1,19 @@
 /**
  * The state behind `run()`'s live output, fed with the executor's events (src/runner/events.ts):
  *
- *   6 runs: 2 done now · 3 reused · 0 failed · 1 to go · 12.3 s
+ *   6 runs: 2 done now (1 diverged) · 3 reused · 0 failed · 1 to go · 12.3 s
  *   run 3/4 tiny-gpt2 first 2 · spam · lm · seed 0 — training: step 5/16 · loss 0.693
  *   [loss chart: finished runs in grey, the current one in blue]
  *   ✓ tiny-gpt2 first 1 · spam · lm · seed 0 — accuracy 56.2% (4.1 s)
+ *   ⚠ tiny-gpt2 first 4 · spam · lm · seed 0 — accuracy 50.0% (4.3 s); DIVERGED: training loss …
+ *   ✗ tiny-gpt2 first 8 · spam · lm · seed 0 — failed: <the whole error, every line>
  *
  * Pure: `handle(event)` updates it, `html()` / `text()` / `lossSvg()` draw it. `live.ts`
  * decides when to redraw.
  */
 import { percent } from '../results/format.js';
 import { runLabel } from '../results/rows.js';
+import { errorMessage } from '../results/store.js';
 import type { RunEvent } from '../runner/events.js';
 import { lossChartSvg, type LossSeries } from './loss-chart.js';
 import { escapeHtml } from './tables.js';
@@ -25,13 +28,24 @@ interface CurrentRun {
   losses: { step: number; loss: number }[];
 }
 
-interface FinishedRun {
+/** How a run ended: done, done but its loss exploded (numbers not to be trusted), failed, or skipped. */
+export type FinishedState = 'done' | 'diverged' | 'failed' | 'skipped';
+
+export interface FinishedRun {
   id: string;
   label: string;
-  ok: boolean;
-  /** "accuracy 56.2% (4.1 s)" or the error's first line. */
+  state: FinishedState;
+  /** "accuracy 56.2% (4.1 s)", "…; DIVERGED: why", or the whole error (without a stack). */
   detail: string;
 }
+
+const marks: Record<FinishedState, string> = { done: '✓', diverged: '⚠', failed: '✗', skipped: '✗' };
+const colours: Record<FinishedState, string> = {
+  done: '#2a7d2a',
+  diverged: '#b36b00',
+  failed: '#b03030',
+  skipped: '#b03030',
+};
 
 /** Finished runs listed under the chart, the latest last. */
 const LISTED_RUNS = 8;
@@ -43,6 +57,8 @@ export class RunProgressBoard {
   reused = 0;
   toRun = 0;
   doneNow = 0;
+  /** Of the runs done now, those whose loss exploded. */
+  diverged = 0;
   failed = 0;
   skipped = 0;
   interrupted = false;
@@ -75,7 +91,12 @@ export class RunProgressBoard {
         return;
       case 'skipped':
         this.skipped++;
-        this.finished.push({ id: event.id, label: event.id, ok: false, detail: `skipped: ${event.detail}` });
+        this.finished.push({
+          id: event.id,
+          label: event.id,
+          state: 'skipped',
+          detail: `skipped: ${event.detail}`,
+        });
         return;
       case 'start':
         this.labels.set(event.id, runLabel(event.plan));
@@ -97,11 +118,13 @@ export class RunProgressBoard {
         this.doneNow++;
         const label = this.current?.id === event.id ? this.current.label : runLabel(event.result.plan);
         const seconds = event.result.timings.wallSeconds.toFixed(1);
+        const { divergence } = event.result;
+        if (divergence) this.diverged++;
         this.finishRun({
           id: event.id,
           label,
-          ok: true,
-          detail: `accuracy ${percent(event.result.test.accuracy)}% (${seconds} s)`,
+          state: divergence ? 'diverged' : 'done',
+          detail: `accuracy ${percent(event.result.test.accuracy)}% (${seconds} s)${divergence ? `; DIVERGED: ${divergence}` : ''}`,
         });
         return;
       }
@@ -111,8 +134,8 @@ export class RunProgressBoard {
         this.finishRun({
           id: event.id,
           label: this.labels.get(event.id) ?? event.id,
-          ok: false,
-          detail: `failed: ${event.error.split('\n')[0]}`,
+          state: 'failed',
+          detail: `failed: ${errorMessage(event.error)}`,
         });
         return;
       case 'interrupted':
@@ -165,7 +188,8 @@ export class RunProgressBoard {
   /** "6 runs: 2 done now · 3 reused · 0 failed · 1 to go · 12.3 s". */
   summary(): string {
     const toGo = Math.max(0, this.toRun - this.doneNow - this.failed);
-    const parts = [`${this.doneNow} done now`, `${this.reused} reused`, `${this.failed} failed`];
+    const done = `${this.doneNow} done now${this.diverged ? ` (${this.diverged} diverged)` : ''}`;
+    const parts = [done, `${this.reused} reused`, `${this.failed} failed`];
     if (this.skipped) parts.push(`${this.skipped} skipped`);
     if (toGo) parts.push(`${toGo} to go`);
     const state = this.interrupted ? ' — interrupted' : '';
@@ -178,11 +202,9 @@ export class RunProgressBoard {
     return run ? `${run.where} ${run.label} — ${run.activity}` : undefined;
   }
 
-  /** The last finished runs, one line each ("✓ label — accuracy 56.2% (4.1 s)"). */
+  /** The last finished runs ("✓ label — accuracy 56.2% (4.1 s)"); an error's further lines indented under it. */
   finishedLines(): string[] {
-    return this.finished
-      .slice(-LISTED_RUNS)
-      .map((run) => `${run.ok ? '✓' : '✗'} ${run.label} — ${run.detail}`);
+    return this.finished.slice(-LISTED_RUNS).map(finishedLine);
   }
 
   /** Loss curves: finished runs of this call, and the current run on top. */
@@ -210,10 +232,11 @@ export class RunProgressBoard {
     const bar = `<progress value="${this.settled}" max="${total}" style="width:360px"></progress>`;
     const current = this.currentLine();
     const series = this.lossSeries();
-    const finished = this.finishedLines()
+    const finished = this.finished
+      .slice(-LISTED_RUNS)
       .map(
-        (line) =>
-          `<div style="color:${line.startsWith('✓') ? '#2a7d2a' : '#b03030'}">${escapeHtml(line)}</div>`,
+        (run) =>
+          `<div style="color:${colours[run.state]};white-space:pre-wrap">${escapeHtml(finishedLine(run))}</div>`,
       )
       .join('');
     return [
@@ -226,6 +249,11 @@ export class RunProgressBoard {
       '</div>',
     ].join('');
   }
+}
+
+/** "✓ label — detail", every further line of the detail indented. */
+export function finishedLine(run: FinishedRun): string {
+  return `${marks[run.state]} ${run.label} — ${run.detail.replace(/\n/g, '\n    ')}`;
 }
 
 function megabytes(bytes: number): string {

@@ -5,70 +5,28 @@
  */
 import type * as aq from 'arquero';
 
-import { paperDisplay, paperView, type PaperViewOptions } from '../results/paper-view.js';
+import {
+  paperDisplay,
+  paperView,
+  type PaperDisplayOptions,
+  type PaperViewOptions,
+} from '../results/paper-view.js';
 import type { DisplayTable } from '../results/format.js';
-import { runRows, settingKeys, type RunRow, type SettingKey } from '../results/rows.js';
+import { runRows, type RunRow } from '../results/rows.js';
 import { runsDisplay, runsTable, runsView } from '../results/runs-view.js';
 import type { StoredRun } from '../results/store.js';
-import { curvePoints, runPoints, type CurveOptions } from '../plots/plot-data.js';
+import { conditionSummaries, summaryDisplay } from '../results/summary.js';
+import { compareDisplay, compareView, type CompareOptions } from '../results/compare-view.js';
+import { curvePoints, plotPoints, type CurveOptions } from '../plots/plot-data.js';
 import {
   curvesSpec,
   layersSpec,
   methodsSpec,
   paramsSpec,
+  type AccuracyPlotOptions,
   type PlotOptions,
   type PlotSpec,
 } from '../plots/specs.js';
-
-/** Settings that say what is compared: the columns of the paper table, the panels and colours of plots. */
-const comparedKeys: readonly SettingKey[] = ['model', 'task', 'method'];
-/** Never merged: what the views lay out themselves. */
-const keptKeys: readonly SettingKey[] = [...comparedKeys, 'layers', 'keptLayers', 'seed', 'backend'];
-
-export interface MergedRows {
-  rows: RunRow[];
-  /** "template, labelWords follow the task" — one line per compared setting that others follow. */
-  notes: string[];
-}
-
-/**
- * Rows where each setting that differs only because a compared setting does (every task has
- * its own template; every method its own learning rate) is set to one placeholder. Views then
- * show one condition per depth rather than one per template or learning rate: a sweep over
- * tasks with their default templates is a table with a row per depth and a column per task.
- * `by` are the compared settings (default model, task, method; the paper table adds its column).
- */
-export function mergeFollowers(
-  rows: readonly RunRow[],
-  by: readonly SettingKey[] = comparedKeys,
-): MergedRows {
-  const followers = new Map<SettingKey, SettingKey>();
-  for (const key of settingKeys) {
-    if (keptKeys.includes(key) || by.includes(key)) continue;
-    if (new Set(rows.map((row) => row[key])).size < 2) continue;
-    const leader = by.find((lead) => {
-      const seen = new Map<unknown, unknown>();
-      return rows.every((row) => {
-        if (seen.has(row[lead]) && seen.get(row[lead]) !== row[key]) return false;
-        seen.set(row[lead], row[key]);
-        return true;
-      });
-    });
-    if (leader) followers.set(key, leader);
-  }
-  if (followers.size === 0) return { rows: [...rows], notes: [] };
-  const merged = rows.map((row) => {
-    const copy: RunRow = { ...row };
-    for (const [key, leader] of followers)
-      (copy as unknown as Record<string, unknown>)[key] = `per ${leader}`;
-    return copy;
-  });
-  const notes = [...new Set(followers.values())].map((leader) => {
-    const keys = [...followers].filter(([, l]) => l === leader).map(([key]) => key);
-    return `${keys.join(', ')} follow${keys.length === 1 ? 's' : ''} the ${leader} (see runsSummary())`;
-  });
-  return { rows: merged, notes };
-}
 
 /** How the runs of one `run()` call went. */
 export interface RunCounts {
@@ -114,29 +72,38 @@ export class RunResults {
   }
 
   /**
-   * The paper-style table: kept layers × tasks, mean ± std over seeds, best per column in bold.
-   * `columns` spreads another setting over the columns (e.g. 'method'); other settings that
-   * vary become row keys.
+   * The paper-style table: kept layers × tasks, mean ± std over seeds, best per column in bold,
+   * the majority class below. `columns` spreads another setting over the columns (e.g.
+   * 'method'); other settings that vary become row keys (not those that follow a compared one,
+   * such as a learning rate per method); `ci` adds each cell's 95 % interval.
    */
-  paperTable(options: PaperViewOptions = {}): DisplayTable {
-    const { rows, notes } = mergeFollowers(this.rows(), [...comparedKeys, options.columns ?? 'task']);
-    const table = paperDisplay(paperView(rows, options));
-    return { ...table, notes: [...(table.notes ?? []), ...notes] };
+  paperTable(options: PaperViewOptions & PaperDisplayOptions = {}): DisplayTable {
+    return paperDisplay(paperView(this.rows(), options), options);
   }
 
-  /** Vega-Lite: accuracy vs kept layers, a line per task (mean ± 1 std band over seeds). */
-  accuracyVsLayers(options: PlotOptions = {}): PlotSpec {
-    return layersSpec(runPoints(mergeFollowers(this.rows()).rows, options.metric), options);
+  /** One row per condition with mean, std, n, 95 % interval and majority baseline (percent). */
+  summary(options: { metric?: PaperViewOptions['metric'] } = {}): DisplayTable {
+    return summaryDisplay(conditionSummaries(this.rows(), options));
+  }
+
+  /** The paired comparison of two conditions, e.g. `{ setting: 'method', a: 'lm', b: 'cls' }`. */
+  comparison(options: CompareOptions): DisplayTable {
+    return compareDisplay(compareView(this.rows(), options));
+  }
+
+  /** Vega-Lite: accuracy vs kept layers, a line per task (or `colorBy`), ± 1 std band over seeds. */
+  accuracyVsLayers(options: AccuracyPlotOptions = {}): PlotSpec {
+    return layersSpec(plotPoints(this.rows(), options.metric), options);
   }
 
   /** Vega-Lite: accuracy vs parameters of the cut model (log scale), a line per task. */
-  accuracyVsParams(options: PlotOptions = {}): PlotSpec {
-    return paramsSpec(runPoints(mergeFollowers(this.rows()).rows, options.metric), options);
+  accuracyVsParams(options: AccuracyPlotOptions = {}): PlotSpec {
+    return paramsSpec(plotPoints(this.rows(), options.metric), options);
   }
 
-  /** Vega-Lite: accuracy per task, a bar per method. */
+  /** Vega-Lite: accuracy per layer selection, a bar per method, a panel per task. */
   methodComparison(options: PlotOptions = {}): PlotSpec {
-    return methodsSpec(runPoints(mergeFollowers(this.rows()).rows, options.metric), options);
+    return methodsSpec(plotPoints(this.rows(), options.metric), options);
   }
 
   /** Vega-Lite: training loss vs optimizer step, a line per run (or per value of `colorBy`). */

@@ -25,7 +25,7 @@ import type { RunEvent } from '../runner/events.js';
 import { runPlans } from '../runner/run-plans.js';
 import type { BackendName } from '../runtime/backend.js';
 import { kernelChannel, newDisplayId, type KernelChannel } from './kernel.js';
-import { RunProgressBoard } from './progress.js';
+import { finishedLine, RunProgressBoard } from './progress.js';
 import { RunResults, type RunCounts } from './results.js';
 
 export interface NotebookRunOptions extends Omit<ExecutorChoice, 'onWorkerStderr'> {
@@ -83,7 +83,7 @@ function consoleOutput(): ProgressOutput {
       }
       const lines = board.finished.slice(printedRuns);
       printedRuns = board.finished.length;
-      for (const run of lines) process.stdout.write(`${run.ok ? '✓' : '✗'} ${run.label} — ${run.detail}\n`);
+      for (const run of lines) process.stdout.write(`${finishedLine(run)}\n`);
       if (final) process.stdout.write(`${board.summary()}\n`);
     },
   };

@@ -3,11 +3,16 @@
  * cells, from src/results/format.ts) and written as HTML (notebook) or Markdown (console):
  *
  *   DisplayTable            the results views (paperTable(), runsDisplay(...), …)
+ *   a view                  paperView(…), compareView(…), conditionSummaries(…): shown as the
+ *                           command line shows them
  *   arquero table           anything with columnNames() and objects() (runs(), queries on it)
  *   array of plain objects  one row per object, columns in order of first appearance
  */
 import { LayercutError } from '../errors.js';
+import { compareDisplay, type CompareView } from '../results/compare-view.js';
 import { oneLine, toMarkdown, type DisplayCell, type DisplayTable } from '../results/format.js';
+import { paperDisplay, type PaperView } from '../results/paper-view.js';
+import { summaryDisplay, type Conditions } from '../results/summary.js';
 
 /** What `show` needs of an arquero table (so any version, or a look-alike, works). */
 export interface ColumnTableLike {
@@ -16,7 +21,8 @@ export interface ColumnTableLike {
   objects(options?: { limit?: number }): object[];
 }
 
-export type Showable = DisplayTable | ColumnTableLike | readonly object[];
+export type Showable =
+  DisplayTable | PaperView | CompareView | Conditions | ColumnTableLike | readonly object[];
 
 export interface TableOptions {
   /** Rows shown at most; the rest are counted in a note. Default 100. */
@@ -28,6 +34,17 @@ function isDisplayTable(value: unknown): value is DisplayTable {
   return (
     typeof table === 'object' && table !== null && Array.isArray(table.headers) && Array.isArray(table.rows)
   );
+}
+
+const hasFields = (value: unknown, fields: readonly string[]): boolean =>
+  typeof value === 'object' && value !== null && fields.every((field) => field in value);
+
+/** A results view as the command line shows it, or undefined for anything else. */
+function viewDisplay(value: unknown): DisplayTable | undefined {
+  if (hasFields(value, ['columnKey', 'rowKeys', 'columns', 'rows'])) return paperDisplay(value as PaperView);
+  if (hasFields(value, ['setting', 'a', 'b', 'groups'])) return compareDisplay(value as CompareView);
+  if (hasFields(value, ['keys', 'conditions'])) return summaryDisplay(value as Conditions);
+  return undefined;
 }
 
 function isColumnTable(value: unknown): value is ColumnTableLike {
@@ -75,6 +92,8 @@ function fromObjects(
 /** Any showable table as a DisplayTable (at most `maxRows` rows). */
 export function toDisplayTable(table: Showable, options: TableOptions = {}): DisplayTable {
   const maxRows = options.maxRows ?? 100;
+  const view = viewDisplay(table);
+  if (view) return toDisplayTable(view, options);
   if (isDisplayTable(table)) {
     if (table.rows.length <= maxRows) return table;
     const more = `… ${table.rows.length - maxRows} more rows (${table.rows.length} in all)`;
@@ -84,9 +103,13 @@ export function toDisplayTable(table: Showable, options: TableOptions = {}): Dis
     return fromObjects(table.objects({ limit: maxRows }), table.numRows(), maxRows, table.columnNames());
   }
   if (Array.isArray(table)) return fromObjects(table, table.length, maxRows);
+  const got =
+    table === null || typeof table !== 'object'
+      ? String(table === null ? 'null' : typeof table)
+      : `an object with ${Object.keys(table).slice(0, 8).join(', ') || 'no fields'}`;
   throw new LayercutError(
-    'show() takes a table: a results view (e.g. results.paperTable()), an arquero table, or an array of objects',
-    `got ${table === null ? 'null' : typeof table}`,
+    'show() takes a table: a results view (results.paperTable(), paperView(…), compareView(…)), an arquero table, or an array of objects',
+    `got ${got}`,
   );
 }
 

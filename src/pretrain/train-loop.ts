@@ -10,6 +10,7 @@ import { LayercutError } from '../errors.js';
 import type { LanguageModel } from '../models/types.js';
 import { deviceScalar } from '../runtime/constants.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
+import { variableGrads } from '../runtime/gradients.js';
 import { clipByGlobalNorm } from '../train/clip.js';
 import { AdamW, Sgd, type Optimizer } from '../train/optimizers.js';
 import { lossScaleFor } from '../train/precision.js';
@@ -162,7 +163,7 @@ export async function pretrainLoop(
       }
       const blocks = gatherBlocks(data.train, length, order.slice(cursor, cursor + spec.batchSize));
       cursor += spec.batchSize;
-      const { value, grads } = tf.variableGrads(
+      const { value, grads } = variableGrads(
         () =>
           (lossScale === 1
             ? causalLmLoss(model, blocks)

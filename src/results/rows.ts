@@ -3,10 +3,12 @@
  * (model, layers, task, method, template, seed, lr, …) plus the status and the headline
  * outcomes (accuracy, macro-F1, parameter count). Every view and plot starts from these rows.
  */
+import { parseLayerText, resolveLayerRequest } from '../compile/layers.js';
 import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
 import { LayercutError } from '../errors.js';
-import { computedSelectionText, type LayerSelection } from '../models/selection.js';
+import { computedSelectionText, resolveLayers, type LayerSelection } from '../models/selection.js';
 import type { ModelSource, RunPlan } from '../plan/types.js';
+import { oneLine } from './format.js';
 import { errorMessage, type RunStatus, type StoredRun } from './store.js';
 
 /** A setting's value in a row: text, a number, or absent. */
@@ -130,6 +132,16 @@ export interface RunRow extends RunSettings {
   chosenLayers: string | null;
   /** Why the run's loss is judged to have exploded (its numbers are not to be trusted); null when it did not. */
   diverged: string | null;
+  /** Examples in the run's test sample. */
+  testExamples: number | null;
+  /**
+   * What always answering the test sample's most frequent label scores: its accuracy (that
+   * label's share) and macro-F1 (2m / (1 + m) for that label, 0 for the others, over the classes).
+   */
+  majorityAccuracy: number | null;
+  majorityMacroF1: number | null;
+  /** Layers of the full model. */
+  layersFull: number | null;
 }
 
 /** The result columns of a row, after its settings. */
@@ -143,6 +155,10 @@ export const resultKeys: readonly (keyof RunRow)[] = [
   'attempts',
   'chosenLayers',
   'diverged',
+  'testExamples',
+  'majorityAccuracy',
+  'majorityMacroF1',
+  'layersFull',
 ];
 
 /** Columns a filter or a view may name. */
@@ -263,6 +279,22 @@ export function runRow(run: StoredRun): RunRow {
     wallSeconds: result?.timings.wallSeconds ?? null,
     chosenLayers: result?.keptLayers ? result.keptLayers.join(',') : null,
     diverged: result?.divergence ?? null,
+    ...majorityBaseline(result?.test.perClass),
+    layersFull: result?.size.layersBefore ?? null,
+  };
+}
+
+/** The test sample's size and what answering its most frequent label scores. */
+function majorityBaseline(
+  perClass: readonly { support: number }[] | undefined,
+): Pick<RunRow, 'testExamples' | 'majorityAccuracy' | 'majorityMacroF1'> {
+  const total = perClass?.reduce((sum, c) => sum + c.support, 0) ?? 0;
+  if (!perClass || total === 0) return { testExamples: null, majorityAccuracy: null, majorityMacroF1: null };
+  const share = Math.max(...perClass.map((c) => c.support)) / total;
+  return {
+    testExamples: total,
+    majorityAccuracy: share,
+    majorityMacroF1: (2 * share) / (1 + share) / perClass.length,
   };
 }
 
@@ -304,19 +336,97 @@ export function isRowKey(key: string): key is keyof RunRow {
   return (rowKeys as readonly string[]).includes(key);
 }
 
-/** Whether a cell equals the text a user wrote: numbers compare as numbers (5e-5 = 0.00005). */
+/**
+ * Whether a cell equals the text a user wrote: numbers compare as numbers (5e-5 = 0.00005), and
+ * text as the tables print it too (a newline as the two characters \n).
+ */
 export function cellMatches(cell: unknown, wanted: string): boolean {
   if (cell === null || cell === undefined) return wanted === '' || wanted === 'null';
   if (typeof cell === 'number') return wanted.trim() !== '' && Number(wanted) === cell;
-  return String(cell) === wanted;
+  return String(cell) === wanted || oneLine(String(cell)) === wanted;
 }
 
+/** The original indices of the layers a row's run kept, when known: "first 2" → [0, 1]. */
+export function keptIndices(row: Pick<RunRow, 'layers' | 'layersFull' | 'chosenLayers'>): number[] | null {
+  const listed = (text: string): number[] => text.split(',').map(Number);
+  if (row.chosenLayers !== null) return listed(row.chosenLayers);
+  if (row.layers === 'all') return row.layersFull === null ? null : range(row.layersFull);
+  const first = /^first (\d+)$/.exec(row.layers);
+  if (first) return range(Number(first[1]));
+  const indices = /^indices ([\d,]+)$/.exec(row.layers);
+  return indices ? listed(indices[1]!) : null;
+}
+
+const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
+
+/**
+ * Whether a row kept the layers that `wanted` names in the experiment files' layer text
+ * ('last 4', 'drop 2..5', '0..3'), resolved against the row's model depth.
+ */
+function layersMatch(row: RunRow, wanted: string): boolean {
+  if (row.layersFull === null) return false;
+  const kept = keptIndices(row);
+  if (kept === null) return false;
+  try {
+    const { selection } = resolveLayerRequest(parseLayerText(wanted), row.layersFull, row.model);
+    if (selection.kind === 'computed') return false;
+    const indices = resolveLayers(selection, row.layersFull);
+    return indices.length === kept.length && indices.every((index, i) => index === kept[i]);
+  } catch {
+    return false; // not layer text, or not a selection this model can make
+  }
+}
+
+/** Whether a row passes the filter: for `layers`, the text as shown or any layer text that selects the same layers. */
 export function filterRows(rows: readonly RunRow[], filter: RowFilter): RunRow[] {
   return rows.filter((row) =>
     [...filter].every(([key, values]) =>
       values.some((v) =>
-        key === 'tags' ? (row.tags?.split(', ') ?? []).includes(v) : cellMatches(row[key], v),
+        key === 'tags'
+          ? (row.tags?.split(', ') ?? []).includes(v)
+          : cellMatches(row[key], v) || (key === 'layers' && layersMatch(row, v)),
       ),
     ),
   );
+}
+
+/**
+ * The error for filters no row passes: each filtered key with the values it takes among `rows`
+ * (so 'last 4' shows up as the "indices 4,5,6,7" the tables print).
+ */
+export function noRowsMatch(rows: readonly RunRow[], filter: RowFilter, what = 'runs'): LayercutError {
+  const wanted = [...filter].map(([key, values]) => values.map((v) => `${key}=${v}`).join(' or ')).join(', ');
+  const present = [...filter.keys()].map((key) => {
+    const values = [...new Set(rows.map((row) => displayFilterValue(row[key])))];
+    const shown = values.slice(0, 12).join(' | ');
+    return `${key}: ${shown}${values.length > 12 ? ` | … (${values.length} values)` : ''}`;
+  });
+  return new LayercutError(
+    `no ${what} match ${wanted}`,
+    rows.length === 0 ? 'the store has none' : `values in the store — ${present.join('; ')}`,
+  );
+}
+
+function displayFilterValue(value: unknown): string {
+  return value === null || value === undefined ? '(none)' : oneLine(String(value));
+}
+
+/** Orders setting values: numbers numerically, text naturally ("first 2" before "first 10"), null last. */
+export function compareValues(a: SettingValue, b: SettingValue): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b), 'en', { numeric: true });
+}
+
+/** Fewer kept layers first; among equal counts, 'first k' before 'all' before index lists. */
+export function compareLayers(
+  keptA: number | null,
+  textA: string,
+  keptB: number | null,
+  textB: string,
+): number {
+  const byCount = compareValues(keptA, keptB);
+  return byCount !== 0 ? byCount : compareValues(textA, textB);
 }

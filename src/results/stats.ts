@@ -1,6 +1,8 @@
 /**
  * The statistics the result views need: mean, sample standard deviation, Student's t
- * distribution (through the regularized incomplete beta function) and the paired t-test.
+ * distribution (through the regularized incomplete beta function) and the paired t-test, and
+ * 95 % confidence intervals: Wilson's for one run's accuracy on n test examples, Student's t
+ * for a mean over seeds.
  */
 
 export function mean(values: readonly number[]): number {
@@ -126,4 +128,53 @@ export function pairedTTest(a: readonly number[], b: readonly number[]): PairedT
   }
   const t = meanDiff / (stdDiff / Math.sqrt(n));
   return { n, meanDiff, stdDiff, t, df, p: studentTTwoSidedP(t, df) };
+}
+
+/** The 97.5 % point of the standard normal distribution: a two-sided 95 % interval is ± this. */
+export const Z_95 = 1.959963984540054;
+
+/** The t with P(T ≤ t) = p for Student's t with `df` degrees of freedom (0 < p < 1), by bisection. */
+export function studentTQuantile(p: number, df: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`t quantile needs 0 < p < 1 (got ${p})`);
+  if (!(df > 0)) throw new RangeError(`t quantile needs df > 0 (got ${df})`);
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -studentTQuantile(1 - p, df);
+  let low = 0;
+  let high = 1;
+  while (studentTCdf(high, df) < p) high *= 2;
+  // 200 halvings leave an interval far below double precision.
+  for (let i = 0; i < 200 && high - low > 1e-15 * high; i++) {
+    const middle = (low + high) / 2;
+    if (studentTCdf(middle, df) < p) low = middle;
+    else high = middle;
+  }
+  return (low + high) / 2;
+}
+
+/** A confidence interval (fractions, like the values it is for) and how it was computed. */
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+/**
+ * Wilson's 95 % score interval for a proportion: `fraction` of `n` trials (one run's accuracy
+ * on its n test examples). Unlike the normal approximation it stays inside [0, 1] and is not
+ * empty at 0 % or 100 %.
+ */
+export function wilsonInterval(fraction: number, n: number, z = Z_95): Interval {
+  if (!(n > 0)) throw new RangeError(`a Wilson interval needs n > 0 trials (got ${n})`);
+  const z2 = z * z;
+  const centre = (fraction + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((fraction * (1 - fraction)) / n + z2 / (4 * n * n));
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** Student's t 95 % interval for the mean of `values` (n ≥ 2): mean ± t(0.975, n − 1) · s / √n. */
+export function tInterval(values: readonly number[]): Interval | null {
+  const std = sampleStd(values);
+  if (std === null) return null;
+  const m = mean(values);
+  const half = studentTQuantile(0.975, values.length - 1) * (std / Math.sqrt(values.length));
+  return { low: m - half, high: m + half };
 }

@@ -70,3 +70,45 @@ export function trackBufferPeaks(manager: AcquiringManagerLike): BufferPeaks {
     },
   };
 }
+
+/** The fields of tfjs-webgpu's BufferManager `stableBufferOrder` uses. */
+interface FreeListManagerLike {
+  freeBuffers: Map<string, { size: number; usage: number }[]>;
+  releaseBuffer(buffer: { size: number; usage: number }, reuse?: boolean): void;
+}
+
+/**
+ * Makes tfjs's pool hand out free buffers in a fixed order: of the free buffers of a size, the
+ * one made first. tfjs keeps each size's free buffers as a stack, so which buffer an op gets
+ * depends on the order earlier ones were freed, and that drifts from step to step; in a fixed
+ * order the same ops of the next step get the same buffers, and their bind groups can be
+ * reused (bind-groups.ts). Returns the order number of a buffer (for tests).
+ */
+export function stableBufferOrder(manager: FreeListManagerLike): (buffer: object) => number {
+  const order = new WeakMap<object, number>();
+  let next = 0;
+  const orderOf = (buffer: object) => {
+    let n = order.get(buffer);
+    if (n === undefined) order.set(buffer, (n = next++));
+    return n;
+  };
+  const release = manager.releaseBuffer.bind(manager);
+  manager.releaseBuffer = (buffer, reuse = true) => {
+    orderOf(buffer);
+    release(buffer, reuse);
+    const free = manager.freeBuffers.get(`${buffer.size}_${buffer.usage}`);
+    if (!free || free.at(-1) !== buffer) return; // destroyed, not pooled
+    // tfjs pops from the end: keep the list in descending order, the first-made buffer last
+    free.pop();
+    const n = orderOf(buffer);
+    let low = 0;
+    let high = free.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (orderOf(free[mid]!) > n) low = mid + 1;
+      else high = mid;
+    }
+    free.splice(low, 0, buffer);
+  };
+  return orderOf;
+}

@@ -29,6 +29,7 @@ export {
   releaseDeviceConstants,
   setConstantCaching,
 } from './constants.js';
+export { variableGrads } from './gradients.js';
 export { countHostTensors, type HostTensorCount } from './host-tensors.js';
 export { DEFAULT_READBACK, DeferredScalars, type ReadbackPolicy, type ReadEntry } from './readback.js';
 export { webGpuMemory, type WebGpuMemory } from './webgpu.js';

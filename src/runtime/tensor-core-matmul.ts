@@ -398,12 +398,17 @@ export function tensorCoreMatrix(): SubgroupMatrixShape | undefined {
   return installed?.matrix;
 }
 
-const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
-  const { inputs, attrs, backend } = args;
-  if (!installed) throw new Error('the tensor-core matmul kernel ran without being installed');
-  const a = inputs['a'] as tf.TensorInfo;
-  const b = inputs['b'] as tf.TensorInfo;
-  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+/** The operands of a product as the kernel sees them. */
+type MatMulOperand = Pick<tf.TensorInfo, 'shape' | 'dtype'>;
+
+/** True when the tensor-core kernel computes op(a) · op(b) (else tfjs's kernel does). */
+export function tensorCoresTake(
+  a: MatMulOperand,
+  b: MatMulOperand,
+  transposeA: boolean,
+  transposeB: boolean,
+): boolean {
+  if (!installed || precision !== 'mixed' || a.dtype !== 'float32' || b.dtype !== 'float32') return false;
   const rankA = a.shape.length;
   const rankB = b.shape.length;
   const rows = transposeA ? a.shape[rankA - 1]! : a.shape[rankA - 2]!;
@@ -411,24 +416,29 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
   const cols = transposeB ? b.shape[rankB - 2]! : b.shape[rankB - 1]!;
   const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
-  const simpleBatch = batchA === batchB || batchA === 1 || batchB === 1;
-  if (
-    precision !== 'mixed' ||
-    a.dtype !== 'float32' ||
-    b.dtype !== 'float32' ||
-    !simpleBatch ||
-    (!everyShape &&
-      (rows * cols * inner < minimumWork ||
-        tensorCoreWorkgroups(
-          installed.matrix,
-          Math.max(batchA, batchB),
-          rows,
-          cols,
-          installed.maxWorkgroupBytes,
-        ) < minimumWorkgroups))
-  ) {
-    return installed.fallback(args);
-  }
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return false;
+  if (everyShape) return true;
+  const batch = Math.max(batchA, batchB);
+  return (
+    rows * cols * inner >= minimumWork &&
+    tensorCoreWorkgroups(installed.matrix, batch, rows, cols, installed.maxWorkgroupBytes) >=
+      minimumWorkgroups
+  );
+}
+
+const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
+  const { inputs, attrs, backend } = args;
+  if (!installed) throw new Error('the tensor-core matmul kernel ran without being installed');
+  const a = inputs['a'] as tf.TensorInfo;
+  const b = inputs['b'] as tf.TensorInfo;
+  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+  if (!tensorCoresTake(a, b, transposeA, transposeB)) return installed.fallback(args);
+  const rankA = a.shape.length;
+  const rankB = b.shape.length;
+  const rows = transposeA ? a.shape[rankA - 1]! : a.shape[rankA - 2]!;
+  const cols = transposeB ? b.shape[rankB - 2]! : b.shape[rankB - 1]!;
+  const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   const batch = Math.max(batchA, batchB);
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const a3d: tf.TensorInfo = {

@@ -5,14 +5,24 @@
  * gradient of `gather` transposes by the identity on both sides of its segment sum: for an
  * embedding lookup that is a copy of the looked-up rows and a copy of the whole [V, D] table
  * gradient per step (GPT2-XL's: 80 M floats), two dispatches per embedding, whatever the depth.
+ *
+ * `UnsortedSegmentSum` of rows (that segment sum) scatters dy's rows into a zero-filled [V, D]
+ * without tfjs's two transposes and its [D, V] buffer (fused/scatter-rows.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedKernelsActive } from './fused/program.js';
+import { scatterRows } from './fused/scatter-rows.js';
 
 interface RefCountingBackend {
   incRef(dataId: object): void;
 }
 
 let fallbackTranspose: tf.KernelFunc | undefined;
+let fallbackSegmentSum: tf.KernelFunc | undefined;
+let fillKernel: tf.KernelFunc | undefined;
+
+const segmentSumKernel: tf.KernelFunc = (args) =>
+  (fusedKernelsActive() ? scatterRows(args, fillKernel!) : undefined) ?? fallbackSegmentSum!(args);
 
 const transposeKernel: tf.KernelFunc = (args) => {
   const perm = (args.attrs as { perm: number[] }).perm;
@@ -24,20 +34,37 @@ const transposeKernel: tf.KernelFunc = (args) => {
   return fallbackTranspose!(args);
 };
 
+/** Puts `kernelFunc` in place of tfjs's `name` kernel on webgpu; returns tfjs's (or the earlier fallback). */
+function replaceKernel(
+  name: string,
+  kernelFunc: tf.KernelFunc,
+  fallback: tf.KernelFunc | undefined,
+): tf.KernelFunc {
+  const current = tf.getKernel(name, 'webgpu');
+  if (!current) throw new Error(`tfjs has no ${name} kernel for webgpu`);
+  if (current.kernelFunc === kernelFunc) return fallback!;
+  tf.unregisterKernel(name, 'webgpu');
+  tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc });
+  return current.kernelFunc;
+}
+
+function restoreKernel(name: string, fallback: tf.KernelFunc): void {
+  tf.unregisterKernel(name, 'webgpu');
+  tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: fallback });
+}
+
 /** Installs the kernels; call after the webgpu backend is registered. Safe to call again. */
 export function installWebGpuKernels(): void {
-  const current = tf.getKernel('Transpose', 'webgpu');
-  if (!current) throw new Error('tfjs has no Transpose kernel for webgpu');
-  if (current.kernelFunc === transposeKernel) return;
-  fallbackTranspose = current.kernelFunc;
-  tf.unregisterKernel('Transpose', 'webgpu');
-  tf.registerKernel({ kernelName: 'Transpose', backendName: 'webgpu', kernelFunc: transposeKernel });
+  fillKernel = tf.getKernel('Fill', 'webgpu')?.kernelFunc;
+  if (!fillKernel) throw new Error('tfjs has no Fill kernel for webgpu');
+  fallbackTranspose = replaceKernel('Transpose', transposeKernel, fallbackTranspose);
+  fallbackSegmentSum = replaceKernel('UnsortedSegmentSum', segmentSumKernel, fallbackSegmentSum);
 }
 
 /** Gives tfjs its own kernels back. */
 export function uninstallWebGpuKernels(): void {
-  if (!fallbackTranspose) return;
-  tf.unregisterKernel('Transpose', 'webgpu');
-  tf.registerKernel({ kernelName: 'Transpose', backendName: 'webgpu', kernelFunc: fallbackTranspose });
+  if (fallbackTranspose) restoreKernel('Transpose', fallbackTranspose);
+  if (fallbackSegmentSum) restoreKernel('UnsortedSegmentSum', fallbackSegmentSum);
   fallbackTranspose = undefined;
+  fallbackSegmentSum = undefined;
 }

@@ -18,9 +18,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { envValue } from '../env.js';
 import { LayercutError } from '../errors.js';
 import { BackendUnavailableError, firstLineOf } from './backend-error.js';
-import { capBufferPool, poolCapBytes, trackBufferPeaks, type BufferPeaks } from './buffer-pool.js';
+import { cacheBindGroups, type BindGroupCache } from './bind-groups.js';
+import {
+  capBufferPool,
+  poolCapBytes,
+  stableBufferOrder,
+  trackBufferPeaks,
+  type BufferPeaks,
+} from './buffer-pool.js';
 import { releaseDeviceConstants } from './constants.js';
 import { installDirectiveHoisting } from './shader-directives.js';
 import {
@@ -75,6 +83,7 @@ interface ActiveWebGpu {
   removeNavigatorGpu: () => void;
   peaks: BufferPeaks;
   manager: { numBytesUsed: number; numBytesAllocated: number };
+  bindGroups: BindGroupCache;
 }
 let active: ActiveWebGpu | undefined;
 
@@ -306,7 +315,7 @@ export async function startWebGpuBackend(
   // tfjs-backend-webgpu looks for navigator.gpu when it is imported: set it first.
   const removeNavigatorGpu = installNavigatorGpu(gpu);
   let device: GPUDevice | undefined;
-  let tracked: Pick<ActiveWebGpu, 'peaks' | 'manager'>;
+  let tracked: Pick<ActiveWebGpu, 'peaks' | 'manager' | 'bindGroups'>;
   try {
     const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
     device = await adapter.requestDevice(deviceDescriptorFor(adapter));
@@ -317,11 +326,15 @@ export async function startWebGpuBackend(
     const backend = new WebGPUBackend(device, adapter.info);
     const manager = (
       backend as unknown as {
-        bufferManager: Parameters<typeof capBufferPool>[0] & Parameters<typeof trackBufferPeaks>[0];
+        bufferManager: Parameters<typeof capBufferPool>[0] &
+          Parameters<typeof trackBufferPeaks>[0] &
+          Parameters<typeof stableBufferOrder>[0];
       }
     ).bufferManager;
     capBufferPool(manager, poolCapBytes());
-    tracked = { peaks: trackBufferPeaks(manager), manager };
+    stableBufferOrder(manager);
+    const bindGroups = envValue('noBindGroupCache') ? { hits: 0, misses: 0 } : cacheBindGroups(device);
+    tracked = { peaks: trackBufferPeaks(manager), manager, bindGroups };
     if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => backend, 3 /* tfjs's own priority for webgpu */);
     if (!(await tf.setBackend('webgpu')))
@@ -351,6 +364,11 @@ export async function startWebGpuBackend(
 /** The GPU device of the running webgpu backend (undefined when none runs). */
 export function activeWebGpuDevice(): GPUDevice | undefined {
   return active?.device;
+}
+
+/** Bind groups the running webgpu backend reused and made (bind-groups.ts); undefined when none runs. */
+export function webGpuBindGroups(): BindGroupCache | undefined {
+  return active?.bindGroups;
 }
 
 /** Device memory of the running webgpu backend, in bytes (undefined when none runs). */

@@ -6,6 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../models/types.js';
+import { fusedCrossEntropy } from '../runtime/fused/cross-entropy.js';
+import { fusedKernelsActive } from '../runtime/fused/program.js';
 
 export interface PromptBatch {
   /** [B, T] int32, right-padded. */
@@ -41,8 +43,13 @@ export function labelWordLogits(
   });
 }
 
-/** Mean cross-entropy of class scores [B, C] against labels [B]. */
+/**
+ * Mean cross-entropy of class scores [B, C] against labels [B]. On webgpu one program each way
+ * (src/runtime/fused/cross-entropy.ts); these tfjs ops are its reference.
+ */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  if (fusedKernelsActive() && logits.dtype === 'float32')
+    return tf.tidy(() => fusedCrossEntropy(logits, tf.cast(labels, 'int32')));
   return tf.tidy(() => {
     const classes = logits.shape[1];
     const oneHot = tf.oneHot(tf.cast(labels, 'int32'), classes);

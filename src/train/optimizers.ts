@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceScalar } from '../runtime/constants.js';
 import { plainOps } from '../runtime/flags.js';
-import { fusedAdamWAvailable, fusedAdamWStep } from '../runtime/fused-adamw.js';
+import { fusedAdamWUpdate } from '../runtime/fused-adamw.js';
 
 export interface Optimizer {
   /**
@@ -20,9 +20,23 @@ export interface Optimizer {
    * `gradScale`: the gradients are this multiple of the true ones (mixed-precision loss scaling).
    */
   step(grads: tf.NamedTensorMap, lr: number, gradScale?: number): void;
+  /**
+   * Starts a step whose gradients come one at a time, e.g. as `variableGrads`'s `onReady` hands
+   * them out during the backward pass (so each gradient can be freed at once): `update` each
+   * parameter, then `finish`. `step` is `begin`, `update` for each gradient, `finish`.
+   */
+  begin(lr: number, gradScale?: number): StepUpdates;
   /** How many steps were taken. */
   readonly steps: number;
   dispose(): void;
+}
+
+/** A step under way (`Optimizer.begin`). */
+export interface StepUpdates {
+  /** Updates parameter `name` with its gradient (the caller still owns `grad`). */
+  update(name: string, grad: tf.Tensor): void;
+  /** Ends the step (frees its per-step scalars). */
+  finish(): void;
 }
 
 export interface AdamWOptions {
@@ -109,71 +123,66 @@ export class AdamW implements Optimizer {
     this.beta2Tensor = keptScalar(this.beta2);
   }
 
-  /** AdamW's update is the same for scaled gradients once ε is scaled with them. */
   step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
-    this.steps += 1;
-    const eps = this.eps * gradScale;
-    if (this.plain) return this.plainStep(grads, lr, eps);
-    const t = this.steps;
-    const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t) / Math.sqrt(1 - this.beta2);
-    const scale = (lr / (1 - this.beta1 ** t)) * (1 - this.beta1) * sqrtBias2;
-    let entries = Object.entries(grads);
-    if (fusedAdamWAvailable()) {
-      // on webgpu: one in-place pass per parameter (src/runtime/fused-adamw.ts)
-      const updates = entries.map(([name, grad]) => {
-        const param = this.paramOf(name);
-        return {
-          name,
-          param,
-          grad,
-          ...this.momentsOf(name, param),
-          decays: this.weightDecay > 0 && this.decaying.has(name),
-        };
-      });
-      const left = fusedAdamWStep(updates, {
-        scale,
-        eps: eps * sqrtBias2,
-        decay: 1 - lr * this.weightDecay,
-        beta1: this.beta1,
-        beta2: this.beta2,
-      });
-      entries = left.map((u) => [u.name, u.grad]);
-      if (entries.length === 0) return;
-    }
-    tf.tidy(() => {
-      const [a, e, decay] = this.perStep.upload([scale, eps * sqrtBias2, 1 - lr * this.weightDecay]) as [
-        tf.Scalar,
-        tf.Scalar,
-        tf.Scalar,
-      ];
-      for (const [name, grad] of entries) {
-        const param = this.paramOf(name);
-        const { m, v } = this.momentsOf(name, param);
-        m.assign(tf.add(tf.mul(m, this.beta1Tensor), grad));
-        v.assign(tf.add(tf.mul(v, this.beta2Tensor), tf.square(grad)));
-        const decayed = this.weightDecay && this.decaying.has(name) ? tf.mul(param, decay) : param;
-        param.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), e)), a)));
-      }
-    });
+    const updates = this.begin(lr, gradScale);
+    for (const [name, grad] of Object.entries(grads)) updates.update(name, grad);
+    updates.finish();
   }
 
-  /** The plain formulation (LAYERCUT_PLAIN_OPS): torch's formula with JS numbers as operands. */
-  private plainStep(grads: tf.NamedTensorMap, lr: number, eps: number): void {
+  /** AdamW's update is the same for scaled gradients once ε is scaled with them. */
+  begin(lr: number, gradScale = 1): StepUpdates {
+    this.steps += 1;
     const t = this.steps;
-    const stepSize = lr / (1 - this.beta1 ** t);
-    const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t);
-    tf.tidy(() => {
-      for (const [name, grad] of Object.entries(grads)) {
+    const eps = this.eps * gradScale;
+    if (this.plain) {
+      // torch's formula with JS numbers as operands (LAYERCUT_PLAIN_OPS)
+      const stepSize = lr / (1 - this.beta1 ** t);
+      const sqrtBias = Math.sqrt(1 - this.beta2 ** t);
+      return {
+        update: (name, grad) =>
+          tf.tidy(() => {
+            const param = this.paramOf(name);
+            const { m, v } = this.momentsOf(name, param);
+            m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
+            v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
+            const decayed =
+              this.weightDecay && this.decaying.has(name) ? tf.mul(param, 1 - lr * this.weightDecay) : param;
+            const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias), eps);
+            param.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
+          }),
+        finish: () => {},
+      };
+    }
+    const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t) / Math.sqrt(1 - this.beta2);
+    const scalars = {
+      scale: (lr / (1 - this.beta1 ** t)) * (1 - this.beta1) * sqrtBias2,
+      eps: eps * sqrtBias2,
+      decay: 1 - lr * this.weightDecay,
+      beta1: this.beta1,
+      beta2: this.beta2,
+    };
+    // [A, E, decay] as device scalars, uploaded once, when a parameter first needs tfjs ops
+    let uploaded: tf.Scalar[] | undefined;
+    return {
+      update: (name, grad) => {
         const param = this.paramOf(name);
         const { m, v } = this.momentsOf(name, param);
-        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
-        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
-        const decayed =
-          this.weightDecay && this.decaying.has(name) ? tf.mul(param, 1 - lr * this.weightDecay) : param;
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), eps);
-        param.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
-      }
-    });
+        const decays = this.weightDecay > 0 && this.decaying.has(name);
+        // on webgpu: one in-place pass (src/runtime/fused-adamw.ts)
+        if (fusedAdamWUpdate({ param, grad, m, v, decays }, scalars)) return;
+        uploaded ??= tf.tidy(() =>
+          this.perStep.upload([scalars.scale, scalars.eps, scalars.decay]).map((x) => tf.keep(x)),
+        );
+        const [a, e, decay] = uploaded as [tf.Scalar, tf.Scalar, tf.Scalar];
+        tf.tidy(() => {
+          m.assign(tf.add(tf.mul(m, this.beta1Tensor), grad));
+          v.assign(tf.add(tf.mul(v, this.beta2Tensor), tf.square(grad)));
+          const decayed = decays ? tf.mul(param, decay) : param;
+          param.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), e)), a)));
+        });
+      },
+      finish: () => tf.dispose(uploaded),
+    };
   }
 
   private paramOf(name: string): tf.Variable {
@@ -231,36 +240,52 @@ export class Sgd implements Optimizer {
     this.weightDecayTensor = keptScalar(this.weightDecay);
   }
 
-  /** With scaled gradients the rate is divided by the scale, and the decay term multiplied. */
   step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
+    const updates = this.begin(lr, gradScale);
+    for (const [name, grad] of Object.entries(grads)) updates.update(name, grad);
+    updates.finish();
+  }
+
+  /** With scaled gradients the rate is divided by the scale, and the decay term multiplied. */
+  begin(lr: number, gradScale = 1): StepUpdates {
     this.steps += 1;
-    tf.tidy(() => {
+    // the rate and the scaled decay term: numbers (plain), else device scalars made once per step
+    const keep = <T>(value: T) => (value instanceof tf.Tensor ? tf.keep(value) : value);
+    const scalars = tf.tidy(() => {
       const rate = this.plain ? lr / gradScale : this.perStep.upload([lr / gradScale])[0]!;
-      const momentum = this.plain ? this.momentum : this.momentumTensor;
       // the decay term is added to scaled gradients: scale it with them
       const decayTerm = this.plain
         ? this.weightDecay * gradScale
         : gradScale === 1
           ? this.weightDecayTensor
           : tf.mul(this.weightDecayTensor, deviceScalar(gradScale));
-      for (const [name, rawGrad] of Object.entries(grads)) {
-        const param = this.params.get(name);
-        if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
-        const grad = this.weightDecay ? tf.add(rawGrad, tf.mul(param, decayTerm)) : rawGrad;
-        let direction = grad;
-        if (this.momentum) {
-          let buffer = this.buffers.get(name);
-          if (!buffer) {
-            buffer = tf.variable(grad, false); // first step: buf = g
-            this.buffers.set(name, buffer);
-          } else {
-            buffer.assign(tf.add(tf.mul(buffer, momentum), grad));
-          }
-          direction = buffer;
-        }
-        param.assign(tf.sub(param, tf.mul(direction, rate)));
-      }
+      return { rate: keep(rate), decayTerm: keep(decayTerm) };
     });
+    const momentum = this.plain ? this.momentum : this.momentumTensor;
+    return {
+      update: (name, rawGrad) =>
+        tf.tidy(() => {
+          const param = this.params.get(name);
+          if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
+          const grad = this.weightDecay ? tf.add(rawGrad, tf.mul(param, scalars.decayTerm)) : rawGrad;
+          let direction = grad;
+          if (this.momentum) {
+            let buffer = this.buffers.get(name);
+            if (!buffer) {
+              buffer = tf.variable(grad, false); // first step: buf = g
+              this.buffers.set(name, buffer);
+            } else {
+              buffer.assign(tf.add(tf.mul(buffer, momentum), grad));
+            }
+            direction = buffer;
+          }
+          param.assign(tf.sub(param, tf.mul(direction, scalars.rate)));
+        }),
+      finish: () => {
+        for (const value of [scalars.rate, scalars.decayTerm])
+          if (value instanceof tf.Tensor && value !== this.weightDecayTensor) value.dispose();
+      },
+    };
   }
 
   dispose(): void {

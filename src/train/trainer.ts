@@ -14,6 +14,7 @@ import type { EvalMetrics, TrainSpec } from '../plan/types.js';
 import { deviceScalar } from '../runtime/constants.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
 import { plainOps } from '../runtime/flags.js';
+import { variableGrads } from '../runtime/gradients.js';
 import { DEFAULT_READBACK, DeferredScalars, type ReadbackPolicy } from '../runtime/readback.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from './batching.js';
 import { clipByGlobalNorm } from './clip.js';
@@ -244,6 +245,17 @@ export async function train(
         const groupSize = group.reduce((n, b) => n + b.length, 0);
         let summed: tf.NamedTensorMap | undefined;
         let lossSum: tf.Scalar | undefined;
+        const lr = spec.optimizer.lr * lrFactor(schedule, step);
+        // one micro-batch, no clipping: each parameter is updated as soon as its gradient is
+        // complete, during the backward pass, and its gradient freed (variableGrads' onReady)
+        const updates =
+          spec.maxGradNorm === 0 && group.length === 1 ? optimizer.begin(lr, lossScale) : undefined;
+        const onReady = updates
+          ? (variable: tf.Variable, grad: tf.Tensor) => {
+              updates.update(nameOf.get(variable.name)!, grad);
+              grad.dispose();
+            }
+          : undefined;
         for (const indices of group) {
           const batch = makeBatch(
             indices.map((i) => trainSet[i]!),
@@ -252,11 +264,15 @@ export async function train(
           outcome.trainTokens += batch.tokens;
           // each micro-batch's mean loss weighted by its share of the group: the group's mean
           const share = batch.size / groupSize;
-          const { value, grads } = tf.variableGrads(() => {
-            const loss = crossEntropy(scorer.scores(batch), batch.labels);
-            const weight = share * lossScale;
-            return (weight === 1 ? loss : tf.mul(loss, deviceScalar(weight))) as tf.Scalar;
-          }, variables);
+          const { value, grads } = variableGrads(
+            () => {
+              const loss = crossEntropy(scorer.scores(batch), batch.labels);
+              const weight = share * lossScale;
+              return (weight === 1 ? loss : tf.mul(loss, deviceScalar(weight))) as tf.Scalar;
+            },
+            variables,
+            { onReady },
+          );
           const named: tf.NamedTensorMap = {};
           for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
           if (summed) {
@@ -285,8 +301,8 @@ export async function train(
           grads = clipped.grads;
           norm = clipped.norm;
         }
-        const lr = spec.optimizer.lr * lrFactor(schedule, step);
-        optimizer.step(grads, lr, lossScale);
+        if (updates) updates.finish();
+        else optimizer.step(grads, lr, lossScale);
         tf.dispose(grads);
         outcome.peakTensorBytes = Math.max(outcome.peakTensorBytes, tf.memory().numBytes);
         step += 1;

@@ -20,7 +20,10 @@ import {
   toDisplayTable,
   vegaLiteMimeTypes,
 } from '../../src/notebook/index.js';
-import { mergeFollowers } from '../../src/notebook/results.js';
+import { compareView } from '../../src/results/compare-view.js';
+import { mergeFollowers } from '../../src/results/followers.js';
+import { paperView } from '../../src/results/paper-view.js';
+import { runRows } from '../../src/results/rows.js';
 import type { StoredRun } from '../../src/results/store.js';
 import { fakePlan, fakeResult } from '../results/fake-runs.js';
 import { runToEnd } from '../helpers/spawn.js';
@@ -171,17 +174,40 @@ describe('plots and progress', () => {
     resultA.timings.wallSeconds = 4.06;
     board.handle({ kind: 'done', id: 'a', index: 1, of: 2, result: resultA });
     board.handle({ kind: 'start', plan: planB, id: 'b', index: 2, of: 2 });
-    board.handle({ kind: 'failed', id: 'b', index: 2, of: 2, error: 'out of memory\nstack…' });
+    const error =
+      'verbalizer has 1 error:\n  - labels share a first token\n  hint: run `layercut verbalizer`\n    at check (verbalizer.ts:1:1)';
+    board.handle({ kind: 'failed', id: 'b', index: 2, of: 2, error });
     assert.equal(board.current, undefined);
     assert.ok(board.finishedAll);
     assert.equal(board.summary(), '3 runs: 1 done now · 1 reused · 1 failed · 2.5 s');
     assert.deepEqual(board.finishedLines(), [
       '✓ gpt2-tiny (synthetic) first 1 · spam · lm · seed 0 — accuracy 56.3% (4.1 s)',
-      '✗ gpt2-tiny (synthetic) first 2 · spam · lm · seed 0 — failed: out of memory',
+      // the whole message, every line (the stack left out)
+      '✗ gpt2-tiny (synthetic) first 2 · spam · lm · seed 0 — failed: verbalizer has 1 error:\n' +
+        '      - labels share a first token\n      hint: run `layercut verbalizer`',
     ]);
     // The finished run's curve stays on the chart (grey); the failed one had no steps.
     assert.equal(board.lossSvg().match(/<path class="loss-line"/g)!.length, 1);
     assert.match(board.html(), /<progress value="3" max="3"/);
+    assert.match(board.html(), /white-space:pre-wrap">✗ [^<]*hint: run `layercut verbalizer`<\/div>/);
+  });
+
+  test('a run whose loss exploded is marked on the board, not ticked', () => {
+    const board = new RunProgressBoard(() => 0);
+    const plan = fakePlan({ layers: keepFirst(4), task: 'spam', seed: 0 });
+    board.handle({ kind: 'plan', total: 1, finished: 0, toRun: 1, skipped: 0, store: 'x.db' });
+    board.handle({ kind: 'start', plan, id: 'c', index: 1, of: 1 });
+    const result = {
+      ...fakeResult(plan, { accuracy: 0.5 }),
+      divergence: 'training loss became NaN at step 7',
+    };
+    result.timings.wallSeconds = 4.3;
+    board.handle({ kind: 'done', id: 'c', index: 1, of: 1, result });
+    assert.equal(board.summary(), '1 run: 1 done now (1 diverged) · 0 reused · 0 failed · 0.0 s');
+    assert.deepEqual(board.finishedLines(), [
+      '⚠ gpt2-tiny (synthetic) first 4 · spam · lm · seed 0 — accuracy 50.0% (4.3 s); DIVERGED: training loss became NaN at step 7',
+    ]);
+    assert.match(board.html(), /color:#b36b00/);
   });
 });
 
@@ -206,7 +232,7 @@ describe('results of run()', () => {
       merged.rows.map((row) => row.template),
       ['per task', 'per task', 'per task', 'per task'],
     );
-    assert.deepEqual(merged.notes, ['template follows the task (see runsSummary())']);
+    assert.deepEqual(merged.notes, ["template follows the task (each run's value: the runs view)"]);
     const table = results.paperTable();
     assert.deepEqual(table.headers, ['layers', 'agnews', 'sst2', 'Average']);
     assert.deepEqual(
@@ -214,9 +240,10 @@ describe('results of run()', () => {
       [
         ['first 1', '71.0', '81.0', '76.0'],
         ['first 2', '72.0', '82.0', '77.0'],
+        ['majority class', '50.0', '50.0', '50.0'],
       ],
     );
-    assert.equal(table.notes?.at(-1), 'template follows the task (see runsSummary())');
+    assert.equal(table.notes?.at(-1), "template follows the task (each run's value: the runs view)");
   });
 
   test('a learning rate set per method is no row key when methods are the columns; several per method are', () => {
@@ -231,7 +258,7 @@ describe('results of run()', () => {
     );
     const view = table.paperTable({ columns: 'method' });
     assert.deepEqual(view.headers, ['layers', 'cls', 'lm', 'Average']);
-    assert.deepEqual(view.notes?.at(-1), 'lr follows the method (see runsSummary())');
+    assert.deepEqual(view.notes?.at(-1), "lr follows the method (each run's value: the runs view)");
     const twoRates = [...perMethod, storedRun({ method: 'lm', lr: 3e-3 }, 0.65)];
     const split = new RunResults(twoRates, { total: 3, ran: 3, reused: 0, failed: 0, unfinished: 0 }, 'x.db');
     assert.deepEqual(split.paperTable({ columns: 'method' }).headers, [
@@ -241,6 +268,24 @@ describe('results of run()', () => {
       'lm',
       'Average',
     ]);
+  });
+
+  test('show() takes the views themselves: paperView(…), compareView(…)', () => {
+    const byMethod = [
+      storedRun({ method: 'lm', seed: 1 }, 0.7),
+      storedRun({ method: 'lm', seed: 2 }, 0.72),
+      storedRun({ method: 'cls', seed: 1 }, 0.6),
+      storedRun({ method: 'cls', seed: 2 }, 0.64),
+    ];
+    const rows = runRows(byMethod);
+    const compared = toDisplayTable(compareView(rows, { setting: 'method', a: 'lm', b: 'cls' }));
+    assert.deepEqual(compared.headers.slice(0, 3), ['pairs', 'method=lm', 'method=cls']);
+    assert.equal(compared.rows[0]![3]!.text, '+9.0 ± 1.4');
+    assert.deepEqual(toDisplayTable(paperView(rows)).headers, ['method', 'layers', 'sst2']);
+    assert.throws(
+      () => toDisplayTable({ colour: 'red' } as never),
+      /show\(\) takes a table[^]*got an object with colour/,
+    );
   });
 
   test('accuracy vs layers renders one line per task', async () => {

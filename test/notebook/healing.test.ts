@@ -2,8 +2,8 @@
  * notebooks/healing.ipynb executed headless by Jupyter's client (nbclient) with the tslab kernel:
  * 16 small runs of the shipped tiny-english model (cuts 2 and 4 × full FT, LoRA, least-squares
  * replacement with and without fine-tuning × 2 seeds). Checks that every cell ran, that the
- * paper table has a row per cut and healing option with a mean ± std over two seeds, and that
- * the plot draws a line per option.
+ * paper table has a row per cut and healing option with a mean ± std over two seeds (and the
+ * majority class), and that the plot draws a line per option.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -94,11 +94,15 @@ describe('notebooks/healing.ipynb in the tslab kernel', () => {
     const headers = [...html.matchAll(/<th [^>]*>([^<]*)<\/th>/g)].map((m) => m[1]!);
     for (const key of ['adapters', 'replace', 'layers', 'spam'])
       assert.ok(headers.includes(key), headers.join(', '));
-    const rows = [...html.matchAll(/<tr>(.*?)<\/tr>/g)]
+    const all = [...html.matchAll(/<tr>(.*?)<\/tr>/g)]
       .slice(1)
       .map((m) => [...m[1]!.matchAll(/<td [^>]*>(?:<b>)?([^<]*)(?:<\/b>)?<\/td>/g)].map((c) => c[1]!));
-    assert.equal(rows.length, 8);
     const at = (row: string[], key: string) => row[headers.indexOf(key)]!;
+    // the last row: the majority class of the test sample, the baseline every cell is read against
+    const rows = all.slice(0, -1);
+    assert.equal(at(all.at(-1)!, 'layers'), 'majority class');
+    assert.match(at(all.at(-1)!, 'spam'), /^\d{1,3}\.\d$/);
+    assert.equal(rows.length, 8);
     assert.deepEqual(
       [...new Set(rows.map((row) => `${at(row, 'adapters')} / ${at(row, 'replace')}`))].sort(),
       ['lora r8 a16 / none', 'none / linear (64 examples)', 'none / none'].sort(),

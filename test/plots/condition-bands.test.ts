@@ -1,8 +1,8 @@
-// Accuracy vs layers with runs that differ in a setting drawn as dashes (a healing option here):
-// each setting gets its own error band, and Vega-Lite warns about nothing.
+// Accuracy vs layers with runs that differ in a setting not drawn otherwise (a healing option here):
+// each setting gets its own panel and error band, and Vega-Lite warns about nothing.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { runPoints } from '../../src/plots/plot-data.js';
+import { plotPoints } from '../../src/plots/plot-data.js';
 import { renderSvg } from '../../src/plots/render.js';
 import { layersSpec } from '../../src/plots/specs.js';
 import { runRow } from '../../src/results/rows.js';
@@ -31,7 +31,7 @@ it('a band per setting: a lone setting is not averaged with the others', async (
           attempts: 1,
         } as unknown as StoredRun);
       }
-  const spec = layersSpec(runPoints(runs.map(runRow)));
+  const spec = layersSpec(plotPoints(runs.map(runRow)));
   const warnings: string[] = [];
   const { warn, error } = console;
   console.warn = console.error = (...args: unknown[]) => void warnings.push(args.join(' '));

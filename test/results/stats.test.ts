@@ -8,7 +8,10 @@ import {
   regularizedIncompleteBeta,
   sampleStd,
   studentTCdf,
+  studentTQuantile,
   studentTTwoSidedP,
+  tInterval,
+  wilsonInterval,
 } from '../../src/results/stats.js';
 
 const close = (actual: number, expected: number, tolerance: number, what = ''): void =>
@@ -104,5 +107,32 @@ describe('statistics', () => {
     assert.equal(constant.stdDiff, 0);
     assert.equal(pairedTTest([0.5, 0.6], [0.5, 0.6]).p, 1);
     assert.throws(() => pairedTTest([1, 2], [1]), RangeError);
+  });
+
+  test("Student's t quantiles match the tables", () => {
+    close(studentTQuantile(0.975, 1), 12.7062047, 1e-6, 'df=1');
+    close(studentTQuantile(0.975, 2), 4.3026527, 1e-6, 'df=2');
+    close(studentTQuantile(0.975, 10), 2.2281389, 1e-6, 'df=10');
+    close(studentTQuantile(0.995, 30), 2.7499957, 1e-6, 'df=30, 99 %');
+    close(studentTQuantile(0.025, 4), -2.7764451, 1e-6, 'lower tail');
+    assert.equal(studentTQuantile(0.5, 3), 0);
+    assert.throws(() => studentTQuantile(1, 3), RangeError);
+  });
+
+  test('95% intervals: Wilson for a proportion, t for a mean', () => {
+    // 8 of 10: Wilson [0.4902, 0.9433] (the normal approximation would give [0.552, 1.048])
+    const eight = wilsonInterval(0.8, 10);
+    close(eight.low, 0.490162, 1e-6, 'low');
+    close(eight.high, 0.943317, 1e-6, 'high');
+    // 0 of 20 and 20 of 20 are not empty intervals
+    const none = wilsonInterval(0, 20);
+    assert.equal(none.low, 0);
+    close(none.high, 0.161125, 1e-6, '0/20 high');
+    close(wilsonInterval(1, 20).low, 1 - 0.161125, 1e-6, '20/20 low');
+    // 0.80, 0.85, 0.90: mean 0.85, s = 0.05, t(0.975, 2) = 4.3027 → 0.85 ± 0.12421
+    const t = tInterval([0.8, 0.85, 0.9])!;
+    close(t.low, 0.85 - (4.3026527 * 0.05) / Math.sqrt(3), 1e-7, 't low');
+    close(t.high, 0.85 + (4.3026527 * 0.05) / Math.sqrt(3), 1e-7, 't high');
+    assert.equal(tInterval([0.8]), null);
   });
 });

@@ -13,6 +13,7 @@ import { exportResults } from '../../src/results/export.js';
 import { paperDisplay, paperView } from '../../src/results/paper-view.js';
 import { filterRows, parseFilters, runRows, type RunRow } from '../../src/results/rows.js';
 import { runsTable } from '../../src/results/runs-view.js';
+import { wilsonInterval } from '../../src/results/stats.js';
 import { openStore, type ResultsStore } from '../../src/results/store.js';
 import { fakePlan, fakeResult, keepAll, keepFirst } from './fake-runs.js';
 
@@ -182,15 +183,22 @@ describe('paper view', () => {
     assert.equal(md[1], '| --- | ---: | ---: | ---: |');
     assert.equal(md[2], '| first 1 | **82.0 ± 2.8** | 62.0 ± 2.8 | 72.0 ± 2.8 |');
     assert.equal(md[3], '| first 2 | 73.0 ± 4.2 | **85.0 ± 7.1** | **79.0 ± 5.7** |');
-    assert.equal(md[4], '| all (12) | – | 70.0 | – |');
-    assert.match(md.at(-1)!, /mean ± sample std over seeds/);
+    assert.equal(md[4], '| all (12) | – | 70.0 (n=1) | – |', 'a cell with fewer seeds than the rest says so');
+    // fake-runs' test samples hold 500 examples of each class: the majority class scores 50 %
+    assert.equal(md[5], '| majority class | 50.0 | 50.0 | 50.0 |');
+    assert.match(
+      md[7]!,
+      /^accuracy in %, mean ± sample std over seeds \(2 seeds per cell, others as marked \(n=…\)\)/,
+    );
+    assert.match(md[8]!, /^majority class: the accuracy of always answering the most frequent label/);
 
     const csv = exportResults(rows, { view: 'paper', format: 'csv' }).trimEnd().split('\n');
     assert.deepEqual(csv, [
       'layers,agnews,sst2,Average',
       'first 1,82.0 ± 2.8,62.0 ± 2.8,72.0 ± 2.8',
       'first 2,73.0 ± 4.2,85.0 ± 7.1,79.0 ± 5.7',
-      'all (12),–,70.0,–',
+      'all (12),–,70.0 (n=1),–',
+      'majority class,50.0,50.0,50.0',
     ]);
 
     const tex = exportResults(rows, { view: 'paper', format: 'tex' });
@@ -210,7 +218,7 @@ describe('paper view', () => {
     assert.deepEqual(json.columns, ['agnews', 'sst2']);
     assert.equal(json.rows[1].cells.sst2!.best, true);
     assert.equal(json.rows[1].cells.sst2!.text, '85.0 ± 7.1');
-    assert.equal(paperDisplay(paperView(rows)).rows.length, 3);
+    assert.equal(paperDisplay(paperView(rows)).rows.length, 3 + 1, 'three depths and the majority class');
   });
 });
 
@@ -251,7 +259,7 @@ describe('runs view', () => {
 
     const csv = exportResults(rows, { view: 'runs', format: 'csv' });
     const header = csv.split('\n')[0].split(',');
-    assert.deepEqual(header.slice(-8), [
+    assert.deepEqual(header.slice(-12), [
       'accuracy',
       'macroF1',
       'validationAccuracy',
@@ -259,10 +267,14 @@ describe('runs view', () => {
       'paramsFull',
       'wallSeconds',
       'attempts',
+      'testExamples',
+      'majorityAccuracy',
+      'majorityMacroF1',
+      'layersFull',
       'error',
     ]);
     assert.ok(csv.includes('"Review: {text}\nSentiment:{label}"'));
-    assert.match(csv, /,0\.9,0\.89,0\.91,54000000,124000000,25,1,\n/);
+    assert.match(csv, /,0\.9,0\.89,0\.91,54000000,124000000,25,1,1000,0\.5,0\.3333333333333333,12,\n/);
   });
 });
 
@@ -454,7 +466,7 @@ describe('diverged runs', () => {
     );
     const md = exportResults(rows, { view: 'paper', format: 'md' });
     assert.match(md, /^\| first 1 \| 65\.0 ± 21\.2 † \|$/m);
-    assert.match(md, /^\| first 2 \| \*\*90\.0\*\* \|$/m);
+    assert.match(md, /^\| first 2 \| \*\*90\.0 \(n=1\)\*\* \|$/m);
     assert.match(md, /^† some of the cell's runs diverged/m);
     assert.match(
       exportResults(rows, { view: 'paper', format: 'tex' }),
@@ -481,5 +493,246 @@ describe('diverged runs', () => {
     const healthy = rows.filter((row) => row.diverged === null);
     assert.doesNotMatch(exportResults(healthy, { view: 'paper', format: 'md' }), /†/);
     assert.doesNotMatch(exportResults(healthy, { view: 'runs', format: 'csv' }), /diverged/);
+  });
+});
+
+describe('settings that follow another, and what must match to pair', () => {
+  /** lm at lr 1e-3 and cls at lr 3e-3 (each method its own rate), layers 1 and 2, seeds 1 and 2. */
+  function perMethodRates(file: string, extra: { method: MethodName; lr: number }[] = []): RunRow[] {
+    const store = openStore(path.join(dir, file));
+    const specs = [{ method: 'lm' as const, lr: 1e-3 }, { method: 'cls' as const, lr: 3e-3 }, ...extra];
+    for (const { method, lr } of specs) {
+      for (const count of [1, 2]) {
+        for (const seed of [1, 2]) {
+          const plan = fakePlan({ task: 'sst2', layers: keepFirst(count), seed, method, lr });
+          const accuracy =
+            0.6 + count / 10 + (method === 'lm' ? 0.05 : 0) + seed / 100 + (lr === 1e-2 ? 0.1 : 0);
+          const [id] = store.enqueue([plan]).ids;
+          store.markRunning(id!);
+          store.finish(id!, fakeResult(plan, { accuracy }));
+        }
+      }
+    }
+    const rows = runRows(store.list());
+    store.close();
+    return rows;
+  }
+  const rows = perMethodRates('followers.db');
+
+  test('--by method: a learning rate per method splits no rows, on the command line as in notebooks', () => {
+    const md = exportResults(rows, { view: 'paper', format: 'md', by: 'method' }).split('\n');
+    assert.equal(md[0], '| layers | cls | lm | Average |');
+    assert.equal(md[2], '| first 1 | 71.5 ± 0.7 | 76.5 ± 0.7 | 74.0 ± 0.7 |');
+    assert.equal(md[3], '| first 2 | **81.5 ± 0.7** | **86.5 ± 0.7** | **84.0 ± 0.7** |');
+    assert.ok(md.includes("lr follows the method (each run's value: the runs view)"), md.join('\n'));
+  });
+
+  test('compare: runs pair across a setting that follows the compared one', () => {
+    const view = compareView(rows, { setting: 'method', a: 'lm', b: 'cls' });
+    assert.equal(view.unpaired, 0);
+    assert.equal(view.overall!.test.n, 4);
+    assert.ok(Math.abs(view.overall!.test.meanDiff - 0.05) < 1e-12);
+    assert.ok(!view.pairOn.includes('lr'));
+    assert.match(compareDisplay(view).notes!.join('\n'), /lr follows the method: not required to match/);
+  });
+
+  test('compare: two candidate partners are an error naming the setting; --ignore and --pair-on choose', () => {
+    // a second lm rate: lr no longer follows the method
+    const two = perMethodRates('two-rates.db', [{ method: 'lm', lr: 1e-2 }]);
+    assert.throws(
+      () => compareView(two, { setting: 'method', a: 'lm', b: 'cls' }),
+      (e: unknown) =>
+        e instanceof LayercutError &&
+        /no run with method=lm has a partner with method=cls .*closest differ in lr 0\.001 vs 0\.003/.test(
+          e.message,
+        ) &&
+        /pass --ignore lr/.test(e.message),
+    );
+    assert.throws(
+      () => compareView(two, { setting: 'method', a: 'lm', b: 'cls', ignore: ['lr'] }),
+      (e: unknown) =>
+        e instanceof LayercutError &&
+        /pairs with 2 runs that differ only in lr 0\.001 vs 0\.01/.test(e.message),
+    );
+    const chosen = compareView(
+      two.filter((row) => row.lr !== 1e-2),
+      { setting: 'method', a: 'lm', b: 'cls', pairOn: ['task', 'layers', 'seed'] },
+    );
+    assert.deepEqual(chosen.pairOn, ['task', 'layers', 'seed']);
+    assert.equal(chosen.overall!.test.n, 4);
+    assert.throws(
+      () => compareView(two, { setting: 'method', a: 'lm', b: 'cls', pairOn: ['method'] }),
+      /cannot pair on method/,
+    );
+  });
+
+  test('layercut results --view compare --ignore / --pair-on', async () => {
+    const db = path.join(dir, 'pair-cli.db');
+    perMethodRates('pair-cli.db', [{ method: 'lm', lr: 1e-2 }]);
+    const out = path.join(dir, 'pair.md');
+    const args = [
+      '--db',
+      db,
+      '--view',
+      'compare',
+      '--compare',
+      'method',
+      '--a',
+      'lm',
+      '--b',
+      'cls',
+      '--out',
+      out,
+    ];
+    assert.equal(await resultsCommand.run([...args, '--filter', 'lr=0.001', '--filter', 'lr=0.003']), 0);
+    assert.match(
+      readFileSync(out, 'utf8'),
+      /^\| first 1 \| 2 \| 76\.5 ± 0\.7 \| 71\.5 ± 0\.7 \| \+5\.0 ± 0\.0 \|/m,
+    );
+    assert.equal(
+      await resultsCommand.run([
+        ...args,
+        '--pair-on',
+        'task,layers,seed',
+        '--filter',
+        'lr=0.01',
+        '--filter',
+        'lr=0.003',
+      ]),
+      0,
+    );
+    assert.match(
+      readFileSync(out, 'utf8'),
+      /^\| first 1 \| 2 \| 86\.5 ± 0\.7 \| 71\.5 ± 0\.7 \| \+15\.0 ± 0\.0 \|/m,
+    );
+    await assert.rejects(resultsCommand.run([...args, '--ignore', 'colour']), /--ignore must be one of/);
+    await assert.rejects(resultsCommand.run(['--db', db, '--ignore', 'lr']), /belong to the compare view/);
+  });
+});
+
+describe('filters as the tables print them', () => {
+  const db = path.join(dir, 'last4.db');
+  const store = openStore(db);
+  for (const [layers, accuracy] of [
+    [keepFirst(4), 0.8],
+    [keepIndices([4, 5, 6, 7]), 0.7],
+  ] as const) {
+    const plan = fakePlan({ task: 'sst2', layers, template: 'Review: {text}\nSentiment:{label}' });
+    const [id] = store.enqueue([plan]).ids;
+    store.markRunning(id!);
+    store.finish(id!, fakeResult(plan, { accuracy, depth: 8 }));
+  }
+  const rows = runRows(store.list());
+  store.close();
+
+  test('layers as experiment files write them, templates with \\n as typed', () => {
+    assert.deepEqual(
+      filterRows(rows, parseFilters(['layers=last 4'])).map((row) => row.layers),
+      ['indices 4,5,6,7'],
+    );
+    assert.deepEqual(
+      filterRows(rows, parseFilters(['layers=0..3'])).map((row) => row.layers),
+      ['first 4'],
+    );
+    assert.equal(filterRows(rows, parseFilters(['layers=drop 2..5'])).length, 0);
+    assert.equal(filterRows(rows, parseFilters(['template=Review: {text}\\nSentiment:{label}'])).length, 2);
+  });
+
+  test('a filter nothing passes is an error listing the values there are, not a crash', async () => {
+    const out = path.join(dir, 'none.md');
+    await assert.rejects(
+      resultsCommand.run(['--db', db, '--view', 'paper', '--filter', 'layers=drop 2..5', '--out', out]),
+      (e: unknown) =>
+        e instanceof LayercutError &&
+        /no runs match layers=drop 2\.\.5/.test(e.message) &&
+        /layers: first 4 \| indices 4,5,6,7/.test(e.message),
+    );
+    // No rows at all: an empty table, not arquero's "Invalid column reference".
+    assert.match(exportResults([], { view: 'paper', format: 'md' }), /no finished runs/);
+  });
+});
+
+describe('numbers with their uncertainty', () => {
+  const rows = paperFixture(path.join(dir, 'summary.db'));
+
+  test('the summary view: one tidy row per condition with numeric mean, std, n and 95% CI', () => {
+    const csv = exportResults(rows, { view: 'summary', format: 'csv' }).trimEnd().split('\n');
+    const header = csv[0]!.split(',');
+    assert.deepEqual(header, [
+      'layers',
+      'keptLayers',
+      'task',
+      'metric',
+      'mean',
+      'std',
+      'n',
+      'ci_low',
+      'ci_high',
+      'ci_method',
+      'majority',
+      'test_examples',
+      'diverged',
+      'seeds',
+    ]);
+    const cell = (layers: string, task: string): Record<string, string> => {
+      const line = csv.find((l) => l.startsWith(`${layers},`) && l.split(',')[2] === task)!;
+      return Object.fromEntries(line.split(',').map((value, i) => [header[i]!, value]));
+    };
+    // first 2 / sst2: 0.80, 0.90 → mean 0.85, std 0.0707; t(0.975, 1) = 12.706 → ± 0.635, clipped at 1
+    const first2 = cell('first 2', 'sst2');
+    assert.ok(Math.abs(Number(first2.mean) - 0.85) < 1e-12);
+    assert.ok(Math.abs(Number(first2.std) - 0.1 / Math.SQRT2) < 1e-12);
+    assert.equal(first2.n, '2');
+    assert.equal(first2.ci_method, 't');
+    assert.ok(Math.abs(0.85 - Number(first2.ci_low) - 12.706204736174707 * 0.05) < 1e-9, first2.ci_low);
+    assert.equal(first2.ci_high, '1');
+    assert.equal(first2.majority, '0.5');
+    assert.equal(first2.seeds, '1 2');
+    // all / sst2: one seed, Wilson on its 1000 test examples
+    const all = cell('all', 'sst2');
+    assert.equal(all.n, '1');
+    assert.equal(all.std, '');
+    assert.equal(all.ci_method, 'wilson');
+    const wilson = wilsonInterval(0.7, 1000);
+    assert.deepEqual([Number(all.ci_low), Number(all.ci_high)], [wilson.low, wilson.high]);
+    assert.match(
+      exportResults(rows, { view: 'summary', format: 'md' }),
+      /Student's t over the seeds, wilson: Wilson's score interval/,
+    );
+  });
+
+  test('--ci puts the 95% interval in the paper table and says which', () => {
+    const md = exportResults(rows, { view: 'paper', format: 'md', ci: true });
+    // agnews first 2: 0.70, 0.76 → 73.0 ± 12.706 · 0.03 = [34.9, 111.1], clipped at 100
+    assert.match(md, /^\| first 2 \| 73\.0 ± 4\.2 \[34\.9, 100\.0\] \|/m);
+    assert.match(md, /^\| all \(12\) \| – \| 70\.0 \[67\.1, 72\.8\] \(n=1\) \|/m);
+    assert.match(
+      md,
+      /Student's t over the seeds \(n ≥ 2, clipped to 0–100\); for one seed, Wilson's score interval/,
+    );
+  });
+
+  test('compare marks pairs holding a diverged run', () => {
+    const store = openStore(path.join(dir, 'compare-diverged.db'));
+    for (const [method, seed, accuracy, divergence] of [
+      ['lm', 1, 0.8, undefined],
+      ['lm', 2, 0.5, 'training loss became NaN at step 3'],
+      ['cls', 1, 0.7, undefined],
+      ['cls', 2, 0.72, undefined],
+    ] as const) {
+      const plan = fakePlan({ task: 'sst2', method, seed });
+      const [id] = store.enqueue([plan]).ids;
+      store.markRunning(id!);
+      store.finish(id!, { ...fakeResult(plan, { accuracy }), ...(divergence ? { divergence } : {}) });
+    }
+    const diverged = runRows(store.list());
+    store.close();
+    const md = exportResults(diverged, {
+      view: 'compare',
+      format: 'md',
+      compare: { setting: 'method', a: 'lm', b: 'cls' },
+    });
+    assert.match(md, /^\| 2 † \| 65\.0 ± 21\.2 \| 71\.0 ± 1\.4 \|/m);
+    assert.match(md, /^† 1 pair\(s\) hold a run that diverged/m);
   });
 });

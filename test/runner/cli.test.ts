@@ -79,8 +79,11 @@ export const both = concat(
     assert.equal(await run.exit, 1);
     assert.match(run.stderr(), /^\[2\/2\] FAILED [0-9a-f]{16} {2}\.\/no-such-model first 1/m);
     assert.match(run.stderr(), /^failed: [0-9a-f]{16}: .*no-such-model/m);
-    // Only the run that finished is in the table.
-    assert.match(run.stdout(), /^\| layers \| spam \|\n\| --- \| ---: \|\n\| first 1 \| \d+\.\d \|\n\n/);
+    // Only the run that finished is in the table (and the majority class of its test sample).
+    assert.match(
+      run.stdout(),
+      /^\| layers \| spam \|\n\| --- \| ---: \|\n\| first 1 \| \d+\.\d \|\n\| majority class \| \d+\.\d \|\n\n/,
+    );
 
     // Run again: the failed run is skipped, not forgotten (still exit 1); the table is printed again.
     const again = layercutRun(t, [file, '--db', 'broken.db']);

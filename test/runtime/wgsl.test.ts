@@ -24,6 +24,8 @@ import {
   type HeadLayout,
 } from '../../src/models/layers.js';
 import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
+import { variableGrads } from '../../src/runtime/gradients.js';
+import { matMulBias } from '../../src/runtime/linear.js';
 import { RowProgram, runProgram } from '../../src/runtime/fused/program.js';
 import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
 import {
@@ -36,7 +38,7 @@ import {
 } from '../../src/runtime/tensor-core-matmul.js';
 import { activeWebGpuDevice } from '../../src/runtime/webgpu.js';
 import { clipByGlobalNorm } from '../../src/train/clip.js';
-import { promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
+import { crossEntropy, promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
 import { AdamW } from '../../src/train/optimizers.js';
 import { modelFixture } from '../helpers/fixtures.js';
 
@@ -190,6 +192,34 @@ describe('fused programs', () => {
     tf.dispose([mask, causal, padding, scores]);
   });
 
+  it('gather gradient as a row scatter; linear layers with the bias in the matmul and a column-sum bias gradient', async () => {
+    const table = tf.randomNormal([50, 24]);
+    const ids = tf.tensor2d([3, 7, 3, 49, 0, 7], [2, 3], 'int32');
+    await assertValid('gather gradient', ['ScatterRowsProgram'], () =>
+      valueAndGrads((t) => tf.gather(t!, ids), [table]),
+    );
+    const [x, w, bias] = [tf.randomNormal([300, 24]), tf.randomNormal([24, 40]), tf.randomNormal([40])];
+    await assertValid('matMulBias', ['ColumnSumProgram'], () =>
+      valueAndGrads(
+        (xi, wi, bi) => matMulBias(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D, false),
+        [x, w, bias],
+      ),
+    );
+    tf.dispose([table, ids, x, w, bias]);
+  });
+
+  it('cross-entropy of label-word scores forward and backward (a label outside the classes too)', async () => {
+    const scores = tf.randomNormal([300, 3]);
+    const labels = tf.tensor1d(
+      Array.from({ length: 300 }, (_, i) => (i === 7 ? 5 : i % 3)),
+      'int32',
+    );
+    await assertValid('cross-entropy', ['RowProgram', 'ElementwiseProgram'], () =>
+      valueAndGrads((s) => crossEntropy(s as tf.Tensor2D, labels), [scores]),
+    );
+    tf.dispose([scores, labels]);
+  });
+
   it('positions and causal bias from the attention mask', async () => {
     const mask = paddedMask(3, 11, 4);
     await assertValid('mask programs', ['ElementwiseProgram'], () => [
@@ -331,10 +361,7 @@ describe('a training step on the webgpu backend', () => {
         const labelTokenIds = tf.tensor1d([7, 42], 'int32');
         backend().pipelineCache = {};
         const { errors, modules } = await watch.check(`${fixture} step`, async () => {
-          const { value, grads } = tf.variableGrads(
-            () => promptLmLoss(model, batch, labelTokenIds),
-            variables,
-          );
+          const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
           const named: tf.NamedTensorMap = {};
           for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
           const clipped = clipByGlobalNorm(named, 1);

@@ -13,7 +13,8 @@
  * compares the two on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ElementwiseProgram, RowProgram, rowWorkgroup, runProgram, type WebGpuProgram } from './program.js';
+import { columnSum } from './column-sum.js';
+import { ElementwiseProgram, RowProgram, rowWorkgroup, runProgram } from './program.js';
 
 /** Shared: a tree sum over the workgroup. */
 const rowPrelude = `
@@ -126,69 +127,6 @@ const gainTerm = (shape: [number, number]) =>
     `    let row = index / uniforms.xShape.y;
     setOutputAtIndex(index, dy[index] * (x[index] - stats[row * 2]) * stats[row * 2 + 1]);`,
   );
-
-const sumColumns = 64;
-const sumLanes = 4;
-/** Rows one workgroup of the column sum adds up. */
-export const rowsPerSumBlock = 128;
-
-/** out [⌈N / 128⌉, D]: sums of t [N, D] over blocks of 128 rows. */
-class ColumnSumProgram implements WebGpuProgram {
-  variableNames = ['t'];
-  outputShape: number[];
-  shaderKey = 'layercutColumnSum';
-  dispatchLayout = { x: [1], y: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [sumColumns, sumLanes, 1];
-
-  constructor(rows: number, cols: number) {
-    const blocks = Math.ceil(rows / rowsPerSumBlock);
-    this.outputShape = [blocks, cols];
-    this.dispatch = [Math.ceil(cols / sumColumns), blocks, 1];
-  }
-
-  getUserCode(): string {
-    return `
-var<workgroup> lanes : array<f32, ${sumColumns * sumLanes}>;
-
-fn main() {
-  let N = uniforms.tShape.x;
-  let D = uniforms.tShape.y;
-  let col = i32(workgroupId.x) * ${sumColumns} + i32(localId.x);
-  let block = i32(workgroupId.y);
-  let first = block * ${rowsPerSumBlock};
-  let last = min(first + ${rowsPerSumBlock}, N);
-  var sum = 0.0;
-  if (col < D) {
-    for (var r = first + i32(localId.y); r < last; r = r + ${sumLanes}) {
-      sum = sum + t[r * D + col];
-    }
-  }
-  lanes[localId.y * ${sumColumns}u + localId.x] = sum;
-  workgroupBarrier();
-  if (localId.y == 0u && col < D) {
-    var total = 0.0;
-    for (var lane = 0u; lane < ${sumLanes}u; lane = lane + 1u) {
-      total = total + lanes[lane * ${sumColumns}u + localId.x];
-    }
-    result[block * D + col] = total;
-  }
-}`;
-  }
-}
-
-/** Σ over the rows of t [N, D] → [D], in passes of 128-row blocks. */
-export function columnSum(t: tf.Tensor2D): tf.Tensor1D {
-  let partials: tf.Tensor = t;
-  while (partials.shape[0]! > 1) {
-    const next = runProgram(new ColumnSumProgram(partials.shape[0]!, partials.shape[1]!), [partials]);
-    if (partials !== t) partials.dispose();
-    partials = next;
-  }
-  return partials === t
-    ? (tf.reshape(t, [t.shape[1]]) as tf.Tensor1D)
-    : (partials.reshape([-1]) as tf.Tensor1D);
-}
 
 /**
  * LayerNorm of x [..., D] with gain and bias [D] on the webgpu backend, with its gradient for

@@ -1,0 +1,193 @@
+/**
+ * `variableGrads` as tfjs's, with the memory of the backward pass freed as it goes.
+ *
+ * tfjs's `engine.gradients` keeps, until the whole backward pass has ended, every tensor an op
+ * saved for its gradient (the forward activations) and the gradient of every intermediate
+ * tensor. For a 48-layer GPT2-XL step at 16 × 128 that is most of the step's memory. PyTorch frees
+ * a node's saved tensors once its backward has run, and an intermediate gradient once it has
+ * been used. This walks the same tape in the same order with the same gradient functions (so
+ * the gradients are the same numbers, bit for bit) and frees, right after each node:
+ *
+ * - the gradients of the node's outputs: each output has one producer, so once the producer
+ *   has turned them into its inputs' gradients nothing reads them again;
+ * - the tensors the node saved for its gradient.
+ *
+ * With `onReady` each variable's gradient is handed over as soon as it is complete, so that an
+ * optimizer can apply it and free it during the backward pass (without it every gradient is
+ * alive at the end at once, and in the next step's forward pass their buffers sit in tfjs's
+ * pool, of sizes no activation has).
+ *
+ * Inside another gradient computation (higher-order gradients) the outer tape needs both, and
+ * this is tfjs's own `tf.variableGrads`. LAYERCUT_PLAIN_OPS also selects tfjs's own.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { plainOps } from './flags.js';
+
+/** A recorded op, as tfjs's tape holds it (tfjs-core's TapeNode). */
+interface TapeNode {
+  id: number;
+  kernelName: string;
+  outputs: tf.Tensor[];
+  inputs: tf.NamedTensorMap;
+  gradient?: (dys: (tf.Tensor | null)[]) => Record<string, () => tf.Tensor>;
+  saved?: tf.Tensor[];
+}
+
+/** The parts of tfjs's Engine this uses (all of them used by its own `gradients`). */
+interface EngineInternals {
+  state: { activeTape: TapeNode[] | null; gradientDepth: number };
+  registeredVariables: Record<string, tf.Variable>;
+  startTape(): void;
+  endTape(): void;
+  scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
+  tidy<T extends tf.TensorContainer>(nameOrFn: string | (() => T), fn?: () => T): T;
+}
+
+/** A tensor flagged by `tf.keep` (tfjs's internal flag): never disposed here. */
+const isKept = (t: tf.Tensor) => (t as unknown as { kept?: boolean }).kept === true;
+
+/** The nodes on a path from one of `xs` to `y`, inputs not from `xs` pruned (tfjs's rule). */
+function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[] {
+  const fromX = new Set(xs.map((x) => x.id));
+  const nodesFromX = new Set<number>();
+  for (const node of tape) {
+    if (Object.values(node.inputs).some((input) => fromX.has(input.id))) {
+      for (const output of node.outputs) fromX.add(output.id);
+      nodesFromX.add(node.id);
+    }
+  }
+  const leadsToY = new Set([y.id]);
+  const nodesToY = new Set<number>();
+  for (let i = tape.length - 1; i >= 0; i--) {
+    const node = tape[i]!;
+    if (node.outputs.some((output) => leadsToY.has(output.id))) {
+      for (const input of Object.values(node.inputs)) leadsToY.add(input.id);
+      nodesToY.add(node.id);
+    }
+  }
+  return tape
+    .filter((node) => nodesFromX.has(node.id) && nodesToY.has(node.id))
+    .map((node) => ({
+      ...node,
+      inputs: Object.fromEntries(Object.entries(node.inputs).filter(([, input]) => fromX.has(input.id))),
+    }));
+}
+
+export interface GradientOptions {
+  /**
+   * Called with each variable's gradient as soon as no op is left to add to it, during the
+   * backward pass (the op that used the variable first in the forward pass has run); the callee
+   * owns `grad` and disposes it. Such variables are left out of the returned gradients. An
+   * optimizer can update the variable there (`Optimizer.begin`): every op that read it has run,
+   * and its gradient's memory is free for the rest of the backward pass.
+   */
+  onReady?: (variable: tf.Variable, grad: tf.Tensor) => void;
+}
+
+/**
+ * Gradients of the scalar `f()` with respect to `varList` (default: every trainable variable),
+ * by variable name, as `tf.variableGrads` returns them.
+ */
+export function variableGrads(
+  f: () => tf.Scalar,
+  varList?: tf.Variable[],
+  options: GradientOptions = {},
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (plainOps() || engine.state.gradientDepth > 0) {
+    const result = tf.variableGrads(f, varList);
+    if (!options.onReady) return result;
+    // hand every gradient over at the end, as if each became ready then
+    for (const v of varList ?? Object.values(engine.registeredVariables)) {
+      const grad = result.grads[v.name];
+      if (!grad) continue;
+      delete result.grads[v.name];
+      options.onReady(v, grad);
+    }
+    return result;
+  }
+  const variables = (varList ?? Object.values(engine.registeredVariables)).filter((v) => v.trainable);
+  if (variables.length === 0)
+    throw new Error('variableGrads() expects at least one of the input variables to be trainable');
+
+  const y = engine.scopedRun(
+    () => engine.startTape(),
+    () => engine.endTape(),
+    () => engine.tidy('forward', f),
+  );
+  if (!(y instanceof tf.Tensor) || y.rank !== 0)
+    throw new Error('The f passed in variableGrads(f) must return a scalar');
+  const tape = engine.state.activeTape ?? [];
+  const nodes = nodesFromXsToY(tape, variables, y);
+  // node index → the variables whose gradient is complete once that node has run (their first use)
+  const readyAfter = new Map<number, tf.Variable[]>();
+  if (options.onReady) {
+    const firstUse = new Map<number, number>();
+    nodes.forEach((node, i) => {
+      for (const input of Object.values(node.inputs)) if (!firstUse.has(input.id)) firstUse.set(input.id, i);
+    });
+    for (const v of variables) {
+      const at = firstUse.get(v.id);
+      if (at !== undefined) readyAfter.set(at, [...(readyAfter.get(at) ?? []), v]);
+    }
+  }
+
+  const grads = engine.tidy('backward', () => {
+    const gradientOf = new Map<number, tf.Tensor>([[y.id, tf.ones(y.shape)]]); // tensor id → dL/dt
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const node = nodes[i]!;
+      if (!node.gradient)
+        throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
+      const dys = node.outputs.map((output) => gradientOf.get(output.id) ?? null);
+      const inputGradients = node.gradient(dys);
+      for (const [inputName, input] of Object.entries(node.inputs)) {
+        const gradient = inputGradients[inputName];
+        if (!gradient) throw new Error(`Cannot backprop through input ${inputName} of ${node.kernelName}.`);
+        const dx = engine.tidy(gradient);
+        if (dx.dtype !== 'float32')
+          throw new Error(
+            `The gradient of input '${inputName}' of ${node.kernelName} is ${dx.dtype}, not float32`,
+          );
+        if (!tf.util.arraysEqual(dx.shape, input.shape))
+          throw new Error(
+            `The gradient of input '${inputName}' of ${node.kernelName} has shape [${dx.shape}], not [${input.shape}]`,
+          );
+        const sum = gradientOf.get(input.id);
+        if (sum) {
+          gradientOf.set(input.id, tf.add(sum, dx));
+          sum.dispose();
+        } else {
+          gradientOf.set(input.id, dx);
+        }
+      }
+      // Nothing reads this node's output gradients or saved tensors again. An output gradient
+      // a gradient function passed through unchanged is now an input's: keep that one.
+      const passedOn = new Set(Object.values(node.inputs).map((input) => gradientOf.get(input.id)));
+      for (const output of node.outputs) {
+        const dy = gradientOf.get(output.id);
+        if (dy && !passedOn.has(dy) && !isKept(dy)) dy.dispose();
+        gradientOf.delete(output.id);
+      }
+      for (const saved of node.saved ?? []) saved.dispose();
+      for (const v of readyAfter.get(i) ?? []) {
+        const grad = gradientOf.get(v.id);
+        gradientOf.delete(v.id);
+        if (grad) options.onReady!(v, grad);
+      }
+    }
+    return variables.map((v) => gradientOf.get(v.id));
+  });
+  for (const node of tape) for (const saved of node.saved ?? []) saved.dispose();
+  engine.state.activeTape = null;
+
+  const named: tf.NamedTensorMap = {};
+  variables.forEach((v, i) => {
+    const grad = grads[i];
+    if (grad) named[v.name] = grad;
+  });
+  if (Object.keys(named).length === 0 && readyAfter.size === 0)
+    throw new Error(
+      'Cannot find a connection between any variable and the result of the loss function y=f(x).',
+    );
+  return { value: y as tf.Scalar, grads: named };
+}

@@ -1,0 +1,81 @@
+// Stable buffers and reused bind groups on the webgpu backend, on Dawn's null device (a WebGPU
+// device without a GPU: the host side of every dispatch runs, nothing executes).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { loadModel } from '../../src/models/load.js';
+import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
+import { variableGrads } from '../../src/runtime/gradients.js';
+import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
+import { activeWebGpuDevice, webGpuBindGroups } from '../../src/runtime/webgpu.js';
+import { promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
+import { AdamW } from '../../src/train/optimizers.js';
+import { modelFixture } from '../helpers/fixtures.js';
+
+let watch: DeviceErrorWatch;
+
+before(async () => {
+  await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
+  watch = watchDeviceErrors(activeWebGpuDevice()!);
+});
+
+after(() => {
+  watch.stop();
+  releaseBackend();
+});
+
+/** tfjs's buffer manager, as far as these checks use it. */
+interface Manager {
+  acquireBuffer(size: number, usage: number): GPUBuffer;
+  releaseBuffer(buffer: GPUBuffer): void;
+}
+
+describe('the webgpu buffer pool', () => {
+  it('hands out the free buffer made first, whatever order buffers were freed in', () => {
+    const manager = (tf.backend() as unknown as { bufferManager: Manager }).bufferManager;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const size = 4 * 7919; // a size no tensor of these tests has
+    const [a, b, c] = [0, 1, 2].map(() => manager.acquireBuffer(size, usage));
+    for (const buffer of [b!, c!, a!]) manager.releaseBuffer(buffer);
+    const again = [0, 1, 2].map(() => manager.acquireBuffer(size, usage));
+    assert.deepEqual(again, [a, b, c]); // tfjs's own stack would give a, c, b
+    for (const buffer of again) manager.releaseBuffer(buffer);
+  });
+});
+
+describe('bind groups', () => {
+  it('a GPT-2 training step makes no bind group once the steps before it have', async () => {
+    const { model } = await loadModel(modelFixture('gpt2-tiny'));
+    const optimizer = new AdamW(model.params, { weightDecay: 0.1 });
+    const variables = [...model.params.values()];
+    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+    const batch: PromptBatch = {
+      inputIds: tf.tensor2d([5, 6, 7, 8, 9, 10, 11, 1], [2, 4], 'int32'),
+      attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0], [2, 4], 'int32'),
+      answerPositions: tf.tensor1d([3, 2], 'int32'),
+      labels: tf.tensor1d([0, 1], 'int32'),
+    };
+    const labelTokenIds = tf.tensor1d([7, 42], 'int32');
+    const step = async () => {
+      const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
+      const named: tf.NamedTensorMap = {};
+      for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+      optimizer.step(named, 1e-3);
+      await value.data();
+      tf.dispose([value, named]);
+    };
+    const cache = webGpuBindGroups()!;
+    const { errors } = await watch.check('training steps', async () => {
+      for (let i = 0; i < 3; i++) await step();
+      const [hits, misses] = [cache.hits, cache.misses];
+      await step();
+      // every dispatch of the fourth step found its bind group (tfjs asks for one per dispatch)
+      assert.equal(cache.misses, misses);
+      assert.ok(cache.hits - hits > 100, `${cache.hits - hits} bind groups reused in a step`);
+    });
+    assert.deepEqual(errors, [], errors.join('\n'));
+    optimizer.dispose();
+    model.dispose();
+    tf.dispose([...Object.values(batch), labelTokenIds]);
+  });
+});
