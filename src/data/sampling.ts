@@ -40,7 +40,7 @@ export interface SampleOptions {
 
 /**
  * The sample a run draws: its seed and data protocol; demonstrations only for the prompt methods,
- * no training examples for in-context learning. The run (train/run.ts) and the compiler's prompt
+ * no training examples for in-context learning. The run (experiment/run.ts) and the compiler's prompt
  * checks both draw through this, so the checks see the inputs the run will.
  */
 export function planSampleOptions(plan: Pick<RunPlan, 'seed' | 'data' | 'method'>): SampleOptions {

@@ -31,7 +31,7 @@ import {
   type SweepRun,
 } from '../runner/executor.js';
 import { SweepLedger } from '../runner/ledger.js';
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 import {
   checkQueueName,
   DEFAULT_QUEUE_NAME,

@@ -12,7 +12,7 @@
  */
 import { layercutEnv, variables } from '../env.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 
 /** Set in a run process's environment; the entry module checks it (see `isRunProcess`). */
 export const RUN_PROCESS_ENV = variables.runProcess.name;

@@ -5,7 +5,7 @@
  */
 import { Queue, type Job } from 'bullmq';
 
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 import {
   checkQueueName,
   DEFAULT_QUEUE_NAME,

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { variables } from '../env.js';
 import { LayercutError } from '../errors.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 import { isFromRunProcess, RUN_PROCESS_ENV, type FromRunProcess, type ToRunProcess } from './messages.js';
 
 /** Environment variable naming the GPU a run process is bound to (an index, as `--gpus` lists them). */

@@ -16,7 +16,7 @@
  * `RunProgressBoard` as a live cell output.
  */
 import type { RunPlan, RunResult } from '../plan/types.js';
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 
 export type SkipReason = 'failed-before' | 'running-elsewhere' | 'finished-elsewhere';
 

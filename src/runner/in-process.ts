@@ -10,7 +10,7 @@
  * progress is put back (never marked failed) and `execute` rejects with `RunsInterruptedError`.
  */
 import type { RunResult } from '../plan/types.js';
-import { runExperiment } from '../train/run.js';
+import { runExperiment } from '../experiment/run.js';
 import type { RunEvent } from './events.js';
 import {
   RunsInterruptedError,

@@ -23,7 +23,7 @@
 import { indentContinuation } from '../errors.js';
 import { layersText, modelName, runLabel } from '../results/rows.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 import type { RunEvent, SkipReason } from './events.js';
 
 /** The part of a writable stream the printer uses (process.stderr fits). */
