@@ -49,3 +49,20 @@ test('the check sees imports: the experiment stage imports train/ and select/', 
   assert.ok(targets.some((target) => target.startsWith('train/')));
   assert.ok(targets.some((target) => target.startsWith('select/')));
 });
+
+test('one function computes gradients for training: train/step.ts (fine-tuning and pretraining step through it)', () => {
+  const callers: string[] = [];
+  for (const folder of ['train', 'pretrain', 'experiment', 'select', 'models']) {
+    for (const file of importsOf(folder).keys()) {
+      if (/\bvariableGrads\(/.test(readFileSync(path.join(repoRoot, 'src', file), 'utf8')))
+        callers.push(file);
+    }
+  }
+  assert.deepEqual(callers, ['train/step.ts']);
+  for (const loop of ['train/trainer.ts', 'pretrain/train-loop.ts']) {
+    assert.ok(
+      importsOf(path.dirname(loop)).get(loop)!.includes('train/step.js'),
+      `${loop} steps through train/step.ts`,
+    );
+  }
+});
