@@ -77,6 +77,13 @@ class PerStepScalars {
   }
 }
 
+/** `Optimizer.step`, the same for every optimizer: `begin`, `update` for each gradient, `finish`. */
+function stepAll(optimizer: Optimizer, grads: tf.NamedTensorMap, lr: number, gradScale: number): void {
+  const updates = optimizer.begin(lr, gradScale);
+  for (const [name, grad] of Object.entries(grads)) updates.update(name, grad);
+  updates.finish();
+}
+
 /** A scalar kept for the optimizer's lifetime. */
 const keptScalar = (value: number): tf.Scalar => tf.keep(tf.scalar(value));
 
@@ -124,9 +131,7 @@ export class AdamW implements Optimizer {
   }
 
   step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
-    const updates = this.begin(lr, gradScale);
-    for (const [name, grad] of Object.entries(grads)) updates.update(name, grad);
-    updates.finish();
+    stepAll(this, grads, lr, gradScale);
   }
 
   /** AdamW's update is the same for scaled gradients once ε is scaled with them. */
@@ -241,9 +246,7 @@ export class Sgd implements Optimizer {
   }
 
   step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
-    const updates = this.begin(lr, gradScale);
-    for (const [name, grad] of Object.entries(grads)) updates.update(name, grad);
-    updates.finish();
+    stepAll(this, grads, lr, gradScale);
   }
 
   /** With scaled gradients the rate is divided by the scale, and the decay term multiplied. */
