@@ -23,13 +23,8 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { LayercutError } from '../errors.js';
 import type { RunResult } from '../plan/types.js';
 import type { RunEvent } from '../runner/events.js';
-import {
-  RunsInterruptedError,
-  type ExecuteOptions,
-  type Executor,
-  type RunsOutcome,
-  type SweepRun,
-} from '../runner/executor.js';
+import { RunsInterruptedError } from '../runner/executor.js';
+import type { ExecuteOptions, Executor, RunsOutcome, SweepRun } from '../runner/executor.js';
 import { SweepLedger } from '../runner/ledger.js';
 import type { RunProgress } from '../experiment/run.js';
 import {

@@ -18,13 +18,8 @@
  */
 import { LayercutError } from '../errors.js';
 import type { RunEvent } from '../runner/events.js';
-import {
-  RunsInterruptedError,
-  type ExecuteOptions,
-  type Executor,
-  type RunsOutcome,
-  type SweepRun,
-} from '../runner/executor.js';
+import { RunsInterruptedError } from '../runner/executor.js';
+import type { ExecuteOptions, Executor, RunsOutcome, SweepRun } from '../runner/executor.js';
 import { SweepLedger } from '../runner/ledger.js';
 import { RunProcess } from './run-process.js';
 
