@@ -27,7 +27,6 @@ import { DecoderModel, type LayerExtras } from './decoder.js';
 import {
   ACTIVATIONS,
   activation,
-  causalMaskBias,
   layerNorm,
   linearOutIn,
   positionsFromMask,
@@ -130,7 +129,7 @@ class GptNeoxModel extends DecoderModel<GptNeoxConfig> {
     return linearOutIn(
       x,
       this.p(`${name}.weight`),
-      this.params.has(`${name}.bias`) ? this.p(`${name}.bias`) : undefined,
+      this.optional(`${name}.bias`),
     );
   }
 
@@ -141,10 +140,6 @@ class GptNeoxModel extends DecoderModel<GptNeoxConfig> {
   /** Token embeddings only: positions enter through the rotary angles. [B, T] → [B, T, D]. */
   protected embed(inputIds: tf.Tensor2D): tf.Tensor3D {
     return tf.gather(this.p(`${BASE}embed_in.weight`), inputIds);
-  }
-
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-    return causalMaskBias(attentionMask);
   }
 
   protected override layerExtras(attentionMask: tf.Tensor2D): LayerExtras {

@@ -14,7 +14,6 @@ import { ConfigReader } from './config.js';
 import {
   ACTIVATIONS,
   activation,
-  causalMaskBias,
   layerNorm,
   linearInOut,
   packedSelfAttention,
@@ -105,10 +104,6 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
   protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
     const positions = positionsFromMask(attentionMask);
     return tf.add(tf.gather(this.p('wte.weight'), inputIds), tf.gather(this.p('wpe.weight'), positions));
-  }
-
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-    return causalMaskBias(attentionMask);
   }
 
   /** One pre-LN block: [B, T, D] → [B, T, D]. */

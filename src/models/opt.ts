@@ -18,7 +18,6 @@ import { ConfigReader } from './config.js';
 import {
   ACTIVATIONS,
   activation,
-  causalMaskBias,
   layerNorm,
   linearOutIn,
   positionsFromMask,
@@ -124,10 +123,6 @@ class OptModel extends DecoderModel<OptConfig> {
     this.act = activation(config.activation);
   }
 
-  private optional<R extends tf.Rank>(name: string): tf.Tensor<R> | undefined {
-    return this.params.has(name) ? this.p<R>(name) : undefined;
-  }
-
   /** [B, T] → [B, T, D]: token embeddings (projected in when E ≠ D) + learned positions. */
   protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
     let tokens: tf.Tensor = tf.gather(this.p('embed_tokens.weight'), inputIds); // [B, T, E]
@@ -135,10 +130,6 @@ class OptModel extends DecoderModel<OptConfig> {
     if (projectIn) tokens = linearOutIn(tokens, projectIn); // [B, T, D]
     const positions = positionsFromMask(attentionMask, POSITION_OFFSET);
     return tf.add(tokens, tf.gather(this.p('embed_positions.weight'), positions));
-  }
-
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-    return causalMaskBias(attentionMask);
   }
 
   private norm(name: string, h: tf.Tensor): tf.Tensor {
