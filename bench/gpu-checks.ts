@@ -13,16 +13,12 @@
  *   early AdamW         AdamW applied during the backward pass against after it (GPT-2 fixture)
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  activation,
-  attentionProbabilities,
-  causalMaskBias,
-  layerNorm,
-  paddingMaskBias,
-  positionsFromMask,
-} from '../src/models/layers.js';
+import { activation } from '../src/models/layers.js';
+import { attentionProbabilities } from '../src/runtime/ops/attention.js';
+import { causalMaskBias, paddingMaskBias, positionsFromMask } from '../src/runtime/ops/masks.js';
+import { layerNorm } from '../src/runtime/ops/norms.js';
 import { setPlainOps } from '../src/runtime/flags.js';
-import { matMulBias } from '../src/runtime/linear.js';
+import { matMulBias } from '../src/runtime/ops/linear.js';
 import {
   mixedMatMulReference,
   setMatMulPrecision,
@@ -422,7 +418,7 @@ export async function fusedKernelChecks(): Promise<Check[]> {
 }
 
 /**
- * matMulBias (src/runtime/linear.ts; in fp32 tfjs's fused matmul, the bias in its epilogue)
+ * matMulBias (src/runtime/ops/linear.ts; in fp32 tfjs's fused matmul, the bias in its epilogue)
  * against matMul + add on the same device, values and the x, W, b gradients of Σ(f · r), in
  * fp32 and in mixed precision: GPT2-XL's c_attn at 16 × 128 and 1 × 128 tokens, a ragged
  * product with the weight stored [out, in].

@@ -22,14 +22,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../src/models/load.js';
-import {
-  attention,
-  causalMaskBias,
-  mergeHeads,
-  paddingMaskBias,
-  splitHeads,
-  type HeadLayout,
-} from '../src/models/layers.js';
+import { attention, mergeHeads, splitHeads, type HeadLayout } from '../src/runtime/ops/attention.js';
+import { causalMaskBias, paddingMaskBias } from '../src/runtime/ops/masks.js';
 import { checkParity } from '../src/models/parity.js';
 import { PAPER_DEFAULTS } from '../src/plan/types.js';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';

@@ -12,10 +12,20 @@
  * `spam`. The runs: `--runs` seeds of one setting, so they cost the same. One JSON line per
  * worker count on stdout, a summary on stderr. On the GPU machine: bench/device-workers.sh.
  *
+ * Each worker bound to a GPU says which device it got (runtime/adapter.ts); the JSON line lists
+ * them (`adapters`) with the pool's warnings (a worker that did not get its GPU, two workers on
+ * one device). Counts whose runs all finished are added to `--summary` (default
+ * bench/summary-workers.json, a JSON array) as {gpus, workers, runs, seconds, speedup, device,
+ * date, …}: `gpus` is how many distinct GPUs the workers were given, `devices` how many distinct
+ * devices they reported, `device` the `--device` label (else the devices reported, else the
+ * backend and CPU). `--list-adapters` prints Dawn's adapter list as JSON and exits. `--warmup N`
+ * (default 1) runs N runs first, untimed, so that what only a machine's first run pays does not
+ * count against the first worker count.
+ *
  * This file is also the entry of its own worker processes (a bundle has no other file to
  * start): started as one, it serves runs instead.
  */
-import { mkdir, mkdtemp, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,8 +55,17 @@ async function bench(): Promise<void> {
       'max-length': { type: 'string', default: '96' },
       test: { type: 'string', default: '100' },
       'batch-size': { type: 'string', default: '8' },
+      warmup: { type: 'string', default: '1' },
+      summary: { type: 'string', default: path.join('bench', 'summary-workers.json') },
+      device: { type: 'string' },
+      'list-adapters': { type: 'boolean', default: false },
     },
   });
+  if (values['list-adapters']) {
+    const { listWebGpuAdapters } = await import('../src/runtime/webgpu.js');
+    console.log(JSON.stringify({ adapters: await listWebGpuAdapters() }));
+    process.exit(0);
+  }
   // Loaded here, not at the top: a worker process needs none of it.
   const { adamw, experiment, keepFirst, lm, sweep, tasks } = await import('../dsl/index.js');
   const { compileValues } = await import('../src/compile/compile.js');
@@ -130,24 +149,69 @@ async function bench(): Promise<void> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'layercut-bench-workers-'));
   const walls: number[] = [];
   try {
+    // Untimed first: what only the first run on a machine pays (a built-in model written to the
+    // cache, files read into memory) would otherwise slow the first count and inflate every speed-up.
+    const warmup = parseCount(values.warmup, '--warmup', 0);
+    if (warmup > 0) {
+      process.stderr.write(`warm-up: ${warmup} run(s) on 1 worker, not timed\n`);
+      const outcome = await runSweep(runs.slice(0, warmup), {
+        store: path.join(scratch, 'warmup.db'),
+        executor: workerPool({ workers: 1, ...(gpus ? { gpus: gpus.slice(0, 1) } : {}), entry }),
+      });
+      if (outcome.failed.length > 0) throw new Error(`the warm-up run failed: ${outcome.failed[0]!.error}`);
+    }
     for (const workers of counts) {
       const printer = new ProgressPrinter({ live: false });
+      const adapters = new Map<string, string>(); // worker → the device it reported
+      const warnings: string[] = [];
       const started = performance.now();
       const outcome = await runSweep(runs, {
         store: path.join(scratch, `workers-${workers}.db`),
         executor: workerPool({ workers, ...(gpus ? { gpus } : {}), entry }),
         onEvent: (event) => {
+          if (event.kind === 'adapter') {
+            adapters.set(event.worker, event.adapter);
+            if (event.warning) warnings.push(`${event.worker}: ${event.warning}`);
+          }
           if (event.kind !== 'progress') printer.handle(event);
         },
       });
       const wallSeconds = (performance.now() - started) / 1000;
       walls.push(wallSeconds);
       const runSeconds = outcome.results.map((r) => r.timings.wallSeconds);
+      const givenGpus = gpus
+        ? new Set(Array.from({ length: workers }, (_, i) => gpus[i % gpus.length]))
+        : new Set();
+      const devices = [...new Set(adapters.values())].sort();
+      const speedup = Number((walls[0]! / wallSeconds).toFixed(2));
+      const date = new Date().toISOString();
+      if (outcome.failed.length === 0) {
+        // written count by count: a later count that runs out of time keeps the earlier rows
+        await appendSummary(values.summary, {
+          gpus: givenGpus.size,
+          workers,
+          runs: runs.length,
+          seconds: Number(wallSeconds.toFixed(2)),
+          speedup,
+          device:
+            values.device ??
+            (devices.length > 0 ? devices.join(' + ') : `${backend} on ${os.cpus()[0]?.model ?? 'a CPU'}`),
+          date,
+          backend,
+          model: { layers, width, heads },
+          devices: devices.length,
+          adapters: Object.fromEntries(adapters),
+          warnings,
+          host: os.hostname(),
+        });
+      }
       console.log(
         JSON.stringify({
           bench: 'workers',
           workers,
           gpus: gpus ?? null,
+          adapters: Object.fromEntries(adapters),
+          warnings,
           backend,
           model: { layers, width, heads },
           runs: runs.length,
@@ -157,13 +221,14 @@ async function bench(): Promise<void> {
           meanRunSeconds: Number(
             (runSeconds.reduce((a, b) => a + b, 0) / Math.max(1, runSeconds.length)).toFixed(2),
           ),
-          speedup: Number((walls[0]! / wallSeconds).toFixed(2)),
+          speedup,
           host: os.hostname(),
           cpus: os.cpus().length,
-          date: new Date().toISOString(),
+          date,
         }),
       );
       if (outcome.failed.length > 0) {
+        process.exitCode = 1; // and its count stays out of the summary
         process.stderr.write(
           `failed runs:\n${outcome.failed.map((f) => `  ${f.id}: ${f.error}`).join('\n')}\n`,
         );
@@ -175,4 +240,35 @@ async function bench(): Promise<void> {
   process.stderr.write(
     `\n${counts.map((n, i) => `${n} worker${n === 1 ? '' : 's'}: ${walls[i]!.toFixed(1)} s (×${(walls[0]! / walls[i]!).toFixed(2)})`).join('\n')}\n`,
   );
+}
+
+/** One row of bench/summary-workers.json. */
+interface SummaryRow {
+  /** Distinct GPUs the workers were given (--gpus); 0 on CPU backends. */
+  gpus: number;
+  workers: number;
+  runs: number;
+  /** Wall time of the whole sweep. */
+  seconds: number;
+  /** The first worker count's seconds over these. */
+  speedup: number;
+  device: string;
+  date: string;
+  backend: string;
+  model: { layers: number; width: number; heads: number };
+  /** Distinct devices the workers reported (fewer than `gpus`: workers shared one). */
+  devices: number;
+  adapters: Record<string, string>;
+  warnings: string[];
+  host: string;
+}
+
+/** Adds a row to the JSON array in `file` (created when missing). */
+async function appendSummary(file: string, row: SummaryRow): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => '[]');
+  const existing = JSON.parse(text) as unknown;
+  if (!Array.isArray(existing)) throw new Error(`${file} is not a JSON array`);
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, `${JSON.stringify([...existing, row], null, 2)}\n`);
+  process.stderr.write(`row added to ${file}\n`);
 }

@@ -60,8 +60,9 @@ options:
 on several processes (this process coordinates and alone writes the results store):
   --workers N          run N runs at once, each in a worker process of its own; largest runs
                        first; a worker that crashes is replaced
-  --gpus 0,1           bind worker i to GPU gpus[i mod count] (LAYERCUT_GPU and
-                       CUDA_VISIBLE_DEVICES); --workers defaults to the number of GPUs
+  --gpus 0,1           bind worker i to GPU gpus[i mod count] (LAYERCUT_GPU: webgpu's adapter,
+                       CUDA_VISIBLE_DEVICES: CUDA's GPU); --workers defaults to the number of
+                       GPUs; each worker prints the device it got (docs/run.md)
   --retries N          attempts after a run's first failure (default 1)
   --queue URL          send the runs to a BullMQ queue on Redis (redis://host:port) and wait
                        for \`layercut worker\`s anywhere to run them; results come back here

@@ -25,7 +25,7 @@ options:
   --queue URL          the Redis server (required): redis://[user:password@]host:port[/db]
   --queue-name NAME    the queue (default: ${DEFAULT_QUEUE_NAME})
   --gpu I              bind this worker to GPU I (sets LAYERCUT_GPU=I and CUDA_VISIBLE_DEVICES=I
-                       for its run process); start one worker per GPU
+                       for its run process, which prints the device it got); one worker per GPU
   --backend NAME       auto | tensorflow | webgpu | wasm | cpu (default: what each plan says)
   --name NAME          how the worker is shown (default: host-pid, with -gpuI)
   --lock-ms MS         a run's lock; a worker that stops renewing it (killed, machine down)

@@ -21,17 +21,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
 import { DecoderModel } from './decoder.js';
-import {
-  ACTIVATIONS,
-  activation,
-  attention,
-  layerNorm,
-  linearOutIn,
-  mergeHeads,
-  paddingMaskBias,
-  splitHeads,
-  type Activation,
-} from './layers.js';
+import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
+import { attention, mergeHeads, splitHeads } from '../runtime/ops/attention.js';
+import { paddingMaskBias } from '../runtime/ops/masks.js';
+import { layerNorm } from '../runtime/ops/norms.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
 /** Config of a BERT-style encoder (BERT, RoBERTa). */

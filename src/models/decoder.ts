@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
-import { causalMaskBias } from './layers.js';
+import { causalMaskBias } from '../runtime/ops/masks.js';
 import type {
   FamilyConfig,
   ForwardOptions,

@@ -24,16 +24,10 @@ import * as tf from '@tensorflow/tfjs';
 import { deviceScalar } from '../runtime/constants.js';
 import { ConfigReader } from './config.js';
 import { DecoderModel, type LayerExtras } from './decoder.js';
-import {
-  ACTIVATIONS,
-  activation,
-  causalMaskBias,
-  linearOutIn,
-  positionsFromMask,
-  rmsNorm,
-  selfAttention,
-  type Activation,
-} from './layers.js';
+import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
+import { selfAttention } from '../runtime/ops/attention.js';
+import { causalMaskBias, positionsFromMask } from '../runtime/ops/masks.js';
+import { rmsNorm } from '../runtime/ops/norms.js';
 import { applyRotary, readRotary, rotaryTables, type RotaryKeys, type RotarySpec } from './rotary.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 

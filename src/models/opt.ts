@@ -15,15 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
-import {
-  ACTIVATIONS,
-  activation,
-  layerNorm,
-  linearOutIn,
-  positionsFromMask,
-  selfAttention,
-  type Activation,
-} from './layers.js';
+import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
+import { selfAttention } from '../runtime/ops/attention.js';
+import { positionsFromMask } from '../runtime/ops/masks.js';
+import { layerNorm } from '../runtime/ops/norms.js';
 import { DecoderModel } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 

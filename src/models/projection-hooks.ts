@@ -55,18 +55,12 @@ export function stopObserving(weight: tf.Tensor): void {
 }
 
 /**
- * y = x W + b of a projection with its hooks: `product` is x W [N, out] of the input rows [N, in].
- * An attached LoRA pair adds its update; an observer sees the result.
+ * y = x W + b of a projection with its hooks: `product` is x W + b [N, out] of the input rows
+ * [N, in]. An attached LoRA pair adds its update; an observer sees the result.
  */
-export function projectionHooks(
-  weight: tf.Tensor,
-  rows: tf.Tensor2D,
-  product: tf.Tensor2D,
-  bias?: tf.Tensor,
-): tf.Tensor2D {
+export function projectionHooks(weight: tf.Tensor, rows: tf.Tensor2D, product: tf.Tensor2D): tf.Tensor2D {
   const update = loraUpdate(weight, rows);
-  let y = update ? (tf.add(product, update) as tf.Tensor2D) : product;
-  if (bias) y = tf.add(y, bias) as tf.Tensor2D;
+  const y = update ? (tf.add(product, update) as tf.Tensor2D) : product;
   observers.get(weight)?.(y);
   return y;
 }

@@ -22,7 +22,6 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { ReplacementSpec } from '../plan/types.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
-import { DEFAULT_READBACK } from '../runtime/readback.js';
 import { TrainingSteps } from '../train/step.js';
 import { writeSafetensors } from '../weights/safetensors.js';
 import { activation } from './layers.js';
@@ -318,7 +317,7 @@ async function fitMlp(
       schedule: { kind: 'constant', warmupSteps: 0 },
       maxGradNorm: 0,
     },
-    { totalSteps: spec.steps, readback: DEFAULT_READBACK },
+    { totalSteps: spec.steps },
   );
   const fullBatch = [() => ({ loss: () => tf.mean(tf.square(tf.sub(mlp.apply(x), y))) as tf.Scalar })];
   let finalMse = NaN;

@@ -9,7 +9,7 @@ import { randomStream, shuffled } from '../data/random.js';
 import { LayercutError } from '../errors.js';
 import type { LanguageModel } from '../models/types.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
-import { DEFAULT_READBACK, type ReadbackPolicy } from '../runtime/readback.js';
+import type { ReadbackPolicy } from '../runtime/readback.js';
 import { TrainingSteps } from '../train/step.js';
 import { causalLmLoss, gatherBlocks } from './causal-lm.js';
 import type { PretrainCurvePoint, PretrainEvalPoint, PretrainTrainSpec } from './plan.js';
@@ -83,7 +83,7 @@ export async function pretrainLoop(
   }
   const steps = new TrainingSteps<Omit<PretrainCurvePoint, 'loss'>>(model.params, spec, {
     totalSteps: spec.steps,
-    readback: options.readback ?? DEFAULT_READBACK,
+    readback: options.readback,
   });
   const budgetMs = spec.maxMinutes === null ? Infinity : spec.maxMinutes * 60_000;
 

@@ -21,6 +21,7 @@ import type { RunEvent } from '../runner/events.js';
 import { RunsInterruptedError } from '../runner/executor.js';
 import type { ExecuteOptions, Executor, RunsOutcome, SweepRun } from '../runner/executor.js';
 import { SweepLedger } from '../runner/ledger.js';
+import { bindingWarning, type GpuBinding } from '../runtime/adapter.js';
 import { RunProcess } from './run-process.js';
 
 export interface PoolOptions {
@@ -91,9 +92,20 @@ async function runPool(
   };
   options.signal?.addEventListener('abort', stopAll, { once: true });
 
+  // The device each worker said it got: two workers on one device is worth a warning.
+  const bindings = new Map<string, GpuBinding>();
+  const onBinding = (worker: string, binding: GpuBinding): void => {
+    bindings.delete(worker); // a replaced process reports again
+    const warning = bindingWarning(binding, bindings);
+    bindings.set(worker, binding);
+    const adapter = `${binding.backend} ${binding.adapter}`;
+    emit({ kind: 'adapter', worker, gpu: binding.gpu, adapter, ...(warning ? { warning } : {}) });
+  };
+
   const startProcess = async (slot: Slot): Promise<RunProcess> => {
     const child = await RunProcess.start({
       name: slot.name,
+      onBinding: (binding) => onBinding(slot.name, binding),
       ...(slot.gpu !== undefined ? { gpu: slot.gpu } : {}),
       ...(pool.entry ? { entry: pool.entry } : {}),
       ...(pool.env ? { env: pool.env } : {}),

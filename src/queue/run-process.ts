@@ -8,23 +8,23 @@
  *   const outcome = await child.run(id, plan, (progress) => …);   // done | failed | crashed | stopped
  *   await child.stop();
  *
- * The child is bound to a GPU through its environment: `LAYERCUT_GPU=<i>` (for layercut's
- * runtime) and `CUDA_VISIBLE_DEVICES=<i>` (for CUDA through TensorFlow). Without a GPU it is
- * left as the parent's environment is.
+ * The child is bound to a GPU through its environment: `LAYERCUT_GPU=<i>` (the webgpu backend
+ * picks Dawn's adapter i with it) and `CUDA_VISIBLE_DEVICES=<i>` (for CUDA through TensorFlow).
+ * Without a GPU it is left as the parent's environment is. When its backend starts, the child
+ * says on stderr which device it got (runtime/adapter.ts); `binding` and `onBinding` give it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { variables } from '../env.js';
 import { LayercutError } from '../errors.js';
+import { GPU_ENV, parseGpuBindingLine, type GpuBinding } from '../runtime/adapter.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
 import type { RunProgress } from '../experiment/run.js';
 import { isFromRunProcess, RUN_PROCESS_ENV, type FromRunProcess, type ToRunProcess } from './messages.js';
 
-/** Environment variable naming the GPU a run process is bound to (an index, as `--gpus` lists them). */
-export const GPU_ENV = variables.gpu.name;
+export { GPU_ENV };
 
 export interface RunProcessOptions {
   /** What progress lines call this process, e.g. 'w0'. */
@@ -48,6 +48,8 @@ export interface RunProcessOptions {
   stopTimeoutMs?: number;
   /** Each line the child writes to stderr (default: kept only for crash reports). */
   onStderr?: (line: string) => void;
+  /** The GPU device the child says it got (its `layercut: gpu …` line, runtime/adapter.ts), when its backend starts. */
+  onBinding?: (binding: GpuBinding) => void;
 }
 
 /** How a run given to `RunProcess.run` ended. */
@@ -122,6 +124,8 @@ interface CurrentRun {
 export class RunProcess {
   readonly name: string;
   readonly gpu: number | undefined;
+  /** The GPU device the child reported (undefined until its backend started, or when it is not bound). */
+  binding: GpuBinding | undefined;
   private readonly child: ChildProcess;
   private readonly stderr: StderrTail;
   private readonly stopTimeoutMs: number;
@@ -134,7 +138,14 @@ export class RunProcess {
     this.name = options.name;
     this.gpu = options.gpu;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5000;
-    this.stderr = new StderrTail(20, options.onStderr);
+    this.stderr = new StderrTail(20, (line) => {
+      const binding = parseGpuBindingLine(line);
+      if (binding) {
+        this.binding = binding;
+        options.onBinding?.(binding);
+      }
+      options.onStderr?.(line);
+    });
     const entry = options.entry ?? defaultEntry();
     const gpuEnv =
       options.gpu === undefined

@@ -24,6 +24,7 @@ import { LayercutError } from '../errors.js';
 import type { RunResult } from '../plan/types.js';
 import type { RunEvent } from '../runner/events.js';
 import { progressText } from '../runner/progress.js';
+import { bindingWarning } from '../runtime/adapter.js';
 import type { BackendName } from '../runtime/backend.js';
 import {
   checkQueueName,
@@ -133,6 +134,12 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ don
       ...(gpu !== undefined ? { gpu } : {}),
       ...(options.entry ? { entry: options.entry } : {}),
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+      // Workers on other machines cannot be compared here: only "not the GPU asked for" is seen.
+      onBinding: (binding) => {
+        const warning = bindingWarning(binding, new Map());
+        const adapter = `${binding.backend} ${binding.adapter}`;
+        emit({ kind: 'adapter', worker: name, gpu: binding.gpu, adapter, ...(warning ? { warning } : {}) });
+      },
     });
     emit({ kind: 'worker', worker: name, state: 'started', pid: started.pid, detail: 'run process ready' });
     return started;

@@ -6,6 +6,8 @@
  *   skipped*                   runs left alone (failed before, or held by another process)
  *   enqueued                   (queue) jobs added, already there, or whose results were waiting
  *   worker*                    (pool, queue worker) a worker process started, stopped or died
+ *   adapter*                   a worker bound to a GPU said which device it got; `warning` when
+ *                              it is not the GPU asked for, or another worker's
  *   start → progress* → done   per run; `failed` instead of `done` when it failed (`retry`: it
  *                              goes back to the queue for another attempt)
  *   stalled                    (queue) a run's worker stopped answering; the run is back in the queue
@@ -58,6 +60,16 @@ export type RunEvent =
       pid?: number;
       gpu?: number;
       detail?: string;
+    }
+  | {
+      kind: 'adapter';
+      worker: string;
+      /** The GPU asked for (LAYERCUT_GPU). */
+      gpu: number;
+      /** The device it got, e.g. 'webgpu vulkan adapter 0 of 2 "NVIDIA H200"' (runtime/adapter.ts). */
+      adapter: string;
+      /** Set when the worker did not get a GPU of its own. */
+      warning?: string;
     }
   | ({ kind: 'start'; plan: RunPlan } & RunPlace & QueuePosition)
   | ({ kind: 'progress'; progress: RunProgress } & RunPlace & QueuePosition)

@@ -216,6 +216,10 @@ export class ProgressPrinter {
         if (event.state !== 'started') this.working.delete(event.worker);
         return;
       }
+      case 'adapter':
+        this.line(`[${event.worker}] GPU ${event.gpu} → ${event.adapter}`);
+        if (event.warning) this.line(`[${event.worker}] warning: ${event.warning}`);
+        return;
       case 'start': {
         if (event.worker !== undefined) {
           this.working.set(event.worker, {

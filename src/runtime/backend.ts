@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { envValue } from '../env.js';
 import { LayercutError } from '../errors.js';
+import { gpuBindingLine, gpuIndexFromEnv, tensorflowBinding } from './adapter.js';
 import { BackendUnavailableError, type ConcreteBackendName } from './backend-error.js';
 import { startTensorflowBackend } from './tensorflow.js';
 import { registerHostKernels } from './kernels.js';
@@ -167,6 +168,9 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     const log = options.log ?? defaultLog();
     selection = selectBackend(requested, options, log).then((report) => {
       log?.(`layercut: backend ${report.name} (${report.detail})`);
+      const gpu = report.name === 'tensorflow' ? gpuIndexFromEnv() : undefined; // webgpu.ts writes its own
+      if (gpu !== undefined)
+        process.stderr.write(`${gpuBindingLine(tensorflowBinding(gpu, report.detail))}\n`);
       return report;
     });
     selectionsInFlight.set(key, selection);

@@ -9,12 +9,12 @@
  *
  * On CPU backends (cpu, wasm, tensorflow) nothing is uploaded, so nothing is kept: the
  * helpers return a fresh tensor that the caller's `tf.tidy` disposes, and tensor counts stay
- * exactly as without them. Under LAYERCUT_PLAIN_OPS (flags.ts) they also return fresh tensors.
+ * exactly as without them. In the plain kernel set (ops/registry.ts) they also return fresh tensors.
  *
  * Never dispose what these helpers return: use it as an operand inside `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { plainOps } from './flags.js';
+import { kernelSet } from './ops/registry.js';
 
 /** Backends that copy host values into device memory before a kernel can read them. */
 const UPLOADING_BACKENDS: ReadonlySet<string> = new Set(['webgpu', 'webgl']);
@@ -28,7 +28,7 @@ const everyCached = new Set<tf.Tensor>();
 /** Whether constants are kept on the device now: forced by `setConstantCaching`, else on GPU backends. */
 export function cachesDeviceConstants(): boolean {
   if (cachingOverride !== undefined) return cachingOverride;
-  if (plainOps()) return false;
+  if (kernelSet() === 'plain') return false;
   const backend = tf.engine().backendName as string | null;
   return backend !== null && UPLOADING_BACKENDS.has(backend);
 }

@@ -11,7 +11,9 @@
  *   AdamW/SGD with numbers as operands            kept constants, one upload per step
  *   the training loss read back every step        read back in groups (readback.ts)
  *
- * Both give the same results up to float32 rounding.
+ * Both give the same results up to float32 rounding. Nothing outside the runtime reads the
+ * switch: `kernelSet()` (ops/registry.ts) turns it into the plain kernel set, which the ops,
+ * device constants, gradients, read-back and optimizers consult.
  */
 import { envValue } from '../env.js';
 

@@ -18,10 +18,10 @@
  * pool, of sizes no activation has).
  *
  * Inside another gradient computation (higher-order gradients) the outer tape needs both, and
- * this is tfjs's own `tf.variableGrads`. LAYERCUT_PLAIN_OPS also selects tfjs's own.
+ * this is tfjs's own `tf.variableGrads`. The plain kernel set (ops/registry.ts) also selects tfjs's own.
  */
 import * as tf from '@tensorflow/tfjs';
-import { plainOps } from './flags.js';
+import { kernelSet } from './ops/registry.js';
 
 /** A recorded op, as tfjs's tape holds it (tfjs-core's TapeNode). */
 interface TapeNode {
@@ -94,7 +94,7 @@ export function variableGrads(
   options: GradientOptions = {},
 ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   const engine = tf.engine() as unknown as EngineInternals;
-  if (plainOps() || engine.state.gradientDepth > 0) {
+  if (kernelSet() === 'plain' || engine.state.gradientDepth > 0) {
     const result = tf.variableGrads(f, varList);
     if (!options.onReady) return result;
     // hand every gradient over at the end, as if each became ready then

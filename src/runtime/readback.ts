@@ -7,9 +7,12 @@
  * per group, and the values are exactly the ones a per-step read would give.
  *
  * A group is due after `everySteps` entries, or once `maxSeconds` have passed since the last
- * read (so slow steps still report often); `everySteps: 1` reads every step.
+ * read (so slow steps still report often); `everySteps: 1` reads every step. In the plain
+ * kernel set (ops/registry.ts: the code paths before grouping, for comparisons) training and
+ * evaluation loops read every value at once.
  */
 import * as tf from '@tensorflow/tfjs';
+import { kernelSet } from './ops/registry.js';
 
 export interface ReadbackPolicy {
   /** Entries per group (≥ 1). */
@@ -19,6 +22,16 @@ export interface ReadbackPolicy {
 }
 
 export const DEFAULT_READBACK: ReadbackPolicy = { everySteps: 16, maxSeconds: 2 };
+
+/** A loop's policy: `requested` (default DEFAULT_READBACK), or every step in the plain kernel set. */
+export function readbackPolicy(requested?: ReadbackPolicy): ReadbackPolicy {
+  return kernelSet() === 'plain' ? { everySteps: 1, maxSeconds: 0 } : (requested ?? DEFAULT_READBACK);
+}
+
+/** Entries to read back together: `grouped`, or 1 in the plain kernel set. */
+export function readbackGroupSize(grouped: number): number {
+  return kernelSet() === 'plain' ? 1 : grouped;
+}
 
 export interface ReadEntry<M> {
   meta: M;

@@ -10,8 +10,8 @@
  * without tfjs's two transposes and its [D, V] buffer (fused/scatter-rows.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedKernelsActive } from './fused/program.js';
 import { scatterRows } from './fused/scatter-rows.js';
+import { kernelSet } from './ops/registry.js';
 
 interface RefCountingBackend {
   incRef(dataId: object): void;
@@ -22,7 +22,7 @@ let fallbackSegmentSum: tf.KernelFunc | undefined;
 let fillKernel: tf.KernelFunc | undefined;
 
 const segmentSumKernel: tf.KernelFunc = (args) =>
-  (fusedKernelsActive() ? scatterRows(args, fillKernel!) : undefined) ?? fallbackSegmentSum!(args);
+  (kernelSet() === 'webgpu' ? scatterRows(args, fillKernel!) : undefined) ?? fallbackSegmentSum!(args);
 
 const transposeKernel: tf.KernelFunc = (args) => {
   const perm = (args.attrs as { perm: number[] }).perm;

@@ -7,11 +7,8 @@
  * create the device ourselves and register a `webgpu` backend built on it, so the adapter we
  * report is the adapter tfjs uses.
  *
- * Choosing among several GPUs: Dawn's `create()` accepts `adapter=NAME` (the first adapter
- * whose name contains NAME) — no index. `adapterIndex` therefore maps an index from Dawn's
- * adapter list to that adapter's name; identical GPUs (two "NVIDIA H200") cannot be told
- * apart that way, and then the process must be limited to one GPU from outside (see
- * `identicalAdaptersHint`). `listWebGpuAdapters` shows Dawn's list.
+ * Choosing among several GPUs (`adapterIndex`, or LAYERCUT_GPU in a worker): see adapter.ts.
+ * `listWebGpuAdapters` shows Dawn's list.
  *
  * While a Dawn instance is alive Node does not exit on its own: call `stopWebGpuBackend()`
  * (or `releaseBackend()` from backend.ts) when done.
@@ -20,6 +17,17 @@ import * as tf from '@tensorflow/tfjs';
 
 import { envValue } from '../env.js';
 import { LayercutError } from '../errors.js';
+import {
+  chooseAdapter,
+  GPU_ENV,
+  gpuBindingLine,
+  gpuIndexFromEnv,
+  identicalAdaptersHint,
+  pinByPciAddress,
+  webGpuBinding,
+  type AdapterChoice,
+  type WebGpuAdapterEntry,
+} from './adapter.js';
 import { BackendUnavailableError, firstLineOf } from './backend-error.js';
 import { cacheBindGroups, type BindGroupCache } from './bind-groups.js';
 import {
@@ -52,13 +60,7 @@ export interface WebGpuOptions {
   createFlags?: string[];
 }
 
-/** One adapter as Dawn lists it. */
-export interface WebGpuAdapterEntry {
-  /** Dawn backend: 'vulkan', 'metal', 'd3d12', … */
-  backend: string;
-  /** Device name, e.g. 'NVIDIA H200'. */
-  name: string;
-}
+export type { WebGpuAdapterEntry };
 
 type Dawn = typeof import('webgpu');
 
@@ -86,14 +88,6 @@ interface ActiveWebGpu {
   bindGroups: BindGroupCache;
 }
 let active: ActiveWebGpu | undefined;
-
-// Checked on a 2×H200 host: CUDA_VISIBLE_DEVICES, NVIDIA_VISIBLE_DEVICES (inside the
-// container) and VK_LOADER_DEVICE_SELECT all leave both GPUs visible to Dawn through Vulkan.
-const identicalAdaptersHint =
-  'Dawn picks adapters by name only, so of identical GPUs it always takes the first; ' +
-  'CUDA_VISIBLE_DEVICES does not affect Vulkan. To use another one, give each process its own GPU ' +
-  'from outside, e.g. one container per GPU (the NVIDIA container runtime applies NVIDIA_VISIBLE_DEVICES ' +
-  'when the container starts), or use the tensorflow backend, which honours CUDA_VISIBLE_DEVICES.';
 
 /**
  * Dawn toggles always enabled: they expose `shader-f16` on NVIDIA and the experimental
@@ -199,26 +193,30 @@ export async function listWebGpuAdapters(options: WebGpuOptions = {}): Promise<W
   }
 }
 
-/** The `adapter=NAME` flag that makes Dawn pick adapter number `index` of its list. */
-async function adapterFlagFor(index: number, options: WebGpuOptions): Promise<string> {
+/**
+ * The adapter asked for: `adapterIndex` (an identical name before it is an error), else
+ * LAYERCUT_GPU (of identical adapters, the one asked for where Mesa's device-select layer can
+ * confine the process to it, else the first, and the binding line says so).
+ */
+async function adapterChoice(options: WebGpuOptions): Promise<AdapterChoice | undefined> {
+  const named = options.createFlags?.some((flag) => flag.startsWith('adapter=')) ?? false;
+  const index = options.adapterIndex ?? (named ? undefined : gpuIndexFromEnv());
+  if (index === undefined) return undefined;
   const adapters = await listWebGpuAdapters(options);
   if (adapters.length === 0) throw noAdapterError(probeVulkanLoader());
-  const listing = adapters.map((a, i) => `${i}: ${a.name} (${a.backend})`).join(', ');
-  const wanted = adapters[index];
-  if (!Number.isInteger(index) || wanted === undefined) {
+  const choice = chooseAdapter(
+    index,
+    adapters,
+    options.adapterIndex === undefined ? GPU_ENV : 'adapterIndex',
+  );
+  if (options.adapterIndex === undefined)
+    return pinByPciAddress(choice, adapters, () => listWebGpuAdapters(options));
+  if (choice.unreachable)
     throw new LayercutError(
-      `webgpu adapterIndex ${index} does not exist; Dawn sees ${adapters.length} adapter(s): ${listing}`,
-      `use an index from 0 to ${adapters.length - 1}`,
-    );
-  }
-  const pickedByName = adapters.findIndex((adapter) => adapter.name.includes(wanted.name));
-  if (pickedByName !== index) {
-    throw new LayercutError(
-      `webgpu adapterIndex ${index} cannot be selected: adapters ${pickedByName} and ${index} are both '${wanted.name}' (${listing})`,
+      `webgpu adapterIndex ${index} cannot be selected: ${choice.unreachable}`,
       identicalAdaptersHint,
     );
-  }
-  return `adapter=${wanted.name}`;
+  return choice;
 }
 
 /** Sets `navigator.gpu` (Node 21+ has a `navigator` object; Node 20 has none). Returns the undo. */
@@ -293,7 +291,8 @@ export async function startWebGpuBackend(
   const dawn = await loadDawn();
   Object.assign(globalThis, dawn.globals); // GPUBufferUsage, GPUMapMode, … as in a browser
   const flags = dawnFlags(options);
-  if (options.adapterIndex !== undefined) flags.push(await adapterFlagFor(options.adapterIndex, options));
+  const choice = await adapterChoice(options);
+  if (choice) flags.push(choice.flag);
 
   const gpu = dawn.create(flags);
   let adapter: GPUAdapter | null;
@@ -349,6 +348,10 @@ export async function startWebGpuBackend(
   const matrix = tensorCoreShape(adapter, device);
   if (matrix) installTensorCoreMatMul(matrix, device.limits.maxComputeWorkgroupStorageSize);
   else uninstallTensorCoreMatMul();
+
+  // A worker bound to a GPU says which adapter it got, always (the pool checks these lines).
+  if (choice && options.adapterIndex === undefined)
+    process.stderr.write(`${gpuBindingLine(webGpuBinding(choice, describeAdapter(adapter.info, device)))}\n`);
 
   const batchFlag = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   if (tf.env().get(batchFlag) === tfjsDefaultSubmitBatchSize)

@@ -6,8 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../models/types.js';
-import { fusedCrossEntropy } from '../runtime/fused/cross-entropy.js';
-import { fusedKernelsActive } from '../runtime/fused/program.js';
+import { crossEntropy } from '../runtime/ops/cross-entropy.js';
+
+export { crossEntropy };
 
 export interface PromptBatch {
   /** [B, T] int32, right-padded. */
@@ -40,20 +41,6 @@ export function labelWordLogits(
   return tf.tidy(() => {
     const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
     return model.lmHead(atPositions(lastHidden, batch.answerPositions), labelTokenIds) as tf.Tensor2D;
-  });
-}
-
-/**
- * Mean cross-entropy of class scores [B, C] against labels [B]. On webgpu one program each way
- * (src/runtime/fused/cross-entropy.ts); these tfjs ops are its reference.
- */
-export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  if (fusedKernelsActive() && logits.dtype === 'float32')
-    return tf.tidy(() => fusedCrossEntropy(logits, tf.cast(labels, 'int32')));
-  return tf.tidy(() => {
-    const classes = logits.shape[1];
-    const oneHot = tf.oneHot(tf.cast(labels, 'int32'), classes);
-    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
   });
 }
 

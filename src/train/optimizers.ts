@@ -5,14 +5,14 @@
  * On a GPU each JS number used as an operand is a host→device upload (tfjs's own Adam makes
  * about six per parameter per step). Here constants (β1, β2, momentum, decay) are tensors
  * kept for the optimizer's lifetime, and the per-step scalars (rate, bias corrections) are
- * packed into one tensor: one upload per step. LAYERCUT_PLAIN_OPS (runtime/flags.ts) selects
- * the plain formulation, numbers as operands, for comparisons.
+ * packed into one tensor: one upload per step. The plain kernel set (runtime/ops/registry.ts)
+ * selects the plain formulation, numbers as operands, for comparisons.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceScalar } from '../runtime/constants.js';
-import { plainOps } from '../runtime/flags.js';
 import { fusedAdamWUpdate } from '../runtime/fused-adamw.js';
+import { kernelSet } from '../runtime/ops/registry.js';
 
 export interface Optimizer {
   /**
@@ -80,8 +80,8 @@ class PerStepScalars {
 /** What every optimizer shares: `step` is `begin`, `update` for each gradient, `finish`. */
 abstract class StepwiseOptimizer implements Optimizer {
   steps = 0;
-  /** LAYERCUT_PLAIN_OPS: numbers as operands (runtime/flags.ts). */
-  protected readonly plain = plainOps();
+  /** The plain kernel set (runtime/ops/registry.ts): numbers as operands. */
+  protected readonly plain = kernelSet() === 'plain';
 
   constructor(protected readonly params: Map<string, tf.Variable>) {}
 

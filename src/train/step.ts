@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OptimizerSpec, ScheduleSpec } from '../plan/types.js';
 import { deviceScalar } from '../runtime/constants.js';
 import { variableGrads } from '../runtime/gradients.js';
-import { DeferredScalars, type ReadbackPolicy } from '../runtime/readback.js';
+import { DeferredScalars, readbackPolicy, type ReadbackPolicy } from '../runtime/readback.js';
 import { clipByGlobalNorm } from './clip.js';
 import { AdamW, Sgd, type Optimizer } from './optimizers.js';
 import { lossScaleFor } from './precision.js';
@@ -68,11 +68,14 @@ export class TrainingSteps<M> {
   private readonly nameOf: Map<string, string>;
   private readonly pending: DeferredScalars<M>;
 
-  /** `totalSteps`: the steps the schedule decays over. */
+  /**
+   * `totalSteps`: the steps the schedule decays over; `readback`: when losses come back (default
+   * 16 steps or 2 s; every step in the plain kernel set).
+   */
   constructor(
     params: Map<string, tf.Variable>,
     private readonly spec: StepSpec,
-    options: { totalSteps: number; readback: ReadbackPolicy },
+    options: { totalSteps: number; readback?: ReadbackPolicy },
   ) {
     this.lossScale = lossScaleFor(spec);
     this.optimizer = makeOptimizer(spec.optimizer, params);
@@ -82,7 +85,7 @@ export class TrainingSteps<M> {
         : { ...spec.schedule, totalSteps: options.totalSteps };
     this.variables = [...params.values()];
     this.nameOf = new Map([...params].map(([name, v]) => [v.name, name]));
-    this.pending = new DeferredScalars<M>(options.readback);
+    this.pending = new DeferredScalars<M>(readbackPolicy(options.readback));
   }
 
   /** The learning rate of the step with 0-based index `scheduleStep`. */

@@ -14,8 +14,7 @@ import { LayercutError } from '../errors.js';
 import type { EvalMetrics, TrainSpec } from '../plan/types.js';
 import { deviceScalar } from '../runtime/constants.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
-import { plainOps } from '../runtime/flags.js';
-import { DEFAULT_READBACK, type ReadbackPolicy } from '../runtime/readback.js';
+import { readbackGroupSize, type ReadbackPolicy } from '../runtime/readback.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from './batching.js';
 import { classificationMetrics } from './metrics.js';
 import { crossEntropy } from './objectives.js';
@@ -92,7 +91,7 @@ export async function evaluate(
       at += indices.length + 1;
     }
   };
-  const perRead = plainOps() ? 1 : EVAL_BATCHES_PER_READ;
+  const perRead = readbackGroupSize(EVAL_BATCHES_PER_READ);
   try {
     for (const indices of batchOrder(examples, options.batchSize, { bucket: true })) {
       await interruptionPoint(options.signal, 'evaluation');
@@ -139,7 +138,7 @@ export async function train(
   const evalOptions = { batchSize: Math.max(spec.batchSize, 8), padId, labels, signal: options.signal };
   const steps = new TrainingSteps<{ step: number; epoch: number; lr: number }>(scorer.trainable, spec, {
     totalSteps: Math.max(totalSteps, spec.schedule.warmupSteps + 1),
-    readback: plainOps() ? { everySteps: 1, maxSeconds: 0 } : (options.readback ?? DEFAULT_READBACK),
+    readback: options.readback,
   });
 
   const outcome: TrainOutcome = {

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../../src/errors.js';
 import { ConfigError } from '../../src/models/config.js';
-import { rmsNorm } from '../../src/models/layers.js';
+import { rmsNorm } from '../../src/runtime/ops/norms.js';
 import { llama } from '../../src/models/llama.js';
 import { loadModel } from '../../src/models/load.js';
 import { saveModel } from '../../src/models/save.js';

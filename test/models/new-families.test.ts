@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../src/models/config.js';
 import { gemma } from '../../src/models/gemma.js';
 import { gptNeox } from '../../src/models/gpt-neox.js';
-import { causalMaskBias } from '../../src/models/layers.js';
+import { causalMaskBias } from '../../src/runtime/ops/masks.js';
 import { llama } from '../../src/models/llama.js';
 import type { LlamaLikeConfig } from '../../src/models/llama-like.js';
 import { loadModel } from '../../src/models/load.js';

@@ -3,15 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import {
-  activation,
-  attention,
-  causalMaskBias,
-  layerNorm,
-  paddingMaskBias,
-  positionsFromMask,
-  rmsNorm,
-} from '../../src/models/layers.js';
+import { activation } from '../../src/models/layers.js';
+import { attention } from '../../src/runtime/ops/attention.js';
+import { causalMaskBias, paddingMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
+import { layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
 import {
   keptConstantCount,
   releaseDeviceConstants,

@@ -1,9 +1,9 @@
-// matMulBias (src/runtime/linear.ts): x·W + b with tfjs's numbers, keeping only x and W for backward.
+// matMulBias (src/runtime/ops/linear.ts): x·W + b with tfjs's numbers, keeping only x and W for backward.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { variableGrads } from '../../src/runtime/gradients.js';
-import { matMulBias } from '../../src/runtime/linear.js';
+import { matMulBias } from '../../src/runtime/ops/linear.js';
 import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
 
 onCpuWithRuntimeReset();

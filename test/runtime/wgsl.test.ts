@@ -12,20 +12,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
+import { activation } from '../../src/models/layers.js';
 import {
-  activation,
   attentionProbabilities,
-  causalMaskBias,
-  layerNorm,
   packedSelfAttention,
-  paddingMaskBias,
-  positionsFromMask,
-  rmsNorm,
   type HeadLayout,
-} from '../../src/models/layers.js';
+} from '../../src/runtime/ops/attention.js';
+import { causalMaskBias, paddingMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
+import { layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
 import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
-import { matMulBias } from '../../src/runtime/linear.js';
+import { matMulBias } from '../../src/runtime/ops/linear.js';
+import { kernelSet } from '../../src/runtime/ops/registry.js';
+import { setPlainOps } from '../../src/runtime/flags.js';
 import { RowProgram, runProgram } from '../../src/runtime/fused/program.js';
 import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
 import {
@@ -150,6 +149,42 @@ describe('the check itself', () => {
 });
 
 describe('fused programs', () => {
+  it('the kernel registry picks them on webgpu, and tfjs or plain kernels under the switches', async () => {
+    const x = tf.randomNormal([6, 40]);
+    const [g, b] = [tf.ones([40]), tf.zeros([40])];
+    const gelu = activation('gelu_new');
+    const step = () => valueAndGrads((xi, gi, bi) => gelu(layerNorm(xi!, gi, bi, 1e-5)), [x, g, b]);
+    const layercutPrograms = (modules: string[]) =>
+      modules.filter((m) => ['RowProgram', 'ElementwiseProgram', 'ColumnSumProgram'].includes(m));
+    assert.equal(kernelSet(), 'webgpu');
+    const fused = await run('registry: webgpu', step);
+    assert.deepEqual(fused.errors, []);
+    assert.deepEqual([...new Set(layercutPrograms(fused.modules))].sort(), [
+      'ColumnSumProgram',
+      'ElementwiseProgram',
+      'RowProgram',
+    ]);
+    for (const [set, on, off] of [
+      [
+        'tfjs',
+        () => (process.env['LAYERCUT_NO_FUSED_KERNELS'] = '1'),
+        () => (process.env['LAYERCUT_NO_FUSED_KERNELS'] = ''),
+      ],
+      ['plain', () => setPlainOps(true), () => setPlainOps(undefined)],
+    ] as const) {
+      on();
+      try {
+        assert.equal(kernelSet(), set);
+        const { errors, modules } = await run(`registry: ${set}`, step);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(layercutPrograms(modules), [], `${set}: ${modules.join(', ')}`);
+      } finally {
+        off();
+      }
+    }
+    tf.dispose([x, g, b]);
+  });
+
   it('LayerNorm forward and backward (row statistics, apply, input gradient, column sums)', async () => {
     // 300 rows: the column sum takes two passes (blocks of 128 rows)
     const x = tf.randomNormal([3, 100, 40]);

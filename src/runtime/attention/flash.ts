@@ -24,12 +24,11 @@
  * operand are staged in workgroup memory, at most 16 KiB (WebGPU's default limit, the one Dawn's
  * null backend validates against in test/runtime/wgsl.test.ts).
  *
- * The reference is `attention` in src/models/layers.ts (split heads, scores, masked softmax,
+ * The reference is `attention` in src/runtime/ops/attention.ts (split heads, scores, masked softmax,
  * weighted sum, merge heads); bench/gpu-suite.ts compares the two on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';
-import { envValue } from '../../env.js';
-import { fusedKernelsActive, runProgram, unfilledTensor, type WebGpuProgram } from '../fused/program.js';
+import { runProgram, unfilledTensor, type WebGpuProgram } from '../fused/program.js';
 import { writesBinding } from '../shader-directives.js';
 
 /** How the heads lie in the packed projection. */
@@ -83,11 +82,6 @@ export function flashAttentionFits(
     (biasRows === seq || biasRows === 1) &&
     biasCols === seq
   );
-}
-
-/** True when attention runs through these programs: fused kernels on, LAYERCUT_NO_FLASH_ATTENTION off. */
-export function flashAttentionActive(): boolean {
-  return fusedKernelsActive() && !envValue('noFlashAttention');
 }
 
 /** WGSL shared by both programs: the block ids made uniform, and the bias index of a (query, key) pair. */

@@ -7,7 +7,7 @@
  *   backward  dS = scale · P · (dP − Σ dP · P)                              one workgroup per row
  *
  * bias is the additive mask, [B, 1, Tq, Tk] (causal) or [B, 1, 1, Tk] (padding), a batch of 1
- * broadcasting; it gets no gradient. The same maths as `attention` in src/models/layers.ts (the
+ * broadcasting; it gets no gradient. The same maths as `attention` in src/runtime/ops/attention.ts (the
  * CPU reference); bench/matmul.ts compares the two on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,6 +1,6 @@
 /**
  * The mean cross-entropy of class scores against labels as two WebGPU programs, one each way.
- * Written with tfjs ops (`crossEntropy` in src/train/objectives.ts, the reference) it is a
+ * Written with tfjs ops (`crossEntropy` in src/runtime/ops/cross-entropy.ts, the reference) it is a
  * one-hot, a log-softmax (max, subtract, exp, sum, log, subtract), a product, two sums and a
  * negation, and about twice as many programs backward: nineteen dispatches on scores of a few
  * label words, every step, whatever the depth.

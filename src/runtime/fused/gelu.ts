@@ -4,7 +4,7 @@
  *   y  = ½ · x · (1 + t),  t = tanh(u),  u = √(2/π) · (x + 0.044715 · x³)
  *   dx = dy · ½ · ((1 + t) + x · (1 − t²) · √(2/π) · (1 + 3 · 0.044715 · x²))
  *
- * The same maths as `geluTanh` in src/models/layers.ts (the CPU reference); bench/matmul.ts
+ * The same maths as `geluTanh` in src/runtime/ops/activations.ts (its tfjs kernel); bench/matmul.ts
  * compares the two on the GPU. u is clamped to ±15 before tanh (tanh is ±1 to f32 there), as
  * tfjs's own tanh does, so large inputs cannot overflow inside tanh.
  */

@@ -1,6 +1,6 @@
 /**
  * LayerNorm as WebGPU programs: y = (x − mean) · invStd · gain + bias over the last axis, and
- * its gradient. Written with tfjs ops (src/models/layers.ts) the pair is about twenty programs
+ * its gradient. Written with tfjs ops (src/runtime/ops/norms.ts) the pair is about twenty programs
  * (each mean, subtraction, product… its own pass, plus transposes for the column sums); here it
  * is two forward passes and four to six backward ones:
  *
@@ -9,7 +9,7 @@
  *   backward  dx = invStd · (g − mean(g) − x̂ · mean(g · x̂)),  g = dy · gain   one workgroup per row
  *             dgain = Σ_rows dy · x̂,  dbias = Σ_rows dy          column sums in blocks of rows
  *
- * The same maths as `layerNorm` in src/models/layers.ts (the CPU reference); bench/matmul.ts
+ * The same maths as `layerNorm` in src/runtime/ops/norms.ts (its tfjs kernel); bench/matmul.ts
  * compares the two on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';

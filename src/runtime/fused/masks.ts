@@ -8,7 +8,7 @@
  *   causal bias [B, 1, T, T] = 0 where key ≤ query and mask[b, key] = 1, else −1e9
  *             (tfjs: a cast, a product with the kept lower triangle, a subtraction, a product)
  *
- * The same values as `positionsFromMask` and `causalMaskBias` in src/models/layers.ts.
+ * The same values as `positionsFromMask` and `causalMaskBias` in src/runtime/ops/masks.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ElementwiseProgram, runProgram } from './program.js';

@@ -6,12 +6,9 @@
  * each input's shape, `workgroupId`/`localId`/`localIndex`) and appends `getUserCode()`. A
  * program whose dispatch layout is flat (only `x`) gets `main(index)`, others `main()`.
  *
- * Fused kernels are used only while the `webgpu` backend is active and the plain paths
- * (LAYERCUT_PLAIN_OPS) are off; `LAYERCUT_NO_FUSED_KERNELS=1` turns them off to compare.
+ * Which op runs which program, and when, is chosen in one place: src/runtime/ops/registry.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { envValue } from '../../env.js';
-import { plainOps } from '../flags.js';
 
 /** The fields of a tfjs-webgpu program. */
 export interface WebGpuProgram {
@@ -46,11 +43,6 @@ interface WebGpuBackendLike {
     dtype: tf.DataType,
     uniforms?: ProgramUniform[],
   ): tf.TensorInfo;
-}
-
-/** True when fused kernels run: the webgpu backend is active, plain paths and the opt-out are off. */
-export function fusedKernelsActive(): boolean {
-  return tf.getBackend() === 'webgpu' && !plainOps() && !envValue('noFusedKernels');
 }
 
 /** Runs `program` on `inputs` and returns its output (float32 unless `dtype` says otherwise) as a tensor. */

@@ -1,0 +1,100 @@
+/**
+ * LayerNorm and RMSNorm over the last axis. x: [..., D], gain and bias: [D].
+ *
+ * The tfjs kernels have analytic gradients that use only reductions and saved tensors: tfjs's own
+ * `Mean` gradient fills an array of ones on the host and uploads it at every step (half a GPT-2
+ * training step on WebGPU), and `eps` is a device constant. The plain kernels are the `tf.moments`
+ * and `tf.mean` formulations, differentiated by tfjs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { deviceScalar } from '../constants.js';
+import { fusedLayerNorm } from '../fused/layer-norm.js';
+import { defineOp } from './registry.js';
+
+/**
+ * (x − mean) / √(var + eps) · gain + bias, var biased (as PyTorch); gain and bias optional.
+ * On webgpu, with both: two programs forward, a few backward (src/runtime/fused/layer-norm.ts).
+ */
+export const layerNorm: (
+  x: tf.Tensor,
+  gain: tf.Tensor | undefined,
+  bias: tf.Tensor | undefined,
+  eps: number,
+) => tf.Tensor = defineOp('layerNorm', {
+  webgpu: (x, gain, bias, eps) => (gain && bias ? fusedLayerNorm(x, gain, bias, eps) : undefined),
+  tfjs: (x, gain, bias, eps) => affine(normalize(x, eps), gain, bias),
+  plain: (x, gain, bias, eps) => affine(plainNormalize(x, eps), gain, bias),
+});
+
+function affine(y: tf.Tensor, gain: tf.Tensor | undefined, bias: tf.Tensor | undefined): tf.Tensor {
+  if (gain) y = tf.mul(y, gain);
+  if (bias) y = tf.add(y, bias);
+  return y;
+}
+
+/** (x − mean) / √(var + eps) over the last axis, with an analytic gradient. x: [..., D]. */
+function normalize(x: tf.Tensor, eps: number): tf.Tensor {
+  const epsilon = deviceScalar(eps);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const axis = input.rank - 1;
+    const mean = tf.mean(input, axis, true); // [..., 1]
+    const centered = tf.sub(input, mean);
+    const variance = tf.mean(tf.square(centered), axis, true); // biased, as PyTorch
+    const invStd = tf.rsqrt(tf.add(variance, epsilon)); // [..., 1]
+    const xhat = tf.mul(centered, invStd);
+    save([xhat, invStd]);
+    return {
+      value: xhat,
+      // dx = invStd · (dy − mean(dy) − x̂ · mean(dy · x̂))
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        dy = dy as tf.Tensor;
+        const [savedXhat, savedInvStd] = saved as [tf.Tensor, tf.Tensor];
+        const meanDy = tf.mean(dy, axis, true);
+        const meanDyXhat = tf.mean(tf.mul(dy, savedXhat), axis, true);
+        return tf.mul(savedInvStd, tf.sub(tf.sub(dy, meanDy), tf.mul(savedXhat, meanDyXhat)));
+      },
+    };
+  });
+  return op(x);
+}
+
+/** The plain formulation: tf.moments, differentiated by tfjs. */
+function plainNormalize(x: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, x.rank - 1, true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+}
+
+/** RMSNorm, as Llama's: x / √(mean(x²) + eps) · gain. x: [..., D], gain: [D]. */
+export const rmsNorm: (x: tf.Tensor, gain: tf.Tensor, eps: number) => tf.Tensor = defineOp('rmsNorm', {
+  tfjs: (x, gain, eps) => tf.mul(rmsNormalize(x, eps), gain),
+  plain: (x, gain, eps) => {
+    const meanSquare = tf.mean(tf.square(x), x.rank - 1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain);
+  },
+});
+
+/** x / √(mean(x²) + eps) over the last axis, with an analytic gradient. x: [..., D]. */
+function rmsNormalize(x: tf.Tensor, eps: number): tf.Tensor {
+  const epsilon = deviceScalar(eps);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const axis = input.rank - 1;
+    const invRms = tf.rsqrt(tf.add(tf.mean(tf.square(input), axis, true), epsilon)); // [..., 1]
+    const xhat = tf.mul(input, invRms);
+    save([xhat, invRms]);
+    return {
+      value: xhat,
+      // dx = invRms · (dy − x̂ · mean(dy · x̂))
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        dy = dy as tf.Tensor;
+        const [savedXhat, savedInvRms] = saved as [tf.Tensor, tf.Tensor];
+        const meanDyXhat = tf.mean(tf.mul(dy, savedXhat), axis, true);
+        return tf.mul(savedInvRms, tf.sub(dy, tf.mul(savedXhat, meanDyXhat)));
+      },
+    };
+  });
+  return op(x);
+}
