@@ -65,7 +65,7 @@ import { countHostTensors } from '../src/runtime/host-tensors.js';
 import { webGpuMemory } from '../src/runtime/webgpu.js';
 import { labelWordLogits, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
 import { AdamW } from '../src/train/optimizers.js';
-import { runExperiment } from '../src/train/run.js';
+import { runExperiment } from '../src/experiment/run.js';
 import { writeSafetensors, type WritableTensor } from '../src/weights/safetensors.js';
 import { fruitDataset, fruitTask } from '../test/helpers/tiny-gpt2.js';
 import { fineTuneStep } from './train-step.js';

@@ -72,11 +72,11 @@ async function bench(): Promise<void> {
   const { layercutCacheDir } = await import('../src/hub/settings.js');
   const { randomGpt2Checkpoint } = await import('../src/models/init.js');
   const { packageRoot } = await import('../src/package-root.js');
-  const { runPool } = await import('../src/queue/pool.js');
-  const { parseCount, parseGpuList } = await import('../src/queue/options.js');
-  const { SweepPrinter } = await import('../src/queue/printer.js');
-  const { sweepRuns } = await import('../src/queue/sweep.js');
-  const { RunnerModelCatalog } = await import('../src/runner/catalog.js');
+  const { workerPool } = await import('../src/queue/pool.js');
+  const { parseCount, parseGpuList } = await import('../src/cli/options.js');
+  const { ProgressPrinter } = await import('../src/runner/progress.js');
+  const { sweepRuns } = await import('../src/runner/executor.js');
+  const { runSweep } = await import('../src/runner/run-plans.js');
   const { parseBackendName } = await import('../src/runtime/backend.js');
   const { writeSafetensors } = await import('../src/weights/safetensors.js');
 
@@ -111,7 +111,7 @@ async function bench(): Promise<void> {
       process.stderr.write(`writing a random GPT-2 ${layers}×${width} to ${dir}…\n`);
       await writeSafetensors(weights, await randomGpt2Checkpoint(config, 1));
       await writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-      const tokenizer = path.join(packageRoot, 'test', 'fixtures', 'tokenizers', 'gpt2');
+      const tokenizer = path.join(packageRoot, 'models', 'tokenizers', 'gpt2');
       for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
         await copyFile(path.join(tokenizer, file), path.join(dir, file));
       }
@@ -140,9 +140,7 @@ async function bench(): Promise<void> {
     backend,
   });
   const seeds = Array.from({ length: parseCount(values.runs, '--runs', 1) }, (_, i) => i);
-  const compiled = await compileValues([{ name: 'bench', value: sweep(base, { seed: seeds }) }], {
-    catalog: new RunnerModelCatalog(),
-  });
+  const compiled = await compileValues([{ name: 'bench', value: sweep(base, { seed: seeds }) }]);
   const errors = compiled.issues.filter((issue) => issue.severity === 'error');
   if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('\n'));
   const runs = sweepRuns(compiled.runs);
@@ -156,24 +154,20 @@ async function bench(): Promise<void> {
     const warmup = parseCount(values.warmup, '--warmup', 0);
     if (warmup > 0) {
       process.stderr.write(`warm-up: ${warmup} run(s) on 1 worker, not timed\n`);
-      const outcome = await runPool(runs.slice(0, warmup), {
+      const outcome = await runSweep(runs.slice(0, warmup), {
         store: path.join(scratch, 'warmup.db'),
-        workers: 1,
-        ...(gpus ? { gpus: gpus.slice(0, 1) } : {}),
-        entry,
+        executor: workerPool({ workers: 1, ...(gpus ? { gpus: gpus.slice(0, 1) } : {}), entry }),
       });
       if (outcome.failed.length > 0) throw new Error(`the warm-up run failed: ${outcome.failed[0]!.error}`);
     }
     for (const workers of counts) {
-      const printer = new SweepPrinter({ live: false });
+      const printer = new ProgressPrinter({ live: false });
       const adapters = new Map<string, string>(); // worker → the device it reported
       const warnings: string[] = [];
       const started = performance.now();
-      const outcome = await runPool(runs, {
+      const outcome = await runSweep(runs, {
         store: path.join(scratch, `workers-${workers}.db`),
-        workers,
-        ...(gpus ? { gpus } : {}),
-        entry,
+        executor: workerPool({ workers, ...(gpus ? { gpus } : {}), entry }),
         onEvent: (event) => {
           if (event.kind === 'adapter') {
             adapters.set(event.worker, event.adapter);

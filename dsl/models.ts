@@ -38,11 +38,14 @@ export function local(path: string): LocalModel {
   return { kind: 'local', path };
 }
 
-/** Names of the models shipped with layercut (tiny random checkpoints for trying things offline). */
-export type BuiltinModelName =
-  'tiny-english' | 'tiny-gpt2' | 'gpt2-tiny' | 'opt-tiny' | 'opt-tiny-postln' | 'gpt2-tiny-bf16';
+/**
+ * Names of the built-in models: `tiny-english` (shipped, pretrained by layercut), `tiny-gpt2`
+ * (random weights, written on first use), or any model folder in a folder of `$LAYERCUT_MODELS`.
+ */
+// `string & {}`: any name, with the known ones offered by an editor.
+export type BuiltinModelName = 'tiny-english' | 'tiny-gpt2' | (string & {});
 
-/** A model shipped with layercut, e.g. `builtin('gpt2-tiny')` (random weights, 4 layers). */
+/** A built-in model, e.g. `builtin('tiny-english')` (8 layers, pretrained on English text offline). */
 export function builtin(name: BuiltinModelName): BuiltinModel {
   return { kind: 'builtin', name };
 }

@@ -4,7 +4,8 @@
  *
  *   node --import tsx scripts/make-gpt2-tokenizer.ts [outDir] [--no-verify]
  *
- * Writes into outDir (default test/fixtures/tokenizers/gpt2):
+ * Writes into outDir (default test/fixtures/tokenizers/gpt2, whose three tokenizer files are
+ * links to models/tokenizers/gpt2/, the copy layercut ships for its generated GPT-2 models):
  * - tokenizer.json: byte-level BPE; vocab = each token's bytes through GPT-2's
  *   byte-to-unicode table (rank = id), merges = one per multi-byte token, in rank order;
  * - tokenizer_config.json, special_tokens_map.json: `<|endoftext|>` (id 50256) as

@@ -24,8 +24,8 @@ export { PAPER_DEFAULTS } from './plan/types.js';
 export type * from './plan/types.js';
 
 export * from './runner/index.js';
-export { runExperiment } from './train/run.js';
-export type { RunOptions, RunProgress } from './train/run.js';
+export { runExperiment } from './experiment/run.js';
+export type { RunOptions, RunProgress } from './experiment/run.js';
 export { loadModel } from './models/load.js';
 export type { LoadOptions, LoadedModel } from './models/load.js';
 export { getTask, taskNames } from './data/tasks.js';

@@ -4,12 +4,11 @@
  * printing each problem as `file:line:col message`. Exit code 2 when there is any error.
  * Reads config.json files (local, cached or from the table of known models); no weights, no network.
  */
-import { parseOptions } from './options.js';
 import path from 'node:path';
-import type { Command } from '../cli.js';
 import { checkFileReport, experimentProject, formatDiagnostic } from '../compile/check.js';
 import { formatPromptFits } from '../compile/prompt-checks.js';
-import { ExitCode, LayercutError } from '../errors.js';
+import { ExitCode } from '../errors.js';
+import { defineCommand, experimentFiles, shownPath } from './options.js';
 
 const usage = `usage: layercut check <file.ts>... [--only <export>]...
 
@@ -27,17 +26,12 @@ they are not here that check is skipped with a note — check never downloads.
 
 Exit code 2 when there are errors, 0 when there are none (warnings are printed too).`;
 
-export const checkCommand: Command = {
+export const checkCommand = defineCommand('check', {
   usage,
-  async run(args) {
-    const parsed = parseOptions('check', {
-      args,
-      allowPositionals: true,
-      options: { only: { type: 'string', multiple: true } },
-    });
-    const files = parsed.positionals;
-    if (files.length === 0)
-      throw new LayercutError('no experiment file given', 'layercut check examples/paper-gpt2xl.ts');
+  positionals: true,
+  options: { only: { type: 'string', multiple: true } },
+  async run(parsed) {
+    const files = experimentFiles(parsed.positionals, 'layercut check examples/paper-gpt2xl.ts');
     let errors = 0;
     for (const file of files) {
       const { diagnostics, prompts } = await checkFileReport(file, {
@@ -50,8 +44,8 @@ export const checkCommand: Command = {
       for (const note of prompts?.notes ?? []) console.log(`note: ${note}`);
       const count = diagnostics.filter((d) => d.severity === 'error').length;
       errors += count;
-      if (count === 0) console.error(`${path.relative(process.cwd(), file) || file}: no errors`);
+      if (count === 0) console.error(`${shownPath(file)}: no errors`);
     }
     return errors > 0 ? ExitCode.usage : ExitCode.ok;
   },
-};
+});

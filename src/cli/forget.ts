@@ -6,13 +6,11 @@
  * that another file also defines, or that a live process is running, is kept.
  */
 import path from 'node:path';
-import type { Command } from '../cli.js';
 import { compileFile } from '../compile/file.js';
-import { formatIssue } from '../compile/issues.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { runRow } from '../results/rows.js';
 import { DEFAULT_DB_FILE, openStore, openStoreReadOnly, type StoredRun } from '../results/store.js';
-import { parseOptions } from './options.js';
+import { defineCommand, experimentFiles, printErrors, shownPath } from './options.js';
 
 const usage = `usage: layercut forget <file.ts> --stale [--db FILE] [--yes]
 
@@ -33,32 +31,25 @@ function describe(run: StoredRun): string {
   return `  ${run.id}  ${run.status.padEnd(6)}  ${row.model} ${row.layers} · ${row.task} · ${row.method} · seed ${row.seed}${accuracy}`;
 }
 
-export const forgetCommand: Command = {
+export const forgetCommand = defineCommand('forget', {
   usage,
-  async run(args) {
-    const parsed = parseOptions('forget', {
-      args,
-      allowPositionals: true,
-      options: {
-        stale: { type: 'boolean', default: false },
-        db: { type: 'string', default: DEFAULT_DB_FILE },
-        yes: { type: 'boolean', default: false },
-      },
-    });
-    const [file, ...extra] = parsed.positionals;
-    if (!file)
-      throw new LayercutError('no experiment file given', 'layercut forget examples/quickstart.ts --stale');
+  positionals: true,
+  options: {
+    stale: { type: 'boolean', default: false },
+    db: { type: 'string', default: DEFAULT_DB_FILE },
+    yes: { type: 'boolean', default: false },
+  },
+  async run(parsed) {
+    const [file, ...extra] = experimentFiles(
+      parsed.positionals,
+      'layercut forget examples/quickstart.ts --stale',
+    );
     if (extra.length > 0) throw new LayercutError(`one file at a time, got ${parsed.positionals.length}`);
     if (!parsed.values.stale)
       throw new LayercutError('say what to forget', `--stale: the runs ${file} no longer defines`);
-    const relative = (f: string): string => path.relative(process.cwd(), f) || f;
     const compiled = await compileFile(file);
-    const errors = compiled.issues.filter((issue) => issue.severity === 'error');
-    if (errors.length > 0) {
-      // a file with errors defines fewer runs than it means to: forgetting by it would lose runs
-      for (const issue of errors) console.error(formatIssue(issue, relative));
-      return ExitCode.usage;
-    }
+    // a file with errors defines fewer runs than it means to: forgetting by it would lose runs
+    if (printErrors(compiled.issues)) return ExitCode.usage;
     const current = new Set(compiled.runs.map((run) => run.id));
     const reader = openStoreReadOnly(parsed.values.db);
     let stored: StoredRun[];
@@ -72,9 +63,9 @@ export const forgetCommand: Command = {
     const shared = stale.filter((run) => run.plan.labels!.files!.length > 1);
     const going = stale.filter((run) => !shared.includes(run));
     const unrecorded = stored.filter((run) => run.plan.labels?.files === undefined).length;
-    const where = relative(path.resolve(parsed.values.db));
+    const where = shownPath(path.resolve(parsed.values.db));
     const lines = [
-      `${relative(compiled.file)}: ${current.size} run(s) now; ${where} holds ${mine.length} run(s) it defined, ${stale.length} of them no longer`,
+      `${shownPath(compiled.file)}: ${current.size} run(s) now; ${where} holds ${mine.length} run(s) it defined, ${stale.length} of them no longer`,
     ];
     if (going.length > 0)
       lines.push(
@@ -101,4 +92,4 @@ export const forgetCommand: Command = {
     console.log(lines.join('\n'));
     return ExitCode.ok;
   },
-};
+});

@@ -7,12 +7,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Command } from '../cli.js';
+import { layercutEnv } from '../env.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { renderSvg, svgToPng, systemFontsPresent } from '../plots/render.js';
-import { initBackend, type BackendName } from '../runtime/backend.js';
+import { alignedColumns } from '../results/format.js';
+import { initBackend, parseBackendName } from '../runtime/backend.js';
 import { layerReport, type LayerReport } from '../select/report.js';
-import { parseOptions } from './options.js';
+import { defineCommand } from './options.js';
 
 const usage = `usage: layercut layers <model> --task <task> [options]
 
@@ -54,19 +55,6 @@ function count(option: string, value: string | undefined, min: number): number |
 
 const fixed = (value: number, digits = 4) => value.toFixed(digits);
 
-/** Columns separated by two spaces, left-aligned. */
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, col) => cell.padEnd(widths[col]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 /** The report as `layercut layers` prints it. */
 export function formatLayerReport(report: LayerReport): string {
   const rows = [['layer', 'influence', 'angular', 'depth', 'preview']];
@@ -86,7 +74,7 @@ export function formatLayerReport(report: LayerReport): string {
     `${report.model} · task ${report.task} · ${report.examples} calibration examples (seed ${report.seed})`,
     `template ${JSON.stringify(report.template)}`,
     '',
-    table(rows),
+    alignedColumns(rows),
     '',
     'suggested cuts:',
     `  block influence   drop in this order (lowest first): ${influenceDropOrder.join(', ')}`,
@@ -123,7 +111,7 @@ export function formatLayerReport(report: LayerReport): string {
         ]);
       });
     });
-    lines.push('', 'per sublayer:', table(rows));
+    lines.push('', 'per sublayer:', alignedColumns(rows));
   }
   return lines.join('\n');
 }
@@ -132,7 +120,7 @@ export function formatLayerReport(report: LayerReport): string {
 export async function writeLayerPlots(report: LayerReport, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  const png = systemFontsPresent() || process.env.LAYERCUT_FONT !== undefined;
+  const png = systemFontsPresent() || layercutEnv().font !== undefined;
   for (const [name, spec] of [
     ['layer-similarity', report.specs.similarity],
     ['block-influence', report.specs.influence],
@@ -151,32 +139,31 @@ export async function writeLayerPlots(report: LayerReport, dir: string): Promise
   return written;
 }
 
-export const layersCommand: Command = {
+export const layersCommand = defineCommand('layers', {
   usage,
-  async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseOptions('layers', {
-      args,
-      allowPositionals: true,
-      options: {
-        task: { type: 'string' },
-        examples: { type: 'string' },
-        seed: { type: 'string' },
-        template: { type: 'string' },
-        'max-length': { type: 'string' },
-        'batch-size': { type: 'string' },
-        greedy: { type: 'boolean', default: false },
-        sublayers: { type: 'boolean', default: false },
-        'greedy-sublayers': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        backend: { type: 'string' },
-      },
-    });
+  positionals: true,
+  options: {
+    task: { type: 'string' },
+    examples: { type: 'string' },
+    seed: { type: 'string' },
+    template: { type: 'string' },
+    'max-length': { type: 'string' },
+    'batch-size': { type: 'string' },
+    greedy: { type: 'boolean', default: false },
+    sublayers: { type: 'boolean', default: false },
+    'greedy-sublayers': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    backend: { type: 'string' },
+  },
+  async run({ values, positionals }) {
     if (positionals.length !== 1) {
       throw new LayercutError('give one model', 'see layercut layers --help');
     }
     if (!values.task) throw new LayercutError('missing --task <name>', 'see layercut layers --help');
-    await initBackend({ backend: values.backend as BackendName | undefined });
+    await initBackend(
+      values.backend === undefined ? {} : { backend: parseBackendName(values.backend, '--backend') },
+    );
     const report = await layerReport({
       model: positionals[0]!,
       task: values.task,
@@ -202,4 +189,4 @@ export const layersCommand: Command = {
     }
     return ExitCode.ok;
   },
-};
+});

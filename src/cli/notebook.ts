@@ -1,11 +1,10 @@
 /** `layercut notebook <file.ts>`: writes a tslab notebook that runs the file's experiments cell by cell. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseOptions } from './options.js';
-import type { Command } from '../cli.js';
 import { loadExperimentFile } from '../compile/file.js';
 import { ExitCode } from '../errors.js';
 import { experimentNotebook } from '../notebook/generate.js';
+import { defineCommand, shownPath } from './options.js';
 
 const usage = `usage: layercut notebook <file.ts> [--out notebook.ipynb]
 
@@ -17,14 +16,11 @@ examples:
   layercut notebook examples/quickstart.ts
   layercut notebook examples/ablations.ts --out notebooks/my-ablations.ipynb`;
 
-export const notebookCommand: Command = {
+export const notebookCommand = defineCommand('notebook', {
   usage,
-  async run(args) {
-    const { values, positionals } = parseOptions('notebook', {
-      args,
-      allowPositionals: true,
-      options: { out: { type: 'string' } },
-    });
+  positionals: true,
+  options: { out: { type: 'string' } },
+  async run({ values, positionals }) {
     const [file] = positionals;
     if (!file || positionals.length > 1) {
       console.error(usage);
@@ -35,9 +31,7 @@ export const notebookCommand: Command = {
     const out = path.resolve(values.out ?? file.replace(/\.[cm]?tsx?$/, '') + '.ipynb');
     const notebook = experimentNotebook(file, names, path.dirname(out));
     await writeFile(out, `${JSON.stringify(notebook, null, 1)}\n`);
-    console.log(
-      `wrote ${path.relative(process.cwd(), out)}: ${names.length} experiment cell(s) (${names.join(', ')})`,
-    );
+    console.log(`wrote ${shownPath(out)}: ${names.length} experiment cell(s) (${names.join(', ')})`);
     return ExitCode.ok;
   },
-};
+});

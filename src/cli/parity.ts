@@ -1,9 +1,8 @@
 /** `layercut parity <dir>…`: compares layercut's logits with Hugging Face reference outputs. */
-import { parseOptions } from './options.js';
-import type { Command } from '../cli.js';
 import { ExitCode } from '../errors.js';
 import { checkParity, DEFAULT_TOLERANCE } from '../models/parity.js';
-import { initBackend, type BackendName } from '../runtime/backend.js';
+import { initBackend, parseBackendName } from '../runtime/backend.js';
+import { defineCommand, positiveNumber } from './options.js';
 
 const usage = `usage: layercut parity <dir> [<dir>…] [--backend auto|tensorflow|webgpu|wasm|cpu] [--tolerance 1e-4]
 
@@ -15,20 +14,19 @@ or any logit is NaN or infinite.
 example:
   layercut parity test/fixtures/models/gpt2-tiny --backend wasm`;
 
-export const parityCommand: Command = {
+export const parityCommand = defineCommand('parity', {
   usage,
-  async run(args) {
-    const { values, positionals } = parseOptions('parity', {
-      args,
-      allowPositionals: true,
-      options: { backend: { type: 'string' }, tolerance: { type: 'string' } },
-    });
+  positionals: true,
+  options: { backend: { type: 'string' }, tolerance: { type: 'string' } },
+  async run({ values, positionals }) {
     if (positionals.length === 0) {
       console.error(usage);
       return ExitCode.usage;
     }
-    const tolerance = values.tolerance ? Number(values.tolerance) : DEFAULT_TOLERANCE;
-    const backend = await initBackend({ backend: values.backend as BackendName | undefined });
+    const tolerance = positiveNumber(values.tolerance, '--tolerance') ?? DEFAULT_TOLERANCE;
+    const backend = await initBackend(
+      values.backend === undefined ? {} : { backend: parseBackendName(values.backend, '--backend') },
+    );
     console.log(`backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`);
     let failed = false;
     for (const dir of positionals) {
@@ -46,4 +44,4 @@ export const parityCommand: Command = {
     }
     return failed ? ExitCode.failed : ExitCode.ok;
   },
-};
+});

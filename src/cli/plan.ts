@@ -8,14 +8,12 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from '../cli.js';
 import { parseAxisOverrides } from '../compile/axis-overrides.js';
 import { compileFile } from '../compile/file.js';
-import { formatIssue } from '../compile/issues.js';
 import { formatListing, listPlan, type PlannedStatus } from '../compile/listing.js';
-import { ExitCode, LayercutError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
-import { parseOptions } from './options.js';
+import { defineCommand, experimentFiles, printErrors, shownPath } from './options.js';
 
 const usage = `usage: layercut plan <file.ts> [AXIS=VALUE,…]… [--json] [--db FILE] [--only <export>]...
 
@@ -43,31 +41,22 @@ function statusesIn(db: string, ids: readonly string[]): Map<string, PlannedStat
   }
 }
 
-export const planCommand: Command = {
+export const planCommand = defineCommand('plan', {
   usage,
-  async run(args) {
-    const parsed = parseOptions('plan', {
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        db: { type: 'string' },
-        only: { type: 'string', multiple: true },
-      },
-    });
-    const [file, ...extra] = parsed.positionals;
-    if (!file) throw new LayercutError('no experiment file given', 'layercut plan examples/paper-gpt2xl.ts');
+  positionals: true,
+  options: {
+    json: { type: 'boolean', default: false },
+    db: { type: 'string' },
+    only: { type: 'string', multiple: true },
+  },
+  async run(parsed) {
+    const [file, ...extra] = experimentFiles(parsed.positionals, 'layercut plan examples/paper-gpt2xl.ts');
     const axes = extra.length > 0 ? parseAxisOverrides(extra) : undefined;
-    const relative = (f: string): string => path.relative(process.cwd(), f) || f;
     const compiled = await compileFile(file, {
       ...(parsed.values.only ? { only: parsed.values.only } : {}),
       ...(axes ? { axes } : {}),
     });
-    const errors = compiled.issues.filter((issue) => issue.severity === 'error');
-    if (errors.length > 0) {
-      for (const issue of errors) console.error(formatIssue(issue, relative));
-      return ExitCode.usage;
-    }
+    if (printErrors(compiled.issues)) return ExitCode.usage;
     // An explicit --db must be there; the default is read only when it exists.
     const db = parsed.values.db ?? (existsSync(DEFAULT_DB_FILE) ? DEFAULT_DB_FILE : undefined);
     const listing = listPlan(
@@ -79,14 +68,14 @@ export const planCommand: Command = {
               db,
               compiled.runs.map((r) => r.id),
             ),
-            store: relative(path.resolve(db)),
+            store: shownPath(path.resolve(db)),
           },
     );
     if (parsed.values.json) {
-      console.log(JSON.stringify({ ...listing, file: relative(listing.file) }, null, 2));
+      console.log(JSON.stringify({ ...listing, file: shownPath(listing.file) }, null, 2));
     } else {
-      console.log(formatListing(listing, relative(listing.file)));
+      console.log(formatListing(listing, shownPath(listing.file)));
     }
     return ExitCode.ok;
   },
-};
+});

@@ -2,13 +2,12 @@
  * `layercut plot`: draws the runs of a results store — accuracy vs kept layers, accuracy vs
  * parameters, training curves, or a comparison of methods — as SVG, PNG or a Vega-Lite spec.
  */
-import { parseOptions } from './options.js';
+import { defineCommand, oneOf, positiveNumber } from './options.js';
 import { writeOutputFile } from './output.js';
 import path from 'node:path';
 
-import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
-import { plotKinds, plotSpec, renderSvg, svgToPng, type PlotKind } from '../plots/index.js';
+import { plotKinds, plotSpec, renderSvg, svgToPng } from '../plots/index.js';
 import { filterRows, noRowsMatch, parseFilters, runRows } from '../results/rows.js';
 import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
 
@@ -41,37 +40,22 @@ examples:
   layercut plot --kind layers --color-by method --out methods-by-depth.png
   layercut plot --kind curves --filter task=sst2 --color-by layers --out curves.svg`;
 
-function positiveNumber(option: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!(number > 0) || !Number.isFinite(number))
-    throw new LayercutError(`--${option} must be a positive number, got '${value}'`);
-  return number;
-}
-
-export const plotCommand: Command = {
+export const plotCommand = defineCommand('plot', {
   usage,
-  async run(args: string[]): Promise<number> {
-    const { values } = parseOptions('plot', {
-      args,
-      options: {
-        db: { type: 'string', default: DEFAULT_DB_FILE },
-        kind: { type: 'string', default: 'layers' },
-        out: { type: 'string' },
-        filter: { type: 'string', multiple: true, default: [] },
-        metric: { type: 'string', default: 'accuracy' },
-        'color-by': { type: 'string' },
-        title: { type: 'string' },
-        width: { type: 'string' },
-        height: { type: 'string' },
-        scale: { type: 'string' },
-      },
-      allowPositionals: false,
-    });
-    if (!(plotKinds as readonly string[]).includes(values.kind)) {
-      throw new LayercutError(`--kind must be one of ${plotKinds.join(', ')}; got '${values.kind}'`);
-    }
-    const kind = values.kind as PlotKind;
+  options: {
+    db: { type: 'string', default: DEFAULT_DB_FILE },
+    kind: { type: 'string', default: 'layers' },
+    out: { type: 'string' },
+    filter: { type: 'string', multiple: true, default: [] },
+    metric: { type: 'string', default: 'accuracy' },
+    'color-by': { type: 'string' },
+    title: { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    scale: { type: 'string' },
+  },
+  async run({ values }) {
+    const kind = oneOf(values.kind, '--kind', plotKinds, 'layers');
     if (values.metric !== 'accuracy' && values.metric !== 'macroF1') {
       throw new LayercutError(`--metric must be accuracy or macroF1; got '${values.metric}'`);
     }
@@ -101,8 +85,8 @@ export const plotCommand: Command = {
       {
         metric: values.metric,
         title: values.title,
-        width: positiveNumber('width', values.width),
-        height: positiveNumber('height', values.height),
+        width: positiveNumber(values.width, '--width'),
+        height: positiveNumber(values.height, '--height'),
         colorBy,
       },
     );
@@ -117,8 +101,8 @@ export const plotCommand: Command = {
       writeOutputFile(
         'plot',
         values.out,
-        await svgToPng(svg, { scale: positiveNumber('scale', values.scale) }),
+        await svgToPng(svg, { scale: positiveNumber(values.scale, '--scale') }),
       );
     return ExitCode.ok;
   },
-};
+});

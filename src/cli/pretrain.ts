@@ -2,12 +2,10 @@
  * `layercut pretrain <file.ts>`: runs the pretraining declaration a file exports
  * (dsl/pretraining.ts) and writes the model folder. Progress on stderr; a summary on stdout.
  */
-import { parseOptions } from './options.js';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildPretrainingCorpus } from '../data/corpus.js';
-import type { Command } from '../cli.js';
 import { importFileExports } from '../compile/file.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { compilePretraining, declarationOf, isPretraining } from '../pretrain/compile.js';
@@ -16,6 +14,7 @@ import { readPlanJson, runPretrainJob } from '../pretrain/job.js';
 import { describeArchitecture } from '../pretrain/run.js';
 
 import { parseBackendName } from '../runtime/backend.js';
+import { defineCommand, parseCount, positiveNumber } from './options.js';
 
 const usage = `usage: layercut pretrain <file.ts> [options]
 
@@ -43,13 +42,6 @@ examples:
   layercut pretrain examples/pretrain-tiny.ts --backend webgpu
   layercut pretrain examples/pretrain-tiny.ts --steps 20 --out /tmp/trial --backend wasm`;
 
-function positiveNumber(text: string | undefined, option: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!(value > 0)) throw new LayercutError(`${option} must be a positive number, got '${text}'`);
-  return value;
-}
-
 async function pickPlan(file: string, only: string | undefined): Promise<PretrainPlan> {
   if (file.endsWith('.json')) return readPlanJson(file);
   const { exports } = await importFileExports(file);
@@ -72,24 +64,21 @@ async function pickPlan(file: string, only: string | undefined): Promise<Pretrai
   return compilePretraining(chosen[0]![1]);
 }
 
-export const pretrainCommand: Command = {
+export const pretrainCommand = defineCommand('pretrain', {
   usage,
-  async run(args) {
-    const { values, positionals } = parseOptions('pretrain', {
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        only: { type: 'string' },
-        backend: { type: 'string' },
-        steps: { type: 'string' },
-        'max-minutes': { type: 'string' },
-        'log-every': { type: 'string' },
-        'save-plan': { type: 'string' },
-        'save-corpus': { type: 'string' },
-        corpus: { type: 'string' },
-      },
-    });
+  positionals: true,
+  options: {
+    out: { type: 'string' },
+    only: { type: 'string' },
+    backend: { type: 'string' },
+    steps: { type: 'string' },
+    'max-minutes': { type: 'string' },
+    'log-every': { type: 'string' },
+    'save-plan': { type: 'string' },
+    'save-corpus': { type: 'string' },
+    corpus: { type: 'string' },
+  },
+  async run({ values, positionals }) {
     if (positionals.length !== 1)
       throw new LayercutError('give one pretraining file', 'see layercut pretrain --help');
     let plan = await pickPlan(positionals[0]!, values.only);
@@ -124,8 +113,8 @@ export const pretrainCommand: Command = {
     await runPretrainJob(plan, {
       outDir,
       ...(values.corpus ? { corpusFile: values.corpus } : {}),
-      logEvery: Number(values['log-every'] ?? 100),
+      logEvery: values['log-every'] === undefined ? 100 : parseCount(values['log-every'], '--log-every', 1),
     });
     return ExitCode.ok;
   },
-};
+});

@@ -9,9 +9,9 @@
 /** Failed runs in a row with one error after which a sweep stops. */
 export const REPEATED_FAILURE_LIMIT = 3;
 
-/** The events it reads: those of runPlans (src/runner/events.ts) and of the multi-process sweeps (src/queue/events.ts). */
+/** The part of a RunEvent (src/runner/events.ts) it reads: failures and results. */
 export type WatchedEvent =
-  | { kind: 'failed'; id: string; error: string; retry?: boolean }
+  | { kind: 'failed'; id: string; error: string; retry?: boolean | undefined }
   | { kind: 'done'; id: string }
   | { kind: string };
 

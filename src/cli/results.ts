@@ -3,10 +3,9 @@
  * paper-style mean ± std table, or a paired comparison of two conditions — in Markdown,
  * CSV, LaTeX or JSON.
  */
-import { parseOptions } from './options.js';
+import { defineCommand, oneOf } from './options.js';
 import { writeOutputFile } from './output.js';
 
-import type { Command } from '../cli.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { exportResults, formatNames, viewNames, type FormatName, type ViewName } from '../results/export.js';
 import { metricNames, type MetricName } from '../results/paper-view.js';
@@ -57,53 +56,39 @@ examples:
   layercut results --view summary --format csv --out summary.csv
   layercut results --view compare --compare method --a lm --b prompt-cls --format tex`;
 
-function oneOf<T extends string>(
-  option: string,
-  value: string | undefined,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new LayercutError(`--${option} must be one of ${allowed.join(', ')}; got '${value}'`);
-}
-
 /** `--ignore lr,weightDecay` (repeatable): settings, checked. */
 function settingList(option: string, values: readonly string[]): SettingKey[] {
   const keys = values
     .flatMap((value) => value.split(','))
     .map((key) => key.trim())
     .filter(Boolean);
-  for (const key of keys) oneOf<SettingKey>(option, key, settingKeys, 'task');
+  for (const key of keys) oneOf<SettingKey>(key, `--${option}`, settingKeys, 'task');
   return keys as SettingKey[];
 }
 
-export const resultsCommand: Command = {
+export const resultsCommand = defineCommand('results', {
   usage,
-  async run(args: string[]): Promise<number> {
-    const { values } = parseOptions('results', {
-      args,
-      options: {
-        db: { type: 'string', default: DEFAULT_DB_FILE },
-        view: { type: 'string' },
-        format: { type: 'string' },
-        by: { type: 'string' },
-        metric: { type: 'string' },
-        filter: { type: 'string', multiple: true, default: [] },
-        compare: { type: 'string' },
-        a: { type: 'string' },
-        b: { type: 'string' },
-        ignore: { type: 'string', multiple: true, default: [] },
-        'pair-on': { type: 'string', multiple: true, default: [] },
-        ci: { type: 'boolean', default: false },
-        out: { type: 'string' },
-      },
-      allowPositionals: false,
-    });
-    const view = oneOf<ViewName>('view', values.view, viewNames, 'runs');
-    const format = oneOf<FormatName>('format', values.format, formatNames, 'md');
-    const metric = oneOf<MetricName>('metric', values.metric, metricNames, 'accuracy');
-    const by = values.by === undefined ? undefined : oneOf<SettingKey>('by', values.by, settingKeys, 'task');
+  options: {
+    db: { type: 'string', default: DEFAULT_DB_FILE },
+    view: { type: 'string' },
+    format: { type: 'string' },
+    by: { type: 'string' },
+    metric: { type: 'string' },
+    filter: { type: 'string', multiple: true, default: [] },
+    compare: { type: 'string' },
+    a: { type: 'string' },
+    b: { type: 'string' },
+    ignore: { type: 'string', multiple: true, default: [] },
+    'pair-on': { type: 'string', multiple: true, default: [] },
+    ci: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+  async run({ values }) {
+    const view = oneOf<ViewName>(values.view, '--view', viewNames, 'runs');
+    const format = oneOf<FormatName>(values.format, '--format', formatNames, 'md');
+    const metric = oneOf<MetricName>(values.metric, '--metric', metricNames, 'accuracy');
+    const by =
+      values.by === undefined ? undefined : oneOf<SettingKey>(values.by, '--by', settingKeys, 'task');
     const filter = parseFilters(values.filter);
 
     let compare;
@@ -116,7 +101,7 @@ export const resultsCommand: Command = {
       }
       const pairOn = settingList('pair-on', values['pair-on']);
       compare = {
-        setting: oneOf<SettingKey>('compare', values.compare, settingKeys, 'method'),
+        setting: oneOf<SettingKey>(values.compare, '--compare', settingKeys, 'method'),
         a: values.a,
         b: values.b,
         ...(pairOn.length ? { pairOn } : {}),
@@ -151,4 +136,4 @@ export const resultsCommand: Command = {
     else process.stdout.write(text);
     return ExitCode.ok;
   },
-};
+});

@@ -4,34 +4,38 @@
  * (Markdown) on stdout. Stopping it — Ctrl-C, a crash, a killed process — loses at most the
  * runs in progress; the same command resumes.
  *
- * Where the runs run: one at a time in this process (default); on N worker processes of this
- * machine, one per GPU (`--workers N`, `--gpus 0,1`: src/queue/pool.ts); or on `layercut worker`s
- * anywhere, through a BullMQ queue on Redis (`--queue redis://…`: src/queue/coordinator.ts).
- * In every case this process alone writes the results store.
+ * Where the runs run — the executor src/runner/choose.ts picks, as for the notebook's `run()`:
+ * one at a time in this process (default); on N worker processes of this machine, one per GPU
+ * (`--workers N`, `--gpus 0,1`: src/queue/pool.ts); or on `layercut worker`s anywhere, through
+ * a BullMQ queue on Redis (`--queue redis://…`: src/queue/coordinator.ts). In every case this
+ * process alone writes the results store.
  *
  * Exit codes: 0 every run done, 1 some run failed, 2 a usage or compile error, 3 no run failed
  * but some are not done (another live process holds them; each is named), 130 interrupted.
  */
 import { handleCtrlC } from './ctrl-c.js';
-import { parseOptions } from './options.js';
-import path from 'node:path';
-import type { Command } from '../cli.js';
-import { compileFile, type CompiledFile } from '../compile/file.js';
+import {
+  defineCommand,
+  experimentFiles,
+  parseCount,
+  parseGpuList,
+  printErrors,
+  shownPath,
+  type ParsedArgs,
+} from './options.js';
+import { compileFile } from '../compile/file.js';
 import { formatIssue } from '../compile/issues.js';
+import { layercutEnv } from '../env.js';
 import { ExitCode, indentContinuation, LayercutError } from '../errors.js';
 import { exportResults } from '../results/export.js';
 import { runRows } from '../results/rows.js';
-import { DEFAULT_DB_FILE, errorMessage, openStore, type ResultsStore } from '../results/store.js';
-import { checkQueueName, DEFAULT_QUEUE_NAME, parseRedisUrl } from '../queue/address.js';
+import { DEFAULT_DB_FILE, errorMessage, openStore } from '../results/store.js';
+import { DEFAULT_QUEUE_NAME } from '../queue/address.js';
 import { parseBackendName, type BackendName } from '../runtime/backend.js';
-import { RunnerModelCatalog } from '../runner/catalog.js';
+import { chooseExecutor } from '../runner/choose.js';
+import { RunsInterruptedError, sweepRuns, type Executor, type RunsOutcome } from '../runner/executor.js';
 import { ProgressPrinter } from '../runner/progress.js';
-import { runPlans, RunsInterruptedError } from '../runner/run-plans.js';
-import { runPool } from '../queue/pool.js';
-import { parseCount, parseGpuList } from '../queue/options.js';
-import { SweepPrinter } from '../queue/printer.js';
-import { SweepInterruptedError, sweepRuns, type SweepOutcome } from '../queue/sweep.js';
-import type { SweepEvent } from '../queue/events.js';
+import { runSweep } from '../runner/run-plans.js';
 import { RepeatedFailureStop } from './repeated-failures.js';
 import { parseAxisOverrides, type AxisOverrides } from '../compile/axis-overrides.js';
 
@@ -86,50 +90,44 @@ interface RunArgs {
   backend?: BackendName;
   db: string;
   retryFailed: boolean;
-  /** Local pool: worker processes and their GPUs (both absent: run in this process). */
-  workers?: number;
-  gpus?: number[];
-  retries?: number;
-  /** Distributed: the Redis URL and queue name. */
+  /** Where the runs run: this process, a pool of worker processes, or a Redis queue (src/runner/choose.ts). */
+  executor: Executor;
+  /** The Redis queue, when the runs go there (Ctrl-C then stops the waiting, not the runs). */
   queue?: string;
-  queueName: string;
 }
 
-function parseRunArgs(args: string[]): RunArgs {
-  const parsed = parseOptions('run', {
-    args,
-    allowPositionals: true,
-    options: {
-      only: { type: 'string', multiple: true, default: [] },
-      backend: { type: 'string' },
-      db: { type: 'string', default: DEFAULT_DB_FILE },
-      'retry-failed': { type: 'boolean', default: false },
-      workers: { type: 'string' },
-      gpus: { type: 'string' },
-      retries: { type: 'string' },
-      queue: { type: 'string' },
-      'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-    },
-  });
-  const [file, ...extra] = parsed.positionals;
-  if (!file) throw new LayercutError('no experiment file given', 'layercut run examples/quickstart.ts');
+const options = {
+  only: { type: 'string', multiple: true, default: [] as string[] },
+  backend: { type: 'string' },
+  db: { type: 'string', default: DEFAULT_DB_FILE },
+  'retry-failed': { type: 'boolean', default: false },
+  workers: { type: 'string' },
+  gpus: { type: 'string' },
+  retries: { type: 'string' },
+  queue: { type: 'string' },
+  'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
+} as const;
+
+/** The options, checked; worker processes' stderr lines go to `printer` (with LAYERCUT_VERBOSE). */
+function runArgs(parsed: ParsedArgs<typeof options, true>, printer: ProgressPrinter): RunArgs {
+  const [file, ...extra] = experimentFiles(parsed.positionals, 'layercut run examples/quickstart.ts');
   const axes = extra.length > 0 ? parseAxisOverrides(extra) : undefined;
   const { values } = parsed;
-  const local = values.workers !== undefined || values.gpus !== undefined;
-  if (local && values.queue !== undefined) {
-    throw new LayercutError(
-      '--queue sends the runs to `layercut worker`s; --workers and --gpus start workers here: pick one',
-      'on each GPU machine: layercut worker --queue URL --gpu 0',
-    );
-  }
-  if (values.retries !== undefined && !local && values.queue === undefined) {
-    throw new LayercutError(
-      '--retries applies to --workers, --gpus and --queue',
-      'add --workers 1 to retry in a worker process',
-    );
-  }
-  // A mistyped address is a usage error before anything compiles.
-  if (values.queue !== undefined) parseRedisUrl(values.queue);
+  const { verbose } = layercutEnv();
+  // Mistakes (a mistyped address, --queue with --workers) are usage errors before anything compiles.
+  const executor = chooseExecutor(
+    {
+      ...(values.workers !== undefined ? { workers: parseCount(values.workers, '--workers', 1) } : {}),
+      ...(values.gpus !== undefined ? { gpus: parseGpuList(values.gpus) } : {}),
+      ...(values.retries !== undefined ? { retries: parseCount(values.retries, '--retries', 0) } : {}),
+      ...(values.queue !== undefined ? { queue: values.queue } : {}),
+      queueName: values['queue-name'],
+      ...(verbose
+        ? { onWorkerStderr: (worker: string, line: string) => printer.workerLine(worker, line) }
+        : {}),
+    },
+    (name) => `--${name}`,
+  );
   return {
     file,
     ...(axes ? { axes } : {}),
@@ -137,11 +135,8 @@ function parseRunArgs(args: string[]): RunArgs {
     ...(values.backend !== undefined ? { backend: parseBackendName(values.backend, '--backend') } : {}),
     db: values.db,
     retryFailed: values['retry-failed'],
-    ...(values.workers !== undefined ? { workers: parseCount(values.workers, '--workers', 1) } : {}),
-    ...(values.gpus !== undefined ? { gpus: parseGpuList(values.gpus) } : {}),
-    ...(values.retries !== undefined ? { retries: parseCount(values.retries, '--retries', 0) } : {}),
+    executor,
     ...(values.queue !== undefined ? { queue: values.queue } : {}),
-    queueName: checkQueueName(values['queue-name']),
   };
 }
 
@@ -163,84 +158,21 @@ function resolveOnly(
   });
 }
 
-/** Runs the selected runs where the options say: this process, a local pool, or a Redis queue. */
-async function sweep(
-  options: RunArgs,
-  runs: CompiledFile['runs'],
-  selected: readonly string[],
-  only: readonly string[],
-  store: ResultsStore,
-  signal: AbortSignal,
-  printer: ProgressPrinter | SweepPrinter,
-  stop: RepeatedFailureStop,
-): Promise<SweepOutcome> {
-  const backend = options.backend ? { backend: options.backend } : {};
-  if (printer instanceof ProgressPrinter) {
-    return runPlans(
-      runs.map((run) => run.plan),
-      {
-        store,
-        onEvent: (event) => {
-          printer.handle(event);
-          stop.handle(event);
-        },
-        signal,
-        retryFailed: options.retryFailed,
-        ...backend,
-        ...(only.length > 0 ? { only: [...only] } : {}),
-      },
-    );
-  }
-  const chosen = new Set(selected);
-  const toSweep = sweepRuns(runs.filter((run) => chosen.has(run.id)));
-  const common = {
-    store,
-    signal,
-    onEvent: (event: SweepEvent) => {
-      printer.handle(event);
-      stop.handle(event);
-    },
-    retryFailed: options.retryFailed,
-    ...backend,
-    ...(options.retries !== undefined ? { retries: options.retries } : {}),
-  };
-  if (options.queue !== undefined) {
-    // Loaded only here: bullmq and ioredis are not needed otherwise.
-    const { runOnQueue } = await import('../queue/coordinator.js');
-    return runOnQueue(toSweep, { ...common, url: options.queue, queueName: options.queueName });
-  }
-  const verbose = (process.env['LAYERCUT_VERBOSE'] ?? '') !== '';
-  return runPool(toSweep, {
-    ...common,
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.gpus !== undefined ? { gpus: options.gpus } : {}),
-    ...(verbose
-      ? { onWorkerStderr: (worker: string, line: string) => printer.workerLine(worker, line) }
-      : {}),
-  });
-}
-
-export const runCommand: Command = {
+export const runCommand = defineCommand('run', {
   usage,
-  async run(args: string[]): Promise<number> {
-    const options = parseRunArgs(args);
-    const relative = (file: string): string => {
-      const shorter = path.relative(process.cwd(), file);
-      return shorter && !shorter.startsWith('..') ? shorter : file;
-    };
+  positionals: true,
+  options,
+  async run(parsed) {
+    const printer = new ProgressPrinter();
+    const options = runArgs(parsed, printer);
 
     const compiled = await compileFile(options.file, {
       ...(options.axes ? { axes: options.axes } : {}),
-      catalog: new RunnerModelCatalog(),
       checkPrompts: true,
     });
-    const errors = compiled.issues.filter((issue) => issue.severity === 'error');
     for (const issue of compiled.issues.filter((i) => i.severity === 'warning'))
-      console.error(formatIssue(issue, relative));
-    if (errors.length > 0) {
-      for (const issue of errors) console.error(formatIssue(issue, relative));
-      return ExitCode.usage;
-    }
+      console.error(formatIssue(issue, shownPath));
+    if (printErrors(compiled.issues)) return ExitCode.usage;
     if (compiled.runs.length === 0) {
       throw new LayercutError(
         `${options.file} exports no experiments or sweeps`,
@@ -262,33 +194,29 @@ export const runCommand: Command = {
           : '\nlayercut run: stopping after this step (Ctrl-C again to stop at once)…\n',
       ),
     );
-    const printer =
-      options.workers !== undefined || options.gpus !== undefined || options.queue !== undefined
-        ? new SweepPrinter()
-        : new ProgressPrinter();
     const stop = new RepeatedFailureStop();
+    const chosen = new Set(selected);
     try {
-      let outcome: SweepOutcome;
+      let outcome: RunsOutcome;
       try {
-        outcome = await sweep(
-          options,
-          compiled.runs,
-          selected,
-          only,
+        outcome = await runSweep(sweepRuns(compiled.runs.filter((run) => chosen.has(run.id))), {
           store,
-          AbortSignal.any([ctrlC.signal, stop.signal]),
-          printer,
-          stop,
-        );
+          executor: options.executor,
+          signal: AbortSignal.any([ctrlC.signal, stop.signal]),
+          retryFailed: options.retryFailed,
+          backend: options.backend,
+          onEvent: (event) => {
+            printer.handle(event);
+            stop.handle(event);
+          },
+        });
       } catch (error) {
         printer.finish();
         if (stop.stopped) {
           console.error(stop.report());
           return ExitCode.failed;
         }
-        if (error instanceof RunsInterruptedError || error instanceof SweepInterruptedError) {
-          return ExitCode.interrupted;
-        }
+        if (error instanceof RunsInterruptedError) return ExitCode.interrupted;
         throw error;
       }
       printer.finish();
@@ -321,7 +249,7 @@ export const runCommand: Command = {
       ];
       console.error(
         `${done} of ${stored.length} runs done${notDone.map((part) => `, ${part}`).join('')}` +
-          ` · results in ${relative(store.path)} (layercut results --db ${relative(store.path)} --view runs)`,
+          ` · results in ${shownPath(store.path)} (layercut results --db ${shownPath(store.path)} --view runs)`,
       );
       if (done > 0) {
         process.stdout.write(exportResults(runRows(stored), { view: 'paper', format: 'md' }));
@@ -333,4 +261,4 @@ export const runCommand: Command = {
       store.close();
     }
   },
-};
+});

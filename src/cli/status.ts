@@ -5,12 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 
-import type { Command } from '../cli.js';
 import { ExitCode } from '../errors.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/address.js';
 import { formatStoreStatus, storeStatus } from '../queue/store-status.js';
 import { DEFAULT_DB_FILE, openStoreReadOnly } from '../results/store.js';
-import { parseOptions } from './options.js';
+import { defineCommand } from './options.js';
 
 const usage = `usage: layercut status [--db FILE] [--queue redis://host:port] [--json]
 
@@ -27,19 +26,15 @@ examples:
   layercut status
   layercut status --queue redis://10.0.0.5:6379 --db paper.db`;
 
-export const statusCommand: Command = {
+export const statusCommand = defineCommand('status', {
   usage,
-  async run(args: string[]): Promise<number> {
-    const { values } = parseOptions('status', {
-      args,
-      allowPositionals: false,
-      options: {
-        db: { type: 'string' },
-        queue: { type: 'string' },
-        'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-        json: { type: 'boolean', default: false },
-      },
-    });
+  options: {
+    db: { type: 'string' },
+    queue: { type: 'string' },
+    'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
+    json: { type: 'boolean', default: false },
+  },
+  async run({ values }) {
     const db = values.db ?? DEFAULT_DB_FILE;
     // With --queue alone, a missing default store is not an error: the queue may be all there is here.
     const readStore = values.db !== undefined || values.queue === undefined || existsSync(db);
@@ -66,4 +61,4 @@ export const statusCommand: Command = {
     if (queue) console.log(queue.format(queue.status));
     return ExitCode.ok;
   },
-};
+});

@@ -30,18 +30,16 @@ async function readText(path: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+const options = {
+  tokenizer: { type: 'string' },
+  special: { type: 'boolean' },
+  'no-special': { type: 'boolean' },
+  file: { type: 'string' },
+} as const;
+
 /** Parses `args` (bad options become usage errors, see options.ts). */
 function parse(args: string[]) {
-  return parseOptions('tokenize', {
-    args,
-    allowPositionals: true,
-    options: {
-      tokenizer: { type: 'string' },
-      special: { type: 'boolean' },
-      'no-special': { type: 'boolean' },
-      file: { type: 'string' },
-    },
-  });
+  return parseOptions('tokenize', { args, allowPositionals: true, options });
 }
 
 /** The line `layercut tokenize` prints for these arguments (without the newline). */

@@ -32,19 +32,18 @@ flags: split       the word is several tokens (error with --single-token)
 
 Exit code 2 when there are errors.`;
 
+const options = {
+  tokenizer: { type: 'string' },
+  task: { type: 'string' },
+  template: { type: 'string' },
+  words: { type: 'string' },
+  scoring: { type: 'string' },
+  'single-token': { type: 'boolean', default: false },
+} as const;
+
+/** Parses `args` (bad options become usage errors, see options.ts). */
 function parse(args: string[]) {
-  return parseOptions('verbalizer', {
-    args,
-    allowPositionals: false,
-    options: {
-      tokenizer: { type: 'string' },
-      task: { type: 'string' },
-      template: { type: 'string' },
-      words: { type: 'string' },
-      scoring: { type: 'string' },
-      'single-token': { type: 'boolean', default: false },
-    },
-  });
+  return parseOptions('verbalizer', { args, allowPositionals: false, options });
 }
 
 function parseWords(json: string): Record<string, string[]> {

@@ -8,13 +8,12 @@
  * queue for another worker; exit code 0. A second Ctrl-C leaves at once (exit 130; the run is
  * picked up as a stalled job once its lock runs out).
  */
-import type { Command } from '../cli.js';
+import { layercutEnv } from '../env.js';
 import { ExitCode, LayercutError } from '../errors.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/address.js';
-import { parseCount } from '../queue/options.js';
-import { SweepPrinter } from '../queue/printer.js';
+import { ProgressPrinter } from '../runner/progress.js';
 import { parseBackendName } from '../runtime/backend.js';
-import { parseOptions } from './options.js';
+import { defineCommand, parseCount } from './options.js';
 
 const usage = `usage: layercut worker --queue redis://host:port [options]
 
@@ -42,24 +41,20 @@ examples:
   layercut worker --queue redis://10.0.0.5:6379 --gpu 0 --backend webgpu
   layercut status --queue redis://10.0.0.5:6379      # the queue and its workers`;
 
-export const workerCommand: Command = {
+export const workerCommand = defineCommand('worker', {
   usage,
-  async run(args: string[]): Promise<number> {
-    const { values } = parseOptions('worker', {
-      args,
-      allowPositionals: false,
-      options: {
-        queue: { type: 'string' },
-        'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-        gpu: { type: 'string' },
-        backend: { type: 'string' },
-        name: { type: 'string' },
-        'lock-ms': { type: 'string' },
-        'stalled-ms': { type: 'string' },
-        'max-stalled': { type: 'string' },
-        'heartbeat-ms': { type: 'string' },
-      },
-    });
+  options: {
+    queue: { type: 'string' },
+    'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
+    gpu: { type: 'string' },
+    backend: { type: 'string' },
+    name: { type: 'string' },
+    'lock-ms': { type: 'string' },
+    'stalled-ms': { type: 'string' },
+    'max-stalled': { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
+  },
+  async run({ values }) {
     if (values.queue === undefined) {
       throw new LayercutError('--queue is required', 'layercut worker --queue redis://host:6379');
     }
@@ -79,8 +74,8 @@ export const workerCommand: Command = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const printer = new SweepPrinter();
-    const verbose = (process.env['LAYERCUT_VERBOSE'] ?? '') !== '';
+    const printer = new ProgressPrinter();
+    const { verbose } = layercutEnv();
     try {
       await runQueueWorker({
         url: values.queue,
@@ -111,4 +106,4 @@ export const workerCommand: Command = {
       process.off('SIGTERM', onSignal);
     }
   },
-};
+});

@@ -27,7 +27,7 @@ import type {
   TrainSpec,
 } from '../plan/types.js';
 import { cleanLabels } from '../plan/labels.js';
-import { PAPER_DEFAULTS } from '../plan/types.js';
+import { PAPER_DEFAULTS, promptMethods } from '../plan/types.js';
 import { parseTemplate, TemplateError } from '../prompts/template.js';
 import { scoringModes, type ScoringMode } from '../prompts/verbalizer.js';
 import { originOf, type Draft } from './expand.js';
@@ -38,8 +38,6 @@ import type { ModelCatalog, ModelDescription } from './model-info.js';
 import { isRecord, show } from './shape.js';
 
 const methodNames: readonly MethodName[] = ['lm', 'prompt-cls', 'cls', 'icl', 'linear-probe'];
-/** Methods that score the template's answer slot. */
-export const slotMethods: readonly MethodName[] = ['lm', 'prompt-cls', 'icl'];
 /** Methods that train nothing of the model (no freeze options). */
 const frozenMethods: readonly MethodName[] = ['icl', 'linear-probe'];
 
@@ -209,7 +207,7 @@ function readTemplate(
   method: MethodSpec | undefined,
   check: Checker,
 ): string | undefined {
-  const requireSlot = method ? slotMethods.includes(method.kind) : false;
+  const requireSlot = method ? promptMethods.has(method.kind) : false;
   let source: string;
   if (value === undefined) {
     source = task.template;

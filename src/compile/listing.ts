@@ -5,6 +5,7 @@
  */
 import { modelLabel } from '../../dsl/models.js';
 import type { RunPlan } from '../plan/types.js';
+import { alignedColumns } from '../results/format.js';
 import { estimateRun, type RunEstimate } from './estimate.js';
 import type { CompiledFile } from './file.js';
 import { formatIssue } from './issues.js';
@@ -206,6 +207,22 @@ export function statusSummary(listing: PlanListing): string {
     : `${done} done, ${failed} failed, ${todo} to do (in ${listing.store})`;
 }
 
+/** The plan table's header and one row per run: id, the settings that vary, params, tokens, FLOPs, status. */
+export function planCells(listing: PlanListing): [header: string[], ...rows: string[][]] {
+  const header = ['id', ...listing.columns, 'params', 'tokens', 'FLOPs', 'status'];
+  const rows = listing.runs.map((run) => [
+    run.id,
+    ...listing.columns.map((column) => run.varies[column] ?? ''),
+    run.estimate.params
+      ? `${humanCount(run.estimate.params.after)} (${run.estimate.params.layersAfter}/${run.estimate.params.layersBefore} layers)`
+      : '?',
+    run.estimate.tokens ? humanCount(run.estimate.tokens.train + run.estimate.tokens.eval) : '?',
+    run.estimate.flops ? humanFlops(run.estimate.flops.total) : '?',
+    run.status,
+  ]);
+  return [header, ...rows];
+}
+
 /** The listing as a text table. */
 export function formatListing(listing: PlanListing, fileLabel = listing.file): string {
   const perExport = listing.exports.map(
@@ -219,24 +236,7 @@ export function formatListing(listing: PlanListing, fileLabel = listing.file): s
   ];
   const same = Object.entries(listing.same).map(([k, v]) => `${k} ${v}`);
   if (same.length) lines.push(`same for all: ${same.join(' · ')}`);
-  const header = ['id', ...listing.columns, 'params', 'tokens', 'FLOPs', 'status'];
-  const rows = listing.runs.map((run) => [
-    run.id,
-    ...listing.columns.map((c) => run.varies[c] ?? ''),
-    run.estimate.params
-      ? `${humanCount(run.estimate.params.after)} (${run.estimate.params.layersAfter}/${run.estimate.params.layersBefore} layers)`
-      : '?',
-    run.estimate.tokens ? humanCount(run.estimate.tokens.train + run.estimate.tokens.eval) : '?',
-    run.estimate.flops ? humanFlops(run.estimate.flops.total) : '?',
-    run.status,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  lines.push(line(header), ...rows.map(line));
+  lines.push(alignedColumns(planCells(listing)));
   lines.push(
     `estimated total: ${humanFlops(listing.totalFlops)} FLOPs (upper bound: every epoch, no early stop)` +
       (listing.unestimated

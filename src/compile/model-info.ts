@@ -2,21 +2,22 @@
  * What the compiler knows about a model before loading any weights: its family and parsed
  * config.json, hence its depth and the size of any cut. Where config.json comes from:
  *
- *   builtin  the shipped folder (models/<name>, else test/fixtures/models/<name>)
+ *   builtin  its folder (in $LAYERCUT_MODELS, else the package's models/<name>), or the recipe
+ *            of a generated model (tiny-gpt2: nothing is written until a run needs it)
  *   local    <path>/config.json (relative to the working directory)
  *   hub      the Hugging Face cache if it holds the revision's config.json, else the table of
  *            known configs (src/compile/known-configs.ts); else unknown: layer checks then
  *            wait until the run downloads it.
  *
- * Nothing here touches the network. The model families are imported lazily (they bring tfjs).
+ * Nothing here touches the network or writes a file. The model families are imported lazily (they bring tfjs).
  */
-import { builtinModelFolder, shippedModelDirs } from '../models/builtin.js';
+import { builtinModelDirs, describeBuiltin } from '../models/builtin.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LayercutError } from '../errors.js';
 import { RepoCache } from '../hub/cache.js';
-import { hubCacheFromEnv } from '../hub/settings.js';
+import { hubCacheFromEnv, layercutCacheDir } from '../hub/settings.js';
 import type { FamilyConfig, ModelFamily } from '../models/types.js';
 import type { ModelSource } from '../plan/types.js';
 import { knownConfig } from './known-configs.js';
@@ -28,9 +29,11 @@ export interface KnownModel {
   /** Number of transformer layers. */
   depth: number;
   /** Where config.json was read. */
-  configFrom: 'folder' | 'hub cache' | 'known configs';
-  /** The model folder, for builtin and local models. */
+  configFrom: 'folder' | 'hub cache' | 'known configs' | 'built-in recipe';
+  /** The model folder, for builtin and local models (a generated one's: where a run writes it). */
   dir?: string;
+  /** Where its tokenizer files are, when not in `dir` (a generated model not written yet). */
+  tokenizerDir?: string;
 }
 
 export interface UnknownModel {
@@ -46,33 +49,23 @@ export interface ModelCatalogOptions {
   cwd?: string;
   /** The Hugging Face cache (default: from HF_HUB_CACHE / HF_HOME, as the hub client). */
   hubCacheDir?: string;
-  /** Where builtin models are looked up (default: shippedModelDirs). */
+  /** Where builtin model folders are looked up (default: builtinModelDirs(): $LAYERCUT_MODELS, models/). */
   builtinDirs?: readonly string[];
+  /** layercut's cache, where runs write generated built-in models (default: `$LAYERCUT_CACHE`, else ~/.cache/layercut). */
+  layercutCacheDir?: string;
   /** Use the table of known hub configs (default true). */
   useKnownConfigs?: boolean;
 }
 
-/** The model families, imported on first use (they import tfjs). */
-async function modelFamilies(): Promise<ModelFamily[]> {
-  return (await import('../models/load.js')).families;
-}
-
-/** Parses config.json contents into family + config, or a LayercutError naming the file. */
+/**
+ * Parses config.json contents into family + config, or a LayercutError naming the file
+ * (models/load.ts, imported on first use: the families import tfjs).
+ */
 async function parseConfigJson(
   json: Record<string, unknown>,
   where: string,
 ): Promise<{ family: ModelFamily; config: FamilyConfig }> {
-  const families = await modelFamilies();
-  const modelType = json['model_type'];
-  const family = families.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));
-  if (!family) {
-    const known = families.flatMap((f) => f.modelTypes).join(', ');
-    throw new LayercutError(
-      `${where}: model_type ${JSON.stringify(modelType)} is not supported`,
-      `layercut reads ${known}`,
-    );
-  }
-  return { family, config: family.parseConfig(json) };
+  return (await import('../models/load.js')).parseModelConfig(json, where);
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
@@ -90,12 +83,14 @@ export class ModelCatalog {
   readonly cwd: string;
   readonly hubCacheDir: string;
   readonly builtinDirs: readonly string[];
+  readonly layercutCacheDir: string;
   readonly useKnownConfigs: boolean;
 
   constructor(options: ModelCatalogOptions = {}) {
     this.cwd = options.cwd ?? process.cwd();
     this.hubCacheDir = options.hubCacheDir ?? hubCacheFromEnv(process.env);
-    this.builtinDirs = options.builtinDirs ?? shippedModelDirs;
+    this.builtinDirs = options.builtinDirs ?? builtinModelDirs();
+    this.layercutCacheDir = options.layercutCacheDir ?? layercutCacheDir();
     this.useKnownConfigs = options.useKnownConfigs ?? true;
   }
 
@@ -125,7 +120,7 @@ export class ModelCatalog {
         : { reason: `the tokenizer of ${model.repo} is not in the Hugging Face cache (${this.hubCacheDir})` };
     }
     const description = await this.describe(model);
-    const dir = description.known ? description.dir : undefined;
+    const dir = description.known ? (description.tokenizerDir ?? description.dir) : undefined;
     if (dir && existsSync(path.join(dir, 'tokenizer.json'))) return { dir };
     return { reason: `there is no tokenizer.json ${dir ? `in ${dir}` : `for ${JSON.stringify(model)}`}` };
   }
@@ -139,8 +134,23 @@ export class ModelCatalog {
 
   private async lookUp(model: ModelSource): Promise<ModelDescription> {
     switch (model.kind) {
-      case 'builtin':
-        return this.fromFolder(await builtinModelFolder(model.name, { shippedDirs: this.builtinDirs }));
+      case 'builtin': {
+        const builtin = describeBuiltin(model.name, {
+          shippedDirs: this.builtinDirs,
+          cacheDir: this.layercutCacheDir,
+        });
+        if (builtin.kind === 'folder') return this.fromFolder(builtin.dir);
+        const { family, config } = await parseConfigJson(builtin.config, `built-in model ${model.name}`);
+        return {
+          known: true,
+          family,
+          config,
+          depth: config.numLayers,
+          configFrom: 'built-in recipe',
+          dir: builtin.dir,
+          tokenizerDir: builtin.tokenizerDir,
+        };
+      }
       case 'local':
         return this.fromFolder(path.resolve(this.cwd, model.path));
       case 'hub': {

@@ -15,18 +15,18 @@
  */
 import { modelLabel } from '../../dsl/models.js';
 import { loadDataset } from '../data/load.js';
-import { sampleFewShot } from '../data/sampling.js';
+import { planSampleOptions, sampleFewShot } from '../data/sampling.js';
 import type { Dataset, Example } from '../data/types.js';
 import { getTask } from '../data/tasks.js';
 import { LayercutError } from '../errors.js';
-import type { RunPlan } from '../plan/types.js';
+import { promptMethods, type RunPlan } from '../plan/types.js';
 import { sampleDemonstrations } from '../prompts/demonstrations.js';
 import { fitDemonstrations, renderPrompt } from '../prompts/render.js';
 import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
 import { analyzeVerbalizer } from '../prompts/verbalizer.js';
+import { alignedColumns } from '../results/format.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/types.js';
-import { slotMethods } from './build.js';
 import type { CompiledRun } from './compile.js';
 import { originOf } from './expand.js';
 import { oneLine, type CompileIssue } from './issues.js';
@@ -180,18 +180,7 @@ function fitOf(
     const p = run.plan;
     let demonstrations;
     try {
-      const sample = sampleFewShot(dataset, {
-        seed: p.seed,
-        validation: p.data.validation,
-        demosPerClass: p.data.demosPerClass,
-        train:
-          p.method.kind === 'icl'
-            ? { perClass: 0 }
-            : p.data.trainPerClass === 'all'
-              ? 'all'
-              : { perClass: p.data.trainPerClass },
-        test: p.data.test,
-      });
+      const sample = sampleFewShot(dataset, planSampleOptions(p));
       for (const part of [sample.train, sample.validation, sample.test]) for (const e of part) inputs.add(e);
       demonstrations = fitDemonstrations(template, tokenizer, sampleDemonstrations(sample, p), {
         maxLength: p.data.maxLength,
@@ -264,7 +253,7 @@ export async function checkPrompts(
 ): Promise<PromptChecks> {
   const resources = new Resources(catalog);
   const out: PromptChecks = { fits: [], notes: [], issues: [] };
-  const prompted = runs.filter((run) => slotMethods.includes(run.plan.method.kind));
+  const prompted = runs.filter((run) => promptMethods.has(run.plan.method.kind));
   const noted = new Set<string>();
   const note = (text: string): void => {
     if (!noted.has(text)) out.notes.push(text);
@@ -330,11 +319,5 @@ export function formatPromptFits(fits: readonly PromptFit[]): string {
     String(fit.longestInput),
     `${fit.shortened} of ${fit.inputs}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return alignedColumns([header, ...rows]);
 }

@@ -14,6 +14,7 @@
  * class, any validation size, any test size). Both report class counts and overlaps between
  * the parts, by index and by identical text.
  */
+import { promptMethods, type RunPlan } from '../plan/types.js';
 import { DataError } from './errors.js';
 import { randomStream, range, shuffled } from './random.js';
 import type { TaskSpec } from './tasks.js';
@@ -35,6 +36,26 @@ export interface SampleOptions {
   train?: { perClass: number } | { total: number } | 'all';
   /** Size of the seeded test subset, or `'all'` (default) for the whole test split. */
   test?: number | 'all';
+}
+
+/**
+ * The sample a run draws: its seed and data protocol; demonstrations only for the prompt methods,
+ * no training examples for in-context learning. The run (experiment/run.ts) and the compiler's prompt
+ * checks both draw through this, so the checks see the inputs the run will.
+ */
+export function planSampleOptions(plan: Pick<RunPlan, 'seed' | 'data' | 'method'>): SampleOptions {
+  return {
+    seed: plan.seed,
+    validation: plan.data.validation,
+    demosPerClass: promptMethods.has(plan.method.kind) ? plan.data.demosPerClass : 0,
+    train:
+      plan.method.kind === 'icl'
+        ? { perClass: 0 }
+        : plan.data.trainPerClass === 'all'
+          ? 'all'
+          : { perClass: plan.data.trainPerClass },
+    test: plan.data.test,
+  };
 }
 
 /** The paper's protocol as `SampleOptions` (without the seed). */

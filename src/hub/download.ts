@@ -81,13 +81,19 @@ export interface DownloadedRepoFiles extends RepoRef {
 /** Emit progress at most once per this many bytes, besides start and end. */
 const PROGRESS_STEP = 256 * 1024;
 
-/** Downloads (or finds in the cache) the requested files of a repository. */
-export async function downloadRepoFiles(options: DownloadRepoFilesOptions): Promise<DownloadedRepoFiles> {
+/** The settings, repository and revision (default `main`) a call names, the ids checked. */
+function repoAt(options: ListRepoOptions): { settings: HubSettings; ref: RepoRef; revision: string } {
   const settings = hubSettings(options.hub);
   const ref: RepoRef = { repo: options.repo, repoType: options.repoType ?? 'model' };
   checkRepoId(ref.repo);
   const revision = options.revision ?? 'main';
   checkRepoPath(revision, 'revision');
+  return { settings, ref, revision };
+}
+
+/** Downloads (or finds in the cache) the requested files of a repository. */
+export async function downloadRepoFiles(options: DownloadRepoFilesOptions): Promise<DownloadedRepoFiles> {
+  const { settings, ref, revision } = repoAt(options);
   const files = options.files ?? [];
   const patterns = options.patterns ?? [];
   if (files.length === 0 && patterns.length === 0) {
@@ -171,11 +177,7 @@ export interface RepoListing extends RepoRef {
  * Pass the returned `commit` as `revision` to `downloadRepoFiles` to fetch from the same snapshot.
  */
 export async function listRepo(options: ListRepoOptions): Promise<RepoListing> {
-  const settings = hubSettings(options.hub);
-  const ref: RepoRef = { repo: options.repo, repoType: options.repoType ?? 'model' };
-  checkRepoId(ref.repo);
-  const revision = options.revision ?? 'main';
-  checkRepoPath(revision, 'revision');
+  const { settings, ref, revision } = repoAt(options);
   const cache = new RepoCache(settings.cacheDir, ref);
   const listings = new ListingCache(settings.layercutCacheDir, ref);
   if (!options.refresh || settings.offline) {

@@ -16,6 +16,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HUB_URL } from '@huggingface/hub';
+import { layercutEnv } from '../env.js';
 import { HubError } from './errors.js';
 
 export interface HubSettings {
@@ -104,7 +105,7 @@ export function hubCacheFromEnv(env: NodeJS.ProcessEnv): string {
   return env['HF_HUB_CACHE'] ?? env['HUGGINGFACE_HUB_CACHE'] ?? join(home, 'hub');
 }
 
-/** layercut's own cache directory: `$LAYERCUT_CACHE`, else `~/.cache/layercut`. */
+/** layercut's own cache directory: `$LAYERCUT_CACHE`, else `~/.cache/layercut` (src/env.ts). */
 export function layercutCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env['LAYERCUT_CACHE'] ?? join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'layercut');
+  return layercutEnv(env).cache;
 }

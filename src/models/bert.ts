@@ -183,7 +183,7 @@ export abstract class EncoderModel extends DecoderModel<EncoderConfig> {
     return this.norm(`${e}LayerNorm`, tf.add(tf.add(words, positions), tokenType)) as tf.Tensor3D;
   }
 
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
+  protected override maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
     return paddingMaskBias(attentionMask);
   }
 

@@ -1,16 +1,20 @@
 /**
  * Built-in models: `builtin('<name>')` in an experiment. Two kinds, looked up in this order:
  *
- *   1. shipped folders: `models/<name>/`, then `test/fixtures/models/<name>/` (config.json +
- *      safetensors + tokenizer files). A real pretrained small model shipped later under
- *      `models/<name>/` therefore takes precedence over a generated one of the same name.
+ *   1. model folders (config.json + safetensors + tokenizer files): those listed in
+ *      `$LAYERCUT_MODELS`, then the package's `models/<name>/` (`tiny-english`). A real
+ *      pretrained small model shipped under `models/<name>/` therefore takes precedence over
+ *      a generated one of the same name.
  *   2. generated models (`tiny-gpt2`): a deterministic random checkpoint with the real GPT-2
- *      tokenizer, written with layercut's safetensors writer into
- *      `{LAYERCUT_CACHE}/models/<name>/` on first use and reused after.
+ *      tokenizer (`models/tokenizers/gpt2/`), written with layercut's safetensors writer into
+ *      `{LAYERCUT_CACHE}/models/<name>/` when a run first needs it (`builtinModelFolder`) and
+ *      reused after. The compiler describes it from its recipe (`describeBuiltin`), writing
+ *      nothing.
  *
- * A generated folder is written under a temporary name and renamed into place, so a folder
- * under the real name is always complete. Its `layercut-builtin.json` records the recipe
- * version: a folder from another version is rebuilt.
+ * `models/` is the package's folder of built-in assets: everything here reads from there, and
+ * package.json ships it. A generated folder is written under a temporary name and renamed into
+ * place, so a folder under the real name is always complete. Its `layercut-builtin.json`
+ * records the recipe version: a folder from another version is rebuilt.
  */
 import { packageRoot } from '../package-root.js';
 import { existsSync } from 'node:fs';
@@ -19,17 +23,20 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { LayercutError } from '../errors.js';
 import { layercutCacheDir } from '../hub/settings.js';
+import { layercutEnv } from '../env.js';
 import { writeSafetensors } from '../weights/safetensors.js';
 import { randomGpt2Checkpoint } from './init.js';
 
-/** Folders searched for shipped built-in models, in order. */
-export const shippedModelDirs: readonly string[] = [
-  path.join(packageRoot, 'models'),
-  path.join(packageRoot, 'test', 'fixtures', 'models'),
-];
+/** The package's built-in assets: shipped models (`models/<name>/`) and tokenizers (`models/tokenizers/`). */
+export const assetsDir = path.join(packageRoot, 'models');
+
+/** Folders searched for built-in model folders, in order: `$LAYERCUT_MODELS`, then the shipped `models/`. */
+export function builtinModelDirs(): string[] {
+  return [...layercutEnv().models, assetsDir];
+}
 
 /** Where the GPT-2 tokenizer files of generated GPT-2 models come from. */
-const gpt2TokenizerDir = path.join(packageRoot, 'test', 'fixtures', 'tokenizers', 'gpt2');
+const gpt2TokenizerDir = path.join(assetsDir, 'tokenizers', 'gpt2');
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 /** A model layercut writes itself, from a config and a seed. */
@@ -69,35 +76,67 @@ const generatedModels: Record<string, GeneratedModel> = {
 export const generatedModelNames: readonly string[] = Object.keys(generatedModels);
 
 export interface BuiltinModelOptions {
-  /** Shipped folders to search first (default: `shippedModelDirs`). */
+  /** Model folders to search first (default: `builtinModelDirs()`). */
   shippedDirs?: readonly string[];
   /** layercut's cache (default: `$LAYERCUT_CACHE`, else ~/.cache/layercut). */
   cacheDir?: string;
 }
 
-/** The shipped folder of `name` (one with a config.json), if any. */
+/** The model folder of `name` (one with a config.json) in `dirs`, if any. */
 export function shippedModelDir(
   name: string,
-  dirs: readonly string[] = shippedModelDirs,
+  dirs: readonly string[] = builtinModelDirs(),
 ): string | undefined {
   return dirs.map((dir) => path.join(dir, name)).find((dir) => existsSync(path.join(dir, 'config.json')));
 }
 
-/**
- * The folder of built-in model `name`: the shipped one, else the generated one (written into
- * the cache first when it is missing or stale). A LayercutError names the known models otherwise.
- */
-export async function builtinModelFolder(name: string, options: BuiltinModelOptions = {}): Promise<string> {
+/** A built-in model as the compiler sees it, with nothing written: a folder, or a recipe. */
+export type BuiltinModelInfo =
+  | { kind: 'folder'; dir: string }
+  | {
+      kind: 'generated';
+      /** Its config.json, as it will be written. */
+      config: Record<string, unknown>;
+      /** Where its tokenizer files are now (they are copied into its folder). */
+      tokenizerDir: string;
+      /** The folder a run writes it into (it may not exist yet). */
+      dir: string;
+    };
+
+/** Where built-in model `name` is, or how it is made; writes nothing. A LayercutError names the known models otherwise. */
+export function describeBuiltin(name: string, options: BuiltinModelOptions = {}): BuiltinModelInfo {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
     throw new LayercutError(`'${name}' is not a built-in model name`);
-  const dirs = options.shippedDirs ?? shippedModelDirs;
+  const dirs = options.shippedDirs ?? builtinModelDirs();
   const shipped = shippedModelDir(name, dirs);
-  if (shipped) return shipped;
-  if (name in generatedModels) return materializeGeneratedModel(name, options.cacheDir ?? layercutCacheDir());
+  if (shipped) return { kind: 'folder', dir: shipped };
+  const recipe = generatedModels[name];
+  if (recipe) {
+    return {
+      kind: 'generated',
+      config: recipe.config,
+      tokenizerDir: gpt2TokenizerDir,
+      dir: generatedModelDir(name, options.cacheDir ?? layercutCacheDir()),
+    };
+  }
   throw new LayercutError(
     `no built-in model '${name}'`,
     `built-in models: ${generatedModelNames.join(', ')}, or a folder in ${dirs.join(' or ')}`,
   );
+}
+
+/**
+ * The folder of built-in model `name`, for a run: the shipped one, else the generated one
+ * (written into the cache first when it is missing or stale).
+ */
+export async function builtinModelFolder(name: string, options: BuiltinModelOptions = {}): Promise<string> {
+  const info = describeBuiltin(name, options);
+  return info.kind === 'folder' ? info.dir : materializeGeneratedModel(name, options.cacheDir ?? layercutCacheDir());
+}
+
+/** `{cacheDir}/models/<name>`: where a generated model is written. */
+function generatedModelDir(name: string, cacheDir: string): string {
+  return path.join(cacheDir, 'models', name);
 }
 
 interface Marker {
@@ -119,7 +158,7 @@ const MARKER_FILE = 'layercut-builtin.json';
 export async function materializeGeneratedModel(name: string, cacheDir: string): Promise<string> {
   const recipe = generatedModels[name];
   if (!recipe) throw new LayercutError(`layercut does not generate a model called '${name}'`);
-  const target = path.join(cacheDir, 'models', name);
+  const target = generatedModelDir(name, cacheDir);
   const marker = await readMarker(target);
   if (marker?.name === name && marker.version === recipe.version) return target;
 

@@ -77,25 +77,21 @@ export class ConfigReader {
   }
 
   boolean(key: string, fallback: boolean): boolean {
-    const value = this.json[key];
-    if (value === undefined || value === null) return fallback;
-    if (typeof value !== 'boolean') {
-      throw new ConfigError(
-        `${this.source}: config.json '${key}' should be true or false, got ${JSON.stringify(value)}`,
-      );
-    }
-    return value;
+    return this.typed(key, fallback, (value) => typeof value === 'boolean', 'true or false');
   }
 
   string(key: string, fallback: string): string {
+    return this.typed(key, fallback, (value) => typeof value === 'string', 'a string');
+  }
+
+  /** The value at `key` where `is` holds for it (`fallback` when absent or null), else a ConfigError saying it should be `what`. */
+  private typed<T>(key: string, fallback: T, is: (value: unknown) => boolean, what: string): T {
     const value = this.json[key];
     if (value === undefined || value === null) return fallback;
-    if (typeof value !== 'string') {
-      throw new ConfigError(
-        `${this.source}: config.json '${key}' should be a string, got ${JSON.stringify(value)}`,
-      );
+    if (!is(value)) {
+      throw new ConfigError(`${this.source}: config.json '${key}' should be ${what}, got ${JSON.stringify(value)}`);
     }
-    return value;
+    return value as T;
   }
 
   /** One of `allowed` (e.g. the activations layercut computes). */

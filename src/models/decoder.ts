@@ -1,11 +1,12 @@
 /**
  * The forward loop every family shares: embed, run the kept layers in order, apply the final
- * norm, score with the LM head. Families implement `embed`, `maskBias`, `block` and `headInput`.
- * Decoders (GPT-2, OPT, the Llama-like families, GPT-NeoX) give a causal `maskBias`; encoders (BERT, RoBERTa) a padding-only
- * one and override `lmHead` with their masked-LM head.
+ * norm, score with the LM head. Families implement `embed`, `block` and `headInput`. The mask
+ * bias is causal (the decoders: GPT-2, OPT, the Llama-like families, GPT-NeoX); encoders (BERT,
+ * RoBERTa) override `maskBias` with a padding-only one and `lmHead` with their masked-LM head.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
+import { causalMaskBias } from '../runtime/ops/masks.js';
 import type {
   FamilyConfig,
   ForwardOptions,
@@ -59,8 +60,16 @@ export abstract class DecoderModel<C extends FamilyConfig> implements LanguageMo
     return value as unknown as tf.Tensor<R>;
   }
 
+  /** A parameter the checkpoint may lack (an optional bias or projection): undefined then. */
+  protected optional<R extends tf.Rank>(name: string): tf.Tensor<R> | undefined {
+    return this.params.has(name) ? this.p<R>(name) : undefined;
+  }
+
   protected abstract embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D;
-  protected abstract maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D;
+  /** The attention bias every layer adds: causal, padding masked. [B, T] → [B, 1, T, T]. */
+  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
+    return causalMaskBias(attentionMask);
+  }
   /** Per-forward tensors the layers share (see `LayerExtras`); none unless a family overrides it. */
   protected layerExtras(_attentionMask: tf.Tensor2D): LayerExtras {
     return {};

@@ -26,7 +26,7 @@ import { ConfigReader } from './config.js';
 import { DecoderModel, type LayerExtras } from './decoder.js';
 import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
 import { selfAttention } from '../runtime/ops/attention.js';
-import { causalMaskBias, positionsFromMask } from '../runtime/ops/masks.js';
+import { positionsFromMask } from '../runtime/ops/masks.js';
 import { layerNorm } from '../runtime/ops/norms.js';
 import { applyRotary, readRotary, rotaryTables, type RotarySpec } from './rotary.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
@@ -124,7 +124,7 @@ class GptNeoxModel extends DecoderModel<GptNeoxConfig> {
     return linearOutIn(
       x,
       this.p(`${name}.weight`),
-      this.params.has(`${name}.bias`) ? this.p(`${name}.bias`) : undefined,
+      this.optional(`${name}.bias`),
     );
   }
 
@@ -135,10 +135,6 @@ class GptNeoxModel extends DecoderModel<GptNeoxConfig> {
   /** Token embeddings only: positions enter through the rotary angles. [B, T] → [B, T, D]. */
   protected embed(inputIds: tf.Tensor2D): tf.Tensor3D {
     return tf.gather(this.p(`${BASE}embed_in.weight`), inputIds);
-  }
-
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-    return causalMaskBias(attentionMask);
   }
 
   protected override layerExtras(attentionMask: tf.Tensor2D): LayerExtras {

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
 import { ACTIVATIONS, activation, linearInOut, type Activation } from './layers.js';
 import { packedSelfAttention } from '../runtime/ops/attention.js';
-import { causalMaskBias, positionsFromMask } from '../runtime/ops/masks.js';
+import { positionsFromMask } from '../runtime/ops/masks.js';
 import { layerNorm } from '../runtime/ops/norms.js';
 import { DecoderModel } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
@@ -99,10 +99,6 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
   protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
     const positions = positionsFromMask(attentionMask);
     return tf.add(tf.gather(this.p('wte.weight'), inputIds), tf.gather(this.p('wpe.weight'), positions));
-  }
-
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-    return causalMaskBias(attentionMask);
   }
 
   /** One pre-LN block: [B, T, D] → [B, T, D]. */

@@ -206,7 +206,7 @@ class LlamaLikeModel extends DecoderModel<LlamaLikeConfig> {
     return linearOutIn(
       x,
       this.p(`${name}.weight`),
-      this.params.has(`${name}.bias`) ? this.p(`${name}.bias`) : undefined,
+      this.optional(`${name}.bias`),
     );
   }
 
@@ -222,10 +222,6 @@ class LlamaLikeModel extends DecoderModel<LlamaLikeConfig> {
     const embedded = tf.gather(this.p('embed_tokens.weight'), inputIds) as tf.Tensor3D;
     if (!this.config.gemmaScaling) return embedded;
     return tf.mul(embedded, deviceScalar(Math.sqrt(this.config.hiddenSize)));
-  }
-
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-    return causalMaskBias(attentionMask);
   }
 
   protected override layerExtras(attentionMask: tf.Tensor2D): LayerExtras {

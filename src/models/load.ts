@@ -60,12 +60,17 @@ export async function readModelConfig(dir: string): Promise<ModelConfigInfo> {
   } catch (error) {
     throw new ModelLoadError(`${file} is not valid JSON: ${(error as Error).message}`);
   }
+  return parseModelConfig(json, file);
+}
+
+/** config.json contents as family + config: its `model_type` picks the family; `where` names it in errors. */
+export function parseModelConfig(json: Record<string, unknown>, where: string): ModelConfigInfo {
   const modelType = json['model_type'];
   const family = families.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));
   if (!family) {
     const known = families.flatMap((f) => f.modelTypes).join(', ');
     throw new ModelLoadError(
-      `${file}: model_type ${JSON.stringify(modelType)} is not supported`,
+      `${where}: model_type ${JSON.stringify(modelType)} is not supported`,
       `layercut reads ${known}`,
     );
   }

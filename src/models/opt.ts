@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
 import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
 import { selfAttention } from '../runtime/ops/attention.js';
-import { causalMaskBias, positionsFromMask } from '../runtime/ops/masks.js';
+import { positionsFromMask } from '../runtime/ops/masks.js';
 import { layerNorm } from '../runtime/ops/norms.js';
 import { DecoderModel } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
@@ -118,10 +118,6 @@ class OptModel extends DecoderModel<OptConfig> {
     this.act = activation(config.activation);
   }
 
-  private optional<R extends tf.Rank>(name: string): tf.Tensor<R> | undefined {
-    return this.params.has(name) ? this.p<R>(name) : undefined;
-  }
-
   /** [B, T] → [B, T, D]: token embeddings (projected in when E ≠ D) + learned positions. */
   protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
     let tokens: tf.Tensor = tf.gather(this.p('embed_tokens.weight'), inputIds); // [B, T, E]
@@ -129,10 +125,6 @@ class OptModel extends DecoderModel<OptConfig> {
     if (projectIn) tokens = linearOutIn(tokens, projectIn); // [B, T, D]
     const positions = positionsFromMask(attentionMask, POSITION_OFFSET);
     return tf.add(tokens, tf.gather(this.p('embed_positions.weight'), positions));
-  }
-
-  protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
-    return causalMaskBias(attentionMask);
   }
 
   private norm(name: string, h: tf.Tensor): tf.Tensor {

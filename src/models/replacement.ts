@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { ReplacementSpec } from '../plan/types.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
-import { AdamW } from '../train/optimizers.js';
+import { TrainingSteps } from '../train/step.js';
 import { writeSafetensors } from '../weights/safetensors.js';
 import { activation } from './layers.js';
 import { families, loadModel, readModelConfig } from './load.js';
@@ -309,25 +309,25 @@ async function fitMlp(
   const x = joined(inputs);
   const y = joined(outputs);
   const mlp = new ReplacementMlp(width, spec.hidden || width, seed);
-  const optimizer = new AdamW(mlp.params, { weightDecay: 0 });
-  const variables = [...mlp.params.values()];
-  const nameOf = new Map([...mlp.params].map(([name, v]) => [v.name, name]));
+  // Adam (no decay), a fixed rate, full-batch steps: the step every kind of training takes (train/step.ts)
+  const steps = new TrainingSteps<null>(
+    mlp.params,
+    {
+      optimizer: { kind: 'adamw', lr: spec.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      schedule: { kind: 'constant', warmupSteps: 0 },
+      maxGradNorm: 0,
+    },
+    { totalSteps: spec.steps },
+  );
+  const fullBatch = [() => ({ loss: () => tf.mean(tf.square(tf.sub(mlp.apply(x), y))) as tf.Scalar })];
   let finalMse = NaN;
   try {
     for (let step = 0; step < spec.steps; step++) {
-      const { value, grads } = tf.variableGrads(
-        () => tf.mean(tf.square(tf.sub(mlp.apply(x), y))) as tf.Scalar,
-        variables,
-      );
-      const named: tf.NamedTensorMap = {};
-      for (const [name, g] of Object.entries(grads)) named[nameOf.get(name)!] = g;
-      optimizer.step(named, spec.lr);
-      tf.dispose(grads);
-      if (step === spec.steps - 1) finalMse = (await value.data())[0]!;
-      value.dispose();
+      steps.step(fullBatch, step, () => null);
+      if (steps.due() || step === spec.steps - 1) finalMse = (await steps.read()).at(-1)?.loss ?? finalMse;
     }
   } finally {
-    optimizer.dispose();
+    steps.dispose();
     tf.dispose([x, y]);
   }
   return { mlp, tokens, finalMse };

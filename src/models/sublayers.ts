@@ -22,33 +22,40 @@ export interface SublayerLayout {
   mlpParams: string[];
 }
 
+type Paths = Pick<SublayerLayout, 'attentionNorm' | 'attentionOutput' | 'mlpNorm' | 'mlpOutput'>;
+
+/**
+ * A layout from its four paths: each sublayer's parameters are its norm's and those of the module
+ * that holds its output projection ('attn' for 'attn.c_proj'), or of `mlpModules` where the MLP's
+ * projections are not inside one module (OPT's fc1 and fc2).
+ */
+function layoutFrom(paths: Paths, mlpModules: string[] = [paths.mlpOutput.split('.')[0]!]): SublayerLayout {
+  return {
+    ...paths,
+    attentionParams: [`${paths.attentionNorm}.`, `${paths.attentionOutput.split('.')[0]!}.`],
+    mlpParams: [`${paths.mlpNorm}.`, ...mlpModules.map((module) => `${module}.`)],
+  };
+}
+
 /** Llama and the families that share its decoder (src/models/llama-like.ts). */
-const LLAMA_LIKE: SublayerLayout = {
+const LLAMA_LIKE = layoutFrom({
   attentionNorm: 'input_layernorm',
   attentionOutput: 'self_attn.o_proj',
   mlpNorm: 'post_attention_layernorm',
   mlpOutput: 'mlp.down_proj',
-  attentionParams: ['input_layernorm.', 'self_attn.'],
-  mlpParams: ['post_attention_layernorm.', 'mlp.'],
-};
+});
 
 const LAYOUTS: Record<string, SublayerLayout> = {
-  gpt2: {
-    attentionNorm: 'ln_1',
-    attentionOutput: 'attn.c_proj',
-    mlpNorm: 'ln_2',
-    mlpOutput: 'mlp.c_proj',
-    attentionParams: ['ln_1.', 'attn.'],
-    mlpParams: ['ln_2.', 'mlp.'],
-  },
-  opt: {
-    attentionNorm: 'self_attn_layer_norm',
-    attentionOutput: 'self_attn.out_proj',
-    mlpNorm: 'final_layer_norm',
-    mlpOutput: 'fc2',
-    attentionParams: ['self_attn_layer_norm.', 'self_attn.'],
-    mlpParams: ['final_layer_norm.', 'fc1.', 'fc2.'],
-  },
+  gpt2: layoutFrom({ attentionNorm: 'ln_1', attentionOutput: 'attn.c_proj', mlpNorm: 'ln_2', mlpOutput: 'mlp.c_proj' }),
+  opt: layoutFrom(
+    {
+      attentionNorm: 'self_attn_layer_norm',
+      attentionOutput: 'self_attn.out_proj',
+      mlpNorm: 'final_layer_norm',
+      mlpOutput: 'fc2',
+    },
+    ['fc1', 'fc2'],
+  ),
   llama: LLAMA_LIKE,
   qwen2: LLAMA_LIKE,
   qwen3: LLAMA_LIKE,
@@ -56,14 +63,12 @@ const LAYOUTS: Record<string, SublayerLayout> = {
   phi3: LLAMA_LIKE,
   gemma: LLAMA_LIKE,
   // parallel (h + attn(n₁(h)) + mlp(n₂(h))) or sequential residual: either way each sublayer adds its output
-  gpt_neox: {
+  gpt_neox: layoutFrom({
     attentionNorm: 'input_layernorm',
     attentionOutput: 'attention.dense',
     mlpNorm: 'post_attention_layernorm',
     mlpOutput: 'mlp.dense_4h_to_h',
-    attentionParams: ['input_layernorm.', 'attention.'],
-    mlpParams: ['post_attention_layernorm.', 'mlp.'],
-  },
+  }),
 };
 
 /** The layout of a model's sublayers, or a sentence saying why it has none. */

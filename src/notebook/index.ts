@@ -15,7 +15,7 @@ export type { ColumnTableLike, Showable, TableOptions } from './tables.js';
 export { inKernel, kernelChannel, newDisplayId } from './kernel.js';
 export type { KernelChannel, MimeBundle } from './kernel.js';
 export { planTable } from './plan-table.js';
-export { RunProgressBoard, runLabel } from './progress.js';
+export { RunProgressBoard } from './progress.js';
 export { lossChartSvg } from './loss-chart.js';
 export type { LossChartOptions, LossSeries } from './loss-chart.js';
 export { renderPng, renderSvg, svgToPng } from './render.js';

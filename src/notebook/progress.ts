@@ -1,40 +1,27 @@
 /**
- * The state behind `run()`'s live output, fed with the runner's events:
+ * The state behind `run()`'s live output, fed with the executor's events (src/runner/events.ts):
  *
  *   6 runs: 2 done now (1 diverged) · 3 reused · 0 failed · 1 to go · 12.3 s
- *   run 3/4 tiny-gpt2 · first 2 · spam · lm · seed 0 — training: step 5/16 · loss 0.693
+ *   run 3/4 tiny-gpt2 first 2 · spam · lm · seed 0 — training: step 5/16 · loss 0.693
  *   [loss chart: finished runs in grey, the current one in blue]
- *   ✓ tiny-gpt2 · first 1 · spam · lm · seed 0 — accuracy 56.2% (4.1 s)
- *   ⚠ tiny-gpt2 · first 4 · spam · lm · seed 0 — accuracy 50.0% (4.3 s); DIVERGED: training loss …
- *   ✗ tiny-gpt2 · first 8 · spam · lm · seed 0 — failed: <the whole error, every line>
+ *   ✓ tiny-gpt2 first 1 · spam · lm · seed 0 — accuracy 56.2% (4.1 s)
+ *   ⚠ tiny-gpt2 first 4 · spam · lm · seed 0 — accuracy 50.0% (4.3 s); DIVERGED: training loss …
+ *   ✗ tiny-gpt2 first 8 · spam · lm · seed 0 — failed: <the whole error, every line>
  *
  * Pure: `handle(event)` updates it, `html()` / `text()` / `lossSvg()` draw it. `live.ts`
  * decides when to redraw.
  */
 import { percent } from '../results/format.js';
-import { layerText } from '../models/selection.js';
-import { modelName } from '../results/rows.js';
+import { runLabel } from '../results/rows.js';
 import { errorMessage } from '../results/store.js';
-import type { RunPlan } from '../plan/types.js';
-import type { RunnerEvent } from '../runner/events.js';
+import type { RunEvent } from '../runner/events.js';
 import { lossChartSvg, type LossSeries } from './loss-chart.js';
 import { escapeHtml } from './tables.js';
 
-/** "tiny-gpt2 · first 2 · spam · lm · seed 0". */
-export function runLabel(plan: RunPlan): string {
-  return [
-    modelName(plan.model),
-    layerText(plan.layers),
-    plan.task,
-    plan.method.kind,
-    `seed ${plan.seed}`,
-  ].join(' · ');
-}
-
 interface CurrentRun {
   id: string;
-  index: number;
-  of: number;
+  /** "run 3/4" in this process's queue, or "run on w1" (a worker process). */
+  where: string;
   label: string;
   /** What it is doing now, e.g. "training: step 5/16 · loss 0.693". */
   activity: string;
@@ -78,6 +65,8 @@ export class RunProgressBoard {
   current: CurrentRun | undefined;
   readonly finished: FinishedRun[] = [];
   private readonly pastCurves: LossSeries[] = [];
+  /** Labels of the runs started in this call (a failure names its run; workers run several at once). */
+  private readonly labels = new Map<string, string>();
   private readonly startedAt: number;
 
   constructor(private readonly now: () => number = () => performance.now()) {
@@ -93,7 +82,7 @@ export class RunProgressBoard {
     return this.current === undefined && this.doneNow + this.failed >= this.toRun;
   }
 
-  handle(event: RunnerEvent): void {
+  handle(event: RunEvent): void {
     switch (event.kind) {
       case 'plan':
         this.total = event.total;
@@ -110,10 +99,13 @@ export class RunProgressBoard {
         });
         return;
       case 'start':
+        this.labels.set(event.id, runLabel(event.plan));
         this.current = {
           id: event.id,
-          index: event.index,
-          of: event.of,
+          where:
+            event.index !== undefined
+              ? `run ${event.index}/${event.of}`
+              : `run on ${event.worker ?? 'this process'}`,
           label: runLabel(event.plan),
           activity: 'starting',
           losses: [],
@@ -137,10 +129,11 @@ export class RunProgressBoard {
         return;
       }
       case 'failed':
+        if (event.retry) return; // back in the queue for another attempt
         this.failed++;
         this.finishRun({
           id: event.id,
-          label: this.current?.label ?? event.id,
+          label: this.labels.get(event.id) ?? event.id,
           state: 'failed',
           detail: `failed: ${errorMessage(event.error)}`,
         });
@@ -152,10 +145,7 @@ export class RunProgressBoard {
     }
   }
 
-  private onProgress(
-    run: CurrentRun,
-    progress: Extract<RunnerEvent, { kind: 'progress' }>['progress'],
-  ): void {
+  private onProgress(run: CurrentRun, progress: Extract<RunEvent, { kind: 'progress' }>['progress']): void {
     switch (progress.phase) {
       case 'prepare':
         run.activity = 'preparing';
@@ -206,10 +196,10 @@ export class RunProgressBoard {
     return `${this.total} run${this.total === 1 ? '' : 's'}: ${parts.join(' · ')} · ${this.elapsedSeconds().toFixed(1)} s${state}`;
   }
 
-  /** "run 3/4 tiny-gpt2 · first 2 · … — training: step 5/16 · loss 0.693", if a run is going. */
+  /** "run 3/4 tiny-gpt2 first 2 · … — training: step 5/16 · loss 0.693", if a run is going. */
   currentLine(): string | undefined {
     const run = this.current;
-    return run ? `run ${run.index}/${run.of} ${run.label} — ${run.activity}` : undefined;
+    return run ? `${run.where} ${run.label} — ${run.activity}` : undefined;
   }
 
   /** The last finished runs ("✓ label — accuracy 56.2% (4.1 s)"); an error's further lines indented under it. */

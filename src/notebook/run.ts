@@ -6,23 +6,29 @@
  *       trains nothing new) with a live output in the cell, redrawn at most every second
  *     → RunResults read back from the store (paper table, plots, runs)
  *
+ * The runs run where `layercut run` runs them (src/runner/choose.ts): in the kernel's process
+ * (default), on worker processes of this machine (`{ workers: 2 }`, `{ gpus: [0, 1] }`), or on
+ * `layercut worker`s anywhere through a Redis queue (`{ queue: 'redis://host:6379' }`).
+ *
  * The store is `layercut.db` in the working directory (the notebook's folder), or
  * `$LAYERCUT_DB`, or `options.store`. Interrupting the kernel stops the sweep cleanly: the run
  * in progress goes back to the queue and the next `run` picks it up.
  */
 import { compile } from '../compile/compile.js';
 import type { ModelCatalog } from '../compile/model-info.js';
+import { layercutEnv } from '../env.js';
 import type { RunPlan } from '../plan/types.js';
 import { runId } from '../plan/id.js';
 import { openStore, DEFAULT_DB_FILE, type ResultsStore, type StoredRun } from '../results/store.js';
-import type { RunnerEvent } from '../runner/events.js';
+import { chooseExecutor, type ExecutorChoice } from '../runner/choose.js';
+import type { RunEvent } from '../runner/events.js';
 import { runPlans } from '../runner/run-plans.js';
 import type { BackendName } from '../runtime/backend.js';
 import { kernelChannel, newDisplayId, type KernelChannel } from './kernel.js';
 import { finishedLine, RunProgressBoard } from './progress.js';
 import { RunResults, type RunCounts } from './results.js';
 
-export interface NotebookRunOptions {
+export interface NotebookRunOptions extends Omit<ExecutorChoice, 'onWorkerStderr'> {
   /** Results store: an open one, or a file (default `$LAYERCUT_DB`, else `layercut.db`). */
   store?: ResultsStore | string;
   /** Compute backend for every run (default: each plan's, else the best available). */
@@ -37,8 +43,8 @@ export interface NotebookRunOptions {
   refreshMs?: number;
   /** Where the compiler looks up model configs (default: a catalog on the working directory). */
   catalog?: ModelCatalog;
-  /** Called with every runner event (after the live output has seen it). */
-  onEvent?: (event: RunnerEvent) => void;
+  /** Called with every executor event (after the live output has seen it). */
+  onEvent?: (event: RunEvent) => void;
 }
 
 /** Where `run()` draws its progress: a cell output updated in place, or lines on stdout. */
@@ -125,8 +131,9 @@ function countRuns(stored: readonly StoredRun[], board: RunProgressBoard): RunCo
  * problem with the experiment before anything runs.
  */
 export async function run(experimentOrSweep: unknown, options: NotebookRunOptions = {}): Promise<RunResults> {
+  const executor = chooseExecutor(options);
   const plans = await compile(experimentOrSweep, options.catalog ? { catalog: options.catalog } : {});
-  const storeOption = options.store ?? process.env['LAYERCUT_DB'] ?? DEFAULT_DB_FILE;
+  const storeOption = options.store ?? layercutEnv().db ?? DEFAULT_DB_FILE;
   const store = typeof storeOption === 'string' ? openStore(storeOption) : storeOption;
   const channel = kernelChannel();
   const output = channel ? cellOutput(channel, options.refreshMs ?? 1000) : consoleOutput();
@@ -135,6 +142,7 @@ export async function run(experimentOrSweep: unknown, options: NotebookRunOption
   try {
     await runPlans(plans, {
       store,
+      executor,
       signal: interrupt.signal,
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),

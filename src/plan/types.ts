@@ -12,7 +12,7 @@ import { dataOptions, trainOptions, type DataSpec, type TrainSpec } from './opti
 export type ModelSource =
   | { kind: 'hub'; repo: string; revision?: string }
   | { kind: 'local'; path: string }
-  /** Shipped with layercut (test/fixtures or models/): resolved by name. */
+  /** A built-in model (models/, a folder in $LAYERCUT_MODELS, or generated): resolved by name. */
   | { kind: 'builtin'; name: string };
 
 /** How an example becomes a prompt and how its answer is scored. */
@@ -26,6 +26,9 @@ export interface PromptSpec {
 }
 
 export type MethodName = 'lm' | 'prompt-cls' | 'cls' | 'icl' | 'linear-probe';
+
+/** The methods whose input is the prompt template (with an answer slot and demonstrations). */
+export const promptMethods: ReadonlySet<MethodName> = new Set(['lm', 'prompt-cls', 'icl']);
 
 export interface MethodSpec {
   kind: MethodName;

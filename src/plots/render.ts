@@ -10,6 +10,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 
+import { envValue } from '../env.js';
 import { LayercutError } from '../errors.js';
 import type { PlotSpec } from './specs.js';
 
@@ -59,7 +60,8 @@ export function systemFontsPresent(): boolean {
 }
 
 export async function svgToPng(svg: string, options: PngOptions = {}): Promise<Buffer> {
-  const fontFiles = options.fontFiles ?? (process.env.LAYERCUT_FONT ? [process.env.LAYERCUT_FONT] : []);
+  const font = envValue('font');
+  const fontFiles = options.fontFiles ?? (font !== undefined ? [font] : []);
   if (fontFiles.length === 0 && !systemFontsPresent()) {
     throw new LayercutError(
       'cannot render PNG text: no font files found on this system',

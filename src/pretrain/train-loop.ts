@@ -1,20 +1,16 @@
 /**
- * The pretraining loop: seeded shuffled passes over fixed-length token blocks, AdamW with
- * warm-up and decay, gradient clipping, validation perplexity every `evalEvery` steps, and an
- * optional wall-clock budget. Losses stay on the device and are read back in groups (one host
- * sync per `readEvery` steps), so a GPU is never made to wait for the CPU inside a step.
+ * The pretraining loop: seeded shuffled passes over fixed-length token blocks, each an optimizer
+ * step of src/train/step.ts (the one fine-tuning takes: gradients, clipping, the schedule's warm-up
+ * and decay, AdamW), validation perplexity every `evalEvery` steps, and an optional wall-clock
+ * budget. Losses stay on the device and are read back in groups (step.ts), so a GPU is never made
+ * to wait for the CPU inside a step.
  */
-import * as tf from '@tensorflow/tfjs';
 import { randomStream, shuffled } from '../data/random.js';
 import { LayercutError } from '../errors.js';
 import type { LanguageModel } from '../models/types.js';
-import { deviceScalar } from '../runtime/constants.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
-import { variableGrads } from '../runtime/gradients.js';
-import { clipByGlobalNorm } from '../train/clip.js';
-import { AdamW, Sgd, type Optimizer } from '../train/optimizers.js';
-import { lossScaleFor } from '../train/precision.js';
-import { lrFactor, type LrSchedule } from '../train/schedule.js';
+import type { ReadbackPolicy } from '../runtime/readback.js';
+import { TrainingSteps } from '../train/step.js';
 import { causalLmLoss, gatherBlocks } from './causal-lm.js';
 import type { PretrainCurvePoint, PretrainEvalPoint, PretrainTrainSpec } from './plan.js';
 
@@ -29,8 +25,8 @@ export interface PretrainLoopOptions {
   onCheckpoint?: (sofar: PretrainSoFar) => Promise<void>;
   /** Aborting stops pretraining at the next step or validation batch (InterruptedError). */
   signal?: AbortSignal;
-  /** Steps whose losses are read back together (default 20). */
-  readEvery?: number;
+  /** When step losses are read back from the device (default: 16 steps or 2 s, whichever first). */
+  readback?: ReadbackPolicy;
   /** Clock in milliseconds (tests); default performance.now. */
   now?: () => number;
 }
@@ -85,18 +81,11 @@ export async function pretrainLoop(
       'use more text, a shorter contextLength or a smaller batchSize',
     );
   }
-  const o = spec.optimizer;
-  const params = model.params;
-  const optimizer: Optimizer =
-    o.kind === 'adamw'
-      ? new AdamW(params, { betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
-      : new Sgd(params, { momentum: o.momentum, weightDecay: o.weightDecay });
-  const variables = [...params.values()];
-  const nameOf = new Map([...params].map(([name, v]) => [v.name, name]));
-  const schedule: LrSchedule =
-    spec.schedule.kind === 'constant' ? spec.schedule : { ...spec.schedule, totalSteps: spec.steps };
+  const steps = new TrainingSteps<Omit<PretrainCurvePoint, 'loss'>>(model.params, spec, {
+    totalSteps: spec.steps,
+    readback: options.readback,
+  });
   const budgetMs = spec.maxMinutes === null ? Infinity : spec.maxMinutes * 60_000;
-  const readEvery = options.readEvery ?? 20;
 
   const outcome: PretrainLoopOutcome = {
     curve: [],
@@ -105,21 +94,13 @@ export async function pretrainLoop(
     stoppedBy: 'steps',
     trainSeconds: 0,
   };
-  // mixed precision: gradients of loss × scale, divided back by the optimizer and for the curve
-  const lossScale = lossScaleFor(spec);
-  const pending: { point: Omit<PretrainCurvePoint, 'loss'>; loss: tf.Scalar }[] = [];
+  /** Reads the waiting losses back (one host sync), records them and sends their events. */
   const flush = async () => {
-    if (pending.length === 0) return;
-    const stacked = tf.stack(pending.map((p) => p.loss));
-    const values = await stacked.data();
-    stacked.dispose();
-    pending.forEach((p, i) => {
-      const point = { ...p.point, loss: values[i]! / lossScale };
+    for (const { meta, loss } of await steps.read()) {
+      const point = { ...meta, loss };
       outcome.curve.push(point);
       options.onEvent?.({ kind: 'step', totalSteps: spec.steps, ...point });
-      p.loss.dispose();
-    });
-    pending.length = 0;
+    }
   };
   const start = now();
   const evaluate = async () => {
@@ -153,7 +134,6 @@ export async function pretrainLoop(
       }
       // progress: how far along the run is, by steps or by the time budget, whichever is further
       const progressStep = Math.max(outcome.steps, Math.floor((elapsed / budgetMs) * spec.steps));
-      const lr = o.lr * lrFactor(schedule, Math.min(progressStep, spec.steps - 1));
       if (cursor + spec.batchSize > order.length) {
         order = shuffled(
           Array.from({ length: trainBlocks }, (_, i) => i),
@@ -163,33 +143,18 @@ export async function pretrainLoop(
       }
       const blocks = gatherBlocks(data.train, length, order.slice(cursor, cursor + spec.batchSize));
       cursor += spec.batchSize;
-      const { value, grads } = variableGrads(
-        () =>
-          (lossScale === 1
-            ? causalLmLoss(model, blocks)
-            : tf.mul(causalLmLoss(model, blocks), deviceScalar(lossScale))) as tf.Scalar,
-        variables,
-      );
-      let named: tf.NamedTensorMap = {};
-      for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-      if (spec.maxGradNorm > 0) {
-        const clipped = clipByGlobalNorm(named, spec.maxGradNorm, lossScale);
-        tf.dispose([named, clipped.norm]);
-        named = clipped.grads;
-      }
-      optimizer.step(named, lr, lossScale);
-      tf.dispose(named);
-      outcome.steps += 1;
-      pending.push({
-        point: {
-          step: outcome.steps,
+      steps.step(
+        [() => ({ loss: () => causalLmLoss(model, blocks) })],
+        Math.min(progressStep, spec.steps - 1),
+        (lr) => ({
+          step: outcome.steps + 1,
           lr,
-          tokens: outcome.steps * spec.batchSize * length,
+          tokens: (outcome.steps + 1) * spec.batchSize * length,
           seconds: (now() - start) / 1000,
-        },
-        loss: value as tf.Scalar,
-      });
-      if (pending.length >= readEvery) await flush();
+        }),
+      );
+      outcome.steps += 1;
+      if (steps.due()) await flush();
       if (outcome.steps % spec.evalEvery === 0 && outcome.steps < spec.steps) {
         const evalStart = now();
         await evaluate();
@@ -200,7 +165,6 @@ export async function pretrainLoop(
     outcome.trainSeconds = (now() - start - evalMs) / 1000;
     return outcome;
   } finally {
-    for (const p of pending) p.loss.dispose();
-    optimizer.dispose();
+    steps.dispose();
   }
 }

@@ -15,44 +15,36 @@
  *   stored jobs are removed from Redis: the store is the record, the queue only the transport
  *
  * Ctrl-C (the abort signal) stops the waiting, not the work: jobs stay in the queue, workers go
- * on, and the same command later collects what finished meanwhile.
+ * on, and the same command later collects what finished meanwhile. One of the three executors
+ * (src/runner/executor.ts): `redisQueue({ url })`.
  */
 import { Queue, QueueEvents, type Job } from 'bullmq';
 
 import { LayercutError } from '../errors.js';
 import type { RunResult } from '../plan/types.js';
-import type { ResultsStore } from '../results/store.js';
-import type { BackendName } from '../runtime/backend.js';
-import type { RunProgress } from '../train/run.js';
+import type { RunEvent } from '../runner/events.js';
+import { RunsInterruptedError } from '../runner/executor.js';
+import type { ExecuteOptions, Executor, RunsOutcome, SweepRun } from '../runner/executor.js';
+import { SweepLedger } from '../runner/ledger.js';
+import type { RunProgress } from '../experiment/run.js';
 import {
   checkQueueName,
   DEFAULT_QUEUE_NAME,
   jobIdOf,
   parseRedisUrl,
   runIdOfJob,
+  type RedisAddress,
   type RunJobData,
 } from './address.js';
-import type { SweepEvent } from './events.js';
 import { bullConnection, checkRedis } from './redis.js';
-import { SweepInterruptedError, type SweepOutcome, type SweepRun } from './sweep.js';
-import { SweepLedger, sweepStore } from './sweep-ledger.js';
 
-export interface QueueSweepOptions {
+export interface QueueOptions {
   /** The Redis server: redis://host:port. */
   url: string;
   /** The queue (default 'layercut'); workers must name the same one. */
   queueName?: string;
-  /** An open results store, or the path of one (default `layercut.db`). */
-  store?: ResultsStore | string;
   /** Attempts after a run's first failure (default 1). */
   retries?: number;
-  /** Queue runs that failed before again (default false: they are skipped). */
-  retryFailed?: boolean;
-  /** Run on this backend (overrides each plan's; not part of a run's id). */
-  backend?: BackendName;
-  /** Aborting stops waiting; the jobs stay in the queue. */
-  signal?: AbortSignal;
-  onEvent?: (event: SweepEvent) => void;
   /** How often every pending job's state is read besides the events, ms (default 3000). */
   reconcileMs?: number;
 }
@@ -80,20 +72,33 @@ function isRunResult(value: unknown, id: string): value is RunResult {
 
 type RunJob = Job<RunJobData, unknown>;
 
-/** Runs every unfinished run of `runs` on the queue's workers; see the file comment. */
-export async function runOnQueue(
-  runs: readonly SweepRun[],
-  options: QueueSweepOptions,
-): Promise<SweepOutcome> {
-  const emit = (event: SweepEvent): void => options.onEvent?.(event);
-  const address = parseRedisUrl(options.url);
-  const queueName = checkQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
-  const retries = options.retries ?? 1;
+/**
+ * An executor that runs the runs on the queue's workers; see the file comment. The address,
+ * the queue name and `retries` are checked here; the Redis server when the sweep starts. Ctrl-C
+ * (the signal) stops the waiting: the runs stay on the queue.
+ */
+export function redisQueue(queueOptions: QueueOptions): Executor {
+  const address = parseRedisUrl(queueOptions.url);
+  const queueName = checkQueueName(queueOptions.queueName ?? DEFAULT_QUEUE_NAME);
+  const retries = queueOptions.retries ?? 1;
   if (!Number.isInteger(retries) || retries < 0)
     throw new LayercutError(`retries must be a whole number ≥ 0, got ${retries}`);
+  const reconcileMs = queueOptions.reconcileMs ?? 3000;
+  return {
+    execute: (runs, options) => runOnQueue(runs, { address, queueName, retries, reconcileMs }, options),
+  };
+}
+
+async function runOnQueue(
+  runs: readonly SweepRun[],
+  queueOptions: { address: RedisAddress; queueName: string; retries: number; reconcileMs: number },
+  options: ExecuteOptions,
+): Promise<RunsOutcome> {
+  const emit = (event: RunEvent): void => options.onEvent?.(event);
+  const { address, queueName, retries } = queueOptions;
   await checkRedis(address);
 
-  const { store, close: closeStore } = sweepStore(options.store);
+  const { store } = options;
   const connection = bullConnection(address);
   let queue: Queue<RunJobData, unknown> | undefined;
   let events: QueueEvents | undefined;
@@ -261,7 +266,7 @@ export async function runOnQueue(
             }
           }
         }),
-      options.reconcileMs ?? 3000,
+      queueOptions.reconcileMs,
     );
 
     const interrupted = new Promise<'interrupted'>((resolve) => {
@@ -271,20 +276,16 @@ export async function runOnQueue(
     const how = await Promise.race([allSettled.then(() => 'settled' as const), interrupted]);
     await chain;
 
-    const outcome = ledger.outcome();
     if (how === 'interrupted' && pending.size > 0) {
+      // Nothing was stopped: the runs stay on the queue, and its workers go on.
       const left = [...pending.keys()];
-      const message =
-        `stopped waiting: ${left.length} run${left.length === 1 ? ' is' : 's are'} still on the queue and the workers go on; ` +
-        'run the same command again to collect the results';
-      emit({ kind: 'interrupted', requeued: left, message });
-      throw new SweepInterruptedError(left, outcome, message);
+      emit({ kind: 'interrupted', requeued: [], waiting: left });
+      throw new RunsInterruptedError([], ledger.outcome(), left);
     }
-    return outcome;
+    return ledger.outcome();
   } finally {
     if (reconcileTimer) clearInterval(reconcileTimer);
     await events?.close();
     await queue?.close();
-    closeStore();
   }
 }

@@ -10,11 +10,12 @@
  *                    failed {id, …}        the run threw
  *                    stopped {id | null}   stopped by `stop`; `id` is the run it abandoned (null: was idle)
  */
+import { layercutEnv, variables } from '../env.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 
 /** Set in a run process's environment; the entry module checks it (see `isRunProcess`). */
-export const RUN_PROCESS_ENV = 'LAYERCUT_RUN_PROCESS';
+export const RUN_PROCESS_ENV = variables.runProcess.name;
 
 export type ToRunProcess = { type: 'run'; id: string; plan: RunPlan } | { type: 'stop' };
 
@@ -40,7 +41,7 @@ export type FromRunProcess =
 
 /** True in a process started by `RunProcess` (its entry should call `serveRuns()`). */
 export function isRunProcess(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env[RUN_PROCESS_ENV] === '1';
+  return layercutEnv(env).runProcess;
 }
 
 /** Narrows an IPC message from a run process (anything else is ignored by the parent). */

@@ -5,7 +5,7 @@
  */
 import { Queue, type Job } from 'bullmq';
 
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 import {
   checkQueueName,
   DEFAULT_QUEUE_NAME,
@@ -16,9 +16,9 @@ import {
   type RunJobData,
   type WorkerInfo,
 } from './address.js';
-import { progressText } from './printer.js';
+import { progressText } from '../runner/progress.js';
+import { runLabel as label } from '../results/rows.js';
 import { bullConnection, checkRedis, openRedis } from './redis.js';
-import { runLabel as label } from './store-status.js';
 
 export interface QueueStatus {
   queue: string;

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { LayercutError } from '../errors.js';
 import { GPU_ENV, parseGpuBindingLine, type GpuBinding } from '../runtime/adapter.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
-import type { RunProgress } from '../train/run.js';
+import type { RunProgress } from '../experiment/run.js';
 import { isFromRunProcess, RUN_PROCESS_ENV, type FromRunProcess, type ToRunProcess } from './messages.js';
 
 export { GPU_ENV };

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 
 import { LayercutError } from '../errors.js';
 import { describeBackend } from '../runtime/backend.js';
-import { runExperiment, type RunProgress } from '../train/run.js';
+import { runExperiment, type RunProgress } from '../experiment/run.js';
 import { isToRunProcess, type FromRunProcess } from './messages.js';
 
 /** Least time between two progress messages of one phase (phase changes, evaluations and last steps always go). */

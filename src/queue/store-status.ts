@@ -4,9 +4,7 @@
  * gone (killed, crashed: its pid no longer names it, or its lease ran out), that the run was
  * abandoned and the next `layercut run` runs it again.
  */
-import type { RunPlan } from '../plan/types.js';
-import { layerText } from '../models/selection.js';
-import { modelName } from '../results/rows.js';
+import { runLabel } from '../results/rows.js';
 import { runStatuses, type RunStatus, type StoreReader } from '../results/store.js';
 
 export interface StoreStatus {
@@ -21,11 +19,6 @@ export interface StoreStatus {
     startedAt: string | null;
     alive: boolean;
   }[];
-}
-
-/** "tiny-gpt2 first 2 · spam · seed 0". */
-export function runLabel(plan: RunPlan): string {
-  return `${modelName(plan.model)} ${layerText(plan.layers)} · ${plan.task} · seed ${plan.seed}`;
 }
 
 /** The store's side of a sweep. */

@@ -22,6 +22,8 @@ import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 
 import { LayercutError } from '../errors.js';
 import type { RunResult } from '../plan/types.js';
+import type { RunEvent } from '../runner/events.js';
+import { progressText } from '../runner/progress.js';
 import { bindingWarning } from '../runtime/adapter.js';
 import type { BackendName } from '../runtime/backend.js';
 import {
@@ -33,8 +35,6 @@ import {
   type RunJobData,
   type WorkerInfo,
 } from './address.js';
-import type { SweepEvent } from './events.js';
-import { progressText } from './printer.js';
 import { bullConnection, checkRedis, openRedis } from './redis.js';
 import { RunProcess } from './run-process.js';
 
@@ -59,7 +59,7 @@ export interface QueueWorkerOptions {
   heartbeatMs?: number;
   /** Aborting stops the worker: the run in progress goes back to the queue. */
   signal?: AbortSignal;
-  onEvent?: (event: SweepEvent) => void;
+  onEvent?: (event: RunEvent) => void;
   /** Each line the run process writes to stderr. */
   onStderr?: (line: string) => void;
   /** Module the run process runs (see RunProcessOptions.entry). */
@@ -80,7 +80,7 @@ class RunFailedError extends Error {
 
 /** Runs jobs until the signal aborts; resolves with how many runs it finished and failed. */
 export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ done: number; failed: number }> {
-  const emit = (event: SweepEvent): void => options.onEvent?.(event);
+  const emit = (event: RunEvent): void => options.onEvent?.(event);
   const address = parseRedisUrl(options.url);
   const queueName = checkQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
   for (const [value, option] of [

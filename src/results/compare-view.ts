@@ -13,15 +13,8 @@ import { LayercutError } from '../errors.js';
 import { oneLine, percentMeanStd, pValue, signedPercentMeanStd, type DisplayTable } from './format.js';
 import { followers } from './followers.js';
 import { DIVERGED_MARK, type MetricName } from './paper-view.js';
-import {
-  cellMatches,
-  compareValues,
-  settingKeys,
-  varyingSettings,
-  type RunRow,
-  type SettingKey,
-  type SettingValue,
-} from './rows.js';
+import { cellMatches, compareValues, settingKeys, varyingSettings } from './rows.js';
+import type { RunRow, SettingKey, SettingValue } from './rows.js';
 import { mean, pairedTTest, sampleStd, type PairedTTest } from './stats.js';
 
 export interface CompareOptions {

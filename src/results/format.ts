@@ -1,6 +1,7 @@
 /**
  * Text forms of a result table: Markdown, CSV and LaTeX (booktabs), from one `DisplayTable`
- * (header + rows of text cells, some marked bold). Also the number formats the views share.
+ * (header + rows of text cells, some marked bold). Also the number formats the views share and
+ * plain aligned columns for terminal tables.
  */
 
 export interface DisplayCell {
@@ -55,6 +56,19 @@ export function humanCount(count: number): string {
 export function pValue(p: number | null): string {
   if (p === null || Number.isNaN(p)) return '–';
   return p < 0.001 ? '<0.001' : p.toFixed(3);
+}
+
+/** Rows as plain text: columns left-aligned, two spaces apart, no trailing blanks (terminal tables). */
+export function alignedColumns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, col) => cell.padEnd(widths[col]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Newlines shown as the two characters \n, so a template fits on one table line. */

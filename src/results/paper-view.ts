@@ -18,15 +18,8 @@
 import { LayercutError } from '../errors.js';
 import { percent, percentMeanStd, type DisplayCell, type DisplayTable } from './format.js';
 import { leaderKeys, mergeFollowers } from './followers.js';
-import {
-  compareLayers,
-  compareValues,
-  settingKeys,
-  varyingSettings,
-  type RunRow,
-  type SettingKey,
-  type SettingValue,
-} from './rows.js';
+import { compareLayers, compareValues, settingKeys, varyingSettings } from './rows.js';
+import type { RunRow, SettingKey, SettingValue } from './rows.js';
 import { mean, sampleStd, tInterval } from './stats.js';
 import { summariseRuns, type MetricSummary } from './summary.js';
 

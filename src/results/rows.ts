@@ -182,6 +182,14 @@ export function modelName(source: ModelSource): string {
   }
 }
 
+/**
+ * "tiny-gpt2 first 2 · spam · lm · seed 0": what tells the runs of a sweep apart, in progress
+ * lines, the notebook's live output and `layercut status`.
+ */
+export function runLabel(plan: RunPlan): string {
+  return `${modelName(plan.model)} ${layerText(plan.layers)} · ${plan.task} · ${plan.method.kind} · seed ${plan.seed}`;
+}
+
 function keptLayerCount(layers: LayerSelection, layersAfter: number | undefined): number | null {
   switch (layers.kind) {
     case 'all':

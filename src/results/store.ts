@@ -126,8 +126,8 @@ export interface ResultsStore extends StoreReader {
   unfinished(ids: readonly string[], options?: { retryFailed?: boolean }): string[];
 }
 
-/** The row as SQLite returns it. */
-interface RunRow {
+/** A row of the `runs` table as SQLite returns it (the flat view of a run for tables is `RunRow`, rows.ts). */
+interface SqlRunRow {
   id: string;
   plan: string;
   status: RunStatus;
@@ -210,7 +210,7 @@ class SqliteStoreReader implements StoreReader {
       params.push(JSON.stringify(filter.ids));
     }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, rowid`;
-    return (this.db.prepare(sql).all(...params) as RunRow[]).map((row) => this.toStoredRun(row));
+    return (this.db.prepare(sql).all(...params) as SqlRunRow[]).map((row) => this.toStoredRun(row));
   }
 
   counts(): Record<RunStatus, number> {
@@ -227,12 +227,12 @@ class SqliteStoreReader implements StoreReader {
     if (this.db.open) this.db.close();
   }
 
-  protected row(id: string): RunRow | undefined {
-    return this.db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+  protected row(id: string): SqlRunRow | undefined {
+    return this.db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as SqlRunRow | undefined;
   }
 
   /** Whether the process that marked the run running may still be running it. */
-  protected ownerAlive(row: RunRow): boolean {
+  protected ownerAlive(row: SqlRunRow): boolean {
     return holderAlive(
       {
         host: row.owner_host,
@@ -245,7 +245,7 @@ class SqliteStoreReader implements StoreReader {
     );
   }
 
-  private toStoredRun(row: RunRow): StoredRun {
+  private toStoredRun(row: SqlRunRow): StoredRun {
     const plan = JSON.parse(row.plan) as RunPlan;
     const owner =
       row.status === 'running' && row.owner_host !== null && row.owner_pid !== null
@@ -371,7 +371,7 @@ class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
              ${options.ids ? 'AND id IN (SELECT value FROM json_each(?))' : ''}
            ORDER BY created_at, rowid`,
         )
-        .all(...(options.ids ? [JSON.stringify(options.ids)] : [])) as RunRow[];
+        .all(...(options.ids ? [JSON.stringify(options.ids)] : [])) as SqlRunRow[];
       const claimed: ClaimedRun[] = [];
       for (const row of candidates) {
         if (claimed.length >= limit) break;
@@ -418,10 +418,7 @@ class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
       keptLayers: result.keptLayers ? JSON.stringify(result.keptLayers) : null,
       divergence: result.divergence ?? null,
     };
-    return this.write(() => {
-      const row = this.row(id);
-      if (!row) throw notInStore(id, this.path);
-      if (row.status === 'done') return false;
+    return this.settle(id, () =>
       this.db
         .prepare(
           `UPDATE runs SET status = 'done', error = NULL, finished_at = @now, started_at = COALESCE(started_at, @now),
@@ -432,23 +429,29 @@ class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
              backend = @backend, versions = @versions, kept_layers = @keptLayers, divergence = @divergence
            WHERE id = @id`,
         )
-        .run(values);
-      return true;
-    });
+        .run(values),
+    );
   }
 
   fail(id: string, error: unknown): boolean {
     const text = errorText(error);
-    return this.write(() => {
-      const row = this.row(id);
-      if (!row) throw notInStore(id, this.path);
-      if (row.status === 'done') return false;
+    return this.settle(id, () =>
       this.db
         .prepare(
           `UPDATE runs SET status = 'failed', error = ?, finished_at = ?,
              owner_host = NULL, owner_pid = NULL, owner_token = NULL, owner_start = NULL, lease_until = NULL WHERE id = ?`,
         )
-        .run(text, this.isoNow(), id);
+        .run(text, this.isoNow(), id),
+    );
+  }
+
+  /** Writes a run's outcome with `update`, unless it is already done (false then); a run not in the store is an error. */
+  private settle(id: string, update: () => void): boolean {
+    return this.write(() => {
+      const row = this.row(id);
+      if (!row) throw notInStore(id, this.path);
+      if (row.status === 'done') return false;
+      update();
       return true;
     });
   }
@@ -500,7 +503,7 @@ class SqliteResultsStore extends SqliteStoreReader implements ResultsStore {
   }
 
   /** Whether this store may take the run now. */
-  private claimable(row: RunRow, retryFailed: boolean): boolean {
+  private claimable(row: SqlRunRow, retryFailed: boolean): boolean {
     switch (row.status) {
       case 'done':
         return false;

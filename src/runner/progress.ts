@@ -1,18 +1,31 @@
 /**
- * Progress of a sweep as text, from `RunnerEvent`s: on a terminal one status line redrawn in
- * place with `\r` (a bar for downloads, loading and training steps, with the loss and the last
- * validation accuracy); otherwise — a log file, a pipe, CI — plain lines now and then. Either
- * way each run ends with a permanent line: done with its test accuracy (and DIVERGED with why,
- * when its loss exploded), or failed with why (the whole message, continuation lines indented).
+ * Progress of a sweep as text (stderr), from `RunEvent`s, whatever the executor: on a terminal
+ * a status line redrawn in place with `\r`, permanent lines above it; otherwise — a log file, a
+ * pipe, CI — plain lines now and then. Each run ends with a permanent line: done with its test
+ * accuracy (and DIVERGED with why, when its loss exploded), or failed with why (the whole
+ * message, continuation lines indented). Two layouts, chosen by the events:
+ *
+ * Runs in this process, one at a time: the status line follows the run (a bar for downloads,
+ * loading and training steps, with the loss and the last validation accuracy); plain lines at
+ * each phase, and every 10 s within one.
  *
  *   [2/8] tiny-gpt2 first 2 · spam · lm · seed 0  train ███████░░░░░░░░ 18/40  epoch 2  loss 0.532  val 81.2%
+ *
+ * Runs on worker processes (the plan names where they go, events name their worker), several at
+ * once: every start, result, failure and worker change is a line tagged with its worker; plain
+ * lines when training starts and at each evaluation; the status line shows what each worker is
+ * doing now.
+ *
+ *   [w1] start 9a00ab423fce9d09  tiny-gpt2 first 2 · spam · lm · seed 0
+ *   [3/8] done 9a00ab423fce9d09 on w1  tiny-gpt2 first 2 · spam · lm · seed 0: test accuracy 75.5%, macro-F1 60.6% (19.3 s)
+ *   3/8 settled · w0 tiny-gpt2 first 3 seed 1 train ███░░░░ 12/40 · w1 tiny-gpt2 first 1 seed 0 load
  */
 import { indentContinuation } from '../errors.js';
 import { layerText } from '../models/selection.js';
-import { modelName } from '../results/rows.js';
+import { modelName, runLabel } from '../results/rows.js';
 import type { RunPlan, RunResult } from '../plan/types.js';
-import type { RunProgress } from '../train/run.js';
-import type { QueuePosition, RunnerEvent, SkipReason } from './events.js';
+import type { RunProgress } from '../experiment/run.js';
+import type { RunEvent, SkipReason } from './events.js';
 
 /** The part of a writable stream the printer uses (process.stderr fits). */
 export interface ProgressStream {
@@ -24,19 +37,14 @@ export interface ProgressStream {
 export interface ProgressPrinterOptions {
   /** Where to write (default: process.stderr). */
   stream?: ProgressStream;
-  /** Redraw one status line with `\r` (default: when the stream is a terminal). */
+  /** Redraw a status line with `\r` (default: when the stream is a terminal). */
   live?: boolean;
-  /** Least time between two redraws of the live line, ms (default 100). */
+  /** Least time between two redraws of the status line, ms (default 100). */
   redrawMs?: number;
   /** Least time between two plain progress lines of one run, ms (default 10000); phase changes always print. */
   plainEveryMs?: number;
   /** The clock, ms (tests). */
   now?: () => number;
-}
-
-/** "tiny-gpt2 first 2 · spam · lm · seed 0": what tells the runs of a sweep apart. */
-export function runLabel(plan: RunPlan): string {
-  return `${modelName(plan.model)} ${layerText(plan.layers)} · ${plan.task} · ${plan.method.kind} · seed ${plan.seed}`;
 }
 
 /** A bar of `width` cells, `fraction` of them full. */
@@ -65,9 +73,10 @@ const skipText: Record<SkipReason, string> = {
   'finished-elsewhere': 'finished by another process',
 };
 
-/** Where the current run is, kept between events. */
-interface RunState {
-  position: QueuePosition;
+/** The run of this process (it runs one at a time), kept between events. */
+interface HereRun {
+  id: string;
+  position: { index: number; of: number } | undefined;
   label: string;
   startedAt: number;
   /** Last validation accuracy. */
@@ -78,14 +87,25 @@ interface RunState {
   lastPhase?: string;
 }
 
-type PlanEvent = Extract<RunnerEvent, { kind: 'plan' }>;
-type SkippedEvent = Extract<RunnerEvent, { kind: 'skipped' }>;
+/** The run a worker process is on. */
+interface WorkerRun {
+  id: string;
+  plan: RunPlan;
+  startedAt: number;
+  /** What it is doing, in a few words (progressText). */
+  doing: string;
+  announcedTraining: boolean;
+}
+
+type PlanEvent = Extract<RunEvent, { kind: 'plan' }>;
+type SkippedEvent = Extract<RunEvent, { kind: 'skipped' }>;
+type InterruptedEvent = Extract<RunEvent, { kind: 'interrupted' }>;
 
 /** "12 runs, 3 finished before, 9 to run[ where], 1 skipped (results store FILE)". */
-export function planLine(event: PlanEvent, where?: string): string {
+export function planLine(event: PlanEvent): string {
   const parts = [`${event.total} run${event.total === 1 ? '' : 's'}`];
   if (event.finished) parts.push(`${event.finished} finished before`);
-  parts.push(where ? `${event.toRun} to run ${where}` : `${event.toRun} to run`);
+  parts.push(event.where ? `${event.toRun} to run ${event.where}` : `${event.toRun} to run`);
   if (event.skipped) parts.push(`${event.skipped} skipped`);
   return `${parts.join(', ')} (results store ${event.store})`;
 }
@@ -101,13 +121,63 @@ export function resultText(result: RunResult): string {
   return result.divergence === undefined ? scores : `${scores}; DIVERGED: ${result.divergence}`;
 }
 
+/** What the interruption means for the runs: one run of this process, or the runs of workers. */
+function interruptedLine(event: InterruptedEvent, severalAtOnce: boolean): string {
+  const { requeued, waiting = [] } = event;
+  if (waiting.length > 0) {
+    return (
+      `stopped waiting: ${waiting.length} run${waiting.length === 1 ? ' is' : 's are'} still on the queue and the workers go on; ` +
+      'run the same command again to collect the results'
+    );
+  }
+  const resume = 'run the same command again to resume';
+  if (!severalAtOnce) {
+    return requeued.length > 0
+      ? `interrupted: run ${requeued[0]} was put back in the queue; ${resume}`
+      : `interrupted; ${resume}`;
+  }
+  return requeued.length > 0
+    ? `interrupted: ${requeued.length} run${requeued.length === 1 ? '' : 's'} put back in the queue; ${resume}`
+    : `interrupted between runs; ${resume}`;
+}
+
+/** "first 2 seed 0": the short name of a run in the workers' status line. */
+function shortLabel(plan: RunPlan): string {
+  return `${modelName(plan.model)} ${layerText(plan.layers)} seed ${plan.seed}`;
+}
+
+/** What a run is doing, in a few words (the workers' status line, `layercut status`). */
+export function progressText(progress: RunProgress): string {
+  switch (progress.phase) {
+    case 'prepare':
+      return 'preparing';
+    case 'download':
+      return `download ${progress.file} ${bar(progress.total ? progress.loaded / progress.total : 0, 8)}`;
+    case 'load':
+      return 'load';
+    case 'train':
+      return progress.kind === 'eval'
+        ? `eval ${percent(progress.accuracy)}`
+        : `train ${bar(progress.step / progress.totalSteps, 8)} ${progress.step}/${progress.totalSteps}`;
+    case 'test':
+      return 'test';
+  }
+}
+
 export class ProgressPrinter {
   private readonly stream: ProgressStream;
   private readonly live: boolean;
   private readonly redrawMs: number;
   private readonly plainEveryMs: number;
   private readonly now: () => number;
-  private run: RunState | undefined;
+  /** The run of this process, when runs run here. */
+  private run: HereRun | undefined;
+  /** Per worker process: the run it is on. */
+  private readonly working = new Map<string, WorkerRun>();
+  /** Runs go to worker processes (the plan said where, or an event named its worker). */
+  private severalAtOnce = false;
+  private settled = 0;
+  private of = 0;
   private statusLine = '';
   private lastDrawAt = -Infinity;
 
@@ -120,50 +190,115 @@ export class ProgressPrinter {
   }
 
   /** Pass this as `onEvent` (it is bound). */
-  readonly handle = (event: RunnerEvent): void => {
+  readonly handle = (event: RunEvent): void => {
+    if ('worker' in event && event.worker !== undefined) this.severalAtOnce = true;
     switch (event.kind) {
       case 'plan':
+        this.of = event.toRun;
+        if (event.where !== undefined) this.severalAtOnce = true;
         this.line(planLine(event));
         return;
       case 'skipped':
         this.line(skipLine(event));
         return;
+      case 'enqueued': {
+        const parts = [`${event.added} added to the queue`];
+        if (event.existing) parts.push(`${event.existing} already in it`);
+        if (event.recovered)
+          parts.push(`${event.recovered} finished while no coordinator was waiting (results collected)`);
+        this.line(parts.join(', '));
+        return;
+      }
+      case 'worker': {
+        const where = event.gpu === undefined ? '' : ` on GPU ${event.gpu}`;
+        const pid = event.pid === undefined ? '' : ` (pid ${event.pid})`;
+        const detail = event.detail ? `: ${event.detail}` : '';
+        this.line(`[${event.worker}] worker ${event.state}${pid}${where}${detail}`);
+        if (event.state !== 'started') this.working.delete(event.worker);
+        return;
+      }
+      case 'adapter':
+        this.line(`[${event.worker}] GPU ${event.gpu} → ${event.adapter}`);
+        if (event.warning) this.line(`[${event.worker}] warning: ${event.warning}`);
+        return;
       case 'start': {
-        const { kind: _kind, plan: _plan, ...position } = event;
-        this.run = { position, label: runLabel(event.plan), startedAt: this.now(), lastPlainAt: -Infinity };
+        if (event.worker !== undefined) {
+          this.working.set(event.worker, {
+            id: event.id,
+            plan: event.plan,
+            startedAt: this.now(),
+            doing: 'starting',
+            announcedTraining: false,
+          });
+          const attempt = (event.attempt ?? 1) > 1 ? ` (attempt ${event.attempt})` : '';
+          this.line(`[${event.worker}] start ${event.id}  ${runLabel(event.plan)}${attempt}`);
+          return;
+        }
+        const position =
+          event.index !== undefined && event.of !== undefined
+            ? { index: event.index, of: event.of }
+            : undefined;
+        this.run = {
+          id: event.id,
+          position,
+          label: runLabel(event.plan),
+          startedAt: this.now(),
+          lastPlainAt: -Infinity,
+        };
         if (this.live) this.status('starting', true);
         else this.line(`${this.prefix()} start ${event.id}  ${this.run.label}`);
         return;
       }
       case 'progress':
-        this.progress(event.progress);
+        if (event.worker !== undefined) this.workerProgress(event.worker, event.id, event.progress);
+        else if (this.run?.id === event.id) this.progress(event.progress);
         return;
-      case 'done': {
-        const took = this.run
-          ? seconds(this.now() - this.run.startedAt)
-          : `${event.result.timings.wallSeconds.toFixed(1)} s`;
+      case 'done':
+        this.settled = event.index;
+        this.of = event.of;
+        if (event.worker !== undefined) {
+          this.working.delete(event.worker);
+          this.line(
+            `${this.workerPosition(event)} done ${event.id}${this.onWorker(event)}  ${runLabel(event.result.plan)}: ` +
+              `${resultText(event.result)} (${event.result.timings.wallSeconds.toFixed(1)} s)`,
+          );
+          return;
+        }
         this.endRun(
           `${this.prefix()} done ${event.id}  ${this.run?.label ?? runLabel(event.result.plan)}: ` +
-            `${resultText(event.result)} (${took})`,
+            `${resultText(event.result)} (${this.run ? seconds(this.now() - this.run.startedAt) : `${event.result.timings.wallSeconds.toFixed(1)} s`})`,
         );
         return;
-      }
       case 'failed':
+        this.settled = event.index;
+        if (event.worker !== undefined) {
+          this.working.delete(event.worker);
+          const what = event.retry ? `failed (attempt ${event.attempt ?? 1}, will retry)` : 'FAILED';
+          this.line(
+            `${this.workerPosition(event)} ${what} ${event.id}${this.onWorker(event)}: ${indentContinuation(event.error)}`,
+          );
+          return;
+        }
         this.endRun(
           `${this.prefix()} FAILED ${event.id}  ${this.run?.label ?? ''}: ${indentContinuation(event.error)}`,
         );
         return;
+      case 'stalled':
+        this.line(`run ${event.id}: its worker stopped answering; back in the queue for another worker`);
+        return;
       case 'interrupted':
-        this.endRun(
-          event.id
-            ? `interrupted: run ${event.id} was put back in the queue; run the same command again to resume`
-            : 'interrupted; run the same command again to resume',
-        );
+        this.working.clear();
+        this.endRun(interruptedLine(event, this.severalAtOnce));
         return;
     }
   };
 
-  /** Clears the live status line (call before printing anything else to the stream). */
+  /** A line a worker process wrote to its stderr (the command shows them with LAYERCUT_VERBOSE). */
+  workerLine(worker: string, text: string): void {
+    this.line(`[${worker}] | ${text}`);
+  }
+
+  /** Clears the status line (call before printing anything else to the stream). */
   finish(): void {
     if (this.live && this.statusLine) this.stream.write('\r\x1b[K');
     this.statusLine = '';
@@ -175,8 +310,36 @@ export class ProgressPrinter {
     this.line(text);
   }
 
+  /** "[2/8]": where this process's run stands in its queue. */
   private prefix(): string {
-    return this.run ? `[${this.run.position.index}/${this.run.position.of}]` : '';
+    const position = this.run?.position;
+    return position ? `[${position.index}/${position.of}]` : '';
+  }
+
+  /** "[3/8]" in a sweep; "[worker]" for a queue worker's own runs (of = 0: the sweep's size is not known there). */
+  private workerPosition(event: { index: number; of: number; worker?: string }): string {
+    return event.of > 0 ? `[${event.index}/${event.of}]` : `[${event.worker}]`;
+  }
+
+  private onWorker(event: { of: number; worker?: string }): string {
+    return event.of > 0 ? ` on ${event.worker}` : '';
+  }
+
+  /** A worker's run progressed: the status line on a terminal; else a line when training starts and at each evaluation. */
+  private workerProgress(worker: string, id: string, progress: RunProgress): void {
+    const work = this.working.get(worker);
+    if (!work) return;
+    work.doing = progressText(progress);
+    if (this.live) return this.drawWorkers(false);
+    if (progress.phase !== 'train') return;
+    if (progress.kind === 'eval') {
+      this.line(
+        `[${worker}] ${id} eval at step ${progress.step} (epoch ${progress.epoch + 1}): validation accuracy ${percent(progress.accuracy)}`,
+      );
+    } else if (!work.announcedTraining) {
+      work.announcedTraining = true;
+      this.line(`[${worker}] ${id} train step ${progress.step}/${progress.totalSteps}`);
+    }
   }
 
   private progress(progress: RunProgress): void {
@@ -277,27 +440,46 @@ export class ProgressPrinter {
     }
   }
 
-  /** Redraws the live status line: `[i/n] label  text  elapsed`. */
+  /** Redraws this process's status line: `[i/n] label  text  elapsed`. */
   private status(text: string, force: boolean): void {
     const now = this.now();
     if (!force && now - this.lastDrawAt < this.redrawMs) return;
     this.lastDrawAt = now;
     const run = this.run;
-    let line = run ? `${this.prefix()} ${run.label}  ${text}  ${seconds(now - run.startedAt)}` : text;
+    this.draw(run ? `${this.prefix()} ${run.label}  ${text}  ${seconds(now - run.startedAt)}` : text);
+  }
+
+  /** Redraws the workers' status line: `3/8 settled · w0 label doing 12 s · …`. */
+  private drawWorkers(force: boolean): void {
+    if (!this.live) return;
+    const now = this.now();
+    if (!force && now - this.lastDrawAt < this.redrawMs) return;
+    this.lastDrawAt = now;
+    const parts = [`${this.settled}/${this.of} settled`];
+    for (const [worker, work] of this.working) {
+      parts.push(
+        `${worker} ${shortLabel(work.plan)} ${work.doing} ${((now - work.startedAt) / 1000).toFixed(0)} s`,
+      );
+    }
+    this.draw(parts.join(' · '));
+  }
+
+  /** Writes `line` as the status line, cut to the terminal's width. */
+  private draw(line: string): void {
     const columns = this.stream.columns || 120; // 0 when the terminal does not say
-    if (line.length > columns - 1) line = `${line.slice(0, Math.max(0, columns - 2))}…`;
-    this.statusLine = line;
-    this.stream.write(`\r${line}\x1b[K`);
+    this.statusLine = line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line;
+    this.stream.write(`\r${this.statusLine}\x1b[K`);
   }
 
   /** A permanent line; on a terminal the status line is cleared first and redrawn after. */
   private line(text: string): void {
-    if (this.live) {
-      this.stream.write(`\r\x1b[K${text}\n`);
-      if (this.run && this.statusLine) this.stream.write(`\r${this.statusLine}\x1b[K`);
-      else this.statusLine = '';
-    } else {
+    if (!this.live) {
       this.stream.write(`${text}\n`);
+      return;
     }
+    this.stream.write(`\r\x1b[K${text}\n`);
+    if (this.run && this.statusLine) this.stream.write(`\r${this.statusLine}\x1b[K`);
+    else if (this.working.size > 0) this.drawWorkers(true);
+    else this.statusLine = '';
   }
 }

@@ -29,10 +29,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { variables } from '../env.js';
 import { LayercutError } from '../errors.js';
 
 /** Environment variable naming the GPU a process is bound to (an index, as `--gpus` lists them). */
-export const GPU_ENV = 'LAYERCUT_GPU';
+export const GPU_ENV = variables.gpu.name;
 
 /** One adapter as Dawn lists it. */
 export interface WebGpuAdapterEntry {

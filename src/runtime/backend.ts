@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { envValue } from '../env.js';
 import { LayercutError } from '../errors.js';
 import { gpuBindingLine, gpuIndexFromEnv, tensorflowBinding } from './adapter.js';
 import { BackendUnavailableError, type ConcreteBackendName } from './backend-error.js';
@@ -32,7 +33,7 @@ export { backendNames, type BackendName } from './backend-names.js';
 export const autoOrder: readonly ConcreteBackendName[] = concreteBackendNames;
 
 export interface BackendOptions {
-  /** Default: process.env.LAYERCUT_BACKEND, else 'auto'. */
+  /** Default: LAYERCUT_BACKEND, else 'auto'. */
   backend?: BackendName;
   webgpu?: WebGpuOptions;
   /** Threads for the wasm backend's XNNPACK pool (tfjs runs it single-threaded under Node). */
@@ -65,14 +66,13 @@ export function parseBackendName(value: string, source = 'backend'): BackendName
 
 function requestedBackend(options: BackendOptions): BackendName {
   if (options.backend !== undefined) return parseBackendName(options.backend, 'the backend option');
-  const fromEnv = process.env.LAYERCUT_BACKEND;
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return parseBackendName(fromEnv, 'LAYERCUT_BACKEND');
+  const fromEnv = envValue('backend');
+  if (fromEnv !== undefined) return parseBackendName(fromEnv, 'LAYERCUT_BACKEND');
   return 'auto';
 }
 
 function defaultLog(): ((line: string) => void) | undefined {
-  const verbose = process.env.LAYERCUT_VERBOSE;
-  if (verbose === undefined || verbose === '' || verbose === '0' || verbose === 'false') return undefined;
+  if (!envValue('verbose')) return undefined;
   return (line) => process.stderr.write(`${line}\n`);
 }
 

@@ -7,6 +7,7 @@
  * H200). With the cap, a released buffer that would push the pool's free bytes past it is
  * destroyed instead; Dawn frees its memory once the GPU work already submitted is done.
  */
+import { envValue } from '../env.js';
 
 /** The fields of tfjs-webgpu's BufferManager this uses. */
 interface BufferManagerLike {
@@ -15,14 +16,9 @@ interface BufferManagerLike {
   releaseBuffer(buffer: { size: number }, reuse?: boolean): void;
 }
 
-const DEFAULT_POOL_BYTES = 32 * 1024 ** 3;
-
-/** Pool cap from LAYERCUT_WEBGPU_POOL_MB, else 32 GiB. */
+/** Pool cap from LAYERCUT_WEBGPU_POOL_MB (default 32 GiB, src/env.ts). */
 export function poolCapBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const mb = Number(env['LAYERCUT_WEBGPU_POOL_MB']);
-  return Number.isFinite(mb) && mb >= 0 && env['LAYERCUT_WEBGPU_POOL_MB'] !== ''
-    ? mb * 1024 ** 2
-    : DEFAULT_POOL_BYTES;
+  return envValue('webgpuPoolMb', env) * 1024 ** 2;
 }
 
 /** Wraps `manager.releaseBuffer` so that the free pool never holds more than `maxFreeBytes`. */

@@ -15,18 +15,13 @@
  * switch: `kernelSet()` (ops/registry.ts) turns it into the plain kernel set, which the ops,
  * device constants, gradients, read-back and optimizers consult.
  */
+import { envValue } from '../env.js';
 
 let plainOverride: boolean | undefined;
 
-/** True for '1', 'true', 'yes', 'on' (any case); false for '', '0', 'false', 'no', 'off' or unset. */
-export function envFlag(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = (env[name] ?? '').trim().toLowerCase();
-  return value === '1' || value === 'true' || value === 'yes' || value === 'on';
-}
-
 /** Whether the plain (pre-issue-9) code paths are in force: `setPlainOps`, else LAYERCUT_PLAIN_OPS. */
 export function plainOps(): boolean {
-  return plainOverride ?? envFlag('LAYERCUT_PLAIN_OPS');
+  return plainOverride ?? envValue('plainOps');
 }
 
 /** Forces the plain (true) or fast (false) paths; `undefined` goes back to LAYERCUT_PLAIN_OPS. */

@@ -20,7 +20,7 @@ export {
 export { checkMatmul, type MatmulCheck } from './sanity.js';
 export { deferredSubmitBatchSize, listWebGpuAdapters, type WebGpuAdapterEntry } from './webgpu.js';
 export { probeVulkanLoader, type VulkanLoaderProbe } from './vulkan.js';
-export { envFlag, plainOps, setPlainOps, withPlainOps } from './flags.js';
+export { plainOps, setPlainOps, withPlainOps } from './flags.js';
 export {
   cachesDeviceConstants,
   deviceConstant,

@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { envValue } from '../env.js';
 import { LayercutError } from '../errors.js';
 import {
   chooseAdapter,
@@ -37,7 +38,6 @@ import {
   type BufferPeaks,
 } from './buffer-pool.js';
 import { releaseDeviceConstants } from './constants.js';
-import { envFlag } from './flags.js';
 import { installDirectiveHoisting } from './shader-directives.js';
 import {
   installTensorCoreMatMul,
@@ -332,9 +332,7 @@ export async function startWebGpuBackend(
     ).bufferManager;
     capBufferPool(manager, poolCapBytes());
     stableBufferOrder(manager);
-    const bindGroups = envFlag('LAYERCUT_NO_BIND_GROUP_CACHE')
-      ? { hits: 0, misses: 0 }
-      : cacheBindGroups(device);
+    const bindGroups = envValue('noBindGroupCache') ? { hits: 0, misses: 0 } : cacheBindGroups(device);
     tracked = { peaks: trackBufferPeaks(manager), manager, bindGroups };
     if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => backend, 3 /* tfjs's own priority for webgpu */);

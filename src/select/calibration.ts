@@ -12,20 +12,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { randomStream, range, shuffled } from '../data/random.js';
 import type { LanguageModel } from '../models/types.js';
-import { interruptionPoint } from '../runtime/event-loop.js';
-import { batchOrder, disposeBatch, makeBatch, type Batch, type EncodedExample } from '../train/batching.js';
+import type { Batch, EncodedExample } from '../train/batching.js';
 import { angularDistances } from './angular-distance.js';
+import { forEachBatch, type MeasureOptions } from './batches.js';
 import { blockInfluence } from './block-influence.js';
 import { nonFiniteCounts, stateName, throwIfNotFinite } from './finite.js';
-
-export interface MeasureOptions {
-  /** Examples per forward pass (default 8). */
-  batchSize?: number;
-  /** Id written into padding positions (default 0; only the attention mask marks them). */
-  padId?: number;
-  /** Aborting stops the measurement at the next batch (InterruptedError). */
-  signal?: AbortSignal;
-}
 
 /** `count` examples of `train` in a seeded order (all of them when it has fewer). */
 export function calibrationSample<T>(train: readonly T[], count: number, seed: number): T[] {
@@ -42,21 +33,12 @@ async function weightedMean(
 ): Promise<number[]> {
   let sums: number[] | undefined;
   let total = 0;
-  for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
-    await interruptionPoint(options.signal, 'the layer measurement');
-    const batch = makeBatch(
-      indices.map((i) => examples[i]!),
-      options.padId ?? 0,
-    );
-    try {
-      const values = await measure(batch);
-      const w = weight(batch);
-      sums = sums ? sums.map((s, i) => s + w * values[i]!) : values.map((v) => w * v);
-      total += w;
-    } finally {
-      disposeBatch(batch);
-    }
-  }
+  await forEachBatch(examples, options, 'the layer measurement', async (batch) => {
+    const values = await measure(batch);
+    const w = weight(batch);
+    sums = sums ? sums.map((s, i) => s + w * values[i]!) : values.map((v) => w * v);
+    total += w;
+  });
   if (!sums || total === 0) throw new RangeError('no calibration examples to measure');
   return sums.map((s) => s / total);
 }

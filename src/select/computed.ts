@@ -18,7 +18,8 @@ import {
 import type { LanguageModel } from '../models/types.js';
 import type { EncodedExample } from '../train/batching.js';
 import { blockToDrop } from './angular-distance.js';
-import { angularDistancesOver, influenceOver, type MeasureOptions } from './calibration.js';
+import type { MeasureOptions } from './batches.js';
+import { angularDistancesOver, influenceOver } from './calibration.js';
 
 export interface ComputedChoice {
   selection: ComputedLayerSelection;

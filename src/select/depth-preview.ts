@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../models/types.js';
-import { interruptionPoint } from '../runtime/event-loop.js';
-import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
+import type { EncodedExample } from '../train/batching.js';
+import { forEachBatch, type MeasureOptions } from './batches.js';
 import { atPositions } from '../train/objectives.js';
 import { nonFiniteCounts, throwIfNotFinite } from './finite.js';
 
@@ -24,35 +24,25 @@ export async function depthPreview(
   model: LanguageModel,
   examples: readonly EncodedExample[],
   labelTokenIds: readonly number[],
-  options: { batchSize?: number; padId?: number; signal?: AbortSignal } = {},
+  options: MeasureOptions = {},
 ): Promise<DepthReading[]> {
   const depths = model.info.layersAfter;
   const predictions = Array.from({ length: depths }, () => new Array<number>(examples.length));
   const tokenIds = tf.tensor1d(Array.from(labelTokenIds), 'int32');
   try {
-    for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
-      await interruptionPoint(options.signal, 'the depth preview');
-      const batch = makeBatch(
-        indices.map((i) => examples[i]!),
-        options.padId ?? 0,
-      );
-      let perDepth: tf.Tensor;
-      try {
-        perDepth = tf.tidy(() => {
-          const states = model.forward(batch.inputIds, batch.attentionMask, {
-            hiddenStates: true,
-          }).hiddenStates!;
-          const scores = states.slice(1).map((state) => {
-            const atSlot = atPositions(model.headInput(state) as tf.Tensor3D, batch.scorePositions); // [B, D]
-            return model.lmHead(atSlot, tokenIds) as tf.Tensor2D; // [B, C]
-          });
-          const predicted = tf.stack(scores.map((s) => tf.argMax(s, 1))).flatten(); // [L·B]
-          const everyRow = tf.ones([indices.length, 1], 'int32') as tf.Tensor2D; // the slot is a real token
-          return tf.concat([tf.cast(predicted, 'float32'), nonFiniteCounts(scores, everyRow)]); // and [L] counts
+    await forEachBatch(examples, options, 'the depth preview', async (batch, indices) => {
+      const perDepth = tf.tidy(() => {
+        const states = model.forward(batch.inputIds, batch.attentionMask, {
+          hiddenStates: true,
+        }).hiddenStates!;
+        const scores = states.slice(1).map((state) => {
+          const atSlot = atPositions(model.headInput(state) as tf.Tensor3D, batch.scorePositions); // [B, D]
+          return model.lmHead(atSlot, tokenIds) as tf.Tensor2D; // [B, C]
         });
-      } finally {
-        disposeBatch(batch);
-      }
+        const predicted = tf.stack(scores.map((s) => tf.argMax(s, 1))).flatten(); // [L·B]
+        const everyRow = tf.ones([indices.length, 1], 'int32') as tf.Tensor2D; // the slot is a real token
+        return tf.concat([tf.cast(predicted, 'float32'), nonFiniteCounts(scores, everyRow)]); // and [L] counts
+      });
       const values = await perDepth.data();
       perDepth.dispose();
       throwIfNotFinite(
@@ -63,7 +53,7 @@ export async function depthPreview(
       for (let d = 0; d < depths; d++) {
         indices.forEach((example, row) => (predictions[d]![example] = values[d * indices.length + row]!));
       }
-    }
+    });
   } finally {
     tokenIds.dispose();
   }

@@ -17,7 +17,8 @@ import { sublayerLayout } from '../models/sublayers.js';
 import type { LanguageModel } from '../models/types.js';
 import type { SublayerDrops } from '../plan/types.js';
 import type { EncodedExample } from '../train/batching.js';
-import { labelAccuracy, type LabelScore, type ScoreOptions } from './greedy.js';
+import type { MeasureOptions } from './batches.js';
+import { labelAccuracy, type LabelScore } from './greedy.js';
 
 export interface Sublayer {
   layer: number;
@@ -60,7 +61,7 @@ export async function greedySublayerSearch(
   model: LanguageModel,
   examples: readonly EncodedExample[],
   labelTokenIds: readonly number[],
-  options: ScoreOptions & { drop: number; onStep?: (step: GreedySublayerStep) => void },
+  options: MeasureOptions & { drop: number; onStep?: (step: GreedySublayerStep) => void },
 ): Promise<GreedySublayerResult> {
   const layout = sublayerLayout(model.info.config);
   if (typeof layout === 'string') throw new LayercutError(`no sublayer search: ${layout}`);

@@ -11,9 +11,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { LanguageModel } from '../models/types.js';
-import { interruptionPoint } from '../runtime/event-loop.js';
-import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
+import type { EncodedExample } from '../train/batching.js';
 import { atPositions } from '../train/objectives.js';
+import { forEachBatch, type MeasureOptions } from './batches.js';
 import { nonFiniteCounts, throwIfNotFinite } from './finite.js';
 import { withLayers } from './layer-view.js';
 
@@ -25,47 +25,28 @@ export interface LabelScore {
   predictions: number[];
 }
 
-export interface ScoreOptions {
-  /** Examples per forward pass (default 8). */
-  batchSize?: number;
-  /** Id written into padding positions (default 0). */
-  padId?: number;
-  /** Aborting stops the scoring at the next batch (InterruptedError). */
-  signal?: AbortSignal;
-}
-
 /** Zero-shot accuracy of `model` on `examples`: the class whose label token scores highest at the slot. */
 export async function labelAccuracy(
   model: LanguageModel,
   examples: readonly EncodedExample[],
   labelTokenIds: readonly number[],
-  options: ScoreOptions = {},
+  options: MeasureOptions = {},
 ): Promise<LabelScore> {
   const predictions = new Array<number>(examples.length);
   let correct = 0;
   let logProbSum = 0;
   const tokenIds = tf.tensor1d(Array.from(labelTokenIds), 'int32');
   try {
-    for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
-      await interruptionPoint(options.signal, 'the greedy search');
-      const batch = makeBatch(
-        indices.map((i) => examples[i]!),
-        options.padId ?? 0,
-      );
+    await forEachBatch(examples, options, 'the greedy search', async (batch, indices) => {
       // [B] predicted classes, [B] log p(true class), [1] count of label scores that are not finite
-      let results: [tf.Tensor, tf.Tensor, tf.Tensor];
-      try {
-        results = tf.tidy((): [tf.Tensor, tf.Tensor, tf.Tensor] => {
-          const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
-          const scores = model.lmHead(atPositions(lastHidden, batch.scorePositions), tokenIds) as tf.Tensor2D; // [B, C]
-          const logProbs = tf.logSoftmax(scores); // [B, C]
-          const truth = tf.sum(tf.mul(logProbs, tf.oneHot(batch.labels, labelTokenIds.length)), 1); // [B]
-          const everyRow = tf.ones([indices.length, 1], 'int32') as tf.Tensor2D; // the slot is a real token
-          return [tf.argMax(scores, 1), truth, nonFiniteCounts([scores], everyRow)];
-        });
-      } finally {
-        disposeBatch(batch);
-      }
+      const results = tf.tidy((): [tf.Tensor, tf.Tensor, tf.Tensor] => {
+        const { lastHidden } = model.forward(batch.inputIds, batch.attentionMask);
+        const scores = model.lmHead(atPositions(lastHidden, batch.scorePositions), tokenIds) as tf.Tensor2D; // [B, C]
+        const logProbs = tf.logSoftmax(scores); // [B, C]
+        const truth = tf.sum(tf.mul(logProbs, tf.oneHot(batch.labels, labelTokenIds.length)), 1); // [B]
+        const everyRow = tf.ones([indices.length, 1], 'int32') as tf.Tensor2D; // the slot is a real token
+        return [tf.argMax(scores, 1), truth, nonFiniteCounts([scores], everyRow)];
+      });
       const [predicted, trueLogProb, nonFinite] = results;
       const [predictedIds, logProbs, counts] = [
         await predicted.data(),
@@ -83,7 +64,7 @@ export async function labelAccuracy(
         if (predictedIds[row] === examples[example]!.label) correct++;
         logProbSum += logProbs[row]!;
       });
-    }
+    });
   } finally {
     tokenIds.dispose();
   }
@@ -109,7 +90,7 @@ export interface GreedySearchResult {
   kept: number[];
 }
 
-export interface GreedyOptions extends ScoreOptions {
+export interface GreedyOptions extends MeasureOptions {
   /** Layers to keep at the end (0 … the model's kept layers). */
   keep: number;
   /** Called after each step. */

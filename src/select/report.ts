@@ -29,7 +29,7 @@ import { buildVerbalizer } from '../prompts/verbalizer.js';
 import { modelName } from '../results/rows.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import type { EncodedExample } from '../train/batching.js';
-import { resolveModelDir } from '../train/run.js';
+import { resolveModelDir } from '../models/source.js';
 import { calibrationSample, depthSimilarity, influenceOver, type DepthSimilarity } from './calibration.js';
 import { depthPreview } from './depth-preview.js';
 import { greedyLayerSearch, type GreedySearchResult } from './greedy.js';

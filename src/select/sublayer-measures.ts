@@ -15,8 +15,8 @@ import { families } from '../models/load.js';
 import { observeProjection, stopObserving } from '../models/projection-hooks.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { LanguageModel } from '../models/types.js';
-import { interruptionPoint } from '../runtime/event-loop.js';
-import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
+import type { EncodedExample } from '../train/batching.js';
+import { forEachBatch, type MeasureOptions } from './batches.js';
 
 /** s_0 … s_2L of one batch, each [B, T, D] (tensors the caller disposes). */
 export function sublayerStates(
@@ -100,25 +100,19 @@ export async function sublayerMeasures(
 export async function sublayerMeasuresOver(
   model: LanguageModel,
   examples: readonly EncodedExample[],
-  options: { batchSize?: number; padId?: number; signal?: AbortSignal } = {},
+  options: MeasureOptions = {},
 ): Promise<SublayerMeasures> {
   let influence: number[] | undefined;
   let angular: number[] | undefined;
   let tokens = 0;
-  for (const indices of batchOrder(examples, options.batchSize ?? 8, { bucket: true })) {
-    await interruptionPoint(options.signal, 'the sublayer measurement');
-    const batch = makeBatch(
-      indices.map((i) => examples[i]!),
-      options.padId ?? 0,
-    );
+  const add = (sum: number[] | undefined, values: number[], weight: number) =>
+    values.map((v, k) => (sum?.[k] ?? 0) + v * weight);
+  await forEachBatch(examples, options, 'the sublayer measurement', async (batch) => {
     const measured = await sublayerMeasures(model, batch.inputIds, batch.attentionMask);
-    const add = (sum: number[] | undefined, values: number[], weight: number) =>
-      values.map((v, k) => (sum?.[k] ?? 0) + v * weight);
     influence = add(influence, measured.influence, batch.tokens);
     angular = add(angular, measured.angular, batch.size);
     tokens += batch.tokens;
-    disposeBatch(batch);
-  }
+  });
   if (!influence || !angular) throw new LayercutError('sublayer measures need calibration examples');
   return { influence: influence.map((v) => v / tokens), angular: angular.map((v) => v / examples.length) };
 }

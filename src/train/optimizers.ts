@@ -77,6 +77,24 @@ class PerStepScalars {
   }
 }
 
+/** What every optimizer shares: `step` is `begin`, `update` for each gradient, `finish`. */
+abstract class StepwiseOptimizer implements Optimizer {
+  steps = 0;
+  /** The plain kernel set (runtime/ops/registry.ts): numbers as operands. */
+  protected readonly plain = kernelSet() === 'plain';
+
+  constructor(protected readonly params: Map<string, tf.Variable>) {}
+
+  step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
+    const updates = this.begin(lr, gradScale);
+    for (const [name, grad] of Object.entries(grads)) updates.update(name, grad);
+    updates.finish();
+  }
+
+  abstract begin(lr: number, gradScale?: number): StepUpdates;
+  abstract dispose(): void;
+}
+
 /** A scalar kept for the optimizer's lifetime. */
 const keptScalar = (value: number): tf.Scalar => tf.keep(tf.scalar(value));
 
@@ -93,24 +111,20 @@ const keptScalar = (value: number): tf.Scalar => tf.keep(tf.scalar(value));
  * Ten device ops per parameter (eleven with decay), no uploads but one per step; on webgpu one
  * fused in-place pass per parameter instead (src/runtime/fused-adamw.ts).
  */
-export class AdamW implements Optimizer {
+export class AdamW extends StepwiseOptimizer {
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly eps: number;
   private readonly weightDecay: number;
   private readonly decaying: Set<string>;
-  private readonly plain = kernelSet() === 'plain';
   /** m̂ and v̂ (fast path) or m and v (plain path) per parameter. */
   private readonly moments = new Map<string, { m: tf.Variable; v: tf.Variable }>();
   private readonly perStep = new PerStepScalars(3);
   private readonly beta1Tensor: tf.Scalar;
   private readonly beta2Tensor: tf.Scalar;
-  steps = 0;
 
-  constructor(
-    private readonly params: Map<string, tf.Variable>,
-    options: AdamWOptions = {},
-  ) {
+  constructor(params: Map<string, tf.Variable>, options: AdamWOptions = {}) {
+    super(params);
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
@@ -121,12 +135,6 @@ export class AdamW implements Optimizer {
     this.decaying = new Set([...params].filter(([name, v]) => decays(name, v)).map(([name]) => name));
     this.beta1Tensor = keptScalar(this.beta1);
     this.beta2Tensor = keptScalar(this.beta2);
-  }
-
-  step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
-    const updates = this.begin(lr, gradScale);
-    for (const [name, grad] of Object.entries(grads)) updates.update(name, grad);
-    updates.finish();
   }
 
   /** AdamW's update is the same for scaled gradients once ε is scaled with them. */
@@ -220,30 +228,20 @@ export interface SgdOptions {
  * SGD with momentum (torch.optim.SGD semantics: d = g + wd·p; buf = μ·buf + d; p −= lr·buf).
  * μ and wd are kept on the device; the rate is one upload per step.
  */
-export class Sgd implements Optimizer {
+export class Sgd extends StepwiseOptimizer {
   private readonly buffers = new Map<string, tf.Variable>();
   private readonly momentum: number;
   private readonly weightDecay: number;
-  private readonly plain = kernelSet() === 'plain';
   private readonly perStep = new PerStepScalars(1);
   private readonly momentumTensor: tf.Scalar;
   private readonly weightDecayTensor: tf.Scalar;
-  steps = 0;
 
-  constructor(
-    private readonly params: Map<string, tf.Variable>,
-    options: SgdOptions = {},
-  ) {
+  constructor(params: Map<string, tf.Variable>, options: SgdOptions = {}) {
+    super(params);
     this.momentum = options.momentum ?? 0;
     this.weightDecay = options.weightDecay ?? 0;
     this.momentumTensor = keptScalar(this.momentum);
     this.weightDecayTensor = keptScalar(this.weightDecay);
-  }
-
-  step(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
-    const updates = this.begin(lr, gradScale);
-    for (const [name, grad] of Object.entries(grads)) updates.update(name, grad);
-    updates.finish();
   }
 
   /** With scaled gradients the rate is divided by the scale, and the decay term multiplied. */

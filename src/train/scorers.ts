@@ -26,9 +26,6 @@ export interface ClassScorer {
   dispose(): void;
 }
 
-/** Method names whose input is the prompt template (with an answer slot). */
-export const promptMethods: ReadonlySet<MethodSpec['kind']> = new Set(['lm', 'prompt-cls', 'icl']);
-
 /** Parameter names of the embeddings (token and position; tied LM heads go with them). */
 const EMBEDDING =
   /(^|\.)(wte|wpe|embed_tokens|embed_in|embed_positions|project_in|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/;

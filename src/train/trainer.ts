@@ -1,33 +1,25 @@
 /**
- * The training loop: optimizer steps over shuffled batches, gradient accumulation and clipping,
- * a learning-rate schedule, evaluation on the validation set every epoch (or N steps), early
- * stopping on validation accuracy, and the best-validation weights restored at the end.
+ * The fine-tuning loop: optimizer steps (step.ts: gradient accumulation, clipping, the schedule,
+ * the optimizer — the same step as pretraining's) over shuffled batches, evaluation on the
+ * validation set every epoch (or N steps), early stopping on validation accuracy, and the
+ * best-validation weights restored at the end.
  *
  * A step never waits for the device: its loss (and gradient norm) stay there and are read back
- * in groups (runtime/readback.ts) after the first step, before each evaluation, at the end, and
- * every few steps or seconds in between; the 'step' events of a group are sent then, in order,
- * with exact values. Under LAYERCUT_PLAIN_OPS every step's loss is read at once, as before.
+ * in groups (step.ts, runtime/readback.ts) after the first step, before each evaluation, at the
+ * end, and every few steps or seconds in between; the 'step' events of a group are sent then, in
+ * order, with exact values. Under LAYERCUT_PLAIN_OPS every step's loss is read at once, as before.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import type { EvalMetrics, TrainSpec } from '../plan/types.js';
 import { deviceScalar } from '../runtime/constants.js';
 import { interruptionPoint } from '../runtime/event-loop.js';
-import { variableGrads } from '../runtime/gradients.js';
-import {
-  DeferredScalars,
-  readbackGroupSize,
-  readbackPolicy,
-  type ReadbackPolicy,
-} from '../runtime/readback.js';
+import { readbackGroupSize, type ReadbackPolicy } from '../runtime/readback.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from './batching.js';
-import { clipByGlobalNorm } from './clip.js';
 import { classificationMetrics } from './metrics.js';
 import { crossEntropy } from './objectives.js';
-import { AdamW, Sgd, type Optimizer } from './optimizers.js';
-import { lossScaleFor } from './precision.js';
 import type { ClassScorer } from './scorers.js';
-import { lrFactor, type LrSchedule } from './schedule.js';
+import { TrainingSteps, type MicroBatch } from './step.js';
 
 export type TrainEvent =
   | {
@@ -129,13 +121,6 @@ export async function evaluate(
   };
 }
 
-function makeOptimizer(spec: TrainSpec, params: Map<string, tf.Variable>): Optimizer {
-  const o = spec.optimizer;
-  return o.kind === 'adamw'
-    ? new AdamW(params, { betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
-    : new Sgd(params, { momentum: o.momentum, weightDecay: o.weightDecay });
-}
-
 /** Trains `scorer` on `train`, selecting weights by accuracy on `validation`. */
 export async function train(
   scorer: ClassScorer,
@@ -150,17 +135,11 @@ export async function train(
   const microBatches = Math.ceil(trainSet.length / spec.batchSize);
   const stepsPerEpoch = Math.ceil(microBatches / spec.gradientAccumulation);
   const totalSteps = spec.steps ?? spec.epochs * stepsPerEpoch;
-  const schedule: LrSchedule =
-    spec.schedule.kind === 'constant'
-      ? spec.schedule
-      : { ...spec.schedule, totalSteps: Math.max(totalSteps, spec.schedule.warmupSteps + 1) };
-  const optimizer = makeOptimizer(spec, scorer.trainable);
-  const variables = [...scorer.trainable.values()];
-  const nameOf = new Map([...scorer.trainable].map(([name, v]) => [v.name, name]));
   const evalOptions = { batchSize: Math.max(spec.batchSize, 8), padId, labels, signal: options.signal };
-  // mixed precision: gradients are computed for loss × scale (small ones then survive f16);
-  // losses and norms are divided back on the host, the optimizer takes the scale
-  const lossScale = lossScaleFor(spec);
+  const steps = new TrainingSteps<{ step: number; epoch: number; lr: number }>(scorer.trainable, spec, {
+    totalSteps: Math.max(totalSteps, spec.schedule.warmupSteps + 1),
+    readback: options.readback,
+  });
 
   const outcome: TrainOutcome = {
     curves: { train: [], eval: [] },
@@ -174,19 +153,13 @@ export async function train(
   let evaluationsWithoutGain = 0;
   let step = 0;
 
-  const pending = new DeferredScalars<{ step: number; epoch: number; lr: number }>(
-    readbackPolicy(options.readback),
-  );
   /** Reads the waiting losses back (one host sync), records them and sends their events. */
   const readLosses = async () => {
-    if (pending.size === 0) return;
+    if (steps.waiting === 0) return;
     const start = performance.now();
-    const entries = await pending.read();
+    const readings = await steps.read();
     outcome.trainSeconds += (performance.now() - start) / 1000; // the device finishing the steps
-    for (const { meta, values } of entries) {
-      const [scaledLoss, scaledNorm] = values as [number, number | undefined];
-      const loss = scaledLoss / lossScale;
-      const gradNorm = scaledNorm === undefined ? undefined : scaledNorm / lossScale;
+    for (const { meta, loss, gradNorm } of readings) {
       const { step, epoch, lr } = meta;
       if (!Number.isFinite(loss)) {
         throw new LayercutError(
@@ -247,75 +220,27 @@ export async function train(
         const start = performance.now();
         const group = batches.slice(first, first + spec.gradientAccumulation);
         const groupSize = group.reduce((n, b) => n + b.length, 0);
-        let summed: tf.NamedTensorMap | undefined;
-        let lossSum: tf.Scalar | undefined;
-        const lr = spec.optimizer.lr * lrFactor(schedule, step);
-        // one micro-batch, no clipping: each parameter is updated as soon as its gradient is
-        // complete, during the backward pass, and its gradient freed (variableGrads' onReady)
-        const updates =
-          spec.maxGradNorm === 0 && group.length === 1 ? optimizer.begin(lr, lossScale) : undefined;
-        const onReady = updates
-          ? (variable: tf.Variable, grad: tf.Tensor) => {
-              updates.update(nameOf.get(variable.name)!, grad);
-              grad.dispose();
-            }
-          : undefined;
-        for (const indices of group) {
+        const microBatches = group.map((indices) => (): MicroBatch => {
           const batch = makeBatch(
             indices.map((i) => trainSet[i]!),
             padId,
           );
           outcome.trainTokens += batch.tokens;
-          // each micro-batch's mean loss weighted by its share of the group: the group's mean
-          const share = batch.size / groupSize;
-          const { value, grads } = variableGrads(
-            () => {
-              const loss = crossEntropy(scorer.scores(batch), batch.labels);
-              const weight = share * lossScale;
-              return (weight === 1 ? loss : tf.mul(loss, deviceScalar(weight))) as tf.Scalar;
-            },
-            variables,
-            { onReady },
-          );
-          const named: tf.NamedTensorMap = {};
-          for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-          if (summed) {
-            const previous: tf.NamedTensorMap = summed;
-            summed = tf.tidy(() =>
-              Object.fromEntries(Object.entries(named).map(([n, g]) => [n, tf.add(previous[n]!, g)])),
-            );
-            tf.dispose([previous, named]);
-          } else {
-            summed = named;
-          }
-          if (lossSum) {
-            const newLoss = tf.add(lossSum, value) as tf.Scalar;
-            tf.dispose([lossSum, value]);
-            lossSum = newLoss;
-          } else {
-            lossSum = value;
-          }
-          disposeBatch(batch);
-        }
-        let grads = summed!;
-        let norm: tf.Scalar | undefined;
-        if (spec.maxGradNorm > 0) {
-          const clipped = clipByGlobalNorm(grads, spec.maxGradNorm, lossScale);
-          tf.dispose(grads);
-          grads = clipped.grads;
-          norm = clipped.norm;
-        }
-        if (updates) updates.finish();
-        else optimizer.step(grads, lr, lossScale);
-        tf.dispose(grads);
+          return {
+            loss: () => crossEntropy(scorer.scores(batch), batch.labels),
+            // each micro-batch's mean loss weighted by its share of the group: the group's mean
+            weight: batch.size / groupSize,
+            dispose: () => disposeBatch(batch),
+          };
+        });
+        steps.step(microBatches, step, (lr) => ({ step: step + 1, epoch, lr }));
         outcome.peakTensorBytes = Math.max(outcome.peakTensorBytes, tf.memory().numBytes);
         step += 1;
-        pending.push({ step, epoch, lr }, norm ? [lossSum!, norm] : [lossSum!]);
         outcome.trainSeconds += (performance.now() - start) / 1000;
         if (typeof spec.evalEvery === 'number' && step % spec.evalEvery === 0)
           stop = await runEvaluation(epoch);
         // the first step is read at once: progress shows a loss (and a run can be stopped) early
-        if (step === 1 || pending.due()) await readLosses();
+        if (step === 1 || steps.due()) await readLosses();
       }
       if (!stop && spec.evalEvery === 'epoch') stop = await runEvaluation(epoch);
     }
@@ -325,8 +250,7 @@ export async function train(
     }
     return outcome;
   } finally {
-    pending.dispose();
+    steps.dispose();
     if (bestWeights) for (const t of bestWeights.values()) t.dispose();
-    optimizer.dispose();
   }
 }

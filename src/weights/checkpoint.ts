@@ -269,8 +269,7 @@ class OpenCheckpoint implements Checkpoint {
     let data: Float32Array;
     switch (info.dtype) {
       case 'F32':
-        data = new Float32Array(count);
-        await this.#readInto(info, bytesOf(data));
+        data = await this.#readAs(info, new Float32Array(count));
         break;
       case 'F16':
       case 'BF16': {
@@ -283,11 +282,8 @@ class OpenCheckpoint implements Checkpoint {
         else bf16ToF32(half, data);
         break;
       }
-      default: {
-        const wide = new Float64Array(count);
-        await this.#readInto(info, bytesOf(wide));
-        data = Float32Array.from(wide);
-      }
+      default:
+        data = Float32Array.from(await this.#readAs(info, new Float64Array(count)));
     }
     return { data, shape: [...info.shape] };
   }
@@ -299,30 +295,28 @@ class OpenCheckpoint implements Checkpoint {
     let data: Int32Array;
     switch (info.dtype) {
       case 'I32':
-        data = new Int32Array(count);
-        await this.#readInto(info, bytesOf(data));
+        data = await this.#readAs(info, new Int32Array(count));
         break;
-      case 'I64': {
-        const wide = new BigInt64Array(count);
-        await this.#readInto(info, bytesOf(wide));
-        data = int64ToInt32(wide, info);
+      case 'I64':
+        data = int64ToInt32(await this.#readAs(info, new BigInt64Array(count)), info);
         break;
-      }
-      case 'I16': {
-        const narrow = new Int16Array(count);
-        await this.#readInto(info, bytesOf(narrow));
-        data = Int32Array.from(narrow);
+      case 'I16':
+        data = Int32Array.from(await this.#readAs(info, new Int16Array(count)));
         break;
-      }
       default: {
-        const bytes = new Uint8Array(count);
-        await this.#readInto(info, bytes);
+        const bytes = await this.#readAs(info, new Uint8Array(count));
         if (info.dtype === 'I8') data = Int32Array.from(new Int8Array(bytes.buffer));
         else if (info.dtype === 'BOOL') data = Int32Array.from(bytes, (b) => (b === 0 ? 0 : 1));
         else data = Int32Array.from(bytes);
       }
     }
     return { data, shape: [...info.shape] };
+  }
+
+  /** The tensor's bytes read into `array` (whose byte length is the tensor's), which it returns. */
+  async #readAs<T extends ArrayBufferView>(info: TensorInfo, array: T): Promise<T> {
+    await this.#readInto(info, bytesOf(array));
+    return array;
   }
 
   /** Reads the tensor's whole byte range into `into` (whose length is that range's). */
@@ -356,9 +350,7 @@ function elementCount(info: TensorInfo): number {
 }
 
 /** The bytes under a typed array (no copy). */
-function bytesOf(
-  array: Float32Array | Float64Array | Uint16Array | Int16Array | Int32Array | BigInt64Array,
-): Uint8Array {
+function bytesOf(array: ArrayBufferView): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }
 

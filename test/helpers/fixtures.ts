@@ -1,9 +1,22 @@
-/** Paths of the committed reference fixtures (made by test/fixtures/models/make_fixtures.py). */
+/**
+ * Paths of the committed reference fixtures (made by test/fixtures/models/make_fixtures.py).
+ *
+ * Importing this module also makes the fixture models built-in models for this process and the
+ * processes it starts (`builtin('gpt2-tiny')`, `builtin('opt-tiny')`, …): it puts
+ * test/fixtures/models first in LAYERCUT_MODELS (src/env.ts). The package itself never looks
+ * in test/.
+ */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 export const modelFixture = (name: string): string => path.join(fixturesDir, 'models', name);
+
+const fixtureModels = path.join(fixturesDir, 'models');
+const models = (process.env['LAYERCUT_MODELS'] ?? '').split(path.delimiter).filter(Boolean);
+if (!models.includes(fixtureModels)) {
+  process.env['LAYERCUT_MODELS'] = [fixtureModels, ...models].join(path.delimiter);
+}
 
 /** Decoder fixtures layercut's GPT-2 and OPT code must match. */
 export const decoderFixtures = ['gpt2-tiny', 'gpt2-tiny-bf16', 'opt-tiny', 'opt-tiny-postln'];

@@ -167,7 +167,7 @@ describe('plots and progress', () => {
     assert.equal(board.summary(), '3 runs: 0 done now · 1 reused · 0 failed · 2 to go · 2.5 s');
     assert.equal(
       board.currentLine(),
-      'run 1/2 gpt2-tiny (synthetic) · first 1 · spam · lm · seed 0 — training: step 3/10 · epoch 0 · loss 0.693',
+      'run 1/2 gpt2-tiny (synthetic) first 1 · spam · lm · seed 0 — training: step 3/10 · epoch 0 · loss 0.693',
     );
     assert.equal(board.lossSeries().length, 1);
     const resultA = fakeResult(planA, { accuracy: 0.5625 });
@@ -181,9 +181,9 @@ describe('plots and progress', () => {
     assert.ok(board.finishedAll);
     assert.equal(board.summary(), '3 runs: 1 done now · 1 reused · 1 failed · 2.5 s');
     assert.deepEqual(board.finishedLines(), [
-      '✓ gpt2-tiny (synthetic) · first 1 · spam · lm · seed 0 — accuracy 56.3% (4.1 s)',
+      '✓ gpt2-tiny (synthetic) first 1 · spam · lm · seed 0 — accuracy 56.3% (4.1 s)',
       // the whole message, every line (the stack left out)
-      '✗ gpt2-tiny (synthetic) · first 2 · spam · lm · seed 0 — failed: verbalizer has 1 error:\n' +
+      '✗ gpt2-tiny (synthetic) first 2 · spam · lm · seed 0 — failed: verbalizer has 1 error:\n' +
         '      - labels share a first token\n      hint: run `layercut verbalizer`',
     ]);
     // The finished run's curve stays on the chart (grey); the failed one had no steps.
@@ -205,7 +205,7 @@ describe('plots and progress', () => {
     board.handle({ kind: 'done', id: 'c', index: 1, of: 1, result });
     assert.equal(board.summary(), '1 run: 1 done now (1 diverged) · 0 reused · 0 failed · 0.0 s');
     assert.deepEqual(board.finishedLines(), [
-      '⚠ gpt2-tiny (synthetic) · first 4 · spam · lm · seed 0 — accuracy 50.0% (4.3 s); DIVERGED: training loss became NaN at step 7',
+      '⚠ gpt2-tiny (synthetic) first 4 · spam · lm · seed 0 — accuracy 50.0% (4.3 s); DIVERGED: training loss became NaN at step 7',
     ]);
     assert.match(board.html(), /color:#b36b00/);
   });
@@ -331,7 +331,7 @@ describe('outside a kernel', () => {
     );
     assert.match(
       first.stdout,
-      /\n✓ tiny-gpt2 · first 1 · spam · lm · seed 0 — accuracy \d+\.\d% \(\d+\.\d s\)\n/,
+      /\n✓ tiny-gpt2 first 1 · spam · lm · seed 0 — accuracy \d+\.\d% \(\d+\.\d s\)\n/,
     );
     assert.equal(first.result['inKernel'], false);
     assert.deepEqual(first.result['counts'], { total: 1, ran: 1, reused: 0, failed: 0, unfinished: 0 });

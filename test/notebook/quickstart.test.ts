@@ -122,10 +122,7 @@ describe('notebooks/quickstart.ipynb in the tslab kernel', () => {
     const live = onlyDisplay(cellWith(first.cells, 'await run('));
     const text = live['text/plain'] as string;
     assert.match(text, /^8 runs: 8 done now · 0 reused · 0 failed · \d+\.\d s\n/);
-    assert.equal(
-      text.match(/^✓ tiny-english · first [1248] · spam · lm · seed [01] — accuracy/gm)?.length,
-      8,
-    );
+    assert.equal(text.match(/^✓ tiny-english first [1248] · spam · lm · seed [01] — accuracy/gm)?.length, 8);
     const html = live['text/html'] as string;
     assert.match(html, /^<div class="layercut-run"/);
     assert.equal(html.match(/<path class="loss-line"/g)?.length, 8, 'a loss curve per trained run');

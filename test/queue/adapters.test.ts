@@ -11,10 +11,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import type { SweepEvent } from '../../src/queue/events.js';
-import { runPool } from '../../src/queue/pool.js';
-import { SweepPrinter } from '../../src/queue/printer.js';
-import { plainSweepRuns } from '../../src/queue/sweep.js';
+import { workerPool } from '../../src/queue/pool.js';
+import type { RunEvent } from '../../src/runner/events.js';
+import { plainSweepRuns } from '../../src/runner/executor.js';
+import { ProgressPrinter } from '../../src/runner/progress.js';
+import { runSweep } from '../../src/runner/run-plans.js';
 import { runQueueWorker } from '../../src/queue/worker.js';
 import { repoRoot, testFolder, tinyPlans } from '../runner/helpers.js';
 import { startRedis, type RedisServer } from './helpers.js';
@@ -42,17 +43,15 @@ await serveRuns();
 describe('the pool and the devices its workers got', { timeout: 180_000 }, () => {
   test('two workers on GPUs 0 and 1 of identical GPUs: both on adapter 0, and the pool says so', async () => {
     const plans = await tinyPlans(2);
-    const events: SweepEvent[] = [];
+    const events: RunEvent[] = [];
     const lines: string[] = [];
-    const printer = new SweepPrinter({
+    const printer = new ProgressPrinter({
       live: false,
       stream: { write: (text: string) => lines.push(text) > 0 },
     });
-    const outcome = await runPool(plainSweepRuns(plans), {
+    const outcome = await runSweep(plainSweepRuns(plans), {
       store: path.join(dir, 'adapters.db'),
-      workers: 2,
-      gpus: [0, 1],
-      entry: twoH200Entry(),
+      executor: workerPool({ workers: 2, gpus: [0, 1], entry: twoH200Entry() }),
       onEvent: (event) => {
         events.push(event);
         printer.handle(event);
@@ -60,9 +59,7 @@ describe('the pool and the devices its workers got', { timeout: 180_000 }, () =>
     });
     assert.equal(outcome.results.length, 2);
 
-    const adapters = events.filter(
-      (e): e is Extract<SweepEvent, { kind: 'adapter' }> => e.kind === 'adapter',
-    );
+    const adapters = events.filter((e): e is Extract<RunEvent, { kind: 'adapter' }> => e.kind === 'adapter');
     assert.deepEqual(adapters.map((e) => [e.worker, e.gpu, e.adapter]).sort(), [
       ['w0', 0, 'webgpu vulkan adapter 0 of 2 "NVIDIA H200"'],
       ['w1', 1, 'webgpu vulkan adapter 0 of 2 "NVIDIA H200"'],
@@ -93,7 +90,7 @@ describe('a Redis worker and the device its run process got', { timeout: 60_000 
 
   test('layercut worker --gpu 1 on identical GPUs: the adapter it got, and a warning', async () => {
     const controller = new AbortController();
-    const events: SweepEvent[] = [];
+    const events: RunEvent[] = [];
     const finished = runQueueWorker({
       url: redis.url,
       gpu: 1,
@@ -111,7 +108,7 @@ describe('a Redis worker and the device its run process got', { timeout: 60_000 
     } finally {
       clearTimeout(timer);
     }
-    const adapter = events.find((e): e is Extract<SweepEvent, { kind: 'adapter' }> => e.kind === 'adapter');
+    const adapter = events.find((e): e is Extract<RunEvent, { kind: 'adapter' }> => e.kind === 'adapter');
     assert.equal(adapter?.gpu, 1);
     assert.equal(adapter?.adapter, 'webgpu vulkan adapter 0 of 2 "NVIDIA H200"');
     assert.match(adapter?.warning ?? '', /^it did not get GPU 1: adapters 0 and 1 are both 'NVIDIA H200'/);

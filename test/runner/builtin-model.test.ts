@@ -10,9 +10,9 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { LayercutError } from '../../src/errors.js';
 import { builtinModelFolder, materializeGeneratedModel } from '../../src/models/builtin.js';
-import { RunnerModelCatalog } from '../../src/runner/catalog.js';
+import { ModelCatalog as RunnerModelCatalog } from '../../src/compile/model-info.js';
 import { loadTokenizer } from '../../src/tokenizers/load.js';
-import { resolveModelDir } from '../../src/train/run.js';
+import { resolveModelDir } from '../../src/models/source.js';
 import { openCheckpoint } from '../../src/weights/safetensors.js';
 import { repoRoot, testFolder } from './helpers.js';
 

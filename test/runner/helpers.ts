@@ -8,8 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../../src/compile/compile.js';
-import { RunnerModelCatalog } from '../../src/runner/catalog.js';
+import { ModelCatalog as RunnerModelCatalog } from '../../src/compile/model-info.js';
 import type { RunPlan } from '../../src/plan/types.js';
+import '../helpers/fixtures.js'; // the fixture models as built-in models (LAYERCUT_MODELS)
 import { adamw, experiment, keepFirst, lm, sweep, tasks, type BuiltinModel } from '../../dsl/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -24,7 +24,7 @@ import { after, describe, test, type TestContext } from 'node:test';
 import { main } from '../../src/cli.js';
 import { compileFile } from '../../src/compile/file.js';
 import { builtinModelFolder } from '../../src/models/builtin.js';
-import { RunnerModelCatalog } from '../../src/runner/catalog.js';
+import { ModelCatalog as RunnerModelCatalog } from '../../src/compile/model-info.js';
 import { openStore, openStoreReadOnly, type StoredRun } from '../../src/results/store.js';
 import { captured } from '../helpers/console.js';
 import { spawnNode, type SpawnedCommand } from '../helpers/spawn.js';

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAPER_DEFAULTS, type RunPlan, type RunResult } from '../../src/plan/types.js';
-import { bar, ProgressPrinter, runLabel } from '../../src/runner/progress.js';
-import type { RunnerEvent } from '../../src/runner/events.js';
+import { bar, ProgressPrinter } from '../../src/runner/progress.js';
+import { runLabel } from '../../src/results/rows.js';
+import type { RunEvent as RunnerEvent } from '../../src/runner/events.js';
 
 const plan: RunPlan = {
   model: { kind: 'builtin', name: 'tiny-gpt2' },

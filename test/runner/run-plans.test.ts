@@ -11,7 +11,7 @@ import { LayercutError } from '../../src/errors.js';
 import { runId } from '../../src/plan/id.js';
 import type { RunPlan } from '../../src/plan/types.js';
 import { openStore } from '../../src/results/store.js';
-import { runPlans, RunsInterruptedError, type RunnerEvent } from '../../src/runner/index.js';
+import { runPlans, RunsInterruptedError, type RunEvent as RunnerEvent } from '../../src/runner/index.js';
 import { testFolder, tinyPlans } from './helpers.js';
 
 const { dir } = testFolder('layercut-runner-');

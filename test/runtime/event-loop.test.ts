@@ -76,7 +76,7 @@ describe('interruption points on wasm', () => {
             evalSequences: 4,
           },
           seed: 1,
-          readEvery: 1,
+          readback: { everySteps: 1, maxSeconds: 0 },
           onEvent: (event) => void (event.kind === 'step' && steps.push(event.step)),
           signal: abortAfter(300),
         },

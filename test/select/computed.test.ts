@@ -20,7 +20,7 @@ import {
 } from '../../src/select/computed.js';
 import { loadTokenizer } from '../../src/tokenizers/load.js';
 import type { EncodedExample } from '../../src/train/batching.js';
-import { runExperiment } from '../../src/train/run.js';
+import { runExperiment } from '../../src/experiment/run.js';
 import { modelFixture } from '../helpers/fixtures.js';
 import { fruitDataset, fruitTask, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
 

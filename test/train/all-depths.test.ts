@@ -7,7 +7,7 @@ import { keepFirst } from '../../src/models/selection.js';
 import { PAPER_DEFAULTS, type MethodName, type RunPlan, type RunResult } from '../../src/plan/types.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { releaseSharedDepthFeatures } from '../../src/train/depth-features.js';
-import { runExperiment } from '../../src/train/run.js';
+import { runExperiment } from '../../src/experiment/run.js';
 import { fruitDataset, fruitTask, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
 
 let modelDir = '';

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { keepAll, keepFirst } from '../../src/models/selection.js';
 import { PAPER_DEFAULTS, type MethodName, type RunPlan } from '../../src/plan/types.js';
 import { initBackend } from '../../src/runtime/backend.js';
-import { runExperiment } from '../../src/train/run.js';
+import { runExperiment } from '../../src/experiment/run.js';
 import { fruitDataset, fruitTask, writeTinyBert, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
 
 let modelDir = '';

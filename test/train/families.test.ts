@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { keepFirst } from '../../src/models/selection.js';
 import { PAPER_DEFAULTS, type MethodName, type RunPlan } from '../../src/plan/types.js';
 import { initBackend } from '../../src/runtime/backend.js';
-import { runExperiment } from '../../src/train/run.js';
+import { runExperiment } from '../../src/experiment/run.js';
 import { tinyFamilies, writeTinyFamily, type TinyFamily } from '../helpers/tiny-families.js';
 import { fruitDataset, fruitTask } from '../helpers/tiny-gpt2.js';
 

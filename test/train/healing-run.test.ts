@@ -12,7 +12,7 @@ import { LoraAdapters } from '../../src/models/lora.js';
 import { keepFirst } from '../../src/models/selection.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
 import { initBackend } from '../../src/runtime/backend.js';
-import { runExperiment } from '../../src/train/run.js';
+import { runExperiment } from '../../src/experiment/run.js';
 import { fruitDataset, fruitTask, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
 
 let modelDir = '';

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { flashAttention, flashAttentionFits, type HeadLayout } from '../attention/flash.js';
 import { deviceScalar } from '../constants.js';
-import { envFlag } from '../flags.js';
+import { envValue } from '../../env.js';
 import { fusedMaskedSoftmax } from '../fused/attention-softmax.js';
 import { defineOp } from './registry.js';
 
@@ -30,7 +30,7 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
 
 /** Whether flash attention is wanted (its programs run only in the webgpu kernel set). */
 function flashWanted(): boolean {
-  return !envFlag('LAYERCUT_NO_FLASH_ATTENTION');
+  return !envValue('noFlashAttention');
 }
 
 /**

@@ -19,14 +19,15 @@
  * CPU, bench/gpu-checks.ts on a GPU).
  */
 import * as tf from '@tensorflow/tfjs';
-import { envFlag, plainOps } from '../flags.js';
+import { envValue } from '../../env.js';
+import { plainOps } from '../flags.js';
 
 export type KernelSet = 'webgpu' | 'tfjs' | 'plain';
 
 /** The kernel set in force now: plain under the bench switch, webgpu on webgpu unless opted out, else tfjs. */
 export function kernelSet(): KernelSet {
   if (plainOps()) return 'plain';
-  if (tf.getBackend() === 'webgpu' && !envFlag('LAYERCUT_NO_FUSED_KERNELS')) return 'webgpu';
+  if (tf.getBackend() === 'webgpu' && !envValue('noFusedKernels')) return 'webgpu';
   return 'tfjs';
 }
 

@@ -1,5 +1,7 @@
 /**
- * `runExperiment(plan)`: one fully specified run from model files to test metrics.
+ * `runExperiment(plan)`: one fully specified run from model files to test metrics. The stage
+ * above train/ and select/: it assembles what a run needs (hub, data, models, prompts,
+ * tokenizers, a computed layer selection) and hands the encoded examples to train/.
  *
  *   model files (hub, local, built-in) → backend → task data → few-shot sample → tokenizer,
  *   template, verbalizer → encoded examples → cut model → method's scorer → train (unless icl)
@@ -10,33 +12,37 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset } from '../data/load.js';
-import { sampleFewShot, type FewShotSample } from '../data/sampling.js';
+import { planSampleOptions, sampleFewShot, type FewShotSample } from '../data/sampling.js';
 import { getTask, type TaskSpec } from '../data/tasks.js';
 import type { Dataset, Example } from '../data/types.js';
-import { downloadRepoFiles } from '../hub/download.js';
-import { builtinModelFolder } from '../models/builtin.js';
 import { loadModel, readModelConfig } from '../models/load.js';
 import { fitReplacement } from '../models/replacement.js';
 import { keepIndices, resolveLayers } from '../models/selection.js';
 import { applySublayerDrops, layersLeft } from '../models/sublayer-drops.js';
 import { LoraAdapters } from '../models/lora.js';
 import { saveModel } from '../models/save.js';
+import { resolveModelDir } from '../models/source.js';
 import { runId } from '../plan/id.js';
-import type { ModelSource, RunPlan, RunResult } from '../plan/types.js';
+import { promptMethods, type RunPlan, type RunResult } from '../plan/types.js';
 import { parseTemplate, type PromptTemplate } from '../prompts/template.js';
 import { sampleDemonstrations } from '../prompts/demonstrations.js';
 import { fitDemonstrations, renderPrompt } from '../prompts/render.js';
 import { buildVerbalizer } from '../prompts/verbalizer.js';
 import { initBackend } from '../runtime/backend.js';
 import { LayercutError } from '../errors.js';
-import { divergence } from './divergence.js';
-import { withMatMulPrecision } from './precision.js';
+import { divergence } from '../train/divergence.js';
+import { withMatMulPrecision } from '../train/precision.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/types.js';
-import type { EncodedExample } from './batching.js';
-import { DepthFeatures, depthScorer, sharedDepthFeatures, usesSharedDepthPass } from './depth-features.js';
-import { makeScorer, promptMethods, type ClassScorer } from './scorers.js';
-import { evaluate, train, type TrainEvent } from './trainer.js';
+import type { EncodedExample } from '../train/batching.js';
+import {
+  DepthFeatures,
+  depthScorer,
+  sharedDepthFeatures,
+  usesSharedDepthPass,
+} from '../train/depth-features.js';
+import { makeScorer, type ClassScorer } from '../train/scorers.js';
+import { evaluate, train, type TrainEvent } from '../train/trainer.js';
 import { calibrationSample } from '../select/calibration.js';
 import { resolveComputedSelection } from '../select/computed.js';
 
@@ -62,37 +68,6 @@ export interface RunOptions {
    * depth (default true); false runs each on its cut model alone.
    */
   sharedDepthPass?: boolean;
-}
-
-/** The local directory of a model, downloading hub models into the hub cache first. */
-export async function resolveModelDir(
-  source: ModelSource,
-  onProgress?: RunOptions['onProgress'],
-): Promise<string> {
-  switch (source.kind) {
-    case 'local':
-      return path.resolve(source.path);
-    case 'builtin':
-      // A shipped folder (models/, test/fixtures/models/) first, else a generated model (tiny-gpt2) from the cache.
-      return builtinModelFolder(source.name);
-    case 'hub': {
-      const result = await downloadRepoFiles({
-        repo: source.repo,
-        revision: source.revision,
-        patterns: [
-          'config.json',
-          '*.safetensors',
-          'model.safetensors.index.json',
-          'tokenizer.json',
-          'tokenizer_config.json',
-          'special_tokens_map.json',
-        ],
-        onProgress: (event) =>
-          onProgress?.({ phase: 'download', file: event.path, loaded: event.loaded, total: event.total }),
-      });
-      return result.snapshotDir;
-    }
-  }
 }
 
 function packageVersion(): string {
@@ -172,21 +147,12 @@ async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const backend = await initBackend({ backend: plan.backend });
 
   progress?.({ phase: 'prepare', message: `model ${JSON.stringify(plan.model)}` });
-  const modelDir = await resolveModelDir(plan.model, progress);
+  const modelDir = await resolveModelDir(plan.model, (download) =>
+    progress?.({ phase: 'download', ...download }),
+  );
   const task = options.task ?? getTask(plan.task);
   const dataset = options.dataset ?? (await loadDataset(task));
-  const sample = sampleFewShot(dataset, {
-    seed: plan.seed,
-    validation: plan.data.validation,
-    demosPerClass: promptMethods.has(plan.method.kind) ? plan.data.demosPerClass : 0,
-    train:
-      plan.method.kind === 'icl'
-        ? { perClass: 0 }
-        : plan.data.trainPerClass === 'all'
-          ? 'all'
-          : { perClass: plan.data.trainPerClass },
-    test: plan.data.test,
-  });
+  const sample = sampleFewShot(dataset, planSampleOptions(plan));
 
   const tokenizer = await loadTokenizer(modelDir);
   const usesPrompt = promptMethods.has(plan.method.kind);
