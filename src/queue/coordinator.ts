@@ -134,12 +134,21 @@ async function runOnQueue(
       }
     };
 
+    /**
+     * A run that settled has started: when its 'active' event is still on its way (a loaded
+     * machine) or the reconcile timer read the job's end first, it is marked running now, so
+     * that it counts its attempt. A run an earlier coordinator started keeps its count.
+     */
+    const markStarted = (id: string): void => {
+      if (store.get(id)?.status === 'queued') store.markRunning(id);
+    };
     const completed = async (id: string, value: unknown, worker: string): Promise<void> => {
       if (!pending.has(id)) return;
       if (!isRunResult(value, id)) {
         return failedFinally(id, `worker ${worker} returned no result for run ${id}`, worker, 1);
       }
       pending.delete(id);
+      markStarted(id);
       ledger.done(id, worker, value);
       await removeJob(id);
       checkSettled();
@@ -152,6 +161,7 @@ async function runOnQueue(
     ): Promise<void> => {
       if (!pending.has(id)) return;
       pending.delete(id);
+      markStarted(id);
       ledger.failed({ id, worker, message: reason, detail: reason, attempt, retry: false });
       await removeJob(id);
       checkSettled();
