@@ -70,7 +70,7 @@ export function projectionHooks(weight: tf.Tensor, rows: tf.Tensor2D, product: t
 function withLoraUpdate(pair: LoraPair, rows: tf.Tensor2D, product: tf.Tensor2D): tf.Tensor2D {
   const input =
     pair.dropout > 0 && recordingGradients() ? tf.dropout(rows, pair.dropout, undefined, pair.nextSeed()) : rows;
-  const low = tf.matMul(input, pair.a, false, true); // [N, r]
+  const low = tf.matMul(input, pair.a, false, true) as tf.Tensor2D; // [N, r]
   // one op, which keeps only low and B for backward (not the [N, out] product and update)
   return addLowRank(product, low, pair.b as tf.Tensor2D, pair.scaling === 1 ? undefined : deviceScalar(pair.scaling));
 }
