@@ -1,5 +1,6 @@
 /**
- * x·W + b as one differentiable op that keeps only x and W for its gradient.
+ * x·W + b as one differentiable op that keeps only x and W for its gradient (`matMulBias`), and a
+ * LoRA adapter's update added to it the same way (`addLowRank`, below).
  *
  * Written as `tf.add(tf.matMul(x, W), b)`, tfjs's gradient of the add saves both of its inputs
  * (for their shapes), so the product before the bias stays in memory until backward reaches it:
@@ -14,6 +15,7 @@
  *
  *   dx = dy·Wᵀ (dy·W when W is stored transposed)   dW = xᵀ·dy (dyᵀ·x)   db = Σ_rows dy
  *
+ * each computed only where backward asks for it (./custom-op.ts: a frozen weight gets no dW).
  * The plain kernel is the matmul and the add, differentiated by tfjs.
  *
  * x: [N, in], W: [in, out] (or [out, in] with `transposeWeight`), b: [out] → [N, out].
