@@ -8,11 +8,13 @@
  *        [--steps 20] [--precision fp32|mixed]                    host ms, dispatches, … per step
  *   node --cpu-prof --import tsx bench/host-profile.ts             (a .cpuprofile of the same steps)
  *   node --import tsx bench/host-profile.ts --memory --model xl --layers 4,8 --batch 16 [--steps 3]
+ *        [--lora R]                                               peak bytes, and what holds them
  *
  * Models: `small` is GPT-2 small's shape with a 2,000-token vocabulary (host time does not depend
  * on the vocabulary), `xl` GPT2-XL's with its 50,257 tokens; --width, --heads, --vocab override.
  * The step is bench/train.ts's (bench/train-step.ts); parameters are made on the device (no
- * upload), the batch is bench/train.ts's.
+ * upload), the batch is bench/train.ts's. `--lora R` trains bench/train.ts's adapters in place of
+ * the weights (src/models/lora.ts: rank R, alpha R, every projection, no dropout).
  *
  * Host mode prints one JSON line (ms per step, wall and this process's CPU time, the median of
  * --repeats runs of --steps steps; dispatches, bind groups asked for and made (the rest reused),
@@ -22,7 +24,8 @@
  * Memory mode prints one JSON line per layer count: peak bytes allocated from the device (used +
  * tfjs's pool of free buffers) and used by tensors during the last of --steps steps, the bytes in
  * use at the step's start (parameters, optimizer state, batch) and at the end of its phases, and
- * at the peak of bytes used, the phase running and the pool's largest free sizes; with two or more layer counts, a line
+ * at the peak of bytes used, the phase running, the largest sizes of the buffers in use and the pool's
+ * largest free sizes; with two or more layer counts, a line
  * fitting fixed + per-layer bytes. The null device holds 512 MB: in this mode it is filled first,
  * so that every buffer tfjs makes is invalid and raises an error (counted, not shown), which
  * changes nothing in tfjs's bookkeeping.
@@ -30,6 +33,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { gpt2 } from '../src/models/gpt2.js';
+import { LoraAdapters } from '../src/models/lora.js';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
 import {
   installTensorCoreMatMul,
@@ -54,6 +58,7 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     repeats: { type: 'string', default: '3' },
     precision: { type: 'string', default: 'fp32' },
+    lora: { type: 'string' },
   },
 });
 const presets: Record<string, { width: number; heads: number; vocab: number }> = {
@@ -73,6 +78,9 @@ const repeats = Number(values.repeats);
 if (values.precision !== 'fp32' && values.precision !== 'mixed')
   throw new Error(`--precision is fp32 or mixed, not '${values.precision}'`);
 const precision = values.precision as MatMulPrecision;
+const loraRank = values.lora === undefined ? undefined : Number(values.lora);
+if (loraRank !== undefined && !(Number.isInteger(loraRank) && loraRank > 0))
+  throw new Error(`--lora is a rank (a positive integer), not '${values.lora}'`);
 
 await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
 const device = activeWebGpuDevice()!;
@@ -153,6 +161,7 @@ interface BackendInternals {
     numBytesUsed: number;
     numBytesAllocated: number;
     freeBuffers: Map<string, unknown[]>;
+    usedBuffers: Map<string, unknown[]>;
     acquireBuffer: (size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean) => unknown;
   };
   ensureCommandEncoderReady(): void;
@@ -186,29 +195,41 @@ const phaseAfter: Record<StepPhase, RunningPhase> = {
   'backward done': 'optimizer',
   'optimizer done': 'after the step',
 };
-/** At the highest bytes used of a step: the phase, and the free buffers in tfjs's pool by size. */
+/** At the highest bytes used of a step: the phase, the buffers in use and the free ones in tfjs's pool, by size. */
 interface PeakSnapshot {
   phase: string;
   usedBytes: number;
   allocatedBytes: number;
+  used: [number, number][];
   pooled: [number, number][];
 }
+/** byte size → buffers of that size, from one of the buffer manager's maps (keyed `${size}_${usage}`). */
+function bySize(buffers: Map<string, unknown[]>): [number, number][] {
+  const counted = new Map<number, number>();
+  for (const [key, list] of buffers)
+    if (list.length) {
+      const bytes = Number(key.split('_')[0]);
+      counted.set(bytes, (counted.get(bytes) ?? 0) + list.length);
+    }
+  return [...counted];
+}
+/** The sizes holding the most bytes: '3 × 41.0 MB'. */
+const largest = (sizes: [number, number][]) =>
+  [...sizes]
+    .sort((a, b) => b[0] * b[1] - a[0] * a[1])
+    .slice(0, 6)
+    .map(([bytes, n]) => `${n} × ${(bytes / 1e6).toFixed(1)} MB`);
 const peakWatch: { on: boolean; snapshot?: PeakSnapshot } = { on: false };
 const acquireBuffer = manager.acquireBuffer.bind(manager);
 manager.acquireBuffer = (size, usage, mappedAtCreation, reuse) => {
   const buffer = acquireBuffer(size, usage, mappedAtCreation, reuse);
   if (peakWatch.on && manager.numBytesUsed > (peakWatch.snapshot?.usedBytes ?? 0)) {
-    const pooled = new Map<number, number>(); // byte size → free buffers of that size
-    for (const [key, free] of manager.freeBuffers)
-      if (free.length) {
-        const bytes = Number(key.split('_')[0]);
-        pooled.set(bytes, (pooled.get(bytes) ?? 0) + free.length);
-      }
     peakWatch.snapshot = {
       phase,
       usedBytes: manager.numBytesUsed,
       allocatedBytes: manager.numBytesAllocated,
-      pooled: [...pooled],
+      used: bySize(manager.usedBuffers),
+      pooled: bySize(manager.freeBuffers),
     };
   }
   return buffer;
@@ -255,19 +276,35 @@ const gb = (bytes: number) => +(bytes / 1e9).toFixed(3);
 const perStepOf = (n: number) => +(n / steps).toFixed(2);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const label = (layers: number) =>
-  `gpt2 d${width} h${heads} ${layers} layers, vocab ${vocab}, ${batchSize}x${seq}, ${precision}`;
+  `gpt2 d${width} h${heads} ${layers} layers, vocab ${vocab}, ${batchSize}x${seq}, ${precision}${loraRank ? `, lora r${loraRank}` : ''}`;
 
 async function measure(layers: number) {
   const model = buildModel(layers);
+  const adapters =
+    loraRank === undefined
+      ? undefined
+      : new LoraAdapters(
+          model,
+          { kind: 'lora', rank: loraRank, alpha: loraRank, targets: 'all', dropout: 0 },
+          0,
+        );
+  const trained = adapters?.params ?? model.params;
   const batch = benchBatch();
   const labelTokenIds = tf.tensor1d(vocab > 36183 ? [36183, 33733] : [5, 9], 'int32');
-  const optimizer = new AdamW(model.params, { weightDecay: 0 });
+  const optimizer = new AdamW(trained, { weightDecay: 0 });
   const phases: Record<string, { usedGb: number; allocatedGb: number }> = {};
-  const step = fineTuneStep(model, batch, labelTokenIds, optimizer, (at) => {
-    phase = phaseAfter[at];
-    const memory = webGpuMemory()!;
-    phases[at] = { usedGb: gb(memory.usedBytes), allocatedGb: gb(memory.allocatedBytes) };
-  });
+  const step = fineTuneStep(
+    model,
+    batch,
+    labelTokenIds,
+    optimizer,
+    (at) => {
+      phase = phaseAfter[at];
+      const memory = webGpuMemory()!;
+      phases[at] = { usedGb: gb(memory.usedBytes), allocatedGb: gb(memory.allocatedBytes) };
+    },
+    trained,
+  );
   const run = async (n: number) => {
     const losses = Array.from({ length: n }, step);
     await finish();
@@ -285,13 +322,10 @@ async function measure(layers: number) {
     peakWatch.on = false;
     const peakSnapshot = peakWatch.snapshot as PeakSnapshot | undefined; // set by acquireBuffer
     const memory = webGpuMemory()!;
-    const pooledTop = (peakSnapshot?.pooled ?? [])
-      .sort((a, b) => b[0] * b[1] - a[0] * a[1])
-      .slice(0, 6)
-      .map(([bytes, n]) => `${n} × ${(bytes / 1e6).toFixed(1)} MB`);
     line = {
       memory: label(layers),
       layers,
+      trainableParams: [...trained.values()].reduce((n, v) => n + v.size, 0),
       peakAllocatedGb: gb(memory.peakAllocatedBytes),
       peakUsedGb: gb(memory.peakUsedBytes),
       stepStartUsedGb: gb(atStart.usedBytes),
@@ -299,8 +333,9 @@ async function measure(layers: number) {
       atPeakUsed: peakSnapshot && {
         phase: peakSnapshot.phase,
         aboveStepStartGb: gb(peakSnapshot.usedBytes - atStart.usedBytes),
+        usedTop: largest(peakSnapshot.used),
         pooledGb: gb(peakSnapshot.allocatedBytes - peakSnapshot.usedBytes),
-        pooledTop,
+        pooledTop: largest(peakSnapshot.pooled),
       },
       buffersCreatedPerStep: counts.buffersCreated,
       gbCreatedPerStep: gb(counts.bufferBytesCreated),
@@ -340,6 +375,7 @@ async function measure(layers: number) {
     };
   }
   optimizer.dispose();
+  adapters?.dispose();
   model.dispose();
   tf.dispose([labelTokenIds, ...Object.values(batch)]);
   return line;

@@ -29,17 +29,21 @@ export function linearOutIn(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): 
 }
 
 function project(x: tf.Tensor, weight: tf.Tensor, transposeWeight: boolean, bias?: tf.Tensor): tf.Tensor {
-  const inFeatures = x.shape[x.shape.length - 1]!;
+  const inFeatures = x.shape[x.rank - 1]!;
   const outFeatures = weight.shape[transposeWeight ? 0 : 1]!;
-  const rows = x.reshape([-1, inFeatures]) as tf.Tensor2D; // [N, in]
-  // x W + b as one op (src/runtime/ops/linear.ts: it keeps only x and W for backward)
-  const product =
-    bias !== undefined
-      ? matMulBias(rows, weight as tf.Tensor2D, bias as tf.Tensor1D, transposeWeight)
-      : (tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight) as tf.Tensor2D); // [N, out]
-  // a LoRA adapter's update or an observer where one is attached (projection-hooks.ts)
-  const y = projectionHooks(weight, rows, product);
-  return y.reshape([...x.shape.slice(0, -1), outFeatures]);
+  // in a tidy of its own: what the hooks add in between (x·W + b before an adapter's update) is
+  // freed here, not at the end of the caller's scope (a training step's whole forward pass)
+  return tf.tidy(() => {
+    const rows = x.reshape([-1, inFeatures]) as tf.Tensor2D; // [N, in]
+    // x W + b as one op (src/runtime/ops/linear.ts: it keeps only x and W for backward)
+    const product =
+      bias !== undefined
+        ? matMulBias(rows, weight as tf.Tensor2D, bias as tf.Tensor1D, transposeWeight)
+        : (tf.matMul(rows, weight as tf.Tensor2D, false, transposeWeight) as tf.Tensor2D); // [N, out]
+    // a LoRA adapter's update or an observer where one is attached (projection-hooks.ts)
+    const y = projectionHooks(weight, rows, product);
+    return y.reshape([...x.shape.slice(0, -1), outFeatures]);
+  });
 }
 
 /** The activation functions layercut computes, by their config.json names (families check configs against it). */

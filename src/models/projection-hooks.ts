@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { deviceScalar } from '../runtime/constants.js';
+import { addLowRank } from '../runtime/ops/linear.js';
 
 export interface LoraPair {
   /** lora_A.weight [r, in]. */
@@ -59,19 +60,17 @@ export function stopObserving(weight: tf.Tensor): void {
  * [N, in]. An attached LoRA pair adds its update; an observer sees the result.
  */
 export function projectionHooks(weight: tf.Tensor, rows: tf.Tensor2D, product: tf.Tensor2D): tf.Tensor2D {
-  const update = loraUpdate(weight, rows);
-  const y = update ? (tf.add(product, update) as tf.Tensor2D) : product;
+  const pair = attached.get(weight);
+  const y = pair ? withLoraUpdate(pair, rows, product) : product;
   observers.get(weight)?.(y);
   return y;
 }
 
-/** The adapter's update for the input rows of a projection: [N, in] → [N, out], or undefined. */
-function loraUpdate(weight: tf.Tensor, rows: tf.Tensor2D): tf.Tensor2D | undefined {
-  const pair = attached.get(weight);
-  if (!pair) return undefined;
+/** product + s · B(A(dropout(x))) for the input rows x [N, in] of a projection: [N, out]. */
+function withLoraUpdate(pair: LoraPair, rows: tf.Tensor2D, product: tf.Tensor2D): tf.Tensor2D {
   const input =
     pair.dropout > 0 && recordingGradients() ? tf.dropout(rows, pair.dropout, undefined, pair.nextSeed()) : rows;
-  const low = tf.matMul(input, pair.a, false, true); // [N, r]
-  const update = tf.matMul(low, pair.b, false, true); // [N, out]
-  return (pair.scaling === 1 ? update : tf.mul(update, deviceScalar(pair.scaling))) as tf.Tensor2D;
+  const low = tf.matMul(input, pair.a, false, true) as tf.Tensor2D; // [N, r]
+  // one op, which keeps only low and B for backward (not the [N, out] product and update)
+  return addLowRank(product, low, pair.b as tf.Tensor2D, pair.scaling === 1 ? undefined : deviceScalar(pair.scaling));
 }

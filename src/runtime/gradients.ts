@@ -10,7 +10,12 @@
  *
  * - the gradients of the node's outputs: each output has one producer, so once the producer
  *   has turned them into its inputs' gradients nothing reads them again;
- * - the tensors the node saved for its gradient.
+ * - the tensors the node saved for its gradient;
+ * - whatever its gradient function computed for inputs that are not differentiated (tfjs's
+ *   `tf.customGrad` computes every input's gradient at once).
+ *
+ * The ops that are not differentiated at all (on no path from the variables to the loss: with
+ * LoRA, everything before the first adapter) free what they saved before backward begins.
  *
  * With `onReady` each variable's gradient is handed over as soon as it is complete, so that an
  * optimizer can apply it and free it during the backward pass (without it every gradient is
@@ -119,6 +124,11 @@ export function variableGrads(
     throw new Error('The f passed in variableGrads(f) must return a scalar');
   const tape = engine.state.activeTape ?? [];
   const nodes = nodesFromXsToY(tape, variables, y);
+  // an op not on a path from the variables to y is never differentiated: what it saved goes now
+  // (with LoRA: the frozen embedding and the first layer up to its first adapter)
+  const differentiated = new Set(nodes.map((node) => node.id));
+  for (const node of tape)
+    if (!differentiated.has(node.id)) for (const saved of node.saved ?? []) saved.dispose();
   // node index → the variables whose gradient is complete once that node has run (their first use)
   const readyAfter = new Map<number, tf.Variable[]>();
   if (options.onReady) {
@@ -139,11 +149,19 @@ export function variableGrads(
       if (!node.gradient)
         throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
       const dys = node.outputs.map((output) => gradientOf.get(output.id) ?? null);
-      const inputGradients = node.gradient(dys);
-      for (const [inputName, input] of Object.entries(node.inputs)) {
-        const gradient = inputGradients[inputName];
-        if (!gradient) throw new Error(`Cannot backprop through input ${inputName} of ${node.kernelName}.`);
-        const dx = engine.tidy(gradient);
+      const inputs = Object.entries(node.inputs);
+      // in a tidy of the node's own: what a gradient function computes for inputs left out (a
+      // tf.customGrad op computes every input's gradient) is freed now, not at the end of backward
+      const dxs = engine.tidy(() => {
+        const inputGradients = node.gradient!(dys);
+        return inputs.map(([inputName]) => {
+          const gradient = inputGradients[inputName];
+          if (!gradient) throw new Error(`Cannot backprop through input ${inputName} of ${node.kernelName}.`);
+          return engine.tidy(gradient);
+        });
+      });
+      for (const [k, [inputName, input]] of inputs.entries()) {
+        const dx = dxs[k]!;
         if (dx.dtype !== 'float32')
           throw new Error(
             `The gradient of input '${inputName}' of ${node.kernelName} is ${dx.dtype}, not float32`,

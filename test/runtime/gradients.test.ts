@@ -164,6 +164,56 @@ describe('variableGrads', () => {
     }
   });
 
+  it('frees during backward what undifferentiated ops saved and what a custom gradient computed for undifferentiated inputs', () => {
+    const x = tf.randomNormal([16, 16], 0, 1, 'float32', 1);
+    const frozen = tf.variable(tf.randomNormal([16, 16], 0, 1, 'float32', 2), false, 'free-frozen');
+    const v = tf.variable(tf.randomNormal([16, 16], 0, 1, 'float32', 3), true, 'free-trained');
+    /** Buffers alive when backward reaches `probe` (the loss's last op, so the first to be differentiated). */
+    let heldInBackward = 0;
+    const probe = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: tf.sum(args[0] as tf.Tensor),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+        heldInBackward = tf.memory().numDataBuffers;
+        return tf.mul(tf.onesLike(args[0] as tf.Tensor), dy as tf.Tensor);
+      },
+    }));
+    // a custom gradient that computes both inputs' gradients at once (the second's is not asked for)
+    const eagerMul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [a, b] = args as [tf.Tensor, tf.Tensor];
+      (args[2] as tf.GradSaveFunc)([a, b]);
+      return {
+        value: tf.mul(a, b),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
+          tf.mul(dy as tf.Tensor, saved[1]!),
+          tf.mul(dy as tf.Tensor, saved[0]!),
+        ],
+      };
+    });
+    const heldAfterBackward = (f: () => tf.Scalar) => {
+      let afterLastNode = 0;
+      const { value } = variableGrads(f, [v], {
+        onReady: (_, grad) => {
+          afterLastNode = tf.memory().numDataBuffers;
+          grad.dispose();
+        },
+      });
+      value.dispose();
+      return { heldInBackward, afterLastNode };
+    };
+    // the frozen part: tanh saves its output, which nothing on the path from v keeps
+    const frozenPart = () => tf.exp(tf.tanh(tf.matMul(x, frozen)));
+    const precomputed = tf.tidy(frozenPart);
+    const outside = heldAfterBackward(() => probe(eagerMul(v, precomputed)) as tf.Scalar);
+    precomputed.dispose();
+    const inside = heldAfterBackward(() => probe(eagerMul(v, frozenPart())) as tf.Scalar);
+    // once eagerMul has run: v's gradient in, probe's output gradient out, and nothing left of the
+    // gradient eagerMul computed for its second input
+    assert.equal(outside.afterLastNode, outside.heldInBackward, 'buffers once eagerMul has run');
+    // computed inside the gradient computation or before it: the same buffers when backward begins
+    assert.equal(inside.heldInBackward, outside.heldInBackward, 'buffers when backward begins');
+    tf.dispose([x, frozen, v]);
+  });
+
   it('leaves out variables the loss does not reach, and refuses a loss that reaches none', () => {
     const used = tf.variable(tf.scalar(2), true, 'reached');
     const unused = tf.variable(tf.scalar(3), true, 'unreached');

@@ -11,7 +11,7 @@ import {
   selfAttention,
 } from '../../src/runtime/ops/attention.js';
 import { crossEntropy } from '../../src/runtime/ops/cross-entropy.js';
-import { matMulBias } from '../../src/runtime/ops/linear.js';
+import { addLowRank, matMulBias } from '../../src/runtime/ops/linear.js';
 import { causalMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
 import { layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
 import { defineOp, kernelSet, registeredOps } from '../../src/runtime/ops/registry.js';
@@ -73,8 +73,8 @@ describe('kernel registry', () => {
       packedSelfAttention,
       selfAttention,
     ];
-    ops.push(crossEntropy, matMulBias, causalMaskBias, positionsFromMask, layerNorm, rmsNorm);
-    assert.equal(ops.length, 12);
+    ops.push(crossEntropy, matMulBias, addLowRank, causalMaskBias, positionsFromMask, layerNorm, rmsNorm);
+    assert.equal(ops.length, 13);
     const layercut = Object.fromEntries([...registeredOps()].filter(([name]) => !name.startsWith('test:')));
     assert.deepEqual(layercut, {
       layerNorm: ['webgpu', 'tfjs', 'plain'],
@@ -88,6 +88,7 @@ describe('kernel registry', () => {
       packedSelfAttention: ['webgpu', 'tfjs'],
       selfAttention: ['webgpu', 'tfjs'],
       matMulBias: ['webgpu', 'tfjs', 'plain'],
+      addLowRank: ['tfjs', 'plain'],
       crossEntropy: ['webgpu', 'tfjs'],
     });
   });

@@ -13,6 +13,7 @@
  * compares the two on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';
+import { customOp } from '../ops/custom-op.js';
 import { columnSum } from './column-sum.js';
 import { ElementwiseProgram, RowProgram, rowWorkgroup, runProgram } from './program.js';
 
@@ -130,28 +131,32 @@ const gainTerm = (shape: [number, number]) =>
 
 /**
  * LayerNorm of x [..., D] with gain and bias [D] on the webgpu backend, with its gradient for
- * x, gain and bias.
+ * x, gain and bias (each computed only where backward asks for it: ../ops/custom-op.ts).
  */
 export function fusedLayerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
   const width = x.shape[x.rank - 1]!;
   const rows = x.size / width;
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, g, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
-    const save = args[3] as tf.GradSaveFunc;
-    const flat = tf.reshape(input, [rows, width]);
-    const stats = runProgram(rowStats(rows), [flat], [{ type: 'float32', data: [eps] }]);
-    const y = runProgram(apply([rows, width]), [flat, stats, g, b]);
-    save([flat, stats, g]);
-    return {
-      value: tf.reshape(y, input.shape),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [savedX, savedStats, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const dyFlat = tf.reshape(dy as tf.Tensor, [rows, width]);
-        const dx = runProgram(gradInput([rows, width]), [dyFlat, savedX, savedStats, savedGain]);
-        const term = runProgram(gainTerm([rows, width]), [dyFlat, savedX, savedStats]) as tf.Tensor2D;
-        return [tf.reshape(dx, input.shape), columnSum(term), columnSum(dyFlat as tf.Tensor2D)];
-      },
-    };
-  });
-  return op(x, gain, bias);
+  return customOp(
+    [x, gain, bias],
+    (save) => {
+      const flat = tf.reshape(x, [rows, width]);
+      const stats = runProgram(rowStats(rows), [flat], [{ type: 'float32', data: [eps] }]);
+      const y = runProgram(apply([rows, width]), [flat, stats, gain, bias]);
+      save([flat, stats, gain]);
+      return tf.reshape(y, x.shape);
+    },
+    (dy, saved) => {
+      const [savedX, savedStats, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const dyFlat = () => tf.reshape(dy, [rows, width]) as tf.Tensor2D;
+      return [
+        () =>
+          tf.reshape(
+            runProgram(gradInput([rows, width]), [dyFlat(), savedX, savedStats, savedGain]),
+            x.shape,
+          ),
+        () => columnSum(runProgram(gainTerm([rows, width]), [dyFlat(), savedX, savedStats]) as tf.Tensor2D),
+        () => columnSum(dyFlat()),
+      ];
+    },
+  );
 }
