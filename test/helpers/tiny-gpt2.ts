@@ -5,11 +5,13 @@
 import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import type { TaskSpec } from '../../src/data/tasks.js';
 import type { Dataset, Example } from '../../src/data/types.js';
 import { mulberry32 } from '../../src/data/random.js';
 import { bert } from '../../src/models/bert.js';
 import { gpt2 } from '../../src/models/gpt2.js';
+import type { PromptBatch } from '../../src/train/objectives.js';
 import { writeSafetensors, type WritableTensor } from '../../src/weights/safetensors.js';
 import { fixturesDir } from './fixtures.js';
 
@@ -137,4 +139,21 @@ export async function writeTinyBert(seed = 11): Promise<string> {
     await copyFile(path.join(fixturesDir, 'tokenizers', 'bert-wordpiece', file), path.join(dir, file));
   }
   return dir;
+}
+
+/**
+ * Two prompts for the gpt2-tiny fixture's step tests, [2, 4] tokens (the second padded after
+ * 3), answers at positions 3 and 2, labels 0 and 1, scored over label tokens 7 and 42. The
+ * caller disposes the tensors: `tf.dispose([...Object.values(batch), labelTokenIds])`.
+ */
+export function twoPromptBatch(): { batch: PromptBatch; labelTokenIds: tf.Tensor1D } {
+  return {
+    batch: {
+      inputIds: tf.tensor2d([5, 6, 7, 8, 9, 10, 11, 1], [2, 4], 'int32'),
+      attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0], [2, 4], 'int32'),
+      answerPositions: tf.tensor1d([3, 2], 'int32'),
+      labels: tf.tensor1d([0, 1], 'int32'),
+    },
+    labelTokenIds: tf.tensor1d([7, 42], 'int32'),
+  };
 }

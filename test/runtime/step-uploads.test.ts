@@ -9,7 +9,8 @@ import { releaseDeviceConstants, setConstantCaching } from '../../src/runtime/co
 import { setPlainOps } from '../../src/runtime/flags.js';
 import { countHostTensors } from '../../src/runtime/host-tensors.js';
 import { clipByGlobalNorm } from '../../src/train/clip.js';
-import { promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
+import { promptLmLoss } from '../../src/train/objectives.js';
+import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
 import { AdamW } from '../../src/train/optimizers.js';
 import { modelFixture } from '../helpers/fixtures.js';
 import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
@@ -24,13 +25,7 @@ async function stepCounts(layers: number, plain: boolean): Promise<{ host: numbe
   const optimizer = new AdamW(model.params, { weightDecay: 0.1 });
   const variables = [...model.params.values()];
   const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
-  const batch: PromptBatch = {
-    inputIds: tf.tensor2d([5, 6, 7, 8, 9, 10, 11, 1], [2, 4], 'int32'),
-    attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0], [2, 4], 'int32'),
-    answerPositions: tf.tensor1d([3, 2], 'int32'),
-    labels: tf.tensor1d([0, 1], 'int32'),
-  };
-  const labelTokenIds = tf.tensor1d([7, 42], 'int32');
+  const { batch, labelTokenIds } = twoPromptBatch();
   const result = { host: [] as number[], tensors: [] as number[] };
   try {
     for (let s = 0; s < 3; s++) {

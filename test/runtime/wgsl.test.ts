@@ -37,7 +37,8 @@ import {
 } from '../../src/runtime/tensor-core-matmul.js';
 import { activeWebGpuDevice } from '../../src/runtime/webgpu.js';
 import { clipByGlobalNorm } from '../../src/train/clip.js';
-import { crossEntropy, promptLmLoss, type PromptBatch } from '../../src/train/objectives.js';
+import { crossEntropy, promptLmLoss } from '../../src/train/objectives.js';
+import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
 import { AdamW } from '../../src/train/optimizers.js';
 import { modelFixture } from '../helpers/fixtures.js';
 
@@ -387,13 +388,7 @@ describe('a training step on the webgpu backend', () => {
         const optimizer = new AdamW(model.params, { weightDecay: 0.1 });
         const variables = [...model.params.values()];
         const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
-        const batch: PromptBatch = {
-          inputIds: tf.tensor2d([5, 6, 7, 8, 9, 10, 11, 1], [2, 4], 'int32'),
-          attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0], [2, 4], 'int32'),
-          answerPositions: tf.tensor1d([3, 2], 'int32'),
-          labels: tf.tensor1d([0, 1], 'int32'),
-        };
-        const labelTokenIds = tf.tensor1d([7, 42], 'int32');
+        const { batch, labelTokenIds } = twoPromptBatch();
         backend().pipelineCache = {};
         const { errors, modules } = await watch.check(`${fixture} step`, async () => {
           const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
