@@ -114,7 +114,8 @@ export const matmulCases: MatmulCase[] = [
 const mixedVsFp32Tolerance = 1e-2;
 const mixedVsModelTolerance = 1e-5;
 
-async function timeMs(fn: () => tf.Tensor, iterations: number): Promise<number> {
+/** Milliseconds per call of `fn` (queued back to back, one read-back), after two warm-up calls. */
+export async function timeMs(fn: () => tf.Tensor, iterations: number): Promise<number> {
   for (let i = 0; i < 2; i++) {
     const warm = fn();
     await warm.data();

@@ -24,22 +24,51 @@ export interface SubgroupMatrixShape {
   k: number;
 }
 
-/** How a workgroup splits its output tile among its 8 subgroups. */
+/**
+ * How a workgroup walks the inner dimension: its subgroups, the depth of one step, and how the
+ * next step's global loads overlap this step's products.
+ *
+ * - 'none': load a tile, barrier, multiply, barrier (the loads wait for the products).
+ * - 'registers': the next tile's values are read from global memory into registers while the
+ *   subgroups multiply the tile in workgroup memory, then stored (two barriers a step).
+ * - 'double': as 'registers', with two tiles in workgroup memory, one being read while the other
+ *   is written (one barrier a step; twice the workgroup memory).
+ */
+export interface MatMulSchedule {
+  subgroups: 4 | 8;
+  /** Depth of one step through the inner dimension (a multiple of the matrix's k). */
+  depth: 32 | 64;
+  pipeline: 'none' | 'registers' | 'double';
+  /** 'fit': 64-wide tiles where 128 would pad; 'wide': 128 wherever a side is ≥ 512 (edge tiles padded). */
+  tiles: 'fit' | 'wide';
+}
+
+/** The schedule layercut uses (measured on an H100 with `bench/matmul.ts --schedules`). */
+export const defaultSchedule: MatMulSchedule = { subgroups: 8, depth: 32, pipeline: 'none', tiles: 'fit' };
+
+let schedule: MatMulSchedule = defaultSchedule;
+
+/** The schedule of the kernels made from now on (a benchmark device: `bench/matmul.ts --schedules`). */
+export function setMatMulSchedule(value: MatMulSchedule): void {
+  schedule = value;
+}
+
+/** How a workgroup splits its output tile among its subgroups. */
 export interface MatMulTiling {
   matrix: SubgroupMatrixShape;
   /** Output tile of one workgroup: 128 or 64 rows and columns. */
   rows: number;
   cols: number;
-  /** Subgroups along the tile's rows and columns (warpRows · warpCols = 8). */
+  /** Subgroups along the tile's rows and columns (warpRows · warpCols = subgroups). */
   warpRows: number;
   warpCols: number;
   /** Depth of one step through the inner dimension (a multiple of matrix.k). */
   depth: number;
+  pipeline: MatMulSchedule['pipeline'];
 }
 
 /** Invocations per subgroup the tiling assumes (NVIDIA's warp; checked against the adapter). */
 export const subgroupSize = 32;
-const subgroupsPerWorkgroup = 8;
 
 /** f16 elements added to each tile row in workgroup memory, against bank conflicts (keeps 16-byte rows). */
 const tilePad = 8;
@@ -65,17 +94,19 @@ export function setTensorCoresForEveryShape(value: boolean): void {
 }
 
 /** 128 when it divides `size` or `size` is large, else 64 (an output padded to it is sliced). */
-function tileSide(size: number): number {
-  return size % 128 === 0 || (size % 64 !== 0 && size > 512) ? 128 : 64;
+function tileSide(size: number, tiles: MatMulSchedule['tiles']): number {
+  if (size % 128 === 0) return 128;
+  if (tiles === 'wide') return size >= 512 ? 128 : 64;
+  return size % 64 !== 0 && size > 512 ? 128 : 64;
 }
 
-type TileSides = Pick<MatMulTiling, 'rows' | 'cols' | 'depth'>;
+type TileSides = Pick<MatMulTiling, 'rows' | 'cols' | 'depth' | 'pipeline'>;
 
-/** Bytes of workgroup memory the program's two f16 tiles take (each keeps its operand's layout). */
+/** Bytes of workgroup memory the program's f16 tiles take (each keeps its operand's layout). */
 export function operandTileBytes(t: TileSides, transposeA: boolean, transposeB: boolean): number {
   const a = transposeA ? t.depth * (t.rows + tilePad) : t.rows * (t.depth + tilePad);
   const b = transposeB ? t.cols * (t.depth + tilePad) : t.depth * (t.cols + tilePad);
-  return 2 * (a + b);
+  return 2 * (a + b) * (t.pipeline === 'double' ? 2 : 1);
 }
 
 /** The most workgroup memory a tiling takes, over the four operand layouts. */
@@ -90,27 +121,34 @@ export function tileBytes(t: TileSides): number {
 /**
  * The workgroup tile for an output of `rows` × `cols`, within `maxWorkgroupBytes` of workgroup
  * memory (the device's maxComputeWorkgroupStorageSize: a 128 × 128 tile needs 20 KiB, more than
- * WebGPU's default 16 KiB; 64-wide sides take its place where it does not fit).
+ * WebGPU's default 16 KiB; where the tiles do not fit, one buffer takes the place of two, depth 32
+ * that of 64, and 64-wide sides those of 128).
  */
 export function tilingFor(
   matrix: SubgroupMatrixShape,
   rows: number,
   cols: number,
   maxWorkgroupBytes = Infinity,
+  plan: MatMulSchedule = schedule,
 ): MatMulTiling {
-  const depth = 32;
-  let tileRows = tileSide(rows);
-  let tileCols = tileSide(cols);
-  if (tileBytes({ rows: tileRows, cols: tileCols, depth }) > maxWorkgroupBytes) tileCols = 64;
-  if (tileBytes({ rows: tileRows, cols: tileCols, depth }) > maxWorkgroupBytes) tileRows = 64;
-  const warpRows = tileRows === 128 && tileCols === 64 ? 4 : 2;
+  let depth: number = plan.depth;
+  let pipeline = plan.pipeline;
+  let tileRows = tileSide(rows, plan.tiles);
+  let tileCols = tileSide(cols, plan.tiles);
+  const fits = () => tileBytes({ rows: tileRows, cols: tileCols, depth, pipeline }) <= maxWorkgroupBytes;
+  if (!fits() && pipeline === 'double') pipeline = 'registers';
+  if (!fits()) depth = 32;
+  if (!fits()) tileCols = 64;
+  if (!fits()) tileRows = 64;
+  const warpRows = plan.subgroups === 4 ? 2 : tileRows === 128 && tileCols === 64 ? 4 : 2;
   return {
     matrix,
     rows: tileRows,
     cols: tileCols,
     warpRows,
-    warpCols: subgroupsPerWorkgroup / warpRows,
+    warpCols: plan.subgroups / warpRows,
     depth,
+    pipeline,
   };
 }
 
@@ -134,7 +172,7 @@ interface OperandTile {
   /** Tile rows and row length in workgroup memory (the operand's own layout). */
   rows: number;
   inner: number;
-  /** Global row and column of tile cell (tr, tc), and the operand's rows and columns. */
+  /** Global row and column of tile cell (tr, tc) of the step at depth `kt`, and the operand's rows and columns. */
   row: string;
   col: string;
   globalRows: string;
@@ -142,57 +180,105 @@ interface OperandTile {
   base: string;
 }
 
-/** WGSL copying one operand's tile into workgroup memory as f16, `vector` floats per load. */
-function loadTile(o: OperandTile, threads: number, vector: 1 | 4): string {
-  const stride = o.inner + tilePad;
-  const cells = (o.rows * o.inner) / vector;
-  const perRow = o.inner / vector;
-  const read = `${o.name}[(${o.base} + row * ${o.globalCols} + col) / ${vector}]`;
-  const store =
-    vector === 4
-      ? `let at = u32(tr) * ${stride}u + u32(tc);
-        ${o.tile}[at] = f16(value.x);
-        ${o.tile}[at + 1u] = f16(value.y);
-        ${o.tile}[at + 2u] = f16(value.z);
-        ${o.tile}[at + 3u] = f16(value.w);`
-      : `${o.tile}[u32(tr) * ${stride}u + u32(tc)] = f16(value);`;
+/** How one invocation moves its share of an operand's tile: `vector` floats per load, `threads` sharing. */
+interface TileCopy {
+  o: OperandTile;
+  threads: number;
+  vector: 1 | 4;
+  /** Every tile inside the operand (no bounds checks). */
+  aligned: boolean;
+}
+
+const cellsOf = ({ o, vector }: TileCopy) => (o.rows * o.inner) / vector;
+const registerName = (c: TileCopy, i: number) => `reg${c.o.name}_${i}`;
+
+/** WGSL: the tile cell (tr, tc) of invocation cell `e`, and its global row and column at depth kt. */
+function cellAt(c: TileCopy, e: string): string {
+  const perRow = c.o.inner / c.vector;
+  return `let tr = i32((${e}) / ${perRow}u);
+      let tc = i32((${e}) % ${perRow}u) * ${c.vector};
+      let row = ${c.o.row};
+      let col = ${c.o.col};`;
+}
+
+/** WGSL: `target = ` the operand's value at (row, col), zero outside it. */
+function readCell(c: TileCopy, target: string): string {
+  const read = `${c.o.name}[(${c.o.base} + row * ${c.o.globalCols} + col) / ${c.vector}]`;
+  if (c.aligned) return `${target} = ${read};`;
+  const zero = c.vector === 4 ? 'vec4<f32>()' : '0.0';
+  return `if (row < ${c.o.globalRows} && col < ${c.o.globalCols}) { ${target} = ${read}; } else { ${target} = ${zero}; }`;
+}
+
+/** WGSL: `value` into the tile cell (tr, tc) as f16, at `offset` (the buffer) in workgroup memory. */
+function storeCell(c: TileCopy, value: string, offset: string): string {
+  const stride = c.o.inner + tilePad;
+  if (c.vector === 1) return `${c.o.tile}[${offset} + u32(tr) * ${stride}u + u32(tc)] = f16(${value});`;
+  return `{
+        let at = ${offset} + u32(tr) * ${stride}u + u32(tc);
+        ${c.o.tile}[at] = f16(${value}.x);
+        ${c.o.tile}[at + 1u] = f16(${value}.y);
+        ${c.o.tile}[at + 2u] = f16(${value}.z);
+        ${c.o.tile}[at + 3u] = f16(${value}.w);
+      }`;
+}
+
+/** WGSL copying one operand's tile at depth `kt` straight into workgroup memory. */
+function loadTile(c: TileCopy): string {
   return `
-    for (var e = localIndex; e < ${cells}u; e = e + ${threads}u) {
-      let tr = i32(e / ${perRow}u);
-      let tc = i32(e % ${perRow}u) * ${vector};
-      let row = ${o.row};
-      let col = ${o.col};
-      var value = ${vector === 4 ? 'vec4<f32>()' : '0.0'};
-      if (row < ${o.globalRows} && col < ${o.globalCols}) {
-        value = ${read};
-      }
-      ${store}
+    for (var e = localIndex; e < ${cellsOf(c)}u; e = e + ${c.threads}u) {
+      ${cellAt(c, 'e')}
+      var value : ${c.vector === 4 ? 'vec4<f32>' : 'f32'};
+      ${readCell(c, 'value')}
+      ${storeCell(c, 'value', '0u')}
     }`;
 }
 
-/**
- * WGSL for C[b] = op(A[b]) · op(B[b]) with A, B, C float32 in tfjs's 3-D layout ([batch, rows,
- * cols]; a batch of 1 broadcasts). Appended by tfjs to its header, which declares `A`, `B`,
- * `result`, `uniforms.{aShape,bShape,outShape}` and `workgroupId`/`localIndex`. The output
- * (`outShape`) is padded to whole tiles: every subgroup stores whole result matrices.
- */
-export function tensorCoreMatMulSource(
-  t: MatMulTiling,
-  transposeA: boolean,
-  transposeB: boolean,
-  vector: 1 | 4,
-): string {
-  const { m: sm, n: sn, k: sk } = t.matrix;
+/** Loads per invocation of one operand's tile (registers the pipelined schedules hold). */
+const loadsPerInvocation = (c: TileCopy) => cellsOf(c) / c.threads;
+
+/** WGSL declaring the registers of one operand's next tile. */
+function declareRegisters(c: TileCopy): string {
+  const type = c.vector === 4 ? 'vec4<f32>' : 'f32';
+  return Array.from(
+    { length: loadsPerInvocation(c) },
+    (_, i) => `  var ${registerName(c, i)} : ${type};`,
+  ).join('\n');
+}
+
+/** WGSL reading one operand's tile at depth `kt` into registers. */
+function fetchTile(c: TileCopy): string {
+  return Array.from(
+    { length: loadsPerInvocation(c) },
+    (_, i) => `    {
+      ${cellAt(c, `localIndex + ${i * c.threads}u`)}
+      ${readCell(c, registerName(c, i))}
+    }`,
+  ).join('\n');
+}
+
+/** WGSL storing the registers into one operand's tile at `offset` in workgroup memory. */
+function storeTile(c: TileCopy, offset: string): string {
+  return Array.from(
+    { length: loadsPerInvocation(c) },
+    (_, i) => `    {
+      let e = localIndex + ${i * c.threads}u;
+      let tr = i32(e / ${c.o.inner / c.vector}u);
+      let tc = i32(e % ${c.o.inner / c.vector}u) * ${c.vector};
+      ${storeCell(c, registerName(c, i), offset)}
+    }`,
+  ).join('\n');
+}
+
+/** The operand tiles of op(A) · op(B): each in its operand's own memory layout. */
+function operandTiles(t: MatMulTiling, transposeA: boolean, transposeB: boolean): [OperandTile, OperandTile] {
   const BK = t.depth;
-  const threads = subgroupsPerWorkgroup * subgroupSize;
-  const per = perWarp(t);
   const a: OperandTile = transposeA
     ? {
         name: 'A',
         tile: 'tileA',
         rows: BK,
         inner: t.rows,
-        row: 'k0 + tr',
+        row: 'kt + tr',
         col: 'm0 + tc',
         globalRows: 'K',
         globalCols: 'M',
@@ -204,7 +290,7 @@ export function tensorCoreMatMulSource(
         rows: t.rows,
         inner: BK,
         row: 'm0 + tr',
-        col: 'k0 + tc',
+        col: 'kt + tc',
         globalRows: 'M',
         globalCols: 'K',
         base: 'aBase',
@@ -216,7 +302,7 @@ export function tensorCoreMatMulSource(
         rows: t.cols,
         inner: BK,
         row: 'n0 + tr',
-        col: 'k0 + tc',
+        col: 'kt + tc',
         globalRows: 'N',
         globalCols: 'K',
         base: 'bBase',
@@ -226,34 +312,132 @@ export function tensorCoreMatMulSource(
         tile: 'tileB',
         rows: BK,
         inner: t.cols,
-        row: 'k0 + tr',
+        row: 'kt + tr',
         col: 'n0 + tc',
         globalRows: 'K',
         globalCols: 'N',
         base: 'bBase',
       };
+  return [a, b];
+}
+
+/**
+ * WGSL for C[b] = op(A[b]) · op(B[b]) with A, B, C float32 in tfjs's 3-D layout ([batch, rows,
+ * cols]; a batch of 1 broadcasts). Appended by tfjs to its header, which declares `A`, `B`,
+ * `result`, `uniforms.{aShape,bShape,outShape}` and `workgroupId`/`localIndex`. The output
+ * (`outShape`) is padded to whole tiles: every subgroup stores whole result matrices. `aligned`:
+ * rows, columns and inner size are whole tiles, so no load is bounds-checked.
+ */
+export function tensorCoreMatMulSource(
+  t: MatMulTiling,
+  transposeA: boolean,
+  transposeB: boolean,
+  vector: 1 | 4,
+  aligned = false,
+): string {
+  const { m: sm, n: sn, k: sk } = t.matrix;
+  const BK = t.depth;
+  const threads = t.warpRows * t.warpCols * subgroupSize;
+  const per = perWarp(t);
+  const [a, b] = operandTiles(t, transposeA, transposeB);
+  const copyA: TileCopy = { o: a, threads, vector, aligned };
+  const copyB: TileCopy = { o: b, threads, vector, aligned };
   const aStride = a.inner + tilePad;
   const bStride = b.inner + tilePad;
+  const aSize = a.rows * aStride;
+  const bSize = b.rows * bStride;
+  const buffers = t.pipeline === 'double' ? 2 : 1;
   const left = `subgroup_matrix_left<f16, ${sk}, ${sm}>`;
   const right = `subgroup_matrix_right<f16, ${sn}, ${sk}>`;
   const resultType = `subgroup_matrix_result<f32, ${sn}, ${sm}>`;
   // A transposed operand's tile is the matrix's transpose: load it column-major.
   const leftLoad = (r: string) =>
     transposeA
-      ? `subgroupMatrixLoad<${left}, col_major>(&tileA, kk * ${aStride}u + ${r}, ${aStride}u)`
-      : `subgroupMatrixLoad<${left}, row_major>(&tileA, ${r} * ${aStride}u + kk, ${aStride}u)`;
+      ? `subgroupMatrixLoad<${left}, col_major>(&tileA, aOff + kk * ${aStride}u + ${r}, ${aStride}u)`
+      : `subgroupMatrixLoad<${left}, row_major>(&tileA, aOff + ${r} * ${aStride}u + kk, ${aStride}u)`;
   const rightLoad = (c: string) =>
     transposeB
-      ? `subgroupMatrixLoad<${right}, col_major>(&tileB, ${c} * ${bStride}u + kk, ${bStride}u)`
-      : `subgroupMatrixLoad<${right}, row_major>(&tileB, kk * ${bStride}u + ${c}, ${bStride}u)`;
+      ? `subgroupMatrixLoad<${right}, col_major>(&tileB, bOff + ${c} * ${bStride}u + kk, ${bStride}u)`
+      : `subgroupMatrixLoad<${right}, row_major>(&tileB, bOff + kk * ${bStride}u + ${c}, ${bStride}u)`;
+  /** The subgroup's products over one tile at workgroup-memory offsets aOff, bOff. */
+  const multiply = (aOff: string, bOff: string) => `
+    {
+      let aOff = ${aOff};
+      let bOff = ${bOff};
+      for (var kk = 0u; kk < ${BK}u; kk = kk + ${sk}u) {
+${Array.from({ length: per.rows }, (_, i) => `        let a_${i} = ${leftLoad(`(warpRow0 + ${i * sm}u)`)};`).join('\n')}
+${Array.from({ length: per.cols }, (_, j) => `        let b_${j} = ${rightLoad(`(warpCol0 + ${j * sn}u)`)};`).join('\n')}
+${eachResult(t, (i, j) => `        acc_${i}_${j} = subgroupMatrixMultiplyAccumulate(a_${i}, b_${j}, acc_${i}_${j});`)}
+      }
+    }`;
+  const steps = {
+    none: `
+  for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
+    workgroupBarrier();
+    {
+      let kt = k0;
+      ${loadTile(copyA)}
+      ${loadTile(copyB)}
+    }
+    workgroupBarrier();
+    ${multiply('0u', '0u')}
+  }`,
+    registers: `
+${declareRegisters(copyA)}
+${declareRegisters(copyB)}
+  {
+    let kt = 0;
+${fetchTile(copyA)}
+${fetchTile(copyB)}
+  }
+  for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
+    workgroupBarrier();
+${storeTile(copyA, '0u')}
+${storeTile(copyB, '0u')}
+    workgroupBarrier();
+    if (k0 + ${BK} < K) {
+      let kt = k0 + ${BK};
+${fetchTile(copyA)}
+${fetchTile(copyB)}
+    }
+    ${multiply('0u', '0u')}
+  }`,
+    double: `
+${declareRegisters(copyA)}
+${declareRegisters(copyB)}
+  {
+    let kt = 0;
+${fetchTile(copyA)}
+${fetchTile(copyB)}
+  }
+${storeTile(copyA, '0u')}
+${storeTile(copyB, '0u')}
+  workgroupBarrier();
+  var buffer = 0u;
+  for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
+    let more = k0 + ${BK} < K;
+    if (more) {
+      let kt = k0 + ${BK};
+${fetchTile(copyA)}
+${fetchTile(copyB)}
+    }
+    ${multiply(`buffer * ${aSize}u`, `buffer * ${bSize}u`)}
+    if (more) {
+${storeTile(copyA, `(1u - buffer) * ${aSize}u`)}
+${storeTile(copyB, `(1u - buffer) * ${bSize}u`)}
+    }
+    workgroupBarrier();
+    buffer = 1u - buffer;
+  }`,
+  };
 
   return `
 enable f16;
 enable chromium_experimental_subgroup_matrix;
 diagnostic(off, chromium.subgroup_matrix_uniformity);
 
-var<workgroup> tileA : array<f16, ${a.rows * aStride}>;
-var<workgroup> tileB : array<f16, ${b.rows * bStride}>;
+var<workgroup> tileA : array<f16, ${buffers * aSize}>;
+var<workgroup> tileB : array<f16, ${buffers * bSize}>;
 
 fn main() {
   let M = ${transposeA ? 'uniforms.aShape.z' : 'uniforms.aShape.y'};
@@ -270,18 +454,7 @@ fn main() {
   let warpRow0 = (warp / ${t.warpCols}u) * ${per.rows * sm}u;
   let warpCol0 = (warp % ${t.warpCols}u) * ${per.cols * sn}u;
 ${eachResult(t, (i, j) => `  var acc_${i}_${j} = ${resultType}();`)}
-
-  for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
-    workgroupBarrier();
-    ${loadTile(a, threads, vector)}
-    ${loadTile(b, threads, vector)}
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${BK}u; kk = kk + ${sk}u) {
-${Array.from({ length: per.rows }, (_, i) => `      let a_${i} = ${leftLoad(`(warpRow0 + ${i * sm}u)`)};`).join('\n')}
-${Array.from({ length: per.cols }, (_, j) => `      let b_${j} = ${rightLoad(`(warpCol0 + ${j * sn}u)`)};`).join('\n')}
-${eachResult(t, (i, j) => `      acc_${i}_${j} = subgroupMatrixMultiplyAccumulate(a_${i}, b_${j}, acc_${i}_${j});`)}
-    }
-  }
+${steps[t.pipeline]}
 
 ${eachResult(
   t,
@@ -301,10 +474,14 @@ export class TensorCoreMatMulProgram {
   readonly shaderKey: string;
   readonly dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [subgroupsPerWorkgroup * subgroupSize, 1, 1];
+  readonly workgroupSize: [number, number, number];
   private readonly source: string;
 
-  /** `vector`: 4 when the last dimensions of A and B are multiples of 4 (vec4 loads), else 1. */
+  /**
+   * `vector`: 4 when the last dimensions of A and B are multiples of 4 (vec4 loads), else 1.
+   * `inner`: the product's inner size, when known: with rows, cols and inner in whole tiles the
+   * loads go unchecked.
+   */
   constructor(
     batch: number,
     rows: number,
@@ -314,15 +491,23 @@ export class TensorCoreMatMulProgram {
     vector: 1 | 4,
     matrix: SubgroupMatrixShape,
     maxWorkgroupBytes = Infinity,
+    inner?: number,
   ) {
     const tiling = tilingFor(matrix, rows, cols, maxWorkgroupBytes);
     const tilesDown = Math.ceil(rows / tiling.rows);
     const tilesAcross = Math.ceil(cols / tiling.cols);
+    const aligned =
+      inner !== undefined &&
+      rows % tiling.rows === 0 &&
+      cols % tiling.cols === 0 &&
+      inner % tiling.depth === 0;
     this.outputShape = [batch, tilesDown * tiling.rows, tilesAcross * tiling.cols];
     this.variableComponents = [vector, vector];
     this.dispatch = [tilesAcross, tilesDown, batch];
-    this.shaderKey = `layercutTensorCoreMatMul_${transposeA}_${transposeB}_${tiling.rows}x${tiling.cols}_v${vector}_${matrix.m}x${matrix.n}x${matrix.k}`;
-    this.source = tensorCoreMatMulSource(tiling, transposeA, transposeB, vector);
+    this.workgroupSize = [tiling.warpRows * tiling.warpCols * subgroupSize, 1, 1];
+    const plan = `${tiling.warpRows}x${tiling.warpCols}_d${tiling.depth}_${tiling.pipeline}${aligned ? '_aligned' : ''}`;
+    this.shaderKey = `layercutTensorCoreMatMul_${transposeA}_${transposeB}_${tiling.rows}x${tiling.cols}_v${vector}_${matrix.m}x${matrix.n}x${matrix.k}_${plan}`;
+    this.source = tensorCoreMatMulSource(tiling, transposeA, transposeB, vector, aligned);
   }
 
   getUserCode(): string {
@@ -461,6 +646,7 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
     vector,
     installed.matrix,
     installed.maxWorkgroupBytes,
+    transposeA ? a.shape[rankA - 2]! : a.shape[rankA - 1]!,
   );
   const gpu = backend as unknown as WebGpuBackendLike;
   let out = gpu.runWebGPUProgram(program, [a3d, b3d], 'float32'); // [batch, rows, cols] padded to tiles

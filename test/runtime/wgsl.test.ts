@@ -31,9 +31,12 @@ import {
   installTensorCoreMatMul,
   operandTileBytes,
   setMatMulPrecision,
+  setMatMulSchedule,
   setTensorCoresForEveryShape,
   TensorCoreMatMulProgram,
+  defaultSchedule,
   tilingFor,
+  type MatMulSchedule,
 } from '../../src/runtime/tensor-core-matmul.js';
 import { activeWebGpuDevice } from '../../src/runtime/webgpu.js';
 import { clipByGlobalNorm } from '../../src/train/clip.js';
@@ -313,6 +316,41 @@ describe('tensor-core matmul', () => {
     });
   }
 
+  // every schedule bench/matmul.ts --schedules compares, on an aligned and a ragged shape, each transpose
+  const schedules: MatMulSchedule[] = (['none', 'registers', 'double'] as const).flatMap((pipeline) =>
+    ([4, 8] as const).flatMap((subgroups) =>
+      ([32, 64] as const).map((depth) => ({ subgroups, depth, pipeline, tiles: 'fit' as const })),
+    ),
+  );
+  for (const plan of schedules) {
+    it(`schedule ${plan.subgroups} subgroups, depth ${plan.depth}, ${plan.pipeline}`, async () => {
+      setMatMulSchedule(plan);
+      try {
+        for (const [transposeA, transposeB] of [
+          [false, false],
+          [true, false],
+          [false, true],
+          [true, true],
+        ] as const) {
+          for (const [rows, inner, cols, vector] of [
+            [128, 128, 128, 4],
+            [70, 100, 90, 1],
+          ] as const) {
+            const a = tf.randomNormal(transposeA ? [inner, rows] : [rows, inner]);
+            const b = tf.randomNormal(transposeB ? [cols, inner] : [inner, cols]);
+            const name = `${plan.pipeline} ${rows}x${inner}x${cols} v${vector} ${transposeA} ${transposeB}`;
+            await assertValid(name, ['TensorCoreMatMulProgram'], () =>
+              tf.matMul(a, b, transposeA, transposeB),
+            );
+            tf.dispose([a, b]);
+          }
+        }
+      } finally {
+        setMatMulSchedule(defaultSchedule);
+      }
+    });
+  }
+
   it('chooses tiles within the device’s workgroup memory', () => {
     const limit = device.limits.maxComputeWorkgroupStorageSize;
     assert.equal(limit, 16384);
@@ -328,29 +366,55 @@ describe('tensor-core matmul', () => {
     [false, true],
     [true, true],
   ] as const) {
-    it(`128x128 tiles (A${transposeA ? 'ᵀ' : ''}·B${transposeB ? 'ᵀ' : ''}): valid WGSL, only over the null device's limit`, async () => {
-      const program = new TensorCoreMatMulProgram(1, 256, 256, transposeA, transposeB, 4, matrix, Infinity);
-      const bytes = operandTileBytes(tilingFor(matrix, 256, 256), transposeA, transposeB);
-      assert.ok(bytes > 16384);
-      // [batch, rows, inner] or, transposed, [batch, inner, rows]
-      const a = tf.randomNormal(transposeA ? [1, 64, 256] : [1, 256, 64]);
-      const b = tf.randomNormal(transposeB ? [1, 256, 64] : [1, 64, 256]);
-      const { errors, modules } = await run('128x128', () =>
-        tf.engine().makeTensorFromTensorInfo(backend().runWebGPUProgram(program, [a, b], 'float32')),
-      );
-      assert.ok(modules.includes('TensorCoreMatMulProgram'));
-      // Tint accepted the module (no compilation error); the pipeline failed only on the limit
-      assert.ok(errors.length >= 1);
-      for (const error of errors) {
-        assert.match(
-          error,
-          new RegExp(`workgroup storage \\(${bytes} bytes\\) is larger than the maximum allowed|Invalid`),
-          error,
+    for (const plan of [
+      defaultSchedule,
+      { ...defaultSchedule, pipeline: 'registers' },
+      { subgroups: 8, depth: 64, pipeline: 'double', tiles: 'fit' },
+      { subgroups: 4, depth: 64, pipeline: 'double', tiles: 'fit' },
+    ] satisfies MatMulSchedule[]) {
+      const title = `${plan.subgroups} subgroups, depth ${plan.depth}, ${plan.pipeline}`;
+      it(`128x128 tiles (A${transposeA ? 'ᵀ' : ''}·B${transposeB ? 'ᵀ' : ''}, ${title}): valid WGSL, only over the null device's limit`, async () => {
+        const tiling = tilingFor(matrix, 256, 256, Infinity, plan);
+        assert.deepEqual(
+          [tiling.rows, tiling.cols, tiling.depth, tiling.pipeline],
+          [128, 128, plan.depth, plan.pipeline],
         );
-      }
-      assert.match(errors[0]!, new RegExp(`workgroup storage \\(${bytes} bytes\\)`));
-      tf.dispose([a, b]);
-    });
+        setMatMulSchedule(plan);
+        const program = new TensorCoreMatMulProgram(
+          1,
+          256,
+          256,
+          transposeA,
+          transposeB,
+          4,
+          matrix,
+          Infinity,
+          64,
+        );
+        setMatMulSchedule(defaultSchedule);
+        assert.match(program.shaderKey, /_aligned$/);
+        const bytes = operandTileBytes(tiling, transposeA, transposeB);
+        assert.ok(bytes > 16384);
+        // [batch, rows, inner] or, transposed, [batch, inner, rows]
+        const a = tf.randomNormal(transposeA ? [1, 64, 256] : [1, 256, 64]);
+        const b = tf.randomNormal(transposeB ? [1, 256, 64] : [1, 64, 256]);
+        const { errors, modules } = await run('128x128', () =>
+          tf.engine().makeTensorFromTensorInfo(backend().runWebGPUProgram(program, [a, b], 'float32')),
+        );
+        assert.ok(modules.includes('TensorCoreMatMulProgram'));
+        // Tint accepted the module (no compilation error); the pipeline failed only on the limit
+        assert.ok(errors.length >= 1);
+        for (const error of errors) {
+          assert.match(
+            error,
+            new RegExp(`workgroup storage \\(${bytes} bytes\\) is larger than the maximum allowed|Invalid`),
+            error,
+          );
+        }
+        assert.match(errors[0]!, new RegExp(`workgroup storage \\(${bytes} bytes\\)`));
+        tf.dispose([a, b]);
+      });
+    }
   }
 });
 
