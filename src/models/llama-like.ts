@@ -73,6 +73,23 @@ export type LlamaLikeBase = Omit<
   'qkvBias' | 'outputBias' | 'mlpBias' | 'slidingWindow' | 'qkNorm' | 'gemmaScaling' | 'fusedProjections'
 >;
 
+/** The options by which a Llama-like family differs from Llama (see `LLAMA_OPTIONS`). */
+export type LlamaLikeOptions = Omit<LlamaLikeConfig, keyof LlamaLikeBase>;
+
+/**
+ * Llama's own options: no biases (unless config.json asks), no sliding window, no q/k norm, no
+ * Gemma scaling, separate projections. A family file spreads them and states only where it differs.
+ */
+export const LLAMA_OPTIONS: Readonly<LlamaLikeOptions> = {
+  qkvBias: false,
+  outputBias: false,
+  mlpBias: false,
+  slidingWindow: null,
+  qkNorm: false,
+  gemmaScaling: false,
+  fusedProjections: false,
+};
+
 /**
  * Reads and checks the shared part of a Llama-like config.json (`family` names it in errors).
  */
