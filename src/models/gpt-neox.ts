@@ -23,8 +23,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
-import { DecoderModel, type LayerExtras } from './decoder.js';
-import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
+import { DecoderModel, withUntiedHead, type HeadWeights, type LayerExtras } from './decoder.js';
+import { ACTIVATIONS, linearOutIn, type Activation } from './layers.js';
 import { selfAttention } from '../runtime/ops/attention.js';
 import { positionsFromMask } from '../runtime/ops/masks.js';
 import { layerNorm } from '../runtime/ops/norms.js';
@@ -43,6 +43,7 @@ export interface GptNeoxConfig extends FamilyConfig {
 }
 
 const BASE = 'gpt_neox.';
+const head: HeadWeights = { embeddings: `${BASE}embed_in.weight`, untied: 'embed_out.weight' };
 
 export const gptNeox: ModelFamily<GptNeoxConfig> = {
   modelTypes: ['gpt_neox'],
@@ -96,29 +97,14 @@ export const gptNeox: ModelFamily<GptNeoxConfig> = {
       linear(`${p}mlp.dense_4h_to_h`, d, f, true);
     }
     shapes.set(`${BASE}final_layer_norm.weight`, [d]).set(`${BASE}final_layer_norm.bias`, [d]);
-    if (!c.tieWordEmbeddings) shapes.set('embed_out.weight', [c.vocabSize, d]);
-    return shapes;
+    return withUntiedHead(shapes, c, head.untied, d);
   },
 
-  build(config, keptLayers, params): LanguageModel {
-    return new GptNeoxModel(config, keptLayers, params);
-  },
+  build: (config, keptLayers, params): LanguageModel => new GptNeoxModel(gptNeox, config, keptLayers, params),
 };
 
 class GptNeoxModel extends DecoderModel<GptNeoxConfig> {
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
-
-  constructor(config: GptNeoxConfig, keptLayers: number[], params: Map<string, tf.Variable>) {
-    super(
-      'gpt_neox',
-      gptNeox,
-      config,
-      keptLayers,
-      params,
-      config.tieWordEmbeddings ? `${BASE}embed_in.weight` : 'embed_out.weight',
-    );
-    this.act = activation(config.activation);
-  }
+  protected readonly headWeights = head;
 
   private linear(name: string, x: tf.Tensor): tf.Tensor {
     return linearOutIn(

@@ -11,11 +11,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, activation, linearInOut, type Activation } from './layers.js';
+import { ACTIVATIONS, linearInOut, type Activation } from './layers.js';
 import { packedSelfAttention } from '../runtime/ops/attention.js';
 import { positionsFromMask } from '../runtime/ops/masks.js';
 import { layerNorm } from '../runtime/ops/norms.js';
-import { DecoderModel } from './decoder.js';
+import { DecoderModel, withUntiedHead, type HeadWeights } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
 export interface Gpt2Config extends FamilyConfig {
@@ -27,6 +27,8 @@ export interface Gpt2Config extends FamilyConfig {
   scaleAttnByInverseLayerIdx: boolean;
   tieWordEmbeddings: boolean;
 }
+
+const head: HeadWeights = { embeddings: 'wte.weight', untied: 'lm_head.weight' };
 
 export const gpt2: ModelFamily<Gpt2Config> = {
   modelTypes: ['gpt2'],
@@ -71,29 +73,14 @@ export const gpt2: ModelFamily<Gpt2Config> = {
       shapes.set(`${p}mlp.c_proj.weight`, [c.innerSize, d]).set(`${p}mlp.c_proj.bias`, [d]);
     }
     shapes.set('ln_f.weight', [d]).set('ln_f.bias', [d]);
-    if (!c.tieWordEmbeddings) shapes.set('lm_head.weight', [c.vocabSize, d]);
-    return shapes;
+    return withUntiedHead(shapes, c, head.untied, d);
   },
 
-  build(config, keptLayers, params): LanguageModel {
-    return new Gpt2Model(config, keptLayers, params);
-  },
+  build: (config, keptLayers, params): LanguageModel => new Gpt2Model(gpt2, config, keptLayers, params),
 };
 
 class Gpt2Model extends DecoderModel<Gpt2Config> {
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
-
-  constructor(config: Gpt2Config, keptLayers: number[], params: Map<string, tf.Variable>) {
-    super(
-      'gpt2',
-      gpt2,
-      config,
-      keptLayers,
-      params,
-      config.tieWordEmbeddings ? 'wte.weight' : 'lm_head.weight',
-    );
-    this.act = activation(config.activation);
-  }
+  protected readonly headWeights = head;
 
   /** Token + position embeddings: [B, T] → [B, T, D]. */
   protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {

@@ -23,8 +23,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { deviceScalar } from '../runtime/constants.js';
 import { ConfigReader } from './config.js';
-import { DecoderModel, type LayerExtras } from './decoder.js';
-import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
+import { DecoderModel, withUntiedHead, type HeadWeights, type LayerExtras } from './decoder.js';
+import { ACTIVATIONS, linearOutIn, type Activation } from './layers.js';
 import { selfAttention } from '../runtime/ops/attention.js';
 import { causalMaskBias, positionsFromMask } from '../runtime/ops/masks.js';
 import { rmsNorm } from '../runtime/ops/norms.js';
@@ -72,6 +72,23 @@ export type LlamaLikeBase = Omit<
   LlamaLikeConfig,
   'qkvBias' | 'outputBias' | 'mlpBias' | 'slidingWindow' | 'qkNorm' | 'gemmaScaling' | 'fusedProjections'
 >;
+
+/** The options by which a Llama-like family differs from Llama (see `LLAMA_OPTIONS`). */
+export type LlamaLikeOptions = Omit<LlamaLikeConfig, keyof LlamaLikeBase>;
+
+/**
+ * Llama's own options: no biases (unless config.json asks), no sliding window, no q/k norm, no
+ * Gemma scaling, separate projections. A family file spreads them and states only where it differs.
+ */
+export const LLAMA_OPTIONS: Readonly<LlamaLikeOptions> = {
+  qkvBias: false,
+  outputBias: false,
+  mlpBias: false,
+  slidingWindow: null,
+  qkNorm: false,
+  gemmaScaling: false,
+  fusedProjections: false,
+};
 
 /**
  * Reads and checks the shared part of a Llama-like config.json (`family` names it in errors).
@@ -123,6 +140,8 @@ export function everyLayerWindow(
   return { size, layers: Array.from({ length: numLayers }, (_, i) => i) };
 }
 
+const head: HeadWeights = { embeddings: 'embed_tokens.weight', untied: 'lm_head.weight' };
+
 /** Every parameter of a Llama-like model with these kept layers, with its shape. */
 export function llamaLikeTensors(c: LlamaLikeConfig, keptLayers: number[]): Map<string, number[]> {
   const d = c.hiddenSize;
@@ -159,8 +178,7 @@ export function llamaLikeTensors(c: LlamaLikeConfig, keptLayers: number[]): Map<
     linear(`${p}mlp.down_proj`, d, f, c.mlpBias);
   }
   shapes.set('norm.weight', [d]);
-  if (!c.tieWordEmbeddings) shapes.set('lm_head.weight', [c.vocabSize, d]);
-  return shapes;
+  return withUntiedHead(shapes, c, head.untied, d);
 }
 
 /** The ModelFamily of a Llama-like model_type whose config.json `parseConfig` reads. */
@@ -178,29 +196,15 @@ export function llamaLikeFamily(
     numLayersKey: 'num_hidden_layers',
     parseConfig,
     expectedTensors: llamaLikeTensors,
-    build(config, keptLayers, params): LanguageModel {
-      return new LlamaLikeModel(modelType, family, config, keptLayers, params);
-    },
+    build: (config, keptLayers, params): LanguageModel => new LlamaLikeModel(family, config, keptLayers, params),
     ...extra,
   };
   return family;
 }
 
 class LlamaLikeModel extends DecoderModel<LlamaLikeConfig> {
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
-  private readonly slidingLayers: ReadonlySet<number>;
-
-  constructor(
-    name: string,
-    family: ModelFamily<LlamaLikeConfig>,
-    config: LlamaLikeConfig,
-    keptLayers: number[],
-    params: Map<string, tf.Variable>,
-  ) {
-    super(name, family, config, keptLayers, params, config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight');
-    this.act = activation(config.activation);
-    this.slidingLayers = new Set(config.slidingWindow?.layers ?? []);
-  }
+  protected readonly headWeights = head;
+  private readonly slidingLayers: ReadonlySet<number> = new Set(this.config.slidingWindow?.layers ?? []);
 
   private linear(name: string, x: tf.Tensor): tf.Tensor {
     return linearOutIn(

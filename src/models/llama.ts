@@ -10,19 +10,16 @@
  * "linear", "dynamic").
  */
 import { ConfigReader } from './config.js';
-import { llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
+import { LLAMA_OPTIONS, llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
 
 export const llama = llamaLikeFamily('llama', (json): LlamaLikeConfig => {
   const read = new ConfigReader(json, 'llama');
   const attentionBias = read.boolean('attention_bias', false);
   return {
     ...readLlamaLikeBase(json, 'llama', { rmsNormEps: 1e-6, activation: 'silu', tieWordEmbeddings: false }),
+    ...LLAMA_OPTIONS,
     qkvBias: attentionBias,
     outputBias: attentionBias,
     mlpBias: read.boolean('mlp_bias', false),
-    slidingWindow: null,
-    qkNorm: false,
-    gemmaScaling: false,
-    fusedProjections: false,
   };
 });

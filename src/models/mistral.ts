@@ -7,18 +7,13 @@
  * rms_norm_eps, hidden_act, tie_word_embeddings, sliding_window (null: full causal attention, as
  * Mistral 7B v0.2 and later; absent: 4096, transformers' default).
  */
-import { everyLayerWindow, llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
+import { everyLayerWindow, LLAMA_OPTIONS, llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
 
 export const mistral = llamaLikeFamily('mistral', (json): LlamaLikeConfig => {
   const base = readLlamaLikeBase(json, 'mistral', { rmsNormEps: 1e-6, activation: 'silu', tieWordEmbeddings: false });
   return {
     ...base,
-    qkvBias: false,
-    outputBias: false,
-    mlpBias: false,
+    ...LLAMA_OPTIONS,
     slidingWindow: everyLayerWindow(json, 'mistral', base.numLayers, 4096),
-    qkNorm: false,
-    gemmaScaling: false,
-    fusedProjections: false,
   };
 });

@@ -15,11 +15,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, activation, linearOutIn, type Activation } from './layers.js';
+import { ACTIVATIONS, linearOutIn, type Activation } from './layers.js';
 import { selfAttention } from '../runtime/ops/attention.js';
 import { positionsFromMask } from '../runtime/ops/masks.js';
 import { layerNorm } from '../runtime/ops/norms.js';
-import { DecoderModel } from './decoder.js';
+import { DecoderModel, withUntiedHead, type HeadWeights } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
 export interface OptConfig extends FamilyConfig {
@@ -39,6 +39,8 @@ export interface OptConfig extends FamilyConfig {
 const POSITION_OFFSET = 2;
 /** nn.LayerNorm's default epsilon, which OPT uses. */
 const LAYER_NORM_EPS = 1e-5;
+
+const head: HeadWeights = { embeddings: 'embed_tokens.weight', untied: 'lm_head.weight' };
 
 export const opt: ModelFamily<OptConfig> = {
   modelTypes: ['opt'],
@@ -94,29 +96,14 @@ export const opt: ModelFamily<OptConfig> = {
       norm(`${p}final_layer_norm`);
     }
     if (c.finalLayerNorm) norm('final_layer_norm');
-    if (!c.tieWordEmbeddings) shapes.set('lm_head.weight', [c.vocabSize, e]);
-    return shapes;
+    return withUntiedHead(shapes, c, head.untied, e);
   },
 
-  build(config, keptLayers, params): LanguageModel {
-    return new OptModel(config, keptLayers, params);
-  },
+  build: (config, keptLayers, params): LanguageModel => new OptModel(opt, config, keptLayers, params),
 };
 
 class OptModel extends DecoderModel<OptConfig> {
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
-
-  constructor(config: OptConfig, keptLayers: number[], params: Map<string, tf.Variable>) {
-    super(
-      'opt',
-      opt,
-      config,
-      keptLayers,
-      params,
-      config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight',
-    );
-    this.act = activation(config.activation);
-  }
+  protected readonly headWeights = head;
 
   /** [B, T] → [B, T, D]: token embeddings (projected in when E ≠ D) + learned positions. */
   protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {

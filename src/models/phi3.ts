@@ -11,7 +11,7 @@
  * partial_rotary_factor, rms_norm_eps, hidden_act, tie_word_embeddings, sliding_window (null or
  * absent: full causal attention).
  */
-import { everyLayerWindow, llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
+import { everyLayerWindow, LLAMA_OPTIONS, llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
 import { LLAMA_ROTARY_KEYS, type RotaryKeys } from './rotary.js';
 
 /** transformers' Phi3Config: rope_type "default" or "longrope" ("su" and "yarn" read as it). */
@@ -31,12 +31,8 @@ export const phi3 = llamaLikeFamily('phi3', (json): LlamaLikeConfig => {
   });
   return {
     ...base,
-    qkvBias: false,
-    outputBias: false,
-    mlpBias: false,
+    ...LLAMA_OPTIONS,
     slidingWindow: everyLayerWindow(json, 'phi3', base.numLayers, null),
-    qkNorm: false,
-    gemmaScaling: false,
     fusedProjections: true,
   };
 });

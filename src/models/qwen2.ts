@@ -11,7 +11,7 @@
  * full-attention layers below it.
  */
 import { ConfigError, ConfigReader } from './config.js';
-import { llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
+import { LLAMA_OPTIONS, llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
 
 const LAYER_TYPES = ['full_attention', 'sliding_attention'];
 
@@ -51,13 +51,9 @@ export const qwen2 = llamaLikeFamily(
     const base = readLlamaLikeBase(json, 'qwen2', { rmsNormEps: 1e-6, activation: 'silu', tieWordEmbeddings: false });
     return {
       ...base,
+      ...LLAMA_OPTIONS,
       qkvBias: true,
-      outputBias: false,
-      mlpBias: false,
       slidingWindow: qwenWindow(json, 'qwen2', base.numLayers),
-      qkNorm: false,
-      gemmaScaling: false,
-      fusedProjections: false,
     };
   },
   { savedConfig: savedWindowConfig },

@@ -9,7 +9,7 @@
  * sliding_window, max_window_layers, layer_types.
  */
 import { ConfigReader } from './config.js';
-import { llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
+import { LLAMA_OPTIONS, llamaLikeFamily, readLlamaLikeBase, type LlamaLikeConfig } from './llama-like.js';
 import { qwenWindow, savedWindowConfig } from './qwen2.js';
 
 export const qwen3 = llamaLikeFamily(
@@ -24,13 +24,11 @@ export const qwen3 = llamaLikeFamily(
     const attentionBias = new ConfigReader(json, 'qwen3').boolean('attention_bias', false);
     return {
       ...base,
+      ...LLAMA_OPTIONS,
       qkvBias: attentionBias,
       outputBias: attentionBias,
-      mlpBias: false,
       slidingWindow: qwenWindow(json, 'qwen3', base.numLayers),
       qkNorm: true,
-      gemmaScaling: false,
-      fusedProjections: false,
     };
   },
   { savedConfig: savedWindowConfig },

@@ -12,53 +12,24 @@
  * only max_position_embeddings − pad_token_id − 1 tokens fit.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  EncoderModel,
-  encoderTensors,
-  parseEncoderConfig,
-  type EncoderConfig,
-  type EncoderNames,
-} from './bert.js';
-import type { LanguageModel, ModelFamily } from './types.js';
+import { encoderFamily } from './bert.js';
 
-const robertaNames: EncoderNames = {
-  base: 'roberta.',
-  headDense: 'lm_head.dense',
-  headNorm: 'lm_head.layer_norm',
-  headBias: 'lm_head.bias',
-  headDecoder: 'lm_head.decoder.weight',
-};
-
-export const roberta: ModelFamily<EncoderConfig> = {
-  modelTypes: ['roberta'],
-  keyPrefixes: [''],
-  probeTensor: 'roberta.embeddings.word_embeddings.weight',
-  savePrefix: '',
-  layerPrefix: (index) => `roberta.encoder.layer.${index}.`,
-  numLayersKey: 'num_hidden_layers',
-
-  parseConfig(json) {
-    return parseEncoderConfig(json, 'roberta', (tableSize, padTokenId) => tableSize - padTokenId - 1, 1);
+export const roberta = encoderFamily({
+  modelType: 'roberta',
+  names: {
+    base: 'roberta.',
+    headDense: 'lm_head.dense',
+    headNorm: 'lm_head.layer_norm',
+    headBias: 'lm_head.bias',
+    headDecoder: 'lm_head.decoder.weight',
   },
-
-  expectedTensors(c, keptLayers) {
-    return encoderTensors(c, keptLayers, robertaNames);
-  },
-
-  build(config, keptLayers, params): LanguageModel {
-    return new RobertaModel(config, keptLayers, params);
-  },
-};
-
-class RobertaModel extends EncoderModel {
-  constructor(config: EncoderConfig, keptLayers: number[], params: Map<string, tf.Variable>) {
-    super('roberta', roberta, config, keptLayers, params, robertaNames, 'gelu');
-  }
-
+  positionsUsable: (tableSize, padTokenId) => tableSize - padTokenId - 1,
+  defaultPadTokenId: 1,
+  headActivation: () => 'gelu',
   /** cumsum(id ≠ pad) · (id ≠ pad) + pad: [B, T] → [B, T] int32. */
-  protected positionIds(inputIds: tf.Tensor2D): tf.Tensor2D {
-    const pad = this.config.padTokenId;
+  positionIds(inputIds, config) {
+    const pad = config.padTokenId;
     const real = tf.cast(tf.notEqual(inputIds, tf.scalar(pad, 'int32')), 'int32');
     return tf.add(tf.mul(tf.cumsum(real, 1), real), tf.scalar(pad, 'int32'));
-  }
-}
+  },
+});

@@ -57,14 +57,12 @@ export interface RunSettings {
   backend: string | null;
 }
 
+/** What a run is (the model and its cut, the task, the method and the prompt): the first settings columns. */
+const runIdentityKeys = ['model', 'layers', 'keptLayers', 'task', 'method', 'template'] as const;
+
 /** Settings columns, in display order. */
 export const settingKeys = [
-  'model',
-  'layers',
-  'keptLayers',
-  'task',
-  'method',
-  'template',
+  ...runIdentityKeys,
   'scoring',
   'labelWords',
   'seed',
@@ -98,16 +96,7 @@ export const settingKeys = [
 export type SettingKey = (typeof settingKeys)[number];
 
 /** Settings every runs table shows, varying or not. */
-export const coreSettingKeys: readonly SettingKey[] = [
-  'model',
-  'layers',
-  'keptLayers',
-  'task',
-  'method',
-  'template',
-  'seed',
-  'lr',
-];
+export const coreSettingKeys: readonly SettingKey[] = [...runIdentityKeys, 'seed', 'lr'];
 
 /** One run, flattened. Fractions stay fractions (accuracy 0.85). */
 export interface RunRow extends RunSettings {

@@ -263,54 +263,56 @@ class OpenCheckpoint implements Checkpoint {
   }
 
   async readFloat32(name: string): Promise<{ data: Float32Array; shape: number[] }> {
+    const info = this.#infoOfKind(name, true);
+    return { data: (await this.#decode(info)) as Float32Array, shape: [...info.shape] };
+  }
+
+  async readInt32(name: string): Promise<{ data: Int32Array; shape: number[] }> {
+    const info = this.#infoOfKind(name, false);
+    return { data: (await this.#decode(info)) as Int32Array, shape: [...info.shape] };
+  }
+
+  /** Tensor `name`'s info, checked to hold floats (readFloat32) or integers and booleans (readInt32). */
+  #infoOfKind(name: string, floats: boolean): TensorInfo {
     const info = this.info(name);
-    if (!isFloatDtype(info.dtype)) throw wrongDtype(info, 'readFloat32', 'readInt32');
+    if (isFloatDtype(info.dtype) === floats) return info;
+    throw floats
+      ? wrongDtype(info, 'readFloat32', 'readInt32')
+      : wrongDtype(info, 'readInt32', 'readFloat32');
+  }
+
+  /** The tensor's values in 32 bits: a Float32Array for the float dtypes, an Int32Array for the others. */
+  async #decode(info: TensorInfo): Promise<Float32Array | Int32Array> {
     const count = elementCount(info);
-    let data: Float32Array;
     switch (info.dtype) {
       case 'F32':
-        data = await this.#readAs(info, new Float32Array(count));
-        break;
+        return this.#readAs(info, new Float32Array(count));
       case 'F16':
       case 'BF16': {
         // read the half-precision bits into the upper half of the output's bytes, then widen
         // in place, front to back (each element is read before its bytes are overwritten)
-        data = new Float32Array(count);
+        const data = new Float32Array(count);
         const half = new Uint16Array(data.buffer, 2 * count, count);
         await this.#readInto(info, bytesOf(half));
         if (info.dtype === 'F16') f16ToF32(half, data);
         else bf16ToF32(half, data);
-        break;
+        return data;
       }
-      default:
-        data = Float32Array.from(await this.#readAs(info, new Float64Array(count)));
-    }
-    return { data, shape: [...info.shape] };
-  }
-
-  async readInt32(name: string): Promise<{ data: Int32Array; shape: number[] }> {
-    const info = this.info(name);
-    if (isFloatDtype(info.dtype)) throw wrongDtype(info, 'readInt32', 'readFloat32');
-    const count = elementCount(info);
-    let data: Int32Array;
-    switch (info.dtype) {
+      case 'F64':
+        return Float32Array.from(await this.#readAs(info, new Float64Array(count)));
       case 'I32':
-        data = await this.#readAs(info, new Int32Array(count));
-        break;
+        return this.#readAs(info, new Int32Array(count));
       case 'I64':
-        data = int64ToInt32(await this.#readAs(info, new BigInt64Array(count)), info);
-        break;
+        return int64ToInt32(await this.#readAs(info, new BigInt64Array(count)), info);
       case 'I16':
-        data = Int32Array.from(await this.#readAs(info, new Int16Array(count)));
-        break;
-      default: {
-        const bytes = await this.#readAs(info, new Uint8Array(count));
-        if (info.dtype === 'I8') data = Int32Array.from(new Int8Array(bytes.buffer));
-        else if (info.dtype === 'BOOL') data = Int32Array.from(bytes, (b) => (b === 0 ? 0 : 1));
-        else data = Int32Array.from(bytes);
-      }
+        return Int32Array.from(await this.#readAs(info, new Int16Array(count)));
+      case 'I8':
+        return Int32Array.from(await this.#readAs(info, new Int8Array(count)));
+      case 'BOOL':
+        return Int32Array.from(await this.#readAs(info, new Uint8Array(count)), (b) => (b === 0 ? 0 : 1));
+      case 'U8':
+        return Int32Array.from(await this.#readAs(info, new Uint8Array(count)));
     }
-    return { data, shape: [...info.shape] };
   }
 
   /** The tensor's bytes read into `array` (whose byte length is the tensor's), which it returns. */

@@ -84,11 +84,19 @@ export function flashAttentionFits(
   );
 }
 
-/** WGSL shared by both programs: the block ids made uniform, and the bias index of a (query, key) pair. */
-function commonCode(headDim: number): string {
+/**
+ * WGSL shared by both programs: the block ids made uniform, the bias index of a (query, key)
+ * pair, and two staged tiles of `tileRows` rows × Dh floats with the function that stages a
+ * query head's keys and values into them.
+ */
+function commonCode(headDim: number, tileRows: number): string {
   return `
 const D4 = ${headDim / 4};
+const BQ = ${rowsPerWorkgroup};
+const R = ${tileRows};
 var<workgroup> blockIds : vec3<i32>;
+var<workgroup> tileA : array<vec4<f32>, ${tileRows * (headDim / 4)}>;
+var<workgroup> tileB : array<vec4<f32>, ${tileRows * (headDim / 4)}>;
 
 // workgroupId, as a value the uniformity analysis accepts around barriers
 fn uniformBlockIds() -> vec3<i32> {
@@ -112,60 +120,92 @@ fn dot4(a : vec4<f32>, b : vec4<f32>, acc : vec4<f32>) -> vec4<f32> {
 fn total(v : vec4<f32>) -> f32 {
   return v.x + v.y + v.z + v.w;
 }
+
+// stages the key and value rows k0..k0+R (clamped to T − 1) that query head h reads into tileA
+// and tileB, between barriers
+fn stageKeysValues(b : i32, h : i32, k0 : i32, T : i32) {
+  let W4 = uniforms.qkvShape.z / 4;
+  let H = uniforms.heads;
+  let Hkv = uniforms.kvHeads;
+  let kvHead = h / (H / Hkv);
+  let kCol = (H + kvHead) * D4;
+  let vCol = (H + Hkv + kvHead) * D4;
+  workgroupBarrier();
+  for (var e = i32(localIndex); e < R * D4; e = e + BQ) {
+    let r = e / D4;
+    let at = (b * T + min(k0 + r, T - 1)) * W4 + e - r * D4;
+    tileA[e] = qkv[at + kCol];
+    tileB[e] = qkv[at + vCol];
+  }
+  workgroupBarrier();
+}
 `;
 }
 
-const programUniforms = 'scale : f32, heads : i32, kvHeads : i32,';
-
-/** The forward program: out [B, T, H·Dh] and lse [B, H, T] from qkv and bias. */
-export class FlashAttentionProgram implements WebGpuProgram {
-  readonly variableNames = ['qkv', 'bias', 'lse'];
-  readonly variableComponents = [4, 1, 1];
+/**
+ * What both programs share: packed qkv read as vec4s, one workgroup of 64 threads per block of
+ * rows (grid x: `roles` kinds of block side by side), per head (y) and per batch row (z), and the
+ * scale and head counts as uniforms. The shader key names the head width and the causal skip.
+ */
+abstract class FlashProgram implements WebGpuProgram {
+  abstract readonly variableNames: string[];
+  abstract readonly variableComponents: number[];
   readonly outputComponent = 4;
   readonly outputShape: number[];
   readonly shaderKey: string;
   readonly dispatchLayout = { x: [2], y: [1], z: [0] };
   readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [rowsPerWorkgroup, 1, 1];
-  readonly uniforms = programUniforms;
-  private readonly tileRows: number;
+  readonly uniforms = 'scale : f32, heads : i32, kvHeads : i32,';
 
   constructor(
-    batch: number,
-    seq: number,
-    private readonly layout: HeadLayout,
-    private readonly causal: boolean,
+    name: string,
+    /** [B, T, width] */
+    outputShape: [number, number, number],
+    roles: number,
+    protected readonly layout: HeadLayout,
+    protected readonly causal: boolean,
+    protected readonly tileRows: number,
   ) {
-    this.outputShape = [batch, seq, layout.heads * layout.headDim];
-    this.dispatch = [Math.ceil(seq / rowsPerWorkgroup), layout.heads, batch];
-    this.tileRows = forwardTileRows(layout.headDim);
-    this.shaderKey = `layercutFlashAttention_${layout.headDim}_${causal}`;
+    const [batch, seq] = outputShape;
+    this.outputShape = outputShape;
+    this.dispatch = [roles * Math.ceil(seq / rowsPerWorkgroup), layout.heads, batch];
+    this.shaderKey = `${name}_${layout.headDim}_${causal}`;
+  }
+
+  /** The end of the key tiles a query block starting at q0 reads (the causal skip). */
+  protected keyEnd(): string {
+    return this.causal ? 'min(T, q0 + BQ)' : 'T';
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** The forward program: out [B, T, H·Dh] and lse [B, H, T] from qkv and bias. */
+export class FlashAttentionProgram extends FlashProgram {
+  readonly variableNames = ['qkv', 'bias', 'lse'];
+  readonly variableComponents = [4, 1, 1];
+
+  constructor(batch: number, seq: number, layout: HeadLayout, causal: boolean) {
+    const width = layout.heads * layout.headDim;
+    super('layercutFlashAttention', [batch, seq, width], 1, layout, causal, forwardTileRows(layout.headDim));
   }
 
   getUserCode(): string {
-    const BK = this.tileRows;
     return `
 ${writesBinding('lse')}
-${commonCode(this.layout.headDim)}
-const BQ = ${rowsPerWorkgroup};
-const BK = ${BK};
-var<workgroup> kTile : array<vec4<f32>, ${BK * (this.layout.headDim / 4)}>;
-var<workgroup> vTile : array<vec4<f32>, ${BK * (this.layout.headDim / 4)}>;
+${commonCode(this.layout.headDim, this.tileRows)}
 
 fn main() {
   let ids = uniformBlockIds();
   let T = uniforms.qkvShape.y;
   let W4 = uniforms.qkvShape.z / 4;
   let H = uniforms.heads;
-  let Hkv = uniforms.kvHeads;
   let h = ids.y;
   let b = ids.z;
   let q0 = ids.x * BQ;
   let i = q0 + i32(localIndex);
   let row = min(i, T - 1);
-  let kvHead = h / (H / Hkv);
-  let kCol = (H + kvHead) * D4;
-  let vCol = (H + Hkv + kvHead) * D4;
 
   var q : array<vec4<f32>, D4>;
   let qAt = (b * T + row) * W4 + h * D4;
@@ -176,23 +216,16 @@ fn main() {
   let biasAt = biasRow(b, row, T);
   var m = -3.0e38;
   var l = 0.0;
-  let kEnd = ${this.causal ? 'min(T, q0 + BQ)' : 'T'};
-  for (var k0 = 0; k0 < kEnd; k0 = k0 + BK) {
-    workgroupBarrier();
-    for (var e = i32(localIndex); e < BK * D4; e = e + BQ) {
-      let r = e / D4;
-      let at = (b * T + min(k0 + r, T - 1)) * W4 + e - r * D4;
-      kTile[e] = qkv[at + kCol];
-      vTile[e] = qkv[at + vCol];
-    }
-    workgroupBarrier();
-    var s : array<f32, BK>;
+  let kEnd = ${this.keyEnd()};
+  for (var k0 = 0; k0 < kEnd; k0 = k0 + R) {
+    stageKeysValues(b, h, k0, T);
+    var s : array<f32, R>;
     var tileMax = -3.0e38;
-    for (var r = 0; r < BK; r = r + 1) {
+    for (var r = 0; r < R; r = r + 1) {
       let j = k0 + r;
       var acc = vec4<f32>(0.0);
       for (var d = 0; d < D4; d = d + 1) {
-        acc = dot4(q[d], kTile[r * D4 + d], acc);
+        acc = dot4(q[d], tileA[r * D4 + d], acc);
       }
       s[r] = select(-3.0e38, total(acc) + bias[biasAt + min(j, T - 1)], j < T);
       tileMax = max(tileMax, s[r]);
@@ -203,11 +236,11 @@ fn main() {
     for (var d = 0; d < D4; d = d + 1) {
       o[d] = o[d] * correction;
     }
-    for (var r = 0; r < BK; r = r + 1) {
+    for (var r = 0; r < R; r = r + 1) {
       let p = exp(s[r] - mNew);
       l = l + p;
       for (var d = 0; d < D4; d = d + 1) {
-        o[d] = fma(vec4<f32>(p), vTile[r * D4 + d], o[d]);
+        o[d] = fma(vec4<f32>(p), tileB[r * D4 + d], o[d]);
       }
     }
     m = mNew;
@@ -225,43 +258,27 @@ fn main() {
 }
 
 /** The backward program: dqkv [B, T, (H + 2·Hkv)·Dh] from qkv, bias, dO, O and lse. */
-export class FlashAttentionGradProgram implements WebGpuProgram {
+export class FlashAttentionGradProgram extends FlashProgram {
   readonly variableNames = ['qkv', 'bias', 'dy', 'o', 'lse'];
   readonly variableComponents = [4, 1, 4, 4, 1];
-  readonly outputComponent = 4;
-  readonly outputShape: number[];
-  readonly shaderKey: string;
-  readonly dispatchLayout = { x: [2], y: [1], z: [0] };
-  readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [rowsPerWorkgroup, 1, 1];
-  readonly uniforms = programUniforms;
-  private readonly tileRows: number;
 
-  constructor(
-    batch: number,
-    seq: number,
-    private readonly layout: HeadLayout,
-    private readonly causal: boolean,
-  ) {
-    const { heads, kvHeads, headDim } = layout;
-    this.outputShape = [batch, seq, (heads + 2 * kvHeads) * headDim];
-    const blocks = Math.ceil(seq / rowsPerWorkgroup);
+  constructor(batch: number, seq: number, layout: HeadLayout, causal: boolean) {
+    const width = (layout.heads + 2 * layout.kvHeads) * layout.headDim;
     // query blocks (dq), then key blocks (dk), then key blocks (dv); key workgroups past Hkv idle
-    this.dispatch = [3 * blocks, heads, batch];
-    this.tileRows = backwardTileRows(headDim);
-    this.shaderKey = `layercutFlashAttentionGrad_${headDim}_${causal}`;
+    super(
+      'layercutFlashAttentionGrad',
+      [batch, seq, width],
+      3,
+      layout,
+      causal,
+      backwardTileRows(layout.headDim),
+    );
   }
 
   getUserCode(): string {
-    const R = this.tileRows;
-    const tile = R * (this.layout.headDim / 4);
     return `
-${commonCode(this.layout.headDim)}
-const BQ = ${rowsPerWorkgroup};
-const R = ${R};
-// query role: k and v rows; key roles: scaled q and dO rows, with lse and Δ of each
-var<workgroup> tileA : array<vec4<f32>, ${tile}>;
-var<workgroup> tileB : array<vec4<f32>, ${tile}>;
+${commonCode(this.layout.headDim, this.tileRows)}
+// query role: tileA and tileB hold k and v rows; key roles: scaled q and dO rows, with lse and Δ of each
 var<workgroup> rowLse : array<f32, R>;
 var<workgroup> rowDelta : array<f32, R>;
 
@@ -279,12 +296,8 @@ fn delta(b : i32, h : i32, i : i32, T : i32) -> f32 {
 fn queryBlock(b : i32, h : i32, q0 : i32, T : i32) {
   let W4 = uniforms.qkvShape.z / 4;
   let H = uniforms.heads;
-  let Hkv = uniforms.kvHeads;
   let i = q0 + i32(localIndex);
   let row = min(i, T - 1);
-  let kvHead = h / (H / Hkv);
-  let kCol = (H + kvHead) * D4;
-  let vCol = (H + Hkv + kvHead) * D4;
   var q : array<vec4<f32>, D4>;
   var g : array<vec4<f32>, D4>;
   var dq : array<vec4<f32>, D4>;
@@ -297,16 +310,9 @@ fn queryBlock(b : i32, h : i32, q0 : i32, T : i32) {
   let rowDeltaValue = delta(b, h, row, T);
   let rowLseValue = lse[(b * H + h) * T + row];
   let biasAt = biasRow(b, row, T);
-  let kEnd = ${this.causal ? 'min(T, q0 + BQ)' : 'T'};
+  let kEnd = ${this.keyEnd()};
   for (var k0 = 0; k0 < kEnd; k0 = k0 + R) {
-    workgroupBarrier();
-    for (var e = i32(localIndex); e < R * D4; e = e + BQ) {
-      let r = e / D4;
-      let at = (b * T + min(k0 + r, T - 1)) * W4 + e - r * D4;
-      tileA[e] = qkv[at + kCol];
-      tileB[e] = qkv[at + vCol];
-    }
-    workgroupBarrier();
+    stageKeysValues(b, h, k0, T);
     for (var r = 0; r < R; r = r + 1) {
       let j = k0 + r;
       if (j < T) {

@@ -38,22 +38,39 @@ fn reduceSum() {
 }
 `;
 
-/** P [B, H, Tq, Tk] from scores s and bias, one workgroup per row (b, h, q). */
-const forward = (shape: number[]) =>
-  new RowProgram(
+/**
+ * A program with one workgroup per row (b, h, q) of its [B, H, Tq, Tk] first input `names[0]` (the
+ * output's shape), with the reductions above and the `scale` uniform. `body` follows the start of main,
+ * which sets the row's offset `base` and its width (Tk, 0 past the last row).
+ */
+const perRow = (shape: number[], names: string[], shaderKey: string, body: string) => {
+  const input = `uniforms.${names[0]}Shape`;
+  return new RowProgram(
     shape,
     shape[0]! * shape[1]! * shape[2]!,
-    ['s', 'bias'],
-    'layercutMaskedSoftmax',
+    names,
+    shaderKey,
     `${prelude}
 fn main() {
   let row = rowIndex();
-  let H = uniforms.sShape.y;
-  let Tq = uniforms.sShape.z;
-  let Tk = uniforms.sShape.w;
-  let rows = uniforms.sShape.x * H * Tq;
+  let Tk = ${input}.w;
+  let rows = ${input}.x * ${input}.y * ${input}.z;
   let width = select(0, Tk, row < rows);
   let base = row * Tk;
+${body}
+}`,
+    'scale : f32,',
+  );
+};
+
+/** P [B, H, Tq, Tk] from scores s and bias, one workgroup per row (b, h, q). */
+const forward = (shape: number[]) =>
+  perRow(
+    shape,
+    ['s', 'bias'],
+    'layercutMaskedSoftmax',
+    `  let H = uniforms.sShape.y;
+  let Tq = uniforms.sShape.z;
   let b = select(row / (H * Tq), 0, uniforms.biasShape.x == 1);
   let q = row % Tq;
   let biasBase = select((b * Tq + q) * Tk, b * Tk, uniforms.biasShape.z == 1);
@@ -74,26 +91,16 @@ fn main() {
   let inverse = 1.0 / partial[0];
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
     result[base + i] = exp(s[base + i] * uniforms.scale + bias[biasBase + i] - rowMax) * inverse;
-  }
-}`,
-    'scale : f32,',
+  }`,
   );
 
 /** dS [B, H, Tq, Tk] = scale · P · (dP − Σ dP · P), one workgroup per row. */
 const backward = (shape: number[]) =>
-  new RowProgram(
+  perRow(
     shape,
-    shape[0]! * shape[1]! * shape[2]!,
     ['dp', 'p'],
     'layercutMaskedSoftmaxGrad',
-    `${prelude}
-fn main() {
-  let row = rowIndex();
-  let Tk = uniforms.pShape.w;
-  let rows = uniforms.pShape.x * uniforms.pShape.y * uniforms.pShape.z;
-  let width = select(0, Tk, row < rows);
-  let base = row * Tk;
-  var dot = 0.0;
+    `  var dot = 0.0;
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
     dot = dot + dp[base + i] * p[base + i];
   }
@@ -102,9 +109,7 @@ fn main() {
   let rowDot = partial[0];
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
     result[base + i] = uniforms.scale * p[base + i] * (dp[base + i] - rowDot);
-  }
-}`,
-    'scale : f32,',
+  }`,
   );
 
 /** softmax(scores · scale + bias) over the last axis on the webgpu backend; gradient for scores. */

@@ -22,7 +22,7 @@ export const layerNorm: (
   eps: number,
 ) => tf.Tensor = defineOp('layerNorm', {
   webgpu: (x, gain, bias, eps) => (gain && bias ? fusedLayerNorm(x, gain, bias, eps) : undefined),
-  tfjs: (x, gain, bias, eps) => affine(normalize(x, eps), gain, bias),
+  tfjs: (x, gain, bias, eps) => affine(normalizeLastAxis(x, eps, true), gain, bias),
   plain: (x, gain, bias, eps) => affine(plainNormalize(x, eps), gain, bias),
 });
 
@@ -32,28 +32,30 @@ function affine(y: tf.Tensor, gain: tf.Tensor | undefined, bias: tf.Tensor | und
   return y;
 }
 
-/** (x − mean) / √(var + eps) over the last axis, with an analytic gradient. x: [..., D]. */
-function normalize(x: tf.Tensor, eps: number): tf.Tensor {
+/**
+ * x̂ = y / √(mean(y²) + eps) over the last axis, with y = x − mean(x) when `centered` (LayerNorm,
+ * var biased as PyTorch's) or y = x (RMSNorm), and its analytic gradient
+ *   dx = inv · (dy − mean(dy) − x̂ · mean(dy · x̂)),  inv = 1 / √(mean(y²) + eps)  [..., 1],
+ * without the mean(dy) term when not centered. x: [..., D].
+ */
+function normalizeLastAxis(x: tf.Tensor, eps: number, centered: boolean): tf.Tensor {
   const epsilon = deviceScalar(eps);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
     const axis = input.rank - 1;
-    const mean = tf.mean(input, axis, true); // [..., 1]
-    const centered = tf.sub(input, mean);
-    const variance = tf.mean(tf.square(centered), axis, true); // biased, as PyTorch
-    const invStd = tf.rsqrt(tf.add(variance, epsilon)); // [..., 1]
-    const xhat = tf.mul(centered, invStd);
-    save([xhat, invStd]);
+    const y = centered ? tf.sub(input, tf.mean(input, axis, true)) : input;
+    const inverse = tf.rsqrt(tf.add(tf.mean(tf.square(y), axis, true), epsilon)); // [..., 1]
+    const xhat = tf.mul(y, inverse);
+    save([xhat, inverse]);
     return {
       value: xhat,
-      // dx = invStd · (dy − mean(dy) − x̂ · mean(dy · x̂))
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         dy = dy as tf.Tensor;
-        const [savedXhat, savedInvStd] = saved as [tf.Tensor, tf.Tensor];
-        const meanDy = tf.mean(dy, axis, true);
+        const [savedXhat, savedInverse] = saved as [tf.Tensor, tf.Tensor];
+        const dyCentered = centered ? tf.sub(dy, tf.mean(dy, axis, true)) : dy;
         const meanDyXhat = tf.mean(tf.mul(dy, savedXhat), axis, true);
-        return tf.mul(savedInvStd, tf.sub(tf.sub(dy, meanDy), tf.mul(savedXhat, meanDyXhat)));
+        return tf.mul(savedInverse, tf.sub(dyCentered, tf.mul(savedXhat, meanDyXhat)));
       },
     };
   });
@@ -68,33 +70,9 @@ function plainNormalize(x: tf.Tensor, eps: number): tf.Tensor {
 
 /** RMSNorm, as Llama's: x / √(mean(x²) + eps) · gain. x: [..., D], gain: [D]. */
 export const rmsNorm: (x: tf.Tensor, gain: tf.Tensor, eps: number) => tf.Tensor = defineOp('rmsNorm', {
-  tfjs: (x, gain, eps) => tf.mul(rmsNormalize(x, eps), gain),
+  tfjs: (x, gain, eps) => tf.mul(normalizeLastAxis(x, eps, false), gain),
   plain: (x, gain, eps) => {
     const meanSquare = tf.mean(tf.square(x), x.rank - 1, true);
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain);
   },
 });
-
-/** x / √(mean(x²) + eps) over the last axis, with an analytic gradient. x: [..., D]. */
-function rmsNormalize(x: tf.Tensor, eps: number): tf.Tensor {
-  const epsilon = deviceScalar(eps);
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const input = args[0] as tf.Tensor;
-    const save = args[1] as tf.GradSaveFunc;
-    const axis = input.rank - 1;
-    const invRms = tf.rsqrt(tf.add(tf.mean(tf.square(input), axis, true), epsilon)); // [..., 1]
-    const xhat = tf.mul(input, invRms);
-    save([xhat, invRms]);
-    return {
-      value: xhat,
-      // dx = invRms · (dy − x̂ · mean(dy · x̂))
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        dy = dy as tf.Tensor;
-        const [savedXhat, savedInvRms] = saved as [tf.Tensor, tf.Tensor];
-        const meanDyXhat = tf.mean(tf.mul(dy, savedXhat), axis, true);
-        return tf.mul(savedInvRms, tf.sub(dy, tf.mul(savedXhat, meanDyXhat)));
-      },
-    };
-  });
-  return op(x);
-}
