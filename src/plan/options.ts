@@ -1,6 +1,6 @@
 /**
- * The one declaration of the optimizer, schedule, training and data options (combinators in
- * schema.ts). From it come the DSL's types (dsl/training.ts, dsl/pretraining.ts), the plan's
+ * The one declaration of the model, method, optimizer, schedule, training and data options
+ * (combinators in schema.ts). From it come the DSL's types (dsl/training.ts, dsl/pretraining.ts), the plan's
  * types and the paper's defaults (types.ts, src/pretrain/plan.ts), the option names in messages
  * and the checks of both compilers (src/compile/build.ts, src/pretrain/compile.ts).
  *
@@ -10,6 +10,7 @@
  */
 import {
   absentWhen,
+  boolean,
   custom,
   defaultsOf,
   integer,
@@ -21,12 +22,89 @@ import {
   required,
   show,
   tag,
+  text,
   variants,
   withDefault,
   type Input,
   type Output,
 } from './schema.js';
 import { backendNames } from '../runtime/backend-names.js';
+
+const notAModel = (value: unknown): string =>
+  `${show(value)} is not a model: use hf('org/name'), local('./dir') or builtin('name')`;
+
+/** Where the model comes from: a hub repository (at a revision), a local folder, or a built-in model by name. */
+export const modelOptions = variants(
+  { key: 'kind', notOne: notAModel },
+  {
+    hub: object(
+      { what: 'hub model', notOne: notAModel, essential: ['repo'] },
+      { kind: tag('hub'), repo: text(), revision: optional(text()) },
+    ),
+    local: object(
+      { what: 'local model', notOne: notAModel, essential: ['path'] },
+      { kind: tag('local'), path: text() },
+    ),
+    /** A built-in model (models/, a folder in $LAYERCUT_MODELS, or generated): resolved by name. */
+    builtin: object(
+      { what: 'builtin model', notOne: notAModel, essential: ['name'] },
+      { kind: tag('builtin'), name: text() },
+    ),
+  },
+);
+
+const notAMethod = (value: unknown): string =>
+  `${show(value)} is not a method: use lm(), promptCls(), cls(), icl() or linearProbe()`;
+
+/** A method that trains the model: which parts stay fixed (default: none). */
+const trainedMethod = <const K extends string>(kind: K) =>
+  object(
+    { what: `${kind} method`, notOne: notAMethod },
+    {
+      kind: tag(kind),
+      /** Keep the token and position embeddings fixed (default false). */
+      freezeEmbeddings: withDefault(boolean('freezeEmbeddings'), false),
+      /** Original indices of layers kept fixed (default none), sorted, without repeats. */
+      freezeLayers: withDefault(
+        custom<readonly number[], number[]>(
+          (v) =>
+            Array.isArray(v) && v.every((i) => Number.isInteger(i) && (i as number) >= 0)
+              ? [...new Set(v as number[])].sort((a, b) => a - b)
+              : undefined,
+          (v) => `freezeLayers must list layer indices (0, 1, …), got ${show(v)}`,
+        ),
+        [],
+      ),
+    },
+  );
+
+/** A method that trains nothing of the model (no freeze options). */
+const frozenMethod = <const K extends string>(kind: K) =>
+  object({ what: `${kind} method`, notOne: notAMethod }, { kind: tag(kind) });
+
+/**
+ * How a run uses the model: lm (its LM head scores the label words, the paper's), prompt-cls
+ * (a classification head on the answer slot), cls (on the last token), icl (in-context, no
+ * training), linear-probe (a linear classifier on frozen features).
+ */
+export const methodOptions = variants(
+  { key: 'kind', notOne: notAMethod },
+  {
+    lm: trainedMethod('lm'),
+    'prompt-cls': trainedMethod('prompt-cls'),
+    cls: trainedMethod('cls'),
+    icl: frozenMethod('icl'),
+    'linear-probe': frozenMethod('linear-probe'),
+  },
+);
+
+/** The methods, in the order of the declaration. */
+export const methodNames = Object.keys(methodOptions.cases) as (keyof typeof methodOptions.cases)[];
+
+/** The methods that train nothing of the model: no freeze options, no adapters. */
+export const frozenMethods: readonly MethodName[] = methodNames.filter(
+  (kind) => !('freezeEmbeddings' in methodOptions.cases[kind].shape),
+);
 
 const notAnOptimizer = (value: unknown): string =>
   `${show(value)} is not an optimizer: use adamw({ lr }) or sgd({ lr })`;
@@ -316,6 +394,10 @@ export const dataOptions = object(
   },
 );
 
+export type ModelSource = Output<typeof modelOptions>;
+export type MethodName = keyof typeof methodOptions.cases;
+/** A plan's method: frozen methods freeze nothing of what they never train. */
+export type MethodSpec = Output<ReturnType<typeof trainedMethod<MethodName>>>;
 export type DataSpec = Output<typeof dataOptions>;
 export type OptimizerSpec = Output<typeof optimizerOptions>;
 export type ScheduleSpec = Output<typeof scheduleOptions>;

@@ -88,6 +88,22 @@ export function nonNegative(what?: string): Schema<number, number> {
   );
 }
 
+/** true or false. */
+export function boolean(what: string): Schema<boolean, boolean> {
+  return custom(
+    (v) => (typeof v === 'boolean' ? v : undefined),
+    (v) => `${what} must be true or false, got ${show(v)}`,
+  );
+}
+
+/** A string with at least one character. */
+export function text(what?: string): Schema<string, string> {
+  return custom(
+    (v) => (typeof v === 'string' && v.length > 0 ? v : undefined),
+    (v, path) => `${what ?? path} must be a non-empty string, got ${show(v)}`,
+  );
+}
+
 /** One of a few strings. */
 export function oneOf<const T extends string>(
   values: readonly T[],
@@ -214,6 +230,11 @@ export function object<const S extends Shape>(
     notOne: (value: unknown, path: string) => string;
     /** Options checked first, in this order (the rest follow in the order of the declaration). */
     checkOrder?: readonly (keyof S & string)[];
+    /**
+     * Options that make the value one at all, as its tags do: when one is missing or bad, the
+     * value is reported as `notOne` (a hub model without a repo is not a model).
+     */
+    essential?: readonly (keyof S & string)[];
   },
   shape: S,
 ): ObjectSchema<S> {
@@ -228,7 +249,13 @@ export function object<const S extends Shape>(
         const entry = shape[key]!;
         return !('tag' in entry) || (isRecord(value) && value[key] === entry.tag);
       });
-      if (!isRecord(value) || !tagsMatch) {
+      const essentialRead = (options.essential ?? []).every(
+        (key) =>
+          isRecord(value) &&
+          value[key] !== undefined &&
+          asField(shape[key]!).schema.read(value[key], key, silent) !== undefined,
+      );
+      if (!isRecord(value) || !tagsMatch || !essentialRead) {
         issues.error(path, options.notOne(value, path));
         return undefined;
       }
@@ -257,6 +284,9 @@ export function object<const S extends Shape>(
     },
   };
 }
+
+/** Issues that go nowhere: for trying a read. */
+const silent: Issues = { error: () => undefined };
 
 /** The message for an option name that `what` does not have. */
 export function unknownOption(what: string, name: string, options: readonly string[]): string {
