@@ -18,9 +18,10 @@ import {
   frozenMethods,
   methodOptions,
   modelOptions,
+  seedOption,
   trainOptions,
 } from '../plan/options.js';
-import { integer, withDefault } from '../plan/schema.js';
+import { otherDefault } from '../plan/schema.js';
 import type {
   DataSpec,
   LoraSpec,
@@ -83,10 +84,6 @@ class Checker {
       path: originOf(this.draft, key) ?? [],
       ...(inner ? { inner } : {}),
     });
-  }
-
-  integer(key: string, value: unknown, min: number, what: string): number | undefined {
-    return integer(min, what).read(value, key, this);
   }
 }
 
@@ -273,7 +270,7 @@ function readWords(
 function readData(value: unknown, check: Checker, maxPositions: number | undefined): DataSpec | undefined {
   const maxLength = dataOptions.shape.maxLength;
   const schema = dataOptions.with({
-    maxLength: withDefault(maxLength.schema, Math.min(maxLength.value, maxPositions ?? Infinity)),
+    maxLength: otherDefault(maxLength, Math.min(maxLength.value, maxPositions ?? Infinity)),
   });
   return schema.read(value ?? {}, 'data', check);
 }
@@ -440,7 +437,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     else if (typeof layout === 'string') check.error('train.replace', `cannot replace a block: ${layout}`);
     else if (typeof block === 'string') check.error('train.replace', `cannot replace a block: ${block}`);
   }
-  const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
+  const seed = seedOption.read(s['seed'] ?? 0, 'seed', check);
   const labels = readLabels(s['name'], s['tags'], check);
   const backend = s['backend'] === undefined ? undefined : backendOption.read(s['backend'], 'backend', check);
   if (
