@@ -97,15 +97,16 @@ function readModel(value: unknown, check: Checker): ModelSource | undefined {
   return modelOptions.read(value, 'model', check);
 }
 
+/** What a DSL builder made (`{ kind, [key]: … }`) holds at `key`, or the value itself when written as text. */
+function builtOrText(value: unknown, kind: string, key: string): unknown {
+  if (isRecord(value)) return value['kind'] === kind ? value[key] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
 function readTask(value: unknown, check: Checker): TaskSpec | undefined {
   if (value === undefined)
     return check.error('task', 'the experiment has no task: add task: tasks.sst2 (or another task)');
-  const name =
-    isRecord(value) && value['kind'] === 'task'
-      ? value['name']
-      : typeof value === 'string'
-        ? value
-        : undefined;
+  const name = builtOrText(value, 'task', 'name');
   if (typeof name !== 'string')
     return check.error(
       'task',
@@ -156,12 +157,7 @@ function readTemplate(
     source = task.template;
   } else {
     const templateTask = isRecord(value) ? value['task'] : undefined;
-    const text =
-      isRecord(value) && value['kind'] === 'template'
-        ? value['source']
-        : typeof value === 'string'
-          ? value
-          : undefined;
+    const text = builtOrText(value, 'template', 'source');
     if (typeof text !== 'string')
       return check.error('prompt', `${show(value)} is not a template: use template(task)\`…\``);
     if (typeof templateTask === 'string' && templateTask !== task.name) {
