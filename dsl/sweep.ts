@@ -17,7 +17,9 @@ import type { Method } from './methods.js';
 import type { Model } from './models.js';
 import type { Template, Verbalizer } from './prompts.js';
 import type { AnyTask } from './tasks.js';
-import type { Backend, DataOptions, Optimizer, Schedule, TrainOptions } from './training.js';
+import type { AxesOf } from '../src/plan/derived.js';
+import type { dataOptions, trainOptions } from '../src/plan/options.js';
+import type { Backend, DataOptions, TrainOptions } from './training.js';
 
 /** The run as chosen so far, with the defaults of the options a function axis most often reads. */
 export interface CurrentRun extends ExperimentSettings {
@@ -38,10 +40,14 @@ export type AxisValues<V> =
   readonly V[] | ((current: CurrentRun, model: ModelFacts) => readonly V[]) | DepthList<V>;
 
 /**
- * The options a sweep can vary: every experiment option, plus shortcuts into `train`
- * (`lr`, `optimizer`, `schedule`, `epochs`, `batchSize`) and `data` (`trainPerClass`).
+ * The shortcut axes: options inside `train` and `data` that a sweep sets by name (`lr`, the
+ * learning rate of whichever optimizer the run has; `optimizer`, `schedule`, `epochs`,
+ * `batchSize`, `trainPerClass`), as their declarations say (src/plan/options.ts).
  */
-export interface SweepAxes {
+export type ShortcutAxes = AxesOf<typeof trainOptions> & AxesOf<typeof dataOptions>;
+
+/** The options a sweep can vary: every experiment option, plus the shortcut axes. */
+export interface SweepAxes extends ShortcutAxisValues {
   model?: AxisValues<Model>;
   layers?: AxisValues<Layers>;
   task?: AxisValues<AnyTask>;
@@ -54,14 +60,9 @@ export interface SweepAxes {
   train?: AxisValues<TrainOptions>;
   seed?: AxisValues<number>;
   backend?: AxisValues<Backend>;
-  /** The optimizer's learning rate (whichever optimizer the run has). */
-  lr?: AxisValues<number>;
-  optimizer?: AxisValues<Optimizer>;
-  schedule?: AxisValues<Schedule>;
-  epochs?: AxisValues<number>;
-  batchSize?: AxisValues<number>;
-  trainPerClass?: AxisValues<number | 'all'>;
 }
+
+type ShortcutAxisValues = { [K in keyof ShortcutAxes]?: AxisValues<ShortcutAxes[K]> };
 
 export type AxisName = keyof SweepAxes;
 

@@ -13,7 +13,7 @@ import { renderSvg, svgToPng, systemFontsPresent } from '../plots/render.js';
 import { alignedColumns } from '../results/format.js';
 import { initBackend, parseBackendName } from '../runtime/backend.js';
 import { layerReport, type LayerReport } from '../select/report.js';
-import { defineCommand } from './options.js';
+import { backendChoices, defineCommand } from './options.js';
 
 const usage = `usage: layercut layers <model> --task <task> [options]
 
@@ -39,7 +39,7 @@ options:
   --greedy-sublayers N also drop N sublayers greedily by zero-shot accuracy (pre-norm models)
   --json               print the report as JSON instead of tables
   --out DIR            write layer-similarity.svg/.png, block-influence.svg/.png, layers.json
-  --backend NAME       auto | tensorflow | webgpu | wasm | cpu
+  --backend NAME       ${backendChoices()}
 
 example:
   layercut layers tiny-gpt2 --task spam --examples 32 --out layers/`;

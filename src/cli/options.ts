@@ -17,6 +17,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Command } from '../cli.js';
 import { formatIssue, type LocatedIssue } from '../compile/issues.js';
 import { LayercutError } from '../errors.js';
+import { backendNames } from '../runtime/backend-names.js';
 
 /** parseArgs for `layercut <command>`: an unknown option or bad value is a LayercutError pointing at --help. */
 export function parseOptions<T extends ParseArgsConfig>(
@@ -103,6 +104,12 @@ export function oneOf<T extends string>(
   if (text === undefined) return fallback;
   if ((allowed as readonly string[]).includes(text)) return text as T;
   throw new LayercutError(`${option} must be one of ${allowed.join(', ')}; got '${text}'`);
+}
+
+/** The backends as `--backend NAME` lists them in a command's help: "auto | tensorflow | …" (`note` after auto). */
+export function backendChoices(note = ''): string {
+  const [auto, ...rest] = backendNames;
+  return [`${auto}${note}`, ...rest].join(' | ');
 }
 
 /** A file as messages show it: relative to the working folder when inside it, else as it is. */

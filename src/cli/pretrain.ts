@@ -14,7 +14,7 @@ import { readPlanJson, runPretrainJob } from '../pretrain/job.js';
 import { describeArchitecture } from '../pretrain/run.js';
 
 import { parseBackendName } from '../runtime/backend.js';
-import { defineCommand, parseCount, positiveNumber } from './options.js';
+import { backendChoices, defineCommand, parseCount, positiveNumber } from './options.js';
 
 const usage = `usage: layercut pretrain <file.ts> [options]
 
@@ -27,7 +27,7 @@ built in <out>.partial/ (a checkpoint after every evaluation) and renamed when d
 options:
   --out DIR            model folder (default: models/<name>)
   --only EXPORT        which export, when the file has several pretraining declarations
-  --backend NAME       auto (default) | tensorflow | webgpu | wasm | cpu
+  --backend NAME       ${backendChoices(' (default)')}
   --steps N            override the planned steps (a quick trial)
   --max-minutes M      override the wall-clock budget
   --log-every N        print the training loss every N steps (default 100)

@@ -15,6 +15,7 @@
  */
 import { handleCtrlC } from './ctrl-c.js';
 import {
+  backendChoices,
   defineCommand,
   experimentFiles,
   parseCount,
@@ -53,7 +54,7 @@ are checked like axes in the file (docs/run.md lists how each is written)
 options:
   --only ID|EXPORT     only this run (an id or the start of one) or this exported experiment
                        or sweep; repeat it for several
-  --backend NAME       auto (default) | tensorflow | webgpu | wasm | cpu
+  --backend NAME       ${backendChoices(' (default)')}
   --db FILE            results store (default: ${DEFAULT_DB_FILE})
   --retry-failed       run again the runs that failed before (by default they are skipped)
 

@@ -13,7 +13,7 @@ import { ExitCode, LayercutError } from '../errors.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/address.js';
 import { ProgressPrinter } from '../runner/progress.js';
 import { parseBackendName } from '../runtime/backend.js';
-import { defineCommand, parseCount } from './options.js';
+import { backendChoices, defineCommand, parseCount } from './options.js';
 
 const usage = `usage: layercut worker --queue redis://host:port [options]
 
@@ -26,7 +26,7 @@ options:
   --queue-name NAME    the queue (default: ${DEFAULT_QUEUE_NAME})
   --gpu I              bind this worker to GPU I (sets LAYERCUT_GPU=I and CUDA_VISIBLE_DEVICES=I
                        for its run process, which prints the device it got); one worker per GPU
-  --backend NAME       auto | tensorflow | webgpu | wasm | cpu (default: what each plan says)
+  --backend NAME       ${backendChoices()} (default: what each plan says)
   --name NAME          how the worker is shown (default: host-pid, with -gpuI)
   --lock-ms MS         a run's lock; a worker that stops renewing it (killed, machine down)
                        loses its run to another worker after this long (default 30000)

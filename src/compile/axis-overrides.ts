@@ -15,20 +15,59 @@
  *   data='{"maxLength":64}'  train='{"epochs":2}'        JSON objects
  */
 import { LayercutError } from '../errors.js';
-import { axisNames } from './expand.js';
+import { backendOption, dataOptions, methodNames, seedOption, trainOptions } from '../plan/options.js';
+import type { FromText } from '../plan/schema.js';
+import { axisNames, shortcuts } from './expand.js';
 
 /** Axis name → its values, as DSL values (a plain sweep's axes). */
 export type AxisOverrides = Record<string, unknown[]>;
 
-const methodNames: Record<string, string> = {
-  lm: 'lm',
-  'prompt-cls': 'prompt-cls',
-  promptCls: 'prompt-cls',
-  cls: 'cls',
-  icl: 'icl',
-  'linear-probe': 'linear-probe',
-  linearProbe: 'linear-probe',
+/** Each method by its name and its builder's (`prompt-cls`, `promptCls`). */
+const methodByName = new Map(
+  methodNames.flatMap((kind) => [
+    [kind, kind],
+    [kind.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase()), kind],
+  ]),
+);
+const methodList = `${methodNames.slice(0, -1).join(', ')} or ${methodNames.at(-1)}`;
+
+/**
+ * How the command line writes the experiment options that are axes; the shortcut axes (`lr`,
+ * `epochs`, …) are written as their option's declaration says (src/plan/options.ts, `fromText`).
+ */
+const experimentText: Readonly<Record<string, FromText | undefined>> = {
+  seed: seedOption.fromText,
+  layers: { read: (text) => (/^\d+$/.test(text) ? { kind: 'first', count: Number(text) } : text) },
+  // checked against the registry (fields and labels) by the compiler, like task('name')
+  task: { read: (text) => text },
+  method: {
+    read(text) {
+      const kind = methodByName.get(text);
+      if (!kind) throw new Error(`'${text}' is not a method: ${methodList}`);
+      return { kind };
+    },
+  },
+  model: {
+    read(text) {
+      if (text.startsWith('builtin:')) return { kind: 'builtin', name: text.slice('builtin:'.length) };
+      if (text.startsWith('local:')) return { kind: 'local', path: text.slice('local:'.length) };
+      if (text.startsWith('.') || text.startsWith('/')) return { kind: 'local', path: text };
+      return { kind: 'hub', repo: text.startsWith('hf:') ? text.slice('hf:'.length) : text };
+    },
+  },
+  backend: backendOption.fromText,
+  // label words: a verbalizer(task, …), which the command line cannot write
+  words: undefined,
+  prompt: { commas: true, read: (text) => text.replace(/\\n/g, '\n') },
+  data: dataOptions.fromText,
+  train: trainOptions.fromText,
 };
+
+function textOf(axis: string): FromText | undefined {
+  return Object.hasOwn(experimentText, axis)
+    ? experimentText[axis]
+    : shortcuts.find((shortcut) => shortcut.name === axis)?.schema.fromText;
+}
 
 function usageError(text: string, axis?: string): LayercutError {
   return new LayercutError(
@@ -37,66 +76,18 @@ function usageError(text: string, axis?: string): LayercutError {
   );
 }
 
-function number(axis: string, text: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw usageError(`'${text}' is not a number`, axis);
-  return value;
-}
-
-function json(axis: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw usageError(`'${text}' is not JSON: ${(error as Error).message}`, axis);
-  }
-}
-
 /** One command-line value as the DSL value of `axis`. */
-function axisValue(axis: string, text: string): unknown {
-  switch (axis) {
-    case 'seed':
-    case 'epochs':
-    case 'batchSize':
-    case 'lr':
-      return number(axis, text);
-    case 'trainPerClass':
-      return text === 'all' ? 'all' : number(axis, text);
-    case 'layers':
-      return /^\d+$/.test(text) ? { kind: 'first', count: Number(text) } : text;
-    case 'task':
-      // checked against the registry (fields and labels) by the compiler, like task('name')
-      return text;
-    case 'method': {
-      const kind = methodNames[text];
-      if (!kind)
-        throw usageError(`'${text}' is not a method: lm, prompt-cls, cls, icl or linear-probe`, axis);
-      return { kind };
-    }
-    case 'model':
-      if (text.startsWith('builtin:')) return { kind: 'builtin', name: text.slice('builtin:'.length) };
-      if (text.startsWith('local:')) return { kind: 'local', path: text.slice('local:'.length) };
-      if (text.startsWith('.') || text.startsWith('/')) return { kind: 'local', path: text };
-      return { kind: 'hub', repo: text.startsWith('hf:') ? text.slice('hf:'.length) : text };
-    case 'backend':
-      return text;
-    case 'optimizer':
-      return { kind: text };
-    case 'schedule':
-      return { kind: text };
-    case 'prompt':
-      return text.replace(/\\n/g, '\n');
-    case 'data':
-    case 'train':
-      return json(axis, text);
-    default:
-      throw usageError(`axis '${axis}' takes values the command line cannot write: set it in the file`, axis);
+function axisValue(axis: string, reader: FromText, text: string): unknown {
+  try {
+    return reader.read(text);
+  } catch (error) {
+    throw usageError((error as Error).message, axis);
   }
 }
 
-/** The values after `=`: `;`-separated when there is a `;` (layer text and templates may hold commas), else `,`-separated. */
-function splitValues(axis: string, text: string): string[] {
-  if (axis === 'prompt' || axis === 'data' || axis === 'train')
-    return text.includes(';') ? text.split(';') : [text];
+/** The values after `=`: `;`-separated when there is a `;` (or always, for values that may hold commas), else `,`-separated. */
+function splitValues(reader: FromText, text: string): string[] {
+  if (reader.commas) return text.includes(';') ? text.split(';') : [text];
   return text.split(text.includes(';') ? ';' : ',').map((value) => value.trim());
 }
 
@@ -117,9 +108,12 @@ export function parseAxisOverrides(args: readonly string[]): AxisOverrides {
     const axis = arg.slice(0, equals);
     if (!axisNames.includes(axis)) throw usageError(`unknown axis '${axis}'`);
     if (axis in axes) throw usageError(`given twice: write its values once, separated by commas`, axis);
-    const values = splitValues(axis, arg.slice(equals + 1));
+    const reader = textOf(axis);
+    if (!reader)
+      throw usageError(`axis '${axis}' takes values the command line cannot write: set it in the file`, axis);
+    const values = splitValues(reader, arg.slice(equals + 1));
     if (values.some((value) => value === '')) throw usageError('an empty value', axis);
-    axes[axis] = values.map((value) => axisValue(axis, value));
+    axes[axis] = values.map((value) => axisValue(axis, reader, value));
   }
   return axes;
 }

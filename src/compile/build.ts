@@ -2,8 +2,8 @@
  * One draft → one checked run plan with every default filled in (PAPER_DEFAULTS, the task's
  * template and label words). Checks what a type checker cannot see in values built at run
  * time: unknown task, template fields and answer slot, verbalizer labels, layer indices
- * against the model's depth (when config.json is known), option names and ranges (the train,
- * data and backend options with their schemas, src/plan/options.ts).
+ * against the model's depth (when config.json is known), option names and ranges (the model,
+ * method, train, data and backend options with their schemas, src/plan/options.ts).
  * Each problem becomes an issue at the path of the option that caused it.
  */
 import { getTask, type TaskSpec } from '../data/tasks.js';
@@ -12,12 +12,19 @@ import { layerProjections, selectProjections } from '../models/lora-targets.js';
 import { removedBlock } from '../models/removed-block.js';
 import { sublayerLayout } from '../models/sublayers.js';
 import type { LayerSelection } from '../models/selection.js';
-import { backendOption, dataOptions, trainOptions } from '../plan/options.js';
-import { integer, unknownOption, withDefault } from '../plan/schema.js';
+import {
+  backendOption,
+  dataOptions,
+  frozenMethods,
+  methodOptions,
+  modelOptions,
+  seedOption,
+  trainOptions,
+} from '../plan/options.js';
+import { otherDefault } from '../plan/schema.js';
 import type {
   DataSpec,
   LoraSpec,
-  MethodName,
   SublayerDrops,
   MethodSpec,
   ModelSource,
@@ -36,10 +43,6 @@ import { LayerIssue, readLayers, resolveLayerRequest } from './layers.js';
 import { readSublayers, resolveSublayers } from './sublayers.js';
 import type { ModelCatalog, ModelDescription } from './model-info.js';
 import { isRecord, show } from './shape.js';
-
-const methodNames: readonly MethodName[] = ['lm', 'prompt-cls', 'cls', 'icl', 'linear-probe'];
-/** Methods that train nothing of the model (no freeze options). */
-const frozenMethods: readonly MethodName[] = ['icl', 'linear-probe'];
 
 export interface BuiltRun {
   plan: RunPlan;
@@ -82,71 +85,28 @@ class Checker {
       ...(inner ? { inner } : {}),
     });
   }
-
-  /** Unknown keys of an options object are errors: the options are an exact set. */
-  exactKeys(key: string, value: Record<string, unknown>, allowed: readonly string[], what: string): void {
-    for (const name of Object.keys(value)) {
-      if (value[name] !== undefined && !allowed.includes(name)) {
-        this.error(`${key}.${name}`, unknownOption(what, name, allowed));
-      }
-    }
-  }
-
-  integer(key: string, value: unknown, min: number, what: string): number | undefined {
-    return integer(min, what).read(value, key, this);
-  }
 }
 
+/** Where the model comes from (declared in src/plan/options.ts). */
 function readModel(value: unknown, check: Checker): ModelSource | undefined {
   if (value === undefined)
     return check.error(
       'model',
       "the experiment has no model: add model: hf('…'), local('./dir') or builtin('…')",
     );
-  const bad = (): undefined =>
-    check.error(
-      'model',
-      `${show(value)} is not a model: use hf('org/name'), local('./dir') or builtin('name')`,
-    );
-  if (!isRecord(value)) return bad();
-  const text = (key: string): string | undefined => {
-    const v = value[key];
-    return typeof v === 'string' && v.length > 0 ? v : undefined;
-  };
-  switch (value['kind']) {
-    case 'hub': {
-      const repo = text('repo');
-      if (!repo) return bad();
-      check.exactKeys('model', value, ['kind', 'repo', 'revision'], 'hub model');
-      const revision = text('revision');
-      return revision ? { kind: 'hub', repo, revision } : { kind: 'hub', repo };
-    }
-    case 'local': {
-      const path = text('path');
-      if (!path) return bad();
-      check.exactKeys('model', value, ['kind', 'path'], 'local model');
-      return { kind: 'local', path };
-    }
-    case 'builtin': {
-      const name = text('name');
-      if (!name) return bad();
-      check.exactKeys('model', value, ['kind', 'name'], 'builtin model');
-      return { kind: 'builtin', name };
-    }
-    default:
-      return bad();
-  }
+  return modelOptions.read(value, 'model', check);
+}
+
+/** What a DSL builder made (`{ kind, [key]: … }`) holds at `key`, or the value itself when written as text. */
+function builtOrText(value: unknown, kind: string, key: string): unknown {
+  if (isRecord(value)) return value['kind'] === kind ? value[key] : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 function readTask(value: unknown, check: Checker): TaskSpec | undefined {
   if (value === undefined)
     return check.error('task', 'the experiment has no task: add task: tasks.sst2 (or another task)');
-  const name =
-    isRecord(value) && value['kind'] === 'task'
-      ? value['name']
-      : typeof value === 'string'
-        ? value
-        : undefined;
+  const name = builtOrText(value, 'task', 'name');
   if (typeof name !== 'string')
     return check.error(
       'task',
@@ -171,26 +131,10 @@ function readTask(value: unknown, check: Checker): TaskSpec | undefined {
   return spec;
 }
 
+/** How the run uses the model (declared in src/plan/options.ts); lm() when left out. Frozen methods freeze nothing. */
 function readMethod(value: unknown, check: Checker): MethodSpec | undefined {
-  const method = value ?? { kind: 'lm' };
-  if (!isRecord(method) || !methodNames.includes(method['kind'] as MethodName)) {
-    return check.error(
-      'method',
-      `${show(value)} is not a method: use lm(), promptCls(), cls(), icl() or linearProbe()`,
-    );
-  }
-  const kind = method['kind'] as MethodName;
-  const allowed = frozenMethods.includes(kind) ? ['kind'] : ['kind', 'freezeEmbeddings', 'freezeLayers'];
-  check.exactKeys('method', method, allowed, `${kind} method`);
-  const freezeEmbeddings = method['freezeEmbeddings'] ?? false;
-  if (typeof freezeEmbeddings !== 'boolean')
-    return check.error('method', `freezeEmbeddings must be true or false, got ${show(freezeEmbeddings)}`);
-  const layers = method['freezeLayers'] ?? [];
-  if (!Array.isArray(layers) || !layers.every((i) => Number.isInteger(i) && (i as number) >= 0)) {
-    return check.error('method', `freezeLayers must list layer indices (0, 1, …), got ${show(layers)}`);
-  }
-  const freezeLayers = [...new Set(layers as number[])].sort((a, b) => a - b);
-  return { kind, freezeEmbeddings, freezeLayers };
+  const method = methodOptions.read(value ?? { kind: 'lm' }, 'method', check);
+  return method && { freezeEmbeddings: false, freezeLayers: [], ...method };
 }
 
 /** The 0-based offset of a 1-based line and column in `text`. */
@@ -213,12 +157,7 @@ function readTemplate(
     source = task.template;
   } else {
     const templateTask = isRecord(value) ? value['task'] : undefined;
-    const text =
-      isRecord(value) && value['kind'] === 'template'
-        ? value['source']
-        : typeof value === 'string'
-          ? value
-          : undefined;
+    const text = builtOrText(value, 'template', 'source');
     if (typeof text !== 'string')
       return check.error('prompt', `${show(value)} is not a template: use template(task)\`…\``);
     if (typeof templateTask === 'string' && templateTask !== task.name) {
@@ -327,7 +266,7 @@ function readWords(
 function readData(value: unknown, check: Checker, maxPositions: number | undefined): DataSpec | undefined {
   const maxLength = dataOptions.shape.maxLength;
   const schema = dataOptions.with({
-    maxLength: withDefault(maxLength.schema, Math.min(maxLength.value, maxPositions ?? Infinity)),
+    maxLength: otherDefault(maxLength, Math.min(maxLength.value, maxPositions ?? Infinity)),
   });
   return schema.read(value ?? {}, 'data', check);
 }
@@ -494,7 +433,7 @@ export async function buildPlan(draft: Draft, ctx: BuildContext): Promise<BuiltR
     else if (typeof layout === 'string') check.error('train.replace', `cannot replace a block: ${layout}`);
     else if (typeof block === 'string') check.error('train.replace', `cannot replace a block: ${block}`);
   }
-  const seed = check.integer('seed', s['seed'] ?? 0, 0, 'seed');
+  const seed = seedOption.read(s['seed'] ?? 0, 'seed', check);
   const labels = readLabels(s['name'], s['tags'], check);
   const backend = s['backend'] === undefined ? undefined : backendOption.read(s['backend'], 'backend', check);
   if (

@@ -12,6 +12,8 @@
 import { resolveDepthList } from '../../dsl/layers.js';
 import { randomStream } from '../data/random.js';
 import type { ModelFacts } from '../../dsl/sweep.js';
+import { shortcutAxes, type ShortcutAxis } from '../plan/derived.js';
+import { dataOptions, trainOptions } from '../plan/options.js';
 import type { CompileIssue, ValuePath } from './issues.js';
 import type { ModelCatalog } from './model-info.js';
 import { isRecord, isRunSet, show } from './shape.js';
@@ -44,17 +46,13 @@ const labelKeys = ['name', 'tags'] as const;
 /** Top-level options of an experiment. */
 export const optionKeys: readonly string[] = [...settingKeys, ...labelKeys];
 
-/** Axis names that set something inside `train` or `data`: axis → where. */
-const shortcutAxes: Readonly<Record<string, readonly string[]>> = {
-  lr: ['train', 'optimizer', 'lr'],
-  optimizer: ['train', 'optimizer'],
-  schedule: ['train', 'schedule'],
-  epochs: ['train', 'epochs'],
-  batchSize: ['train', 'batchSize'],
-  trainPerClass: ['data', 'trainPerClass'],
-};
+/** Axes that set an option inside `train` or `data` (`lr`, `epochs`, …), declared with the option (src/plan/options.ts). */
+export const shortcuts: readonly ShortcutAxis[] = shortcutAxes({ train: trainOptions, data: dataOptions });
 
-export const axisNames: readonly string[] = [...settingKeys, ...Object.keys(shortcutAxes)];
+const shortcutByName = new Map(shortcuts.map((axis) => [axis.name, axis]));
+
+/** Every experiment option but the labels, then the shortcuts. */
+export const axisNames: readonly string[] = [...settingKeys, ...shortcuts.map((axis) => axis.name)];
 
 export interface ExpandContext {
   catalog: ModelCatalog;
@@ -85,8 +83,18 @@ function cloneDraft(draft: Draft): Draft {
   return { settings: { ...draft.settings }, origins: { ...draft.origins } };
 }
 
-/** Sets `value` at the option path `where` (merging into train/data), remembering its origin. */
-function setAt(draft: Draft, where: readonly string[], value: unknown, path: ValuePath): void {
+/**
+ * Sets `value` at the option path `where` (merging into train/data), remembering its origin.
+ * Options objects on the way that the run does not set yet start as `blanks` says (a shortcut
+ * axis's: lr's optimizer is { kind: 'adamw' }, the paper's, when none is set).
+ */
+function setAt(
+  draft: Draft,
+  where: readonly string[],
+  value: unknown,
+  path: ValuePath,
+  blanks: readonly Record<string, unknown>[] = [],
+): void {
   const [top, ...rest] = where as [string, ...string[]];
   if (rest.length === 0) {
     if ((top === 'train' || top === 'data') && isRecord(value) && isRecord(draft.settings[top])) {
@@ -100,19 +108,13 @@ function setAt(draft: Draft, where: readonly string[], value: unknown, path: Val
     }
     return;
   }
-  const parent = isRecord(draft.settings[top]) ? { ...(draft.settings[top] as Record<string, unknown>) } : {};
-  if (rest.length === 1) {
-    parent[rest[0]!] = value;
-  } else {
-    // lr: inside the optimizer (AdamW with the paper's settings when none is set yet)
-    const [middle, leaf] = rest as [string, string];
-    const inner: Record<string, unknown> = isRecord(parent[middle])
-      ? { ...(parent[middle] as Record<string, unknown>) }
-      : { kind: 'adamw' };
-    inner[leaf] = value;
-    parent[middle] = inner;
-  }
-  draft.settings[top] = parent;
+  const within = (holder: unknown, keys: readonly string[], depth: number): Record<string, unknown> => {
+    const copy = isRecord(holder) ? { ...holder } : { ...blanks[depth] };
+    const [key, ...more] = keys as [string, ...string[]];
+    copy[key] = more.length === 0 ? value : within(copy[key], more, depth + 1);
+    return copy;
+  };
+  draft.settings[top] = within(draft.settings[top], rest, 0);
   recordOrigins(draft.origins, where.join('.'), value, path, 1);
 }
 
@@ -172,7 +174,10 @@ interface Assignment {
 
 function apply(draft: Draft, choice: readonly Assignment[]): Draft {
   const next = cloneDraft(draft);
-  for (const { axis, value, path } of choice) setAt(next, shortcutAxes[axis] ?? [axis], value, path);
+  for (const { axis, value, path } of choice) {
+    const shortcut = shortcutByName.get(axis);
+    setAt(next, shortcut?.path ?? [axis], value, path, shortcut?.blanks);
+  }
   return next;
 }
 

@@ -3,10 +3,11 @@
  * `layercut plan` and the results rows): 'none' / 'lora r8 a8', 'none' / 'linear (64 examples)',
  * 'none' / 'attn 1,3; mlp 0'.
  */
-import type { RunPlan, SublayerDrops } from './types.js';
+import type { LoraSpec, ReplacementSpec } from './options.js';
+import type { SublayerDrops } from './types.js';
 
 /** 'none' (every weight trains), else 'lora r8 a16' (and the targets when not every projection). */
-export function adapterLabel(adapters: RunPlan['train']['adapters']): string {
+export function adapterLabel(adapters: LoraSpec | undefined): string {
   if (!adapters) return 'none';
   const targets = adapters.targets === 'all' ? '' : ` ${adapters.targets.join('+')}`;
   const dropout = adapters.dropout ? ` drop ${adapters.dropout}` : '';
@@ -14,7 +15,7 @@ export function adapterLabel(adapters: RunPlan['train']['adapters']): string {
 }
 
 /** 'none', 'linear (64 examples)', 'mlp h0 500 steps (64 examples)'. */
-export function replacementLabel(replace: RunPlan['train']['replace']): string {
+export function replacementLabel(replace: ReplacementSpec | undefined): string {
   if (!replace) return 'none';
   const mlp =
     replace.fit === 'mlp' ? ` h${replace.hidden || 'D'} ${replace.steps} steps lr ${replace.lr}` : '';

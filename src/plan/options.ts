@@ -1,6 +1,6 @@
 /**
- * The one declaration of the optimizer, schedule, training and data options (combinators in
- * schema.ts). From it come the DSL's types (dsl/training.ts, dsl/pretraining.ts), the plan's
+ * The one declaration of the model, method, optimizer, schedule, training and data options
+ * (combinators in schema.ts). From it come the DSL's types (dsl/training.ts, dsl/pretraining.ts), the plan's
  * types and the paper's defaults (types.ts, src/pretrain/plan.ts), the option names in messages
  * and the checks of both compilers (src/compile/build.ts, src/pretrain/compile.ts).
  *
@@ -10,23 +10,105 @@
  */
 import {
   absentWhen,
+  boolean,
   custom,
   defaultsOf,
+  described,
   integer,
   nonNegative,
   object,
   oneOf,
+  numberText,
   optional,
+  otherDefault,
   positive,
   required,
   show,
   tag,
+  text,
   variants,
   withDefault,
   type Input,
   type Output,
 } from './schema.js';
 import { backendNames } from '../runtime/backend-names.js';
+import { adapterLabel, replacementLabel } from './healing-labels.js';
+
+const notAModel = (value: unknown): string =>
+  `${show(value)} is not a model: use hf('org/name'), local('./dir') or builtin('name')`;
+
+/** Where the model comes from: a hub repository (at a revision), a local folder, or a built-in model by name. */
+export const modelOptions = variants(
+  { key: 'kind', notOne: notAModel },
+  {
+    hub: object(
+      { what: 'hub model', notOne: notAModel, essential: ['repo'] },
+      { kind: tag('hub'), repo: text(), revision: optional(text()) },
+    ),
+    local: object(
+      { what: 'local model', notOne: notAModel, essential: ['path'] },
+      { kind: tag('local'), path: text() },
+    ),
+    /** A built-in model (models/, a folder in $LAYERCUT_MODELS, or generated): resolved by name. */
+    builtin: object(
+      { what: 'builtin model', notOne: notAModel, essential: ['name'] },
+      { kind: tag('builtin'), name: text() },
+    ),
+  },
+);
+
+const notAMethod = (value: unknown): string =>
+  `${show(value)} is not a method: use lm(), promptCls(), cls(), icl() or linearProbe()`;
+
+/** A method that trains the model: which parts stay fixed (default: none). */
+const trainedMethod = <const K extends string>(kind: K) =>
+  object(
+    { what: `${kind} method`, notOne: notAMethod },
+    {
+      kind: tag(kind),
+      /** Keep the token and position embeddings fixed (default false). */
+      freezeEmbeddings: withDefault(boolean('freezeEmbeddings'), false),
+      /** Original indices of layers kept fixed (default none), sorted, without repeats. */
+      freezeLayers: withDefault(
+        custom<readonly number[], number[]>(
+          (v) =>
+            Array.isArray(v) && v.every((i) => Number.isInteger(i) && (i as number) >= 0)
+              ? [...new Set(v as number[])].sort((a, b) => a - b)
+              : undefined,
+          (v) => `freezeLayers must list layer indices (0, 1, …), got ${show(v)}`,
+        ),
+        [],
+      ),
+    },
+  );
+
+/** A method that trains nothing of the model (no freeze options). */
+const frozenMethod = <const K extends string>(kind: K) =>
+  object({ what: `${kind} method`, notOne: notAMethod }, { kind: tag(kind) });
+
+/**
+ * How a run uses the model: lm (its LM head scores the label words, the paper's), prompt-cls
+ * (a classification head on the answer slot), cls (on the last token), icl (in-context, no
+ * training), linear-probe (a linear classifier on frozen features).
+ */
+export const methodOptions = variants(
+  { key: 'kind', notOne: notAMethod },
+  {
+    lm: trainedMethod('lm'),
+    'prompt-cls': trainedMethod('prompt-cls'),
+    cls: trainedMethod('cls'),
+    icl: frozenMethod('icl'),
+    'linear-probe': frozenMethod('linear-probe'),
+  },
+);
+
+/** The methods, in the order of the declaration. */
+export const methodNames = Object.keys(methodOptions.cases) as (keyof typeof methodOptions.cases)[];
+
+/** The methods that train nothing of the model: no freeze options, no adapters. */
+export const frozenMethods: readonly MethodName[] = methodNames.filter(
+  (kind) => !('freezeEmbeddings' in methodOptions.cases[kind].shape),
+);
 
 const notAnOptimizer = (value: unknown): string =>
   `${show(value)} is not an optimizer: use adamw({ lr }) or sgd({ lr })`;
@@ -44,12 +126,12 @@ export const adamwOptions = object(
   { what: 'adamw', notOne: notAnOptimizer },
   {
     kind: tag('adamw'),
-    /** Learning rate (default 5e-5, the paper's). */
-    lr: withDefault(positive('the learning rate'), 5e-5),
+    /** Learning rate (default 5e-5, the paper's); the sweep axis `lr` (whichever optimizer the run has). */
+    lr: described(withDefault(positive('the learning rate'), 5e-5), { axis: 'lr' }),
     /** Decay rates of the first and second moment estimates (default [0.9, 0.999]). */
-    betas: withDefault(betas, [0.9, 0.999]),
+    betas: described(withDefault(betas, [0.9, 0.999]), { column: false }),
     /** Added to the denominator (default 1e-8). */
-    eps: withDefault(positive('adamw eps'), 1e-8),
+    eps: described(withDefault(positive('adamw eps'), 1e-8), { column: false }),
     /** Decoupled weight decay (default 0). */
     weightDecay: withDefault(nonNegative('weight decay'), 0),
   },
@@ -61,9 +143,11 @@ export const sgdOptions = object(
   {
     kind: tag('sgd'),
     /** Learning rate (no default). */
-    lr: required(positive('the learning rate'), 'sgd needs a learning rate: sgd({ lr: 1e-3 })'),
+    lr: described(required(positive('the learning rate'), 'sgd needs a learning rate: sgd({ lr: 1e-3 })'), {
+      axis: 'lr',
+    }),
     /** Momentum (default 0: plain SGD). */
-    momentum: withDefault(nonNegative('sgd momentum'), 0),
+    momentum: described(withDefault(nonNegative('sgd momentum'), 0), { column: false }),
     /** Weight decay (default 0). */
     weightDecay: withDefault(nonNegative('weight decay'), 0),
   },
@@ -203,43 +287,55 @@ const notTrainOptions = (value: unknown): string => `train options must be an ob
 export const trainOptions = object(
   { what: 'train', notOne: notTrainOptions },
   {
-    optimizer: withDefault(optimizerOptions, defaultsOf(adamwOptions)),
+    optimizer: described(withDefault(optimizerOptions, defaultsOf(adamwOptions)), {
+      axis: 'optimizer',
+      axisAfter: 'lr',
+    }),
     /** Learning-rate schedule over the run's total optimizer steps (default constant, the paper's). */
-    schedule: withDefault(scheduleOptions, defaultsOf(scheduleOptions.cases.constant)),
+    schedule: described(withDefault(scheduleOptions, defaultsOf(scheduleOptions.cases.constant)), {
+      axis: 'schedule',
+    }),
     /** Examples per micro-batch (default 1). */
-    batchSize: withDefault(shared.batchSize, 1),
+    batchSize: described(withDefault(shared.batchSize, 1), { axis: 'batchSize', axisAfter: 'epochs' }),
     /** Micro-batches whose gradients are summed before one optimizer step (default 1). */
     gradientAccumulation: withDefault(integer(1, 'train.gradientAccumulation'), 1),
     /** Passes over the training set at most (default 50). */
-    epochs: withDefault(integer(0, 'train.epochs'), 50),
+    epochs: described(withDefault(integer(0, 'train.epochs'), 50), { axis: 'epochs' }),
     /** Global gradient-norm clipping; 0 turns it off (default). */
     maxGradNorm: withDefault(shared.maxGradNorm, 0),
     /** Evaluate on the validation set every epoch (default) or every N optimizer steps. */
-    evalEvery: withDefault(
-      custom<'epoch' | number>(
-        (v) =>
-          v === 'epoch' || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) ? v : undefined,
-        (v) => `train.evalEvery ('epoch' or a step count) must be a whole number ≥ 1, got ${show(v)}`,
+    evalEvery: described(
+      withDefault(
+        custom<'epoch' | number>(
+          (v) =>
+            v === 'epoch' || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) ? v : undefined,
+          (v) => `train.evalEvery ('epoch' or a step count) must be a whole number ≥ 1, got ${show(v)}`,
+        ),
+        'epoch' as 'epoch' | number,
       ),
-      'epoch' as 'epoch' | number,
+      { column: { cell: String } },
     ),
     /** Stop after this many evaluations without a better validation accuracy; 0 never stops (default 15). */
     earlyStopPatience: withDefault(integer(0, 'train.earlyStopPatience'), 15),
     /** Optimizer steps; when set it wins over `epochs`. */
-    steps: optional(shared.steps),
+    steps: described(optional(shared.steps), { column: { after: 'epochs' } }),
     precision: shared.precision,
     /** Train LoRA adapters on the frozen model instead of its weights (default: full fine-tuning). */
-    adapters: optional(loraOptions),
+    adapters: described(optional(loraOptions), {
+      column: { cell: (v): string => adapterLabel(v as LoraSpec | undefined) },
+    }),
     /** Heal the block the cut removes with a fitted replacement before training (default none). */
-    replace: optional(replaceOptions),
+    replace: described(optional(replaceOptions), {
+      column: { cell: (v): string => replacementLabel(v as ReplacementSpec | undefined) },
+    }),
   },
 );
 
 /** AdamW's defaults for pretraining: nanoGPT-like small-model settings. */
 const pretrainAdamw = adamwOptions.with({
-  lr: withDefault(adamwOptions.shape.lr.schema, 1e-3),
-  betas: withDefault(betas, [0.9, 0.95]),
-  weightDecay: withDefault(adamwOptions.shape.weightDecay.schema, 0.1),
+  lr: otherDefault(adamwOptions.shape.lr, 1e-3),
+  betas: otherDefault(adamwOptions.shape.betas, [0.9, 0.95]),
+  weightDecay: otherDefault(adamwOptions.shape.weightDecay, 0.1),
 });
 
 /**
@@ -272,6 +368,9 @@ export const pretrainTrainOptions = object(
   },
 );
 
+/** The run's seed: the data sample, the initialization of new heads, dropout (default 0). */
+export const seedOption = integer(0, 'seed');
+
 /** Where runs compute (default: decided when the run starts); not part of a run's id. */
 export const backendOption = oneOf(
   backendNames,
@@ -287,12 +386,17 @@ export const dataOptions = object(
     /** Demonstrations per class, prepended to every input in class order (default 1). */
     demosPerClass: withDefault(integer(0, 'data.demosPerClass'), 1),
     /** Training examples per class (fewer when a class has fewer), or 'all' (default 200). */
-    trainPerClass: withDefault(
-      custom<number | 'all'>(
-        (v) => (v === 'all' || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) ? v : undefined),
-        (v) => `data.trainPerClass (or 'all') must be a whole number ≥ 1, got ${show(v)}`,
+    trainPerClass: described(
+      withDefault(
+        custom<number | 'all'>(
+          (v) =>
+            v === 'all' || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) ? v : undefined,
+          (v) => `data.trainPerClass (or 'all') must be a whole number ≥ 1, got ${show(v)}`,
+          { read: (text) => (text === 'all' ? 'all' : numberText.read(text)) },
+        ),
+        200 as number | 'all',
       ),
-      200 as number | 'all',
+      { axis: 'trainPerClass', column: { cell: String } },
     ),
     /** Test examples: a seeded sample of min(test, size of the test split) (default 1000). */
     test: withDefault(integer(1, 'data.test'), 1000),
@@ -312,10 +416,14 @@ export const dataOptions = object(
      * emptied, else each gets an equal share of half of `maxLength` (src/prompts/render.ts,
      * `fitDemonstrations`). Absent from plans that leave it unset, so they keep their ids.
      */
-    demoMaxTokens: optional(integer(1, 'data.demoMaxTokens')),
+    demoMaxTokens: described(optional(integer(1, 'data.demoMaxTokens')), { column: false }),
   },
 );
 
+export type ModelSource = Output<typeof modelOptions>;
+export type MethodName = keyof typeof methodOptions.cases;
+/** A plan's method: frozen methods freeze nothing of what they never train. */
+export type MethodSpec = Output<ReturnType<typeof trainedMethod<MethodName>>>;
 export type DataSpec = Output<typeof dataOptions>;
 export type OptimizerSpec = Output<typeof optimizerOptions>;
 export type ScheduleSpec = Output<typeof scheduleOptions>;

@@ -4,7 +4,10 @@
  *   - the plan's type (`Output<typeof s>`: every default filled in),
  *   - its defaults (`defaultsOf`) and key list (`keysOf`, the order of the declaration),
  *   - its checks: `read(value, path, issues)` reports each problem at the path of the option
- *     that caused it and returns the plan value.
+ *     that caused it and returns the plan value,
+ *   - how a command line writes it (`fromText`: `lr=1e-4` on `layercut run`),
+ *   - what else its declaration says (`described(field, { axis, column })`): the sweep axis that
+ *     sets it and its results column (derived.ts).
  * layercut's options are declared with these in src/plan/options.ts; the compilers of
  * experiments (src/compile/build.ts) and of pretraining (src/pretrain/compile.ts) read with them.
  */
@@ -23,7 +26,40 @@ export interface Schema<In, Out> {
    * After reporting a problem it returns undefined, so the caller can go on checking.
    */
   read(value: unknown, path: string, issues: Issues): Out | undefined;
+  /** How a command line writes a value (absent: it cannot). */
+  readonly fromText?: FromText;
 }
+
+/** A value from command-line text: the DSL value it stands for; throws an Error that says why not. */
+export interface FromText {
+  read(text: string): unknown;
+  /** Values may hold commas, so only `;` separates several (JSON, templates). */
+  readonly commas?: boolean;
+}
+
+/** A finite number. */
+export const numberText: FromText = {
+  read(text) {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value)) throw new Error(`'${text}' is not a number`);
+    return value;
+  },
+};
+
+/** The text as it is. */
+const plainText: FromText = { read: (text) => text };
+
+/** A JSON value. */
+const jsonText: FromText = {
+  commas: true,
+  read(text) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new Error(`'${text}' is not JSON: ${(error as Error).message}`, { cause: error });
+    }
+  },
+};
 
 export type Input<S> = S extends { readonly types?: { in: infer I; out: unknown } } ? I : never;
 export type Output<S> = S extends { readonly types?: { in: unknown; out: infer O } } ? O : never;
@@ -54,8 +90,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function custom<In, Out = In>(
   read: (value: unknown) => Out | undefined,
   message: (value: unknown, path: string) => string,
+  fromText?: FromText,
 ): Schema<In, Out> {
   return {
+    ...(fromText ? { fromText } : {}),
     read(value, path, issues) {
       const out = read(value);
       if (out === undefined) issues.error(path, message(value, path));
@@ -69,6 +107,7 @@ export function integer(min: number, what?: string): Schema<number, number> {
   return custom(
     (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= min ? v : undefined),
     (v, path) => `${what ?? path} must be a whole number ≥ ${min}, got ${show(v)}`,
+    numberText,
   );
 }
 
@@ -77,6 +116,7 @@ export function positive(what?: string): Schema<number, number> {
   return custom(
     (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined),
     (v, path) => `${what ?? path} must be a positive number, got ${show(v)}`,
+    numberText,
   );
 }
 
@@ -85,6 +125,23 @@ export function nonNegative(what?: string): Schema<number, number> {
   return custom(
     (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined),
     (v, path) => `${what ?? path} must be a number ≥ 0, got ${show(v)}`,
+    numberText,
+  );
+}
+
+/** true or false. */
+export function boolean(what: string): Schema<boolean, boolean> {
+  return custom(
+    (v) => (typeof v === 'boolean' ? v : undefined),
+    (v) => `${what} must be true or false, got ${show(v)}`,
+  );
+}
+
+/** A string with at least one character. */
+export function text(what?: string): Schema<string, string> {
+  return custom(
+    (v) => (typeof v === 'string' && v.length > 0 ? v : undefined),
+    (v, path) => `${what ?? path} must be a non-empty string, got ${show(v)}`,
   );
 }
 
@@ -95,7 +152,7 @@ export function oneOf<const T extends string>(
 ): Schema<T, T> & { readonly values: readonly T[] } {
   return {
     values,
-    ...custom<T>((v) => (values.includes(v as T) ? (v as T) : undefined), message),
+    ...custom<T>((v) => (values.includes(v as T) ? (v as T) : undefined), message, plainText),
   };
 }
 
@@ -120,6 +177,30 @@ export interface Field<In, Out, InOptional extends boolean, OutOptional extends 
   readonly schema: Schema<In, Out>;
   readonly inOptional: InOptional;
   readonly outOptional: OutOptional;
+  readonly meta?: OptionMeta<string>;
+}
+
+/**
+ * What an option's declaration says besides its check (read by derived.ts):
+ *   axis     a sweep axis of this name sets it (`lr: [1e-4, 3e-4]` sets train.optimizer.lr);
+ *            `axisAfter` places the axis after another in the list of axes
+ *   column   its results column: by default one named after the option, showing its plan value
+ *            (a list joined by commas; absent: null, or the value it is absent for); `cell` shows
+ *            it otherwise, `after` places it after another column; false: no column
+ */
+export interface OptionMeta<A extends string = never> {
+  readonly axis?: A;
+  readonly axisAfter?: string;
+  readonly column?: false | ColumnMeta;
+}
+
+/** A results cell: text, a number, a flag, or nothing. */
+export type Cell = string | number | boolean | null;
+
+export interface ColumnMeta {
+  /** The cell of the plan value (undefined when the plan has none). */
+  readonly cell?: (value: unknown) => Cell;
+  readonly after?: string;
 }
 export interface RequiredField<In, Out> extends Field<In, Out, false, false> {
   readonly fill: 'required';
@@ -150,11 +231,22 @@ export function required<In, Out>(schema: Schema<In, Out>, missing?: string): Re
 /** T, not used to infer T (TypeScript 5.0 lacks NoInfer; tslab's compiler reads these types). */
 type Later<T> = [T][T extends unknown ? 0 : never];
 
-export function withDefault<In, Out>(schema: Schema<In, Out>, value: Later<Out>): DefaultField<In, Out> {
+/** (`withDefault` and `optional` keep the schema's own type: derived.ts reads the axes inside it.) */
+export function withDefault<S extends AnySchema>(
+  schema: S,
+  value: Later<Output<S>>,
+): DefaultField<Input<S>, Output<S>> & { readonly schema: S } {
   return { schema, inOptional: true, outOptional: false, fill: 'default', value };
 }
 
-export function optional<In, Out>(schema: Schema<In, Out>): OptionalField<In, Out> {
+/** `field` with another default, declared as it is otherwise (its check, what it says besides). */
+export function otherDefault<F extends DefaultField<unknown, unknown>>(field: F, value: F['value']): F {
+  return { ...field, value };
+}
+
+export function optional<S extends AnySchema>(
+  schema: S,
+): OptionalField<Input<S>, Output<S>> & { readonly schema: S } {
   return { schema, inOptional: true, outOptional: true, fill: 'optional' };
 }
 
@@ -171,15 +263,23 @@ export function absentWhen<In, Out, const V extends Out>(
   };
 }
 
+/** `entry` with what its declaration says besides its check (OptionMeta). */
+export function described<const E extends AnyField | AnySchema, const A extends string = never>(
+  entry: E,
+  meta: OptionMeta<A>,
+): FieldOf<E> & { readonly meta: OptionMeta<A> } {
+  return { ...asField(entry), meta } as unknown as FieldOf<E> & { readonly meta: OptionMeta<A> };
+}
+
 /** An object's options: each a Field, or a bare schema (required) such as its tag. */
 export type Shape = Record<string, AnyField | AnySchema>;
 
 type FieldOf<F> = F extends AnyField ? F : F extends Schema<infer I, infer O> ? RequiredField<I, O> : never;
-type FieldIn<F> = FieldOf<F> extends Field<infer I, unknown, boolean, boolean> ? I : never;
+export type FieldIn<F> = FieldOf<F> extends Field<infer I, unknown, boolean, boolean> ? I : never;
 type FieldOut<F> = FieldOf<F> extends Field<unknown, infer O, boolean, boolean> ? O : never;
 type InOptionalKeys<S> = { [K in keyof S]: FieldOf<S[K]>['inOptional'] extends true ? K : never }[keyof S];
 type OutOptionalKeys<S> = { [K in keyof S]: FieldOf<S[K]>['outOptional'] extends true ? K : never }[keyof S];
-type Flat<T> = { [K in keyof T]: T[K] } & {};
+export type Flat<T> = { [K in keyof T]: T[K] } & {};
 
 /** The DSL's type of an options object: options that may be left out are optional. */
 export type ShapeIn<S extends Shape> = Flat<
@@ -200,7 +300,8 @@ export interface ObjectSchema<S extends Shape> extends Schema<ShapeIn<S>, ShapeO
   with(fields: { [K in keyof S]?: S[K] }): ObjectSchema<S>;
 }
 
-function asField(entry: AnyField | AnySchema): AnyField {
+/** An option's entry as a field (a bare schema is a required option). */
+export function asField(entry: AnyField | AnySchema): AnyField {
   return 'fill' in entry ? entry : required(entry as AnySchema);
 }
 
@@ -214,6 +315,11 @@ export function object<const S extends Shape>(
     notOne: (value: unknown, path: string) => string;
     /** Options checked first, in this order (the rest follow in the order of the declaration). */
     checkOrder?: readonly (keyof S & string)[];
+    /**
+     * Options that make the value one at all, as its tags do: when one is missing or bad, the
+     * value is reported as `notOne` (a hub model without a repo is not a model).
+     */
+    essential?: readonly (keyof S & string)[];
   },
   shape: S,
 ): ObjectSchema<S> {
@@ -222,13 +328,20 @@ export function object<const S extends Shape>(
   const checkOrder = [...first, ...keys.filter((key) => !first.includes(key))];
   return {
     shape,
+    fromText: jsonText,
     with: (fields) => object(options, { ...shape, ...fields }),
     read(value, path, issues) {
       const tagsMatch = keys.every((key) => {
         const entry = shape[key]!;
         return !('tag' in entry) || (isRecord(value) && value[key] === entry.tag);
       });
-      if (!isRecord(value) || !tagsMatch) {
+      const essentialRead = (options.essential ?? []).every(
+        (key) =>
+          isRecord(value) &&
+          value[key] !== undefined &&
+          asField(shape[key]!).schema.read(value[key], key, silent) !== undefined,
+      );
+      if (!isRecord(value) || !tagsMatch || !essentialRead) {
         issues.error(path, options.notOne(value, path));
         return undefined;
       }
@@ -258,6 +371,9 @@ export function object<const S extends Shape>(
   };
 }
 
+/** Issues that go nowhere: for trying a read. */
+const silent: Issues = { error: () => undefined };
+
 /** The message for an option name that `what` does not have. */
 export function unknownOption(what: string, name: string, options: readonly string[]): string {
   return `unknown ${what} option '${name}': the options are ${options.join(', ')}`;
@@ -285,6 +401,8 @@ export interface VariantsSchema<C extends Cases> extends Schema<
   { [K in keyof C]: Output<C[K]> }[keyof C]
 > {
   readonly cases: C;
+  /** The tag's option name ('kind'). */
+  readonly key: string;
   /** The case a left-out tag means (`fit` left out is 'linear'), if any. */
   readonly absent?: keyof C & string;
   /** A copy whose cases have other defaults. */
@@ -307,6 +425,9 @@ export function variants<const C extends Cases>(
 ): VariantsSchema<C> {
   return {
     cases,
+    key: options.key,
+    // a command line names the case: optimizer=sgd is { kind: 'sgd' } (its defaults, else the check says what is missing)
+    fromText: { read: (text) => ({ [options.key]: text }) },
     ...(options.absent ? { absent: options.absent } : {}),
     with: (changed) => variants(options, { ...cases, ...changed }),
     read(value, path, issues) {

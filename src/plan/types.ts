@@ -6,14 +6,16 @@
 import type { BackendName } from '../runtime/backend-names.js';
 import type { LayerSelection } from '../models/selection.js';
 import { defaultsOf } from './schema.js';
-import { dataOptions, trainOptions, type DataSpec, type TrainSpec } from './options.js';
-
-/** Where the model comes from. */
-export type ModelSource =
-  | { kind: 'hub'; repo: string; revision?: string }
-  | { kind: 'local'; path: string }
-  /** A built-in model (models/, a folder in $LAYERCUT_MODELS, or generated): resolved by name. */
-  | { kind: 'builtin'; name: string };
+import {
+  dataOptions,
+  methodOptions,
+  trainOptions,
+  type DataSpec,
+  type MethodName,
+  type MethodSpec,
+  type ModelSource,
+  type TrainSpec,
+} from './options.js';
 
 /** How an example becomes a prompt and how its answer is scored. */
 export interface PromptSpec {
@@ -25,27 +27,21 @@ export interface PromptSpec {
   scoring: 'first' | 'sum' | 'mean';
 }
 
-export type MethodName = 'lm' | 'prompt-cls' | 'cls' | 'icl' | 'linear-probe';
-
 /** The methods whose input is the prompt template (with an answer slot and demonstrations). */
 export const promptMethods: ReadonlySet<MethodName> = new Set(['lm', 'prompt-cls', 'icl']);
 
-export interface MethodSpec {
-  kind: MethodName;
-  /** Keep the token and position embeddings fixed. */
-  freezeEmbeddings: boolean;
-  /** Original indices of layers kept fixed. */
-  freezeLayers: number[];
-}
-
 /**
- * The training options' plan types, derived from their one declaration (options.ts): the
- * optimizer, the learning-rate schedule, LoRA adapters, the block replacement, and all of them
- * with the batch size, epochs, clipping, … as a run's `train`; the few-shot data protocol.
+ * The model, method and training options' plan types, derived from their one declaration
+ * (options.ts): where the model comes from, how the run uses it, the optimizer, the
+ * learning-rate schedule, LoRA adapters, the block replacement, and all of them with the batch
+ * size, epochs, clipping, … as a run's `train`; the few-shot data protocol.
  */
 export type {
   DataSpec,
   LoraSpec,
+  MethodName,
+  MethodSpec,
+  ModelSource,
   OptimizerSpec,
   ReplacementSpec,
   ScheduleSpec,
@@ -97,7 +93,7 @@ export interface RunLabels {
 export const PAPER_DEFAULTS: Readonly<{ data: DataSpec; train: TrainSpec; method: MethodSpec }> = {
   data: defaultsOf(dataOptions),
   train: defaultsOf(trainOptions),
-  method: { kind: 'lm', freezeEmbeddings: false, freezeLayers: [] },
+  method: defaultsOf(methodOptions.cases.lm),
 };
 
 /** Metrics of one evaluation. */

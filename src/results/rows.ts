@@ -4,18 +4,34 @@
  * outcomes (accuracy, macro-F1, parameter count). Every view and plot starts from these rows.
  */
 import { parseLayerText, resolveLayerRequest } from '../compile/layers.js';
-import { adapterLabel, replacementLabel, sublayerLabel } from '../plan/healing-labels.js';
+import { columnsOf, type Column } from '../plan/derived.js';
+import { sublayerLabel } from '../plan/healing-labels.js';
+import { dataOptions, methodOptions, trainOptions } from '../plan/options.js';
+import type { Cell } from '../plan/schema.js';
 import { LayercutError } from '../errors.js';
 import { layerText, resolveLayers, type LayerSelection } from '../models/selection.js';
 import type { ModelSource, RunPlan } from '../plan/types.js';
 import { oneLine } from './format.js';
 import { errorMessage, type RunStatus, type StoredRun } from './store.js';
 
-/** A setting's value in a row: text, a number, or absent. */
-export type SettingValue = string | number | boolean | null;
+/** A setting's value in a row: text, a number, a flag, or absent. */
+export type SettingValue = Cell;
 
-/** The columns a plan flattens into. */
+/**
+ * The columns of the options declared in src/plan/options.ts: one per option of `train` (its
+ * optimizer's and schedule's kind and options among them), of the method and of `data`, unless
+ * its declaration says otherwise. A new option there is a new column here.
+ */
+const trainColumns = columnsOf(trainOptions);
+const methodColumns = columnsOf(methodOptions);
+const dataColumns = columnsOf(dataOptions);
+
+/**
+ * The columns a plan flattens into: these, and one per declared option (lr, epochs,
+ * freezeLayers, validation, …: `settingKeys`).
+ */
 export interface RunSettings {
+  [option: string]: SettingValue;
   model: string;
   /** "first 2", "all", "0,5". */
   layers: string;
@@ -28,72 +44,30 @@ export interface RunSettings {
   /** The label words, e.g. "negative: terrible | positive: great". */
   labelWords: string;
   seed: number;
-  optimizer: string;
-  lr: number;
-  weightDecay: number;
-  schedule: string;
-  warmupSteps: number;
-  batchSize: number;
-  gradientAccumulation: number;
-  epochs: number;
-  steps: number | null;
-  maxGradNorm: number;
-  evalEvery: string;
-  earlyStopPatience: number;
-  /** 'fp32' or 'mixed'. */
-  precision: string;
-  /** Healing (src/plan/healing-labels.ts): 'none' or 'lora r8 a8'; 'none' or the replacement; 'none' or 'attn 1,3'. */
-  adapters: string;
-  replace: string;
+  /** 'none' or 'attn 1,3' (src/plan/healing-labels.ts). */
   sublayers: string;
-  freezeEmbeddings: boolean;
-  freezeLayers: string;
-  validation: number;
-  demosPerClass: number;
-  trainPerClass: string;
-  test: number;
-  maxLength: number;
-  truncate: string;
   backend: string | null;
 }
 
 /** What a run is (the model and its cut, the task, the method and the prompt): the first settings columns. */
 const runIdentityKeys = ['model', 'layers', 'keptLayers', 'task', 'method', 'template'] as const;
 
+const names = (columns: readonly Column[]): string[] => columns.map((column) => column.name);
+
 /** Settings columns, in display order. */
-export const settingKeys = [
+export const settingKeys: readonly string[] = [
   ...runIdentityKeys,
   'scoring',
   'labelWords',
   'seed',
-  'optimizer',
-  'lr',
-  'weightDecay',
-  'schedule',
-  'warmupSteps',
-  'batchSize',
-  'gradientAccumulation',
-  'epochs',
-  'steps',
-  'maxGradNorm',
-  'evalEvery',
-  'earlyStopPatience',
-  'precision',
-  'adapters',
-  'replace',
+  ...names(trainColumns),
   'sublayers',
-  'freezeEmbeddings',
-  'freezeLayers',
-  'validation',
-  'demosPerClass',
-  'trainPerClass',
-  'test',
-  'maxLength',
-  'truncate',
+  ...names(methodColumns),
+  ...names(dataColumns),
   'backend',
-] as const satisfies readonly (keyof RunSettings)[];
+];
 
-export type SettingKey = (typeof settingKeys)[number];
+export type SettingKey = string;
 
 /** Settings every runs table shows, varying or not. */
 export const coreSettingKeys: readonly SettingKey[] = [...runIdentityKeys, 'seed', 'lr'];
@@ -133,8 +107,11 @@ export interface RunRow extends RunSettings {
   layersFull: number | null;
 }
 
+/** A column's name. */
+export type RowKey = keyof RunRow & string;
+
 /** The result columns of a row, after its settings. */
-export const resultKeys: readonly (keyof RunRow)[] = [
+export const resultKeys: readonly RowKey[] = [
   'accuracy',
   'macroF1',
   'validationAccuracy',
@@ -151,14 +128,7 @@ export const resultKeys: readonly (keyof RunRow)[] = [
 ];
 
 /** Columns a filter or a view may name. */
-export const rowKeys: readonly (keyof RunRow)[] = [
-  'id',
-  'status',
-  'name',
-  'tags',
-  ...settingKeys,
-  ...resultKeys,
-];
+export const rowKeys: readonly RowKey[] = ['id', 'status', 'name', 'tags', ...settingKeys, ...resultKeys];
 
 export function modelName(source: ModelSource): string {
   switch (source.kind) {
@@ -192,6 +162,10 @@ function keptLayerCount(layers: LayerSelection, layersAfter: number | undefined)
   }
 }
 
+function cells(columns: readonly Column[], options: unknown): Record<string, SettingValue> {
+  return Object.fromEntries(columns.map((column) => [column.name, column.cell(options)]));
+}
+
 /** The plan's settings as flat columns; `layersAfter` (from a result) fills keptLayers for 'all'. */
 export function planSettings(plan: RunPlan, layersAfter?: number): RunSettings {
   const { train, data, method, prompt } = plan;
@@ -207,30 +181,10 @@ export function planSettings(plan: RunPlan, layersAfter?: number): RunSettings {
       .map(([label, words]) => `${label}: ${words.map((w) => w.trim()).join('/')}`)
       .join(' | '),
     seed: plan.seed,
-    optimizer: train.optimizer.kind,
-    lr: train.optimizer.lr,
-    weightDecay: train.optimizer.weightDecay,
-    schedule: train.schedule.kind,
-    warmupSteps: train.schedule.warmupSteps,
-    batchSize: train.batchSize,
-    gradientAccumulation: train.gradientAccumulation,
-    epochs: train.epochs,
-    steps: train.steps ?? null,
-    maxGradNorm: train.maxGradNorm,
-    evalEvery: String(train.evalEvery),
-    earlyStopPatience: train.earlyStopPatience,
-    precision: train.precision ?? 'fp32',
-    adapters: adapterLabel(train.adapters),
-    replace: replacementLabel(train.replace),
+    ...cells(trainColumns, train),
     sublayers: sublayerLabel(plan.sublayers),
-    freezeEmbeddings: method.freezeEmbeddings,
-    freezeLayers: method.freezeLayers.join(','),
-    validation: data.validation,
-    demosPerClass: data.demosPerClass,
-    trainPerClass: String(data.trainPerClass),
-    test: data.test,
-    maxLength: data.maxLength,
-    truncate: data.truncate,
+    ...cells(methodColumns, method),
+    ...cells(dataColumns, data),
     backend: plan.backend ?? null,
   };
 }
@@ -290,7 +244,7 @@ export function varyingSettings(rows: readonly RunRow[]): SettingKey[] {
 }
 
 /** `key=value` conditions; several values of one key mean any of them, different keys all of them. */
-export type RowFilter = Map<keyof RunRow, string[]>;
+export type RowFilter = Map<RowKey, string[]>;
 
 /** Parses `--filter key=value` options. */
 export function parseFilters(specs: readonly string[]): RowFilter {
@@ -308,7 +262,7 @@ export function parseFilters(specs: readonly string[]): RowFilter {
   return filter;
 }
 
-export function isRowKey(key: string): key is keyof RunRow {
+export function isRowKey(key: string): key is RowKey {
   return (rowKeys as readonly string[]).includes(key);
 }
 

@@ -80,7 +80,11 @@ class PerStepScalars {
 /** What every optimizer shares: `step` is `begin`, `update` for each gradient, `finish`. */
 abstract class StepwiseOptimizer implements Optimizer {
   steps = 0;
-  /** The plain kernel set (runtime/ops/registry.ts): numbers as operands. */
+  /**
+   * The plain kernel set (runtime/ops/registry.ts): numbers as operands. Read once, not at each
+   * call as `defineOp` does: the kernel set decides what the optimizer's state holds (AdamW's
+   * plain kernel keeps torch's m and v, the others m̂ and v̂), so a run keeps one for its life.
+   */
   protected readonly plain = kernelSet() === 'plain';
 
   constructor(protected readonly params: Map<string, tf.Variable>) {}
