@@ -50,20 +50,18 @@ const bitWords = new Int32Array(bits.buffer);
  */
 function flatten(programUniform: ProgramUniformLike[], into: number[]): number {
   into.length = 0;
+  for (const { type, data } of programUniform) {
+    into.push(typeCodes[type] ?? -1, data.length);
+    for (const value of data) into.push(value);
+  }
   let hash = 0x811c9dc5;
-  const mix = (value: number) => {
-    into.push(value);
+  for (const value of into) {
     let word = value | 0;
     if (word !== value || Object.is(value, -0)) {
       bits[0] = value;
       word = bitWords[0]! ^ bitWords[1]!;
     }
     hash = Math.imul(hash ^ word, 16777619);
-  };
-  for (const { type, data } of programUniform) {
-    mix(typeCodes[type] ?? -1);
-    mix(data.length);
-    for (const value of data) mix(value);
   }
   return hash;
 }
