@@ -395,6 +395,7 @@ async function measure(layers: number) {
       hostMsPerStep: +median(times).toFixed(1),
       hostMsRuns: times.map((t) => +t.toFixed(1)),
       hostCpuMsPerStep: +median(cpuTimes).toFixed(1),
+      hostCpuMsRuns: cpuTimes.map((t) => +t.toFixed(2)),
       bindGroupsMade: bindGroups.misses + bindGroups.hits > 0 ? perStepOf(made) : null,
       ...Object.fromEntries(
         Object.entries(counts)

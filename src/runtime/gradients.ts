@@ -27,6 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelSet } from './ops/registry.js';
+import { scatterRowsInto } from './webgpu-kernels.js';
 
 /** A recorded op, as tfjs's tape holds it (tfjs-core's TapeNode). */
 interface TapeNode {
@@ -36,6 +37,11 @@ interface TapeNode {
   inputs: tf.NamedTensorMap;
   gradient?: (dys: (tf.Tensor | null)[]) => Record<string, () => tf.Tensor>;
   saved?: tf.Tensor[];
+}
+
+/** A tape node of the backward pass: its inputs on a path from the variables, and all of them. */
+interface BackwardNode extends TapeNode {
+  allInputs: tf.NamedTensorMap;
 }
 
 /** The parts of tfjs's Engine this uses (all of them used by its own `gradients`). */
@@ -52,7 +58,7 @@ interface EngineInternals {
 const isKept = (t: tf.Tensor) => (t as unknown as { kept?: boolean }).kept === true;
 
 /** The nodes on a path from one of `xs` to `y`, inputs not from `xs` pruned (tfjs's rule). */
-function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[] {
+function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): BackwardNode[] {
   const fromX = new Set(xs.map((x) => x.id));
   const nodesFromX = new Set<number>();
   for (const node of tape) {
@@ -74,8 +80,46 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
     .filter((node) => nodesFromX.has(node.id) && nodesToY.has(node.id))
     .map((node) => ({
       ...node,
+      allInputs: node.inputs,
       inputs: Object.fromEntries(Object.entries(node.inputs).filter(([, input]) => fromX.has(input.id))),
     }));
+}
+
+/**
+ * A row lookup's gradient added in place, where the table already has a gradient: for a tied
+ * embedding (GPT-2's token table, looked up for the input tokens and again for the label words
+ * of the LM head), tfjs's gradient is a zero-filled [V, D] with the rows scattered in, then an
+ * add of two [V, D] tensors (GPT2-XL's: 80 M floats each, twice per step). The rows are added
+ * to the gradient there is instead (webgpu-kernels.ts: scatterRowsInto) — the same sum, without
+ * the fill and the add. Only for `gather(x, indices)` on axis 0 without batch dims (the one
+ * reading of its output's shape: tfjs's tape keeps no attributes), whose x has an exclusive
+ * gradient so far. True when done.
+ */
+function addedRowsInPlace(
+  node: BackwardNode,
+  dy: tf.Tensor | null,
+  gradientOf: Map<number, tf.Tensor>,
+): boolean {
+  if (node.kernelName !== 'GatherV2' || !dy) return false;
+  const { x, indices } = node.allInputs;
+  if (!x || !indices || Object.keys(node.inputs).length !== 1 || !node.inputs['x']) return false;
+  const sum = gradientOf.get(x.id);
+  if (!sum || isKept(sum)) return false;
+  for (const [id, other] of gradientOf) if (other === sum && id !== x.id) return false;
+  if (!onlyAxisZero(x.shape, indices.shape, dy.shape)) return false;
+  return scatterRowsInto(sum, dy, indices);
+}
+
+/** Whether `gather(x, indices, axis, batchDims)` gives `out` for axis 0, batch dims 0, and no other choice. */
+function onlyAxisZero(x: number[], indices: number[], out: number[]): boolean {
+  const fits: [number, number][] = [];
+  for (let batchDims = 0; batchDims <= indices.length; batchDims++)
+    for (let axis = batchDims; axis < x.length; axis++) {
+      if (!tf.util.arraysEqual(x.slice(0, batchDims), indices.slice(0, batchDims))) continue;
+      const shape = [...x.slice(0, axis), ...indices.slice(batchDims), ...x.slice(axis + 1)];
+      if (tf.util.arraysEqual(shape, out)) fits.push([axis, batchDims]);
+    }
+  return fits.length === 1 && fits[0]![0] === 0 && fits[0]![1] === 0;
 }
 
 export interface GradientOptions {
@@ -150,6 +194,7 @@ export function variableGrads(
         throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
       const dys = node.outputs.map((output) => gradientOf.get(output.id) ?? null);
       const inputs = Object.entries(node.inputs);
+      if (addedRowsInPlace(node, dys[0] ?? null, gradientOf)) inputs.length = 0; // its one input's gradient is done
       // in a tidy of the node's own: what a gradient function computes for inputs left out (a
       // tf.customGrad op computes every input's gradient) is freed now, not at the end of backward
       const dxs = engine.tidy(() => {
