@@ -40,41 +40,54 @@ export interface UniformCache {
 }
 
 const typeCodes: Record<string, number> = { float32: 1, int32: 2, uint32: 3 };
-const bits = new Float64Array(1);
-const bitWords = new Int32Array(bits.buffer);
 
 /**
- * Uniform values flattened (type code, length, values, … per field) into `into`, and their hash.
- * Two lists are the same uniforms when their flattened values are the same by `Object.is`
- * (NaN equals NaN; −0 is not 0: its bits differ).
+ * Uniform values flattened (type code, length, values, … per field) as float64s, compared and
+ * hashed by their bits: two lists are the same uniforms when their bits are (NaN is NaN; −0 is
+ * not 0: its bits differ).
  */
-function flatten(programUniform: ProgramUniformLike[], into: number[]): number {
-  into.length = 0;
-  for (const { type, data } of programUniform) {
-    into.push(typeCodes[type] ?? -1, data.length);
-    for (const value of data) into.push(value);
-  }
-  let hash = 0x811c9dc5;
-  for (const value of into) {
-    let word = value | 0;
-    if (word !== value || Object.is(value, -0)) {
-      bits[0] = value;
-      word = bitWords[0]! ^ bitWords[1]!;
+class FlatUniforms {
+  values = new Float64Array(64);
+  words = new Uint32Array(this.values.buffer);
+  length = 0;
+
+  /** Flattens `programUniform` into this; returns the hash of its bits. */
+  fill(programUniform: ProgramUniformLike[]): number {
+    let n = 0;
+    for (const { type, data } of programUniform) {
+      if (n + 2 + data.length > this.values.length) this.grow(2 * (n + 2 + data.length));
+      this.values[n++] = typeCodes[type] ?? -1;
+      this.values[n++] = data.length;
+      for (let i = 0; i < data.length; i++) this.values[n++] = data[i]!;
     }
-    hash = Math.imul(hash ^ word, 16777619);
+    this.length = n;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < 2 * n; i++) hash = Math.imul(hash ^ this.words[i]!, 16777619);
+    return hash;
   }
-  return hash;
+
+  /** Whether `stored` (a copy of an earlier fill's words) holds the same bits as this. */
+  sameAs(stored: Uint32Array): boolean {
+    if (stored.length !== 2 * this.length) return false;
+    for (let i = 0; i < stored.length; i++) if (stored[i] !== this.words[i]) return false;
+    return true;
+  }
+
+  copyOfWords(): Uint32Array {
+    return this.words.slice(0, 2 * this.length);
+  }
+
+  private grow(size: number): void {
+    const values = new Float64Array(size);
+    values.set(this.values);
+    this.values = values;
+    this.words = new Uint32Array(values.buffer);
+  }
 }
 
-function sameValues(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
-  return true;
-}
-
-/** A cached uniform buffer and the flattened values it holds. */
+/** A cached uniform buffer and the bits of the values it holds. */
 interface CachedUniforms {
-  values: number[];
+  words: Uint32Array;
   binding: UniformBinding;
 }
 
@@ -84,10 +97,10 @@ export function cacheUniforms(backend: UniformMakingBackend, maxEntries = 4096):
   const cache = new Map<number, CachedUniforms[]>(); // by hash of the values
   let entries = 0;
   const stats = { hits: 0, misses: 0 };
-  const values: number[] = [];
+  const flat = new FlatUniforms();
   backend.makeUniforms = (programUniform) => {
-    const hash = flatten(programUniform, values);
-    const known = cache.get(hash)?.find((entry) => sameValues(entry.values, values));
+    const hash = flat.fill(programUniform);
+    const known = cache.get(hash)?.find((entry) => flat.sameAs(entry.words));
     if (known) {
       stats.hits++;
       return known.binding;
@@ -104,7 +117,7 @@ export function cacheUniforms(backend: UniformMakingBackend, maxEntries = 4096):
     const pending = backend.uniformPendingDisposal;
     if (pending.at(-1) !== binding.buffer) return binding; // not where tfjs puts it: leave it to tfjs
     pending.pop();
-    const entry = { values: [...values], binding };
+    const entry = { words: flat.copyOfWords(), binding };
     const list = cache.get(hash);
     if (list) list.push(entry);
     else cache.set(hash, [entry]);
