@@ -104,7 +104,7 @@ function addedRowsInPlace(
   const { x, indices } = node.allInputs;
   if (!x || !indices || Object.keys(node.inputs).length !== 1 || !node.inputs['x']) return false;
   const sum = gradientOf.get(x.id);
-  if (!sum || isKept(sum)) return false;
+  if (!sum || isKept(sum) || sum.dataId === dy.dataId) return false;
   for (const [id, other] of gradientOf) if (other === sum && id !== x.id) return false;
   if (!onlyAxisZero(x.shape, indices.shape, dy.shape)) return false;
   return scatterRowsInto(sum, dy, indices);
@@ -193,8 +193,8 @@ export function variableGrads(
       if (!node.gradient)
         throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
       const dys = node.outputs.map((output) => gradientOf.get(output.id) ?? null);
-      const inputs = Object.entries(node.inputs);
-      if (addedRowsInPlace(node, dys[0] ?? null, gradientOf)) inputs.length = 0; // its one input's gradient is done
+      // a lookup whose rows went into its table's gradient in place has no gradient left to compute
+      const inputs = addedRowsInPlace(node, dys[0] ?? null, gradientOf) ? [] : Object.entries(node.inputs);
       // in a tidy of the node's own: what a gradient function computes for inputs left out (a
       // tf.customGrad op computes every input's gradient) is freed now, not at the end of backward
       const dxs = engine.tidy(() => {
