@@ -22,7 +22,8 @@
  * --repeats runs of --steps steps; dispatches, bind groups asked for and made (the rest reused),
  * uniform writes, submits, buffers created and destroyed, pipelines compiled per step), then the
  * programs per step.
- * Wall time is noisy on a shared machine; CPU time less so. The host code of a step runs 2–4×
+ * Wall time is noisy on a shared machine; CPU time less so, and the main thread's time on a CPU
+ * (Linux) least. The host code of a step runs 2–4×
  * slower in its first 100–200 steps than after them, while V8 optimizes it: `--warmup 200`
  * measures that steady state, the default 3 steps mostly the time before it.
  *
@@ -35,6 +36,7 @@
  * so that every buffer tfjs makes is invalid and raises an error (counted, not shown), which
  * changes nothing in tfjs's bookkeeping.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { gpt2 } from '../src/models/gpt2.js';
@@ -294,6 +296,15 @@ function benchBatch(): PromptBatch {
   };
 }
 
+/**
+ * Nanoseconds the main thread has run on a CPU (Linux: its schedstat), or undefined elsewhere.
+ * Unlike wall time it leaves out waiting for a CPU on a shared machine, and unlike the process's
+ * CPU time V8's compiler and GC threads and Dawn's.
+ */
+const schedstat = `/proc/self/task/${process.pid}/schedstat`;
+const mainThreadNs = (): number | undefined =>
+  existsSync(schedstat) ? Number(readFileSync(schedstat, 'utf8').split(' ')[0]) : undefined;
+
 const gb = (bytes: number) => +(bytes / 1e9).toFixed(3);
 const perStepOf = (n: number) => +(n / steps).toFixed(2);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -374,6 +385,7 @@ async function measure(layers: number) {
   } else {
     const times: number[] = [];
     const cpuTimes: number[] = [];
+    const mainTimes: number[] = [];
     const bindGroups = webGpuBindGroups()!;
     let made = 0;
     for (let r = 0; r < repeats; r++) {
@@ -381,9 +393,13 @@ async function measure(layers: number) {
       programs.clear();
       const missesBefore = bindGroups.misses;
       const cpu = process.cpuUsage();
+      const mainStart = mainThreadNs();
       const start = performance.now();
       await run(steps);
       times.push((performance.now() - start) / steps);
+      const mainEnd = mainThreadNs();
+      if (mainStart !== undefined && mainEnd !== undefined)
+        mainTimes.push((mainEnd - mainStart) / 1e6 / steps);
       const used = process.cpuUsage(cpu);
       cpuTimes.push((used.user + used.system) / 1000 / steps);
       made = bindGroups.misses - missesBefore;
@@ -396,6 +412,12 @@ async function measure(layers: number) {
       hostMsRuns: times.map((t) => +t.toFixed(1)),
       hostCpuMsPerStep: +median(cpuTimes).toFixed(1),
       hostCpuMsRuns: cpuTimes.map((t) => +t.toFixed(2)),
+      ...(mainTimes.length
+        ? {
+            mainThreadMsPerStep: +median(mainTimes).toFixed(2),
+            mainThreadMsRuns: mainTimes.map((t) => +t.toFixed(2)),
+          }
+        : {}),
       bindGroupsMade: bindGroups.misses + bindGroups.hits > 0 ? perStepOf(made) : null,
       ...Object.fromEntries(
         Object.entries(counts)
