@@ -5,8 +5,10 @@
  * is what bench/train.ts reports as peak GPU memory on a real device.
  *
  *   node --import tsx bench/host-profile.ts [--model small] [--layers 2] [--batch 1] [--seq 128]
- *        [--steps 20] [--precision fp32|mixed]                    host ms, dispatches, … per step
+ *        [--steps 20] [--precision fp32|mixed] [--warmup 3]       host ms, dispatches, … per step
  *   node --cpu-prof --import tsx bench/host-profile.ts             (a .cpuprofile of the same steps)
+ *        [--trace]                                    first each program of one step, with shapes
+ *        [--dawn-toggles skip_validation,…]           Dawn toggles (as bench/train.ts's)
  *   node --import tsx bench/host-profile.ts --memory --model xl --layers 4,8 --batch 16 [--steps 3]
  *        [--lora R]                                               peak bytes, and what holds them
  *
@@ -18,8 +20,12 @@
  *
  * Host mode prints one JSON line (ms per step, wall and this process's CPU time, the median of
  * --repeats runs of --steps steps; dispatches, bind groups asked for and made (the rest reused),
- * uniform writes, submits, buffers created and destroyed per step), then the programs per step.
- * Wall time is noisy on a shared machine; CPU time less so.
+ * uniform writes, submits, buffers created and destroyed, pipelines compiled per step), then the
+ * programs per step.
+ * Wall time is noisy on a shared machine; CPU time less so, and the main thread's time on a CPU
+ * (Linux) least. The host code of a step runs 2–4×
+ * slower in its first 100–200 steps than after them, while V8 optimizes it: `--warmup 200`
+ * measures that steady state, the default 3 steps mostly the time before it.
  *
  * Memory mode prints one JSON line per layer count: peak bytes allocated from the device (used +
  * tfjs's pool of free buffers) and used by tensors during the last of --steps steps, the bytes in
@@ -30,6 +36,7 @@
  * so that every buffer tfjs makes is invalid and raises an error (counted, not shown), which
  * changes nothing in tfjs's bookkeeping.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { gpt2 } from '../src/models/gpt2.js';
@@ -57,8 +64,11 @@ const { values } = parseArgs({
     seq: { type: 'string', default: '128' },
     steps: { type: 'string' },
     repeats: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
     precision: { type: 'string', default: 'fp32' },
     lora: { type: 'string' },
+    trace: { type: 'boolean', default: false },
+    'dawn-toggles': { type: 'string' },
   },
 });
 const presets: Record<string, { width: number; heads: number; vocab: number }> = {
@@ -82,7 +92,8 @@ const loraRank = values.lora === undefined ? undefined : Number(values.lora);
 if (loraRank !== undefined && !(Number.isInteger(loraRank) && loraRank > 0))
   throw new Error(`--lora is a rank (a positive integer), not '${values.lora}'`);
 
-await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
+const dawnToggles = values['dawn-toggles']?.split(',').filter(Boolean);
+await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'], dawnToggles } });
 const device = activeWebGpuDevice()!;
 if (precision === 'mixed') {
   // the null adapter lists no subgroup-matrix configs: put the kernel in place as on an NVIDIA GPU
@@ -100,6 +111,7 @@ const counts = {
   buffersCreated: 0,
   bufferBytesCreated: 0,
   buffersDestroyed: 0,
+  pipelinesCompiled: 0,
   deviceErrors: 0,
 };
 const resetCounts = () => {
@@ -122,6 +134,11 @@ const writeBuffer = device.queue.writeBuffer.bind(device.queue) as (...args: unk
 );
 const submit = device.queue.submit.bind(device.queue);
 device.queue.submit = (buffers) => (counts.submits++, submit(buffers));
+const createComputePipeline = device.createComputePipeline.bind(device);
+device.createComputePipeline = (descriptor) => (
+  counts.pipelinesCompiled++,
+  createComputePipeline(descriptor)
+);
 const createBuffer = device.createBuffer.bind(device);
 device.createBuffer = (descriptor) => {
   counts.buffersCreated++;
@@ -169,10 +186,17 @@ interface BackendInternals {
   submitQueue(): void;
 }
 const backend = tf.backend() as unknown as BackendInternals;
+/** --trace: each program of one step, with its inputs' and output's shapes. */
+const trace = { on: false, lines: [] as string[] };
 const runWebGPUProgram = backend.runWebGPUProgram.bind(backend);
 backend.runWebGPUProgram = (program, ...rest) => {
   const name = `${program.constructor.name} ${program.shaderKey.split('_')[0]}`;
   programs.set(name, (programs.get(name) ?? 0) + 1);
+  if (trace.on) {
+    const inputs = rest[0] as { shape: number[] }[];
+    const output = (program as unknown as { outputShape: number[] }).outputShape;
+    trace.lines.push(`${name} [${inputs.map((t) => t.shape.join('x')).join(', ')}] → ${output.join('x')}`);
+  }
   return runWebGPUProgram(program, ...rest);
 };
 
@@ -272,6 +296,15 @@ function benchBatch(): PromptBatch {
   };
 }
 
+/**
+ * Nanoseconds the main thread has run on a CPU (Linux: its schedstat), or undefined elsewhere.
+ * Unlike wall time it leaves out waiting for a CPU on a shared machine, and unlike the process's
+ * CPU time V8's compiler and GC threads and Dawn's.
+ */
+const schedstat = `/proc/self/task/${process.pid}/schedstat`;
+const mainThreadNs = (): number | undefined =>
+  existsSync(schedstat) ? Number(readFileSync(schedstat, 'utf8').split(' ')[0]) : undefined;
+
 const gb = (bytes: number) => +(bytes / 1e9).toFixed(3);
 const perStepOf = (n: number) => +(n / steps).toFixed(2);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -310,7 +343,14 @@ async function measure(layers: number) {
     await finish();
     tf.dispose(losses);
   };
-  await run(values.memory ? Math.max(1, steps - 1) : 3); // compiles every program, makes the optimizer state
+  // compiles every program, makes the optimizer state (and, long enough, lets V8 optimize the host code)
+  await run(values.memory ? Math.max(1, steps - 1) : Number(values.warmup));
+  if (values.trace) {
+    trace.on = true;
+    await run(1);
+    trace.on = false;
+    console.log(trace.lines.map((l, i) => `${String(i + 1).padStart(4)}  ${l}`).join('\n'));
+  }
   let line: Record<string, unknown>;
   if (values.memory) {
     phase = 'forward';
@@ -345,6 +385,7 @@ async function measure(layers: number) {
   } else {
     const times: number[] = [];
     const cpuTimes: number[] = [];
+    const mainTimes: number[] = [];
     const bindGroups = webGpuBindGroups()!;
     let made = 0;
     for (let r = 0; r < repeats; r++) {
@@ -352,9 +393,13 @@ async function measure(layers: number) {
       programs.clear();
       const missesBefore = bindGroups.misses;
       const cpu = process.cpuUsage();
+      const mainStart = mainThreadNs();
       const start = performance.now();
       await run(steps);
       times.push((performance.now() - start) / steps);
+      const mainEnd = mainThreadNs();
+      if (mainStart !== undefined && mainEnd !== undefined)
+        mainTimes.push((mainEnd - mainStart) / 1e6 / steps);
       const used = process.cpuUsage(cpu);
       cpuTimes.push((used.user + used.system) / 1000 / steps);
       made = bindGroups.misses - missesBefore;
@@ -366,6 +411,13 @@ async function measure(layers: number) {
       hostMsPerStep: +median(times).toFixed(1),
       hostMsRuns: times.map((t) => +t.toFixed(1)),
       hostCpuMsPerStep: +median(cpuTimes).toFixed(1),
+      hostCpuMsRuns: cpuTimes.map((t) => +t.toFixed(2)),
+      ...(mainTimes.length
+        ? {
+            mainThreadMsPerStep: +median(mainTimes).toFixed(2),
+            mainThreadMsRuns: mainTimes.map((t) => +t.toFixed(2)),
+          }
+        : {}),
       bindGroupsMade: bindGroups.misses + bindGroups.hits > 0 ? perStepOf(made) : null,
       ...Object.fromEntries(
         Object.entries(counts)

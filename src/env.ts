@@ -95,7 +95,7 @@ export const variables = {
     type: 'flag',
     default: 'off',
     description:
-      'WebGPU: a new bind group for every dispatch, as tfjs makes them (to compare host time; src/runtime/bind-groups.ts)',
+      'WebGPU: a new bind group and uniform buffer for every dispatch, as tfjs makes them (to compare host time; src/runtime/bind-groups.ts, uniforms.ts)',
     read: flag,
   }),
   noFlashAttention: variable({

@@ -18,37 +18,59 @@ export interface BindGroupCache {
   readonly misses: number;
 }
 
-/** Wraps `device.createBindGroup` with the cache; bind groups with non-buffer resources pass through. */
+/** A level of the cache: the bind group of the entries that led here, and the levels below by the next key. */
+interface CacheLevel {
+  group?: GPUBindGroup;
+  next: Map<unknown, CacheLevel>;
+}
+
+const newLevel = (): CacheLevel => ({ next: new Map() });
+
+function below(level: CacheLevel, key: unknown): CacheLevel {
+  let next = level.next.get(key);
+  if (!next) level.next.set(key, (next = newLevel()));
+  return next;
+}
+
+/**
+ * Wraps `device.createBindGroup` with the cache; bind groups with non-buffer resources (or
+ * entries out of binding order) pass through.
+ *
+ * The cache is a tree walked by the layout, then each entry's buffer and, where given, its
+ * range (no key strings to build per dispatch).
+ */
 export function cacheBindGroups(device: GPUDevice, maxEntries = 16384): BindGroupCache {
-  const ids = new WeakMap<object, number>();
-  let nextId = 1;
-  const idOf = (o: object) => {
-    let id = ids.get(o);
-    if (id === undefined) ids.set(o, (id = nextId++));
-    return id;
-  };
   const stats = { hits: 0, misses: 0 };
-  const cache = new Map<string, GPUBindGroup>();
+  let root = newLevel();
+  let entries = 0;
 
   rememberBindGroupLayouts(device);
   const create = device.createBindGroup.bind(device);
   device.createBindGroup = (descriptor) => {
-    let key = String(idOf(descriptor.layout));
+    let level = below(root, descriptor.layout);
+    let index = 0;
     for (const entry of descriptor.entries as Iterable<GPUBindGroupEntry>) {
       const binding = entry.resource as Partial<GPUBufferBinding>;
-      if (!binding.buffer) return create(descriptor); // a texture or sampler: not cached
-      key += `|${entry.binding}:${idOf(binding.buffer)}:${binding.offset ?? 0}:${binding.size ?? ''}`;
+      if (!binding.buffer || entry.binding !== index++) return create(descriptor); // not cached
+      level = below(level, binding.buffer);
+      const { offset = 0, size } = binding;
+      // a range from 0 (tfjs's uniforms) by its size alone: a number, never a buffer
+      if (offset !== 0) level = below(level, `${offset} ${size ?? ''}`);
+      else if (size !== undefined) level = below(level, size);
     }
-    const known = cache.get(key);
-    if (known) {
+    if (level.group) {
       stats.hits++;
-      return known;
+      return level.group;
     }
     stats.misses++;
-    if (cache.size >= maxEntries) cache.clear();
-    const group = create(descriptor);
-    cache.set(key, group);
-    return group;
+    if (entries >= maxEntries) {
+      root = newLevel(); // full: start again, from the next bind group on
+      entries = 0;
+      return create(descriptor);
+    }
+    level.group = create(descriptor);
+    entries++;
+    return level.group;
   };
   return stats;
 }

@@ -49,26 +49,23 @@ export interface BufferPeaks {
 
 /** Wraps `manager.acquireBuffer` to record the highest used and allocated bytes. */
 export function trackBufferPeaks(manager: AcquiringManagerLike): BufferPeaks {
-  const peaks = { used: manager.numBytesUsed, allocated: manager.numBytesAllocated };
+  const peaks = {
+    peakUsedBytes: manager.numBytesUsed,
+    peakAllocatedBytes: manager.numBytesAllocated,
+    reset() {
+      peaks.peakUsedBytes = manager.numBytesUsed;
+      peaks.peakAllocatedBytes = manager.numBytesAllocated;
+    },
+  };
   const acquire = manager.acquireBuffer.bind(manager);
   manager.acquireBuffer = (size, usage, mappedAtCreation, reuse) => {
     const buffer = acquire(size, usage, mappedAtCreation, reuse);
-    if (manager.numBytesUsed > peaks.used) peaks.used = manager.numBytesUsed;
-    if (manager.numBytesAllocated > peaks.allocated) peaks.allocated = manager.numBytesAllocated;
+    if (manager.numBytesUsed > peaks.peakUsedBytes) peaks.peakUsedBytes = manager.numBytesUsed;
+    if (manager.numBytesAllocated > peaks.peakAllocatedBytes)
+      peaks.peakAllocatedBytes = manager.numBytesAllocated;
     return buffer;
   };
-  return {
-    get peakUsedBytes() {
-      return peaks.used;
-    },
-    get peakAllocatedBytes() {
-      return peaks.allocated;
-    },
-    reset() {
-      peaks.used = manager.numBytesUsed;
-      peaks.allocated = manager.numBytesAllocated;
-    },
-  };
+  return peaks;
 }
 
 /** The fields of tfjs-webgpu's BufferManager `stableBufferOrder` uses. */
@@ -99,8 +96,9 @@ export function stableBufferOrder(manager: FreeListManagerLike): (buffer: object
     const free = manager.freeBuffers.get(`${buffer.size}_${buffer.usage}`);
     if (!free || free.at(-1) !== buffer) return; // destroyed, not pooled
     // tfjs pops from the end: keep the list in descending order, the first-made buffer last
-    free.pop();
     const n = orderOf(buffer);
+    if (free.length < 2 || orderOf(free[free.length - 2]!) > n) return; // already in place
+    free.pop();
     let low = 0;
     let high = free.length;
     while (low < high) {

@@ -8,6 +8,8 @@
  *
  *   m̂ ← β1·m̂ + g      v̂ ← β2·v̂ + g²      p ← p·decay − A · m̂ / (√v̂ + E)
  *
+ * (decay is 1 for a parameter that does not decay).
+ *
  * It is one of tfjs's programs, queued with the others (so it can run for one parameter while
  * the backward pass still computes the others' gradients): the parameter is its output, written
  * in place, and the moments are inputs it also writes (`writesBinding`). Tensors whose data
@@ -27,11 +29,13 @@ export interface FusedAdamWUpdate {
   decays: boolean;
 }
 
-/** The step's scalars, as in `AdamW.step`: A, E, the decay factor (1 − lr·wd), β1, β2. */
+/**
+ * The step's scalars, as in `AdamW.step`: `perStep` makes (once per step, on first call) the
+ * device tensor [A, E, decay factor (1 − lr·wd)], which change from step to step (one upload per
+ * step, and the uniforms of every pass the same each step: ./uniforms.ts); β1 and β2 are uniforms.
+ */
 export interface FusedAdamWScalars {
-  scale: number;
-  eps: number;
-  decay: number;
+  perStep: () => tf.Tensor1D;
   beta1: number;
   beta2: number;
 }
@@ -58,17 +62,18 @@ function activeWebGpu(): WebGpuBackendInternals | undefined {
 const adamWProgram = (shape: number[]) => {
   const program = new ElementwiseProgram(
     shape,
-    ['g', 'm', 'v'],
+    ['g', 'm', 'v', 'step'],
     'layercutAdamW',
     `    let gi = g[index];
     let mi = uniforms.beta1 * m[index] + gi;
     let vi = uniforms.beta2 * v[index] + gi * gi;
     m[index] = mi;
     v[index] = vi;
-    result[index] = result[index] * uniforms.decay - uniforms.scale * mi / (sqrt(vi) + uniforms.eps);`,
+    let decay = select(1.0, step[2], uniforms.decays != 0.0);
+    result[index] = result[index] * decay - step[0] * mi / (sqrt(vi) + step[1]);`,
     `${writesBinding('m')}\n${writesBinding('v')}`,
   );
-  program.uniforms = 'scale : f32, eps : f32, decay : f32, beta1 : f32, beta2 : f32,';
+  program.uniforms = 'decays : f32, beta1 : f32, beta2 : f32,';
   return program;
 };
 
@@ -86,15 +91,13 @@ export function fusedAdamWUpdate(u: FusedAdamWUpdate, scalars: FusedAdamWScalars
     [u.param, u.m, u.v].every(exclusive) &&
     u.param.size > 0;
   if (!ok) return false;
-  const uniforms: ProgramUniform[] = [
-    scalars.scale,
-    scalars.eps,
-    u.decays ? scalars.decay : 1,
-    scalars.beta1,
-    scalars.beta2,
-  ].map((value) => ({ type: 'float32', data: [value] }));
+  const uniforms: ProgramUniform[] = [u.decays ? 1 : 0, scalars.beta1, scalars.beta2].map((value) => ({
+    type: 'float32',
+    data: [value],
+  }));
   const out: tf.TensorInfo = { dataId: u.param.dataId, shape: u.param.shape, dtype: u.param.dtype };
-  backend.runWebGPUProgram(adamWProgram(u.param.shape), [u.grad, u.m, u.v], 'float32', uniforms, out);
+  const inputs = [u.grad, u.m, u.v, scalars.perStep()];
+  backend.runWebGPUProgram(adamWProgram(u.param.shape), inputs, 'float32', uniforms, out);
   // CPU copies tfjs cached from earlier reads are stale now
   for (const t of [u.param, u.m, u.v]) backend.tensorMap.get(t.dataId).values = undefined;
   return true;

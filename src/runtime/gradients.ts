@@ -27,6 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelSet } from './ops/registry.js';
+import { scatterRowsInto } from './webgpu-kernels.js';
 
 /** A recorded op, as tfjs's tape holds it (tfjs-core's TapeNode). */
 interface TapeNode {
@@ -36,6 +37,13 @@ interface TapeNode {
   inputs: tf.NamedTensorMap;
   gradient?: (dys: (tf.Tensor | null)[]) => Record<string, () => tf.Tensor>;
   saved?: tf.Tensor[];
+}
+
+/** A tape node of the backward pass, and those of its inputs on a path from the variables. */
+interface BackwardNode {
+  op: TapeNode;
+  /** The differentiated inputs as [name, tensor] pairs, in their order. */
+  inputs: [string, tf.Tensor][];
 }
 
 /** The parts of tfjs's Engine this uses (all of them used by its own `gradients`). */
@@ -51,31 +59,78 @@ interface EngineInternals {
 /** A tensor flagged by `tf.keep` (tfjs's internal flag): never disposed here. */
 const isKept = (t: tf.Tensor) => (t as unknown as { kept?: boolean }).kept === true;
 
-/** The nodes on a path from one of `xs` to `y`, inputs not from `xs` pruned (tfjs's rule). */
-function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[] {
+/**
+ * The nodes on a path from one of `xs` to `y`, inputs not from `xs` pruned (tfjs's rule). In
+ * plain loops: it walks the whole tape (every op of the forward pass) at every step.
+ */
+function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): BackwardNode[] {
   const fromX = new Set(xs.map((x) => x.id));
-  const nodesFromX = new Set<number>();
-  for (const node of tape) {
-    if (Object.values(node.inputs).some((input) => fromX.has(input.id))) {
-      for (const output of node.outputs) fromX.add(output.id);
-      nodesFromX.add(node.id);
-    }
-  }
+  const isFromX: boolean[] = [];
+  tape.forEach((node, i) => {
+    for (const name in node.inputs)
+      if (fromX.has(node.inputs[name]!.id)) {
+        for (const output of node.outputs) fromX.add(output.id);
+        isFromX[i] = true;
+        return;
+      }
+  });
   const leadsToY = new Set([y.id]);
-  const nodesToY = new Set<number>();
+  const isToY: boolean[] = [];
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i]!;
     if (node.outputs.some((output) => leadsToY.has(output.id))) {
-      for (const input of Object.values(node.inputs)) leadsToY.add(input.id);
-      nodesToY.add(node.id);
+      for (const name in node.inputs) leadsToY.add(node.inputs[name]!.id);
+      isToY[i] = true;
     }
   }
-  return tape
-    .filter((node) => nodesFromX.has(node.id) && nodesToY.has(node.id))
-    .map((node) => ({
-      ...node,
-      inputs: Object.fromEntries(Object.entries(node.inputs).filter(([, input]) => fromX.has(input.id))),
-    }));
+  const nodes: BackwardNode[] = [];
+  tape.forEach((node, i) => {
+    if (!isFromX[i] || !isToY[i]) return;
+    const inputs: [string, tf.Tensor][] = [];
+    for (const name in node.inputs) {
+      const input = node.inputs[name]!;
+      if (fromX.has(input.id)) inputs.push([name, input]);
+    }
+    nodes.push({ op: node, inputs });
+  });
+  return nodes;
+}
+
+/**
+ * A row lookup's gradient added in place, where the table already has a gradient: for a tied
+ * embedding (GPT-2's token table, looked up for the input tokens and again for the label words
+ * of the LM head), tfjs's gradient is a zero-filled [V, D] with the rows scattered in, then an
+ * add of two [V, D] tensors (GPT2-XL's: 80 M floats each, twice per step). The rows are added
+ * to the gradient there is instead (webgpu-kernels.ts: scatterRowsInto) — the same sum, without
+ * the fill and the add. Only for `gather(x, indices)` on axis 0 without batch dims (the one
+ * reading of its output's shape: tfjs's tape keeps no attributes), whose x has an exclusive
+ * gradient so far. True when done.
+ */
+function addedRowsInPlace(
+  { op, inputs }: BackwardNode,
+  dy: tf.Tensor | null,
+  gradientOf: Map<number, tf.Tensor>,
+): boolean {
+  if (op.kernelName !== 'GatherV2' || !dy) return false;
+  const { x, indices } = op.inputs;
+  if (!x || !indices || inputs.length !== 1 || inputs[0]![0] !== 'x') return false;
+  const sum = gradientOf.get(x.id);
+  if (!sum || isKept(sum) || sum.dataId === dy.dataId) return false;
+  for (const [id, other] of gradientOf) if (other === sum && id !== x.id) return false;
+  if (!onlyAxisZero(x.shape, indices.shape, dy.shape)) return false;
+  return scatterRowsInto(sum, dy, indices);
+}
+
+/** Whether `gather(x, indices, axis, batchDims)` gives `out` for axis 0, batch dims 0, and no other choice. */
+function onlyAxisZero(x: number[], indices: number[], out: number[]): boolean {
+  const fits: [number, number][] = [];
+  for (let batchDims = 0; batchDims <= indices.length; batchDims++)
+    for (let axis = batchDims; axis < x.length; axis++) {
+      if (!tf.util.arraysEqual(x.slice(0, batchDims), indices.slice(0, batchDims))) continue;
+      const shape = [...x.slice(0, axis), ...indices.slice(batchDims), ...x.slice(axis + 1)];
+      if (tf.util.arraysEqual(shape, out)) fits.push([axis, batchDims]);
+    }
+  return fits.length === 1 && fits[0]![0] === 0 && fits[0]![1] === 0;
 }
 
 export interface GradientOptions {
@@ -126,7 +181,7 @@ export function variableGrads(
   const nodes = nodesFromXsToY(tape, variables, y);
   // an op not on a path from the variables to y is never differentiated: what it saved goes now
   // (with LoRA: the frozen embedding and the first layer up to its first adapter)
-  const differentiated = new Set(nodes.map((node) => node.id));
+  const differentiated = new Set(nodes.map((node) => node.op.id));
   for (const node of tape)
     if (!differentiated.has(node.id)) for (const saved of node.saved ?? []) saved.dispose();
   // node index → the variables whose gradient is complete once that node has run (their first use)
@@ -134,7 +189,7 @@ export function variableGrads(
   if (options.onReady) {
     const firstUse = new Map<number, number>();
     nodes.forEach((node, i) => {
-      for (const input of Object.values(node.inputs)) if (!firstUse.has(input.id)) firstUse.set(input.id, i);
+      for (const [, input] of node.inputs) if (!firstUse.has(input.id)) firstUse.set(input.id, i);
     });
     for (const v of variables) {
       const at = firstUse.get(v.id);
@@ -146,17 +201,19 @@ export function variableGrads(
     const gradientOf = new Map<number, tf.Tensor>([[y.id, tf.ones(y.shape)]]); // tensor id → dL/dt
     for (let i = nodes.length - 1; i >= 0; i--) {
       const node = nodes[i]!;
-      if (!node.gradient)
-        throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
-      const dys = node.outputs.map((output) => gradientOf.get(output.id) ?? null);
-      const inputs = Object.entries(node.inputs);
+      const op = node.op;
+      if (!op.gradient)
+        throw new Error(`Cannot compute gradient: gradient function not found for ${op.kernelName}.`);
+      const dys = op.outputs.map((output) => gradientOf.get(output.id) ?? null);
+      // a lookup whose rows went into its table's gradient in place has no gradient left to compute
+      const inputs = addedRowsInPlace(node, dys[0] ?? null, gradientOf) ? [] : node.inputs;
       // in a tidy of the node's own: what a gradient function computes for inputs left out (a
       // tf.customGrad op computes every input's gradient) is freed now, not at the end of backward
       const dxs = engine.tidy(() => {
-        const inputGradients = node.gradient!(dys);
+        const inputGradients = op.gradient!(dys);
         return inputs.map(([inputName]) => {
           const gradient = inputGradients[inputName];
-          if (!gradient) throw new Error(`Cannot backprop through input ${inputName} of ${node.kernelName}.`);
+          if (!gradient) throw new Error(`Cannot backprop through input ${inputName} of ${op.kernelName}.`);
           return engine.tidy(gradient);
         });
       });
@@ -164,11 +221,11 @@ export function variableGrads(
         const dx = dxs[k]!;
         if (dx.dtype !== 'float32')
           throw new Error(
-            `The gradient of input '${inputName}' of ${node.kernelName} is ${dx.dtype}, not float32`,
+            `The gradient of input '${inputName}' of ${op.kernelName} is ${dx.dtype}, not float32`,
           );
         if (!tf.util.arraysEqual(dx.shape, input.shape))
           throw new Error(
-            `The gradient of input '${inputName}' of ${node.kernelName} has shape [${dx.shape}], not [${input.shape}]`,
+            `The gradient of input '${inputName}' of ${op.kernelName} has shape [${dx.shape}], not [${input.shape}]`,
           );
         const sum = gradientOf.get(input.id);
         if (sum) {
@@ -180,13 +237,13 @@ export function variableGrads(
       }
       // Nothing reads this node's output gradients or saved tensors again. An output gradient
       // a gradient function passed through unchanged is now an input's: keep that one.
-      const passedOn = new Set(Object.values(node.inputs).map((input) => gradientOf.get(input.id)));
-      for (const output of node.outputs) {
+      const passedOn = (dy: tf.Tensor) => node.inputs.some(([, input]) => gradientOf.get(input.id) === dy);
+      for (const output of op.outputs) {
         const dy = gradientOf.get(output.id);
-        if (dy && !passedOn.has(dy) && !isKept(dy)) dy.dispose();
+        if (dy && !passedOn(dy) && !isKept(dy)) dy.dispose();
         gradientOf.delete(output.id);
       }
-      for (const saved of node.saved ?? []) saved.dispose();
+      for (const saved of op.saved ?? []) saved.dispose();
       for (const v of readyAfter.get(i) ?? []) {
         const grad = gradientOf.get(v.id);
         gradientOf.delete(v.id);

@@ -26,7 +26,16 @@ export function countHostTensors(): HostTensorCount {
   const engine = tf.engine() as unknown as { makeTensor: MakeTensor };
   const previous = engine.makeTensor;
   let active = true;
-  const count = { tensors: 0, bytes: 0 };
+  const count = {
+    tensors: 0,
+    bytes: 0,
+    stop() {
+      if (!active) return;
+      active = false;
+      // unhook only if no later count wrapped ours; otherwise ours stays as a silent pass-through
+      if (engine.makeTensor === counting) engine.makeTensor = previous;
+    },
+  };
   const counting: MakeTensor = function (this: unknown, values, shape, dtype, backend) {
     const t = previous.call(this, values, shape, dtype, backend);
     if (active) {
@@ -36,18 +45,5 @@ export function countHostTensors(): HostTensorCount {
     return t;
   };
   engine.makeTensor = counting;
-  return {
-    get tensors() {
-      return count.tensors;
-    },
-    get bytes() {
-      return count.bytes;
-    },
-    stop() {
-      if (!active) return;
-      active = false;
-      // unhook only if no later count wrapped ours; otherwise ours stays as a silent pass-through
-      if (engine.makeTensor === counting) engine.makeTensor = previous;
-    },
-  };
+  return count;
 }

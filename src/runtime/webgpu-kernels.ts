@@ -8,9 +8,13 @@
  *
  * `UnsortedSegmentSum` of rows (that segment sum) scatters dy's rows into a zero-filled [V, D]
  * without tfjs's two transposes and its [D, V] buffer (fused/scatter-rows.ts).
+ *
+ * `scatterRowsInto` adds rows into a gradient the table already has, in place: the backward
+ * pass uses it for a second lookup of the same table (src/runtime/gradients.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { scatterRows } from './fused/scatter-rows.js';
+import type { ProgramUniform, WebGpuProgram } from './fused/program.js';
+import { scatterRows, ScatterRowsProgram } from './fused/scatter-rows.js';
 import { kernelSet } from './ops/registry.js';
 
 interface RefCountingBackend {
@@ -33,6 +37,60 @@ const transposeKernel: tf.KernelFunc = (args) => {
   }
   return fallbackTranspose!(args);
 };
+
+/** The part of tfjs's WebGPUBackend `scatterRowsInto` uses. */
+interface ProgramRunningBackend {
+  tensorMap: { get(dataId: object): { refCount: number } | undefined };
+  runWebGPUProgram(
+    program: WebGpuProgram,
+    inputs: tf.TensorInfo[],
+    dtype: tf.DataType,
+    uniforms: ProgramUniform[],
+    output: tf.TensorInfo,
+  ): tf.TensorInfo;
+}
+
+/**
+ * target[ids[n], i] += rows[n, i] in place, on the webgpu backend with layercut's kernels: the
+ * gradient of a row lookup (`gather(table, ids)`, dL/d(lookup) = rows) added to `target`, a
+ * gradient the table [V, ...inner] already has, without a zero-filled [V, ...inner] and an add.
+ * rows: [N, ...inner] float32, ids: N int32 (any shape). False (nothing done) where this does
+ * not apply: another backend or kernel set, other dtypes or shapes, or target's data shared with
+ * another tensor.
+ */
+export function scatterRowsInto(target: tf.Tensor, rows: tf.Tensor, ids: tf.Tensor): boolean {
+  if (kernelSet() !== 'webgpu' || fallbackSegmentSum === undefined) return false;
+  const inner = target.shape.slice(1);
+  const rowSize = inner.reduce((a, b) => a * b, 1);
+  const fits =
+    target.dtype === 'float32' &&
+    rows.dtype === 'float32' &&
+    ids.dtype === 'int32' &&
+    target.rank >= 2 &&
+    rows.size === ids.size * rowSize &&
+    rows.size > 0;
+  if (!fits) return false;
+  const backend = tf.backend() as unknown as ProgramRunningBackend;
+  if (backend.tensorMap.get(target.dataId)?.refCount !== 1) return false;
+  const uniforms: ProgramUniform[] = [
+    { type: 'int32', data: [rows.size] },
+    { type: 'int32', data: [rowSize] },
+    { type: 'int32', data: [target.shape[0]!] },
+  ];
+  tf.tidy(() => {
+    const flatRows = tf.reshape(rows, [ids.size, ...inner]);
+    const flatIds = tf.reshape(ids, [ids.size]);
+    const out = { dataId: target.dataId, shape: target.shape, dtype: target.dtype };
+    backend.runWebGPUProgram(
+      new ScatterRowsProgram(rows.size, target.shape),
+      [flatRows, flatIds],
+      'float32',
+      uniforms,
+      out,
+    );
+  });
+  return true;
+}
 
 /** Puts `kernelFunc` in place of tfjs's `name` kernel on webgpu; returns tfjs's (or the earlier fallback). */
 function replaceKernel(

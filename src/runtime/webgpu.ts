@@ -39,6 +39,7 @@ import {
 } from './buffer-pool.js';
 import { releaseDeviceConstants } from './constants.js';
 import { installDirectiveHoisting } from './shader-directives.js';
+import { cacheUniforms, type UniformMakingBackend } from './uniforms.js';
 import {
   installTensorCoreMatMul,
   pickSubgroupMatrix,
@@ -333,6 +334,7 @@ export async function startWebGpuBackend(
     capBufferPool(manager, poolCapBytes());
     stableBufferOrder(manager);
     const bindGroups = envValue('noBindGroupCache') ? { hits: 0, misses: 0 } : cacheBindGroups(device);
+    if (!envValue('noBindGroupCache')) cacheUniforms(backend as unknown as UniformMakingBackend);
     tracked = { peaks: trackBufferPeaks(manager), manager, bindGroups };
     if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => backend, 3 /* tfjs's own priority for webgpu */);

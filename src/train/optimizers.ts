@@ -166,25 +166,29 @@ export class AdamW extends StepwiseOptimizer {
       };
     }
     const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t) / Math.sqrt(1 - this.beta2);
-    const scalars = {
-      scale: (lr / (1 - this.beta1 ** t)) * (1 - this.beta1) * sqrtBias2,
-      eps: eps * sqrtBias2,
-      decay: 1 - lr * this.weightDecay,
+    // A, E and the decay factor
+    const perStep = [
+      (lr / (1 - this.beta1 ** t)) * (1 - this.beta1) * sqrtBias2,
+      eps * sqrtBias2,
+      1 - lr * this.weightDecay,
+    ];
+    // as device scalars, uploaded once, when a parameter first needs tfjs ops
+    let uploaded: tf.Scalar[] | undefined;
+    // as one device tensor for the fused pass, uploaded once, when a parameter first takes it
+    let fusedPerStep: tf.Tensor1D | undefined;
+    const fusedScalars = {
+      perStep: () => (fusedPerStep ??= tf.keep(tf.tensor1d(perStep))),
       beta1: this.beta1,
       beta2: this.beta2,
     };
-    // [A, E, decay] as device scalars, uploaded once, when a parameter first needs tfjs ops
-    let uploaded: tf.Scalar[] | undefined;
     return {
       update: (name, grad) => {
         const param = this.paramOf(name);
         const { m, v } = this.momentsOf(name, param);
         const decays = this.weightDecay > 0 && this.decaying.has(name);
         // on webgpu: one in-place pass (src/runtime/fused-adamw.ts)
-        if (fusedAdamWUpdate({ param, grad, m, v, decays }, scalars)) return;
-        uploaded ??= tf.tidy(() =>
-          this.perStep.upload([scalars.scale, scalars.eps, scalars.decay]).map((x) => tf.keep(x)),
-        );
+        if (fusedAdamWUpdate({ param, grad, m, v, decays }, fusedScalars)) return;
+        uploaded ??= tf.tidy(() => this.perStep.upload(perStep).map((x) => tf.keep(x)));
         const [a, e, decay] = uploaded as [tf.Scalar, tf.Scalar, tf.Scalar];
         tf.tidy(() => {
           m.assign(tf.add(tf.mul(m, this.beta1Tensor), grad));
@@ -193,7 +197,7 @@ export class AdamW extends StepwiseOptimizer {
           param.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), e)), a)));
         });
       },
-      finish: () => tf.dispose(uploaded),
+      finish: () => tf.dispose([...(uploaded ?? []), ...(fusedPerStep ? [fusedPerStep] : [])]),
     };
   }
 

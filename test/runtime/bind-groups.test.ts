@@ -7,6 +7,7 @@ import { loadModel } from '../../src/models/load.js';
 import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
 import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
+import { cacheBindGroups } from '../../src/runtime/bind-groups.js';
 import { activeWebGpuDevice, webGpuBindGroups } from '../../src/runtime/webgpu.js';
 import { promptLmLoss } from '../../src/train/objectives.js';
 import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
@@ -45,6 +46,49 @@ describe('the webgpu buffer pool', () => {
 });
 
 describe('bind groups', () => {
+  it('the same layout, buffers and ranges get the same bind group; another range or a full cache another', () => {
+    const device = activeWebGpuDevice()!;
+    const wrapped = device.createBindGroup;
+    try {
+      const cache = cacheBindGroups(device, 3); // a second cache in front of the backend's, for its own counts
+      const pipeline = device.createComputePipeline({
+        layout: 'auto',
+        compute: {
+          module: device.createShaderModule({
+            code: `@group(0) @binding(0) var<storage, read_write> out : array<f32>;
+@group(0) @binding(1) var<uniform> u : vec4<f32>;
+@compute @workgroup_size(1) fn main() { out[0] = u.x; }`,
+          }),
+          entryPoint: 'main',
+        },
+      });
+      const layout = pipeline.getBindGroupLayout(0);
+      const storage = [0, 1].map(() => device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE }));
+      const uniform = device.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM });
+      const group = (out: GPUBuffer, size: number) =>
+        device.createBindGroup({
+          layout,
+          entries: [
+            { binding: 0, resource: { buffer: out } },
+            { binding: 1, resource: { buffer: uniform, offset: 0, size } },
+          ],
+        });
+      const a = group(storage[0]!, 16);
+      assert.equal(group(storage[0]!, 16), a);
+      assert.equal(pipeline.getBindGroupLayout(0), layout); // one layout object per pipeline
+      const others = [group(storage[1]!, 16), group(storage[0]!, 32)];
+      assert.equal(new Set([a, ...others]).size, 3);
+      assert.deepEqual([cache.hits, cache.misses], [1, 3]);
+      // (identities past this point would come from the backend's own cache, beneath this one)
+      group(storage[1]!, 32); // a fourth: the cache of 3 is full and starts again
+      group(storage[0]!, 16); // made again
+      group(storage[0]!, 16); // and found
+      assert.deepEqual([cache.hits, cache.misses], [2, 5]);
+    } finally {
+      device.createBindGroup = wrapped;
+    }
+  });
+
   it('a GPT-2 training step makes no bind group once the steps before it have', async () => {
     const { model } = await loadModel(modelFixture('gpt2-tiny'));
     const optimizer = new AdamW(model.params, { weightDecay: 0.1 });

@@ -1,0 +1,61 @@
+// The gradient of a tied embedding's second lookup added in place (src/runtime/gradients.ts,
+// webgpu-kernels.ts: scatterRowsInto), on Dawn's null device: which programs write the token
+// table's gradient in a GPT-2 step. (Its numbers are checked on a GPU: bench/gpu-suite.ts's
+// fine-tune against the cpu backend and its AdamW steps against torch.)
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { loadModel } from '../../src/models/load.js';
+import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
+import { variableGrads } from '../../src/runtime/gradients.js';
+import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
+import { activeWebGpuDevice } from '../../src/runtime/webgpu.js';
+import { promptLmLoss } from '../../src/train/objectives.js';
+import { modelFixture } from '../helpers/fixtures.js';
+import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
+
+let watch: DeviceErrorWatch;
+
+before(async () => {
+  await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
+  watch = watchDeviceErrors(activeWebGpuDevice()!);
+});
+
+after(() => {
+  watch.stop();
+  releaseBackend();
+});
+
+interface ProgramRunner {
+  runWebGPUProgram: (program: { shaderKey: string; outputShape: number[] }, ...rest: unknown[]) => unknown;
+}
+
+it('the token table gets one zero fill and two row scatters per step, no [V, D] add', async () => {
+  const { model } = await loadModel(modelFixture('gpt2-tiny'));
+  const { batch, labelTokenIds } = twoPromptBatch();
+  const tableShape = model.params.get('wte.weight')!.shape;
+  const backend = tf.backend() as unknown as ProgramRunner;
+  const run = backend.runWebGPUProgram;
+  const onTable: string[] = [];
+  backend.runWebGPUProgram = function (this: unknown, program, ...rest) {
+    if (tf.util.arraysEqual(program.outputShape, tableShape)) onTable.push(program.shaderKey.split('_')[0]!);
+    return run.call(this, program, ...rest);
+  };
+  try {
+    const { errors } = await watch.check('a training step', async () => {
+      const { value, grads } = variableGrads(
+        () => promptLmLoss(model, batch, labelTokenIds),
+        [...model.params.values()],
+      );
+      await value.data();
+      tf.dispose([value, grads]);
+    });
+    assert.deepEqual(errors, [], errors.join('\n'));
+    // the label words' rows (LM head) into a zero-filled table, then the input tokens' rows into it
+    assert.deepEqual(onTable, ['fill', 'layercutScatterRows', 'layercutScatterRows']);
+  } finally {
+    backend.runWebGPUProgram = run;
+    model.dispose();
+    tf.dispose([...Object.values(batch), labelTokenIds]);
+  }
+});
