@@ -6,8 +6,8 @@
 # Steps:
 #   1. bench/matmul.ts --schedules: every schedule on a training step's products (schedules.jsonl),
 #      then the same with Dawn's disable_robustness toggle (schedules-unchecked.jsonl)
-#   2. bench/train.ts, mixed, GPT2-XL shape cut to 2 and 4 layers, 16x128 and 1x128: as shipped,
-#      with skip_validation, and with disable_robustness,skip_validation (train.jsonl; the toggles are
+#   2. bench/train.ts, mixed, GPT2-XL shape cut to 2 and 4 layers, 16x128 and 1x128: as shipped and
+#      with disable_robustness,skip_validation (train.jsonl; the toggles are
 #      in each line's config)
 # Into $OUT: machine.txt, schedules.jsonl, schedules-unchecked.jsonl, train.jsonl, *.err, steps.txt.
 cd "$(dirname "$0")/.." || exit 1 # repository root
@@ -25,7 +25,7 @@ timeout 100 bash .device/run.sh matmul.mjs --schedules --iterations 20 --dawn-to
 echo "schedules (unchecked) exit status $? (124: timed out)" >> "$OUT/steps.txt"
 grep summary "$OUT/schedules.jsonl" | head -5
 step "2. training steps with and without Dawn's checks"
-for toggles in "" skip_validation disable_robustness,skip_validation; do
+for toggles in "" disable_robustness,skip_validation; do
   timeout 100 bash .device/run.sh train.mjs --precision mixed --dir "$ckpt" --eval-batches 1 --models xl:2,4 \
     --shapes 16x128,1x128 --steps 5 --warmup 2 ${toggles:+--dawn-toggles $toggles} \
     2>> "$OUT/train.err" | grep --line-buffered '^{' | sed "s/^{/{\"toggles\":\"$toggles\",/" | tee -a "$OUT/train.jsonl"
