@@ -13,8 +13,8 @@
  * pass uses it for a second lookup of the same table (src/runtime/gradients.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ProgramUniform, WebGpuProgram } from './fused/program.js';
-import { scatterRows, ScatterRowsProgram } from './fused/scatter-rows.js';
+import type { ProgramUniform } from './fused/program.js';
+import { scatterRows, ScatterRowsProgram, type OutputProgramBackend } from './fused/scatter-rows.js';
 import { kernelSet } from './ops/registry.js';
 
 interface RefCountingBackend {
@@ -39,15 +39,8 @@ const transposeKernel: tf.KernelFunc = (args) => {
 };
 
 /** The part of tfjs's WebGPUBackend `scatterRowsInto` uses. */
-interface ProgramRunningBackend {
+interface ProgramRunningBackend extends OutputProgramBackend {
   tensorMap: { get(dataId: object): { refCount: number } | undefined };
-  runWebGPUProgram(
-    program: WebGpuProgram,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-    uniforms: ProgramUniform[],
-    output: tf.TensorInfo,
-  ): tf.TensorInfo;
 }
 
 /**

@@ -56,8 +56,8 @@ fn main(index : i32) {
   }
 }
 
-/** The parts of tfjs's WebGPUBackend the kernel uses. */
-interface WebGpuBackendLike {
+/** The parts of tfjs's WebGPUBackend the kernel uses: running a program into a given output. */
+export interface OutputProgramBackend {
   runWebGPUProgram(
     program: WebGpuProgram,
     inputs: tf.TensorInfo[],
@@ -96,7 +96,7 @@ export function scatterRows(
     { type: 'int32', data: [rowSize] },
     { type: 'int32', data: [numSegments] },
   ];
-  return (args.backend as unknown as WebGpuBackendLike).runWebGPUProgram(
+  return (args.backend as unknown as OutputProgramBackend).runWebGPUProgram(
     program,
     [x, ids],
     'float32',
