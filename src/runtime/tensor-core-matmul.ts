@@ -192,11 +192,16 @@ interface TileCopy {
 const cellsOf = ({ o, vector }: TileCopy) => (o.rows * o.inner) / vector;
 const registerName = (c: TileCopy, i: number) => `reg${c.o.name}_${i}`;
 
-/** WGSL: the tile cell (tr, tc) of invocation cell `e`, and its global row and column at depth kt. */
-function cellAt(c: TileCopy, e: string): string {
+/** WGSL: the tile cell (tr, tc) of copy cell `e`. */
+function cellOf(c: TileCopy, e: string): string {
   const perRow = c.o.inner / c.vector;
   return `let tr = i32((${e}) / ${perRow}u);
-      let tc = i32((${e}) % ${perRow}u) * ${c.vector};
+      let tc = i32((${e}) % ${perRow}u) * ${c.vector};`;
+}
+
+/** WGSL: the tile cell (tr, tc) of copy cell `e`, and its global row and column at depth kt. */
+function cellAt(c: TileCopy, e: string): string {
+  return `${cellOf(c, e)}
       let row = ${c.o.row};
       let col = ${c.o.col};`;
 }
@@ -261,9 +266,7 @@ function storeTile(c: TileCopy, offset: string): string {
   return Array.from(
     { length: loadsPerInvocation(c) },
     (_, i) => `    {
-      let e = localIndex + ${i * c.threads}u;
-      let tr = i32(e / ${c.o.inner / c.vector}u);
-      let tc = i32(e % ${c.o.inner / c.vector}u) * ${c.vector};
+      ${cellOf(c, `localIndex + ${i * c.threads}u`)}
       ${storeCell(c, registerName(c, i), offset)}
     }`,
   ).join('\n');
