@@ -9,6 +9,7 @@
 #   2. bench/train.ts, mixed, GPT2-XL shape cut to 2 and 4 layers, 16x128 and 1x128: as shipped and
 #      with disable_robustness,skip_validation (train.jsonl; the toggles are
 #      in each line's config)
+# SKIP_TRAIN=1 stops after step 1.
 # Into $OUT: machine.txt, schedules.jsonl, schedules-unchecked.jsonl, train.jsonl, *.err, steps.txt.
 cd "$(dirname "$0")/.." || exit 1 # repository root
 OUT=${OUT:-/tmp/schedules-out}
@@ -24,6 +25,7 @@ timeout 100 bash .device/run.sh matmul.mjs --schedules --iterations 20 --dawn-to
   > "$OUT/schedules-unchecked.jsonl" 2> "$OUT/schedules-unchecked.err"
 echo "schedules (unchecked) exit status $? (124: timed out)" >> "$OUT/steps.txt"
 grep summary "$OUT/schedules.jsonl" | head -5
+[ -n "$SKIP_TRAIN" ] && { step "done (training steps skipped)"; exit 0; }
 step "2. training steps with and without Dawn's checks"
 for toggles in "" disable_robustness,skip_validation; do
   timeout 100 bash .device/run.sh train.mjs --precision mixed --dir "$ckpt" --eval-batches 1 --models xl:2,4 \
