@@ -7,18 +7,21 @@
 #                                       (markdown for bench/RESULTS.md; writes bench/summary.json)
 # Steps, in this order (JSON lines are kept as each run ends, so a step cut short keeps its rows):
 #   1. layercut fp32 and mixed on each loaded cut: GPT2-XL shape cut to 1, 2, 4, 12 layers and GPT-2
-#      small's to 2 and 12, batches 16x128 and 1x128, 5 timed steps after 2 (writes the random
+#      small's to 2 and 12, batch 16x128 (5 timed steps after 2) and 1x128 (20 timed steps after
+#      100: a batch-1 step is host-bound, and the host code runs 2-4x slower in its first 100-200
+#      steps, while V8 compiles it, than in a fine-tuning run's thousands) (writes the random
 #      checkpoints, GPT2-XL's 6.2 GB first)
 #   2. PyTorch (bench/train_peer.py) fp32 and bf16 on the same checkpoints and token ids, every cut
 #      above and the full 48 layers, both batches
-#   3. layercut fp32 and mixed on the full GPT2-XL (48 layers), both batches, 3 timed steps after 1
+#   3. layercut fp32 and mixed on the full GPT2-XL (48 layers): 16x128 3 timed steps after 1, 1x128
+#      10 after 20
 # Left out to fit: evaluation timings (1 batch each), --compare-plain accuracy, --profile.
 # Into $OUT: machine.txt, layercut.jsonl, pytorch.jsonl, layercut.err, pytorch.err, steps.txt.
 cd "$(dirname "$0")/.." || exit 1 # repository root
 OUT=${OUT:-/tmp/summary-out}
 mkdir -p "$OUT"
 ckpt=/tmp/layercut-summary-checkpoints
-budget=530 # seconds for the three steps, within the call's 9 minutes
+budget=${SUMMARY_SECONDS:-530} # seconds for the three steps, within the call's 9 minutes
 started=$(date +%s)
 left() { echo $((budget - ($(date +%s) - started))); }
 # limit SECONDS: the smaller of SECONDS and what is left (at least 1)
@@ -33,13 +36,15 @@ layercut() {
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/machine.txt"
 step "1. layercut fp32 + mixed: GPT2-XL shape 1, 2, 4, 12 layers; GPT-2 small 2, 12; 16x128 and 1x128"
-layercut "$(limit 240)" --models xl:1,2,4,12+small:2,12 --shapes 16x128,1x128 --steps 5 --warmup 2
+layercut "$(limit 150)" --models xl:1,2,4,12+small:2,12 --shapes 16x128 --steps 5 --warmup 2
+layercut "$(limit 150)" --models xl:1,2,4,12+small:2,12 --shapes 1x128 --steps 20 --warmup 100
 step "2. PyTorch fp32 + bf16 on the same checkpoints (48 layers too)"
 PYTHONUNBUFFERED=1 timeout "$(limit 120)" python3 bench/train_peer.py --models xl:1,2,4,12,48+small:2,12 \
   --shapes 16x128,1x128 --dir "$ckpt" --eval-batches 1 2> "$OUT/pytorch.err" | grep '^{' | tee "$OUT/pytorch.jsonl"
 echo "pytorch exit status ${PIPESTATUS[0]} (124: timed out)" >> "$OUT/steps.txt"
 step "3. layercut fp32 + mixed: full GPT2-XL (48 layers), 16x128 and 1x128"
-layercut "$(limit 200)" --models xl:48 --shapes 16x128,1x128 --steps 3 --warmup 1
+layercut "$(limit 120)" --models xl:48 --shapes 16x128 --steps 3 --warmup 1
+layercut "$(limit 80)" --models xl:48 --shapes 1x128 --steps 10 --warmup 20
 grep -m1 '^backend' "$OUT/layercut.err" >> "$OUT/machine.txt"
 step "done"
 cat "$OUT/steps.txt"
