@@ -3,7 +3,9 @@
  * backend before the file's tests, and every switch back to its default after them.
  */
 import { after, before } from 'node:test';
-import { initBackend } from '../../src/runtime/backend.js';
+import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
+import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
+import { activeWebGpuDevice } from '../../src/runtime/webgpu.js';
 import { releaseDeviceConstants, setConstantCaching } from '../../src/runtime/constants.js';
 import { setPlainOps } from '../../src/runtime/flags.js';
 
@@ -16,4 +18,24 @@ export function onCpuWithRuntimeReset(): void {
     setConstantCaching(undefined);
     releaseDeviceConstants();
   });
+}
+
+/**
+ * For test files on Dawn's null device: the webgpu backend on it before the file's tests, with a
+ * watch on its errors (the returned function gives it), released after them.
+ */
+export function onNullDevice(): () => DeviceErrorWatch {
+  let watch: DeviceErrorWatch | undefined;
+  before(async () => {
+    await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
+    watch = watchDeviceErrors(activeWebGpuDevice()!);
+  });
+  after(() => {
+    watch?.stop();
+    releaseBackend();
+  });
+  return () => {
+    if (!watch) throw new Error('onNullDevice: the device is not set up yet');
+    return watch;
+  };
 }

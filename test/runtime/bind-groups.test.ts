@@ -1,30 +1,19 @@
 // Stable buffers and reused bind groups on the webgpu backend, on Dawn's null device (a WebGPU
 // device without a GPU: the host side of every dispatch runs, nothing executes).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
-import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
-import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
 import { cacheBindGroups } from '../../src/runtime/bind-groups.js';
 import { activeWebGpuDevice, webGpuBindGroups } from '../../src/runtime/webgpu.js';
 import { promptLmLoss } from '../../src/train/objectives.js';
 import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
 import { AdamW } from '../../src/train/optimizers.js';
 import { modelFixture } from '../helpers/fixtures.js';
+import { onNullDevice } from '../helpers/runtime.js';
 
-let watch: DeviceErrorWatch;
-
-before(async () => {
-  await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
-  watch = watchDeviceErrors(activeWebGpuDevice()!);
-});
-
-after(() => {
-  watch.stop();
-  releaseBackend();
-});
+const watch = onNullDevice();
 
 /** tfjs's buffer manager, as far as these checks use it. */
 interface Manager {
@@ -104,7 +93,7 @@ describe('bind groups', () => {
       tf.dispose([value, named]);
     };
     const cache = webGpuBindGroups()!;
-    const { errors } = await watch.check('training steps', async () => {
+    const { errors } = await watch().check('training steps', async () => {
       for (let i = 0; i < 3; i++) await step();
       const [hits, misses] = [cache.hits, cache.misses];
       await step();

@@ -3,28 +3,16 @@
 // table's gradient in a GPT-2 step. (Its numbers are checked on a GPU: bench/gpu-suite.ts's
 // fine-tune against the cpu backend and its AdamW steps against torch.)
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/models/load.js';
-import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
-import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
-import { activeWebGpuDevice } from '../../src/runtime/webgpu.js';
 import { promptLmLoss } from '../../src/train/objectives.js';
 import { modelFixture } from '../helpers/fixtures.js';
+import { onNullDevice } from '../helpers/runtime.js';
 import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
 
-let watch: DeviceErrorWatch;
-
-before(async () => {
-  await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
-  watch = watchDeviceErrors(activeWebGpuDevice()!);
-});
-
-after(() => {
-  watch.stop();
-  releaseBackend();
-});
+const watch = onNullDevice();
 
 interface ProgramRunner {
   runWebGPUProgram: (program: { shaderKey: string; outputShape: number[] }, ...rest: unknown[]) => unknown;
@@ -42,7 +30,7 @@ it('the token table gets one zero fill and two row scatters per step, no [V, D] 
     return run.call(this, program, ...rest);
   };
   try {
-    const { errors } = await watch.check('a training step', async () => {
+    const { errors } = await watch().check('a training step', async () => {
       const { value, grads } = variableGrads(
         () => promptLmLoss(model, batch, labelTokenIds),
         [...model.params.values()],

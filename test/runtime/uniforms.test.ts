@@ -1,31 +1,20 @@
 // Reused uniform buffers on the webgpu backend (src/runtime/uniforms.ts), on Dawn's null device (a
 // WebGPU device without a GPU: the host side of every dispatch runs, nothing executes).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { loadModel } from '../../src/models/load.js';
-import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
-import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
 import { cacheUniforms, type UniformMakingBackend } from '../../src/runtime/uniforms.js';
 import { activeWebGpuDevice, webGpuBindGroups } from '../../src/runtime/webgpu.js';
 import { promptLmLoss } from '../../src/train/objectives.js';
 import { AdamW } from '../../src/train/optimizers.js';
 import { modelFixture } from '../helpers/fixtures.js';
+import { onNullDevice } from '../helpers/runtime.js';
 import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
 
-let watch: DeviceErrorWatch;
-
-before(async () => {
-  await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'] } });
-  watch = watchDeviceErrors(activeWebGpuDevice()!);
-});
-
-after(() => {
-  watch.stop();
-  releaseBackend();
-});
+const watch = onNullDevice();
 
 type Uniform = { type: 'float32' | 'int32'; data: number[] };
 const uniforms = (...values: [Uniform['type'], number][]): Uniform[] =>
@@ -86,7 +75,7 @@ describe('uniform buffers', () => {
     } as GPUQueue['writeBuffer'];
     const bindGroups = webGpuBindGroups()!;
     try {
-      const { errors } = await watch.check('training steps', async () => {
+      const { errors } = await watch().check('training steps', async () => {
         for (let i = 0; i < 3; i++) await step(1e-3);
         const [writesBefore, madeBefore] = [writes, bindGroups.misses];
         await step(5e-4); // another learning rate: AdamW's per-step values are a tensor, not uniforms

@@ -316,6 +316,14 @@ describe('tensor-core matmul', () => {
     });
   }
 
+  /** [transposeA, transposeB]: the four operand layouts. */
+  const transposes = [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const;
+
   // every schedule bench/matmul.ts --schedules compares, on an aligned and a ragged shape, each transpose
   const schedules: MatMulSchedule[] = (['none', 'registers', 'double'] as const).flatMap((pipeline) =>
     ([4, 8] as const).flatMap((subgroups) =>
@@ -326,12 +334,7 @@ describe('tensor-core matmul', () => {
     it(`schedule ${plan.subgroups} subgroups, depth ${plan.depth}, ${plan.pipeline}`, async () => {
       setMatMulSchedule(plan);
       try {
-        for (const [transposeA, transposeB] of [
-          [false, false],
-          [true, false],
-          [false, true],
-          [true, true],
-        ] as const) {
+        for (const [transposeA, transposeB] of transposes) {
           for (const [rows, inner, cols, vector] of [
             [128, 128, 128, 4],
             [70, 100, 90, 1],
@@ -360,12 +363,7 @@ describe('tensor-core matmul', () => {
     assert.deepEqual([unlimited.rows, unlimited.cols], [128, 128]);
   });
 
-  for (const [transposeA, transposeB] of [
-    [false, false],
-    [true, false],
-    [false, true],
-    [true, true],
-  ] as const) {
+  for (const [transposeA, transposeB] of transposes) {
     for (const plan of [
       defaultSchedule,
       { ...defaultSchedule, pipeline: 'registers' },
