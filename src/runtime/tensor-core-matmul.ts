@@ -44,7 +44,7 @@ export interface MatMulSchedule {
 }
 
 /** The schedule layercut uses (measured on an H100 with `bench/matmul.ts --schedules`). */
-export const defaultSchedule: MatMulSchedule = { subgroups: 8, depth: 32, pipeline: 'none', tiles: 'fit' };
+export const defaultSchedule: MatMulSchedule = { subgroups: 8, depth: 32, pipeline: 'double', tiles: 'wide' };
 
 let schedule: MatMulSchedule = defaultSchedule;
 
