@@ -11,6 +11,7 @@ import {
   TensorCoreMatMulProgram,
   tensorCoreMatMulSource,
   tilingFor,
+  defaultSchedule,
 } from '../../src/runtime/tensor-core-matmul.js';
 
 const matrix = { m: 16, n: 16, k: 16 };
@@ -44,7 +45,15 @@ it('the CPU reference multiplies f16-rounded inputs exactly', () => {
 
 it('tiles outputs by 128 or 64 and pads only what no tile divides', () => {
   assert.deepEqual([tilingFor(matrix, 2048, 6400).rows, tilingFor(matrix, 2048, 6400).cols], [128, 128]);
-  assert.deepEqual([tilingFor(matrix, 1600, 4800).rows, tilingFor(matrix, 1600, 4800).cols], [64, 64]);
+  const fit = { ...defaultSchedule, tiles: 'fit' as const };
+  const wide = { ...defaultSchedule, tiles: 'wide' as const };
+  const sides = (plan: typeof fit | typeof wide) => {
+    const t = tilingFor(matrix, 1600, 4800, Infinity, plan);
+    return [t.rows, t.cols];
+  };
+  // 'fit': 64 where 128 would pad; 'wide' (the default): 128 from 512 up, the edge tiles padded
+  assert.deepEqual(sides(fit), [64, 64]);
+  assert.deepEqual(sides(wide), [128, 128]);
   // 77 rows: two 64-row tiles; 1000 columns: eight 128-column tiles; the output is sliced after
   const program = new TensorCoreMatMulProgram(3, 77, 1000, true, true, 1, matrix);
   assert.deepEqual(program.outputShape, [3, 128, 1024]);
