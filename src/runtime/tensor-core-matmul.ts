@@ -373,8 +373,18 @@ ${Array.from({ length: per.cols }, (_, j) => `        let b_${j} = ${rightLoad(`
 ${eachResult(t, (i, j) => `        acc_${i}_${j} = subgroupMatrixMultiplyAccumulate(a_${i}, b_${j}, acc_${i}_${j});`)}
       }
     }`;
+  /** The pipelined schedules' start: their registers, holding the first tile. */
+  const firstTileInRegisters = () => `
+${declareRegisters(copyA)}
+${declareRegisters(copyB)}
+  {
+    let kt = 0;
+${fetchTile(copyA)}
+${fetchTile(copyB)}
+  }`;
+  /** The walk through the inner dimension, one per pipeline (only the schedule's is built). */
   const steps = {
-    none: `
+    none: () => `
   for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
     workgroupBarrier();
     {
@@ -385,14 +395,7 @@ ${eachResult(t, (i, j) => `        acc_${i}_${j} = subgroupMatrixMultiplyAccumul
     workgroupBarrier();
     ${multiply('0u', '0u')}
   }`,
-    registers: `
-${declareRegisters(copyA)}
-${declareRegisters(copyB)}
-  {
-    let kt = 0;
-${fetchTile(copyA)}
-${fetchTile(copyB)}
-  }
+    registers: () => `${firstTileInRegisters()}
   for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
     workgroupBarrier();
 ${storeTile(copyA, '0u')}
@@ -405,14 +408,7 @@ ${fetchTile(copyB)}
     }
     ${multiply('0u', '0u')}
   }`,
-    double: `
-${declareRegisters(copyA)}
-${declareRegisters(copyB)}
-  {
-    let kt = 0;
-${fetchTile(copyA)}
-${fetchTile(copyB)}
-  }
+    double: () => `${firstTileInRegisters()}
 ${storeTile(copyA, '0u')}
 ${storeTile(copyB, '0u')}
   workgroupBarrier();
@@ -457,7 +453,7 @@ fn main() {
   let warpRow0 = (warp / ${t.warpCols}u) * ${per.rows * sm}u;
   let warpCol0 = (warp % ${t.warpCols}u) * ${per.cols * sn}u;
 ${eachResult(t, (i, j) => `  var acc_${i}_${j} = ${resultType}();`)}
-${steps[t.pipeline]}
+${steps[t.pipeline]()}
 
 ${eachResult(
   t,
@@ -478,7 +474,8 @@ export class TensorCoreMatMulProgram {
   readonly dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number];
-  private readonly source: string;
+  /** Makes the WGSL; tfjs asks only when no pipeline for `shaderKey` is cached yet. */
+  private readonly source: () => string;
 
   /**
    * `vector`: 4 when the last dimensions of A and B are multiples of 4 (vec4 loads), else 1.
@@ -510,11 +507,11 @@ export class TensorCoreMatMulProgram {
     this.workgroupSize = [tiling.warpRows * tiling.warpCols * subgroupSize, 1, 1];
     const plan = `${tiling.warpRows}x${tiling.warpCols}_d${tiling.depth}_${tiling.pipeline}${aligned ? '_aligned' : ''}`;
     this.shaderKey = `layercutTensorCoreMatMul_${transposeA}_${transposeB}_${tiling.rows}x${tiling.cols}_v${vector}_${matrix.m}x${matrix.n}x${matrix.k}_${plan}`;
-    this.source = tensorCoreMatMulSource(tiling, transposeA, transposeB, vector, aligned);
+    this.source = () => tensorCoreMatMulSource(tiling, transposeA, transposeB, vector, aligned);
   }
 
   getUserCode(): string {
-    return this.source;
+    return this.source();
   }
 }
 
