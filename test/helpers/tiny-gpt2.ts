@@ -13,7 +13,11 @@ import { bert } from '../../src/models/bert.js';
 import { gpt2 } from '../../src/models/gpt2.js';
 import type { PromptBatch } from '../../src/train/objectives.js';
 import { writeSafetensors, type WritableTensor } from '../../src/weights/safetensors.js';
-import { fixturesDir } from './fixtures.js';
+import { loadModel } from '../../src/models/load.js';
+import { variableGrads } from '../../src/runtime/gradients.js';
+import { promptLmLoss } from '../../src/train/objectives.js';
+import { AdamW } from '../../src/train/optimizers.js';
+import { fixturesDir, modelFixture } from './fixtures.js';
 
 export async function writeTinyGpt2(
   options: { layers?: number; width?: number; seed?: number } = {},
@@ -156,4 +160,33 @@ export function twoPromptBatch(): { batch: PromptBatch; labelTokenIds: tf.Tensor
     },
     labelTokenIds: tf.tensor1d([7, 42], 'int32'),
   };
+}
+
+/**
+ * AdamW training steps of the gpt2-tiny fixture on `twoPromptBatch` (weight decay 0.1): `step(lr)`
+ * runs one and waits for its loss; `dispose()` frees the model, the optimizer and the batch.
+ */
+export async function tinyGpt2AdamWSteps(): Promise<{
+  step: (lr: number) => Promise<void>;
+  dispose: () => void;
+}> {
+  const { model } = await loadModel(modelFixture('gpt2-tiny'));
+  const optimizer = new AdamW(model.params, { weightDecay: 0.1 });
+  const variables = [...model.params.values()];
+  const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
+  const { batch, labelTokenIds } = twoPromptBatch();
+  const step = async (lr: number) => {
+    const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
+    const named: tf.NamedTensorMap = {};
+    for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+    optimizer.step(named, lr);
+    await value.data();
+    tf.dispose([value, named]);
+  };
+  const dispose = () => {
+    optimizer.dispose();
+    model.dispose();
+    tf.dispose([...Object.values(batch), labelTokenIds]);
+  };
+  return { step, dispose };
 }

@@ -3,14 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel } from '../../src/models/load.js';
-import { variableGrads } from '../../src/runtime/gradients.js';
 import { cacheBindGroups } from '../../src/runtime/bind-groups.js';
 import { activeWebGpuDevice, webGpuBindGroups } from '../../src/runtime/webgpu.js';
-import { promptLmLoss } from '../../src/train/objectives.js';
-import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
-import { AdamW } from '../../src/train/optimizers.js';
-import { modelFixture } from '../helpers/fixtures.js';
+import { tinyGpt2AdamWSteps } from '../helpers/tiny-gpt2.js';
 import { onNullDevice } from '../helpers/runtime.js';
 
 const watch = onNullDevice();
@@ -79,31 +74,17 @@ describe('bind groups', () => {
   });
 
   it('a GPT-2 training step makes no bind group once the steps before it have', async () => {
-    const { model } = await loadModel(modelFixture('gpt2-tiny'));
-    const optimizer = new AdamW(model.params, { weightDecay: 0.1 });
-    const variables = [...model.params.values()];
-    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
-    const { batch, labelTokenIds } = twoPromptBatch();
-    const step = async () => {
-      const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
-      const named: tf.NamedTensorMap = {};
-      for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-      optimizer.step(named, 1e-3);
-      await value.data();
-      tf.dispose([value, named]);
-    };
+    const { step, dispose } = await tinyGpt2AdamWSteps();
     const cache = webGpuBindGroups()!;
     const { errors } = await watch().check('training steps', async () => {
-      for (let i = 0; i < 3; i++) await step();
+      for (let i = 0; i < 3; i++) await step(1e-3);
       const [hits, misses] = [cache.hits, cache.misses];
-      await step();
+      await step(1e-3);
       // every dispatch of the fourth step found its bind group (tfjs asks for one per dispatch)
       assert.equal(cache.misses, misses);
       assert.ok(cache.hits - hits > 100, `${cache.hits - hits} bind groups reused in a step`);
     });
     assert.deepEqual(errors, [], errors.join('\n'));
-    optimizer.dispose();
-    model.dispose();
-    tf.dispose([...Object.values(batch), labelTokenIds]);
+    dispose();
   });
 });

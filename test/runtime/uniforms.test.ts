@@ -4,15 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { loadModel } from '../../src/models/load.js';
-import { variableGrads } from '../../src/runtime/gradients.js';
 import { cacheUniforms, type UniformMakingBackend } from '../../src/runtime/uniforms.js';
 import { activeWebGpuDevice, webGpuBindGroups } from '../../src/runtime/webgpu.js';
-import { promptLmLoss } from '../../src/train/objectives.js';
-import { AdamW } from '../../src/train/optimizers.js';
-import { modelFixture } from '../helpers/fixtures.js';
 import { onNullDevice } from '../helpers/runtime.js';
-import { twoPromptBatch } from '../helpers/tiny-gpt2.js';
+import { tinyGpt2AdamWSteps } from '../helpers/tiny-gpt2.js';
 
 const watch = onNullDevice();
 
@@ -53,19 +48,7 @@ describe('uniform buffers', () => {
   });
 
   it('a GPT-2 training step writes no uniforms once the steps before it have', async () => {
-    const { model } = await loadModel(modelFixture('gpt2-tiny'));
-    const optimizer = new AdamW(model.params, { weightDecay: 0.1 });
-    const variables = [...model.params.values()];
-    const nameOf = new Map([...model.params].map(([name, v]) => [v.name, name]));
-    const { batch, labelTokenIds } = twoPromptBatch();
-    const step = async (lr: number) => {
-      const { value, grads } = variableGrads(() => promptLmLoss(model, batch, labelTokenIds), variables);
-      const named: tf.NamedTensorMap = {};
-      for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-      optimizer.step(named, lr);
-      await value.data();
-      tf.dispose([value, named]);
-    };
+    const { step, dispose } = await tinyGpt2AdamWSteps();
     const queue = activeWebGpuDevice()!.queue;
     const writeBuffer = queue.writeBuffer;
     let writes = 0;
@@ -85,9 +68,7 @@ describe('uniform buffers', () => {
       assert.deepEqual(errors, [], errors.join('\n'));
     } finally {
       queue.writeBuffer = writeBuffer;
-      optimizer.dispose();
-      model.dispose();
-      tf.dispose([...Object.values(batch), labelTokenIds]);
+      dispose();
     }
   });
 });
