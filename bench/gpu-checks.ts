@@ -22,8 +22,10 @@ import { layerNorm } from '../src/runtime/ops/norms.js';
 import { setPlainOps } from '../src/runtime/flags.js';
 import { matMulBias } from '../src/runtime/ops/linear.js';
 import {
+  defaultSchedule,
   mixedMatMulReference,
   setMatMulPrecision,
+  setMatMulSchedule,
   tensorCoreMatrix,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
@@ -84,9 +86,13 @@ export interface MatmulCase {
   b: number[];
   transposeA: boolean;
   transposeB: boolean;
+  /** The schedule's `fill` for the mixed run (a product of fewer workgroups splits its inner dimension). */
+  fill?: number;
 }
 
 const tokens = 16 * 128;
+/** Fill past any product's workgroups: every product that can split does. */
+const splitAlways = 1 << 20;
 /** GPT2-XL training shapes (forward and both backward products), attention, ragged and broadcast. */
 export const matmulCases: MatmulCase[] = [
   { name: 'xl mlp up: x·W', a: [tokens, 1600], b: [1600, 6400], transposeA: false, transposeB: false },
@@ -108,26 +114,80 @@ export const matmulCases: MatmulCase[] = [
     transposeA: false,
     transposeB: false,
   },
+  // the inner dimension split into chunks, each a workgroup's partial sum, then added
+  {
+    name: 'split small attn proj: x·W',
+    a: [tokens, 768],
+    b: [768, 768],
+    transposeA: false,
+    transposeB: false,
+    fill: 264,
+  },
+  {
+    name: 'split small attn proj dW: xᵀ·dY',
+    a: [tokens, 768],
+    b: [tokens, 768],
+    transposeA: true,
+    transposeB: false,
+    fill: 264,
+  },
+  {
+    name: 'split xl 1x128 mlp down: x·W',
+    a: [128, 6400],
+    b: [6400, 1600],
+    transposeA: false,
+    transposeB: false,
+    fill: 264,
+  },
+  {
+    name: 'split ragged tA 70x630x90',
+    a: [630, 70],
+    b: [630, 90],
+    transposeA: true,
+    transposeB: false,
+    fill: splitAlways,
+  },
+  {
+    name: 'split batched tB 2x(96x1000)·(80x1000)ᵀ',
+    a: [2, 96, 1000],
+    b: [2, 80, 1000],
+    transposeA: false,
+    transposeB: true,
+    fill: splitAlways,
+  },
 ];
 
 /** Mixed against fp32 (f16 inputs: about 1e-3 of the largest value) and against the CPU model of the kernel. */
 const mixedVsFp32Tolerance = 1e-2;
 const mixedVsModelTolerance = 1e-5;
 
-/** Milliseconds per call of `fn` (queued back to back, one read-back), after two warm-up calls. */
-export async function timeMs(fn: () => tf.Tensor, iterations: number): Promise<number> {
+/**
+ * Milliseconds per call of `fn`: the median of `repeats` runs of `iterations` calls queued back
+ * to back (each output freed once the next is queued, as a training step frees its temporaries;
+ * one read-back per run), after two warm-up calls.
+ */
+export async function timeMs(fn: () => tf.Tensor, iterations: number, repeats = 5): Promise<number> {
   for (let i = 0; i < 2; i++) {
     const warm = fn();
     await warm.data();
     warm.dispose();
   }
-  const start = performance.now();
-  const outs: tf.Tensor[] = [];
-  for (let i = 0; i < iterations; i++) outs.push(fn());
-  await tf.slice(outs.at(-1)!.reshape([-1]), 0, 1).data();
-  const ms = (performance.now() - start) / iterations;
-  tf.dispose(outs);
-  return ms;
+  const runs: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const start = performance.now();
+    let last = fn();
+    for (let i = 1; i < iterations; i++) {
+      const next = fn();
+      last.dispose();
+      last = next;
+    }
+    const first = tf.slice(last.reshape([-1]), 0, 1);
+    await first.data();
+    runs.push((performance.now() - start) / iterations);
+    tf.dispose([first, last]);
+  }
+  runs.sort((x, y) => x - y);
+  return runs[Math.floor(runs.length / 2)]!;
 }
 
 /**
@@ -154,6 +214,8 @@ export async function matmulCase(
   for (const precision of ['fp32', 'mixed'] as const) {
     if (precision === 'mixed' && !tensorCoreMatrix()) continue;
     setMatMulPrecision(precision);
+    if (precision === 'mixed' && c.fill !== undefined)
+      setMatMulSchedule({ ...defaultSchedule, fill: c.fill });
     try {
       const out = product();
       outputs[precision] = out;
@@ -173,6 +235,7 @@ export async function matmulCase(
     }
   }
   setMatMulPrecision('fp32');
+  setMatMulSchedule(defaultSchedule);
   if (outputs.fp32 && outputs.mixed) {
     const sameShape = outputs.mixed.shape.join() === outputs.fp32.shape.join();
     record.shape = outputs.mixed.shape;

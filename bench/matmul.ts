@@ -69,17 +69,16 @@ process.stderr.write(
 /** The schedules `--schedules` compares, the default first. */
 const schedules: MatMulSchedule[] = [
   defaultSchedule,
-  { ...defaultSchedule, tiles: 'wide' },
-  ...(['registers', 'double'] as const).flatMap((pipeline) =>
-    ([8, 4] as const).flatMap((subgroups) =>
-      ([32, 64] as const).map((depth): MatMulSchedule => ({ subgroups, depth, pipeline, tiles: 'fit' })),
-    ),
-  ),
-  { subgroups: 8, depth: 32, pipeline: 'double', tiles: 'wide' },
-  { subgroups: 4, depth: 32, pipeline: 'double', tiles: 'wide' },
+  ...[132, 264, 528].map((fill) => ({ ...defaultSchedule, fill })),
+  { ...defaultSchedule, pipeline: 'registers' },
+  { ...defaultSchedule, tiles: 'fit' },
+  { ...defaultSchedule, tiles: 'fit', fill: 264 },
+  { subgroups: 4, depth: 64, pipeline: 'double', tiles: 'fit', fill: 0 },
+  { subgroups: 4, depth: 64, pipeline: 'double', tiles: 'fit', fill: 264 },
+  { subgroups: 8, depth: 64, pipeline: 'double', tiles: 'fit', fill: 0 },
 ];
 const tokens = 16 * 128;
-/** [name, A shape, B shape, transposeA, transposeB]: a training step's linear products. */
+/** [name, A shape, B shape, transposeA, transposeB]: a training step's linear products (16×128 and 1×128 tokens). */
 const stepProducts: [string, number[], number[], boolean, boolean][] = [
   ['xl mlp up x·W', [tokens, 1600], [1600, 6400], false, false],
   ['xl mlp up dX dY·Wᵀ', [tokens, 6400], [1600, 6400], false, true],
@@ -89,7 +88,16 @@ const stepProducts: [string, number[], number[], boolean, boolean][] = [
   ['xl attn proj x·W', [tokens, 1600], [1600, 1600], false, false],
   ['xl attn proj dW xᵀ·dY', [tokens, 1600], [tokens, 1600], true, false],
   ['small mlp up x·W', [tokens, 768], [768, 3072], false, false],
+  ['small mlp down x·W', [tokens, 3072], [3072, 768], false, false],
+  ['small qkv x·W', [tokens, 768], [768, 2304], false, false],
   ['small attn proj x·W', [tokens, 768], [768, 768], false, false],
+  ['small attn proj dX dY·Wᵀ', [tokens, 768], [768, 768], false, true],
+  ['small attn proj dW xᵀ·dY', [tokens, 768], [tokens, 768], true, false],
+  ['small mlp up dW xᵀ·dY', [tokens, 768], [tokens, 3072], true, false],
+  ['xl 1x128 mlp up x·W', [128, 1600], [1600, 6400], false, false],
+  ['xl 1x128 mlp down x·W', [128, 6400], [6400, 1600], false, false],
+  ['xl 1x128 qkv x·W', [128, 1600], [1600, 4800], false, false],
+  ['xl 1x128 attn proj dX dY·Wᵀ', [128, 1600], [1600, 1600], false, true],
 ];
 
 async function compareSchedules(): Promise<void> {
@@ -104,6 +112,15 @@ async function compareSchedules(): Promise<void> {
   const references = stepProducts.map(([, , , tA, tB], i) =>
     tf.matMul(inputs[i]![0]!, inputs[i]![1]!, tA, tB),
   );
+  // tfjs's fp32 kernel on each product, the peer of the tensor cores at batch 1
+  for (const [i, [name, aShape, , tA, tB]] of stepProducts.entries()) {
+    const ms = await timeMs(() => tf.matMul(inputs[i]![0]!, inputs[i]![1]!, tA, tB), iterations);
+    const inner = tA ? aShape.at(-2)! : aShape.at(-1)!;
+    const tflops = (2 * references[i]!.size * inner) / ms / 1e9;
+    console.log(
+      JSON.stringify({ schedule: 'tfjs fp32', case: name, ms: +ms.toFixed(3), tflops: +tflops.toFixed(1) }),
+    );
+  }
   setMatMulPrecision('mixed');
   for (const schedule of schedules) {
     setMatMulSchedule(schedule);

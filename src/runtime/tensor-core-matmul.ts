@@ -16,6 +16,7 @@
  * force and the shape is large enough; otherwise tfjs's kernel runs.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ElementwiseProgram } from './fused/program.js';
 
 /** One of the adapter's subgroup-matrix shapes: an M×K by K×N product per subgroup. */
 export interface SubgroupMatrixShape {
@@ -41,10 +42,22 @@ export interface MatMulSchedule {
   pipeline: 'none' | 'registers' | 'double';
   /** 'fit': 64-wide tiles where 128 would pad; 'wide': 128 wherever a side is ≥ 512 (edge tiles padded). */
   tiles: 'fit' | 'wide';
+  /**
+   * Workgroups a product should fill: one with fewer output tiles than this splits its inner
+   * dimension into up to `maxSplits` chunks (each a workgroup's own sum, added after by one
+   * program), so that a GPU's multiprocessors are busy (an H100 has 132). 0: never split.
+   */
+  fill: number;
 }
 
 /** The schedule layercut uses (measured on an H100 with `bench/matmul.ts --schedules`). */
-export const defaultSchedule: MatMulSchedule = { subgroups: 8, depth: 32, pipeline: 'double', tiles: 'wide' };
+export const defaultSchedule: MatMulSchedule = {
+  subgroups: 8,
+  depth: 32,
+  pipeline: 'double',
+  tiles: 'wide',
+  fill: 0,
+};
 
 let schedule: MatMulSchedule = defaultSchedule;
 
@@ -175,8 +188,8 @@ interface OperandTile {
   /** Global row and column of tile cell (tr, tc) of the step at depth `kt`, and the operand's rows and columns. */
   row: string;
   col: string;
-  globalRows: string;
-  globalCols: string;
+  globalRows: keyof RaggedSides;
+  globalCols: keyof RaggedSides;
   base: string;
 }
 
@@ -185,8 +198,15 @@ interface TileCopy {
   o: OperandTile;
   threads: number;
   vector: 1 | 4;
-  /** Every tile inside the operand (no bounds checks). */
-  aligned: boolean;
+  /** The dimensions (M, N, K) whose last tile runs past the operand: only those are bounds-checked. */
+  ragged: RaggedSides;
+}
+
+/** Which of the product's sides M (rows), N (columns) and K (inner) some tile runs past. */
+export interface RaggedSides {
+  M: boolean;
+  N: boolean;
+  K: boolean;
 }
 
 const cellsOf = ({ o, vector }: TileCopy) => (o.rows * o.inner) / vector;
@@ -209,9 +229,13 @@ function cellAt(c: TileCopy, e: string): string {
 /** WGSL: `target = ` the operand's value at (row, col), zero outside it. */
 function readCell(c: TileCopy, target: string): string {
   const read = `${c.o.name}[(${c.o.base} + row * ${c.o.globalCols} + col) / ${c.vector}]`;
-  if (c.aligned) return `${target} = ${read};`;
+  const checks = [
+    ...(c.ragged[c.o.globalRows] ? [`row < ${c.o.globalRows}`] : []),
+    ...(c.ragged[c.o.globalCols] ? [`col < ${c.o.globalCols}`] : []),
+  ];
+  if (checks.length === 0) return `${target} = ${read};`;
   const zero = c.vector === 4 ? 'vec4<f32>()' : '0.0';
-  return `if (row < ${c.o.globalRows} && col < ${c.o.globalCols}) { ${target} = ${read}; } else { ${target} = ${zero}; }`;
+  return `if (${checks.join(' && ')}) { ${target} = ${read}; } else { ${target} = ${zero}; }`;
 }
 
 /** WGSL: `value` into the tile cell (tr, tc) as f16, at `offset` (the buffer) in workgroup memory. */
@@ -324,27 +348,47 @@ function operandTiles(t: MatMulTiling, transposeA: boolean, transposeB: boolean)
   return [a, b];
 }
 
+/** How a product's sides meet its tiles, and how much of the inner dimension one workgroup sums. */
+export interface ProductLayout {
+  /** Sides some tile runs past: only their loads are bounds-checked. */
+  ragged: RaggedSides;
+  /** Ragged sides whose output is not padded to whole tiles: result matrices past them are not stored. */
+  unpadded: Pick<RaggedSides, 'M' | 'N'>;
+  /**
+   * Inner elements one workgroup sums (a multiple of the tile depth): the output then holds
+   * ⌈K / chunk⌉ partial products per batch entry, chunk by chunk ([chunk, batch, rows, cols]),
+   * for `SplitSumProgram` to add. Undefined: all of K.
+   */
+  chunk?: number;
+}
+
+/** Every side bounds-checked, the output padded to whole tiles, no split. */
+const checkedLayout: ProductLayout = {
+  ragged: { M: true, N: true, K: true },
+  unpadded: { M: false, N: false },
+};
+
 /**
  * WGSL for C[b] = op(A[b]) · op(B[b]) with A, B, C float32 in tfjs's 3-D layout ([batch, rows,
  * cols]; a batch of 1 broadcasts). Appended by tfjs to its header, which declares `A`, `B`,
- * `result`, `uniforms.{aShape,bShape,outShape}` and `workgroupId`/`localIndex`. The output
- * (`outShape`) is padded to whole tiles: every subgroup stores whole result matrices. `aligned`:
- * rows, columns and inner size are whole tiles, so no load is bounds-checked.
+ * `result`, `uniforms.{aShape,bShape,outShape}` and `workgroupId`/`localIndex`. Every subgroup
+ * stores whole result matrices: the output (`outShape`) is padded to whole tiles on the sides
+ * `layout.unpadded` leaves out. With `layout.chunk`, workgroup z sums chunk z / batches of K.
  */
 export function tensorCoreMatMulSource(
   t: MatMulTiling,
   transposeA: boolean,
   transposeB: boolean,
   vector: 1 | 4,
-  aligned = false,
+  layout: ProductLayout = checkedLayout,
 ): string {
   const { m: sm, n: sn, k: sk } = t.matrix;
   const BK = t.depth;
   const threads = t.warpRows * t.warpCols * subgroupSize;
   const per = perWarp(t);
   const [a, b] = operandTiles(t, transposeA, transposeB);
-  const copyA: TileCopy = { o: a, threads, vector, aligned };
-  const copyB: TileCopy = { o: b, threads, vector, aligned };
+  const copyA: TileCopy = { o: a, threads, vector, ragged: layout.ragged };
+  const copyB: TileCopy = { o: b, threads, vector, ragged: layout.ragged };
   const aStride = a.inner + tilePad;
   const bStride = b.inner + tilePad;
   const aSize = a.rows * aStride;
@@ -373,19 +417,27 @@ ${Array.from({ length: per.cols }, (_, j) => `        let b_${j} = ${rightLoad(`
 ${eachResult(t, (i, j) => `        acc_${i}_${j} = subgroupMatrixMultiplyAccumulate(a_${i}, b_${j}, acc_${i}_${j});`)}
       }
     }`;
+  // Steps through K: all of it, or a chunk of a fixed number of steps (a trip count the same for
+  // every workgroup, as barriers inside the loop need; steps past K read zeros, as K is checked)
+  const loopHead =
+    layout.chunk === undefined
+      ? `for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {`
+      : `for (var step = 0; step < ${layout.chunk / BK}; step = step + 1) {
+    let k0 = kBegin + step * ${BK};`;
+  const another = layout.chunk === undefined ? `k0 + ${BK} < K` : `step + 1 < ${layout.chunk / BK}`;
   /** The pipelined schedules' start: their registers, holding the first tile. */
   const firstTileInRegisters = () => `
 ${declareRegisters(copyA)}
 ${declareRegisters(copyB)}
   {
-    let kt = 0;
+    let kt = kBegin;
 ${fetchTile(copyA)}
 ${fetchTile(copyB)}
   }`;
   /** The walk through the inner dimension, one per pipeline (only the schedule's is built). */
   const steps = {
     none: () => `
-  for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
+  ${loopHead}
     workgroupBarrier();
     {
       let kt = k0;
@@ -396,12 +448,12 @@ ${fetchTile(copyB)}
     ${multiply('0u', '0u')}
   }`,
     registers: () => `${firstTileInRegisters()}
-  for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
+  ${loopHead}
     workgroupBarrier();
 ${storeTile(copyA, '0u')}
 ${storeTile(copyB, '0u')}
     workgroupBarrier();
-    if (k0 + ${BK} < K) {
+    if (${another}) {
       let kt = k0 + ${BK};
 ${fetchTile(copyA)}
 ${fetchTile(copyB)}
@@ -413,8 +465,8 @@ ${storeTile(copyA, '0u')}
 ${storeTile(copyB, '0u')}
   workgroupBarrier();
   var buffer = 0u;
-  for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
-    let more = k0 + ${BK} < K;
+  ${loopHead}
+    let more = ${another};
     if (more) {
       let kt = k0 + ${BK};
 ${fetchTile(copyA)}
@@ -443,10 +495,18 @@ fn main() {
   let K = ${transposeA ? 'uniforms.aShape.y' : 'uniforms.aShape.z'};
   let N = ${transposeB ? 'uniforms.bShape.y' : 'uniforms.bShape.z'};
   let outCols = uniforms.outShape.z;
-  let batch = i32(workgroupId.z);
+${
+  layout.chunk === undefined
+    ? `  let batch = i32(workgroupId.z);
+  let kBegin = 0;`
+    : `  // workgroup z: chunk z / batches of K for batch entry z % batches
+  let batches = uniforms.outShape.x / ((K + ${layout.chunk - 1}) / ${layout.chunk});
+  let batch = i32(workgroupId.z) % batches;
+  let kBegin = (i32(workgroupId.z) / batches) * ${layout.chunk};`
+}
   let aBase = select(batch, 0, uniforms.aShape.x == 1) * uniforms.aShape.y * uniforms.aShape.z;
   let bBase = select(batch, 0, uniforms.bShape.x == 1) * uniforms.bShape.y * uniforms.bShape.z;
-  let outBase = batch * uniforms.outShape.y * outCols;
+  let outBase = i32(workgroupId.z) * uniforms.outShape.y * outCols;
   let m0 = i32(workgroupId.y) * ${t.rows};
   let n0 = i32(workgroupId.x) * ${t.cols};
   let warp = localIndex / ${subgroupSize}u;
@@ -455,21 +515,102 @@ fn main() {
 ${eachResult(t, (i, j) => `  var acc_${i}_${j} = ${resultType}();`)}
 ${steps[t.pipeline]()}
 
-${eachResult(
-  t,
-  (i, j) =>
-    `  subgroupMatrixStore<row_major>(&result, u32(outBase + (m0 + i32(warpRow0) + ${i * sm}) * outCols + n0 + i32(warpCol0) + ${j * sn}), acc_${i}_${j}, u32(outCols));`,
-)}
+${eachResult(t, (i, j) => {
+  const row = `m0 + i32(warpRow0) + ${i * sm}`;
+  const col = `n0 + i32(warpCol0) + ${j * sn}`;
+  const store = `subgroupMatrixStore<row_major>(&result, u32(outBase + (${row}) * outCols + ${col}), acc_${i}_${j}, u32(outCols));`;
+  const inside = [
+    ...(layout.ragged.M && layout.unpadded.M ? [`${row} < M`] : []),
+    ...(layout.ragged.N && layout.unpadded.N ? [`${col} < N`] : []),
+  ];
+  return inside.length === 0 ? `  ${store}` : `  if (${inside.join(' && ')}) { ${store} }`;
+})}
 }
 `;
+}
+
+/** Most chunks a product's inner dimension is split into, and the fewest tile steps a chunk takes. */
+const maxSplits = 8;
+const minimumChunkSteps = 8;
+
+/**
+ * The inner elements one workgroup sums when `workgroups` output tiles would leave the GPU
+ * short of `fill`, or undefined: one workgroup per tile sums all of K. A chunk is a whole number
+ * of tile steps that divides K's steps (so that, K aligned, no chunk runs past it), at least 8
+ * steps, in at most 8 chunks.
+ */
+export function innerChunk(
+  t: Pick<MatMulTiling, 'depth'>,
+  workgroups: number,
+  inner: number | undefined,
+  fill: number,
+): number | undefined {
+  if (inner === undefined || workgroups >= fill) return undefined;
+  const steps = Math.ceil(inner / t.depth);
+  const wanted = Math.min(maxSplits, Math.ceil(fill / workgroups), Math.floor(steps / minimumChunkSteps));
+  for (let splits = wanted; splits >= 2; splits--)
+    if (steps % splits === 0) return (steps / splits) * t.depth;
+  return undefined;
+}
+
+/** How the kernel computes a batch of rows × cols outputs over `inner`: tiles, chunks, workgroups. */
+export interface ProductPlan {
+  tiling: MatMulTiling;
+  layout: ProductLayout;
+  /** Partial products per batch entry (1: no split). */
+  splits: number;
+  /** [splits · batch, rows, cols], each side padded to whole tiles unless a multiple of the result matrix. */
+  outputShape: [number, number, number];
+  /** Workgroups across (columns), down (rows) and through (splits · batch). */
+  dispatch: [number, number, number];
+}
+
+/**
+ * The plan for op(A) · op(B) with `batch` outputs of rows × cols; `inner` when known (with it,
+ * sides in whole tiles go unchecked and a product of few tiles may split K).
+ */
+export function planProduct(
+  matrix: SubgroupMatrixShape,
+  batch: number,
+  rows: number,
+  cols: number,
+  inner?: number,
+  maxWorkgroupBytes = Infinity,
+  plan: MatMulSchedule = schedule,
+): ProductPlan {
+  const tiling = tilingFor(matrix, rows, cols, maxWorkgroupBytes, plan);
+  const tilesDown = Math.ceil(rows / tiling.rows);
+  const tilesAcross = Math.ceil(cols / tiling.cols);
+  const ragged = {
+    M: rows % tiling.rows !== 0,
+    N: cols % tiling.cols !== 0,
+    K: inner === undefined || inner % tiling.depth !== 0,
+  };
+  // a side of whole result matrices needs no padding: the matrices past it are not stored
+  const unpadded = { M: rows % matrix.m === 0, N: cols % matrix.n === 0 };
+  const chunk = innerChunk(tiling, batch * tilesDown * tilesAcross, inner, plan.fill);
+  const splits = chunk === undefined ? 1 : Math.ceil(inner! / chunk);
+  return {
+    tiling,
+    layout: { ragged, unpadded, ...(chunk === undefined ? {} : { chunk }) },
+    splits,
+    outputShape: [
+      splits * batch,
+      unpadded.M ? rows : tilesDown * tiling.rows,
+      unpadded.N ? cols : tilesAcross * tiling.cols,
+    ],
+    dispatch: [tilesAcross, tilesDown, splits * batch],
+  };
 }
 
 /** The program in the shape tfjs-backend-webgpu's `runWebGPUProgram` expects. */
 export class TensorCoreMatMulProgram {
   readonly variableNames = ['A', 'B'];
   readonly variableComponents: [number, number];
-  /** [batch, rows, cols] padded to whole tiles. */
+  /** [splits · batch, rows, cols], padded to whole tiles where rows or cols are not whole result matrices. */
   readonly outputShape: [number, number, number];
+  /** Partial products per batch entry in the output, for `SplitSumProgram` to add (1: none). */
+  readonly splits: number;
   readonly shaderKey: string;
   readonly dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
@@ -479,8 +620,8 @@ export class TensorCoreMatMulProgram {
 
   /**
    * `vector`: 4 when the last dimensions of A and B are multiples of 4 (vec4 loads), else 1.
-   * `inner`: the product's inner size, when known: with rows, cols and inner in whole tiles the
-   * loads go unchecked.
+   * `inner`: the product's inner size, when known: sides in whole tiles then go unchecked, and a
+   * product of few tiles may split it.
    */
   constructor(
     batch: number,
@@ -493,21 +634,35 @@ export class TensorCoreMatMulProgram {
     maxWorkgroupBytes = Infinity,
     inner?: number,
   ) {
-    const tiling = tilingFor(matrix, rows, cols, maxWorkgroupBytes);
-    const tilesDown = Math.ceil(rows / tiling.rows);
-    const tilesAcross = Math.ceil(cols / tiling.cols);
-    const aligned =
-      inner !== undefined &&
-      rows % tiling.rows === 0 &&
-      cols % tiling.cols === 0 &&
-      inner % tiling.depth === 0;
-    this.outputShape = [batch, tilesDown * tiling.rows, tilesAcross * tiling.cols];
+    const { tiling, layout, splits, outputShape, dispatch } = planProduct(
+      matrix,
+      batch,
+      rows,
+      cols,
+      inner,
+      maxWorkgroupBytes,
+    );
+    this.outputShape = outputShape;
+    this.splits = splits;
     this.variableComponents = [vector, vector];
-    this.dispatch = [tilesAcross, tilesDown, batch];
+    this.dispatch = dispatch;
     this.workgroupSize = [tiling.warpRows * tiling.warpCols * subgroupSize, 1, 1];
-    const plan = `${tiling.warpRows}x${tiling.warpCols}_d${tiling.depth}_${tiling.pipeline}${aligned ? '_aligned' : ''}`;
+    const sides = (flags: Partial<Record<keyof RaggedSides, boolean>>) =>
+      Object.entries(flags)
+        .filter(([, on]) => on)
+        .map(([side]) => side)
+        .join('');
+    const checked = sides(layout.ragged);
+    const guarded = sides({
+      M: layout.ragged.M && layout.unpadded.M,
+      N: layout.ragged.N && layout.unpadded.N,
+    });
+    const plan =
+      `${tiling.warpRows}x${tiling.warpCols}_d${tiling.depth}_${tiling.pipeline}` +
+      `${layout.chunk === undefined ? '' : `_chunk${layout.chunk}`}${guarded ? `_stores${guarded}` : ''}` +
+      (checked ? `_checks${checked}` : '_aligned');
     this.shaderKey = `layercutTensorCoreMatMul_${transposeA}_${transposeB}_${tiling.rows}x${tiling.cols}_v${vector}_${matrix.m}x${matrix.n}x${matrix.k}_${plan}`;
-    this.source = () => tensorCoreMatMulSource(tiling, transposeA, transposeB, vector, aligned);
+    this.source = () => tensorCoreMatMulSource(tiling, transposeA, transposeB, vector, layout);
   }
 
   getUserCode(): string {
@@ -515,10 +670,32 @@ export class TensorCoreMatMulProgram {
   }
 }
 
+/**
+ * out [batch, rows, cols] = Σ_chunks partials [chunks · batch, paddedRows, paddedCols] (chunk by
+ * chunk, as `TensorCoreMatMulProgram` writes them with a split inner dimension; padding dropped).
+ */
+export class SplitSumProgram extends ElementwiseProgram {
+  constructor(outputShape: [number, number, number]) {
+    super(
+      outputShape,
+      ['partials'],
+      'layercutSplitSum',
+      `    let at = getCoordsFromIndex(index);
+    let chunks = uniforms.partialsShape.x / uniforms.outShape.x;
+    var sum = 0.0;
+    for (var c = 0; c < chunks; c = c + 1) {
+      let z = c * uniforms.outShape.x + at.x;
+      sum = sum + partials[(z * uniforms.partialsShape.y + at.y) * uniforms.partialsShape.z + at.z];
+    }
+    setOutputAtIndex(index, sum);`,
+    );
+  }
+}
+
 /** The parts of tfjs's WebGPUBackend this kernel uses. */
 interface WebGpuBackendLike {
   runWebGPUProgram(
-    program: TensorCoreMatMulProgram,
+    program: TensorCoreMatMulProgram | SplitSumProgram,
     inputs: tf.TensorInfo[],
     dtype: tf.DataType,
   ): tf.TensorInfo;
@@ -534,16 +711,17 @@ const minimumWork = 1 << 18;
  */
 const minimumWorkgroups = 128;
 
-/** Workgroups the tensor-core kernel would use for a batch of rows × cols outputs. */
+/** Workgroups the tensor-core kernel would use for a batch of rows × cols outputs over `inner`. */
 export function tensorCoreWorkgroups(
   matrix: SubgroupMatrixShape,
   batch: number,
   rows: number,
   cols: number,
+  inner?: number,
   maxWorkgroupBytes = Infinity,
 ): number {
-  const tiling = tilingFor(matrix, rows, cols, maxWorkgroupBytes);
-  return batch * Math.ceil(rows / tiling.rows) * Math.ceil(cols / tiling.cols);
+  const [across, down, through] = planProduct(matrix, batch, rows, cols, inner, maxWorkgroupBytes).dispatch;
+  return across * down * through;
 }
 
 /** The adapter's f16 × f16 → f32 subgroup-matrix shape to use, or undefined when it has none. */
@@ -606,7 +784,7 @@ export function tensorCoresTake(
   const batch = Math.max(batchA, batchB);
   return (
     rows * cols * inner >= minimumWork &&
-    tensorCoreWorkgroups(installed.matrix, batch, rows, cols, installed.maxWorkgroupBytes) >=
+    tensorCoreWorkgroups(installed.matrix, batch, rows, cols, inner, installed.maxWorkgroupBytes) >=
       minimumWorkgroups
   );
 }
@@ -649,9 +827,13 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
     transposeA ? a.shape[rankA - 2]! : a.shape[rankA - 1]!,
   );
   const gpu = backend as unknown as WebGpuBackendLike;
-  let out = gpu.runWebGPUProgram(program, [a3d, b3d], 'float32'); // [batch, rows, cols] padded to tiles
+  let out = gpu.runWebGPUProgram(program, [a3d, b3d], 'float32'); // [splits · batch, rows, cols] padded
   const [, paddedRows, paddedCols] = program.outputShape;
-  if (paddedRows !== rows || paddedCols !== cols) {
+  if (program.splits > 1) {
+    const partials = out;
+    out = gpu.runWebGPUProgram(new SplitSumProgram([batch, rows, cols]), [partials], 'float32');
+    gpu.disposeData(partials.dataId);
+  } else if (paddedRows !== rows || paddedCols !== cols) {
     const padded = out;
     out = installed.slice({
       inputs: { x: padded },

@@ -327,7 +327,7 @@ describe('tensor-core matmul', () => {
   // every schedule bench/matmul.ts --schedules compares, on an aligned and a ragged shape, each transpose
   const schedules: MatMulSchedule[] = (['none', 'registers', 'double'] as const).flatMap((pipeline) =>
     ([4, 8] as const).flatMap((subgroups) =>
-      ([32, 64] as const).map((depth) => ({ subgroups, depth, pipeline, tiles: 'fit' as const })),
+      ([32, 64] as const).map((depth) => ({ subgroups, depth, pipeline, tiles: 'fit' as const, fill: 0 })),
     ),
   );
   for (const plan of schedules) {
@@ -354,6 +354,31 @@ describe('tensor-core matmul', () => {
     });
   }
 
+  // a split inner dimension: every layout, aligned (chunks of whole steps) and ragged (a last chunk
+  // cut short, unpadded and padded outputs), a batch, then the program that adds the chunks
+  it('split inner dimension: chunked products and their sum', async () => {
+    setMatMulSchedule({ ...defaultSchedule, fill: 1 << 20 });
+    try {
+      for (const [transposeA, transposeB] of transposes) {
+        for (const [batch, rows, inner, cols] of [
+          [1, 128, 1024, 128],
+          [2, 96, 1000, 80],
+          [1, 70, 630, 90],
+        ] as const) {
+          const a = tf.randomNormal(transposeA ? [batch, inner, rows] : [batch, rows, inner]);
+          const b = tf.randomNormal(transposeB ? [batch, cols, inner] : [batch, inner, cols]);
+          const name = `split ${batch}x${rows}x${inner}x${cols} ${transposeA} ${transposeB}`;
+          await assertValid(name, ['TensorCoreMatMulProgram', 'SplitSumProgram'], () =>
+            tf.matMul(a, b, transposeA, transposeB),
+          );
+          tf.dispose([a, b]);
+        }
+      }
+    } finally {
+      setMatMulSchedule(defaultSchedule);
+    }
+  });
+
   it('chooses tiles within the device’s workgroup memory', () => {
     const limit = device.limits.maxComputeWorkgroupStorageSize;
     assert.equal(limit, 16384);
@@ -367,8 +392,8 @@ describe('tensor-core matmul', () => {
     for (const plan of [
       defaultSchedule,
       { ...defaultSchedule, pipeline: 'registers' },
-      { subgroups: 8, depth: 64, pipeline: 'double', tiles: 'fit' },
-      { subgroups: 4, depth: 64, pipeline: 'double', tiles: 'fit' },
+      { subgroups: 8, depth: 64, pipeline: 'double', tiles: 'fit', fill: 0 },
+      { subgroups: 4, depth: 64, pipeline: 'double', tiles: 'fit', fill: 0 },
     ] satisfies MatMulSchedule[]) {
       const title = `${plan.subgroups} subgroups, depth ${plan.depth}, ${plan.pipeline}`;
       it(`128x128 tiles (A${transposeA ? 'ᵀ' : ''}·B${transposeB ? 'ᵀ' : ''}, ${title}): valid WGSL, only over the null device's limit`, async () => {
