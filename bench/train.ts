@@ -28,7 +28,8 @@
  *
  * `--precision mixed` uses the tensor-core matmul, `--precision fp32,mixed` times both on each loaded cut; `--profile` adds each kernel's GPU time for one
  * step; `--dawn-toggles a,b` and `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE)
- * are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
+ * and `--fill N` (the tensor-core matmul's schedule.fill: products of fewer workgroups split
+ * their inner dimension) are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
  *
  * `--lora R` trains LoRA adapters of rank R (alpha R, every projection) on the frozen model
  * instead of every weight: the same step, for the memory and time of adapters beside full
@@ -56,8 +57,10 @@ import { initBackend, releaseBackend, type BackendName } from '../src/runtime/ba
 import { keptConstantCount, setConstantCaching } from '../src/runtime/constants.js';
 import { setPlainOps } from '../src/runtime/flags.js';
 import {
+  defaultSchedule,
   matMulPrecision,
   setMatMulPrecision,
+  setMatMulSchedule,
   tensorCoreMatrix,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
@@ -84,6 +87,7 @@ const { values, positionals } = parseArgs({
     precision: { type: 'string', default: 'fp32' },
     profile: { type: 'boolean', default: false },
     'submit-batch': { type: 'string' },
+    fill: { type: 'string' },
     'dawn-toggles': { type: 'string' },
     'keep-constants': { type: 'boolean', default: false },
     lora: { type: 'string' },
@@ -689,6 +693,7 @@ if (values.table) {
   log(`backend ${report.name}: ${report.detail}`);
   if (values['submit-batch'])
     tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(values['submit-batch']));
+  if (values.fill !== undefined) setMatMulSchedule({ ...defaultSchedule, fill: Number(values.fill) });
   const precisions = values.precision!.split(',') as MatMulPrecision[];
   for (const precision of precisions)
     if (precision !== 'fp32' && precision !== 'mixed')
