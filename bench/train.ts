@@ -27,9 +27,10 @@
  * same checkpoint and the same token ids, so the two first losses must agree.
  *
  * `--precision mixed` uses the tensor-core matmul, `--precision fp32,mixed` times both on each loaded cut; `--profile` adds each kernel's GPU time for one
- * step; `--dawn-toggles a,b` and `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE)
- * and `--fill N` (the tensor-core matmul's schedule.fill: products of fewer workgroups split
- * their inner dimension) are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
+ * step; `--dawn-toggles a,b` and `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE),
+ * `--fill N,M` (the tensor-core matmul's schedule.fill, each on the same loaded cut: products of
+ * fewer workgroups split their inner dimension) and `--rounds R` (each timing R times, every
+ * second round in reverse order, against drift) are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
  *
  * `--lora R` trains LoRA adapters of rank R (alpha R, every projection) on the frozen model
  * instead of every weight: the same step, for the memory and time of adapters beside full
@@ -88,6 +89,7 @@ const { values, positionals } = parseArgs({
     profile: { type: 'boolean', default: false },
     'submit-batch': { type: 'string' },
     fill: { type: 'string' },
+    rounds: { type: 'string' },
     'dawn-toggles': { type: 'string' },
     'keep-constants': { type: 'boolean', default: false },
     lora: { type: 'string' },
@@ -263,6 +265,10 @@ interface BenchOptions {
   plain: boolean;
   /** LoRA rank: train adapters (src/models/lora.ts) instead of the model's weights. */
   loraRank?: number;
+  /** The tensor-core matmul's schedule.fill values to time, each on the same loaded model (`--fill`). */
+  fills?: number[];
+  /** Times each run this often, every second round in reverse order (`--rounds`). */
+  rounds: number;
 }
 
 /**
@@ -311,10 +317,15 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
     const trained = adapters?.params ?? model.params;
     // the loss of the checkpoint's own weights on each batch, before any step changes them
     const firstLosses = new Map<string, number>(); // "BxT precision" → loss
-    const runs = o.shapes.flatMap(([batchSize, seq]) =>
-      o.precisions.map((precision) => ({ batchSize, seq, precision })),
+    const once = o.shapes.flatMap(([batchSize, seq]) =>
+      o.precisions.flatMap((precision) =>
+        (o.fills ?? [undefined]).map((fill) => ({ batchSize, seq, precision, fill })),
+      ),
     );
-    for (const { batchSize, seq, precision } of runs) {
+    const runs = Array.from({ length: o.rounds }, (_, r) =>
+      r % 2 === 0 ? once : [...once].reverse(),
+    ).flat();
+    for (const { batchSize, seq, precision } of once) {
       setMatMulPrecision(precision);
       const batch = benchBatch(batchSize, seq, shape.vocab);
       const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');
@@ -322,8 +333,9 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       firstLosses.set(`${batchSize}x${seq} ${precision}`, (await loss.data())[0]!);
       tf.dispose([loss, labelTokenIds, ...Object.values(batch)]);
     }
-    for (const { batchSize, seq, precision } of runs) {
+    for (const { batchSize, seq, precision, fill } of runs) {
       setMatMulPrecision(precision);
+      if (fill !== undefined) setMatMulSchedule({ ...defaultSchedule, fill });
       const firstLoss = firstLosses.get(`${batchSize}x${seq} ${precision}`)!;
       webGpuMemory({ reset: true });
       let peakTensorBytes = tf.memory().numBytes;
@@ -373,6 +385,7 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
           impl: `layercut ${tf.getBackend()} ${matMulPrecision()}${o.plain ? ' plain' : ''}${o.loraRank ? ` lora r${o.loraRank}` : ''}`,
           model: shape.label,
           layers,
+          ...(fill !== undefined ? { fill } : {}),
           params: model.info.paramsAfter,
           trainableParams: [...trained.values()].reduce((n, v) => n + v.size, 0),
           batch: batchSize,
@@ -693,7 +706,6 @@ if (values.table) {
   log(`backend ${report.name}: ${report.detail}`);
   if (values['submit-batch'])
     tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(values['submit-batch']));
-  if (values.fill !== undefined) setMatMulSchedule({ ...defaultSchedule, fill: Number(values.fill) });
   const precisions = values.precision!.split(',') as MatMulPrecision[];
   for (const precision of precisions)
     if (precision !== 'fp32' && precision !== 'mixed')
@@ -735,6 +747,8 @@ if (values.table) {
         dir: values.dir ?? path.join('.cache', 'bench'),
         plain: values.plain!,
         ...(values.lora ? { loraRank: Number(values.lora) } : {}),
+        ...(values.fill !== undefined ? { fills: values.fill.split(',').map(Number) } : {}),
+        rounds: Number(values.rounds ?? 1),
       });
     }
   }
