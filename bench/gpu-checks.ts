@@ -405,7 +405,13 @@ export async function fusedKernelChecks(): Promise<Check[]> {
     shape: number[];
     f: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor;
   }[] = [
+    // GPT2-XL and GPT-2 small at 16x128 (16 blocks of rows: column-sum passes after the backward
+    // dispatch) and at 1x128 (one block: the gain and bias sums come from the backward dispatch)
     { name: 'layerNorm 2048x1600', shape: [16, 128, 1600], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'layerNorm 2048x768', shape: [16, 128, 768], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'layerNorm 128x1600', shape: [1, 128, 1600], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'layerNorm 128x768', shape: [1, 128, 768], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    // ragged: widths not multiples of 64 or 256, a last block of 44 rows, fewer rows than a block
     { name: 'layerNorm 37x77', shape: [37, 77], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
     { name: 'layerNorm 300x3000', shape: [300, 3000], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
     { name: 'gelu_new 2048x6400', shape: [2048, 6400], f: (x) => gelu(x) },
