@@ -12,8 +12,8 @@
  *   the training loss read back every step        read back in groups (readback.ts)
  *
  * Both give the same results up to float32 rounding. Nothing outside the runtime reads the
- * switch: `kernelSet()` (ops/registry.ts) turns it into the plain kernel set, which the ops,
- * device constants, gradients, read-back and optimizers consult.
+ * switch: `kernelSet()` (ops/registry.ts) turns it into the plain kernel set, which the ops
+ * (the optimizers' updates among them), device constants, gradients and read-back consult.
  */
 import { envValue } from '../env.js';
 

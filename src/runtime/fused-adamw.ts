@@ -4,7 +4,8 @@
  * Written with tfjs ops, one AdamW step is ten element-wise programs per parameter, each reading
  * and writing whole tensors (for GPT2-XL's 80 M-entry embedding alone that is gigabytes of memory
  * traffic per step) and each writing a fresh tensor. This pass reads p, g, m̂, v̂ once and writes
- * p, m̂, v̂ back into their own buffers, with the same maths as `AdamW` (src/train/optimizers.ts):
+ * p, m̂, v̂ back into their own buffers, with the same maths as `adamWUpdate`'s other kernels
+ * (./ops/optimizer-updates.ts, whose webgpu kernel this is):
  *
  *   m̂ ← β1·m̂ + g      v̂ ← β2·v̂ + g²      p ← p·decay − A · m̂ / (√v̂ + E)
  *
@@ -13,7 +14,7 @@
  * It is one of tfjs's programs, queued with the others (so it can run for one parameter while
  * the backward pass still computes the others' gradients): the parameter is its output, written
  * in place, and the moments are inputs it also writes (`writesBinding`). Tensors whose data
- * another tensor shares are not updated in place (the caller falls back to tfjs ops for them),
+ * another tensor shares are not updated in place (the op's tfjs kernel updates them),
  * and CPU copies tfjs cached are dropped.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -30,7 +31,7 @@ export interface FusedAdamWUpdate {
 }
 
 /**
- * The step's scalars, as in `AdamW.step`: `perStep` makes (once per step, on first call) the
+ * The step's scalars (`AdamWStep`, ./ops/optimizer-updates.ts): `perStep` makes (once per step, on first call) the
  * device tensor [A, E, decay factor (1 − lr·wd)], which change from step to step (one upload per
  * step, and the uniforms of every pass the same each step: ./uniforms.ts); β1 and β2 are uniforms.
  */
@@ -80,7 +81,7 @@ const adamWProgram = (shape: number[]) => {
 /**
  * Queues the in-place update of one parameter; false (nothing done) when the webgpu backend is
  * not active or the update cannot be done in place (data shared with another tensor, or not
- * float32): update it with tfjs ops then.
+ * float32): the tfjs kernel updates it then.
  */
 export function fusedAdamWUpdate(u: FusedAdamWUpdate, scalars: FusedAdamWScalars): boolean {
   const backend = activeWebGpu();

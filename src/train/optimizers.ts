@@ -5,14 +5,20 @@
  * On a GPU each JS number used as an operand is a host→device upload (tfjs's own Adam makes
  * about six per parameter per step). Here constants (β1, β2, momentum, decay) are tensors
  * kept for the optimizer's lifetime, and the per-step scalars (rate, bias corrections) are
- * packed into one tensor: one upload per step. The plain kernel set (runtime/ops/registry.ts)
- * selects the plain formulation, numbers as operands, for comparisons.
+ * packed into one tensor: one upload per step. The update of each parameter is an op of
+ * src/runtime/ops/optimizer-updates.ts (the maths, and a kernel per kernel set); the optimizers
+ * hold its state and the per-step scalars.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { deviceScalar } from '../runtime/constants.js';
-import { fusedAdamWUpdate } from '../runtime/fused-adamw.js';
-import { kernelSet } from '../runtime/ops/registry.js';
+import {
+  adamWFactors,
+  adamWUpdate,
+  sgdUpdate,
+  type AdamWStep,
+  type SgdStep,
+} from '../runtime/ops/optimizer-updates.js';
 
 export interface Optimizer {
   /**
@@ -80,12 +86,6 @@ class PerStepScalars {
 /** What every optimizer shares: `step` is `begin`, `update` for each gradient, `finish`. */
 abstract class StepwiseOptimizer implements Optimizer {
   steps = 0;
-  /**
-   * The plain kernel set (runtime/ops/registry.ts): numbers as operands. Read once, not at each
-   * call as `defineOp` does: the kernel set decides what the optimizer's state holds (AdamW's
-   * plain kernel keeps torch's m and v, the others m̂ and v̂), so a run keeps one for its life.
-   */
-  protected readonly plain = kernelSet() === 'plain';
 
   constructor(protected readonly params: Map<string, tf.Variable>) {}
 
@@ -97,23 +97,25 @@ abstract class StepwiseOptimizer implements Optimizer {
 
   abstract begin(lr: number, gradScale?: number): StepUpdates;
   abstract dispose(): void;
+
+  protected paramOf(name: string): tf.Variable {
+    const param = this.params.get(name);
+    if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
+    return param;
+  }
 }
 
 /** A scalar kept for the optimizer's lifetime. */
 const keptScalar = (value: number): tf.Scalar => tf.keep(tf.scalar(value));
 
+/** A variable of zeros shaped like `param`, not trainable (optimizer state). */
+const zerosLike = (param: tf.Variable): tf.Variable => tf.tidy(() => tf.variable(tf.zerosLike(param), false));
+
 /**
- * AdamW as torch.optim.AdamW (decoupled weight decay, bias-corrected moments).
- *
- * The moments are kept scaled, m̂ = m / (1 − β1) and v̂ = v / (1 − β2), which saves one op
- * per parameter on each, and the update is rewritten with two per-step scalars:
- *
- *   m̂ ← β1·m̂ + g      v̂ ← β2·v̂ + g²      p ← p·(1 − lr·wd) − A · m̂ / (√v̂ + E)
- *   A = lr/(1 − β1ᵗ) · (1 − β1) · √(1 − β2ᵗ) / √(1 − β2)      E = ε · √(1 − β2ᵗ) / √(1 − β2)
- *
- * which equals torch's  p ← p·(1 − lr·wd) − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε).
- * Ten device ops per parameter (eleven with decay), no uploads but one per step; on webgpu one
- * fused in-place pass per parameter instead (src/runtime/fused-adamw.ts).
+ * AdamW as torch.optim.AdamW (decoupled weight decay, bias-corrected moments), with the moments
+ * kept scaled (m̂ = m / (1 − β1), v̂ = v / (1 − β2)) and the update rewritten with two per-step
+ * scalars A and E: src/runtime/ops/optimizer-updates.ts. No uploads but one per step; on webgpu
+ * one fused in-place pass per parameter.
  */
 export class AdamW extends StepwiseOptimizer {
   private readonly beta1: number;
@@ -121,7 +123,7 @@ export class AdamW extends StepwiseOptimizer {
   private readonly eps: number;
   private readonly weightDecay: number;
   private readonly decaying: Set<string>;
-  /** m̂ and v̂ (fast path) or m and v (plain path) per parameter. */
+  /** m̂ and v̂ per parameter. */
   private readonly moments = new Map<string, { m: tf.Variable; v: tf.Variable }>();
   private readonly perStep = new PerStepScalars(3);
   private readonly beta1Tensor: tf.Scalar;
@@ -144,76 +146,43 @@ export class AdamW extends StepwiseOptimizer {
   /** AdamW's update is the same for scaled gradients once ε is scaled with them. */
   begin(lr: number, gradScale = 1): StepUpdates {
     this.steps += 1;
-    const t = this.steps;
-    const eps = this.eps * gradScale;
-    if (this.plain) {
-      // torch's formula with JS numbers as operands (LAYERCUT_PLAIN_OPS)
-      const stepSize = lr / (1 - this.beta1 ** t);
-      const sqrtBias = Math.sqrt(1 - this.beta2 ** t);
-      return {
-        update: (name, grad) =>
-          tf.tidy(() => {
-            const param = this.paramOf(name);
-            const { m, v } = this.momentsOf(name, param);
-            m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
-            v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
-            const decayed =
-              this.weightDecay && this.decaying.has(name) ? tf.mul(param, 1 - lr * this.weightDecay) : param;
-            const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias), eps);
-            param.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
-          }),
-        finish: () => {},
-      };
-    }
-    const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t) / Math.sqrt(1 - this.beta2);
-    // A, E and the decay factor
-    const perStep = [
-      (lr / (1 - this.beta1 ** t)) * (1 - this.beta1) * sqrtBias2,
-      eps * sqrtBias2,
-      1 - lr * this.weightDecay,
-    ];
-    // as device scalars, uploaded once, when a parameter first needs tfjs ops
-    let uploaded: tf.Scalar[] | undefined;
-    // as one device tensor for the fused pass, uploaded once, when a parameter first takes it
-    let fusedPerStep: tf.Tensor1D | undefined;
-    const fusedScalars = {
-      perStep: () => (fusedPerStep ??= tf.keep(tf.tensor1d(perStep))),
+    const numbers = {
+      lr,
+      t: this.steps,
       beta1: this.beta1,
       beta2: this.beta2,
+      eps: this.eps * gradScale,
+      weightDecay: this.weightDecay,
+    };
+    const factors = adamWFactors(numbers); // A, E and the decay factor
+    // as one device tensor for the fused pass, and as device scalars for tfjs ops: each made
+    // (one upload) when a parameter first takes it, freed by `finish`
+    let packed: tf.Tensor1D | undefined;
+    let uploaded: tf.Scalar[] | undefined;
+    const step: AdamWStep = {
+      ...numbers,
+      perStep: () => (packed ??= tf.keep(tf.tensor1d(factors))),
+      deviceScalars: () => {
+        uploaded ??= tf.tidy(() => this.perStep.upload(factors).map((x) => tf.keep(x)));
+        const [a, e, decay] = uploaded as [tf.Scalar, tf.Scalar, tf.Scalar];
+        return { beta1: this.beta1Tensor, beta2: this.beta2Tensor, a, e, decay };
+      },
     };
     return {
       update: (name, grad) => {
         const param = this.paramOf(name);
         const { m, v } = this.momentsOf(name, param);
         const decays = this.weightDecay > 0 && this.decaying.has(name);
-        // on webgpu: one in-place pass (src/runtime/fused-adamw.ts)
-        if (fusedAdamWUpdate({ param, grad, m, v, decays }, fusedScalars)) return;
-        uploaded ??= tf.tidy(() => this.perStep.upload(perStep).map((x) => tf.keep(x)));
-        const [a, e, decay] = uploaded as [tf.Scalar, tf.Scalar, tf.Scalar];
-        tf.tidy(() => {
-          m.assign(tf.add(tf.mul(m, this.beta1Tensor), grad));
-          v.assign(tf.add(tf.mul(v, this.beta2Tensor), tf.square(grad)));
-          const decayed = decays ? tf.mul(param, decay) : param;
-          param.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), e)), a)));
-        });
+        adamWUpdate({ param, grad, m, v, decays }, step);
       },
-      finish: () => tf.dispose([...(uploaded ?? []), ...(fusedPerStep ? [fusedPerStep] : [])]),
+      finish: () => tf.dispose([...(uploaded ?? []), ...(packed ? [packed] : [])]),
     };
-  }
-
-  private paramOf(name: string): tf.Variable {
-    const param = this.params.get(name);
-    if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
-    return param;
   }
 
   private momentsOf(name: string, param: tf.Variable): { m: tf.Variable; v: tf.Variable } {
     let state = this.moments.get(name);
     if (!state) {
-      state = tf.tidy(() => ({
-        m: tf.variable(tf.zerosLike(param), false),
-        v: tf.variable(tf.zerosLike(param), false),
-      }));
+      state = { m: zerosLike(param), v: zerosLike(param) };
       this.moments.set(name, state);
     }
     return state;
@@ -233,8 +202,9 @@ export interface SgdOptions {
 }
 
 /**
- * SGD with momentum (torch.optim.SGD semantics: d = g + wd·p; buf = μ·buf + d; p −= lr·buf).
- * μ and wd are kept on the device; the rate is one upload per step.
+ * SGD with momentum (torch.optim.SGD semantics: d = g + wd·p; buf = μ·buf + d; p −= lr·buf; the
+ * buffer starts at zeros, so buf = d at the first step, as torch's). μ and wd are kept on the
+ * device; the rate is one upload per step (src/runtime/ops/optimizer-updates.ts).
  */
 export class Sgd extends StepwiseOptimizer {
   private readonly buffers = new Map<string, tf.Variable>();
@@ -255,43 +225,48 @@ export class Sgd extends StepwiseOptimizer {
   /** With scaled gradients the rate is divided by the scale, and the decay term multiplied. */
   begin(lr: number, gradScale = 1): StepUpdates {
     this.steps += 1;
-    // the rate and the scaled decay term: numbers (plain), else device scalars made once per step
-    const keep = <T>(value: T) => (value instanceof tf.Tensor ? tf.keep(value) : value);
-    const scalars = tf.tidy(() => {
-      const rate = this.plain ? lr / gradScale : this.perStep.upload([lr / gradScale])[0]!;
-      // the decay term is added to scaled gradients: scale it with them
-      const decayTerm = this.plain
-        ? this.weightDecay * gradScale
-        : gradScale === 1
-          ? this.weightDecayTensor
-          : tf.mul(this.weightDecayTensor, deviceScalar(gradScale));
-      return { rate: keep(rate), decayTerm: keep(decayTerm) };
-    });
-    const momentum = this.plain ? this.momentum : this.momentumTensor;
-    return {
-      update: (name, rawGrad) =>
-        tf.tidy(() => {
-          const param = this.params.get(name);
-          if (!param) throw new LayercutError(`internal: gradient for unknown parameter '${name}'`);
-          const grad = this.weightDecay ? tf.add(rawGrad, tf.mul(param, scalars.decayTerm)) : rawGrad;
-          let direction = grad;
-          if (this.momentum) {
-            let buffer = this.buffers.get(name);
-            if (!buffer) {
-              buffer = tf.variable(grad, false); // first step: buf = g
-              this.buffers.set(name, buffer);
-            } else {
-              buffer.assign(tf.add(tf.mul(buffer, momentum), grad));
-            }
-            direction = buffer;
-          }
-          param.assign(tf.sub(param, tf.mul(direction, scalars.rate)));
-        }),
-      finish: () => {
-        for (const value of [scalars.rate, scalars.decayTerm])
-          if (value instanceof tf.Tensor && value !== this.weightDecayTensor) value.dispose();
+    // the rate and the scaled decay term as device scalars, made when a parameter first takes
+    // them (one upload), freed by `finish`
+    let made: { rate: tf.Scalar; decayTerm: tf.Scalar } | undefined;
+    const step: SgdStep = {
+      rate: lr / gradScale,
+      decayTerm: this.weightDecay * gradScale,
+      momentum: this.momentum,
+      deviceScalars: () => {
+        made ??= tf.tidy(() => ({
+          rate: tf.keep(this.perStep.upload([lr / gradScale])[0]!),
+          decayTerm: tf.keep(
+            gradScale === 1
+              ? this.weightDecayTensor
+              : tf.mul(this.weightDecayTensor, deviceScalar(gradScale)),
+          ),
+        }));
+        return { ...made, momentum: this.momentumTensor };
       },
     };
+    return {
+      update: (name, grad) => {
+        const param = this.paramOf(name);
+        const decays = this.weightDecay !== 0;
+        sgdUpdate({ param, grad, buffer: this.bufferOf(name, param), decays }, step);
+      },
+      finish: () => {
+        if (!made) return;
+        made.rate.dispose();
+        if (made.decayTerm !== this.weightDecayTensor) made.decayTerm.dispose();
+      },
+    };
+  }
+
+  /** The momentum buffer of `name`, zeros before its first step; none without momentum. */
+  private bufferOf(name: string, param: tf.Variable): tf.Variable | undefined {
+    if (!this.momentum) return undefined;
+    let buffer = this.buffers.get(name);
+    if (!buffer) {
+      buffer = zerosLike(param);
+      this.buffers.set(name, buffer);
+    }
+    return buffer;
   }
 
   dispose(): void {

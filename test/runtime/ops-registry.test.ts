@@ -14,6 +14,7 @@ import { crossEntropy } from '../../src/runtime/ops/cross-entropy.js';
 import { addLowRank, matMulBias } from '../../src/runtime/ops/linear.js';
 import { causalMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
 import { layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
+import { adamWUpdate, sgdUpdate } from '../../src/runtime/ops/optimizer-updates.js';
 import { defineOp, kernelSet, registeredOps } from '../../src/runtime/ops/registry.js';
 import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
 
@@ -74,7 +75,8 @@ describe('kernel registry', () => {
       selfAttention,
     ];
     ops.push(crossEntropy, matMulBias, addLowRank, causalMaskBias, positionsFromMask, layerNorm, rmsNorm);
-    assert.equal(ops.length, 13);
+    ops.push(adamWUpdate, sgdUpdate);
+    assert.equal(ops.length, 15);
     const layercut = Object.fromEntries([...registeredOps()].filter(([name]) => !name.startsWith('test:')));
     assert.deepEqual(layercut, {
       layerNorm: ['webgpu', 'tfjs', 'plain'],
@@ -90,6 +92,8 @@ describe('kernel registry', () => {
       matMulBias: ['webgpu', 'tfjs', 'plain'],
       addLowRank: ['tfjs', 'plain'],
       crossEntropy: ['webgpu', 'tfjs'],
+      adamWUpdate: ['webgpu', 'tfjs', 'plain'],
+      sgdUpdate: ['tfjs', 'plain'],
     });
   });
 });

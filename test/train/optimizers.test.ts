@@ -147,6 +147,47 @@ describe('optimizers', () => {
     });
   }
 
+  for (const kind of ['adamw', 'sgd'] as const) {
+    it(`${kind}: the kernel set in force at each step runs it, on the same state (switching mid-run changes nothing)`, () => {
+      const make = (p: Map<string, tf.Variable>) =>
+        kind === 'adamw'
+          ? new AdamW(p, { betas: [0.8, 0.99], eps: 1e-6, weightDecay: 0.1 })
+          : new Sgd(p, { momentum: 0.9, weightDecay: 0.01 });
+      /** 6 steps, plain where `plainAt(step)`; the final values and the host tensors of each step. */
+      const run = (plainAt: (step: number) => boolean) => {
+        const params = makeParams(1);
+        const optimizer = make(params);
+        const hostTensors: number[] = [];
+        for (let s = 0; s < 6; s++) {
+          const grads = gradsFor(params, s);
+          setPlainOps(plainAt(s));
+          const count = countHostTensors();
+          try {
+            optimizer.step(grads, 0.01 * (1 + s / 10));
+          } finally {
+            count.stop();
+            setPlainOps(undefined);
+          }
+          hostTensors.push(count.tensors);
+          tf.dispose(grads);
+        }
+        optimizer.dispose();
+        const values = [...params.values()].map((p) => p.dataSync() as Float32Array);
+        tf.dispose([...params.values()]);
+        return { values, hostTensors };
+      };
+      const fast = run(() => false);
+      const switching = run((s) => s % 2 === 1); // tfjs, plain, tfjs, plain, …
+      // the plain kernels ran at the odd steps (several host tensors per parameter), the tfjs ones at the even
+      switching.hostTensors.forEach((n, s) =>
+        assert.ok(s % 2 === 1 ? n >= 20 : n === 1, `${switching.hostTensors}`),
+      );
+      const diff = maxDiff(switching.values, fast.values);
+      assert.ok(diff < 2e-6, `max|Δ| ${diff}`);
+      assert.ok(maxDiff(fast.values, runSteps(make, 0)) > 0.01); // and the parameters moved
+    });
+  }
+
   it('dispose frees every tensor an optimizer made', () => {
     const params = makeParams(3);
     const before = tf.memory().numTensors;
