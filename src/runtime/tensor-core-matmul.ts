@@ -566,15 +566,20 @@ export interface ProductPlan {
 }
 
 /**
- * The plan for op(A) · op(B) with `batch` outputs of rows × cols; `inner` when known (with it,
- * sides in whole tiles go unchecked and a product of few tiles may split K).
+ * A batch of products op(A) · op(B): `batch` outputs of rows × cols over `inner`, when known (with
+ * it, sides in whole tiles go unchecked and a product of few tiles may split K).
  */
+export interface ProductShape {
+  batch: number;
+  rows: number;
+  cols: number;
+  inner?: number;
+}
+
+/** How the kernel computes `product` within `maxWorkgroupBytes` of workgroup memory. */
 export function planProduct(
   matrix: SubgroupMatrixShape,
-  batch: number,
-  rows: number,
-  cols: number,
-  inner?: number,
+  { batch, rows, cols, inner }: ProductShape,
   maxWorkgroupBytes = Infinity,
   plan: MatMulSchedule = schedule,
 ): ProductPlan {
@@ -636,10 +641,7 @@ export class TensorCoreMatMulProgram {
   ) {
     const { tiling, layout, splits, outputShape, dispatch } = planProduct(
       matrix,
-      batch,
-      rows,
-      cols,
-      inner,
+      { batch, rows, cols, ...(inner === undefined ? {} : { inner }) },
       maxWorkgroupBytes,
     );
     this.outputShape = outputShape;
@@ -711,16 +713,13 @@ const minimumWork = 1 << 18;
  */
 const minimumWorkgroups = 128;
 
-/** Workgroups the tensor-core kernel would use for a batch of rows × cols outputs over `inner`. */
+/** Workgroups the tensor-core kernel would use for `product`. */
 export function tensorCoreWorkgroups(
   matrix: SubgroupMatrixShape,
-  batch: number,
-  rows: number,
-  cols: number,
-  inner?: number,
+  product: ProductShape,
   maxWorkgroupBytes = Infinity,
 ): number {
-  const [across, down, through] = planProduct(matrix, batch, rows, cols, inner, maxWorkgroupBytes).dispatch;
+  const [across, down, through] = planProduct(matrix, product, maxWorkgroupBytes).dispatch;
   return across * down * through;
 }
 
@@ -784,7 +783,7 @@ export function tensorCoresTake(
   const batch = Math.max(batchA, batchB);
   return (
     rows * cols * inner >= minimumWork &&
-    tensorCoreWorkgroups(installed.matrix, batch, rows, cols, inner, installed.maxWorkgroupBytes) >=
+    tensorCoreWorkgroups(installed.matrix, { batch, rows, cols, inner }, installed.maxWorkgroupBytes) >=
       minimumWorkgroups
   );
 }

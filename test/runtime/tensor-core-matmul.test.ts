@@ -65,7 +65,7 @@ it('tiles outputs by 128 or 64 and pads only what no tile divides', () => {
 
 it('checks only the ragged sides and pads only sides that are not whole result matrices', () => {
   // GPT2-XL's qkv at 16×128: 4800 columns end in half a 128-wide tile, but are 300 result matrices
-  const qkv = planProduct(matrix, 1, 2048, 4800, 1600);
+  const qkv = planProduct(matrix, { batch: 1, rows: 2048, cols: 4800, inner: 1600 });
   assert.deepEqual(qkv.layout.ragged, { M: false, N: true, K: false });
   assert.deepEqual(qkv.outputShape, [1, 2048, 4800]); // not padded to 4864: no slice after
   assert.deepEqual(qkv.dispatch, [38, 16, 1]);
@@ -76,22 +76,34 @@ it('checks only the ragged sides and pads only sides that are not whole result m
   assert.doesNotMatch(source, /row < M|col < K|row < K/); // A and B's rows are not
   assert.match(source, /if \(n0 \+ i32\(warpCol0\) \+ \d+ < N\) \{ subgroupMatrixStore/);
   // 77 × 1000: neither a whole number of 16 × 16 matrices, both padded
-  assert.deepEqual(planProduct(matrix, 1, 77, 1000, 64).outputShape, [1, 128, 1024]);
+  assert.deepEqual(
+    planProduct(matrix, { batch: 1, rows: 77, cols: 1000, inner: 64 }).outputShape,
+    [1, 128, 1024],
+  );
 });
 
 it('splits the inner dimension of products too few workgroups would compute', () => {
   const filling = { ...defaultSchedule, fill: 264 };
   // GPT-2 small's attention projection at 16×128: 16 × 6 tiles of 128, K = 768 in 24 steps of 32
-  const proj = planProduct(matrix, 1, 2048, 768, 768, Infinity, filling);
+  const proj = planProduct(matrix, { batch: 1, rows: 2048, cols: 768, inner: 768 }, Infinity, filling);
   assert.equal(proj.layout.chunk, 256); // 3 chunks of 8 steps: 288 workgroups
   assert.equal(proj.splits, 3);
   assert.deepEqual(proj.outputShape, [3, 2048, 768]);
   assert.deepEqual(proj.dispatch, [6, 16, 3]);
   // its weight gradient: 6 × 6 tiles over K = 2048 tokens: the most chunks, 8
-  assert.equal(planProduct(matrix, 1, 768, 768, 2048, Infinity, filling).splits, 8);
+  assert.equal(
+    planProduct(matrix, { batch: 1, rows: 768, cols: 768, inner: 2048 }, Infinity, filling).splits,
+    8,
+  );
   // enough tiles already (GPT2-XL's MLP: 16 × 50), or no fill asked for: no split
-  assert.equal(planProduct(matrix, 1, 2048, 6400, 1600, Infinity, filling).splits, 1);
-  assert.equal(planProduct(matrix, 1, 2048, 768, 768, Infinity, defaultSchedule).splits, 1);
+  assert.equal(
+    planProduct(matrix, { batch: 1, rows: 2048, cols: 6400, inner: 1600 }, Infinity, filling).splits,
+    1,
+  );
+  assert.equal(
+    planProduct(matrix, { batch: 1, rows: 2048, cols: 768, inner: 768 }, Infinity, defaultSchedule).splits,
+    1,
+  );
   // chunks divide K's steps (50 steps of 32: 5 of 10, not 8 of 6.25) and take at least 8 steps
   assert.equal(innerChunk({ depth: 32 }, 13, 1600, 264), 320);
   assert.equal(innerChunk({ depth: 32 }, 13, 32 * 19, 264), undefined); // 19 steps: prime
