@@ -5,7 +5,7 @@
  * the gain and bias gradients of LayerNorm and the bias gradient of linear layers.
  */
 import * as tf from '@tensorflow/tfjs';
-import { runProgram, type WebGpuProgram } from './program.js';
+import { runProgram, workgroupGrid, type WebGpuProgram } from './program.js';
 
 /** Columns one workgroup of the column sum adds up, and its lanes (each every 4th row of the block). */
 export const sumColumns = 64;
@@ -13,7 +13,11 @@ export const sumLanes = 4;
 /** Rows one workgroup of the column sum adds up. */
 export const rowsPerSumBlock = 128;
 
-/** out [⌈N / 128⌉, D]: sums of t [N, D] over blocks of 128 rows. */
+/**
+ * out [⌈N / 128⌉, D]: sums of t [N, D] over blocks of 128 rows, one workgroup per 64 columns (x)
+ * and block (y, and z past 65,535 blocks: `workgroupGrid`'s rows; the few past the last block
+ * write nothing).
+ */
 class ColumnSumProgram implements WebGpuProgram {
   variableNames = ['t'];
   outputShape: number[];
@@ -25,7 +29,8 @@ class ColumnSumProgram implements WebGpuProgram {
   constructor(rows: number, cols: number) {
     const blocks = Math.ceil(rows / rowsPerSumBlock);
     this.outputShape = [blocks, cols];
-    this.dispatch = [Math.ceil(cols / sumColumns), blocks, 1];
+    const [blocksX, blocksY] = workgroupGrid(blocks);
+    this.dispatch = [Math.ceil(cols / sumColumns), blocksX, blocksY];
   }
 
   getUserCode(): string {
@@ -36,7 +41,8 @@ fn main() {
   let N = uniforms.tShape.x;
   let D = uniforms.tShape.y;
   let col = i32(workgroupId.x) * ${sumColumns} + i32(localId.x);
-  let block = i32(workgroupId.y);
+  let block = i32(workgroupId.z * numWorkgroups.y + workgroupId.y);
+  let blocks = (N + ${rowsPerSumBlock - 1}) / ${rowsPerSumBlock};
   let first = block * ${rowsPerSumBlock};
   let last = min(first + ${rowsPerSumBlock}, N);
   var sum = 0.0;
@@ -47,7 +53,7 @@ fn main() {
   }
   lanes[localId.y * ${sumColumns}u + localId.x] = sum;
   workgroupBarrier();
-  if (localId.y == 0u && col < D) {
+  if (localId.y == 0u && col < D && block < blocks) {
     var total = 0.0;
     for (var lane = 0u; lane < ${sumLanes}u; lane = lane + 1u) {
       total = total + lanes[lane * ${sumColumns}u + localId.x];

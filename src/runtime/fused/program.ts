@@ -9,6 +9,7 @@
  * Which op runs which program, and when, is chosen in one place: src/runtime/ops/registry.ts.
  */
 import * as tf from '@tensorflow/tfjs';
+import { LayercutError } from '../../errors.js';
 
 /** The fields of a tfjs-webgpu program. */
 export interface WebGpuProgram {
@@ -102,13 +103,43 @@ ${this.body}
   }
 }
 
+/** WebGPU's default (and least) limit on the workgroups of one dispatch dimension. */
+export const defaultWorkgroupsPerDimension = 65_535;
+
+/** The running webgpu backend's limit on the workgroups of one dispatch dimension. */
+function workgroupsPerDimension(): number {
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  return device?.limits.maxComputeWorkgroupsPerDimension ?? defaultWorkgroupsPerDimension;
+}
+
+/**
+ * The grid [x, y, 1] for `count` workgroups numbered workgroupId.y · x + workgroupId.x: one row
+ * of `count` while it fits the device's `limit` per dimension (tfjs asserts that a grid with a
+ * y layout fits; only a flat one it reshapes itself), else the fewest rows that fit, of equal
+ * width: y = ⌈count / limit⌉, x = ⌈count / y⌉. The last row may hold up to y − 1 workgroups
+ * past `count`, which the program must let do nothing.
+ */
+export function workgroupGrid(count: number, limit = workgroupsPerDimension()): [number, number, number] {
+  if (count <= limit) return [count, 1, 1];
+  const rows = Math.ceil(count / limit);
+  if (rows > limit) {
+    throw new LayercutError(
+      `a program of ${count} workgroups needs more than the device's ${limit} × ${limit} grid`,
+      'run a smaller batch or shorter sequences',
+    );
+  }
+  return [Math.ceil(count / rows), rows, 1];
+}
+
 /** Invocations of a one-workgroup-per-row program. */
 export const rowWorkgroup = 256;
 
 /**
- * A program with one workgroup of 256 invocations per row of its input (`main()`; tfjs may
- * reshape the grid past 65,535 rows, so rows are counted as workgroupId.y · numWorkgroups.x +
- * workgroupId.x, which `rowIndex()` returns). `code` is the rest of the user code.
+ * A program with one workgroup of 256 invocations per row of its input (`main()`; `workgroups`
+ * of them, laid out by `workgroupGrid`). `rowIndex()` returns a workgroup's number,
+ * workgroupId.y · numWorkgroups.x + workgroupId.x; past 65,535 workgroups (the device's limit
+ * per dimension) the grid has two rows or more and the last few numbers are past `workgroups`:
+ * `code`, the rest of the user code, must let those do nothing and still reach every barrier.
  */
 export class RowProgram implements WebGpuProgram {
   dispatchLayout = { x: [0], y: [1] };
@@ -117,13 +148,13 @@ export class RowProgram implements WebGpuProgram {
 
   constructor(
     readonly outputShape: number[],
-    rows: number,
+    workgroups: number,
     readonly variableNames: string[],
     readonly shaderKey: string,
     private readonly code: string,
     readonly uniforms?: string,
   ) {
-    this.dispatch = [rows, 1, 1];
+    this.dispatch = workgroupGrid(workgroups);
   }
 
   getUserCode(): string {
