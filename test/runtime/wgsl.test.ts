@@ -25,6 +25,7 @@ import { variableGrads } from '../../src/runtime/gradients.js';
 import { matMulBias } from '../../src/runtime/ops/linear.js';
 import { kernelSet } from '../../src/runtime/ops/registry.js';
 import { setPlainOps } from '../../src/runtime/flags.js';
+import { columnSum, rowsPerSumBlock } from '../../src/runtime/fused/column-sum.js';
 import { RowProgram, runProgram } from '../../src/runtime/fused/program.js';
 import { watchDeviceErrors, type DeviceErrorWatch } from '../../src/runtime/shader-errors.js';
 import {
@@ -278,6 +279,44 @@ describe('fused programs', () => {
       valueAndGrads((s) => crossEntropy(s as tf.Tensor2D, labels), [scores]),
     );
     tf.dispose([scores, labels]);
+  });
+
+  it('past 65,535 rows: LayerNorm, cross-entropy and the attention softmax on a 2-D grid', async () => {
+    // the null device has WebGPU's default limit per dispatch dimension, which tfjs asserts for a
+    // grid with a y layout; 70,000 rows of 8 take two rows of 35,000 workgroups
+    assert.equal(device.limits.maxComputeWorkgroupsPerDimension, 65_535);
+    const rows = 70_000;
+    assert.deepEqual(new RowProgram([rows, 8], rows, ['x'], 'layercutGrid', '').dispatch, [35_000, 2, 1]);
+    const x = tf.randomNormal([rows, 8]);
+    const [g, b] = [tf.ones([8]), tf.zeros([8])];
+    // backward: 70,000 row workgroups and 547 block workgroups, then the column sums of 547 rows
+    await assertValid('layerNorm 70,000 rows', ['RowProgram', 'ColumnSumProgram'], () =>
+      valueAndGrads((xi, gi, bi) => layerNorm(xi!, gi, bi, 1e-5), [x, g, b]),
+    );
+    const labels = tf.tensor1d(
+      Array.from({ length: rows }, (_, i) => i % 8),
+      'int32',
+    );
+    await assertValid('cross-entropy 70,000 rows', ['RowProgram', 'ElementwiseProgram'], () =>
+      valueAndGrads((s) => crossEntropy(s as tf.Tensor2D, labels), [x]),
+    );
+    // scores [B, H, Tq, Tk] = [2, 5, 7000, 8]: 70,000 rows (b, h, q); a padding bias [2, 1, 1, 8]
+    const mask = paddedMask(2, 8, 5);
+    const padding = paddingMaskBias(mask);
+    const scores = tf.randomNormal([2, 5, 7000, 8]);
+    await assertValid('softmax 70,000 rows', ['RowProgram'], () =>
+      valueAndGrads((s) => attentionProbabilities(s as tf.Tensor4D, padding, 0.125), [scores]),
+    );
+    tf.dispose([x, g, b, labels, mask, padding, scores]);
+  });
+
+  it('column sums past 65,535 blocks of 128 rows (y and z of the grid)', async () => {
+    // [65,537 · 128, 1]: 65,537 blocks in the first pass, then 513, 5 and 1
+    const t = tf.ones([65_537 * rowsPerSumBlock, 1]);
+    await assertValid('column sum of 8,388,736 rows', ['ColumnSumProgram'], () =>
+      columnSum(t as tf.Tensor2D),
+    );
+    t.dispose();
   });
 
   it('positions and causal bias from the attention mask', async () => {
