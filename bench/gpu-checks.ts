@@ -400,6 +400,13 @@ export async function fusedKernelChecks(): Promise<Check[]> {
     );
   const causal = causalMaskBias(lengths(16, 128));
   const padding = paddingMaskBias(lengths(4, 77));
+  // [2, 8]: the second sequence's last 3 keys padded
+  const shortMask = tf.tensor2d(
+    Array.from({ length: 16 }, (_, i) => (i < 13 ? 1 : 0)),
+    [2, 8],
+    'int32',
+  );
+  const shortPadding = paddingMaskBias(shortMask);
   const cases: {
     name: string;
     shape: number[];
@@ -414,6 +421,8 @@ export async function fusedKernelChecks(): Promise<Check[]> {
     // ragged: widths not multiples of 64 or 256, a last block of 44 rows, fewer rows than a block
     { name: 'layerNorm 37x77', shape: [37, 77], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
     { name: 'layerNorm 300x3000', shape: [300, 3000], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    // past 65,535 rows: two rows of workgroups (program.ts's workgroupGrid), 547 column-sum blocks
+    { name: 'layerNorm 70000x8 (2-D grid)', shape: [70_000, 8], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
     { name: 'gelu_new 2048x6400', shape: [2048, 6400], f: (x) => gelu(x) },
     { name: 'gelu_new 1000x77 (wide range)', shape: [1000, 77], f: (x) => gelu(tf.mul(x, 8)) },
     {
@@ -425,6 +434,12 @@ export async function fusedKernelChecks(): Promise<Check[]> {
       name: 'attention softmax 4x12x77x77 padding',
       shape: [4, 12, 77, 77],
       f: (x) => attentionProbabilities(x as tf.Tensor4D, padding, 1 / 8),
+    },
+    {
+      // 70,000 rows (b, h, q): a 2-D grid
+      name: 'attention softmax 2x5x7000x8 padding (2-D grid)',
+      shape: [2, 5, 7000, 8],
+      f: (x) => attentionProbabilities(x as tf.Tensor4D, shortPadding, 0.125),
     },
   ];
   const checks: Check[] = [];
@@ -485,7 +500,7 @@ export async function fusedKernelChecks(): Promise<Check[]> {
     }
     tf.dispose([x, g, b, r]);
   }
-  tf.dispose([causal, padding]);
+  tf.dispose([causal, padding, shortMask, shortPadding]);
   return checks;
 }
 
