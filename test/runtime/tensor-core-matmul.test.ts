@@ -101,7 +101,10 @@ it('splits the inner dimension of products too few workgroups would compute', ()
     1,
   );
   assert.equal(
-    planProduct(matrix, { batch: 1, rows: 2048, cols: 768, inner: 768 }, Infinity, defaultSchedule).splits,
+    planProduct(matrix, { batch: 1, rows: 2048, cols: 768, inner: 768 }, Infinity, {
+      ...defaultSchedule,
+      fill: 0,
+    }).splits,
     1,
   );
   // chunks divide K's steps (50 steps of 32: 5 of 10, not 8 of 6.25) and take at least 8 steps
