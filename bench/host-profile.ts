@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/host-profile.ts [--model small] [--layers 2] [--batch 1] [--seq 128]
  *        [--steps 20] [--precision fp32|mixed] [--warmup 3]       host ms, dispatches, … per step
+ *        [--fill N]                                   the tensor-core matmul's split-K fill (mixed)
  *   node --cpu-prof --import tsx bench/host-profile.ts             (a .cpuprofile of the same steps)
  *        [--trace]                                    first each program of one step, with shapes
  *        [--dawn-toggles skip_validation,…]           Dawn toggles (as bench/train.ts's)
@@ -43,8 +44,10 @@ import { gpt2 } from '../src/models/gpt2.js';
 import { LoraAdapters } from '../src/models/lora.js';
 import { initBackend, releaseBackend } from '../src/runtime/backend.js';
 import {
+  defaultSchedule,
   installTensorCoreMatMul,
   setMatMulPrecision,
+  setMatMulSchedule,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
 import { activeWebGpuDevice, webGpuBindGroups, webGpuMemory } from '../src/runtime/webgpu.js';
@@ -66,6 +69,7 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     precision: { type: 'string', default: 'fp32' },
+    fill: { type: 'string' },
     lora: { type: 'string' },
     trace: { type: 'boolean', default: false },
     'dawn-toggles': { type: 'string' },
@@ -100,6 +104,7 @@ if (precision === 'mixed') {
   installTensorCoreMatMul({ m: 16, n: 16, k: 16 }, device.limits.maxComputeWorkgroupStorageSize);
 }
 setMatMulPrecision(precision);
+if (values.fill !== undefined) setMatMulSchedule({ ...defaultSchedule, fill: Number(values.fill) });
 
 // ---------------------------------------------------------------- what the host does, counted
 
