@@ -11,19 +11,15 @@
 #   3. --profile of GPT-2 small and GPT2-XL 2 layers at both batches: each kernel's GPU time for a
 #      step beside the step's wall time (profile.jsonl): host-bound or GPU-bound
 # Into $OUT: machine.txt, gpu-suite.txt, fill.jsonl, profile.jsonl, *.err, steps.txt.
-cd "$(dirname "$0")/.." || exit 1 # repository root
-OUT=${OUT:-/tmp/fill-out}
-mkdir -p "$OUT"
-ckpt=/tmp/layercut-fill-checkpoints
-started=$(date +%s)
-step() { echo "== $1 ($(($(date +%s) - started)) s in)" | tee -a "$OUT/steps.txt" >&2; }
+NAME=fill
+# shellcheck source=bench/device-call.sh
+source "$(dirname "$0")/device-call.sh"
 train() {
   local seconds=$1 file=$2; shift 2
   timeout "$seconds" bash .device/run.sh train.mjs --precision mixed --dir "$ckpt" --eval-batches 1 "$@" \
     2>> "$OUT/train.err" | grep --line-buffered '^{' | tee -a "$OUT/$file"
   echo "train $* exit status ${PIPESTATUS[0]} (124: timed out)" >> "$OUT/steps.txt"
 }
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/machine.txt"
 step "1. gpu suite"
 timeout 110 bash .device/run.sh gpu-suite.mjs > "$OUT/gpu-suite.txt" 2> "$OUT/gpu-suite.err"
 echo "gpu-suite exit status $? (124: timed out)" >> "$OUT/steps.txt"

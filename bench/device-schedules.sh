@@ -11,13 +11,9 @@
 #      in each line's config)
 # SKIP_TRAIN=1 stops after step 1.
 # Into $OUT: machine.txt, schedules.jsonl, schedules-unchecked.jsonl, train.jsonl, *.err, steps.txt.
-cd "$(dirname "$0")/.." || exit 1 # repository root
-OUT=${OUT:-/tmp/schedules-out}
-mkdir -p "$OUT"
-ckpt=/tmp/layercut-schedules-checkpoints
-started=$(date +%s)
-step() { echo "== $1 ($(($(date +%s) - started)) s in)" | tee -a "$OUT/steps.txt" >&2; }
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/machine.txt"
+NAME=schedules
+# shellcheck source=bench/device-call.sh
+source "$(dirname "$0")/device-call.sh"
 step "1. matmul schedules"
 timeout 120 bash .device/run.sh matmul.mjs --schedules --iterations 20 > "$OUT/schedules.jsonl" 2> "$OUT/schedules.err"
 echo "schedules exit status $? (124: timed out)" >> "$OUT/steps.txt"
