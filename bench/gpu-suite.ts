@@ -58,6 +58,7 @@ import {
   passes,
   type Check,
 } from './gpu-checks.js';
+import { adamwSpec } from '../src/plan/options.js';
 
 const sections = ['fused', 'matmul', 'flash', 'parity', 'pytorch', 'finetune'] as const;
 type Section = (typeof sections)[number];
@@ -429,7 +430,7 @@ async function fineTune(fixture: string): Promise<{ losses: number[]; weights: M
       batchSize: 4,
       epochs: 2,
       maxGradNorm: 1,
-      optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 },
+      optimizer: adamwSpec({ lr: 1e-3, weightDecay: 0.01 }),
     },
     seed: 0,
     padId: 0,

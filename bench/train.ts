@@ -53,6 +53,7 @@ import { loadModel } from '../src/models/load.js';
 import { LoraAdapters } from '../src/models/lora.js';
 import { keepFirst } from '../src/models/selection.js';
 import type { LanguageModel } from '../src/models/types.js';
+import { adamwSpec } from '../src/plan/options.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../src/plan/types.js';
 import { initBackend, releaseBackend, type BackendName } from '../src/runtime/backend.js';
 import { keptConstantCount, setConstantCaching } from '../src/runtime/constants.js';
@@ -615,13 +616,7 @@ async function comparePlain(backend: BackendName): Promise<void> {
     data: { validation: 40, demosPerClass: 0, trainPerClass: 80, test: 200, maxLength: 64, truncate: 'left' },
     train: {
       ...PAPER_DEFAULTS.train,
-      optimizer: {
-        kind: 'adamw',
-        lr: smoke ? 1e-3 : 1e-4,
-        betas: [0.9, 0.999],
-        eps: 1e-8,
-        weightDecay: 0.01,
-      },
+      optimizer: adamwSpec({ lr: smoke ? 1e-3 : 1e-4, weightDecay: 0.01 }),
       batchSize: 8,
       epochs: smoke ? 3 : 6,
       maxGradNorm: 1,

@@ -39,6 +39,7 @@ import { writeSafetensors } from '../src/weights/safetensors.js';
 import type { EncodedExample } from '../src/train/batching.js';
 import { makeScorer } from '../src/train/scorers.js';
 import { train } from '../src/train/trainer.js';
+import { adamwSpec } from '../src/plan/options.js';
 
 export interface ExportCheckOptions {
   /** A model folder, or the name of a built-in model. */
@@ -145,7 +146,7 @@ async function fineTune(model: LanguageModel, steps: number, seed: number, padId
   };
   const spec: TrainSpec = {
     ...PAPER_DEFAULTS.train,
-    optimizer: { kind: 'adamw', lr: 1e-2, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 },
+    optimizer: adamwSpec({ lr: 1e-2, weightDecay: 0.01 }),
     batchSize: 4,
     steps,
   };

@@ -20,6 +20,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
+import { adamwSpec } from '../plan/options.js';
 import type { ReplacementSpec } from '../plan/types.js';
 import { batchOrder, disposeBatch, makeBatch, type EncodedExample } from '../train/batching.js';
 import { TrainingSteps } from '../train/step.js';
@@ -313,7 +314,7 @@ async function fitMlp(
   const steps = new TrainingSteps<null>(
     mlp.params,
     {
-      optimizer: { kind: 'adamw', lr: spec.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      optimizer: adamwSpec({ lr: spec.lr }),
       schedule: { kind: 'constant', warmupSteps: 0 },
       maxGradNorm: 0,
     },

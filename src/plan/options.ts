@@ -433,6 +433,16 @@ export type TrainSpec = Output<typeof trainOptions>;
 
 export type DataInput = Input<typeof dataOptions>;
 export type AdamWInput = Input<typeof adamwOptions>;
+export type AdamWSpec = Output<typeof adamwOptions>;
+
+/**
+ * A filled AdamW spec, the declaration's defaults with `overrides`: for code that trains without
+ * a compiled plan (the MLP replacement fit, benchmarks, tests), so that a new AdamW option needs
+ * no edit there.
+ */
+export function adamwSpec(overrides: Partial<Omit<AdamWSpec, 'kind'>> = {}): AdamWSpec {
+  return { ...defaultsOf(adamwOptions), ...overrides };
+}
 export type SgdInput = Input<typeof sgdOptions>;
 export type ScheduleInput = Input<typeof scheduleOptions>;
 export type LoraInput = Input<typeof loraOptions>;

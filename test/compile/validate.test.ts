@@ -32,6 +32,7 @@ import { runId } from '../../src/plan/id.js';
 import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
 import { modelFixture } from '../helpers/fixtures.js';
 import { offlineCatalog } from './helpers.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 const gpt2 = hf('openai-community/gpt2');
 
@@ -64,7 +65,7 @@ test('every default is in the plan: the paper’s settings, the task’s templat
     method: { kind: 'lm', freezeEmbeddings: false, freezeLayers: [] },
     data: { ...PAPER_DEFAULTS.data },
     train: {
-      optimizer: { kind: 'adamw', lr: 5e-5, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      optimizer: adamwSpec({ lr: 5e-5 }),
       schedule: { kind: 'constant', warmupSteps: 0 },
       batchSize: 1,
       gradientAccumulation: 1,

@@ -12,6 +12,7 @@ import { initBackend } from '../../src/runtime/backend.js';
 import { openCheckpoint } from '../../src/weights/checkpoint.js';
 import { adamw, byteLevelBpe, corpus, cosine, gpt2Architecture, pretraining } from '../../dsl/index.js';
 import { modelFixture } from '../helpers/fixtures.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 /** Mean next-token cross-entropy computed in float64 from reference logits [B, T, V]. */
 function referenceLoss(logits: Float32Array, ids: Int32Array, rows: number, width: number, vocab: number) {
@@ -229,7 +230,7 @@ async function smallModel() {
 }
 
 const spec = (overrides: Partial<PretrainTrainSpec> = {}): PretrainTrainSpec => ({
-  optimizer: { kind: 'adamw', lr: 1e-2, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0 },
+  optimizer: adamwSpec({ lr: 1e-2, betas: [0.9, 0.95] }),
   schedule: { kind: 'cosine', warmupSteps: 2 },
   batchSize: 4,
   contextLength: 16,

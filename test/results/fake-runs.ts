@@ -5,6 +5,7 @@
 import { keepAll, keepFirst, keptLayerCount, type LayerSelection } from '../../src/models/selection.js';
 import { runId } from '../../src/plan/id.js';
 import { PAPER_DEFAULTS, type MethodName, type RunPlan, type RunResult } from '../../src/plan/types.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 export interface FakePlanOptions {
   model?: string;
@@ -30,7 +31,7 @@ export function fakePlan(options: FakePlanOptions = {}): RunPlan {
     data: { ...PAPER_DEFAULTS.data },
     train: {
       ...PAPER_DEFAULTS.train,
-      optimizer: { kind: 'adamw', lr: options.lr ?? 5e-5, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      optimizer: adamwSpec({ lr: options.lr ?? 5e-5 }),
       schedule: { ...PAPER_DEFAULTS.train.schedule },
     },
     seed: options.seed ?? 1,

@@ -18,6 +18,7 @@ import { depthPreview } from '../../src/select/depth-preview.js';
 import { greedyLayerSearch } from '../../src/select/greedy.js';
 import type { EncodedExample } from '../../src/train/batching.js';
 import { modelFixture } from '../helpers/fixtures.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 /** An abort signal that a timer fires `ms` from now. */
 function abortAfter(ms: number): AbortSignal {
@@ -65,7 +66,7 @@ describe('interruption points on wasm', () => {
         { train: tokens, validation: tokens },
         {
           spec: {
-            optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0 },
+            optimizer: adamwSpec({ lr: 1e-3, betas: [0.9, 0.95] }),
             schedule: { kind: 'constant', warmupSteps: 0 },
             batchSize: 4,
             contextLength: 16,

@@ -9,6 +9,7 @@ import { initBackend } from '../../src/runtime/backend.js';
 import { releaseSharedDepthFeatures } from '../../src/train/depth-features.js';
 import { runExperiment } from '../../src/experiment/run.js';
 import { fruitDataset, fruitTask, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 let modelDir = '';
 before(async () => {
@@ -28,7 +29,7 @@ function plan(method: MethodName, layers: number): RunPlan {
     data: { validation: 20, demosPerClass: 0, trainPerClass: 30, test: 40, maxLength: 64, truncate: 'left' },
     train: {
       ...PAPER_DEFAULTS.train,
-      optimizer: { kind: 'adamw', lr: 3e-2, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      optimizer: adamwSpec({ lr: 3e-2 }),
       batchSize: 8,
       epochs: 4,
     },

@@ -7,6 +7,7 @@ import { PAPER_DEFAULTS, type MethodName, type RunPlan } from '../../src/plan/ty
 import { initBackend } from '../../src/runtime/backend.js';
 import { runExperiment } from '../../src/experiment/run.js';
 import { fruitDataset, fruitTask, writeTinyBert, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 let modelDir = '';
 before(async () => {
@@ -25,7 +26,7 @@ function plan(method: MethodName, overrides: Partial<RunPlan> = {}): RunPlan {
     data: { validation: 40, demosPerClass: 0, trainPerClass: 80, test: 100, maxLength: 64, truncate: 'left' },
     train: {
       ...PAPER_DEFAULTS.train,
-      optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      optimizer: adamwSpec({ lr: 1e-3 }),
       batchSize: 16,
       epochs: 15,
       earlyStopPatience: 6,

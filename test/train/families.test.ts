@@ -9,6 +9,7 @@ import { initBackend } from '../../src/runtime/backend.js';
 import { runExperiment } from '../../src/experiment/run.js';
 import { tinyFamilies, writeTinyFamily, type TinyFamily } from '../helpers/tiny-families.js';
 import { fruitDataset, fruitTask } from '../helpers/tiny-gpt2.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 const dirs = new Map<TinyFamily, string>();
 before(async () => {
@@ -33,7 +34,7 @@ function plan(name: TinyFamily, method: MethodName): RunPlan {
     },
     train: {
       ...PAPER_DEFAULTS.train,
-      optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      optimizer: adamwSpec({ lr: 1e-3 }),
       batchSize: 16,
       epochs: 4,
       earlyStopPatience: 10,

@@ -14,6 +14,7 @@ import { PAPER_DEFAULTS, type RunPlan } from '../../src/plan/types.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { runExperiment } from '../../src/experiment/run.js';
 import { fruitDataset, fruitTask, writeTinyGpt2 } from '../helpers/tiny-gpt2.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 let modelDir = '';
 before(async () => {
@@ -32,7 +33,7 @@ it('LoRA: adapters learn the task; the saved adapter on the cut base equals the 
     data: { validation: 40, demosPerClass: 0, trainPerClass: 80, test: 100, maxLength: 64, truncate: 'left' },
     train: {
       ...PAPER_DEFAULTS.train,
-      optimizer: { kind: 'adamw', lr: 1e-2, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+      optimizer: adamwSpec({ lr: 1e-2 }),
       batchSize: 16,
       epochs: 10,
       earlyStopPatience: 4,
@@ -126,7 +127,7 @@ it('sublayer drops in a run: the dropped attention stays zero through training, 
     data: { validation: 20, demosPerClass: 0, trainPerClass: 40, test: 40, maxLength: 64, truncate: 'left' },
     train: {
       ...PAPER_DEFAULTS.train,
-      optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 },
+      optimizer: adamwSpec({ lr: 1e-3, weightDecay: 0.1 }),
       batchSize: 16,
       epochs: 2,
     },

@@ -13,6 +13,7 @@ import { AdamW, Sgd, type Optimizer } from '../../src/train/optimizers.js';
 import type { ClassScorer } from '../../src/train/scorers.js';
 import { train, type TrainEvent } from '../../src/train/trainer.js';
 import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 onCpuWithRuntimeReset();
 
@@ -265,7 +266,7 @@ describe('the training loop reads losses back in groups', () => {
   }));
   const spec: TrainSpec = {
     ...PAPER_DEFAULTS.train,
-    optimizer: { kind: 'adamw', lr: 0.05, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+    optimizer: adamwSpec({ lr: 0.05 }),
     batchSize: 2,
     epochs: 1,
     maxGradNorm: 1,

@@ -13,6 +13,7 @@ import { makeScorer } from '../../src/train/scorers.js';
 import { train, type TrainOutcome } from '../../src/train/trainer.js';
 import { modelFixture } from '../helpers/fixtures.js';
 import { tinyPromptExamples, tinyVerbalizer } from '../helpers/prompt-examples.js';
+import { adamwSpec } from '../../src/plan/options.js';
 
 await initBackend({ backend: 'cpu' });
 
@@ -37,7 +38,7 @@ async function trainWith(
 }
 
 const optimizers: OptimizerSpec[] = [
-  { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 },
+  adamwSpec({ lr: 1e-3, weightDecay: 0.01 }),
   { kind: 'sgd', lr: 0.3, momentum: 0.9, weightDecay: 0.01 },
 ];
 
