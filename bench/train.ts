@@ -27,10 +27,11 @@
  * same checkpoint and the same token ids, so the two first losses must agree.
  *
  * `--precision mixed` uses the tensor-core matmul, `--precision fp32,mixed` times both on each loaded cut; `--profile` adds each kernel's GPU time for one
- * step; `--dawn-toggles a,b` and `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE),
- * `--fill N,M` (the tensor-core matmul's schedule.fill, each on the same loaded cut: products of
- * fewer workgroups split their inner dimension) and `--rounds R` (each timing R times, every
- * second round in reverse order, against drift) are for experiments (on the H200, 32 vs 96 vs 256 made no difference above the noise).
+ * step; `--dawn-toggles a,b`, `--submit-batch N` (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE; on the
+ * H200, 32 vs 96 vs 256 made no difference above the noise), `--fill N,M` (the tensor-core
+ * matmul's schedule.fill, each on the same loaded cut: products of fewer workgroups split their
+ * inner dimension) and `--rounds R` (each timing R times, every second round in reverse order,
+ * against drift) are for experiments.
  *
  * `--lora R` trains LoRA adapters of rank R (alpha R, every projection) on the frozen model
  * instead of every weight: the same step, for the memory and time of adapters beside full
@@ -318,15 +319,14 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
     const trained = adapters?.params ?? model.params;
     // the loss of the checkpoint's own weights on each batch, before any step changes them
     const firstLosses = new Map<string, number>(); // "BxT precision" → loss
-    const once = o.shapes.flatMap(([batchSize, seq]) =>
-      o.precisions.flatMap((precision) =>
-        (o.fills ?? [undefined]).map((fill) => ({ batchSize, seq, precision, fill })),
-      ),
+    const shapes = o.shapes.flatMap(([batchSize, seq]) =>
+      o.precisions.map((precision) => ({ batchSize, seq, precision })),
     );
+    const once = shapes.flatMap((run) => (o.fills ?? [undefined]).map((fill) => ({ ...run, fill })));
     const runs = Array.from({ length: o.rounds }, (_, r) =>
       r % 2 === 0 ? once : [...once].reverse(),
     ).flat();
-    for (const { batchSize, seq, precision } of once) {
+    for (const { batchSize, seq, precision } of shapes) {
       setMatMulPrecision(precision);
       const batch = benchBatch(batchSize, seq, shape.vocab);
       const labelTokenIds = tf.tensor1d(labelIdsFor(shape.vocab), 'int32');

@@ -355,7 +355,10 @@ function operandTiles(t: MatMulTiling, transposeA: boolean, transposeB: boolean)
 export interface ProductLayout {
   /** Sides some tile runs past: only their loads are bounds-checked. */
   ragged: RaggedSides;
-  /** Ragged sides whose output is not padded to whole tiles: result matrices past them are not stored. */
+  /**
+   * Sides of whole result matrices, whose output is not padded to whole tiles: where such a side
+   * is also ragged, the result matrices past it are not stored.
+   */
   unpadded: Pick<RaggedSides, 'M' | 'N'>;
   /**
    * Inner elements one workgroup sums (a multiple of the tile depth): the output then holds
