@@ -13,7 +13,9 @@
  *
  * It replaces tfjs's `BatchMatMul` kernel on webgpu (so forward and backward matmuls, which tfjs
  * expresses as BatchMatMul with transposes, both use it) while `setMatMulPrecision('mixed')` is in
- * force and the shape is large enough; otherwise tfjs's kernel runs.
+ * force and the shape is large enough; otherwise tfjs's kernel runs. It also takes tfjs's
+ * `_FusedMatMul` without an activation (x·W + b, ./ops/linear.ts): a split product adds the bias
+ * as it sums the chunks, in the same program; an unsplit one through tfjs's Add, as before.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ElementwiseProgram } from './fused/program.js';
@@ -680,14 +682,15 @@ export class TensorCoreMatMulProgram {
 
 /**
  * out [batch, rows, cols] = Σ_chunks partials [chunks · batch, paddedRows, paddedCols] (chunk by
- * chunk, as `TensorCoreMatMulProgram` writes them with a split inner dimension; padding dropped).
+ * chunk, as `TensorCoreMatMulProgram` writes them with a split inner dimension; padding dropped),
+ * plus bias [cols] on every row `withBias` (added after the sum, as a separate add would).
  */
 export class SplitSumProgram extends ElementwiseProgram {
-  constructor(outputShape: [number, number, number]) {
+  constructor(outputShape: [number, number, number], withBias = false) {
     super(
       outputShape,
-      ['partials'],
-      'layercutSplitSum',
+      withBias ? ['partials', 'bias'] : ['partials'],
+      withBias ? 'layercutSplitSumBias' : 'layercutSplitSum',
       `    let at = getCoordsFromIndex(index);
     let chunks = uniforms.partialsShape.x / uniforms.outShape.x;
     var sum = 0.0;
@@ -695,7 +698,7 @@ export class SplitSumProgram extends ElementwiseProgram {
       let z = c * uniforms.outShape.x + at.x;
       sum = sum + partials[(z * uniforms.partialsShape.y + at.y) * uniforms.partialsShape.z + at.z];
     }
-    setOutputAtIndex(index, sum);`,
+    setOutputAtIndex(index, ${withBias ? 'sum + bias[at.z]' : 'sum'});`,
     );
   }
 }
@@ -756,8 +759,13 @@ let installed:
       matrix: SubgroupMatrixShape;
       /** The device's maxComputeWorkgroupStorageSize. */
       maxWorkgroupBytes: number;
-      fallback: tf.KernelFunc;
-      slice: tf.KernelFunc;
+      /** tfjs's webgpu kernels: those replaced (run where the tensor cores do not take a product) and those used. */
+      tfjs: {
+        batchMatMul: tf.KernelFunc;
+        fusedMatMul: tf.KernelFunc;
+        slice: tf.KernelFunc;
+        add: tf.KernelFunc;
+      };
     }
   | undefined;
 
@@ -794,13 +802,47 @@ export function tensorCoresTake(
   );
 }
 
+/** BatchMatMul on webgpu: op(a) · op(b) on the tensor cores where they take it, else tfjs's kernel. */
 const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
-  const { inputs, attrs, backend } = args;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   if (!installed) throw new Error('the tensor-core matmul kernel ran without being installed');
-  const a = inputs['a'] as tf.TensorInfo;
-  const b = inputs['b'] as tf.TensorInfo;
-  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-  if (!tensorCoresTake(a, b, transposeA, transposeB)) return installed.fallback(args);
+  if (!tensorCoresTake(a, b, transposeA, transposeB)) return installed.tfjs.batchMatMul(args);
+  return tensorCoreProduct(args.backend, a, b, transposeA, transposeB);
+};
+
+/**
+ * _FusedMatMul on webgpu (tf.fused.matMul): op(a) · op(b) + bias on the tensor cores where they
+ * take the product and no activation is asked for, else tfjs's fused kernel.
+ */
+const tensorCoreFusedMatMul: tf.KernelFunc = (args) => {
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const { transposeA, transposeB, activation } = args.attrs as {
+    transposeA: boolean;
+    transposeB: boolean;
+    activation?: string;
+  };
+  if (!installed) throw new Error('the tensor-core matmul kernel ran without being installed');
+  const linear = activation === undefined || activation === 'linear';
+  if (!linear || preluActivationWeights || !tensorCoresTake(a!, b!, transposeA, transposeB))
+    return installed.tfjs.fusedMatMul(args);
+  return tensorCoreProduct(args.backend, a!, b!, transposeA, transposeB, bias);
+};
+
+/**
+ * op(a) · op(b) (+ bias, broadcast over the rows) on the tensor cores: [...batch, rows, cols].
+ * A split product's chunks are summed by `SplitSumProgram`, which adds a [cols] bias too; a
+ * padded output is sliced; any other bias is added by tfjs's Add.
+ */
+function tensorCoreProduct(
+  backend: object,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  bias?: tf.TensorInfo,
+): tf.TensorInfo {
+  const { matrix, maxWorkgroupBytes, tfjs } = installed!;
   const rankA = a.shape.length;
   const rankB = b.shape.length;
   const rows = transposeA ? a.shape[rankA - 1]! : a.shape[rankA - 2]!;
@@ -827,50 +869,67 @@ const tensorCoreBatchMatMul: tf.KernelFunc = (args) => {
     transposeA,
     transposeB,
     vector,
-    installed.matrix,
-    installed.maxWorkgroupBytes,
+    matrix,
+    maxWorkgroupBytes,
     transposeA ? a.shape[rankA - 2]! : a.shape[rankA - 1]!,
   );
   const gpu = backend as unknown as WebGpuBackendLike;
   let out = gpu.runWebGPUProgram(program, [a3d, b3d], 'float32'); // [splits · batch, rows, cols] padded
   const [, paddedRows, paddedCols] = program.outputShape;
+  const rowBias = bias !== undefined && bias.shape.length === 1 && bias.shape[0] === cols;
+  /** Frees `previous`, whose values `next` now holds. */
+  const replaced = (previous: tf.TensorInfo, next: tf.TensorInfo) => {
+    gpu.disposeData(previous.dataId);
+    return next;
+  };
   if (program.splits > 1) {
-    const partials = out;
-    out = gpu.runWebGPUProgram(new SplitSumProgram([batch, rows, cols]), [partials], 'float32');
-    gpu.disposeData(partials.dataId);
+    const sum = new SplitSumProgram([batch, rows, cols], rowBias);
+    out = replaced(out, gpu.runWebGPUProgram(sum, rowBias ? [out, bias!] : [out], 'float32'));
   } else if (paddedRows !== rows || paddedCols !== cols) {
-    const padded = out;
-    out = installed.slice({
-      inputs: { x: padded },
-      attrs: { begin: [0, 0, 0], size: [batch, rows, cols] },
-      backend,
-    }) as tf.TensorInfo;
-    gpu.disposeData(padded.dataId);
+    const size = [batch, rows, cols];
+    out = replaced(
+      out,
+      tfjs.slice({ inputs: { x: out }, attrs: { begin: [0, 0, 0], size }, backend }) as tf.TensorInfo,
+    );
   }
+  if (bias !== undefined && !(program.splits > 1 && rowBias))
+    out = replaced(out, tfjs.add({ inputs: { a: out, b: bias }, attrs: {}, backend }) as tf.TensorInfo);
   return { dataId: out.dataId, dtype: out.dtype, shape: [...outer, rows, cols] };
-};
-
-/**
- * Puts the tensor-core kernel in place of tfjs's BatchMatMul on webgpu (tfjs's stays as the
- * fallback). Call after the webgpu backend is registered, with the adapter's shape and the
- * device's maxComputeWorkgroupStorageSize.
- */
-export function installTensorCoreMatMul(matrix: SubgroupMatrixShape, maxWorkgroupBytes: number): void {
-  const current = tf.getKernel('BatchMatMul', 'webgpu');
-  if (!current) throw new Error('tfjs has no BatchMatMul kernel for webgpu');
-  const fallback = current.kernelFunc === tensorCoreBatchMatMul ? installed?.fallback : current.kernelFunc;
-  const slice = tf.getKernel('Slice', 'webgpu')?.kernelFunc;
-  if (!fallback || !slice) throw new Error('tfjs’s webgpu BatchMatMul or Slice kernel is missing');
-  tf.unregisterKernel('BatchMatMul', 'webgpu');
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: tensorCoreBatchMatMul });
-  installed = { matrix, maxWorkgroupBytes, fallback, slice };
 }
 
-/** Gives BatchMatMul on webgpu back to tfjs. */
+/**
+ * Puts the tensor-core kernel in place of tfjs's BatchMatMul and _FusedMatMul on webgpu (tfjs's
+ * stay as the fallbacks). Call after the webgpu backend is registered, with the adapter's shape
+ * and the device's maxComputeWorkgroupStorageSize.
+ */
+export function installTensorCoreMatMul(matrix: SubgroupMatrixShape, maxWorkgroupBytes: number): void {
+  const kernel = (name: string) => {
+    const found = tf.getKernel(name, 'webgpu')?.kernelFunc;
+    if (!found) throw new Error(`tfjs’s webgpu ${name} kernel is missing`);
+    return found;
+  };
+  const tfjs = installed?.tfjs ?? {
+    batchMatMul: kernel('BatchMatMul'),
+    fusedMatMul: kernel('_FusedMatMul'),
+    slice: kernel('Slice'),
+    add: kernel('Add'),
+  };
+  replaceWebGpuKernel('BatchMatMul', tensorCoreBatchMatMul);
+  replaceWebGpuKernel('_FusedMatMul', tensorCoreFusedMatMul);
+  installed = { matrix, maxWorkgroupBytes, tfjs };
+}
+
+/** Registers `kernelFunc` as webgpu's `name` kernel, in place of the one there. */
+function replaceWebGpuKernel(name: string, kernelFunc: tf.KernelFunc): void {
+  tf.unregisterKernel(name, 'webgpu');
+  tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc });
+}
+
+/** Gives BatchMatMul and _FusedMatMul on webgpu back to tfjs. */
 export function uninstallTensorCoreMatMul(): void {
   if (!installed) return;
-  tf.unregisterKernel('BatchMatMul', 'webgpu');
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: installed.fallback });
+  replaceWebGpuKernel('BatchMatMul', installed.tfjs.batchMatMul);
+  replaceWebGpuKernel('_FusedMatMul', installed.tfjs.fusedMatMul);
   installed = undefined;
 }
 

@@ -418,6 +418,45 @@ describe('tensor-core matmul', () => {
     }
   });
 
+  // x·W + b (tf.fused.matMul) on the tensor cores: a split product's sum adds the bias (a split and
+  // ragged one too); an unsplit one adds it after, padded or not; the gradients of linear layers
+  const pipelines = () => Object.keys(backend().pipelineCache).join(' ');
+  for (const [fill, rows, inner, cols, summed] of [
+    [1 << 20, 128, 1024, 128, true],
+    [1 << 20, 70, 630, 90, true],
+    [0, 256, 64, 256, false],
+    [0, 70, 630, 90, false],
+  ] as const) {
+    it(`x·W + b with ${summed ? 'the bias in the split sum' : 'no split'}: ${rows}x${inner}x${cols}`, async () => {
+      setMatMulSchedule({ ...defaultSchedule, fill });
+      setTensorCoresForEveryShape(true);
+      const [x, w, bias] = [
+        tf.randomNormal([rows, inner]),
+        tf.randomNormal([inner, cols]),
+        tf.randomNormal([cols]),
+      ];
+      try {
+        await assertValid(`${rows}x${inner}x${cols} + bias`, ['TensorCoreMatMulProgram'], () =>
+          tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias }),
+        );
+        assert.equal(pipelines().includes('layercutSplitSumBias'), summed, pipelines());
+        await assertValid(
+          `matMulBias ${rows}x${inner}x${cols}`,
+          ['TensorCoreMatMulProgram', 'ColumnSumProgram'],
+          () =>
+            valueAndGrads(
+              (xi, wi, bi) => matMulBias(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D, false),
+              [x, w, bias],
+            ),
+        );
+      } finally {
+        setTensorCoresForEveryShape(false);
+        setMatMulSchedule(defaultSchedule);
+        tf.dispose([x, w, bias]);
+      }
+    });
+  }
+
   it('chooses tiles within the device’s workgroup memory', () => {
     const limit = device.limits.maxComputeWorkgroupStorageSize;
     assert.equal(limit, 16384);

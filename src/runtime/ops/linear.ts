@@ -7,9 +7,10 @@
  * for GPT2-XL at 16 × 128 tokens 118 MB per layer (c_attn's, c_fc's and both c_proj's). Here the
  * product is freed after the forward pass.
  *
- * On webgpu the forward is tfjs's fused matmul (the bias added in the matmul's epilogue: one
- * program, not two) except where the product runs on the tensor cores (mixed precision), and
- * the bias gradient is a column sum (../fused/column-sum.ts; tfjs's sum over rows transposes
+ * On webgpu the forward is tf.fused.matMul: tfjs's kernel adds the bias in the matmul's epilogue
+ * (one program, not two); on the tensor cores (mixed precision, ../tensor-core-matmul.ts) a split
+ * product adds it as it sums the chunks, an unsplit one in an add after it. The bias gradient is
+ * a column sum (../fused/column-sum.ts; tfjs's sum over rows transposes
  * first). The tfjs kernel is the matmul and the add, and its gradients are the ones tfjs computes
  * for them, the same ops in the same order:
  *
@@ -23,7 +24,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { columnSum } from '../fused/column-sum.js';
 import { customOp } from './custom-op.js';
-import { tensorCoresTake } from '../tensor-core-matmul.js';
 import { defineOp } from './registry.js';
 
 export const matMulBias: (
@@ -35,9 +35,7 @@ export const matMulBias: (
   webgpu: (x, weight, bias, transposeWeight) =>
     keepingInputs(x, weight, bias, transposeWeight, {
       forward: (input, w, b) =>
-        tensorCoresTake(input, w, false, transposeWeight)
-          ? addBias(input, w, b, transposeWeight)
-          : (tf.fused.matMul({ a: input, b: w, transposeB: transposeWeight, bias: b }) as tf.Tensor2D),
+        tf.fused.matMul({ a: input, b: w, transposeB: transposeWeight, bias: b }) as tf.Tensor2D,
       biasGrad: (dy) => columnSum(dy),
     }),
   tfjs: (x, weight, bias, transposeWeight) =>
