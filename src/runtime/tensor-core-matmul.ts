@@ -584,12 +584,38 @@ export interface ProductShape {
   inner?: number;
 }
 
-/** How the kernel computes `product` within `maxWorkgroupBytes` of workgroup memory. */
+/**
+ * Plans made, by matrix, schedule, shape and workgroup memory: a step asks for the same few
+ * products every time, each twice (`tensorCoresTake`, then the program). At most `maxPlans` kept.
+ */
+const plans = new Map<string, Readonly<ProductPlan>>();
+const maxPlans = 512;
+
+/** How the kernel computes `product` within `maxWorkgroupBytes` of workgroup memory (shared: not to be changed). */
 export function planProduct(
   matrix: SubgroupMatrixShape,
-  { batch, rows, cols, inner }: ProductShape,
+  product: ProductShape,
   maxWorkgroupBytes = Infinity,
   plan: MatMulSchedule = schedule,
+): Readonly<ProductPlan> {
+  const { batch, rows, cols, inner } = product;
+  const key =
+    `${matrix.m}x${matrix.n}x${matrix.k} ${plan.subgroups} ${plan.depth} ${plan.pipeline} ${plan.tiles} ` +
+    `${plan.fill} ${batch} ${rows} ${cols} ${inner} ${maxWorkgroupBytes}`;
+  let made = plans.get(key);
+  if (made === undefined) {
+    if (plans.size >= maxPlans) plans.clear();
+    made = Object.freeze(newPlan(matrix, product, maxWorkgroupBytes, plan));
+    plans.set(key, made);
+  }
+  return made;
+}
+
+function newPlan(
+  matrix: SubgroupMatrixShape,
+  { batch, rows, cols, inner }: ProductShape,
+  maxWorkgroupBytes: number,
+  plan: MatMulSchedule,
 ): ProductPlan {
   const tiling = tilingFor(matrix, rows, cols, maxWorkgroupBytes, plan);
   const tilesDown = Math.ceil(rows / tiling.rows);
@@ -652,10 +678,10 @@ export class TensorCoreMatMulProgram {
       { batch, rows, cols, ...(inner === undefined ? {} : { inner }) },
       maxWorkgroupBytes,
     );
-    this.outputShape = outputShape;
+    this.outputShape = [...outputShape];
     this.splits = splits;
     this.variableComponents = [vector, vector];
-    this.dispatch = dispatch;
+    this.dispatch = [...dispatch];
     this.workgroupSize = [tiling.warpRows * tiling.warpCols * subgroupSize, 1, 1];
     const sides = (flags: Partial<Record<keyof RaggedSides, boolean>>) =>
       Object.entries(flags)

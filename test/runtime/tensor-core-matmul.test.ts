@@ -114,6 +114,22 @@ it('splits the inner dimension of products too few workgroups would compute', ()
   assert.equal(innerChunk({ depth: 32 }, 13, undefined, 264), undefined); // K unknown
 });
 
+it('plans each product once per schedule, and anew when any part of the schedule differs', () => {
+  const shape = { batch: 1, rows: 2048, cols: 768, inner: 768 };
+  const plan = planProduct(matrix, shape, 16384, defaultSchedule);
+  assert.equal(planProduct(matrix, { ...shape }, 16384, { ...defaultSchedule }), plan); // the same plan
+  assert.ok(Object.isFrozen(plan));
+  const deep = planProduct(matrix, shape, Infinity, { ...defaultSchedule, depth: 64 });
+  assert.deepEqual([plan.tiling.depth, deep.tiling.depth], [32, 64]);
+  assert.notEqual(planProduct(matrix, shape, Infinity, defaultSchedule), plan); // other workgroup memory
+  assert.equal(planProduct(matrix, shape, Infinity, { ...defaultSchedule, depth: 64 }), deep);
+  assert.notEqual(planProduct(matrix, { ...shape, inner: 1536 }, 16384, defaultSchedule), plan);
+  // a program copies the plan's shapes (tfjs may reshape a dispatch)
+  const program = new TensorCoreMatMulProgram(1, 2048, 768, false, false, 4, matrix, 16384, 768);
+  assert.notEqual(program.dispatch, planProduct(matrix, shape, 16384).dispatch);
+  assert.deepEqual(program.dispatch, planProduct(matrix, shape, 16384).dispatch);
+});
+
 it('loads a transposed operand column-major from a tile in its own layout', () => {
   const plain = tensorCoreMatMulSource(tilingFor(matrix, 128, 128), false, false, 4);
   const transposed = tensorCoreMatMulSource(tilingFor(matrix, 128, 128), true, true, 4);
