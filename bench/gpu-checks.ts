@@ -298,10 +298,11 @@ export async function matmulCase(
 
 /**
  * Fused in-place AdamW (src/runtime/fused-adamw.ts) against the plain tfjs-ops AdamW on the same
- * device: three steps on the same parameters and gradients, largest parameter difference.
+ * device: three steps on the same parameters and gradients, largest parameter difference. The
+ * parameters go two to a pass: a larger first one (twice), a larger second one, one alone.
  */
 export async function adamwCheck(): Promise<Check> {
-  const shapes = [[50257, 64], [1600], [1600, 4800], [7]];
+  const shapes = [[50257, 64], [1600], [1600, 4800], [7], [3], [2048, 33], [5, 5]];
   const finals: Float32Array[][] = [];
   const times: number[] = [];
   for (const plain of [false, true]) {

@@ -1,5 +1,5 @@
 /**
- * AdamW in one GPU pass per parameter, in place, on the `webgpu` backend.
+ * AdamW in one GPU pass per two parameters, in place, on the `webgpu` backend.
  *
  * Written with tfjs ops, one AdamW step is ten element-wise programs per parameter, each reading
  * and writing whole tensors (for GPT2-XL's 80 M-entry embedding alone that is gigabytes of memory
@@ -9,24 +9,28 @@
  *
  *   m̂ ← β1·m̂ + g      v̂ ← β2·v̂ + g²      p ← p·decay − A · m̂ / (√v̂ + E)
  *
- * (decay is 1 for a parameter that does not decay).
+ * (decay is 1 for a parameter that does not decay). A parameter's m̂ and v̂ are one tensor, its
+ * `moments` [2, ...p's shape]: m̂ then v̂. So two parameters (a weight and its bias, as their
+ * gradients come out together) take one pass of 7 storage buffers (p, g and moments each, and
+ * the step's scalars), within WebGPU's default 8: invocation i updates element i of each
+ * parameter it has. A step of a transformer makes half as many dispatches for AdamW.
  *
- * It is one of tfjs's programs, queued with the others (so it can run for one parameter while
- * the backward pass still computes the others' gradients): the parameter is its output, written
- * in place, and the moments are inputs it also writes (`writesBinding`). Tensors whose data
- * another tensor shares are not updated in place (the op's tfjs kernel updates them),
- * and CPU copies tfjs cached are dropped.
+ * It is one of tfjs's programs, queued with the others (so it can run for two parameters while
+ * the backward pass still computes the others' gradients): the first parameter is its output,
+ * written in place, and the moments and the second parameter are inputs it also writes
+ * (`writesBinding`). Tensors whose data another tensor shares are not updated in place (the op's
+ * tfjs kernel updates them), and CPU copies tfjs cached are dropped.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ElementwiseProgram, type ProgramUniform } from './fused/program.js';
 import { writesBinding } from './shader-directives.js';
 
 /** One parameter's update: its value, gradient, moments, and whether it decays. */
-export interface FusedAdamWUpdate {
+export interface AdamWParameter {
   param: tf.Variable;
   grad: tf.Tensor;
-  m: tf.Variable;
-  v: tf.Variable;
+  /** [2, ...param.shape]: m̂, then v̂. */
+  moments: tf.Variable;
   decays: boolean;
 }
 
@@ -60,46 +64,100 @@ function activeWebGpu(): WebGpuBackendInternals | undefined {
   return backend.tensorMap && backend.runWebGPUProgram ? (backend as WebGpuBackendInternals) : undefined;
 }
 
-const adamWProgram = (shape: number[]) => {
-  const program = new ElementwiseProgram(
-    shape,
-    ['g', 'm', 'v', 'step'],
-    'layercutAdamW',
-    `    let gi = g[index];
-    let mi = uniforms.beta1 * m[index] + gi;
-    let vi = uniforms.beta2 * v[index] + gi * gi;
-    m[index] = mi;
-    v[index] = vi;
-    let decay = select(1.0, step[2], uniforms.decays != 0.0);
-    result[index] = result[index] * decay - step[0] * mi / (sqrt(vi) + step[1]);`,
-    `${writesBinding('m')}\n${writesBinding('v')}`,
-  );
-  program.uniforms = 'decays : f32, beta1 : f32, beta2 : f32,';
-  return program;
-};
+/**
+ * WGSL updating element i of parameter p (gradient g, moments s, `size` elements; decays: the
+ * uniform saying whether it decays) in place.
+ */
+const updateElement = (p: string, g: string, s: string, size: string, decays: string) => `
+    {
+      let gi = ${g}[i];
+      let mi = uniforms.beta1 * ${s}[i] + gi;
+      let vi = uniforms.beta2 * ${s}[${size} + i] + gi * gi;
+      ${s}[i] = mi;
+      ${s}[${size} + i] = vi;
+      let decay = select(1.0, step[2], ${decays} != 0.0);
+      ${p}[i] = ${p}[i] * decay - step[0] * mi / (sqrt(vi) + step[1]);
+    }`;
 
 /**
- * Queues the in-place update of one parameter; false (nothing done) when the webgpu backend is
- * not active or the update cannot be done in place (data shared with another tensor, or not
- * float32): the tfjs kernel updates it then.
+ * The pass over one parameter (the output: `result`, of `shape`) or two (the second: p2, g2,
+ * moments2, of `size2` elements, when `size2` is given): invocation i updates element i of each.
  */
-export function fusedAdamWUpdate(u: FusedAdamWUpdate, scalars: FusedAdamWScalars): boolean {
+class AdamWProgram extends ElementwiseProgram {
+  constructor(shape: number[], size2?: number) {
+    const second = size2 !== undefined;
+    super(
+      shape,
+      second ? ['g', 'moments', 'p2', 'g2', 'moments2', 'step'] : ['g', 'moments', 'step'],
+      second ? 'layercutAdamWPair' : 'layercutAdamW',
+      '',
+      [writesBinding('moments'), ...(second ? [writesBinding('p2'), writesBinding('moments2')] : [])].join(
+        '\n',
+      ),
+    );
+    this.uniforms = `decays : f32, beta1 : f32, beta2 : f32,${second ? ' decays2 : f32, size2 : i32,' : ''}`;
+    if (second) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      this.dispatch = [Math.ceil(Math.max(size, size2) / this.workgroupSize[0]), 1, 1];
+    }
+    this.second = second;
+  }
+
+  private readonly second: boolean;
+
+  override getUserCode(): string {
+    const first = updateElement('result', 'g', 'moments', 'uniforms.size', 'uniforms.decays');
+    const second = updateElement('p2', 'g2', 'moments2', 'uniforms.size2', 'uniforms.decays2');
+    return `${this.prelude}
+fn main(index : i32) {
+  let i = index;
+  if (i < uniforms.size) {${first}
+  }${
+    this.second
+      ? `
+  if (i < uniforms.size2) {${second}
+  }`
+      : ''
+  }
+}`;
+  }
+}
+
+/**
+ * Queues the in-place updates of `parameters`, two per pass (in their order); returns those it
+ * could not take, for the tfjs kernel: all of them when the webgpu backend is not active, else
+ * those that cannot be updated in place (data shared with another tensor, or not float32).
+ */
+export function fusedAdamWUpdates(
+  parameters: readonly AdamWParameter[],
+  scalars: FusedAdamWScalars,
+): AdamWParameter[] {
   const backend = activeWebGpu();
-  if (!backend) return false;
+  if (!backend) return [...parameters];
   const exclusive = (t: tf.Tensor) => backend.tensorMap.get(t.dataId).refCount === 1;
-  const ok =
-    [u.param, u.grad, u.m, u.v].every((t) => t.dtype === 'float32' && t.size === u.param.size) &&
-    [u.param, u.m, u.v].every(exclusive) &&
+  const inPlace = (u: AdamWParameter) =>
+    [u.param, u.grad, u.moments].every((t) => t.dtype === 'float32') &&
+    u.grad.size === u.param.size &&
+    u.moments.size === 2 * u.param.size &&
+    [u.param, u.moments].every(exclusive) &&
     u.param.size > 0;
-  if (!ok) return false;
-  const uniforms: ProgramUniform[] = [u.decays ? 1 : 0, scalars.beta1, scalars.beta2].map((value) => ({
-    type: 'float32',
-    data: [value],
-  }));
-  const out: tf.TensorInfo = { dataId: u.param.dataId, shape: u.param.shape, dtype: u.param.dtype };
-  const inputs = [u.grad, u.m, u.v, scalars.perStep()];
-  backend.runWebGPUProgram(adamWProgram(u.param.shape), inputs, 'float32', uniforms, out);
-  // CPU copies tfjs cached from earlier reads are stale now
-  for (const t of [u.param, u.m, u.v]) backend.tensorMap.get(t.dataId).values = undefined;
-  return true;
+  const taken = parameters.filter(inPlace);
+  const f32 = (value: number): ProgramUniform => ({ type: 'float32', data: [value] });
+  for (let k = 0; k < taken.length; k += 2) {
+    const [first, second] = [taken[k]!, taken[k + 1]];
+    const uniforms = [f32(first.decays ? 1 : 0), f32(scalars.beta1), f32(scalars.beta2)];
+    const inputs: tf.TensorInfo[] = [first.grad, first.moments];
+    if (second) {
+      uniforms.push(f32(second.decays ? 1 : 0), { type: 'int32', data: [second.param.size] });
+      inputs.push(second.param, second.grad, second.moments);
+    }
+    inputs.push(scalars.perStep());
+    const out: tf.TensorInfo = { dataId: first.param.dataId, shape: first.param.shape, dtype: 'float32' };
+    const program = new AdamWProgram(first.param.shape, second?.param.size);
+    backend.runWebGPUProgram(program, inputs, 'float32', uniforms, out);
+    // CPU copies tfjs cached from earlier reads are stale now
+    for (const u of second ? [first, second] : [first])
+      for (const t of [u.param, u.moments]) backend.tensorMap.get(t.dataId).values = undefined;
+  }
+  return parameters.filter((u) => !taken.includes(u));
 }

@@ -19,6 +19,7 @@ import {
   type AdamWStep,
   type SgdStep,
 } from '../runtime/ops/optimizer-updates.js';
+import type { AdamWParameter } from '../runtime/fused-adamw.js';
 
 export interface Optimizer {
   /**
@@ -115,7 +116,7 @@ const zerosLike = (param: tf.Variable): tf.Variable => tf.tidy(() => tf.variable
  * AdamW as torch.optim.AdamW (decoupled weight decay, bias-corrected moments), with the moments
  * kept scaled (m̂ = m / (1 − β1), v̂ = v / (1 − β2)) and the update rewritten with two per-step
  * scalars A and E: src/runtime/ops/optimizer-updates.ts. No uploads but one per step; on webgpu
- * one fused in-place pass per parameter.
+ * one fused in-place pass per two parameters.
  */
 export class AdamW extends StepwiseOptimizer {
   private readonly beta1: number;
@@ -123,8 +124,8 @@ export class AdamW extends StepwiseOptimizer {
   private readonly eps: number;
   private readonly weightDecay: number;
   private readonly decaying: Set<string>;
-  /** m̂ and v̂ per parameter. */
-  private readonly moments = new Map<string, { m: tf.Variable; v: tf.Variable }>();
+  /** m̂ and v̂ per parameter, as one tensor [2, ...its shape]. */
+  private readonly moments = new Map<string, tf.Variable>();
   private readonly perStep = new PerStepScalars(3);
   private readonly beta1Tensor: tf.Scalar;
   private readonly beta2Tensor: tf.Scalar;
@@ -168,28 +169,41 @@ export class AdamW extends StepwiseOptimizer {
         return { beta1: this.beta1Tensor, beta2: this.beta2Tensor, a, e, decay };
       },
     };
+    // parameters are updated two at a time (on webgpu one pass for both: a weight and its bias,
+    // whose gradients come out together): one waits, holding its gradient, for the next or `finish`
+    let waiting: AdamWParameter | undefined;
+    const flush = (next?: AdamWParameter) => {
+      const pair = [waiting, next].filter((u): u is AdamWParameter => u !== undefined);
+      if (pair.length > 0) adamWUpdate(pair, step);
+      for (const u of pair) u.grad.dispose();
+      waiting = undefined;
+    };
     return {
       update: (name, grad) => {
         const param = this.paramOf(name);
-        const { m, v } = this.momentsOf(name, param);
         const decays = this.weightDecay > 0 && this.decaying.has(name);
-        adamWUpdate({ param, grad, m, v, decays }, step);
+        const u = { param, grad: tf.keep(tf.clone(grad)), moments: this.momentsOf(name, param), decays };
+        if (waiting) flush(u);
+        else waiting = u;
       },
-      finish: () => tf.dispose([...(uploaded ?? []), ...(packed ? [packed] : [])]),
+      finish: () => {
+        flush();
+        tf.dispose([...(uploaded ?? []), ...(packed ? [packed] : [])]);
+      },
     };
   }
 
-  private momentsOf(name: string, param: tf.Variable): { m: tf.Variable; v: tf.Variable } {
-    let state = this.moments.get(name);
-    if (!state) {
-      state = { m: zerosLike(param), v: zerosLike(param) };
-      this.moments.set(name, state);
+  private momentsOf(name: string, param: tf.Variable): tf.Variable {
+    let moments = this.moments.get(name);
+    if (!moments) {
+      moments = tf.tidy(() => tf.variable(tf.fill([2, ...param.shape], 0), false)); // made on the device
+      this.moments.set(name, moments);
     }
-    return state;
+    return moments;
   }
 
   dispose(): void {
-    for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
+    tf.dispose([...this.moments.values()]);
     this.moments.clear();
     this.perStep.dispose();
     tf.dispose([this.beta1Tensor, this.beta2Tensor]);

@@ -78,7 +78,8 @@ after(() => {
 
 /**
  * Runs `fn` (every program compiled afresh: tfjs's pipeline cache is emptied first), reads its
- * outputs back, and returns the errors and the labels of the shader modules it made.
+ * outputs back, and returns the errors, the labels of the shader modules it made and the keys
+ * of the pipelines (in the order made).
  */
 async function run(name: string, fn: () => tf.Tensor | tf.Tensor[]) {
   backend().pipelineCache = {};
@@ -87,7 +88,7 @@ async function run(name: string, fn: () => tf.Tensor | tf.Tensor[]) {
     await Promise.all(outputs.map((t) => t.data()));
     tf.dispose(outputs);
   });
-  return result;
+  return { ...result, keys: Object.keys(backend().pipelineCache) };
 }
 
 /** `run`, asserting no error and that the programs named in `compiles` were among those compiled. */
@@ -307,19 +308,24 @@ describe('fused programs', () => {
     mask.dispose();
   });
 
-  it('AdamW: one in-place pass per parameter', async () => {
-    const params = new Map([
-      ['a', tf.variable(tf.randomNormal([5, 7]))],
-      ['b', tf.variable(tf.randomNormal([3]))],
-    ]);
+  it('AdamW: one in-place pass per two parameters, one alone for an odd one out', async () => {
+    const params = new Map(
+      // variables that own their data (the pass updates only those in place)
+      [[5, 7], [3], [2, 2, 2]].map(
+        (shape, i) => [`p${i}`, tf.tidy(() => tf.variable(tf.randomNormal(shape)))] as const,
+      ),
+    );
     const optimizer = new AdamW(params, { weightDecay: 0.01 });
-    const { errors } = await watch.check('adamw', async () => {
-      const grads = { a: tf.onesLike(params.get('a')!), b: tf.onesLike(params.get('b')!) };
+    const { errors, keys } = await run('adamw', () => {
+      const grads = Object.fromEntries([...params].map(([name, p]) => [name, tf.onesLike(p)]));
       optimizer.step(grads, 1e-3);
-      tf.dispose(Object.values(grads));
-      await params.get('a')!.data();
+      return [...params.values()].map((p) => tf.clone(p));
     });
     assert.deepEqual(errors, []);
+    assert.deepEqual(
+      keys.filter((key) => key.includes('layercutAdamW')).map((key) => key.match(/layercutAdamW(Pair)?/)![0]),
+      ['layercutAdamWPair', 'layercutAdamW'],
+    );
     optimizer.dispose();
     tf.dispose([...params.values()]);
   });

@@ -86,7 +86,7 @@ export class ElementwiseProgram implements WebGpuProgram {
     readonly variableNames: string[],
     readonly shaderKey: string,
     private readonly body: string,
-    private readonly prelude = '',
+    protected readonly prelude = '',
   ) {
     const size = outputShape.reduce((a, b) => a * b, 1);
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };

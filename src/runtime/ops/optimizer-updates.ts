@@ -10,9 +10,10 @@
  *   A = lr/(1 − β1ᵗ) · (1 − β1) · √(1 − β2ᵗ) / √(1 − β2)      E = ε · √(1 − β2ᵗ) / √(1 − β2)
  *
  * which equals torch's  p ← p·(1 − lr·wd) − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε).
+ * A parameter's m̂ and v̂ are one tensor, its moments [2, ...p's shape], for every kernel set.
  *
- *   webgpu   one fused in-place pass per parameter (../fused-adamw.ts); tensors it does not take:
- *            the tfjs kernel
+ *   webgpu   one fused in-place pass per two parameters (../fused-adamw.ts); tensors it does not
+ *            take: the tfjs kernel
  *   tfjs     the update above in ten device ops (eleven with decay), β1 and β2 kept on the
  *            device, A, E and the decay factor uploaded once per step
  *   plain    torch's formula on m = m̂·(1 − β1) and v = v̂·(1 − β2), JS numbers as operands
@@ -21,7 +22,7 @@
  * and wd kept on the device, the rate uploaded once per step; plain: JS numbers as operands.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedAdamWUpdate, type FusedAdamWScalars, type FusedAdamWUpdate } from '../fused-adamw.js';
+import { fusedAdamWUpdates, type AdamWParameter, type FusedAdamWScalars } from '../fused-adamw.js';
 import { defineOp } from './registry.js';
 
 /** One AdamW step's scalars, as numbers and (made on first call, once per step) as device tensors. */
@@ -44,33 +45,46 @@ export function adamWFactors(step: Pick<AdamWStep, 'lr' | 't' | 'beta1' | 'beta2
 }
 
 /**
- * Updates one parameter and its scaled moments in place (`u`: p, g, m̂, v̂ all of p's shape, and
- * whether p decays); returns p.
+ * Updates parameters and their scaled moments in place (each `AdamWParameter`: p and g of p's
+ * shape, the moments [2, ...p's shape], and whether p decays); returns the parameters.
  */
-export const adamWUpdate: (u: FusedAdamWUpdate, step: AdamWStep) => tf.Variable = defineOp('adamWUpdate', {
-  webgpu: (u, step) => (fusedAdamWUpdate(u, step) ? u.param : undefined),
-  tfjs: ({ param, grad, m, v, decays }, step) => {
-    const s = step.deviceScalars();
-    tf.tidy(() => {
-      m.assign(tf.add(tf.mul(m, s.beta1), grad));
-      v.assign(tf.add(tf.mul(v, s.beta2), tf.square(grad)));
-      const decayed = decays ? tf.mul(param, s.decay) : param;
-      param.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), s.e)), s.a)));
-    });
-    return param;
-  },
-  plain: ({ param, grad, m, v, decays }, { lr, t, beta1, beta2, eps, weightDecay }) => {
-    tf.tidy(() => {
-      m.assign(tf.add(tf.mul(m, beta1), grad));
-      v.assign(tf.add(tf.mul(v, beta2), tf.square(grad)));
-      const [torchM, torchV] = [tf.mul(m, 1 - beta1), tf.mul(v, 1 - beta2)];
-      const decayed = decays ? tf.mul(param, 1 - lr * weightDecay) : param;
-      const denom = tf.add(tf.div(tf.sqrt(torchV), Math.sqrt(1 - beta2 ** t)), eps);
-      param.assign(tf.sub(decayed, tf.mul(tf.div(torchM, denom), lr / (1 - beta1 ** t))));
-    });
-    return param;
-  },
-});
+export const adamWUpdate: (parameters: readonly AdamWParameter[], step: AdamWStep) => tf.Variable[] =
+  defineOp('adamWUpdate', {
+    webgpu: (parameters, step) => {
+      for (const u of fusedAdamWUpdates(parameters, step)) adamWWithTfjs(u, step);
+      return parameters.map((u) => u.param);
+    },
+    tfjs: (parameters, step) => parameters.map((u) => adamWWithTfjs(u, step)),
+    plain: (parameters, step) => parameters.map((u) => adamWPlain(u, step)),
+  });
+
+function adamWWithTfjs({ param, grad, moments, decays }: AdamWParameter, step: AdamWStep): tf.Variable {
+  const s = step.deviceScalars();
+  tf.tidy(() => {
+    const [m0, v0] = tf.unstack(moments) as [tf.Tensor, tf.Tensor];
+    const m = tf.add(tf.mul(m0, s.beta1), grad);
+    const v = tf.add(tf.mul(v0, s.beta2), tf.square(grad));
+    moments.assign(tf.stack([m, v]));
+    const decayed = decays ? tf.mul(param, s.decay) : param;
+    param.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), s.e)), s.a)));
+  });
+  return param;
+}
+
+function adamWPlain({ param, grad, moments, decays }: AdamWParameter, step: AdamWStep): tf.Variable {
+  const { lr, t, beta1, beta2, eps, weightDecay } = step;
+  tf.tidy(() => {
+    const [m0, v0] = tf.unstack(moments) as [tf.Tensor, tf.Tensor];
+    const m = tf.add(tf.mul(m0, beta1), grad);
+    const v = tf.add(tf.mul(v0, beta2), tf.square(grad));
+    moments.assign(tf.stack([m, v]));
+    const [torchM, torchV] = [tf.mul(m, 1 - beta1), tf.mul(v, 1 - beta2)];
+    const decayed = decays ? tf.mul(param, 1 - lr * weightDecay) : param;
+    const denom = tf.add(tf.div(tf.sqrt(torchV), Math.sqrt(1 - beta2 ** t)), eps);
+    param.assign(tf.sub(decayed, tf.mul(tf.div(torchM, denom), lr / (1 - beta1 ** t))));
+  });
+  return param;
+}
 
 /** One parameter's SGD update: p, g and the momentum buffer (zeros at first; none without momentum), all p's shape. */
 export interface SgdParameter {
