@@ -20,7 +20,8 @@ NAME=final
 # shellcheck source=bench/device-call.sh
 source "$(dirname "$0")/device-call.sh"
 budget=560
-left() { echo $((budget - ($(date +%s) - started))); }
+# seconds left of the budget, at least 1
+left() { local l=$((budget - ($(date +%s) - started))); echo $((l > 1 ? l : 1)); }
 
 step "1. gpu suite"
 [ -f .device/limits.mjs ] && bash .device/run.sh limits.mjs > "$OUT/gpu-suite.err" 2>&1
@@ -40,7 +41,7 @@ if [ "$suite" = gpu-suite-candidate.mjs ]; then
 fi
 
 step "2. summary"
-SUMMARY_SECONDS=$(($(left) - 90)) OUT="$OUT" bash bench/device-summary.sh 2>> "$OUT/errors.txt" > /dev/null
+SUMMARY_SECONDS=$(($(left) > 150 ? $(left) - 90 : $(left))) OUT="$OUT" bash bench/device-summary.sh 2>> "$OUT/errors.txt" > /dev/null
 
 step "3. per-kernel profiles"
 timeout "$(left)" bash .device/run.sh train.mjs --precision mixed --dir /tmp/layercut-summary-checkpoints \
