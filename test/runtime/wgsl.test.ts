@@ -165,8 +165,8 @@ describe('fused programs', () => {
     assert.equal(kernelSet(), 'webgpu');
     const fused = await run('registry: webgpu', step);
     assert.deepEqual(fused.errors, []);
+    // 6 rows: LayerNorm's column sums are one block, done in its backward dispatch
     assert.deepEqual([...new Set(layercutPrograms(fused.modules))].sort(), [
-      'ColumnSumProgram',
       'ElementwiseProgram',
       'RowProgram',
     ]);
@@ -191,14 +191,35 @@ describe('fused programs', () => {
     tf.dispose([x, g, b]);
   });
 
-  it('LayerNorm forward and backward (row statistics, apply, input gradient, column sums)', async () => {
-    // 300 rows: the column sum takes two passes (blocks of 128 rows)
-    const x = tf.randomNormal([3, 100, 40]);
-    const [g, b] = [tf.ones([40]), tf.zeros([40])];
-    await assertValid('layerNorm', ['RowProgram', 'ElementwiseProgram', 'ColumnSumProgram'], () =>
-      valueAndGrads((xi, gi, bi) => layerNorm(xi!, gi, bi, 1e-5), [x, g, b]),
-    );
-    tf.dispose([x, g, b]);
+  it('LayerNorm forward and backward (one row program each way, column sums past 128 rows)', async () => {
+    // [rows, width]: one block of rows (the gain and bias sums a reshape), and 300 rows (three
+    // blocks, the last ragged: one more column-sum pass each); widths not multiples of 64 or 256
+    for (const [shape, programs] of [
+      [[1, 128, 77], ['RowProgram']],
+      [
+        [3, 100, 40],
+        ['RowProgram', 'ColumnSumProgram'],
+      ],
+    ] as const) {
+      const width = shape.at(-1)!;
+      const x = tf.randomNormal([...shape]);
+      const [g, b] = [tf.ones([width]), tf.zeros([width])];
+      const { errors, modules } = await run(`layerNorm ${shape}`, () =>
+        valueAndGrads((xi, gi, bi) => layerNorm(xi!, gi, bi, 1e-5), [x, g, b]),
+      );
+      assert.deepEqual(errors, [], errors.join('\n'));
+      const fused = modules.filter((m) =>
+        ['RowProgram', 'ElementwiseProgram', 'ColumnSumProgram'].includes(m),
+      );
+      assert.deepEqual([...new Set(fused)].sort(), [...programs].sort(), `${shape}: ${modules.join(', ')}`);
+      // both row programs compiled: the forward, and the backward (dx and the gain and bias sums)
+      const keys = Object.keys(backend().pipelineCache).map((key) => key.split('_')[0]);
+      assert.ok(
+        keys.includes('layercutLayerNorm') && keys.includes('layercutLayerNormGrad'),
+        keys.join(', '),
+      );
+      tf.dispose([x, g, b]);
+    }
   });
 
   it('RMSNorm forward and backward (tfjs ops: layercut has no fused program for it)', async () => {

@@ -7,8 +7,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { runProgram, workgroupGrid, type WebGpuProgram } from './program.js';
 
-const sumColumns = 64;
-const sumLanes = 4;
+/** Columns one workgroup of the column sum adds up, and its lanes (each every 4th row of the block). */
+export const sumColumns = 64;
+export const sumLanes = 4;
 /** Rows one workgroup of the column sum adds up. */
 export const rowsPerSumBlock = 128;
 

@@ -2,20 +2,30 @@
  * LayerNorm as WebGPU programs: y = (x − mean) · invStd · gain + bias over the last axis, and
  * its gradient. Written with tfjs ops (src/runtime/ops/norms.ts) the pair is about twenty programs
  * (each mean, subtraction, product… its own pass, plus transposes for the column sums); here it
- * is two forward passes and four to six backward ones:
+ * is one forward dispatch and one backward dispatch (plus column-sum passes past 128 rows):
  *
- *   forward   stats [N, 2] = (mean, 1/√(var + eps)) per row      one workgroup per row
- *             y = x̂ · gain + bias                                elementwise
- *   backward  dx = invStd · (g − mean(g) − x̂ · mean(g · x̂)),  g = dy · gain   one workgroup per row
- *             dgain = Σ_rows dy · x̂,  dbias = Σ_rows dy          column sums in blocks of rows
+ *   forward   y = x̂ · gain + bias,  x̂ = (x − mean) · invStd,  invStd = 1/√(var + eps)
+ *             and stats [N, 2] = (mean, invStd) per row (a second output)   one workgroup per row
+ *   backward  one dispatch of two kinds of workgroup, both reading the saved stats:
+ *             dx = invStd · (g − mean(g) − x̂ · mean(g · x̂)),  g = dy · gain   one per row
+ *             Σ dy · x̂ and Σ dy over each block of 128 rows [⌈N / 128⌉, D]    one per block of
+ *             64 columns and 128 rows (as column-sum.ts's)
+ *             dgain, dbias = the sums over the blocks: with one block (N ≤ 128) a reshape, else
+ *             column-sum.ts's passes (two more dispatches for N ≤ 16,384)
  *
- * The same maths as `layerNorm` in src/runtime/ops/norms.ts (its tfjs kernel); bench/matmul.ts
+ * The column-sum workgroups need each row's stats but read only 64 columns of it, so the stats are
+ * saved rather than recomputed; and the three gradients come from one dispatch, so all three are
+ * computed whichever backward asks for (a frozen gain and bias cost their column sums, not a
+ * dispatch).
+ *
+ * The same maths as `layerNorm` in src/runtime/ops/norms.ts (its tfjs kernel); bench/gpu-checks.ts
  * compares the two on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';
+import { writesBinding } from '../shader-directives.js';
 import { customOp } from '../ops/custom-op.js';
-import { columnSum } from './column-sum.js';
-import { ElementwiseProgram, RowProgram, rowWorkgroup, runProgram } from './program.js';
+import { columnSum, rowsPerSumBlock, sumColumns, sumLanes } from './column-sum.js';
+import { RowProgram, rowWorkgroup, runProgram, unfilledTensor } from './program.js';
 
 /** Shared: a tree sum over the workgroup. */
 const rowPrelude = `
@@ -35,22 +45,28 @@ fn reduceBoth() {
 }
 `;
 
-/** The start of a row program's main: its row of x [N, D], the row's offset, and its width (0 past N). */
+/**
+ * The start of a row program's main: its row of x [N, D], the row's offset, and its width (0 past
+ * N: every loop over the row is then empty, and every barrier still reached). `base` is that of
+ * row N − 1 past N, so that no index leaves x.
+ */
 const rowStart = `fn main() {
   let row = rowIndex();
   let N = uniforms.xShape.x;
   let D = uniforms.xShape.y;
-  let base = row * D;
-  let width = select(0, D, row < N);`;
+  let inRange = row < N;
+  let base = min(row, N - 1) * D;
+  let width = select(0, D, inRange);`;
 
-/** stats [N, 2]: mean and 1/√(var + eps) of each row of x [N, D]. */
-const rowStats = (rows: number) =>
+/** y [N, D] = (x − mean) · invStd · gain + bias, and stats [N, 2] = (mean, invStd) (written). */
+const forward = (rows: number, width: number) =>
   new RowProgram(
-    [rows, 2],
+    [rows, width],
     rows,
-    ['x'],
-    'layercutLayerNormStats',
+    ['x', 'gain', 'bias', 'stats'],
+    'layercutLayerNorm',
     `${rowPrelude}
+${writesBinding('stats')}
 ${rowStart}
   var sum = 0.0;
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
@@ -68,38 +84,40 @@ ${rowStart}
   }
   partial[localIndex] = squares;
   reduceBoth();
-  if (localIndex == 0u && row < N) {
-    result[row * 2] = mean;
-    result[row * 2 + 1] = inverseSqrt(partial[0] / f32(D) + uniforms.eps);
+  let invStd = inverseSqrt(partial[0] / f32(D) + uniforms.eps);
+  for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
+    let xhat = (x[base + i] - mean) * invStd;
+    result[base + i] = xhat * gain[i] + bias[i];
+  }
+  if (localIndex == 0u && inRange) {
+    stats[row * 2] = mean;
+    stats[row * 2 + 1] = invStd;
   }
 }`,
     'eps : f32,',
   );
 
-/** y [N, D] = (x − mean) · invStd · gain + bias. */
-const apply = (shape: [number, number]) =>
-  new ElementwiseProgram(
-    shape,
-    ['x', 'stats', 'gain', 'bias'],
-    'layercutLayerNormApply',
-    `    let D = uniforms.xShape.y;
-    let row = index / D;
-    let col = index - row * D;
-    let xhat = (x[index] - stats[row * 2]) * stats[row * 2 + 1];
-    setOutputAtIndex(index, xhat * gain[col] + bias[col]);`,
-  );
-
-/** dx [N, D] = invStd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · gain. */
-const gradInput = (shape: [number, number]) =>
-  new RowProgram(
-    shape,
-    shape[0],
-    ['dy', 'x', 'stats', 'gain'],
-    'layercutLayerNormGradInput',
+/**
+ * Workgroups 0 … N − 1: dx [N, D] = invStd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · gain, of
+ * their row. Workgroup N + b · ⌈D / 64⌉ + t: gainSums and biasSums [⌈N / 128⌉, D] (written) =
+ * Σ dy · x̂ and Σ dy over the 128 rows of block b, in the 64 columns of tile t, each of its 4 lanes
+ * adding every 4th row (column-sum.ts's order). Every workgroup runs both parts, one of them on
+ * nothing, so that each barrier is reached by all.
+ */
+const backward = (rows: number, width: number) => {
+  const sumWorkgroups = Math.ceil(rows / rowsPerSumBlock) * Math.ceil(width / sumColumns);
+  return new RowProgram(
+    [rows, width],
+    rows + sumWorkgroups,
+    ['dy', 'x', 'stats', 'gain', 'gainSums', 'biasSums'],
+    'layercutLayerNormGrad',
     `${rowPrelude}
+${writesBinding('gainSums')}
+${writesBinding('biasSums')}
 ${rowStart}
-  let mean = select(0.0, stats[row * 2], row < N);
-  let invStd = select(0.0, stats[row * 2 + 1], row < N);
+  // dx of the row
+  let mean = stats[min(row, N - 1) * 2];
+  let invStd = stats[min(row, N - 1) * 2 + 1];
   var sumG = 0.0;
   var sumGX = 0.0;
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
@@ -116,22 +134,45 @@ ${rowStart}
     let xhat = (x[base + i] - mean) * invStd;
     result[base + i] = invStd * (dy[base + i] * gain[i] - meanG - xhat * meanGX);
   }
+
+  // the column sums of a block of rows (nothing for row workgroups and those past the last block)
+  let tiles = (D + ${sumColumns - 1}) / ${sumColumns};
+  let blocks = (N + ${rowsPerSumBlock - 1}) / ${rowsPerSumBlock};
+  let tile = max(row - N, 0);
+  let block = tile / tiles;
+  let column = (tile - block * tiles) * ${sumColumns} + i32(localIndex % ${sumColumns}u);
+  let lane = i32(localIndex / ${sumColumns}u);
+  let sums = !inRange && block < blocks && column < D;
+  let first = block * ${rowsPerSumBlock};
+  let last = select(first, min(first + ${rowsPerSumBlock}, N), sums);
+  var gainSum = 0.0;
+  var biasSum = 0.0;
+  for (var r = first + lane; r < last; r = r + ${sumLanes}) {
+    let d = dy[r * D + column];
+    gainSum = gainSum + d * (x[r * D + column] - stats[r * 2]) * stats[r * 2 + 1];
+    biasSum = biasSum + d;
+  }
+  workgroupBarrier(); // the row part has read partial[0]
+  partial[localIndex] = gainSum;
+  partial2[localIndex] = biasSum;
+  workgroupBarrier();
+  if (lane == 0 && sums) {
+    var gainTotal = 0.0;
+    var biasTotal = 0.0;
+    for (var l = 0u; l < ${sumLanes}u; l = l + 1u) {
+      gainTotal = gainTotal + partial[l * ${sumColumns}u + localIndex];
+      biasTotal = biasTotal + partial2[l * ${sumColumns}u + localIndex];
+    }
+    gainSums[block * D + column] = gainTotal;
+    biasSums[block * D + column] = biasTotal;
+  }
 }`,
   );
-
-/** dy · x̂ [N, D] (summed over rows it is dgain). */
-const gainTerm = (shape: [number, number]) =>
-  new ElementwiseProgram(
-    shape,
-    ['dy', 'x', 'stats'],
-    'layercutLayerNormGainTerm',
-    `    let row = index / uniforms.xShape.y;
-    setOutputAtIndex(index, dy[index] * (x[index] - stats[row * 2]) * stats[row * 2 + 1]);`,
-  );
+};
 
 /**
  * LayerNorm of x [..., D] with gain and bias [D] on the webgpu backend, with its gradient for
- * x, gain and bias (each computed only where backward asks for it: ../ops/custom-op.ts).
+ * x, gain and bias (see the file comment).
  */
 export function fusedLayerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
   const width = x.shape[x.rank - 1]!;
@@ -140,23 +181,32 @@ export function fusedLayerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, e
     [x, gain, bias],
     (save) => {
       const flat = tf.reshape(x, [rows, width]);
-      const stats = runProgram(rowStats(rows), [flat], [{ type: 'float32', data: [eps] }]);
-      const y = runProgram(apply([rows, width]), [flat, stats, gain, bias]);
+      const stats = unfilledTensor([rows, 2]); // written by the program
+      const y = runProgram(
+        forward(rows, width),
+        [flat, gain, bias, stats],
+        [{ type: 'float32', data: [eps] }],
+      );
       save([flat, stats, gain]);
       return tf.reshape(y, x.shape);
     },
     (dy, saved) => {
       const [savedX, savedStats, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-      const dyFlat = () => tf.reshape(dy, [rows, width]) as tf.Tensor2D;
-      return [
-        () =>
-          tf.reshape(
-            runProgram(gradInput([rows, width]), [dyFlat(), savedX, savedStats, savedGain]),
-            x.shape,
-          ),
-        () => columnSum(runProgram(gainTerm([rows, width]), [dyFlat(), savedX, savedStats]) as tf.Tensor2D),
-        () => columnSum(dyFlat()),
-      ];
+      const blocks = Math.ceil(rows / rowsPerSumBlock);
+      const gainSums = unfilledTensor([blocks, width]); // written by the program
+      const biasSums = unfilledTensor([blocks, width]);
+      const dx = runProgram(backward(rows, width), [
+        tf.reshape(dy, [rows, width]),
+        savedX,
+        savedStats,
+        savedGain,
+        gainSums,
+        biasSums,
+      ]);
+      // what no input's gradient returns is freed by backward's scope
+      const dgain = columnSum(gainSums as tf.Tensor2D);
+      const dbias = columnSum(biasSums as tf.Tensor2D);
+      return [() => tf.reshape(dx, x.shape), () => dgain, () => dbias];
     },
   );
 }

@@ -13,7 +13,7 @@ import { defineOp } from './registry.js';
 
 /**
  * (x − mean) / √(var + eps) · gain + bias, var biased (as PyTorch); gain and bias optional.
- * On webgpu, with both: two programs forward, a few backward (src/runtime/fused/layer-norm.ts).
+ * On webgpu, with both: one program forward, one backward (src/runtime/fused/layer-norm.ts).
  */
 export const layerNorm: (
   x: tf.Tensor,
