@@ -26,9 +26,11 @@ import {
   mixedMatMulReference,
   setMatMulPrecision,
   setMatMulSchedule,
+  SplitSumProgram,
   tensorCoreMatrix,
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
+import { runProgram } from '../src/runtime/fused/program.js';
 import { loadModel } from '../src/models/load.js';
 import { variableGrads } from '../src/runtime/gradients.js';
 import { crossEntropy, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
@@ -390,7 +392,7 @@ const fusedTolerance = 1e-5;
  * formulations they replace, on the same device: values and gradients of Σ(f(x) · r), and the
  * time of 10 forward + backward passes each way.
  */
-export async function fusedKernelChecks(): Promise<Check[]> {
+export async function fusedKernelChecks({ timed = true } = {}): Promise<Check[]> {
   const gelu = activation('gelu_new');
   // masks with real padding: the second sequence of each batch ends early
   const lengths = (batch: number, seq: number) =>
@@ -476,7 +478,9 @@ export async function fusedKernelChecks(): Promise<Check[]> {
       const fused = run(true);
       const plain = run(false);
       const labels = withGainBias ? ['value', 'dx', 'dgain', 'dbias'] : ['value', 'dx'];
-      const timing = { fusedMs: +(await time(true)).toFixed(2), plainMs: +(await time(false)).toFixed(2) };
+      const timing = timed
+        ? { fusedMs: +(await time(true)).toFixed(2), plainMs: +(await time(false)).toFixed(2) }
+        : {};
       for (let i = 0; i < fused.length; i++) {
         checks.push({
           name: `fused ${c.name} ${labels[i]} vs tfjs ops`,
@@ -501,6 +505,68 @@ export async function fusedKernelChecks(): Promise<Check[]> {
     tf.dispose([x, g, b, r]);
   }
   tf.dispose([causal, padding, shortMask, shortPadding]);
+  return checks;
+}
+
+/**
+ * The tensor-core matmul's split sum (src/runtime/tensor-core-matmul.ts, `SplitSumProgram`) on
+ * its own, fed partial products: out [batch, rows, cols] = Σ_chunks partials, padding dropped, plus
+ * a [cols] bias, against the same sum by tfjs ops. Padded (GPT2-XL-like ragged tiles) and unpadded.
+ */
+export async function splitSumChecks(): Promise<Check[]> {
+  const cases = [
+    {
+      name: 'split sum 3 chunks of 2x70x90 padded to 128x128',
+      chunks: 3,
+      batch: 2,
+      rows: 70,
+      cols: 90,
+      padded: [128, 128],
+    },
+    {
+      name: 'split sum 5 chunks of 1x128x4800',
+      chunks: 5,
+      batch: 1,
+      rows: 128,
+      cols: 4800,
+      padded: [128, 4800],
+    },
+  ];
+  const checks: Check[] = [];
+  for (const c of cases) {
+    const [paddedRows, paddedCols] = c.padded as [number, number];
+    const partials = tf.randomNormal([c.chunks * c.batch, paddedRows, paddedCols], 0, 1, 'float32', 21);
+    const bias = tf.randomNormal([c.cols], 0, 1, 'float32', 22);
+    const sum = tf.tidy(() =>
+      tf.sum(
+        tf.slice(tf.reshape(partials, [c.chunks, c.batch, paddedRows, paddedCols]), 0, [
+          c.chunks,
+          c.batch,
+          c.rows,
+          c.cols,
+        ]),
+        0,
+      ),
+    );
+    for (const withBias of [false, true]) {
+      const name = `${c.name}${withBias ? ' + bias' : ''}`;
+      try {
+        const program = new SplitSumProgram([c.batch, c.rows, c.cols], withBias);
+        const out = runProgram(program, withBias ? [partials, bias] : [partials]);
+        const expected = withBias ? tf.add(sum, bias) : tf.clone(sum);
+        checks.push({
+          name: `${name} vs tfjs ops`,
+          diff: await maxDifference(out, expected, true),
+          tolerance: 1e-6,
+          relative: true,
+        });
+        tf.dispose([out, expected]);
+      } catch (error) {
+        checks.push({ name, diff: NaN, tolerance: 1e-6, relative: true, error: errorText(error) });
+      }
+    }
+    tf.dispose([partials, bias, sum]);
+  }
   return checks;
 }
 

@@ -51,6 +51,7 @@ import {
   fusedKernelChecks,
   gatherGradientChecks,
   linearChecks,
+  splitSumChecks,
   maskChecks,
   matmulCase,
   matmulCases,
@@ -137,6 +138,7 @@ await section('fused', 90, async () => {
   for (const check of await maskChecks()) report(check);
   report(await adamwCheck());
   for (const check of await linearChecks()) report(check);
+  for (const check of await splitSumChecks()) report(check);
   for (const check of await gatherGradientChecks()) report(check);
   for (const check of await crossEntropyChecks()) report(check);
 });

@@ -120,7 +120,9 @@ async function selectBackend(
     try {
       const precheckFailure = name === 'webgpu' ? webGpuPrecheck(options.webgpu ?? {}) : undefined;
       if (precheckFailure) throw precheckFailure;
-      return { name, skipped, detail: await startBackend(name, options, log) };
+      // auto takes a GPU, not a driver that runs shaders on the CPU
+      const chosen = { ...options, webgpu: { ...options.webgpu, hardwareOnly: true } };
+      return { name, skipped, detail: await startBackend(name, chosen, log) };
     } catch (error) {
       // Only "cannot run here" moves on; a wrong option or a bug must reach the user.
       if (!(error instanceof BackendUnavailableError)) throw error;

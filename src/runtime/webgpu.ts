@@ -59,6 +59,12 @@ export interface WebGpuOptions {
   dawnToggles?: string[];
   /** Raw Dawn `create()` flags, e.g. 'enable-dawn-features=…', 'backend=vulkan', 'adapter=H200'. */
   createFlags?: string[];
+  /**
+   * Refuse an adapter that runs shaders on the CPU (Mesa's lavapipe, SwiftShader): the `auto`
+   * backend's choice, as such an adapter is slower than the cpu backends. Asked for by name,
+   * webgpu takes it (test:lavapipe executes the WGSL programs on it).
+   */
+  hardwareOnly?: boolean;
 }
 
 export type { WebGpuAdapterEntry };
@@ -283,6 +289,12 @@ export function stopWebGpuBackend(): void {
   removeNavigatorGpu();
 }
 
+/** True for an adapter that runs shaders on the CPU: Mesa's lavapipe (llvmpipe), SwiftShader. */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return fallback || info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(info.device);
+}
+
 /** Makes `webgpu` the active tfjs backend; returns the report's detail line. */
 export async function startWebGpuBackend(
   options: WebGpuOptions,
@@ -310,6 +322,12 @@ export async function startWebGpuBackend(
     throw choosesDawnBackend(flags)
       ? new BackendUnavailableError('webgpu', `no GPU adapter for Dawn flags ${flags.join(' ')}`)
       : noAdapterError(probeVulkanLoader());
+  }
+  if (options.hardwareOnly && isSoftwareAdapter(adapter.info)) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      `the only adapter runs shaders on the CPU (${adapter.info.device || adapter.info.description}): slower than the cpu backends`,
+    );
   }
 
   // tfjs-backend-webgpu looks for navigator.gpu when it is imported: set it first.
