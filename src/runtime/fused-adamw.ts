@@ -84,6 +84,9 @@ const updateElement = (p: string, g: string, s: string, size: string, decays: st
  * moments2, of `size2` elements, when `size2` is given): invocation i updates element i of each.
  */
 class AdamWProgram extends ElementwiseProgram {
+  /** Whether the pass has a second parameter. */
+  private readonly second: boolean;
+
   constructor(shape: number[], size2?: number) {
     const second = size2 !== undefined;
     super(
@@ -102,8 +105,6 @@ class AdamWProgram extends ElementwiseProgram {
     }
     this.second = second;
   }
-
-  private readonly second: boolean;
 
   override getUserCode(): string {
     const first = updateElement('result', 'g', 'moments', 'uniforms.size', 'uniforms.decays');

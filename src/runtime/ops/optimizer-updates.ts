@@ -58,13 +58,24 @@ export const adamWUpdate: (parameters: readonly AdamWParameter[], step: AdamWSte
     plain: (parameters, step) => parameters.map((u) => adamWPlain(u, step)),
   });
 
+/** m̂ ← β1·m̂ + g and v̂ ← β2·v̂ + g², written back into `moments` [2, ...]; returns [m̂, v̂]. Call inside tf.tidy. */
+function nextMoments(
+  moments: tf.Variable,
+  grad: tf.Tensor,
+  beta1: tf.Scalar | number,
+  beta2: tf.Scalar | number,
+): [tf.Tensor, tf.Tensor] {
+  const [m0, v0] = tf.unstack(moments) as [tf.Tensor, tf.Tensor];
+  const m = tf.add(tf.mul(m0, beta1), grad);
+  const v = tf.add(tf.mul(v0, beta2), tf.square(grad));
+  moments.assign(tf.stack([m, v]));
+  return [m, v];
+}
+
 function adamWWithTfjs({ param, grad, moments, decays }: AdamWParameter, step: AdamWStep): tf.Variable {
   const s = step.deviceScalars();
   tf.tidy(() => {
-    const [m0, v0] = tf.unstack(moments) as [tf.Tensor, tf.Tensor];
-    const m = tf.add(tf.mul(m0, s.beta1), grad);
-    const v = tf.add(tf.mul(v0, s.beta2), tf.square(grad));
-    moments.assign(tf.stack([m, v]));
+    const [m, v] = nextMoments(moments, grad, s.beta1, s.beta2);
     const decayed = decays ? tf.mul(param, s.decay) : param;
     param.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), s.e)), s.a)));
   });
@@ -74,10 +85,7 @@ function adamWWithTfjs({ param, grad, moments, decays }: AdamWParameter, step: A
 function adamWPlain({ param, grad, moments, decays }: AdamWParameter, step: AdamWStep): tf.Variable {
   const { lr, t, beta1, beta2, eps, weightDecay } = step;
   tf.tidy(() => {
-    const [m0, v0] = tf.unstack(moments) as [tf.Tensor, tf.Tensor];
-    const m = tf.add(tf.mul(m0, beta1), grad);
-    const v = tf.add(tf.mul(v0, beta2), tf.square(grad));
-    moments.assign(tf.stack([m, v]));
+    const [m, v] = nextMoments(moments, grad, beta1, beta2);
     const [torchM, torchV] = [tf.mul(m, 1 - beta1), tf.mul(v, 1 - beta2)];
     const decayed = decays ? tf.mul(param, 1 - lr * weightDecay) : param;
     const denom = tf.add(tf.div(tf.sqrt(torchV), Math.sqrt(1 - beta2 ** t)), eps);
