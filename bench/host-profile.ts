@@ -10,6 +10,8 @@
  *   node --cpu-prof --import tsx bench/host-profile.ts             (a .cpuprofile of the same steps)
  *        [--trace]                                    first each program of one step, with shapes
  *        [--dawn-toggles skip_validation,…]           Dawn toggles (as bench/train.ts's)
+ *        [--gpu]                    on the machine's GPU instead: wall time then includes the GPU's,
+ *                                   and the main thread's time is the host's share of it
  *   node --import tsx bench/host-profile.ts --memory --model xl --layers 4,8 --batch 16 [--steps 3]
  *        [--lora R]                                               peak bytes, and what holds them
  *
@@ -72,6 +74,7 @@ const { values } = parseArgs({
     fill: { type: 'string' },
     lora: { type: 'string' },
     trace: { type: 'boolean', default: false },
+    gpu: { type: 'boolean', default: false },
     'dawn-toggles': { type: 'string' },
   },
 });
@@ -97,9 +100,13 @@ if (loraRank !== undefined && !(Number.isInteger(loraRank) && loraRank > 0))
   throw new Error(`--lora is a rank (a positive integer), not '${values.lora}'`);
 
 const dawnToggles = values['dawn-toggles']?.split(',').filter(Boolean);
-await initBackend({ backend: 'webgpu', webgpu: { createFlags: ['backend=null'], dawnToggles } });
+if (values.gpu && values.memory) throw new Error('--memory measures on the null device: leave out --gpu');
+await initBackend({
+  backend: 'webgpu',
+  webgpu: values.gpu ? { dawnToggles } : { createFlags: ['backend=null'], dawnToggles },
+});
 const device = activeWebGpuDevice()!;
-if (precision === 'mixed') {
+if (precision === 'mixed' && !values.gpu) {
   // the null adapter lists no subgroup-matrix configs: put the kernel in place as on an NVIDIA GPU
   installTensorCoreMatMul({ m: 16, n: 16, k: 16 }, device.limits.maxComputeWorkgroupStorageSize);
 }
