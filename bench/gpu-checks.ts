@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activation } from '../src/models/layers.js';
 import { attentionProbabilities } from '../src/runtime/ops/attention.js';
 import { causalMaskBias, paddingMaskBias, positionsFromMask } from '../src/runtime/ops/masks.js';
-import { layerNorm } from '../src/runtime/ops/norms.js';
+import { addLayerNorm, layerNorm } from '../src/runtime/ops/norms.js';
 import { setPlainOps } from '../src/runtime/flags.js';
 import { matMulBias } from '../src/runtime/ops/linear.js';
 import {
@@ -410,6 +410,14 @@ export async function fusedKernelChecks({ timed = true } = {}): Promise<Check[]>
     'int32',
   );
   const shortPadding = paddingMaskBias(shortMask);
+  // the residual added before the norm, and both outputs used: s / 2 + LayerNorm(s), s = x + residual
+  const residuals = new Map<string, tf.Tensor>();
+  const addNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const key = x.shape.join('x');
+    if (!residuals.has(key)) residuals.set(key, tf.keep(tf.randomNormal(x.shape, 0, 1, 'float32', 9)));
+    const [sum, normed] = addLayerNorm(x, residuals.get(key)!, g, b, 1e-5);
+    return tf.add(tf.mul(sum, 0.5), normed);
+  };
   const cases: {
     name: string;
     shape: number[];
@@ -425,6 +433,9 @@ export async function fusedKernelChecks({ timed = true } = {}): Promise<Check[]>
     { name: 'layerNorm 300x3000', shape: [300, 3000], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
     // past 65,535 rows: two rows of workgroups (program.ts's workgroupGrid), 547 column-sum blocks
     { name: 'layerNorm 70000x8 (2-D grid)', shape: [70_000, 8], f: (x, g, b) => layerNorm(x, g, b, 1e-5) },
+    { name: 'layerNorm after a residual add 2048x1600', shape: [16, 128, 1600], f: addNorm },
+    { name: 'layerNorm after a residual add 128x768', shape: [1, 128, 768], f: addNorm },
+    { name: 'layerNorm after a residual add 37x77', shape: [37, 77], f: addNorm },
     { name: 'gelu_new 2048x6400', shape: [2048, 6400], f: (x) => gelu(x) },
     { name: 'gelu_new 1000x77 (wide range)', shape: [1000, 77], f: (x) => gelu(tf.mul(x, 8)) },
     {
@@ -504,7 +515,7 @@ export async function fusedKernelChecks({ timed = true } = {}): Promise<Check[]>
     }
     tf.dispose([x, g, b, r]);
   }
-  tf.dispose([causal, padding, shortMask, shortPadding]);
+  tf.dispose([causal, padding, shortMask, shortPadding, ...residuals.values()]);
   return checks;
 }
 

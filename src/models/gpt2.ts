@@ -14,7 +14,7 @@ import { ConfigReader } from './config.js';
 import { ACTIVATIONS, linearInOut, type Activation } from './layers.js';
 import { packedSelfAttention } from '../runtime/ops/attention.js';
 import { positionsFromMask } from '../runtime/ops/masks.js';
-import { layerNorm } from '../runtime/ops/norms.js';
+import { addLayerNorm, layerNorm } from '../runtime/ops/norms.js';
 import { DecoderModel, withUntiedHead, type HeadWeights } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
@@ -101,11 +101,10 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
     if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1; // the original index, also after a cut
     const layout = { heads: c.heads, kvHeads: c.heads, headDim };
     const attended = packedSelfAttention(qkv, bias, layout, scale, true); // [B, T, D]
-    h = tf.add(h, linearInOut(attended, p('attn.c_proj.weight'), p('attn.c_proj.bias')));
-
-    const y = layerNorm(h, p('ln_2.weight'), p('ln_2.bias'), eps);
+    const projected = linearInOut(attended, p('attn.c_proj.weight'), p('attn.c_proj.bias'));
+    const [residual, y] = addLayerNorm(h, projected, p('ln_2.weight'), p('ln_2.bias'), eps); // h + attn, ln_2 of it
     const inner = this.act(linearInOut(y, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'))); // [B, T, F]
-    return tf.add(h, linearInOut(inner, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')));
+    return tf.add(residual, linearInOut(inner, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')));
   }
 
   headInput(hidden: tf.Tensor): tf.Tensor {

@@ -18,7 +18,7 @@ import { ConfigReader } from './config.js';
 import { ACTIVATIONS, linearOutIn, type Activation } from './layers.js';
 import { selfAttention } from '../runtime/ops/attention.js';
 import { positionsFromMask } from '../runtime/ops/masks.js';
-import { layerNorm } from '../runtime/ops/norms.js';
+import { addLayerNorm, layerNorm } from '../runtime/ops/norms.js';
 import { DecoderModel, withUntiedHead, type HeadWeights } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
@@ -118,6 +118,11 @@ class OptModel extends DecoderModel<OptConfig> {
     return layerNorm(h, this.optional(`${name}.weight`), this.optional(`${name}.bias`), LAYER_NORM_EPS);
   }
 
+  /** [h + residual, its norm] (norms.ts: addLayerNorm). */
+  private addNorm(name: string, h: tf.Tensor, residual: tf.Tensor): [tf.Tensor, tf.Tensor] {
+    return addLayerNorm(h, residual, this.optional(`${name}.weight`), this.optional(`${name}.bias`), LAYER_NORM_EPS);
+  }
+
   private linear(name: string, x: tf.Tensor): tf.Tensor {
     return linearOutIn(x, this.p(`${name}.weight`), this.optional(`${name}.bias`));
   }
@@ -135,10 +140,10 @@ class OptModel extends DecoderModel<OptConfig> {
     const v = this.linear(`${p}self_attn.v_proj`, x);
     const layout = { heads: c.heads, kvHeads: c.heads, headDim };
     const attended = selfAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, bias, layout, 1, true); // [B, T, D]
-    let out: tf.Tensor = tf.add(h, this.linear(`${p}self_attn.out_proj`, attended));
-    if (!c.preLayerNorm) out = this.norm(`${p}self_attn_layer_norm`, out);
-
-    x = c.preLayerNorm ? this.norm(`${p}final_layer_norm`, out) : out;
+    const projected = this.linear(`${p}self_attn.out_proj`, attended);
+    let out: tf.Tensor;
+    if (c.preLayerNorm) [out, x] = this.addNorm(`${p}final_layer_norm`, h, projected); // h + attn, its norm
+    else x = out = this.norm(`${p}self_attn_layer_norm`, tf.add(h, projected));
     const inner = this.act(this.linear(`${p}fc1`, x)); // [B, T, F]
     out = tf.add(out, this.linear(`${p}fc2`, inner));
     if (!c.preLayerNorm) out = this.norm(`${p}final_layer_norm`, out);

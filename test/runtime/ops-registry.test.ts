@@ -13,7 +13,7 @@ import {
 import { crossEntropy } from '../../src/runtime/ops/cross-entropy.js';
 import { addLowRank, matMulBias } from '../../src/runtime/ops/linear.js';
 import { causalMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
-import { layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
+import { addLayerNorm, layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
 import { adamWUpdate, sgdUpdate } from '../../src/runtime/ops/optimizer-updates.js';
 import { defineOp, kernelSet, registeredOps } from '../../src/runtime/ops/registry.js';
 import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
@@ -74,12 +74,22 @@ describe('kernel registry', () => {
       packedSelfAttention,
       selfAttention,
     ];
-    ops.push(crossEntropy, matMulBias, addLowRank, causalMaskBias, positionsFromMask, layerNorm, rmsNorm);
+    ops.push(
+      crossEntropy,
+      matMulBias,
+      addLowRank,
+      causalMaskBias,
+      positionsFromMask,
+      layerNorm,
+      addLayerNorm,
+    );
+    ops.push(rmsNorm);
     ops.push(adamWUpdate, sgdUpdate);
-    assert.equal(ops.length, 15);
+    assert.equal(ops.length, 16);
     const layercut = Object.fromEntries([...registeredOps()].filter(([name]) => !name.startsWith('test:')));
     assert.deepEqual(layercut, {
       layerNorm: ['webgpu', 'tfjs', 'plain'],
+      addLayerNorm: ['webgpu', 'tfjs'],
       rmsNorm: ['tfjs', 'plain'],
       geluTanh: ['webgpu', 'tfjs', 'plain'],
       geluErf: ['tfjs', 'plain'],

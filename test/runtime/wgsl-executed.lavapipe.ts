@@ -1,7 +1,8 @@
 // layercut's WGSL executed, not only validated, without a GPU: Dawn's Vulkan backend over Mesa's
 // lavapipe (llvmpipe's Vulkan driver, which runs shaders on the CPU). Each fused program runs
 // against its tfjs formulation, as `npm run test:gpu` does on a GPU (the same checks, from
-// bench/gpu-checks.ts, without their timings): AdamW two parameters a pass, LayerNorm, GELU,
+// bench/gpu-checks.ts, without their timings): AdamW two parameters a pass, LayerNorm (alone and
+// after a residual add), GELU,
 // attention softmax, 2-D grids past 65,535 rows, the tensor-core matmul's split sum with a bias.
 // Lavapipe offers no subgroup matrices, so the tensor-core matmul itself runs only on a GPU. And
 // the auto backend passes over such an adapter (src/runtime/webgpu.ts, `hardwareOnly`).
@@ -53,8 +54,8 @@ describe('WGSL executed on lavapipe, against tfjs ops', () => {
     assertAllPass([await adamwCheck()], 1);
   });
 
-  it('LayerNorm, GELU and attention softmax, forward and backward, 2-D grids included', async () => {
-    assertAllPass(await fusedKernelChecks({ timed: false }), 38);
+  it('LayerNorm (also after a residual add), GELU and attention softmax, forward and backward, 2-D grids included', async () => {
+    assertAllPass(await fusedKernelChecks({ timed: false }), 50);
   });
 
   it('the split sum, padded and not, with and without a bias', async () => {

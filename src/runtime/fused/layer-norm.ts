@@ -18,8 +18,12 @@
  * computed whichever backward asks for (a frozen gain and bias cost their column sums, not a
  * dispatch).
  *
- * The same maths as `layerNorm` in src/runtime/ops/norms.ts (its tfjs kernel); bench/gpu-checks.ts
- * compares the two on the GPU.
+ * `fusedAddLayerNorm` is the same pair with a pre-LN block's residual add before the norm (x +
+ * residual, written as a second output) and, backward, the gradient the sum has from its other
+ * uses added to dx.
+ *
+ * The same maths as `layerNorm` and `addLayerNorm` in src/runtime/ops/norms.ts (their tfjs
+ * kernels); bench/gpu-checks.ts compares them on the GPU.
  */
 import * as tf from '@tensorflow/tfjs';
 import { writesBinding } from '../shader-directives.js';
@@ -58,19 +62,26 @@ const rowStart = `fn main() {
   let base = min(row, N - 1) * D;
   let width = select(0, D, inRange);`;
 
-/** y [N, D] = (x − mean) · invStd · gain + bias, and stats [N, 2] = (mean, invStd) (written). */
-const forward = (rows: number, width: number) =>
-  new RowProgram(
+/**
+ * y [N, D] = (x − mean) · invStd · gain + bias, and stats [N, 2] = (mean, invStd) (written). With
+ * `withResidual` the row normalized is x + residual, also written to `added` [N, D].
+ */
+const forward = (rows: number, width: number, withResidual: boolean) => {
+  const input = withResidual ? '(x[base + i] + residual[base + i])' : 'x[base + i]';
+  return new RowProgram(
     [rows, width],
     rows,
-    ['x', 'gain', 'bias', 'stats'],
-    'layercutLayerNorm',
+    withResidual ? ['x', 'residual', 'gain', 'bias', 'stats', 'added'] : ['x', 'gain', 'bias', 'stats'],
+    withResidual ? 'layercutAddLayerNorm' : 'layercutLayerNorm',
     `${rowPrelude}
 ${writesBinding('stats')}
+${withResidual ? writesBinding('added') : ''}
 ${rowStart}
   var sum = 0.0;
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
-    sum = sum + x[base + i];
+    let value = ${input};
+    sum = sum + value;
+    ${withResidual ? 'added[base + i] = value;' : ''}
   }
   partial[localIndex] = sum;
   partial2[localIndex] = 0.0;
@@ -79,14 +90,14 @@ ${rowStart}
   workgroupBarrier();
   var squares = 0.0;
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
-    let centered = x[base + i] - mean;
+    let centered = ${input} - mean;
     squares = squares + centered * centered;
   }
   partial[localIndex] = squares;
   reduceBoth();
   let invStd = inverseSqrt(partial[0] / f32(D) + uniforms.eps);
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
-    let xhat = (x[base + i] - mean) * invStd;
+    let xhat = (${input} - mean) * invStd;
     result[base + i] = xhat * gain[i] + bias[i];
   }
   if (localIndex == 0u && inRange) {
@@ -96,21 +107,23 @@ ${rowStart}
 }`,
     'eps : f32,',
   );
+};
 
 /**
  * Workgroups 0 … N − 1: dx [N, D] = invStd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · gain, of
- * their row. Workgroup N + b · ⌈D / 64⌉ + t: gainSums and biasSums [⌈N / 128⌉, D] (written) =
+ * their row, plus dAdded [N, D] with `withAddend` (the gradient x has from its other uses).
+ * Workgroup N + b · ⌈D / 64⌉ + t: gainSums and biasSums [⌈N / 128⌉, D] (written) =
  * Σ dy · x̂ and Σ dy over the 128 rows of block b, in the 64 columns of tile t, each of its 4 lanes
  * adding every 4th row (column-sum.ts's order). Every workgroup runs both parts, one of them on
  * nothing, so that each barrier is reached by all.
  */
-const backward = (rows: number, width: number) => {
+const backward = (rows: number, width: number, withAddend: boolean) => {
   const sumWorkgroups = Math.ceil(rows / rowsPerSumBlock) * Math.ceil(width / sumColumns);
   return new RowProgram(
     [rows, width],
     rows + sumWorkgroups,
-    ['dy', 'x', 'stats', 'gain', 'gainSums', 'biasSums'],
-    'layercutLayerNormGrad',
+    ['dy', 'x', 'stats', 'gain', 'gainSums', 'biasSums', ...(withAddend ? ['dAdded'] : [])],
+    withAddend ? 'layercutLayerNormGradAdd' : 'layercutLayerNormGrad',
     `${rowPrelude}
 ${writesBinding('gainSums')}
 ${writesBinding('biasSums')}
@@ -132,7 +145,7 @@ ${rowStart}
   let meanGX = partial2[0] / f32(D);
   for (var i = i32(localIndex); i < width; i = i + ${rowWorkgroup}) {
     let xhat = (x[base + i] - mean) * invStd;
-    result[base + i] = invStd * (dy[base + i] * gain[i] - meanG - xhat * meanGX);
+    result[base + i] = invStd * (dy[base + i] * gain[i] - meanG - xhat * meanGX)${withAddend ? ' + dAdded[base + i]' : ''};
   }
 
   // the column sums of a block of rows (nothing for row workgroups and those past the last block)
@@ -182,31 +195,79 @@ export function fusedLayerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, e
     (save) => {
       const flat = tf.reshape(x, [rows, width]);
       const stats = unfilledTensor([rows, 2]); // written by the program
-      const y = runProgram(
-        forward(rows, width),
-        [flat, gain, bias, stats],
-        [{ type: 'float32', data: [eps] }],
-      );
+      const y = runProgram(forward(rows, width, false), [flat, gain, bias, stats], epsUniform(eps));
       save([flat, stats, gain]);
       return tf.reshape(y, x.shape);
     },
     (dy, saved) => {
-      const [savedX, savedStats, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-      const blocks = Math.ceil(rows / rowsPerSumBlock);
-      const gainSums = unfilledTensor([blocks, width]); // written by the program
-      const biasSums = unfilledTensor([blocks, width]);
-      const dx = runProgram(backward(rows, width), [
-        tf.reshape(dy, [rows, width]),
-        savedX,
-        savedStats,
-        savedGain,
-        gainSums,
-        biasSums,
-      ]);
-      // what no input's gradient returns is freed by backward's scope
-      const dgain = columnSum(gainSums as tf.Tensor2D);
-      const dbias = columnSum(biasSums as tf.Tensor2D);
-      return [() => tf.reshape(dx, x.shape), () => dgain, () => dbias];
+      const [dx, dgain, dbias] = layerNormGradients(dy, undefined, saved, x.shape);
+      return [() => dx, () => dgain, () => dbias];
     },
   );
+}
+
+/**
+ * [s, LayerNorm(s)] with s = x + residual (x, residual [..., D]; gain, bias [D]) on the webgpu
+ * backend: a pre-LN block's residual add and the norm after it in one program each way. Backward
+ * adds s's own gradient (from its other uses, later in the forward pass) to the norm's input
+ * gradient in the same program, the sum tfjs's backward would add after it; x and residual both
+ * get that sum. Both outputs must be used: tfjs fills the gradient of an unused one with zeros
+ * made on the host.
+ */
+export function fusedAddLayerNorm(
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+): [tf.Tensor, tf.Tensor] {
+  const width = x.shape[x.rank - 1]!;
+  const rows = x.size / width;
+  return customOp(
+    [x, residual, gain, bias],
+    (save) => {
+      const flat = (t: tf.Tensor) => tf.reshape(t, [rows, width]);
+      const stats = unfilledTensor([rows, 2]); // written by the program
+      const added = unfilledTensor([rows, width]); // written by the program
+      const y = runProgram(
+        forward(rows, width, true),
+        [flat(x), flat(residual), gain, bias, stats, added],
+        epsUniform(eps),
+      );
+      save([added, stats, gain]);
+      return [tf.reshape(added, x.shape), tf.reshape(y, x.shape)];
+    },
+    ([dAdded, dy], saved) => {
+      const [dx, dgain, dbias] = layerNormGradients(dy, dAdded, saved, x.shape);
+      // two tensors of the same buffer: each input's gradient is freed on its own
+      return [() => tf.reshape(dx, x.shape), () => tf.reshape(dx, x.shape), () => dgain, () => dbias];
+    },
+  );
+}
+
+const epsUniform = (eps: number) => [{ type: 'float32' as const, data: [eps] }];
+
+/**
+ * The input, gain and bias gradients of a LayerNorm from dy [..., D] and what its forward saved
+ * (its input as [N, D], the row stats, the gain); `dAdded` [..., D] is added to the input's.
+ */
+function layerNormGradients(
+  dy: tf.Tensor,
+  dAdded: tf.Tensor | undefined,
+  saved: tf.Tensor[],
+  shape: number[],
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const [savedX, savedStats, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const [rows, width] = savedX.shape as [number, number];
+  const blocks = Math.ceil(rows / rowsPerSumBlock);
+  const gainSums = unfilledTensor([blocks, width]); // written by the program
+  const biasSums = unfilledTensor([blocks, width]);
+  const flat = (t: tf.Tensor) => tf.reshape(t, [rows, width]);
+  const inputs = [flat(dy), savedX, savedStats, savedGain, gainSums, biasSums];
+  const dx = runProgram(
+    backward(rows, width, dAdded !== undefined),
+    dAdded ? [...inputs, flat(dAdded)] : inputs,
+  );
+  // what no input's gradient returns is freed by backward's scope
+  return [tf.reshape(dx, shape), columnSum(gainSums as tf.Tensor2D), columnSum(biasSums as tf.Tensor2D)];
 }

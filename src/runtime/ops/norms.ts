@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { deviceScalar } from '../constants.js';
-import { fusedLayerNorm } from '../fused/layer-norm.js';
+import { fusedAddLayerNorm, fusedLayerNorm } from '../fused/layer-norm.js';
 import { defineOp } from './registry.js';
 
 /**
@@ -24,6 +24,29 @@ export const layerNorm: (
   webgpu: (x, gain, bias, eps) => (gain && bias ? fusedLayerNorm(x, gain, bias, eps) : undefined),
   tfjs: (x, gain, bias, eps) => affine(normalizeLastAxis(x, eps, true), gain, bias),
   plain: (x, gain, bias, eps) => affine(plainNormalize(x, eps), gain, bias),
+});
+
+/**
+ * [s, layerNorm(s, gain, bias, eps)] with s = x + residual: a pre-LN block's residual add and the
+ * norm of its result, s being the block's residual stream from there on. Both outputs must be
+ * used (the block's last add uses s). On webgpu: one program forward, one backward, which also
+ * adds s's gradient from its other uses (src/runtime/fused/layer-norm.ts).
+ */
+export const addLayerNorm: (
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gain: tf.Tensor | undefined,
+  bias: tf.Tensor | undefined,
+  eps: number,
+) => [tf.Tensor, tf.Tensor] = defineOp('addLayerNorm', {
+  webgpu: (x, residual, gain, bias, eps) =>
+    gain && bias && tf.util.arraysEqual(x.shape, residual.shape)
+      ? fusedAddLayerNorm(x, residual, gain, bias, eps)
+      : undefined,
+  tfjs: (x, residual, gain, bias, eps) => {
+    const sum = tf.add(x, residual);
+    return [sum, layerNorm(sum, gain, bias, eps)];
+  },
 });
 
 function affine(y: tf.Tensor, gain: tf.Tensor | undefined, bias: tf.Tensor | undefined): tf.Tensor {
