@@ -19,7 +19,7 @@ import {
   type HeadLayout,
 } from '../../src/runtime/ops/attention.js';
 import { causalMaskBias, paddingMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
-import { layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
+import { addLayerNorm, layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
 import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import { variableGrads } from '../../src/runtime/gradients.js';
 import { matMulBias } from '../../src/runtime/ops/linear.js';
@@ -220,6 +220,31 @@ describe('fused programs', () => {
       );
       tf.dispose([x, g, b]);
     }
+  });
+
+  it('a residual add and the LayerNorm after it: one row program each way, no add', async () => {
+    const x = tf.randomNormal([3, 100, 40]);
+    const residual = tf.randomNormal([3, 100, 40]);
+    const [g, b] = [tf.ones([40]), tf.zeros([40])];
+    // both outputs used, as a pre-LN block uses them: s / 2 + LayerNorm(s), s = x + residual
+    const f = (xi?: tf.Tensor, ri?: tf.Tensor, gi?: tf.Tensor, bi?: tf.Tensor) => {
+      const [sum, normed] = addLayerNorm(xi!, ri!, gi, bi, 1e-5);
+      return tf.add(tf.mul(sum, 0.5), normed);
+    };
+    const { errors, modules } = await run('addLayerNorm', () => valueAndGrads(f, [x, residual, g, b]));
+    assert.deepEqual(errors, [], errors.join('\n'));
+    const keys = Object.keys(backend().pipelineCache).map((key) => key.split('_')[0]);
+    assert.ok(
+      keys.includes('layercutAddLayerNorm') && keys.includes('layercutLayerNormGradAdd'),
+      keys.join(', '),
+    );
+    // not the LayerNorm's own pair (with an add before it and one after its gradient)
+    assert.ok(
+      !keys.includes('layercutLayerNorm') && !keys.includes('layercutLayerNormGrad'),
+      keys.join(', '),
+    );
+    assert.ok(modules.includes('RowProgram'), modules.join(', '));
+    tf.dispose([x, residual, g, b]);
   });
 
   it('RMSNorm forward and backward (tfjs ops: layercut has no fused program for it)', async () => {
