@@ -7,7 +7,8 @@
  * gradient per step (GPT2-XL's: 80 M floats), two dispatches per embedding, whatever the depth.
  *
  * `UnsortedSegmentSum` of rows (that segment sum) scatters dy's rows into a zero-filled [V, D]
- * without tfjs's two transposes and its [D, V] buffer (fused/scatter-rows.ts).
+ * without tfjs's two transposes and its [D, V] buffer; few rows in one program that writes
+ * [V, D] (fused/scatter-rows.ts).
  *
  * `scatterRowsInto` adds rows into a gradient the table already has, in place: the backward
  * pass uses it for a second lookup of the same table (src/runtime/gradients.ts).

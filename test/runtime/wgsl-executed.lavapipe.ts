@@ -3,7 +3,8 @@
 // against its tfjs formulation, as `npm run test:gpu` does on a GPU (the same checks, from
 // bench/gpu-checks.ts, without their timings): AdamW two parameters a pass, LayerNorm (alone and
 // after a residual add), GELU,
-// attention softmax, 2-D grids past 65,535 rows, the tensor-core matmul's split sum with a bias.
+// attention softmax, 2-D grids past 65,535 rows, the gather gradient, the tensor-core matmul's
+// split sum with a bias.
 // Lavapipe offers no subgroup matrices, so the tensor-core matmul itself runs only on a GPU. And
 // the auto backend passes over such an adapter (src/runtime/webgpu.ts, `hardwareOnly`).
 //
@@ -19,6 +20,7 @@ import {
   adamwCheck,
   checkLine,
   fusedKernelChecks,
+  gatherGradientChecks,
   passes,
   splitSumChecks,
   type Check,
@@ -56,6 +58,10 @@ describe('WGSL executed on lavapipe, against tfjs ops', () => {
 
   it('LayerNorm (also after a residual add), GELU and attention softmax, forward and backward, 2-D grids included', async () => {
     assertAllPass(await fusedKernelChecks({ timed: false }), 50);
+  });
+
+  it('the gather gradient: a row scatter, and one program for few ids', async () => {
+    assertAllPass(await gatherGradientChecks({ large: false }), 3);
   });
 
   it('the split sum, padded and not, with and without a bias', async () => {

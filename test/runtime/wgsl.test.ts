@@ -279,11 +279,25 @@ describe('fused programs', () => {
     tf.dispose([mask, causal, padding, scores]);
   });
 
-  it('gather gradient as a row scatter; linear layers with the bias in the matmul and a column-sum bias gradient', async () => {
+  it('gather gradient as a row scatter (one program for few ids); linear layers with the bias in the matmul and a column-sum bias gradient', async () => {
     const table = tf.randomNormal([50, 24]);
-    const ids = tf.tensor2d([3, 7, 3, 49, 0, 7], [2, 3], 'int32');
+    const manyIds = tf.tensor2d(
+      Array.from({ length: 40 }, (_, i) => (i * 7) % 50),
+      [4, 10],
+      'int32',
+    );
     await assertValid('gather gradient', ['ScatterRowsProgram'], () =>
+      valueAndGrads((t) => tf.gather(t!, manyIds), [table]),
+    );
+    const ids = tf.tensor2d([3, 7, 3, 49, 0, 7], [2, 3], 'int32');
+    const { errors, keys } = await run('gather gradient, few ids', () =>
       valueAndGrads((t) => tf.gather(t!, ids), [table]),
+    );
+    assert.deepEqual(errors, [], errors.join('\n'));
+    const programs = keys.map((key) => key.split('_')[0]);
+    assert.ok(
+      programs.includes('layercutRowSums') && !programs.includes('layercutScatterRows'),
+      programs.join(', '),
     );
     const [x, w, bias] = [tf.randomNormal([300, 24]), tf.randomNormal([24, 40]), tf.randomNormal([40])];
     await assertValid('matMulBias', ['ColumnSumProgram'], () =>
@@ -292,7 +306,7 @@ describe('fused programs', () => {
         [x, w, bias],
       ),
     );
-    tf.dispose([table, ids, x, w, bias]);
+    tf.dispose([table, manyIds, ids, x, w, bias]);
   });
 
   it('cross-entropy of label-word scores forward and backward (a label outside the classes too)', async () => {

@@ -11,9 +11,36 @@
  * [0, V) add nothing.
  *
  *   out [V, ...inner] = 0;   out[ids[n], i] += x[n, i]   for x [N, ...inner]
+ *
+ * With at most `fewIds` ids (the label words' rows of the LM head, a batch's answer positions)
+ * one program writes the whole output instead, each element the sum of the rows whose id is its
+ * row, in the order of the ids: no fill, and the same sums every run.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ProgramUniform, WebGpuProgram } from './program.js';
+import { ElementwiseProgram, type ProgramUniform, type WebGpuProgram } from './program.js';
+
+/** The most ids whose rows one program sums for every output element (each reads every id). */
+export const fewIds = 16;
+
+/** out [V, ...inner]: out[v, i] = Σ x[n, i] over the n with ids[n] = v, n ascending (0 for none). */
+const rowSumsProgram = (outShape: number[]) => {
+  const program = new ElementwiseProgram(
+    outShape,
+    ['x', 'ids'],
+    'layercutRowSums',
+    `    let row = index / uniforms.rowSize;
+    let column = index - row * uniforms.rowSize;
+    var sum = 0.0;
+    for (var n = 0; n < uniforms.idsShape; n = n + 1) {
+      if (ids[n] == row) {
+        sum = sum + x[n * uniforms.rowSize + column];
+      }
+    }
+    setOutputAtIndex(index, sum);`,
+  );
+  program.uniforms = 'rowSize : i32,';
+  return program;
+};
 
 const workgroup = 256;
 
@@ -63,7 +90,7 @@ export interface OutputProgramBackend {
     inputs: tf.TensorInfo[],
     dtype: tf.DataType,
     uniforms: ProgramUniform[],
-    output: tf.TensorInfo,
+    output?: tf.TensorInfo,
   ): tf.TensorInfo;
 }
 
@@ -84,6 +111,13 @@ export function scatterRows(
   const rowSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
   const xSize = x.shape[0]! * rowSize;
   const outShape = [numSegments, ...x.shape.slice(1)];
+  if (ids.shape[0]! <= fewIds)
+    return (args.backend as unknown as OutputProgramBackend).runWebGPUProgram(
+      rowSumsProgram(outShape),
+      [x, ids],
+      'float32',
+      [{ type: 'int32', data: [rowSize] }],
+    );
   const out = fill({
     backend: args.backend,
     attrs: { shape: outShape, value: 0, dtype: 'float32' },
