@@ -40,6 +40,7 @@ import {
 import { releaseDeviceConstants } from './constants.js';
 import { installDirectiveHoisting } from './shader-directives.js';
 import { cacheUniforms, type UniformMakingBackend } from './uniforms.js';
+import { uploadByQueueWrites, type UploadingBackend } from './uploads.js';
 import {
   installTensorCoreMatMul,
   pickSubgroupMatrix,
@@ -353,6 +354,7 @@ export async function startWebGpuBackend(
     stableBufferOrder(manager);
     const bindGroups = envValue('noBindGroupCache') ? { hits: 0, misses: 0 } : cacheBindGroups(device);
     if (!envValue('noBindGroupCache')) cacheUniforms(backend as unknown as UniformMakingBackend);
+    uploadByQueueWrites(backend as unknown as UploadingBackend);
     tracked = { peaks: trackBufferPeaks(manager), manager, bindGroups };
     if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => backend, 3 /* tfjs's own priority for webgpu */);

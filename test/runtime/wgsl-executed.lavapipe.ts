@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend, releaseBackend } from '../../src/runtime/backend.js';
 import {
   adamwCheck,
@@ -62,6 +63,19 @@ describe('WGSL executed on lavapipe, against tfjs ops', () => {
 
   it('the gather gradient: a row scatter, and one program for few ids', async () => {
     assertAllPass(await gatherGradientChecks({ large: false }), 3);
+  });
+
+  it('host values arrive through queue writes (uploads.ts): float32, int32 and bool', async () => {
+    const zeros = tf.tidy(() => tf.fill([4], 0)); // on the device
+    const [f, i, b] = tf.tidy(() => [
+      tf.add(tf.tensor1d([1.5, -2, 3e-8, 65504.25]), zeros),
+      tf.add(tf.tensor1d([7, -1, 2 ** 30, 0], 'int32'), tf.cast(zeros, 'int32')),
+      tf.logicalOr(tf.tensor1d([true, false, true, false], 'bool'), tf.cast(zeros, 'bool')),
+    ]);
+    assert.deepEqual(Array.from(await f!.data()), Array.from(Float32Array.from([1.5, -2, 3e-8, 65504.25])));
+    assert.deepEqual(Array.from(await i!.data()), [7, -1, 2 ** 30, 0]);
+    assert.deepEqual(Array.from(await b!.data()), [1, 0, 1, 0]);
+    tf.dispose([zeros, f!, i!, b!]);
   });
 
   it('the split sum, padded and not, with and without a bias', async () => {
