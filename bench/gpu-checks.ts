@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activation } from '../src/models/layers.js';
 import { attentionProbabilities } from '../src/runtime/ops/attention.js';
 import { causalMaskBias, paddingMaskBias, positionsFromMask } from '../src/runtime/ops/masks.js';
-import { addLayerNorm, layerNorm } from '../src/runtime/ops/norms.js';
+import { addLayerNorm, layerNorm, layerNormOfSum } from '../src/runtime/ops/norms.js';
 import { fewIds } from '../src/runtime/fused/scatter-rows.js';
 import { setPlainOps } from '../src/runtime/flags.js';
 import { matMulBias } from '../src/runtime/ops/linear.js';
@@ -413,12 +413,18 @@ export async function fusedKernelChecks({ timed = true } = {}): Promise<Check[]>
   const shortPadding = paddingMaskBias(shortMask);
   // the residual added before the norm, and both outputs used: s / 2 + LayerNorm(s), s = x + residual
   const residuals = new Map<string, tf.Tensor>();
-  const addNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+  const residualOf = (x: tf.Tensor) => {
     const key = x.shape.join('x');
     if (!residuals.has(key)) residuals.set(key, tf.keep(tf.randomNormal(x.shape, 0, 1, 'float32', 9)));
-    const [sum, normed] = addLayerNorm(x, residuals.get(key)!, g, b, 1e-5);
+    return residuals.get(key)!;
+  };
+  const addNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const [sum, normed] = addLayerNorm(x, residualOf(x), g, b, 1e-5);
     return tf.add(tf.mul(sum, 0.5), normed);
   };
+  // the sum used by nothing else (the last block's stream before the final norm)
+  const normOfSum = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    layerNormOfSum(x, residualOf(x), g, b, 1e-5);
   const cases: {
     name: string;
     shape: number[];
@@ -437,6 +443,8 @@ export async function fusedKernelChecks({ timed = true } = {}): Promise<Check[]>
     { name: 'layerNorm after a residual add 2048x1600', shape: [16, 128, 1600], f: addNorm },
     { name: 'layerNorm after a residual add 128x768', shape: [1, 128, 768], f: addNorm },
     { name: 'layerNorm after a residual add 37x77', shape: [37, 77], f: addNorm },
+    { name: 'layerNorm of a sum 2048x768', shape: [16, 128, 768], f: normOfSum },
+    { name: 'layerNorm of a sum 37x77', shape: [37, 77], f: normOfSum },
     { name: 'gelu_new 2048x6400', shape: [2048, 6400], f: (x) => gelu(x) },
     { name: 'gelu_new 1000x77 (wide range)', shape: [1000, 77], f: (x) => gelu(tf.mul(x, 8)) },
     {

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { causalMaskBias } from '../runtime/ops/masks.js';
+import { addLayerNorm, layerNorm } from '../runtime/ops/norms.js';
 import { activation, type Activation } from './layers.js';
 import type {
   FamilyConfig,
@@ -23,6 +24,34 @@ export interface LayerExtras {
   rotary?: { cos: tf.Tensor4D; sin: tf.Tensor4D };
   /** The attention bias of sliding-window layers (Mistral, Qwen2, Phi-3), [B, 1, T, T]. */
   slidingBias?: tf.Tensor4D;
+}
+
+/**
+ * The residual stream between blocks: a tensor [B, T, D], or a sum not yet added (`residual +
+ * update`) that a pre-LN family's next norm adds in its own program (norms.ts: addLayerNorm).
+ * Families that return a `PendingSum` from `embed` or `block` take one in `block` and
+ * `normOfStream`; the loop adds it (`streamValue`) wherever the stream itself is read.
+ */
+export interface PendingSum {
+  residual: tf.Tensor3D;
+  update: tf.Tensor3D;
+}
+export type Stream = tf.Tensor3D | PendingSum;
+
+/** The stream as a tensor: a pending sum added (as tf.add). */
+export function streamValue(stream: Stream): tf.Tensor3D {
+  return stream instanceof tf.Tensor ? stream : tf.add(stream.residual, stream.update);
+}
+
+/** [the stream as a tensor, its LayerNorm]: a pending sum added in the norm's program. */
+export function streamAndNorm(
+  stream: Stream,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+): [tf.Tensor3D, tf.Tensor3D] {
+  if (stream instanceof tf.Tensor) return [stream, layerNorm(stream, gain, bias, eps) as tf.Tensor3D];
+  return addLayerNorm(stream.residual, stream.update, gain, bias, eps) as [tf.Tensor3D, tf.Tensor3D];
 }
 
 /** What every family's config says besides the sizes: its activation and whether the head is tied. */
@@ -105,7 +134,7 @@ export abstract class DecoderModel<C extends DecoderConfig> implements LanguageM
     return this.params.has(name) ? this.p<R>(name) : undefined;
   }
 
-  protected abstract embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D;
+  protected abstract embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): Stream;
   /** The attention bias every layer adds: causal, padding masked. [B, T] → [B, 1, T, T]. */
   protected maskBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
     return causalMaskBias(attentionMask);
@@ -115,13 +144,12 @@ export abstract class DecoderModel<C extends DecoderConfig> implements LanguageM
     return {};
   }
   /** Layer `layer` (its original index): [B, T, D] → [B, T, D]. */
-  protected abstract block(
-    layer: number,
-    hidden: tf.Tensor3D,
-    bias: tf.Tensor4D,
-    extras: LayerExtras,
-  ): tf.Tensor3D;
+  protected abstract block(layer: number, hidden: Stream, bias: tf.Tensor4D, extras: LayerExtras): Stream;
   abstract headInput(hidden: tf.Tensor): tf.Tensor;
+  /** `headInput` of the stream after the last block; a family that leaves a sum pending adds it here. */
+  protected headInputOf(stream: Stream): tf.Tensor {
+    return this.headInput(streamValue(stream));
+  }
 
   forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: ForwardOptions = {}): ForwardOutput {
     const [batch, seq] = inputIds.shape;
@@ -140,14 +168,15 @@ export abstract class DecoderModel<C extends DecoderConfig> implements LanguageM
       const bias = this.maskBias(attentionMask);
       const extras = this.layerExtras(attentionMask);
       let hidden = this.embed(inputIds, attentionMask);
-      const states: tf.Tensor3D[] = [hidden];
+      const states: tf.Tensor3D[] = [];
+      if (options.hiddenStates) states.push((hidden = streamValue(hidden)));
       for (const layer of this.keptLayers) {
         hidden = this.block(layer, hidden, bias, extras);
         const replacement = this.afterLayer.get(layer); // a fitted block replacement (replacement.ts)
-        if (replacement) hidden = replacement(hidden);
-        if (options.hiddenStates) states.push(hidden);
+        if (replacement) hidden = replacement(streamValue(hidden));
+        if (options.hiddenStates) states.push((hidden = streamValue(hidden)));
       }
-      const lastHidden = this.headInput(hidden) as tf.Tensor3D;
+      const lastHidden = this.headInputOf(hidden) as tf.Tensor3D;
       return options.hiddenStates ? { lastHidden, hiddenStates: states } : { lastHidden };
     });
   }

@@ -14,8 +14,8 @@ import { ConfigReader } from './config.js';
 import { ACTIVATIONS, linearInOut, type Activation } from './layers.js';
 import { packedSelfAttention } from '../runtime/ops/attention.js';
 import { positionsFromMask } from '../runtime/ops/masks.js';
-import { addLayerNorm, layerNorm } from '../runtime/ops/norms.js';
-import { DecoderModel, withUntiedHead, type HeadWeights } from './decoder.js';
+import { addLayerNorm, layerNorm, layerNormOfSum } from '../runtime/ops/norms.js';
+import { DecoderModel, streamAndNorm, withUntiedHead, type HeadWeights, type Stream } from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
 export interface Gpt2Config extends FamilyConfig {
@@ -82,19 +82,22 @@ export const gpt2: ModelFamily<Gpt2Config> = {
 class Gpt2Model extends DecoderModel<Gpt2Config> {
   protected readonly headWeights = head;
 
-  /** Token + position embeddings: [B, T] → [B, T, D]. */
-  protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
+  /** Token + position embeddings, [B, T] → [B, T, D], their sum left to the first norm. */
+  protected embed(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D): Stream {
     const positions = positionsFromMask(attentionMask);
-    return tf.add(tf.gather(this.p('wte.weight'), inputIds), tf.gather(this.p('wpe.weight'), positions));
+    return {
+      residual: tf.gather(this.p('wte.weight'), inputIds) as tf.Tensor3D,
+      update: tf.gather(this.p('wpe.weight'), positions) as tf.Tensor3D,
+    };
   }
 
-  /** One pre-LN block: [B, T, D] → [B, T, D]. */
-  protected block(layer: number, h: tf.Tensor3D, bias: tf.Tensor4D): tf.Tensor3D {
+  /** One pre-LN block: [B, T, D] → [B, T, D], its last residual add left to the next norm. */
+  protected block(layer: number, stream: Stream, bias: tf.Tensor4D): Stream {
     const c = this.config;
     const p = (name: string) => this.p(`h.${layer}.${name}`);
     const eps = c.layerNormEps;
 
-    const x = layerNorm(h, p('ln_1.weight'), p('ln_1.bias'), eps);
+    const [h, x] = streamAndNorm(stream, p('ln_1.weight'), p('ln_1.bias'), eps); // the stream, ln_1 of it
     const qkv = linearInOut(x, p('attn.c_attn.weight'), p('attn.c_attn.bias')) as tf.Tensor3D; // [B, T, 3D]
     const headDim = c.hiddenSize / c.heads;
     let scale = c.scaleAttnWeights ? 1 / Math.sqrt(headDim) : 1;
@@ -104,10 +107,18 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
     const projected = linearInOut(attended, p('attn.c_proj.weight'), p('attn.c_proj.bias'));
     const [residual, y] = addLayerNorm(h, projected, p('ln_2.weight'), p('ln_2.bias'), eps); // h + attn, ln_2 of it
     const inner = this.act(linearInOut(y, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'))); // [B, T, F]
-    return tf.add(residual, linearInOut(inner, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')));
+    const update = linearInOut(inner, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')) as tf.Tensor3D;
+    return { residual: residual as tf.Tensor3D, update };
   }
 
   headInput(hidden: tf.Tensor): tf.Tensor {
     return layerNorm(hidden, this.p('ln_f.weight'), this.p('ln_f.bias'), this.config.layerNormEps);
+  }
+
+  /** ln_f of the last block's stream, its pending residual add in the norm's program. */
+  protected override headInputOf(stream: Stream): tf.Tensor {
+    if (stream instanceof tf.Tensor) return this.headInput(stream);
+    const eps = this.config.layerNormEps;
+    return layerNormOfSum(stream.residual, stream.update, this.p('ln_f.weight'), this.p('ln_f.bias'), eps);
   }
 }

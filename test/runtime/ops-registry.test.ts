@@ -13,7 +13,7 @@ import {
 import { crossEntropy } from '../../src/runtime/ops/cross-entropy.js';
 import { addLowRank, matMulBias } from '../../src/runtime/ops/linear.js';
 import { causalMaskBias, positionsFromMask } from '../../src/runtime/ops/masks.js';
-import { addLayerNorm, layerNorm, rmsNorm } from '../../src/runtime/ops/norms.js';
+import { addLayerNorm, layerNorm, layerNormOfSum, rmsNorm } from '../../src/runtime/ops/norms.js';
 import { adamWUpdate, sgdUpdate } from '../../src/runtime/ops/optimizer-updates.js';
 import { defineOp, kernelSet, registeredOps } from '../../src/runtime/ops/registry.js';
 import { onCpuWithRuntimeReset } from '../helpers/runtime.js';
@@ -83,13 +83,14 @@ describe('kernel registry', () => {
       layerNorm,
       addLayerNorm,
     );
-    ops.push(rmsNorm);
+    ops.push(layerNormOfSum, rmsNorm);
     ops.push(adamWUpdate, sgdUpdate);
-    assert.equal(ops.length, 16);
+    assert.equal(ops.length, 17);
     const layercut = Object.fromEntries([...registeredOps()].filter(([name]) => !name.startsWith('test:')));
     assert.deepEqual(layercut, {
       layerNorm: ['webgpu', 'tfjs', 'plain'],
       addLayerNorm: ['webgpu', 'tfjs'],
+      layerNormOfSum: ['webgpu', 'tfjs'],
       rmsNorm: ['tfjs', 'plain'],
       geluTanh: ['webgpu', 'tfjs', 'plain'],
       geluErf: ['tfjs', 'plain'],

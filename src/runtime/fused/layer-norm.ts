@@ -212,7 +212,7 @@ export function fusedLayerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, e
  * adds s's own gradient (from its other uses, later in the forward pass) to the norm's input
  * gradient in the same program, the sum tfjs's backward would add after it; x and residual both
  * get that sum. Both outputs must be used: tfjs fills the gradient of an unused one with zeros
- * made on the host.
+ * made on the host (`fusedLayerNormOfSum` is the op for an s nothing else uses).
  */
 export function fusedAddLayerNorm(
   x: tf.Tensor,
@@ -221,9 +221,48 @@ export function fusedAddLayerNorm(
   bias: tf.Tensor,
   eps: number,
 ): [tf.Tensor, tf.Tensor] {
+  return addThenNorm(x, residual, gain, bias, eps, true);
+}
+
+/** LayerNorm(x + residual) alone, as `fusedAddLayerNorm` with the sum kept for backward only. */
+export function fusedLayerNormOfSum(
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+): tf.Tensor {
+  return addThenNorm(x, residual, gain, bias, eps, false);
+}
+
+function addThenNorm(
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+  sumIsOutput: true,
+): [tf.Tensor, tf.Tensor];
+function addThenNorm(
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+  sumIsOutput: false,
+): tf.Tensor;
+function addThenNorm(
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+  sumIsOutput: boolean,
+): tf.Tensor | tf.Tensor[] {
   const width = x.shape[x.rank - 1]!;
   const rows = x.size / width;
-  return customOp(
+  const bothGet = (dx: tf.Tensor) => [() => tf.reshape(dx, x.shape), () => tf.reshape(dx, x.shape)];
+  return customOp<tf.Tensor | tf.Tensor[]>(
     [x, residual, gain, bias],
     (save) => {
       const flat = (t: tf.Tensor) => tf.reshape(t, [rows, width]);
@@ -235,12 +274,14 @@ export function fusedAddLayerNorm(
         epsUniform(eps),
       );
       save([added, stats, gain]);
-      return [tf.reshape(added, x.shape), tf.reshape(y, x.shape)];
+      const normed = tf.reshape(y, x.shape);
+      return sumIsOutput ? [tf.reshape(added, x.shape), normed] : normed;
     },
-    ([dAdded, dy], saved) => {
-      const [dx, dgain, dbias] = layerNormGradients(dy, dAdded, saved, x.shape);
+    (dys, saved) => {
+      const [dAdded, dy] = Array.isArray(dys) ? dys : [undefined, dys];
+      const [dx, dgain, dbias] = layerNormGradients(dy!, dAdded, saved, x.shape);
       // two tensors of the same buffer: each input's gradient is freed on its own
-      return [() => tf.reshape(dx, x.shape), () => tf.reshape(dx, x.shape), () => dgain, () => dbias];
+      return [...bothGet(dx), () => dgain, () => dbias];
     },
   );
 }

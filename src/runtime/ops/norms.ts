@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { deviceScalar } from '../constants.js';
-import { fusedAddLayerNorm, fusedLayerNorm } from '../fused/layer-norm.js';
+import { fusedAddLayerNorm, fusedLayerNorm, fusedLayerNormOfSum } from '../fused/layer-norm.js';
 import { defineOp } from './registry.js';
 
 /**
@@ -47,6 +47,24 @@ export const addLayerNorm: (
     const sum = tf.add(x, residual);
     return [sum, layerNorm(sum, gain, bias, eps)];
   },
+});
+
+/**
+ * layerNorm(x + residual, gain, bias, eps) where nothing else uses the sum (the last block's
+ * residual stream before the final norm): on webgpu one program each way, as `addLayerNorm`.
+ */
+export const layerNormOfSum: (
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gain: tf.Tensor | undefined,
+  bias: tf.Tensor | undefined,
+  eps: number,
+) => tf.Tensor = defineOp('layerNormOfSum', {
+  webgpu: (x, residual, gain, bias, eps) =>
+    gain && bias && tf.util.arraysEqual(x.shape, residual.shape)
+      ? fusedLayerNormOfSum(x, residual, gain, bias, eps)
+      : undefined,
+  tfjs: (x, residual, gain, bias, eps) => layerNorm(tf.add(x, residual), gain, bias, eps),
 });
 
 function affine(y: tf.Tensor, gain: tf.Tensor | undefined, bias: tf.Tensor | undefined): tf.Tensor {
