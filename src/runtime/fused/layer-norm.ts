@@ -221,7 +221,7 @@ export function fusedAddLayerNorm(
   bias: tf.Tensor,
   eps: number,
 ): [tf.Tensor, tf.Tensor] {
-  return addThenNorm(x, residual, gain, bias, eps, true);
+  return addThenNorm(x, residual, gain, bias, eps, true) as [tf.Tensor, tf.Tensor];
 }
 
 /** LayerNorm(x + residual) alone, as `fusedAddLayerNorm` with the sum kept for backward only. */
@@ -232,25 +232,9 @@ export function fusedLayerNormOfSum(
   bias: tf.Tensor,
   eps: number,
 ): tf.Tensor {
-  return addThenNorm(x, residual, gain, bias, eps, false);
+  return addThenNorm(x, residual, gain, bias, eps, false) as tf.Tensor;
 }
 
-function addThenNorm(
-  x: tf.Tensor,
-  residual: tf.Tensor,
-  gain: tf.Tensor,
-  bias: tf.Tensor,
-  eps: number,
-  sumIsOutput: true,
-): [tf.Tensor, tf.Tensor];
-function addThenNorm(
-  x: tf.Tensor,
-  residual: tf.Tensor,
-  gain: tf.Tensor,
-  bias: tf.Tensor,
-  eps: number,
-  sumIsOutput: false,
-): tf.Tensor;
 function addThenNorm(
   x: tf.Tensor,
   residual: tf.Tensor,

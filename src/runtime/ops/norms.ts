@@ -26,23 +26,28 @@ export const layerNorm: (
   plain: (x, gain, bias, eps) => affine(plainNormalize(x, eps), gain, bias),
 });
 
+/** The arguments of a norm of a sum: x and residual [..., D], gain and bias [D] (optional), eps. */
+type SumNormArgs = [
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gain: tf.Tensor | undefined,
+  bias: tf.Tensor | undefined,
+  eps: number,
+];
+
+/** Whether the fused add-and-norm programs take these: a gain and a bias, x and residual alike. */
+const fusedTakes = (x: tf.Tensor, residual: tf.Tensor, gain?: tf.Tensor, bias?: tf.Tensor) =>
+  gain !== undefined && bias !== undefined && tf.util.arraysEqual(x.shape, residual.shape);
+
 /**
  * [s, layerNorm(s, gain, bias, eps)] with s = x + residual: a pre-LN block's residual add and the
  * norm of its result, s being the block's residual stream from there on. Both outputs must be
  * used (the block's last add uses s). On webgpu: one program forward, one backward, which also
  * adds s's gradient from its other uses (src/runtime/fused/layer-norm.ts).
  */
-export const addLayerNorm: (
-  x: tf.Tensor,
-  residual: tf.Tensor,
-  gain: tf.Tensor | undefined,
-  bias: tf.Tensor | undefined,
-  eps: number,
-) => [tf.Tensor, tf.Tensor] = defineOp('addLayerNorm', {
+export const addLayerNorm: (...args: SumNormArgs) => [tf.Tensor, tf.Tensor] = defineOp('addLayerNorm', {
   webgpu: (x, residual, gain, bias, eps) =>
-    gain && bias && tf.util.arraysEqual(x.shape, residual.shape)
-      ? fusedAddLayerNorm(x, residual, gain, bias, eps)
-      : undefined,
+    fusedTakes(x, residual, gain, bias) ? fusedAddLayerNorm(x, residual, gain!, bias!, eps) : undefined,
   tfjs: (x, residual, gain, bias, eps) => {
     const sum = tf.add(x, residual);
     return [sum, layerNorm(sum, gain, bias, eps)];
@@ -53,17 +58,9 @@ export const addLayerNorm: (
  * layerNorm(x + residual, gain, bias, eps) where nothing else uses the sum (the last block's
  * residual stream before the final norm): on webgpu one program each way, as `addLayerNorm`.
  */
-export const layerNormOfSum: (
-  x: tf.Tensor,
-  residual: tf.Tensor,
-  gain: tf.Tensor | undefined,
-  bias: tf.Tensor | undefined,
-  eps: number,
-) => tf.Tensor = defineOp('layerNormOfSum', {
+export const layerNormOfSum: (...args: SumNormArgs) => tf.Tensor = defineOp('layerNormOfSum', {
   webgpu: (x, residual, gain, bias, eps) =>
-    gain && bias && tf.util.arraysEqual(x.shape, residual.shape)
-      ? fusedLayerNormOfSum(x, residual, gain, bias, eps)
-      : undefined,
+    fusedTakes(x, residual, gain, bias) ? fusedLayerNormOfSum(x, residual, gain!, bias!, eps) : undefined,
   tfjs: (x, residual, gain, bias, eps) => layerNorm(tf.add(x, residual), gain, bias, eps),
 });
 
