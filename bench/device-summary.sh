@@ -13,8 +13,8 @@
 #      checkpoints, GPT2-XL's 6.2 GB first)
 #   2. PyTorch (bench/train_peer.py) fp32 and bf16 on the same checkpoints and token ids, every cut
 #      above and the full 48 layers, both batches
-#   3. layercut fp32 and mixed on the full GPT2-XL (48 layers): 16x128 3 timed steps after 1, 1x128
-#      10 after 20
+#   3. layercut fp32 and mixed on the full GPT2-XL (48 layers): 16x128 5 timed steps after 3, 1x128
+#      20 after 60 (fewer steps time the host code before V8 has optimized it)
 # Left out to fit: evaluation timings (1 batch each), --compare-plain accuracy, --profile.
 # Into $OUT: machine.txt, layercut.jsonl, pytorch.jsonl, layercut.err, pytorch.err, steps.txt.
 cd "$(dirname "$0")/.." || exit 1 # repository root
@@ -43,8 +43,8 @@ PYTHONUNBUFFERED=1 timeout "$(limit 120)" python3 bench/train_peer.py --models x
   --shapes 16x128,1x128 --dir "$ckpt" --eval-batches 1 2> "$OUT/pytorch.err" | grep '^{' | tee "$OUT/pytorch.jsonl"
 echo "pytorch exit status ${PIPESTATUS[0]} (124: timed out)" >> "$OUT/steps.txt"
 step "3. layercut fp32 + mixed: full GPT2-XL (48 layers), 16x128 and 1x128"
-layercut "$(limit 120)" --models xl:48 --shapes 16x128 --steps 3 --warmup 1
-layercut "$(limit 80)" --models xl:48 --shapes 1x128 --steps 10 --warmup 20
+layercut "$(limit 120)" --models xl:48 --shapes 16x128 --steps 5 --warmup 3
+layercut "$(limit 80)" --models xl:48 --shapes 1x128 --steps 20 --warmup 60
 grep -m1 '^backend' "$OUT/layercut.err" >> "$OUT/machine.txt"
 step "done"
 cat "$OUT/steps.txt"
