@@ -23,7 +23,7 @@
  *
  * Host mode prints one JSON line (ms per step, wall and this process's CPU time, the median of
  * --repeats runs of --steps steps; dispatches, bind groups asked for and made (the rest reused),
- * uniform writes, submits, buffers created and destroyed, pipelines compiled per step), then the
+ * queue writes (uniforms, host values), submits, buffers created and destroyed, pipelines compiled per step), then the
  * programs per step.
  * Wall time is noisy on a shared machine; CPU time less so, and the main thread's time on a CPU
  * (Linux) least. The host code of a step runs 2–4×
@@ -118,7 +118,7 @@ if (values.fill !== undefined) setMatMulSchedule({ ...defaultSchedule, fill: Num
 const counts = {
   dispatches: 0,
   bindGroups: 0,
-  uniformWrites: 0,
+  queueWrites: 0,
   submits: 0,
   buffersCreated: 0,
   bufferBytesCreated: 0,
@@ -141,7 +141,7 @@ const createBindGroup = device.createBindGroup.bind(device);
 device.createBindGroup = (descriptor) => (counts.bindGroups++, createBindGroup(descriptor));
 const writeBuffer = device.queue.writeBuffer.bind(device.queue) as (...args: unknown[]) => undefined;
 (device.queue as { writeBuffer: unknown }).writeBuffer = (...args: unknown[]) => (
-  counts.uniformWrites++,
+  counts.queueWrites++,
   writeBuffer(...args)
 );
 const submit = device.queue.submit.bind(device.queue);
