@@ -23,8 +23,8 @@
  *
  * Host mode prints one JSON line (ms per step, wall and this process's CPU time, the median of
  * --repeats runs of --steps steps; dispatches, bind groups asked for and made (the rest reused),
- * queue writes (uniforms, host values), submits, buffers created and destroyed, pipelines compiled per step), then the
- * programs per step.
+ * queue writes (uniforms, host values), submits, buffers created and destroyed, pipelines
+ * compiled per step), then the programs per step.
  * Wall time is noisy on a shared machine; CPU time less so, and the main thread's time on a CPU
  * (Linux) least. The host code of a step runs 2–4×
  * slower in its first 100–200 steps than after them, while V8 optimizes it: `--warmup 200`
