@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayercutError } from '../errors.js';
 import { causalMaskBias } from '../runtime/ops/masks.js';
-import { addLayerNorm, layerNorm } from '../runtime/ops/norms.js';
+import { addLayerNorm, layerNorm, layerNormOfSum } from '../runtime/ops/norms.js';
 import { activation, type Activation } from './layers.js';
 import type {
   FamilyConfig,
@@ -29,8 +29,9 @@ export interface LayerExtras {
 /**
  * The residual stream between blocks: a tensor [B, T, D], or a sum not yet added (`residual +
  * update`) that a pre-LN family's next norm adds in its own program (norms.ts: addLayerNorm).
- * Families that return a `PendingSum` from `embed` or `block` take one in `block` and
- * `normOfStream`; the loop adds it (`streamValue`) wherever the stream itself is read.
+ * Families that return a `PendingSum` from `embed` or `block` take one in `block` (`streamAndNorm`)
+ * and `headInputOf` (`normOfStream`); the loop adds it (`streamValue`) wherever the stream itself
+ * is read.
  */
 export interface PendingSum {
   residual: tf.Tensor3D;
@@ -52,6 +53,12 @@ export function streamAndNorm(
 ): [tf.Tensor3D, tf.Tensor3D] {
   if (stream instanceof tf.Tensor) return [stream, layerNorm(stream, gain, bias, eps) as tf.Tensor3D];
   return addLayerNorm(stream.residual, stream.update, gain, bias, eps) as [tf.Tensor3D, tf.Tensor3D];
+}
+
+/** The stream's LayerNorm alone (before the head): a pending sum added in the norm's program. */
+export function normOfStream(stream: Stream, gain: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  if (stream instanceof tf.Tensor) return layerNorm(stream, gain, bias, eps);
+  return layerNormOfSum(stream.residual, stream.update, gain, bias, eps);
 }
 
 /** What every family's config says besides the sizes: its activation and whether the head is tied. */

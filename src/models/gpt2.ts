@@ -14,8 +14,15 @@ import { ConfigReader } from './config.js';
 import { ACTIVATIONS, linearInOut, type Activation } from './layers.js';
 import { packedSelfAttention } from '../runtime/ops/attention.js';
 import { positionsFromMask } from '../runtime/ops/masks.js';
-import { addLayerNorm, layerNorm, layerNormOfSum } from '../runtime/ops/norms.js';
-import { DecoderModel, streamAndNorm, withUntiedHead, type HeadWeights, type Stream } from './decoder.js';
+import { addLayerNorm, layerNorm } from '../runtime/ops/norms.js';
+import {
+  DecoderModel,
+  normOfStream,
+  streamAndNorm,
+  withUntiedHead,
+  type HeadWeights,
+  type Stream,
+} from './decoder.js';
 import type { FamilyConfig, LanguageModel, ModelFamily } from './types.js';
 
 export interface Gpt2Config extends FamilyConfig {
@@ -117,8 +124,6 @@ class Gpt2Model extends DecoderModel<Gpt2Config> {
 
   /** ln_f of the last block's stream, its pending residual add in the norm's program. */
   protected override headInputOf(stream: Stream): tf.Tensor {
-    if (stream instanceof tf.Tensor) return this.headInput(stream);
-    const eps = this.config.layerNormEps;
-    return layerNormOfSum(stream.residual, stream.update, this.p('ln_f.weight'), this.p('ln_f.bias'), eps);
+    return normOfStream(stream, this.p('ln_f.weight'), this.p('ln_f.bias'), this.config.layerNormEps);
   }
 }

@@ -28,12 +28,11 @@ export interface UploadingBackend {
   uploadToGPU(dataId: object): void;
 }
 
-/** tfjs's usage of a tensor's buffer (backend_webgpu.ts, uploadToGPU). */
-const tensorUsage = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
-
 /** Replaces the backend's `uploadToGPU` with one that writes host values through the queue. */
 export function uploadByQueueWrites(backend: UploadingBackend): void {
   const stagingUpload = backend.uploadToGPU.bind(backend);
+  // tfjs's usage of a tensor's buffer (backend_webgpu.ts, uploadToGPU)
+  const tensorUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   backend.uploadToGPU = (dataId) => {
     const data = backend.tensorMap.get(dataId);
     if (!data || data.resource != null || !data.values) return stagingUpload(dataId);

@@ -245,7 +245,6 @@ function addThenNorm(
 ): tf.Tensor | tf.Tensor[] {
   const width = x.shape[x.rank - 1]!;
   const rows = x.size / width;
-  const bothGet = (dx: tf.Tensor) => [() => tf.reshape(dx, x.shape), () => tf.reshape(dx, x.shape)];
   return customOp<tf.Tensor | tf.Tensor[]>(
     [x, residual, gain, bias],
     (save) => {
@@ -264,8 +263,8 @@ function addThenNorm(
     (dys, saved) => {
       const [dAdded, dy] = Array.isArray(dys) ? dys : [undefined, dys];
       const [dx, dgain, dbias] = layerNormGradients(dy!, dAdded, saved, x.shape);
-      // two tensors of the same buffer: each input's gradient is freed on its own
-      return [...bothGet(dx), () => dgain, () => dbias];
+      // x and residual: two tensors of the same buffer, so that each input's gradient is freed on its own
+      return [() => tf.reshape(dx, x.shape), () => tf.reshape(dx, x.shape), () => dgain, () => dbias];
     },
   );
 }
