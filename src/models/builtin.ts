@@ -13,7 +13,8 @@
  *
  * `models/` is the package's folder of built-in assets: everything here reads from there, and
  * package.json ships it. A generated folder is written under a temporary name and renamed into
- * place, so a folder under the real name is always complete. Its `layercut-builtin.json`
+ * place, so a folder under the real name is always complete, and a current one is never
+ * replaced (processes that write it at once keep the first). Its `layercut-builtin.json`
  * records the recipe version: a folder from another version is rebuilt.
  */
 import { packageRoot } from '../package-root.js';
@@ -174,19 +175,39 @@ export async function materializeGeneratedModel(name: string, cacheDir: string):
   const temporary = path.join(parent, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await writeGeneratedModel(temporary, name, recipe);
-    if (marker || existsSync(target)) await rm(target, { recursive: true, force: true });
-    try {
-      await rename(temporary, target);
-    } catch (error) {
-      // Another process put its (identical) copy in place first: use that one.
-      const code = (error as NodeJS.ErrnoException).code;
-      const theirs = await readMarker(target);
-      if (!((code === 'ENOTEMPTY' || code === 'EEXIST') && theirs?.version === recipe.version)) throw error;
-    }
+    await moveIntoPlace(temporary, target, recipe.version);
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }
   return target;
+}
+
+/**
+ * Renames the finished folder `temporary` to `target`. A current copy already there (another
+ * process was quicker) is kept, never replaced, as a run may be reading it; a stale or partial
+ * one is first renamed aside (one atomic step, so two processes cannot both remove it) and then
+ * deleted. `target` is never a folder with some of its files missing.
+ */
+async function moveIntoPlace(temporary: string, target: string, version: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rename(temporary, target);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      if ((await readMarker(target))?.version === version) return;
+      if (attempt === 3) throw error;
+    }
+    const aside = `${temporary}.stale`;
+    try {
+      await rename(target, aside);
+    } catch (error) {
+      // Another process moved it first.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    await rm(aside, { recursive: true, force: true });
+  }
 }
 
 /**

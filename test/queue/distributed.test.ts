@@ -121,7 +121,11 @@ describe('layercut run --queue with layercut workers', { timeout: 120_000 }, () 
       status.stdout(),
       /^queue 'layercut' at redis:\/\/127\.0\.0\.1:\d+: 0 waiting, 0 running, 0 delayed, 0 done/m,
     );
-    assert.match(status.stdout(), /^1 worker:\n {2}B {2}\S+ pid \d+ {2}idle {2}· 4 done, 0 failed$/m);
+    assert.match(
+      status.stdout(),
+      /^1 worker:\n {2}B {2}\S+ pid \d+ {2}idle {2}· 4 done, 0 failed$/m,
+      `worker B's stderr:\n${b.stderr()}\ncoordinator's stderr:\n${err}`,
+    );
 
     b.process.kill('SIGTERM');
     assert.equal(await b.exit, 0, b.stderr());

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { LayercutError } from '../../src/errors.js';
@@ -79,6 +79,42 @@ test('tiny-gpt2 is reused once written, and rebuilt when its recipe version diff
   await builtinModelFolder('tiny-gpt2', { cacheDir: cache });
   assert.equal(statSync(weights).size, 13_703_096);
   assert.equal(JSON.parse(readFileSync(path.join(folder, 'layercut-builtin.json'), 'utf8')).version, 1);
+});
+
+test('written by two at once: the first copy in place stays, complete, while the second finishes', async () => {
+  // Two runs starting together on one machine (a pool's processes, two workers) both miss the
+  // cache and both write it. Once one copy is in place a run may read it: the slower writer must
+  // neither delete nor replace it. (It used to remove it before renaming its own, and a run then
+  // found no tokenizer.json.)
+  const shared = path.join(dir, 'shared-cache');
+  const target = path.join(shared, 'models', 'tiny-gpt2');
+  const files = ['config.json', 'model.safetensors', 'tokenizer.json', 'layercut-builtin.json'];
+  // Watched on every turn of the event loop from the start: the first complete copy seen, and
+  // any moment after it when a file was missing.
+  let firstInode: number | undefined;
+  const missingAfterComplete = new Set<string>();
+  let writing = true;
+  const watch = (): void => {
+    if (!writing) return;
+    const missing = files.filter((file) => !existsSync(path.join(target, file)));
+    if (firstInode === undefined && missing.length === 0) {
+      firstInode = statSync(path.join(target, 'model.safetensors')).ino;
+    } else if (firstInode !== undefined) {
+      for (const file of missing) missingAfterComplete.add(file);
+    }
+    setImmediate(watch);
+  };
+  setImmediate(watch);
+  const folders = await Promise.all([
+    materializeGeneratedModel('tiny-gpt2', shared),
+    materializeGeneratedModel('tiny-gpt2', shared),
+  ]).finally(() => (writing = false));
+  assert.deepEqual(folders, [target, target]);
+  assert.deepEqual([...missingAfterComplete], []);
+  assert.equal(statSync(path.join(target, 'model.safetensors')).ino, firstInode);
+  // Neither temporary folder is left behind.
+  assert.deepEqual(readdirSync(path.join(shared, 'models')), ['tiny-gpt2']);
+  assert.deepEqual((await loadTokenizer(target)).encode('Hello world').ids, [15496, 995]);
 });
 
 test('a shipped folder of the same name wins; unknown names are an error naming the built-in models', async () => {
