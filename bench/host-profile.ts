@@ -8,7 +8,8 @@
  *        [--steps 20] [--precision fp32|mixed] [--warmup 3]       host ms, dispatches, … per step
  *        [--fill N]                                   the tensor-core matmul's split-K fill (mixed)
  *   node --cpu-prof --import tsx bench/host-profile.ts             (a .cpuprofile of the same steps)
- *        [--trace]                                    first each program of one step, with shapes
+ *        [--trace]                                    first each program of one step, with shapes, and
+ *                                                     the tfjs kernels it ran by name (Reshape, Identity too)
  *        [--dawn-toggles skip_validation,…]           Dawn toggles (as bench/train.ts's)
  *        [--gpu]                    on the machine's GPU instead: wall time then includes the GPU's,
  *                                   and the main thread's time is the host's share of it
@@ -211,6 +212,14 @@ backend.runWebGPUProgram = (program, ...rest) => {
   }
   return runWebGPUProgram(program, ...rest);
 };
+/** --trace: tfjs kernels of one step by name, those that dispatch nothing (Reshape, Identity, …) too. */
+const kernelsTraced = new Map<string, number>();
+const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+const runKernel = engine.runKernel.bind(engine);
+engine.runKernel = (name, ...rest) => {
+  if (trace.on) kernelsTraced.set(name, (kernelsTraced.get(name) ?? 0) + 1);
+  return runKernel(name, ...rest);
+};
 
 /** Submits what tfjs has queued and waits for the device (a read-back could fail on invalid buffers). */
 async function finish(): Promise<void> {
@@ -362,6 +371,11 @@ async function measure(layers: number) {
     await run(1);
     trace.on = false;
     console.log(trace.lines.map((l, i) => `${String(i + 1).padStart(4)}  ${l}`).join('\n'));
+    const kernels = [...kernelsTraced].sort((a, b) => b[1] - a[1]);
+    const total = kernels.reduce((n, [, count]) => n + count, 0);
+    console.log(
+      `tfjs kernels run in the step: ${total} (${kernels.map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    );
   }
   let line: Record<string, unknown>;
   if (values.memory) {
