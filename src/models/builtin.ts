@@ -155,13 +155,18 @@ async function readMarker(dir: string): Promise<Marker | undefined> {
 
 const MARKER_FILE = 'layercut-builtin.json';
 
+/** Whether `dir` holds generated model `name` of recipe `version` (its marker says so). */
+async function isCurrent(dir: string, name: string, version: number): Promise<boolean> {
+  const marker = await readMarker(dir);
+  return marker?.name === name && marker.version === version;
+}
+
 /** `{cacheDir}/models/<name>`, written when missing or from another recipe version. */
 export async function materializeGeneratedModel(name: string, cacheDir: string): Promise<string> {
   const recipe = generatedModels[name];
   if (!recipe) throw new LayercutError(`layercut does not generate a model called '${name}'`);
   const target = generatedModelDir(name, cacheDir);
-  const marker = await readMarker(target);
-  if (marker?.name === name && marker.version === recipe.version) return target;
+  if (await isCurrent(target, name, recipe.version)) return target;
 
   const parent = path.dirname(target);
   try {
@@ -175,7 +180,7 @@ export async function materializeGeneratedModel(name: string, cacheDir: string):
   const temporary = path.join(parent, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await writeGeneratedModel(temporary, name, recipe);
-    await moveIntoPlace(temporary, target, recipe.version);
+    await moveIntoPlace(temporary, target, name, recipe.version);
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }
@@ -188,7 +193,7 @@ export async function materializeGeneratedModel(name: string, cacheDir: string):
  * one is first renamed aside (one atomic step, so two processes cannot both remove it) and then
  * deleted. `target` is never a folder with some of its files missing.
  */
-async function moveIntoPlace(temporary: string, target: string, version: number): Promise<void> {
+async function moveIntoPlace(temporary: string, target: string, name: string, version: number): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await rename(temporary, target);
@@ -196,7 +201,7 @@ async function moveIntoPlace(temporary: string, target: string, version: number)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
-      if ((await readMarker(target))?.version === version) return;
+      if (await isCurrent(target, name, version)) return;
       if (attempt === 3) throw error;
     }
     const aside = `${temporary}.stale`;
