@@ -11,6 +11,8 @@
  *        [--trace]                                    first each program of one step, with shapes, and
  *                                                     the tfjs kernels it ran by name (Reshape, Identity too)
  *        [--dawn-toggles skip_validation,…]           Dawn toggles (as bench/train.ts's)
+ *        [--replay]                 the step recorded once after the warm-up and replayed
+ *                                   (src/runtime/step-graph.ts): what is left of the host's work
  *        [--gpu]                    on the machine's GPU instead: wall time then includes the GPU's,
  *                                   and the main thread's time is the host's share of it
  *   node --import tsx bench/host-profile.ts --memory --model xl --layers 4,8 --batch 16 [--steps 3]
@@ -54,9 +56,10 @@ import {
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
 import { activeWebGpuDevice, webGpuBindGroups, webGpuMemory } from '../src/runtime/webgpu.js';
-import type { PromptBatch } from '../src/train/objectives.js';
-import { AdamW } from '../src/train/optimizers.js';
-import { fineTuneStep, type StepPhase } from './train-step.js';
+import { promptBatchOf, promptBatchTensors, type PromptBatch } from '../src/train/objectives.js';
+import { ADAMW_STEP_INPUT, AdamW } from '../src/train/optimizers.js';
+import { captureStep, type StepGraph } from '../src/runtime/step-graph.js';
+import { benchLearningRate, fineTuneStep, type StepPhase } from './train-step.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,6 +78,7 @@ const { values } = parseArgs({
     fill: { type: 'string' },
     lora: { type: 'string' },
     trace: { type: 'boolean', default: false },
+    replay: { type: 'boolean', default: false },
     gpu: { type: 'boolean', default: false },
     'dawn-toggles': { type: 'string' },
   },
@@ -350,7 +354,7 @@ async function measure(layers: number) {
   const labelTokenIds = tf.tensor1d(vocab > 36183 ? [36183, 33733] : [5, 9], 'int32');
   const optimizer = new AdamW(trained, { weightDecay: 0 });
   const phases: Record<string, { usedGb: number; allocatedGb: number }> = {};
-  const step = fineTuneStep(
+  let step = fineTuneStep(
     model,
     batch,
     labelTokenIds,
@@ -369,6 +373,17 @@ async function measure(layers: number) {
   };
   // compiles every program, makes the optimizer state (and, long enough, lets V8 optimize the host code)
   await run(values.memory ? Math.max(1, steps - 1) : Number(values.warmup));
+  let graph: StepGraph | undefined;
+  if (values.replay) {
+    // the step recorded (two more steps) and replayed from here on (src/runtime/step-graph.ts)
+    const tensors = promptBatchTensors(batch);
+    const stepOn = (inputs: readonly tf.Tensor[]) =>
+      fineTuneStep(model, promptBatchOf(inputs), labelTokenIds, optimizer, undefined, trained)();
+    const captured = captureStep([tensors, tensors, tensors], stepOn);
+    tf.dispose(captured.outputs);
+    const replayed = (graph = captured.graph);
+    step = () => replayed.replay(tensors, { [ADAMW_STEP_INPUT]: optimizer.replayedStep(benchLearningRate) });
+  }
   if (values.trace) {
     trace.on = true;
     await run(1);
@@ -455,6 +470,7 @@ async function measure(layers: number) {
       ),
     };
   }
+  graph?.dispose();
   optimizer.dispose();
   adapters?.dispose();
   model.dispose();

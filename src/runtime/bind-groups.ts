@@ -26,6 +26,14 @@ interface CacheLevel {
 
 const newLevel = (): CacheLevel => ({ next: new Map() });
 
+/** The buffers each cached bind group binds (a step graph keeps them: step-graph.ts). */
+const buffersOfGroup = new WeakMap<GPUBindGroup, GPUBuffer[]>();
+
+/** The buffers a bind group made through the cache binds; undefined for one made past it. */
+export function boundBuffers(group: GPUBindGroup): readonly GPUBuffer[] | undefined {
+  return buffersOfGroup.get(group);
+}
+
 function below(level: CacheLevel, key: unknown): CacheLevel {
   let next = level.next.get(key);
   if (!next) level.next.set(key, (next = newLevel()));
@@ -69,6 +77,10 @@ export function cacheBindGroups(device: GPUDevice, maxEntries = 16384): BindGrou
       return create(descriptor);
     }
     level.group = create(descriptor);
+    const buffers = [...(descriptor.entries as Iterable<GPUBindGroupEntry>)].map(
+      (entry) => (entry.resource as GPUBufferBinding).buffer,
+    );
+    buffersOfGroup.set(level.group, buffers);
     entries++;
     return level.group;
   };

@@ -24,6 +24,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ElementwiseProgram, type ProgramUniform } from './fused/program.js';
 import { writesBinding } from './shader-directives.js';
+import { noteWrittenInPlace } from './step-graph.js';
 
 /** One parameter's update: its value, gradient, moments, and whether it decays. */
 export interface AdamWParameter {
@@ -158,7 +159,11 @@ export function fusedAdamWUpdates(
     backend.runWebGPUProgram(program, inputs, 'float32', uniforms, out);
     // CPU copies tfjs cached from earlier reads are stale now
     for (const u of second ? [first, second] : [first])
-      for (const t of [u.param, u.moments]) backend.tensorMap.get(t.dataId).values = undefined;
+      for (const t of [u.param, u.moments]) {
+        const entry = backend.tensorMap.get(t.dataId);
+        entry.values = undefined;
+        noteWrittenInPlace(entry); // and after each replay of a recorded step
+      }
   }
   return parameters.filter((u) => !taken.includes(u));
 }

@@ -26,6 +26,7 @@
  * this is tfjs's own `tf.variableGrads`. The plain kernel set (ops/registry.ts) also selects tfjs's own.
  */
 import * as tf from '@tensorflow/tfjs';
+import { markStepConstant } from './step-graph.js';
 import { kernelSet } from './ops/registry.js';
 import { scatterRowsInto } from './webgpu-kernels.js';
 
@@ -198,7 +199,9 @@ export function variableGrads(
   }
 
   const grads = engine.tidy('backward', () => {
-    const gradientOf = new Map<number, tf.Tensor>([[y.id, tf.ones(y.shape)]]); // tensor id → dL/dt
+    // tensor id → dL/dt, from dL/dL = 1 (host ones, the same each step: step-graph.ts)
+    const seed = tf.tensor(markStepConstant(new Float32Array(y.size).fill(1)), y.shape);
+    const gradientOf = new Map<number, tf.Tensor>([[y.id, seed]]);
     for (let i = nodes.length - 1; i >= 0; i--) {
       const node = nodes[i]!;
       const op = node.op;

@@ -14,6 +14,8 @@
  * back to tfjs's pool the way tfjs returns its own: after the next submit.
  */
 
+import { writtenOnce } from './step-graph.js';
+
 /** A uniform value as tfjs's `makeUniforms` takes it. */
 interface ProgramUniformLike {
   type: string;
@@ -112,7 +114,7 @@ export function cacheUniforms(backend: UniformMakingBackend, maxEntries = 4096):
       cache.clear();
       entries = 0;
     }
-    const binding = make(programUniform);
+    const binding = writtenOnce(() => make(programUniform)); // never written again: not replayed
     // tfjs queued the buffer for return to its pool after the next submit: keep it instead
     const pending = backend.uniformPendingDisposal;
     if (pending.at(-1) !== binding.buffer) return binding; // not where tfjs puts it: leave it to tfjs

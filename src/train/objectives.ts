@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../models/types.js';
 import { crossEntropy } from '../runtime/ops/cross-entropy.js';
+import { markStepConstant } from '../runtime/step-graph.js';
 
 export { crossEntropy };
 
@@ -21,12 +22,35 @@ export interface PromptBatch {
   labels: tf.Tensor1D;
 }
 
+/** A batch's tensors in a fixed order (the inputs of a replayed step: step-graph.ts). */
+export const promptBatchTensors = (batch: PromptBatch): tf.Tensor[] => [
+  batch.inputIds,
+  batch.attentionMask,
+  batch.answerPositions,
+  batch.labels,
+];
+
+/** The batch of `promptBatchTensors`' tensors. */
+export function promptBatchOf(tensors: readonly tf.Tensor[]): PromptBatch {
+  const [inputIds, attentionMask, answerPositions, labels] = tensors;
+  return {
+    inputIds: inputIds as tf.Tensor2D,
+    attentionMask: attentionMask as tf.Tensor2D,
+    answerPositions: answerPositions as tf.Tensor1D,
+    labels: labels as tf.Tensor1D,
+  };
+}
+
 /** Hidden state at each example's answer position: [B, T, D] → [B, D]. */
 export function atPositions(hidden: tf.Tensor3D, positions: tf.Tensor1D): tf.Tensor2D {
   return tf.tidy(() => {
     const [batch, seq, width] = hidden.shape;
     // gather has a gradient in tfjs, gatherND has not: index the flattened [B·T, D] rows
-    const rowStarts = tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(seq, 'int32'));
+    // one upload, the same for every batch of this shape (a replayed step writes it again)
+    const rowStarts = tf.tensor1d(
+      markStepConstant(Int32Array.from({ length: batch }, (_, b) => b * seq)),
+      'int32',
+    );
     const flatIndex = tf.add(rowStarts, tf.cast(positions, 'int32'));
     return tf.gather(hidden.reshape([batch * seq, width]), flatIndex) as tf.Tensor2D;
   });

@@ -20,6 +20,10 @@ import {
   type SgdStep,
 } from '../runtime/ops/optimizer-updates.js';
 import type { AdamWParameter } from '../runtime/fused-adamw.js';
+import { markStepInput } from '../runtime/step-graph.js';
+
+/** The name of AdamW's per-step factors among a replayed step's host inputs (`AdamW.replayedStep`). */
+export const ADAMW_STEP_INPUT = 'adamw step';
 
 export interface Optimizer {
   /**
@@ -146,15 +150,7 @@ export class AdamW extends StepwiseOptimizer {
 
   /** AdamW's update is the same for scaled gradients once ε is scaled with them. */
   begin(lr: number, gradScale = 1): StepUpdates {
-    this.steps += 1;
-    const numbers = {
-      lr,
-      t: this.steps,
-      beta1: this.beta1,
-      beta2: this.beta2,
-      eps: this.eps * gradScale,
-      weightDecay: this.weightDecay,
-    };
+    const numbers = this.nextStep(lr, gradScale);
     const factors = adamWFactors(numbers); // A, E and the decay factor
     // as one device tensor for the fused pass, and as device scalars for tfjs ops: each made
     // (one upload) when a parameter first takes it, freed by `finish`
@@ -162,7 +158,8 @@ export class AdamW extends StepwiseOptimizer {
     let uploaded: tf.Scalar[] | undefined;
     const step: AdamWStep = {
       ...numbers,
-      perStep: () => (packed ??= tf.keep(tf.tensor1d(factors))),
+      perStep: () =>
+        (packed ??= tf.keep(tf.tensor1d(markStepInput(Float32Array.from(factors), ADAMW_STEP_INPUT)))),
       deviceScalars: () => {
         uploaded ??= tf.tidy(() => this.perStep.upload(factors).map((x) => tf.keep(x)));
         const [a, e, decay] = uploaded as [tf.Scalar, tf.Scalar, tf.Scalar];
@@ -190,6 +187,26 @@ export class AdamW extends StepwiseOptimizer {
         flush();
         tf.dispose([...(uploaded ?? []), ...(packed ? [packed] : [])]);
       },
+    };
+  }
+
+  /**
+   * Counts a step that a replayed step graph (src/runtime/step-graph.ts) takes in place of
+   * `begin`…`finish`, and returns its per-step factors: the replay's `ADAMW_STEP_INPUT`.
+   */
+  replayedStep(lr: number, gradScale = 1): Float32Array {
+    return Float32Array.from(adamWFactors(this.nextStep(lr, gradScale)));
+  }
+
+  private nextStep(lr: number, gradScale: number) {
+    this.steps += 1;
+    return {
+      lr,
+      t: this.steps,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps * gradScale,
+      weightDecay: this.weightDecay,
     };
   }
 

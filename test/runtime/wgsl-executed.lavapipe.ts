@@ -26,6 +26,12 @@ import {
   splitSumChecks,
   type Check,
 } from '../../bench/gpu-checks.js';
+import { benchLearningRate, fineTuneStep } from '../../bench/train-step.js';
+import { loadModel } from '../../src/models/load.js';
+import { captureStep } from '../../src/runtime/step-graph.js';
+import { promptBatchOf, promptBatchTensors } from '../../src/train/objectives.js';
+import { ADAMW_STEP_INPUT, AdamW } from '../../src/train/optimizers.js';
+import { modelFixture } from '../helpers/fixtures.js';
 
 const lavapipe = '/usr/share/vulkan/icd.d/lvp_icd.json';
 
@@ -80,6 +86,55 @@ describe('WGSL executed on lavapipe, against tfjs ops', () => {
 
   it('the split sum, padded and not, with and without a bias', async () => {
     assertAllPass(await splitSumChecks(), 4);
+  });
+});
+
+describe('a training step recorded and replayed (step-graph.ts)', () => {
+  it('trains as the step run each time: the same losses and parameters, bit for bit', async () => {
+    // batches of one shape, each its own ids and labels
+    const batches = [0, 1, 2, 3, 4, 5].map((k) =>
+      tf.tidy(() =>
+        promptBatchTensors({
+          inputIds: tf.tensor2d([5 + k, 6, 7 * k, 8, 9, 10 + k, 11, 1], [2, 4], 'int32'),
+          attentionMask: tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0], [2, 4], 'int32'),
+          answerPositions: tf.tensor1d([3, 2 - (k % 2)], 'int32'),
+          labels: tf.tensor1d([k % 2, 1 - (k % 2)], 'int32'),
+        }),
+      ),
+    );
+    const labelTokenIds = tf.tensor1d([7, 42], 'int32');
+    const train = async (replayed: boolean) => {
+      const { model } = await loadModel(modelFixture('gpt2-tiny'));
+      const optimizer = new AdamW(model.params, { weightDecay: 0.1 });
+      const stepOn = (inputs: readonly tf.Tensor[]) =>
+        fineTuneStep(model, promptBatchOf(inputs), labelTokenIds, optimizer)();
+      const losses: tf.Scalar[] = [stepOn(batches[0]!)]; // the first step makes the optimizer's state
+      let dispatches = 0;
+      if (replayed) {
+        const { graph, outputs } = captureStep([batches[1]!, batches[2]!, batches[3]!], stepOn);
+        losses.push(...outputs);
+        for (const batch of batches.slice(4))
+          losses.push(graph.replay(batch, { [ADAMW_STEP_INPUT]: optimizer.replayedStep(benchLearningRate) }));
+        dispatches = graph.dispatches;
+        graph.dispose();
+      } else {
+        for (const batch of batches.slice(1)) losses.push(stepOn(batch));
+      }
+      const lossValues = await Promise.all(losses.map(async (l) => (await l.data())[0]!));
+      const params = await Promise.all([...model.params.values()].map(async (v) => await v.data()));
+      tf.dispose(losses);
+      optimizer.dispose();
+      model.dispose();
+      return { lossValues, params, dispatches, steps: optimizer.steps };
+    };
+    const eager = await train(false);
+    const replay = await train(true);
+    assert.ok(replay.dispatches > 20, `${replay.dispatches} dispatches recorded`);
+    assert.equal(replay.steps, 6);
+    assert.deepEqual(replay.lossValues, eager.lossValues);
+    assert.equal(new Set(eager.lossValues).size, 6, 'each step its own loss');
+    eager.params.forEach((values, i) => assert.deepEqual(replay.params[i], values, `parameter ${i}`));
+    tf.dispose([...batches.flat(), labelTokenIds]);
   });
 });
 
