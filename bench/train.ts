@@ -37,6 +37,9 @@
  * instead of every weight: the same step, for the memory and time of adapters beside full
  * fine-tuning (issue 21).
  *
+ * `--replay` times the step recorded once after the warm-up and replayed (src/runtime/step-graph.ts:
+ * none of the step's JS runs; impl "… replay").
+ *
  * `--plain` runs the pre-issue-9 code paths (LAYERCUT_PLAIN_OPS). `--compare-plain` fine-tunes
  * a random GPT-2 on a synthetic prompt task twice with the same seed, fast and plain paths,
  * and reports both test accuracies, the largest train-loss difference and both times.
@@ -69,12 +72,19 @@ import {
 } from '../src/runtime/tensor-core-matmul.js';
 import { countHostTensors } from '../src/runtime/host-tensors.js';
 import { webGpuMemory } from '../src/runtime/webgpu.js';
-import { labelWordLogits, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
-import { AdamW } from '../src/train/optimizers.js';
+import {
+  labelWordLogits,
+  promptBatchOf,
+  promptBatchTensors,
+  promptLmLoss,
+  type PromptBatch,
+} from '../src/train/objectives.js';
+import { ADAMW_STEP_INPUT, AdamW } from '../src/train/optimizers.js';
 import { runExperiment } from '../src/experiment/run.js';
 import { writeSafetensors, type WritableTensor } from '../src/weights/safetensors.js';
 import { fruitDataset, fruitTask } from '../test/helpers/tiny-gpt2.js';
-import { fineTuneStep } from './train-step.js';
+import { captureStep, type StepGraph } from '../src/runtime/step-graph.js';
+import { benchLearningRate, fineTuneStep } from './train-step.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -87,6 +97,7 @@ const { values, positionals } = parseArgs({
     'eval-batches': { type: 'string' },
     dir: { type: 'string' },
     plain: { type: 'boolean', default: false },
+    replay: { type: 'boolean', default: false },
     precision: { type: 'string', default: 'fp32' },
     profile: { type: 'boolean', default: false },
     'submit-batch': { type: 'string' },
@@ -265,6 +276,8 @@ interface BenchOptions {
   evalBatches: number;
   dir: string;
   plain: boolean;
+  /** Time the step recorded after the warm-up and replayed (src/runtime/step-graph.ts). */
+  replay: boolean;
   /** LoRA rank: train adapters (src/models/lora.ts) instead of the model's weights. */
   loraRank?: number;
   /** The tensor-core matmul's schedule.fill values to time, each on the same loaded model (`--fill`). */
@@ -358,14 +371,29 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
         await loss.data();
         loss.dispose();
       }
+      let timedStep = step;
+      let graph: StepGraph | undefined;
+      if (o.replay) {
+        // three more steps, recorded; the timed ones replay the record
+        const tensors = promptBatchTensors(batch);
+        const stepOn = (inputs: readonly tf.Tensor[]) =>
+          fineTuneStep(model, promptBatchOf(inputs), labelTokenIds, optimizer, undefined, trained)();
+        const captured = captureStep([tensors, tensors, tensors], stepOn);
+        await captured.outputs[2]!.data();
+        tf.dispose(captured.outputs);
+        const replayed = (graph = captured.graph);
+        timedStep = () =>
+          replayed.replay(tensors, { [ADAMW_STEP_INPUT]: optimizer.replayedStep(benchLearningRate) });
+      }
       const count = countHostTensors();
       const start = performance.now();
       const losses: tf.Scalar[] = [];
-      for (let i = 0; i < o.steps; i++) losses.push(step());
+      for (let i = 0; i < o.steps; i++) losses.push(timedStep());
       const lastLoss = (await losses.at(-1)!.data())[0]!; // waits for every queued step
       const msPerStep = (performance.now() - start) / o.steps;
       count.stop();
       tf.dispose(losses);
+      graph?.dispose();
       if (values.profile) await profileStep(step, `${shape.label} ${layers} layers ${batchSize}x${seq}`);
       optimizer.dispose();
 
@@ -383,7 +411,7 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       const mem = memoryNow();
       console.log(
         JSON.stringify({
-          impl: `layercut ${tf.getBackend()} ${matMulPrecision()}${o.plain ? ' plain' : ''}${o.loraRank ? ` lora r${o.loraRank}` : ''}`,
+          impl: `layercut ${tf.getBackend()} ${matMulPrecision()}${o.plain ? ' plain' : ''}${o.replay ? ' replay' : ''}${o.loraRank ? ` lora r${o.loraRank}` : ''}`,
           model: shape.label,
           layers,
           ...(fill !== undefined ? { fill } : {}),
@@ -741,6 +769,7 @@ if (values.table) {
         evalBatches: Number(values['eval-batches'] ?? (smoke ? 2 : 5)),
         dir: values.dir ?? path.join('.cache', 'bench'),
         plain: values.plain!,
+        replay: values.replay!,
         ...(values.lora ? { loraRank: Number(values.lora) } : {}),
         ...(values.fill !== undefined ? { fills: values.fill.split(',').map(Number) } : {}),
         rounds: Number(values.rounds ?? 1),
