@@ -93,7 +93,7 @@ interface Recording {
   /** The first thing seen that a replay could not reproduce. */
   refusal?: string;
   /** tfjs tensor data updated in place (CPU copies to drop after each replay). */
-  inPlace: Set<{ values?: unknown }>;
+  inPlace: Set<InPlaceEntry>;
 }
 
 let recording: Recording | undefined;
@@ -119,8 +119,15 @@ const refuse = (reason: string) => {
   if (recording && !recording.refusal) recording.refusal = reason;
 };
 
+/** tfjs's record of a tensor's data that a recorded program writes in place. */
+interface InPlaceEntry {
+  values?: unknown;
+  /** Tensors sharing the data (a clone shares it): one, or the write would change the others too. */
+  refCount: number;
+}
+
 /** Called by programs that write a tensor's buffer in place (fused AdamW): its CPU copy goes stale. */
-export function noteWrittenInPlace(entry: { values?: unknown }): void {
+export function noteWrittenInPlace(entry: InPlaceEntry): void {
   recording?.inPlace.add(entry);
 }
 
@@ -482,6 +489,10 @@ export function captureStep(
       if (newInputs.length !== inputs.length)
         throw new Error(`internal: ${newInputs.length} inputs, not ${inputs.length}`);
       flush(backend); // tfjs frees what its queued commands used only once they are submitted
+      if (inPlace.some((entry) => entry.refCount !== 1))
+        throw new Error(
+          'a tensor the recorded step updates in place is shared with another (a clone of a parameter): capture the step again',
+        );
       for (const buffer of others)
         if (destroyed.has(buffer) || (releasedAt.get(buffer) ?? 0) > capturedAt)
           throw new Error(

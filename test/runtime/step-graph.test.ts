@@ -68,6 +68,12 @@ describe('recording a step for replay', () => {
     assert.equal(optimizer.steps, 7);
     // what a replay refuses
     assert.throws(() => graph.replay(tensors), /without step input 'adamw step'/);
+    const copy = tf.clone(model.params.values().next().value!); // shares the data AdamW updates in place
+    assert.throws(
+      () => graph.replay(tensors, { [ADAMW_STEP_INPUT]: new Float32Array(3) }),
+      /shared with another/,
+    );
+    copy.dispose();
     const [ids, ...rest] = tensors;
     const shorter = tf.zeros([2, 3], 'int32');
     assert.throws(() => graph.replay([shorter, ...rest]), /input 0 is int32 \[2,3\], not as captured/);
