@@ -56,10 +56,10 @@ import {
   type MatMulPrecision,
 } from '../src/runtime/tensor-core-matmul.js';
 import { activeWebGpuDevice, webGpuBindGroups, webGpuMemory } from '../src/runtime/webgpu.js';
-import { promptBatchOf, promptBatchTensors, type PromptBatch } from '../src/train/objectives.js';
-import { ADAMW_STEP_INPUT, AdamW } from '../src/train/optimizers.js';
-import { captureStep, type StepGraph } from '../src/runtime/step-graph.js';
-import { benchLearningRate, fineTuneStep, type StepPhase } from './train-step.js';
+import type { PromptBatch } from '../src/train/objectives.js';
+import { AdamW } from '../src/train/optimizers.js';
+import type { StepGraph } from '../src/runtime/step-graph.js';
+import { fineTuneStep, replayedFineTuneStep, type StepPhase } from './train-step.js';
 
 const { values } = parseArgs({
   options: {
@@ -375,14 +375,10 @@ async function measure(layers: number) {
   await run(values.memory ? Math.max(1, steps - 1) : Number(values.warmup));
   let graph: StepGraph | undefined;
   if (values.replay) {
-    // the step recorded (two more steps) and replayed from here on (src/runtime/step-graph.ts)
-    const tensors = promptBatchTensors(batch);
-    const stepOn = (inputs: readonly tf.Tensor[]) =>
-      fineTuneStep(model, promptBatchOf(inputs), labelTokenIds, optimizer, undefined, trained)();
-    const captured = captureStep([tensors, tensors, tensors], stepOn);
-    tf.dispose(captured.outputs);
-    const replayed = (graph = captured.graph);
-    step = () => replayed.replay(tensors, { [ADAMW_STEP_INPUT]: optimizer.replayedStep(benchLearningRate) });
+    // the step recorded (three more steps) and replayed from here on (src/runtime/step-graph.ts)
+    const replayed = replayedFineTuneStep(model, batch, labelTokenIds, optimizer, trained);
+    tf.dispose(replayed.outputs);
+    ({ step, graph } = replayed);
   }
   if (values.trace) {
     trace.on = true;

@@ -8,8 +8,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../src/models/types.js';
 import { variableGrads } from '../src/runtime/gradients.js';
-import { promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
-import type { Optimizer } from '../src/train/optimizers.js';
+import { captureStep, type StepGraph } from '../src/runtime/step-graph.js';
+import {
+  promptBatchOf,
+  promptBatchTensors,
+  promptLmLoss,
+  type PromptBatch,
+} from '../src/train/objectives.js';
+import { ADAMW_STEP_INPUT, type AdamW, type Optimizer } from '../src/train/optimizers.js';
 
 export const benchLearningRate = 5e-5;
 
@@ -49,4 +55,23 @@ export function fineTuneStep(
     onPhase?.('optimizer done');
     return value;
   };
+}
+
+/**
+ * `fineTuneStep` recorded (three more steps, their losses `outputs`, the caller's to free) and
+ * replayed from then on (src/runtime/step-graph.ts): `step` runs none of the step's JS.
+ */
+export function replayedFineTuneStep(
+  model: LanguageModel,
+  batch: PromptBatch,
+  labelTokenIds: tf.Tensor1D,
+  optimizer: AdamW,
+  trained: ReadonlyMap<string, tf.Variable> = model.params,
+): { step: () => tf.Scalar; graph: StepGraph; outputs: tf.Scalar[] } {
+  const tensors = promptBatchTensors(batch);
+  const stepOn = (inputs: readonly tf.Tensor[]) =>
+    fineTuneStep(model, promptBatchOf(inputs), labelTokenIds, optimizer, undefined, trained)();
+  const { graph, outputs } = captureStep([tensors, tensors, tensors], stepOn);
+  const step = () => graph.replay(tensors, { [ADAMW_STEP_INPUT]: optimizer.replayedStep(benchLearningRate) });
+  return { step, graph, outputs };
 }

@@ -72,19 +72,13 @@ import {
 } from '../src/runtime/tensor-core-matmul.js';
 import { countHostTensors } from '../src/runtime/host-tensors.js';
 import { webGpuMemory } from '../src/runtime/webgpu.js';
-import {
-  labelWordLogits,
-  promptBatchOf,
-  promptBatchTensors,
-  promptLmLoss,
-  type PromptBatch,
-} from '../src/train/objectives.js';
-import { ADAMW_STEP_INPUT, AdamW } from '../src/train/optimizers.js';
+import { labelWordLogits, promptLmLoss, type PromptBatch } from '../src/train/objectives.js';
+import { AdamW } from '../src/train/optimizers.js';
 import { runExperiment } from '../src/experiment/run.js';
 import { writeSafetensors, type WritableTensor } from '../src/weights/safetensors.js';
 import { fruitDataset, fruitTask } from '../test/helpers/tiny-gpt2.js';
-import { captureStep, type StepGraph } from '../src/runtime/step-graph.js';
-import { benchLearningRate, fineTuneStep } from './train-step.js';
+import type { StepGraph } from '../src/runtime/step-graph.js';
+import { fineTuneStep, replayedFineTuneStep } from './train-step.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -375,15 +369,10 @@ async function benchModel(shape: ModelShape, o: BenchOptions): Promise<void> {
       let graph: StepGraph | undefined;
       if (o.replay) {
         // three more steps, recorded; the timed ones replay the record
-        const tensors = promptBatchTensors(batch);
-        const stepOn = (inputs: readonly tf.Tensor[]) =>
-          fineTuneStep(model, promptBatchOf(inputs), labelTokenIds, optimizer, undefined, trained)();
-        const captured = captureStep([tensors, tensors, tensors], stepOn);
-        await captured.outputs[2]!.data();
-        tf.dispose(captured.outputs);
-        const replayed = (graph = captured.graph);
-        timedStep = () =>
-          replayed.replay(tensors, { [ADAMW_STEP_INPUT]: optimizer.replayedStep(benchLearningRate) });
+        const replayed = replayedFineTuneStep(model, batch, labelTokenIds, optimizer, trained);
+        await replayed.outputs.at(-1)!.data();
+        tf.dispose(replayed.outputs);
+        ({ step: timedStep, graph } = replayed);
       }
       const count = countHostTensors();
       const start = performance.now();
