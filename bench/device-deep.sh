@@ -54,7 +54,9 @@ echo "pytorch exit status ${PIPESTATUS[0]} (124: timed out)" >> "$OUT/steps.txt"
 
 step "4. cpu profile, 48 layers mixed"
 rm -rf /tmp/deep-prof
-NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/deep-prof" timeout "$(left)" bash .device/run.sh host-profile.mjs \
+# node itself (unpacked by the runs above): --cpu-prof is refused in NODE_OPTIONS
+VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json} timeout "$(left)" \
+  /tmp/nodebin/node --cpu-prof --cpu-prof-dir=/tmp/deep-prof .device/host-profile.mjs \
   --gpu --model xl --layers 48 --batch 1 --precision mixed --warmup 200 --steps 30 --repeats 1 \
   > /dev/null 2>> "$OUT/errors.txt"
 python3 bench/cpu-profile-summary.py "$(ls -S /tmp/deep-prof/*.cpuprofile | head -1)" --top 40 \
