@@ -5,23 +5,23 @@
  * about 30 µs per dispatch on the host, while many of the step's ~30 dispatches per layer run for
  * less on the GPU. With the buffer pool in a fixed order (buffer-pool.ts: stableBufferOrder) and
  * bind groups and uniforms cached (bind-groups.ts, uniforms.ts), step after step issues the same
- * pipelines, bind groups and workgroup counts. So `captureStep` runs the step twice while it
- * records what reaches the device (dispatches, copies, clears, queue writes, submits), checks the
- * two recordings are the same, and keeps the second. `replay` then issues the recorded commands
- * directly: none of the step's JS runs.
+ * pipelines, bind groups and workgroup counts. So `captureStep` runs the step three times and
+ * records what the last two runs send the device (dispatches, copies, clears, queue writes,
+ * submits), checks the two recordings are the same, and keeps the second. `replay` then issues the
+ * recorded commands directly: none of the step's JS runs.
  *
  * What a replay may change: host values the step uploads. Every queue write inside the step must
  * carry data marked with `markStepInput(values, name)` (new values each replay: `replay({ name:
  * values })`) or `markStepConstant(values)` (the same each step, e.g. derived from the batch's
  * shape); an unmarked upload, a readback, a timestamp query or a buffer destroyed inside the step
  * makes the capture fail (`StepGraphRefused`), as does any difference between the two runs
- * beyond the marked inputs. The batch's tensors are inputs too: `replay` copies new tensors of
- * the same shape into the captured ones on the GPU.
+ * beyond the marked inputs. The batch's tensors are inputs too: each run and each replay copies
+ * its batch, on the GPU, into input tensors the graph owns.
  *
  * Buffers: the step's temporaries (released to tfjs's pool by the step's end) are taken out of
  * the pool and kept by the graph until `dispose`, so that no other tensor gets one and sees it
- * overwritten; parameters, optimizer state and the batch's tensors stay the caller's and must
- * outlive the graph (a replay finds a destroyed buffer and throws). Each replay returns the
+ * overwritten; parameters and optimizer state stay the caller's and must outlive the graph (a
+ * replay finds one freed and throws). Each replay returns the
  * step's output (the loss) copied into a new tensor.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -370,7 +370,14 @@ function difference(a: Op[], b: Op[]): string | undefined {
       if (x.pipeline !== y.pipeline || x.group !== y.group) return `${at}: other pipeline or buffers`;
       if (x.x !== y.x || x.y !== y.y || x.z !== y.z) return `${at}: other workgroup counts`;
     } else if (x.kind === 'copy' && y.kind === 'copy') {
-      if (x.source !== y.source || x.target !== y.target || x.size !== y.size) return `${at}: other buffers`;
+      if (
+        x.source !== y.source ||
+        x.target !== y.target ||
+        x.sourceOffset !== y.sourceOffset ||
+        x.targetOffset !== y.targetOffset ||
+        x.size !== y.size
+      )
+        return `${at}: other buffers or ranges`;
     } else if (x.kind === 'write' && y.kind === 'write') {
       if (x.buffer !== y.buffer || x.offset !== y.offset || x.bytes.length !== y.bytes.length)
         return `${at}: another buffer or size (${x.bytes.length} bytes${x.input ? `, step input '${x.input}'` : ''}, then ${y.bytes.length})`;
